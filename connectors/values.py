@@ -1,0 +1,175 @@
+"""Exact parsing of the scalar values found in deliveries.
+
+Every function raises :class:`ValueError` with a message fit for a quarantine record
+when the text does not have the expected form; an empty text gives ``None`` where the
+field is optional.  Money never passes through a float: it is parsed digit by digit
+into integer fen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+CST = dt.timezone(dt.timedelta(hours=8))
+
+_MONEY = re.compile(r"^([+-]?)(\d+)(?:\.(\d+))?(-?)$")
+
+
+def parse_fen(text: str | None) -> int | None:
+    """Parse a decimal money string (``1234.56``, ``-1234.56``, ``1234.56-``) into fen.
+
+    Digits beyond the second decimal place must be zeros: money that is not a whole
+    number of fen is malformed, never rounded.
+    """
+    if text is None:
+        return None
+    s = text.strip()
+    if not s:
+        return None
+    m = _MONEY.match(s)
+    if m is None or (m.group(1) == "-" and m.group(4) == "-"):
+        raise ValueError(f"not a money amount: {text!r}")
+    sign, whole, frac, trailing = m.groups()
+    frac = frac or ""
+    if len(frac) > 2 and frac[2:].strip("0"):
+        raise ValueError(f"money amount finer than one fen: {text!r}")
+    fen = int(whole) * 100 + int((frac + "00")[:2])
+    return -fen if (sign == "-" or trailing == "-") else fen
+
+
+def format_fen(fen: int) -> str:
+    """Render fen as a yuan string with two decimals: ``-123456`` -> ``-1234.56``."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def parse_decimal(text: str | None) -> Decimal | None:
+    """Parse a decimal quantity or price; a trailing minus is accepted as SAP writes it."""
+    if text is None:
+        return None
+    s = text.strip()
+    if not s:
+        return None
+    if s.endswith("-"):
+        s = "-" + s[:-1]
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def parse_tax_rate(text: str | None) -> Decimal | None:
+    """Parse a VAT rate written either ``0.13`` or ``13%`` into ``Decimal('0.13')``."""
+    if text is None or not text.strip():
+        return None
+    s = text.strip()
+    if s.endswith("%"):
+        value = parse_decimal(s[:-1])
+        assert value is not None
+        return value / 100
+    value = parse_decimal(s)
+    assert value is not None
+    return value
+
+
+def parse_yyyymmdd(text: str | None) -> dt.date | None:
+    """Parse an SAP date ``yyyymmdd``; ``00000000`` (SAP's empty date) gives ``None``."""
+    if text is None:
+        return None
+    s = text.strip()
+    if not s or s == "00000000":
+        return None
+    if len(s) != 8 or not s.isdigit():
+        raise ValueError(f"not a yyyymmdd date: {text!r}")
+    try:
+        return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
+    except ValueError:
+        raise ValueError(f"not a calendar date: {text!r}") from None
+
+
+def parse_iso_date(text: str | None) -> dt.date | None:
+    """Parse an ISO date ``YYYY-MM-DD``."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not an ISO date: {text!r}") from None
+
+
+def parse_compact_datetime(text: str | None) -> dt.datetime | None:
+    """Parse a waybill time ``YYYYMMDDhhmmss`` (naive, China time)."""
+    if text is None or not text.strip():
+        return None
+    s = text.strip()
+    if len(s) != 14 or not s.isdigit():
+        raise ValueError(f"not a YYYYMMDDhhmmss time: {text!r}")
+    try:
+        return dt.datetime.strptime(s, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise ValueError(f"not a calendar time: {text!r}") from None
+
+
+def parse_invoice_time(text: str | None) -> dt.datetime | None:
+    """Parse a 数电票 ``RequestTime``: ``YYYY-MM-DD hh:mm:ss`` or a bare date."""
+    if text is None or not text.strip():
+        return None
+    s = text.strip()
+    try:
+        if len(s) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(s), dt.time())
+        return dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise ValueError(f"not an invoice time: {text!r}") from None
+
+
+def parse_offset_datetime(text: str | None) -> dt.datetime | None:
+    """Parse an ISO 8601 time with offset and return it as naive China time (UTC+8)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"ISO 8601 time without offset: {text!r}")
+    return value.astimezone(CST).replace(tzinfo=None)
+
+
+_INVOICE_NO = re.compile(r"^\d{20}$")
+
+
+def parse_invoice_refs(text: str | None) -> list[tuple[str, int]]:
+    """Parse ``no:amount;no:amount`` into ``[(invoice_no, fen), ...]``.
+
+    Each invoice number must be 20 digits and each amount a money amount.
+    """
+    if text is None or not text.strip():
+        return []
+    refs: list[tuple[str, int]] = []
+    for part in text.strip().split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        number, sep, amount = part.partition(":")
+        number = number.strip()
+        if not _INVOICE_NO.match(number):
+            raise ValueError(f"not a 20-digit invoice number: {number!r}")
+        if not sep:
+            raise ValueError(f"invoice {number} has no amount (expected no:amount)")
+        fen = parse_fen(amount)
+        if fen is None:
+            raise ValueError(f"invoice {number} has an empty amount")
+        refs.append((number, fen))
+    return refs
+
+
+def is_invoice_no(text: str | None) -> bool:
+    """True for a 20-digit 数电票 number."""
+    return bool(text) and bool(_INVOICE_NO.match(text))  # type: ignore[arg-type]
