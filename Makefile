@@ -1,0 +1,34 @@
+# Set-up and everyday commands. Each target installs what it needs on a fresh machine.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-all bench sshd venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+# Debian's OpenSSH server: the SFTP tests start a real sshd on loopback.
+sshd:
+	@test -x /usr/sbin/sshd || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server >/dev/null; }
+
+## Simulate three nights of a synthetic bank and run them end to end (local folder + DuckDB file).
+demo: venv
+	$(BIN)/scf demo --home demo
+
+## The test suite (slow tests excluded; `make test-all` includes them).
+test: venv sshd
+	$(BIN)/pytest
+
+test-all: venv sshd
+	$(BIN)/pytest -m ''
+
+## Benchmarks (not tests): figures go to BENCHMARKS.md by hand.
+bench: venv
+	$(BIN)/python bench/bench_night.py

@@ -1,0 +1,172 @@
+"""The DuckDB warehouse: typed tables per business date, and as-of views across nights.
+
+Tables are created from :data:`connectors.schemas.SCHEMAS`.  Each parsed row carries the
+``business_date`` of the night that delivered it; re-loading a night deletes that night's
+rows first and nothing else.  Checks of night D look at history through *as-of views*
+(``cur_<table>``): rows of nights up to D, the latest version of each natural key, child
+rows (invoice lines, presented invoices, endorsements) following their parent's version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from connectors.schemas import NATURAL_KEYS, QUARANTINE_SCHEMA, SCHEMAS
+
+# Child tables follow the version of their parent row: (parent table, join columns).
+CHILD_OF: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tax_invoice_lines": ("tax_invoices", ("invoice_no",)),
+    "bill_endorsements": ("bills", ("cd_no", "range_start")),
+    "voucher_event_invoices": ("voucher_events", ("event_id",)),
+    "financing_invoices": ("financings", ("financing_id",)),
+}
+
+FILES_SCHEMA = pa.schema(
+    [
+        pa.field("business_date", pa.date32(), nullable=False),
+        pa.field("rel_path", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("size", pa.int64()),
+        pa.field("file_kind", pa.string()),
+        pa.field("status", pa.string()),  # loaded, rejected, duplicate, unknown_kind
+        pa.field("rows", pa.int64()),
+        pa.field("quarantined", pa.int64()),
+        pa.field("superseded", pa.string()),  # sha256s of earlier versions, ';'-separated
+    ]
+)
+
+_DUCK_TYPES = {
+    pa.date32(): "DATE",
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("s"): "TIMESTAMP_S",
+    pa.list_(pa.string()): "VARCHAR[]",
+}
+
+
+def duckdb_type(dtype: pa.DataType) -> str:
+    """The DuckDB column type that stores an Arrow type without loss."""
+    if pa.types.is_decimal(dtype):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    try:
+        return _DUCK_TYPES[dtype]
+    except KeyError:
+        raise TypeError(f"no DuckDB mapping for Arrow type {dtype}") from None
+
+
+def create_table_sql(name: str, schema: pa.Schema) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for an Arrow schema."""
+    cols = ", ".join(
+        f"{f.name} {duckdb_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in schema
+    )
+    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: committed if it returns, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+class Warehouse:
+    """One DuckDB file holding every night's typed tables, findings and ledger."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path), read_only=read_only)
+        if not read_only:
+            self.ensure_schema()
+        install_sql_helpers(self.con)
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the file)."""
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self) -> None:
+        """Create every parsed table, the quarantine and the files register if missing."""
+        for name, schema in SCHEMAS.items():
+            self.con.execute(create_table_sql(name, schema))
+        self.con.execute(create_table_sql("quarantine", QUARANTINE_SCHEMA))
+        self.con.execute(create_table_sql("files", FILES_SCHEMA))
+
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """Run a block in one transaction: committed if it returns, rolled back if it raises."""
+        return transaction(self.con)
+
+    def clear_night(self, business_date: dt.date, tables: list[str] | None = None) -> None:
+        """Delete one night's rows from the given tables (default: every parsed table)."""
+        names = tables if tables is not None else [*SCHEMAS, "quarantine", "files"]
+        for name in names:
+            self.con.execute(f"DELETE FROM {name} WHERE business_date = ?", [business_date])
+
+    def append(self, table: str, data: pa.RecordBatch | pa.Table) -> None:
+        """Append Arrow rows whose schema matches the table's."""
+        self.con.register("_incoming", data)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
+
+def install_sql_helpers(con: duckdb.DuckDBPyConnection) -> None:
+    """Define this connection's SQL helpers: ``yuan(fen)`` renders fen as exact yuan text."""
+    con.execute(
+        """CREATE OR REPLACE TEMP MACRO yuan(fen) AS
+        CASE WHEN fen < 0 THEN '-' ELSE '' END
+        || (abs(fen) // 100)::VARCHAR || '.' || lpad((abs(fen) % 100)::VARCHAR, 2, '0')"""
+    )
+
+
+def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Build an Arrow table from row tuples ordered as the schema's fields."""
+    columns = list(zip(*rows)) if rows else [() for _ in schema]
+    return pa.table([pa.array(list(c), type=f.type) for c, f in zip(columns, schema)], schema=schema)
+
+
+def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """Create temporary ``cur_<table>`` views: history up to ``as_of``, latest version wins.
+
+    The latest version of a natural key is the row of the latest night; within a night,
+    the later position in its file.  Child rows are those of their parent's version.
+    """
+    day = as_of.isoformat()
+    for name in SCHEMAS:
+        if name in CHILD_OF:
+            continue
+        keys = ", ".join(NATURAL_KEYS[name])
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW cur_{name} AS
+            SELECT * EXCLUDE (_rank) FROM (
+              SELECT *, row_number() OVER (PARTITION BY {keys}
+                ORDER BY business_date DESC, src_pos DESC, src_sha256 DESC) AS _rank
+              FROM {name} WHERE business_date <= DATE '{day}')
+            WHERE _rank = 1"""
+        )
+    for child, (parent, join_cols) in CHILD_OF.items():
+        on = " AND ".join(f"c.{col} = p.{col}" for col in join_cols)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW cur_{child} AS
+            SELECT c.* FROM {child} c JOIN cur_{parent} p
+              ON {on} AND c.business_date = p.business_date AND c.src_sha256 = p.src_sha256"""
+        )

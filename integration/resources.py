@@ -1,0 +1,34 @@
+"""The Dagster resource that gives assets the engine's settings, warehouse and archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from connectors.archive import Archive
+from connectors.warehouse import Warehouse
+from integration.settings import Settings, load_settings
+
+
+class ScfHome(dg.ConfigurableResource):
+    """The engine's home folder (warehouse, archive, ledger, reports) and its inbox.
+
+    Empty strings mean: ``SCF_HOME`` / ``SCF_INBOX`` from the environment, else the
+    defaults of :func:`integration.settings.load_settings`.
+    """
+
+    home: str = ""
+    inbox: str = ""
+
+    def settings(self) -> Settings:
+        """The settings of this home, with the configured overrides applied."""
+        return load_settings(Path(self.home) if self.home else None, Path(self.inbox) if self.inbox else None)
+
+    def warehouse(self) -> Warehouse:
+        """Open the warehouse file (the caller closes it)."""
+        return Warehouse(self.settings().warehouse_path)
+
+    def archive(self) -> Archive:
+        """The immutable archive of this home."""
+        return Archive(self.settings().archive_root)

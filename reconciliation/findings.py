@@ -1,0 +1,149 @@
+"""Run the catalogue over the warehouse for one night and keep findings and verdicts.
+
+Findings of night D are every problem the checks see in the history up to D (not only
+what arrived tonight): a fraud assembled from pieces of several nights is found the night
+its last piece arrives, and it stays listed while it stands.  ``finding_id`` depends only
+on what the finding is about, so the same problem keeps its id night after night and a
+re-run of a night reproduces its findings exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+
+import duckdb
+
+from connectors.warehouse import create_asof_views, transaction
+from reconciliation.catalogue import CHECKS, Check, default_params
+
+FINDINGS_DDL = """
+CREATE TABLE IF NOT EXISTS findings (
+  finding_id VARCHAR NOT NULL, business_date DATE NOT NULL, check_id VARCHAR NOT NULL,
+  category VARCHAR NOT NULL, severity VARCHAR NOT NULL, financing_id VARCHAR,
+  voucher_id VARCHAR, invoice_no VARCHAR, bill_ref VARCHAR, waybill_no VARCHAR,
+  detail VARCHAR NOT NULL, evidence VARCHAR, first_seen_date DATE NOT NULL)
+"""
+VERDICTS_DDL = """
+CREATE TABLE IF NOT EXISTS financing_verdicts (
+  business_date DATE NOT NULL, financing_id VARCHAR NOT NULL, verdict VARCHAR NOT NULL,
+  check_ids VARCHAR NOT NULL, bank_code VARCHAR, product VARCHAR, applicant_uscc VARCHAR,
+  debtor_uscc VARCHAR, financed_amount_fen BIGINT, status VARCHAR, verdict_since DATE NOT NULL)
+"""
+_SEVERITY_RANK = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+_DOCUMENT_COLUMNS = ("financing_id", "voucher_id", "invoice_no", "bill_ref", "waybill_no")
+
+
+@dataclass
+class CheckRun:
+    """What one night's run of the catalogue produced."""
+
+    business_date: dt.date
+    seconds_by_check: dict[str, float] = field(default_factory=dict)
+    findings_by_category: dict[str, int] = field(default_factory=dict)
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the findings and verdict tables if missing."""
+    con.execute(FINDINGS_DDL)
+    con.execute(VERDICTS_DDL)
+
+
+def run_catalogue(
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    *,
+    params: Mapping[str, int | str] | None = None,
+    checks: Iterable[Check] = CHECKS,
+) -> CheckRun:
+    """Run every check for ``business_date`` and replace that night's findings and verdicts."""
+    ensure_tables(con)
+    run = CheckRun(business_date)
+    create_asof_views(con, business_date)
+    _set_variables(con, business_date, {**default_params(), **(params or {})})
+    con.execute(resources.files("reconciliation.sql").joinpath("_prelude.sql").read_text("utf-8"))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
+        "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
+        "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
+    )
+    for check in checks:
+        started = time.perf_counter()
+        con.execute(
+            f"""INSERT INTO night_findings
+            SELECT '{check.check_id}', '{check.category.value}',
+                   coalesce(severity, '{check.severity.value}'),
+                   financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
+            FROM ({check.sql()})"""
+        )
+        run.seconds_by_check[check.check_id] = time.perf_counter() - started
+    with transaction(con):
+        _store_night(con, business_date)
+    run.findings_by_category = dict(
+        con.execute(
+            "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
+            [business_date],
+        ).fetchall()
+    )
+    run.verdicts = dict(
+        con.execute(
+            "SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY ALL ORDER BY 1",
+            [business_date],
+        ).fetchall()
+    )
+    return run
+
+
+def _set_variables(con: duckdb.DuckDBPyConnection, business_date: dt.date, params: Mapping[str, int | str]) -> None:
+    con.execute(f"SET VARIABLE business_date = DATE '{business_date.isoformat()}'")
+    for name, value in params.items():
+        if not name.isidentifier():
+            raise ValueError(f"bad parameter name {name!r}")
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+
+
+def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+    key = ", ".join(f"coalesce({c}, '')" for c in _DOCUMENT_COLUMNS)
+    con.execute("DELETE FROM findings WHERE business_date = ?", [business_date])
+    con.execute(
+        f"""INSERT INTO findings
+        WITH keyed AS (
+          SELECT 'FND-' || substr(sha256(concat_ws('|', check_id, {key})), 1, 20) AS finding_id, *
+          FROM night_findings
+          QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY {_SEVERITY_RANK}, detail, evidence) = 1
+        )
+        SELECT k.finding_id, $1, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
+               k.invoice_no, k.bill_ref, k.waybill_no, k.detail, k.evidence,
+               coalesce((SELECT min(p.business_date) FROM findings p
+                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1)
+        FROM keyed k""",
+        [business_date],
+    )
+    con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
+    con.execute(
+        f"""INSERT INTO financing_verdicts
+        WITH worst AS (
+          SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
+                 string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
+          FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id
+        ), judged AS (
+          SELECT f.financing_id,
+                 CASE WHEN w.rank <= 1 THEN 'blocked' WHEN w.rank = 2 THEN 'review' ELSE 'clean' END AS verdict,
+                 coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
+                 f.debtor_uscc, f.financed_amount_fen, f.status
+          FROM cur_financings f LEFT JOIN worst w USING (financing_id)
+        ), previous AS (
+          SELECT financing_id, verdict, verdict_since FROM financing_verdicts
+          WHERE business_date < $1
+          QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
+        )
+        SELECT $1, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
+               j.debtor_uscc, j.financed_amount_fen, j.status,
+               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END
+        FROM judged j LEFT JOIN previous p USING (financing_id)""",
+        [business_date],
+    )

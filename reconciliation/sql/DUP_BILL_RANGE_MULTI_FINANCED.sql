@@ -1,0 +1,23 @@
+WITH bill_financings AS (
+  SELECT financing_id, bank_code, asset_cd_no, asset_range_start, asset_range_end, asset_ref
+  FROM live_financings WHERE product = 'BILL' AND asset_cd_no IS NOT NULL
+), overlapping AS (
+  SELECT a.financing_id, a.asset_ref, a.asset_cd_no, a.asset_range_start, a.asset_range_end,
+         b.financing_id AS other_id, b.asset_ref AS other_ref, b.bank_code AS other_bank,
+         least(a.asset_range_end, b.asset_range_end) - greatest(a.asset_range_start, b.asset_range_start) + 1 AS shared_units
+  FROM bill_financings a JOIN bill_financings b
+    ON a.asset_cd_no = b.asset_cd_no AND a.financing_id <> b.financing_id
+   AND a.asset_range_start <= b.asset_range_end AND b.asset_range_start <= a.asset_range_end
+)
+SELECT financing_id, NULL AS voucher_id, NULL AS invoice_no, asset_ref AS bill_ref, NULL AS waybill_no,
+       NULL AS severity,
+       printf('Bill %s range %d-%d is also financed by %s; ¥%s of it is financed twice.',
+              asset_cd_no, asset_range_start, asset_range_end,
+              array_to_string(list(other_id || ' (' || other_ref || ')' ORDER BY other_id), ', '),
+              yuan(max(shared_units))) AS detail,
+       json_object('range', asset_range_start || '-' || asset_range_end,
+                   'overlapping', list(json_object('financing_id', other_id, 'bill_ref', other_ref,
+                                                   'bank', other_bank, 'shared', yuan(shared_units))
+                                       ORDER BY other_id)) AS evidence
+FROM overlapping
+GROUP BY financing_id, asset_ref, asset_cd_no, asset_range_start, asset_range_end

@@ -1,0 +1,9 @@
+SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
+       CASE v.status WHEN '4' THEN 'high' ELSE 'critical' END AS severity,
+       printf('Invoice %s presented by financing %s for ¥%s has tax status %s (%s) since %s.',
+              p.invoice_no, p.financing_id, yuan(p.amount_fen), v.status,
+              CASE v.status WHEN '1' THEN '失控 out of control' WHEN '2' THEN '作废 void' ELSE '异常 abnormal' END,
+              coalesce(v.status_date::VARCHAR, 'an unknown date')) AS detail,
+       json_object('status', v.status, 'status_date', v.status_date, 'presented', yuan(p.amount_fen)) AS evidence
+FROM presented_invoices p JOIN invoice_value v USING (invoice_no)
+WHERE v.status IN ('1', '2', '4')
