@@ -36,12 +36,18 @@ CsvOverride = Callable[[str], tuple[str | None, str | None]]
 class LandedFileLike(Protocol):
     """What the loader needs of an archived file (see :class:`connectors.archive.LandedFile`)."""
 
-    rel_path: str
-    sha256: str
-    size: int
-    status: str
-    superseded: tuple[str, ...]
-    object_path: Path
+    @property
+    def rel_path(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def superseded(self) -> tuple[str, ...]: ...
+    @property
+    def object_path(self) -> Path: ...
 
 
 @dataclass

@@ -1,0 +1,401 @@
+"""The content-addressed archive of delivered files and its append-only manifest.
+
+Layout under the archive root (docs/ARCHITECTURE.md, "Archive and manifest"):
+
+* ``objects/<sha[:2]>/<sha>``: the bytes of every file ever received, read-only,
+  named by their SHA-256; written through a temp file, fsync and rename.
+* ``manifest.jsonl``: one JSON line per *sighting*: ``seq, business_date, rel_path,
+  sha256, size, source, received_at``. A sighting is appended only when
+  ``(business_date, rel_path)`` has no entry yet or its latest entry has other bytes.
+
+The file set of a night is the latest sighting of each of its paths, including paths
+the source no longer lists: nothing received is ever lost. Every status is derived
+from the manifest alone, so landing a night again gives the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from connectors.sources import RemoteFile, Source
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ArchiveError(Exception):
+    """The archive cannot take or give a file as asked."""
+
+
+class ManifestCorrupt(ArchiveError):
+    """A manifest line cannot be read: the archive needs an operator."""
+
+
+class FileStatus(StrEnum):
+    """What a file of a night's set means for loading that night (compares equal to its value)."""
+
+    NEW = "new"  # first sighting of these bytes anywhere is this night and path: parse
+    RESTATED = "restated"  # like NEW, and replaces earlier bytes of the same night and path: parse
+    DUPLICATE = "duplicate"  # bytes first sighted under another night or path: archived, not parsed
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One line of the manifest: bytes seen at a night's path."""
+
+    seq: int
+    business_date: dt.date
+    rel_path: str
+    sha256: str
+    size: int
+    source: str
+    received_at: str  # UTC, ISO 8601
+
+    def to_json(self) -> str:
+        """The manifest line, without its newline."""
+        record = {
+            "seq": self.seq,
+            "business_date": self.business_date.isoformat(),
+            "rel_path": self.rel_path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "source": self.source,
+            "received_at": self.received_at,
+        }
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> Sighting:
+        """Parse a manifest line; raises ``ValueError`` naming what is wrong."""
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        try:
+            sighting = cls(
+                seq=record["seq"],
+                business_date=dt.date.fromisoformat(record["business_date"]),
+                rel_path=record["rel_path"],
+                sha256=record["sha256"],
+                size=record["size"],
+                source=record["source"],
+                received_at=record["received_at"],
+            )
+        except KeyError as exc:
+            raise ValueError(f"missing field {exc}") from exc
+        if not (isinstance(sighting.seq, int) and isinstance(sighting.size, int) and sighting.size >= 0):
+            raise ValueError("seq and size must be integers, size >= 0")
+        if not (isinstance(sighting.sha256, str) and _SHA256.match(sighting.sha256)):
+            raise ValueError(f"sha256 {sighting.sha256!r} is not 64 lowercase hex digits")
+        if not (isinstance(sighting.rel_path, str) and sighting.rel_path):
+            raise ValueError("rel_path must be a non-empty string")
+        return sighting
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A file of a night's set: the latest bytes of one path of that night."""
+
+    rel_path: str
+    sha256: str
+    size: int
+    object_path: Path
+    status: FileStatus
+    superseded: tuple[str, ...]  # earlier other bytes of this night and path, oldest first
+
+    @property
+    def to_parse(self) -> bool:
+        """Whether the night's load must parse this file (``new`` or ``restated``)."""
+        return self.status is not FileStatus.DUPLICATE
+
+
+@dataclass(frozen=True)
+class NightManifest:
+    """The file set of one night, sorted by ``rel_path``."""
+
+    business_date: dt.date
+    files: tuple[LandedFile, ...]
+
+    def to_parse(self) -> tuple[LandedFile, ...]:
+        """The files whose rows belong to this night: ``new`` and ``restated`` ones."""
+        return tuple(f for f in self.files if f.to_parse)
+
+
+@dataclass(frozen=True)
+class CorruptObject:
+    """An object whose bytes no longer hash to its name."""
+
+    path: Path
+    expected_sha256: str
+    actual_sha256: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of :meth:`Archive.verify`."""
+
+    checked: int
+    corrupt: tuple[CorruptObject, ...]
+    missing: tuple[str, ...]  # sha256s the manifest names with no object on disk
+
+    @property
+    def ok(self) -> bool:
+        """True when every object is intact and every sighting has its object."""
+        return not self.corrupt and not self.missing
+
+
+class _Index:
+    """The manifest in memory: sightings per night and path, and each sha's first sighting."""
+
+    def __init__(self) -> None:
+        self.last_seq = 0
+        self.nights: dict[dt.date, dict[str, list[Sighting]]] = {}
+        self.first_by_sha: dict[str, Sighting] = {}
+
+    def add(self, sighting: Sighting) -> None:
+        if sighting.seq <= self.last_seq:
+            raise ValueError(f"seq {sighting.seq} does not follow seq {self.last_seq}")
+        self.last_seq = sighting.seq
+        self.nights.setdefault(sighting.business_date, {}).setdefault(sighting.rel_path, []).append(sighting)
+        self.first_by_sha.setdefault(sighting.sha256, sighting)
+
+    def latest(self, business_date: dt.date, rel_path: str) -> Sighting | None:
+        history = self.nights.get(business_date, {}).get(rel_path)
+        return history[-1] if history else None
+
+    def night_manifest(self, business_date: dt.date, archive: Archive) -> NightManifest:
+        paths = self.nights.get(business_date, {})
+        return NightManifest(
+            business_date,
+            tuple(self._landed(history, archive) for _, history in sorted(paths.items())),
+        )
+
+    def _landed(self, history: list[Sighting], archive: Archive) -> LandedFile:
+        latest = history[-1]
+        first = self.first_by_sha[latest.sha256]
+        superseded = tuple(dict.fromkeys(s.sha256 for s in history if s.sha256 != latest.sha256))
+        if (first.business_date, first.rel_path) != (latest.business_date, latest.rel_path):
+            status = FileStatus.DUPLICATE
+        elif superseded:
+            status = FileStatus.RESTATED
+        else:
+            status = FileStatus.NEW
+        return LandedFile(
+            latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded
+        )
+
+
+class Archive:
+    """The archive folder: immutable objects plus the manifest of sightings."""
+
+    def __init__(self, root: Path) -> None:
+        """``root`` is the archive folder (``<home>/archive``); it is created on first landing."""
+        self.root = Path(root)
+        self.objects_dir = self.root / "objects"
+        self.manifest_path = self.root / "manifest.jsonl"
+        self._tmp_dir = self.root / "tmp"
+        self._lock_path = self.root / "manifest.lock"
+
+    def object_path(self, sha256: str) -> Path:
+        """Where the object with this SHA-256 lives (whether or not it exists)."""
+        return self.objects_dir / sha256[:2] / sha256
+
+    def land_night(self, source: Source, business_date: dt.date) -> NightManifest:
+        """Download every file the source lists for the night, record sightings, return the night's set.
+
+        Each file is streamed into an object while hashed; a sighting is appended (and
+        fsynced) right after its object is stored, so an interrupted landing keeps what
+        it landed. Holds an exclusive lock on the archive while it runs.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            index = self._read_index(repair=True)
+            self._clear_tmp()
+            listed = source.list_night(business_date)
+            appended = 0
+            with self._appender() as append:
+                for remote in listed:
+                    sha256, size = self._store(source, business_date, remote)
+                    latest = index.latest(business_date, remote.rel_path)
+                    if latest is not None and latest.sha256 == sha256:
+                        continue
+                    sighting = Sighting(
+                        seq=index.last_seq + 1,
+                        business_date=business_date,
+                        rel_path=remote.rel_path,
+                        sha256=sha256,
+                        size=size,
+                        source=source.name,
+                        received_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                    )
+                    append(sighting)
+                    index.add(sighting)
+                    log.info(
+                        "night %s: %s sighted (%s, %d bytes)%s", business_date, remote.rel_path, sha256[:12], size,
+                        "" if latest is None else f", replacing {latest.sha256[:12]}",
+                    )
+                    appended += 1
+            manifest = index.night_manifest(business_date, self)
+        counts = {status.value: sum(f.status is status for f in manifest.files) for status in FileStatus}
+        log.info(
+            "night %s from %s: %d files listed, %d new sightings; set of %d files: %s",
+            business_date, source.name, len(listed), appended, len(manifest.files), counts,
+        )
+        return manifest
+
+    def night_manifest(self, business_date: dt.date) -> NightManifest:
+        """The night's file set from the manifest alone (no source needed)."""
+        return self._read_index(repair=False).night_manifest(business_date, self)
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every object and check that every sighting's object exists."""
+        corrupt: list[CorruptObject] = []
+        checked = 0
+        for path in sorted(self.objects_dir.glob("??/*")):
+            if not (_SHA256.match(path.name) and path.parent.name == path.name[:2]):
+                continue
+            checked += 1
+            with path.open("rb") as stream:
+                actual = _hash_stream(stream)
+            if actual != path.name:
+                log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
+                corrupt.append(CorruptObject(path, path.name, actual))
+        referenced = self._read_index(repair=False).first_by_sha
+        missing = tuple(sorted(sha for sha in referenced if not self.object_path(sha).is_file()))
+        for sha in missing:
+            log.error("archive object %s named by the manifest is missing", sha)
+        return VerifyReport(checked, tuple(corrupt), missing)
+
+    # -- manifest -------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _read_index(self, *, repair: bool) -> _Index:
+        """Read the whole manifest once.
+
+        A last line without its newline is a write cut short by a crash (its landing
+        never returned): ignored, and with ``repair`` (under the lock) cut off the file.
+        """
+        index = _Index()
+        try:
+            stream = self.manifest_path.open("rb")
+        except FileNotFoundError:
+            return index
+        offset = 0
+        with stream:
+            for lineno, line in enumerate(stream, 1):
+                if not line.endswith(b"\n"):
+                    self._torn_tail(offset, line, repair)
+                    break
+                try:
+                    index.add(Sighting.from_json(line.decode("utf-8")))
+                except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+                    raise ManifestCorrupt(f"{self.manifest_path}, line {lineno}: {exc}") from exc
+                offset += len(line)
+        return index
+
+    def _torn_tail(self, offset: int, tail: bytes, repair: bool) -> None:
+        if not repair:
+            log.debug("%s: ignoring an incomplete last line", self.manifest_path)
+            return
+        log.warning("%s: cutting off an incomplete last line left by a crash: %r", self.manifest_path, tail)
+        with self.manifest_path.open("r+b") as stream:
+            stream.truncate(offset)
+            os.fsync(stream.fileno())
+
+    @contextmanager
+    def _appender(self) -> Iterator[Callable[[Sighting], None]]:
+        created = not self.manifest_path.exists()
+        fd = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            if created:
+                _fsync_dir(self.root)
+
+            def append(sighting: Sighting) -> None:
+                data = (sighting.to_json() + "\n").encode("utf-8")
+                if os.write(fd, data) != len(data):
+                    raise ArchiveError(f"short write appending to {self.manifest_path}")
+                os.fsync(fd)
+
+            yield append
+        finally:
+            os.close(fd)
+
+    # -- objects --------------------------------------------------------------------
+
+    def _clear_tmp(self) -> None:
+        """Remove temp files a crashed landing left behind (safe: the lock is held)."""
+        self._tmp_dir.mkdir(exist_ok=True)
+        for stale in self._tmp_dir.iterdir():
+            log.warning("archive: removing stale temp file %s", stale)
+            stale.unlink()
+
+    def _store(self, source: Source, business_date: dt.date, remote: RemoteFile) -> tuple[str, int]:
+        """Stream one remote file into its object; return its SHA-256 and size."""
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="incoming-")
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out, source.open(business_date, remote.rel_path) as stream:
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fchmod(out.fileno(), 0o444)
+                os.fsync(out.fileno())
+            if size != remote.size:
+                raise ArchiveError(
+                    f"{source.name}: {business_date}/{remote.rel_path} was listed with {remote.size} bytes "
+                    f"but {size} were read: it changed while being picked up (still uploading?); "
+                    "land the night again once the delivery is complete"
+                )
+            sha256 = digest.hexdigest()
+            target = self.object_path(sha256)
+            if target.exists():
+                tmp.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+                _fsync_dir(target.parent)
+            return sha256, size
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def _hash_stream(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,257 @@
+"""Night folders on an SFTP server, with key authentication and a pinned host key.
+
+The server's host key must be in the given known_hosts file (for a port other than
+22 under the ``[host]:port`` form, as OpenSSH writes it); any other key is refused
+with :class:`HostKeyRejected`, never accepted. Only the given private key file is
+offered (Ed25519, ECDSA or RSA): no password, no agent, no keys from ``~/.ssh``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import posixpath
+import stat
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import paramiko
+
+from connectors.sources import RemoteFile, checked_rel_path, is_skipped_name, parse_night_name
+
+log = logging.getLogger(__name__)
+
+_PREFETCH_REQUESTS = 64  # read-ahead of 64 × 32 KiB in flight: fast, bounded memory
+_KEEPALIVE_SECONDS = 30
+
+
+class SftpError(Exception):
+    """The SFTP source cannot be used: connection, authentication or host-key failure."""
+
+
+class HostKeyRejected(SftpError):
+    """The server offered a host key the known_hosts file does not pin for it."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        known_hosts: Path,
+        offered: paramiko.PKey,
+        expected: paramiko.PKey | None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.offered_fingerprint: str = offered.fingerprint
+        self.expected_fingerprint: str | None = expected.fingerprint if expected else None
+        offered_text = f"{offered.get_name()} key {offered.fingerprint}"
+        if expected is None:
+            reason = (
+                f"{known_hosts} holds no key for {_known_hosts_name(host, port)}; "
+                "add the server's key there once its fingerprint is confirmed out of band"
+            )
+        else:
+            reason = (
+                f"{known_hosts} pins {expected.get_name()} key {expected.fingerprint} for "
+                f"{_known_hosts_name(host, port)}: the host key changed or the connection is "
+                "intercepted; do not trust it before the server's owner confirms a new key"
+            )
+        super().__init__(f"host key of {host}:{port} not trusted: it offered {offered_text}, but {reason}")
+
+
+class SftpAuthFailed(SftpError):
+    """The server refused the client key."""
+
+
+def _known_hosts_name(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class _RejectUnknownHostKey(paramiko.RejectPolicy):
+    """paramiko's RejectPolicy, raising :class:`HostKeyRejected` with the offered fingerprint."""
+
+    def __init__(self, host: str, port: int, known_hosts: Path) -> None:
+        self._host, self._port, self._known_hosts = host, port, known_hosts
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        raise HostKeyRejected(self._host, self._port, self._known_hosts, key, None)
+
+
+class SftpSource:
+    """Night folders under ``root`` on an SFTP server (see :class:`connectors.sources.Source`).
+
+    The SSH session opens on first use (or with :meth:`connect`) and stays open until
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        key_path: Path,
+        known_hosts_path: Path,
+        root: str,
+        *,
+        connect_timeout: float = 15.0,
+        io_timeout: float = 60.0,
+    ) -> None:
+        """``root`` is the remote folder holding the ``YYYY-MM-DD`` folders.
+
+        ``connect_timeout`` bounds the TCP connect, banner and authentication steps;
+        ``io_timeout`` bounds the wait for any single SFTP reply.
+        """
+        self.host = host
+        self.port = port
+        self.username = username
+        self.key_path = Path(key_path)
+        self.known_hosts_path = Path(known_hosts_path)
+        self.root = root
+        self.connect_timeout = connect_timeout
+        self.io_timeout = io_timeout
+        # RFC-draft sftp URI form: an absolute root as is, a home-relative one under "/~/"
+        self.name = f"sftp://{username}@{host}:{port}{root if root.startswith('/') else '/~/' + root}"
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+
+    def connect(self) -> None:
+        """Open the session now; raises :class:`HostKeyRejected`, :class:`SftpAuthFailed`, :class:`SftpError`."""
+        if self._sftp is None:
+            self._sftp = self._open_session()
+
+    def _session(self) -> paramiko.SFTPClient:
+        self.connect()
+        assert self._sftp is not None
+        return self._sftp
+
+    def _open_session(self) -> paramiko.SFTPClient:
+        where = f"{self.host}:{self.port}"
+        pkey = self._load_key()
+        client = paramiko.SSHClient()
+        try:
+            client.load_host_keys(str(self.known_hosts_path))
+        except OSError as exc:
+            raise SftpError(f"cannot read known_hosts file {self.known_hosts_path} for {where}: {exc}") from exc
+        client.set_missing_host_key_policy(_RejectUnknownHostKey(self.host, self.port, self.known_hosts_path))
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.username,
+                pkey=pkey,
+                allow_agent=False,
+                look_for_keys=False,
+                timeout=self.connect_timeout,
+                banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout,
+                channel_timeout=self.connect_timeout,
+            )
+            transport = cast(paramiko.Transport, client.get_transport())
+            transport.set_keepalive(_KEEPALIVE_SECONDS)
+            sftp = client.open_sftp()
+            cast(paramiko.Channel, sftp.get_channel()).settimeout(self.io_timeout)
+        except HostKeyRejected:
+            client.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise HostKeyRejected(self.host, self.port, self.known_hosts_path, exc.key, exc.expected_key) from exc
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise SftpAuthFailed(
+                f"SFTP server {where} refused user {self.username!r} with key {self.key_path} "
+                f"({pkey.get_name()} {pkey.fingerprint}): is its public key in that user's "
+                f"authorized_keys? ({exc})"
+            ) from exc
+        except (paramiko.SSHException, OSError) as exc:
+            client.close()
+            raise SftpError(f"cannot open an SFTP session on {where}: {exc}") from exc
+        self._client = client
+        log.info("%s: connected, host key %s", self.name, transport.get_remote_server_key().fingerprint)
+        return sftp
+
+    def _load_key(self) -> paramiko.PKey:
+        try:
+            return paramiko.PKey.from_path(self.key_path)
+        except OSError as exc:
+            raise SftpError(f"cannot read SFTP client key {self.key_path}: {exc}") from exc
+        except TypeError as exc:  # what cryptography raises for a key needing a passphrase
+            if "password" not in str(exc).lower():
+                raise
+            raise SftpError(f"SFTP client key {self.key_path} is encrypted; give an unencrypted key file") from exc
+        except (paramiko.UnknownKeyType, paramiko.SSHException, ValueError) as exc:
+            raise SftpError(
+                f"SFTP client key {self.key_path} is not an Ed25519, ECDSA or RSA private key: {exc}"
+            ) from exc
+
+    def _night_path(self, business_date: dt.date) -> str:
+        return posixpath.join(self.root, business_date.isoformat())
+
+    def nights(self) -> list[dt.date]:
+        """The business dates that have a folder under ``root``, oldest first."""
+        try:
+            entries = self._session().listdir_attr(self.root)
+        except FileNotFoundError as exc:
+            raise SftpError(f"{self.name}: inbox folder {self.root} does not exist on the server") from exc
+        dates = (
+            parse_night_name(entry.filename)
+            for entry in entries
+            if entry.st_mode is not None and stat.S_ISDIR(entry.st_mode)
+        )
+        return sorted(d for d in dates if d is not None)
+
+    def list_night(self, business_date: dt.date) -> list[RemoteFile]:
+        """Regular files of the night, recursively, sorted by ``rel_path``; empty if no folder."""
+        night = self._night_path(business_date)
+        sftp = self._session()
+        try:
+            mode = sftp.stat(night).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is None or not stat.S_ISDIR(mode):
+            log.warning("%s: no folder for night %s (%s): no delivery", self.name, business_date, night)
+            return []
+        files: list[RemoteFile] = []
+        self._walk(sftp, night, "", files)
+        return sorted(files, key=lambda f: f.rel_path)
+
+    def _walk(self, sftp: paramiko.SFTPClient, folder: str, prefix: str, out: list[RemoteFile]) -> None:
+        for entry in sftp.listdir_attr(folder):
+            if is_skipped_name(entry.filename):
+                continue
+            rel_path = prefix + entry.filename
+            mode = entry.st_mode or 0
+            if stat.S_ISDIR(mode):
+                self._walk(sftp, posixpath.join(folder, entry.filename), rel_path + "/", out)
+            elif stat.S_ISREG(mode):
+                out.append(RemoteFile(rel_path, entry.st_size or 0))
+            else:
+                log.warning("%s: skipping %s/%s: not a regular file", self.name, folder, entry.filename)
+
+    def open(self, business_date: dt.date, rel_path: str) -> AbstractContextManager[BinaryIO]:
+        """Open a file of the night for a streaming read (pipelined read-ahead)."""
+        path = posixpath.join(self._night_path(business_date), str(checked_rel_path(rel_path)))
+        return self._read(path)
+
+    @contextmanager
+    def _read(self, path: str) -> Iterator[BinaryIO]:
+        with self._session().open(path, "rb") as remote:
+            remote.prefetch(max_concurrent_requests=_PREFETCH_REQUESTS)
+            yield cast(BinaryIO, remote)
+
+    def close(self) -> None:
+        """Close the SFTP session and the SSH connection."""
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> SftpSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
