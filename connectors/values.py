@@ -173,3 +173,55 @@ def parse_invoice_refs(text: str | None) -> list[tuple[str, int]]:
 def is_invoice_no(text: str | None) -> bool:
     """True for a 20-digit 数电票 number."""
     return bool(text) and bool(_INVOICE_NO.match(text))  # type: ignore[arg-type]
+
+
+_QUANTA: dict[int, Decimal] = {}  # scale -> Decimal("1E-<scale>")
+
+
+def fit_decimal(value: Decimal, precision: int, scale: int) -> Decimal:
+    """Return ``value`` with exactly ``scale`` decimals, or raise if that would change it.
+
+    Used before storing into ``decimal128(precision, scale)``: extra decimals that are not
+    zeros, or more integer digits than ``precision - scale``, are malformed, never rounded.
+    """
+    quantum = _QUANTA.get(scale)
+    if quantum is None:
+        quantum = _QUANTA.setdefault(scale, Decimal(1).scaleb(-scale))
+    try:
+        fitted = value.quantize(quantum)
+    except InvalidOperation:
+        raise ValueError(f"number too large: {value}") from None
+    if fitted != value:
+        raise ValueError(f"more than {scale} decimal places: {value}")
+    if fitted.adjusted() >= precision - scale:
+        raise ValueError(f"more than {precision - scale} integer digits: {value}")
+    return fitted
+
+
+def parse_int(text: str | None) -> int | None:
+    """Parse a non-negative whole number written in digits (``180``, ``007``)."""
+    if text is None or not text.strip():
+        return None
+    s = text.strip()
+    if not s.isascii() or not s.isdigit():
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(s)
+
+
+_CD_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
+
+
+def parse_cd_range(text: str | None) -> tuple[int, int] | None:
+    """Parse a sub-bill range ``start-end`` (1-based, inclusive); ``0`` (not splittable) gives ``None``."""
+    if text is None or not text.strip():
+        raise ValueError("empty sub-bill range")
+    s = text.strip()
+    if s == "0":
+        return None
+    m = _CD_RANGE.match(s)
+    if m is None:
+        raise ValueError(f"not a sub-bill range start-end: {text!r}")
+    start, end = int(m.group(1)), int(m.group(2))
+    if start < 1 or end < start:
+        raise ValueError(f"sub-bill range must have 1 <= start <= end: {text!r}")
+    return start, end

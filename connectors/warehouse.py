@@ -168,5 +168,6 @@ def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         con.execute(
             f"""CREATE OR REPLACE TEMP VIEW cur_{child} AS
             SELECT c.* FROM {child} c JOIN cur_{parent} p
-              ON {on} AND c.business_date = p.business_date AND c.src_sha256 = p.src_sha256"""
+              ON {on} AND c.business_date = p.business_date AND c.src_sha256 = p.src_sha256
+             AND c.src_pos = p.src_pos"""
         )

@@ -7,7 +7,6 @@ reads what the previous one wrote.  Every asset replaces its own output for the 
 so a re-run of a partition gives the same result.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import logging

@@ -14,8 +14,11 @@ from connectors.warehouse import Warehouse
 _positions = itertools.count(1)
 
 
-def insert(warehouse: Warehouse, table: str, business_date: dt.date, **values: object) -> None:
-    """Insert one row into ``table``; unnamed columns are NULL, lineage columns are filled."""
+def insert(warehouse: Warehouse, table: str, business_date: dt.date, **values: object) -> int:
+    """Insert one row into ``table``; unnamed columns are NULL, lineage columns are filled.
+
+    Returns the row's ``src_pos``; child rows (presented invoices, lines) pass their
+    parent's as ``src_pos=`` as the parsers do."""
     schema = SCHEMAS[table]
     row = {"business_date": business_date, "src_sha256": f"test-{business_date}", "src_pos": next(_positions)}
     row.update(values)
@@ -23,6 +26,7 @@ def insert(warehouse: Warehouse, table: str, business_date: dt.date, **values: o
     if unknown:
         raise KeyError(f"{table} has no columns {sorted(unknown)}")
     warehouse.append(table, pa.table({f.name: pa.array([row.get(f.name)], type=f.type) for f in schema}))
+    return int(row["src_pos"])  # type: ignore[call-overload]
 
 
 def invoice(warehouse: Warehouse, day: dt.date, invoice_no: str, total_fen: int, *,
@@ -43,7 +47,7 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
     """A financing and the invoices it presents (invoice no → fen)."""
     face = face_fen if face_fen is not None else sum(invoices.values())
     asset_ref = voucher or (f"{bill[0]}:{bill[1]}-{bill[2]}" if bill else next(iter(invoices)))
-    insert(warehouse, "financings", day, financing_id=financing_id, bank_code=bank, product=product,
+    position = insert(warehouse, "financings", day, financing_id=financing_id, bank_code=bank, product=product,
            applicant_uscc="91320500MA1X000024", debtor_uscc="91440300MA5F00001A", asset_ref=asset_ref,
            asset_voucher_id=voucher, asset_cd_no=bill[0] if bill else None,
            asset_range_start=bill[1] if bill else None, asset_range_end=bill[2] if bill else None,
@@ -52,4 +56,5 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
            face_amount_fen=face, financed_amount_fen=face * 98 // 100, value_date=day,
            maturity_date=day + dt.timedelta(days=180), status=status)
     for invoice_no, fen in invoices.items():
-        insert(warehouse, "financing_invoices", day, financing_id=financing_id, invoice_no=invoice_no, amount_fen=fen)
+        insert(warehouse, "financing_invoices", day, src_pos=position, financing_id=financing_id,
+               invoice_no=invoice_no, amount_fen=fen)

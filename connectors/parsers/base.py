@@ -1,0 +1,75 @@
+"""What every parser shares: the parse context, the sink protocol and the two error kinds.
+
+A parser reports a record that breaks the format by raising :class:`BadRecord` from its
+record handler: the file reader (CSV or XML) catches it, quarantines that record with its
+position and goes on.  A file that cannot be parsed at all raises :class:`FileRejected`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from connectors.kinds import FileKind
+
+# Reason codes of file-level rejections.
+EMPTY_FILE = "EMPTY_FILE"
+BAD_ENCODING = "BAD_ENCODING"
+MALFORMED_CSV = "MALFORMED_CSV"
+MISSING_COLUMN = "MISSING_COLUMN"
+DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
+MALFORMED_XML = "MALFORMED_XML"
+UNEXPECTED_ROOT = "UNEXPECTED_ROOT"
+
+# Reason codes of record-level quarantine.
+ROW_SHAPE = "ROW_SHAPE"  # a CSV row with the wrong number of fields
+MISSING_FIELD = "MISSING_FIELD"  # a required value is empty or absent
+BAD_VALUE = "BAD_VALUE"  # a value that does not parse (money, date, number)
+BAD_ID = "BAD_ID"  # an identifier of the wrong form (invoice no, voucher id, bank code …)
+BAD_ENUM = "BAD_ENUM"  # a code outside its list (event type, product, status …)
+DUPLICATE_FIELD = "DUPLICATE_FIELD"  # a non-repeating XML element given twice
+RANGE_MISMATCH = "RANGE_MISMATCH"  # a sub-bill range whose size differs from its amount
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """Everything a parser needs to know about the file besides its bytes."""
+
+    business_date: dt.date
+    rel_path: str  # posix path relative to the night folder, e.g. "erp/<uscc>/po_items.csv"
+    sha256: str
+    kind: FileKind
+    csv_encoding: str | None = None  # configured override ("utf-8", "gb18030"); None = detect
+    csv_delimiter: str | None = None  # configured override ("," or "|"); None = detect
+
+
+class Sink(Protocol):
+    """Where a parser sends its output."""
+
+    def rows(self, table: str, batch: pa.RecordBatch) -> None:
+        """Receive a batch whose schema is ``SCHEMAS[table]``."""
+
+    def quarantine(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
+        """Receive one record that broke the format (it was skipped)."""
+
+
+class FileRejected(Exception):
+    """The whole file is unusable (corrupt XML, no header …): the loader drops all its rows."""
+
+    def __init__(self, reason_code: str, reason: str, src_pos: int | None = None) -> None:
+        super().__init__(f"{reason_code}: {reason}")
+        self.reason_code = reason_code
+        self.reason = reason
+        self.src_pos = src_pos
+
+
+class BadRecord(ValueError):
+    """One record breaks the format: it is quarantined and the file goes on."""
+
+    def __init__(self, reason_code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.reason_code = reason_code
+        self.reason = reason

@@ -1,0 +1,201 @@
+"""Read a delivered CSV file row by row with pyarrow's streaming reader.
+
+Shared by the ERP, tax-status and platform parsers.  The reader
+
+* detects the encoding (UTF-8 with or without BOM, else GB18030: the whole file is
+  checked with an incremental UTF-8 decoder) and the delimiter (``|`` if the header line
+  has one, else ``,``), unless the parse context overrides them;
+* checks the header for the wanted columns (a missing required one rejects the file);
+* reads every column as text and hands each row to the parser's handler with its 1-based
+  physical line number (header = line 1; a quoted value holding newlines moves the
+  lines of the rows after it, as it does in an editor);
+* quarantines rows with the wrong number of fields, and rows whose handler raises
+  :class:`~connectors.parsers.base.BadRecord`; skips blank lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from connectors.parsers.base import (
+    BAD_ENCODING,
+    DUPLICATE_COLUMN,
+    EMPTY_FILE,
+    MALFORMED_CSV,
+    MISSING_COLUMN,
+    ROW_SHAPE,
+    BadRecord,
+    FileRejected,
+    ParseContext,
+    Sink,
+)
+from connectors.parsers.batching import BatchBuilder
+
+Row = tuple[str | None, ...]
+RowHandler = Callable[[int, Row], None]
+
+_CHUNK = 1 << 20
+_BLOCK = 1 << 20
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8`` if the whole file decodes as UTF-8 (a BOM is allowed), else ``gb18030``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise FileRejected(BAD_ENCODING, f"unknown encoding {name!r}") from None
+
+
+def _header(path: Path, encoding: str) -> str:
+    with path.open("rb") as f:
+        first = f.readline()
+    try:
+        line = first.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise FileRejected(BAD_ENCODING, f"header line is not {encoding}: {err}") from None
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    if not line.strip():
+        raise FileRejected(MISSING_COLUMN, "the header line (line 1) is blank")
+    return line
+
+
+class _Layout:
+    """Where the wanted columns are in the file's header."""
+
+    def __init__(self, names: list[str], required: Sequence[str], optional: Sequence[str]) -> None:
+        missing = [c for c in required if c not in names]
+        if missing:
+            raise FileRejected(MISSING_COLUMN, f"missing column(s) {', '.join(missing)}; header: {'|'.join(names)}")
+        wanted = [*required, *optional]
+        doubled = sorted({c for c in wanted if names.count(c) > 1})
+        if doubled:
+            raise FileRejected(DUPLICATE_COLUMN, f"column(s) {', '.join(doubled)} appear more than once")
+        self.width = len(names)
+        absent = self.width  # index of an all-None column appended per batch
+        self.indexes = [names.index(c) if c in names else absent for c in wanted]
+
+
+def for_each_row(
+    path: Path,
+    ctx: ParseContext,
+    sink: Sink,
+    required: Sequence[str],
+    handle: RowHandler,
+    optional: Sequence[str] = (),
+) -> None:
+    """Call ``handle(line, row)`` for every data row; ``row`` holds the ``required`` then the
+    ``optional`` columns' texts (``None`` for an optional column the file lacks).
+
+    Raises :class:`FileRejected` when the file is empty, lacks a required column, or
+    cannot be decoded or parsed.
+    """
+    if path.stat().st_size == 0:
+        raise FileRejected(EMPTY_FILE, "empty file")
+    encoding = _codec(ctx.csv_encoding) if ctx.csv_encoding else detect_encoding(path)
+    header = _header(path, encoding)
+    delimiter = ctx.csv_delimiter or ("|" if "|" in header else ",")
+    names = [n.strip().strip('"').strip() for n in header.split(delimiter)]
+    layout = _Layout(names, required, optional)
+    for line, fields in _rows(path, encoding, delimiter, layout.width, sink):
+        if not any(fields):
+            continue  # a blank line
+        padded = (*fields, None)
+        row = tuple(padded[i] for i in layout.indexes)
+        try:
+            handle(line, row)
+        except BadRecord as err:
+            sink.quarantine(line, err.reason_code, err.reason, delimiter.join(fields))
+
+
+def _rows(path: Path, encoding: str, delimiter: str, width: int, sink: Sink) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """Yield ``(line, fields)`` of every well-shaped row; quarantine the others."""
+    broken: dict[int, pacsv.InvalidRow] = {}  # by record number (header = 1)
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        broken[row.number] = row
+        return "skip"
+
+    column_names = [f"c{i}" for i in range(width)]
+    reader_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,  # InvalidRow.number is only known when reading serially
+                block_size=_BLOCK,
+                skip_rows=1,
+                column_names=column_names,
+                encoding=reader_encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,  # keeps pyarrow's record numbers equal to ours
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in column_names}),
+        )
+        record, line = 1, 2
+        for batch in reader:
+            columns = [column.to_pylist() for column in batch.columns]
+            extra_lines = _newlines(batch).to_pylist()
+            for fields, extra in zip(zip(*columns, strict=True), extra_lines, strict=True):
+                record += 1
+                while record in broken:
+                    line = _quarantine_shape(sink, line, broken.pop(record))
+                    record += 1
+                yield line, fields
+                line += 1 + extra
+        for number in sorted(broken):
+            line = _quarantine_shape(sink, line, broken[number])
+    except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+        code = BAD_ENCODING if isinstance(err, UnicodeDecodeError) or "UTF8" in str(err) else MALFORMED_CSV
+        raise FileRejected(code, f"{encoding} CSV: {err}") from None
+
+
+def _newlines(batch: pa.RecordBatch) -> pa.Array:
+    """Per row, how many newlines its quoted values hold (each moves later rows one line)."""
+    counts: pa.Array = pa.repeat(pa.scalar(0, pa.int32()), batch.num_rows)
+    for column in batch.columns:
+        counts = pc.add(counts, pc.count_substring(column, "\n"))
+    return counts
+
+
+def _quarantine_shape(sink: Sink, line: int, row: pacsv.InvalidRow) -> int:
+    """Quarantine a row with the wrong number of fields; return the line after it."""
+    text: str = row.text
+    sink.quarantine(line, ROW_SHAPE, f"expected {row.expected_columns} fields, found {row.actual_columns}", text)
+    return line + 1 + text.count("\n")
+
+
+def parse_table(
+    path: Path,
+    ctx: ParseContext,
+    sink: Sink,
+    table: str,
+    required: Sequence[str],
+    convert: Callable[[Row], tuple[object, ...]],
+    optional: Sequence[str] = (),
+) -> None:
+    """Parse a CSV file whose every row gives one row of ``table`` via ``convert(row)``."""
+    out = BatchBuilder(table, ctx, sink)
+    for_each_row(path, ctx, sink, required, lambda line, row: out.add(line, convert(row)), optional)
+    out.flush()

@@ -1,0 +1,143 @@
+"""erp/<core_uscc>/: the SAP exports of one core enterprise (vendors, PO lines, goods
+receipts, vendor open items).
+
+Columns are found by their SAP names in the header; identifiers stay text (leading
+zeros of ``LIFNR``, ``EBELP`` … are kept).  ``core_uscc`` is the folder the file was
+delivered in.  A row with a bad value is quarantined with its line number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connectors.kinds import FileKind, folder_uscc
+from connectors.parsers import fields as F
+from connectors.parsers.base import BAD_VALUE, BadRecord, ParseContext, Sink
+from connectors.parsers.csvread import Row, parse_table
+from connectors.schemas import PRICE, QTY
+
+_INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
+
+Converter = Callable[[str | None, Row], tuple[Any, ...]]
+
+
+def _vendor(core: str | None, row: Row) -> tuple[Any, ...]:
+    lifnr, name1, stcd5 = row
+    return (core, F.required("LIFNR", lifnr), F.text(name1), F.text(stcd5))
+
+
+def _po_item(core: str | None, row: Row) -> tuple[Any, ...]:
+    ebeln, ebelp, lifnr, bedat, matnr, txz01, menge, meins, netpr, netwr = row
+    return (
+        core,
+        F.required("EBELN", ebeln),
+        F.required("EBELP", ebelp),
+        F.text(lifnr),
+        F.ymd("BEDAT", bedat),
+        F.text(matnr),
+        F.text(txz01),
+        F.decimal("MENGE", menge, QTY),
+        F.text(meins),
+        F.decimal("NETPR", netpr, PRICE),
+        F.fen("NETWR", netwr),
+    )
+
+
+def _goods_receipt(core: str | None, row: Row) -> tuple[Any, ...]:
+    mblnr, mjahr, zeile, bwart, ebeln, ebelp, menge, budat, xblnr = row
+    return (
+        core,
+        F.required("MBLNR", mblnr),
+        F.required("MJAHR", mjahr),
+        F.required("ZEILE", zeile),
+        F.text(bwart),
+        F.text(ebeln),
+        F.text(ebelp),
+        F.decimal("MENGE", menge, QTY),
+        F.ymd("BUDAT", budat),
+        F.text(xblnr),
+    )
+
+
+def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
+    (bukrs, lifnr, gjahr, belnr, buzei, budat, bldat, blart, shkzg, wrbtr, waers, zfbdt, zbd1t, sgtxt, ebeln,
+     augdt, augbl) = row  # fmt: skip
+    key = (
+        F.required("BUKRS", bukrs),
+        F.required("GJAHR", gjahr),
+        F.required("BELNR", belnr),
+        F.required("BUZEI", buzei),
+    )
+    baseline = F.ymd("ZFBDT", zfbdt)
+    days = F.integer("ZBD1T", zbd1t)
+    text = F.text(sgtxt)
+    invoice = _INVOICE_IN_TEXT.search(text) if text else None
+    return (
+        core,
+        key[0],
+        F.text(lifnr),
+        key[1],
+        key[2],
+        key[3],
+        "-".join(key),
+        F.ymd("BUDAT", budat),
+        F.ymd("BLDAT", bldat),
+        F.text(blart),
+        F.text(shkzg),
+        F.required_fen("WRBTR", wrbtr),
+        F.text(waers),
+        baseline,
+        days,
+        _due_date(baseline, days),
+        text,
+        invoice.group() if invoice else None,
+        F.text(ebeln),
+        F.ymd("AUGDT", augdt),
+        F.text(augbl),
+    )
+
+
+def _due_date(baseline: dt.date | None, days: int | None) -> dt.date | None:
+    """Net due date ``ZFBDT + ZBD1T`` (an empty ``ZBD1T`` counts as 0 days)."""
+    if baseline is None:
+        return None
+    try:
+        return baseline + dt.timedelta(days=days or 0)
+    except OverflowError:
+        raise BadRecord(BAD_VALUE, f"ZBD1T: {days} days after {baseline} is out of range") from None
+
+
+# table, required columns, optional columns (an export may lack them), converter
+_SPECS: dict[FileKind, tuple[str, tuple[str, ...], tuple[str, ...], Converter]] = {
+    FileKind.ERP_VENDORS: ("erp_vendors", ("LIFNR", "NAME1", "STCD5"), (), _vendor),
+    FileKind.ERP_PO_ITEMS: (
+        "erp_po_items",
+        ("EBELN", "EBELP", "LIFNR", "BEDAT", "MATNR", "TXZ01", "MENGE", "MEINS", "NETPR", "NETWR"),
+        (),
+        _po_item,
+    ),
+    FileKind.ERP_GOODS_RECEIPTS: (
+        "erp_goods_receipts",
+        ("MBLNR", "MJAHR", "ZEILE", "BWART", "EBELN", "EBELP", "MENGE", "BUDAT", "XBLNR"),
+        (),
+        _goods_receipt,
+    ),
+    FileKind.ERP_AP_ITEMS: (
+        "erp_ap_items",
+        ("BUKRS", "LIFNR", "GJAHR", "BELNR", "BUZEI", "BUDAT", "BLDAT", "BLART", "SHKZG", "WRBTR", "WAERS",
+         "ZFBDT", "ZBD1T", "SGTXT", "EBELN"),
+        ("AUGDT", "AUGBL"),  # clearing fields: absent from exports of open items only (BSIK)
+        _ap_item,
+    ),
+}  # fmt: skip
+
+
+def parse_erp(path: Path, ctx: ParseContext, sink: Sink) -> None:
+    """Parse one of the four ERP exports (which one: ``ctx.kind``) into its ``erp_*`` table."""
+    table, required, optional, convert = _SPECS[ctx.kind]
+    core = folder_uscc(ctx.rel_path)
+    parse_table(path, ctx, sink, table, required, lambda row: convert(core, row), optional)

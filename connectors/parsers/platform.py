@@ -1,0 +1,131 @@
+"""platform/: the SCF platform's voucher events and the partner banks' financings.
+
+Each CSV row gives one parent row (``voucher_events`` / ``financings``) and one child row
+per invoice of its ``invoice_nos`` (``no:amount;…``), all with the row's line number.
+Codes (event type, product, status) and identifiers (voucher id, invoice number, bank
+code, bill number) of the wrong form quarantine the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connectors import values
+from connectors.parsers import fields as F
+from connectors.parsers.base import ParseContext, Sink
+from connectors.parsers.batching import BatchBuilder, flush_all
+from connectors.parsers.csvread import Row, for_each_row
+from connectors.schemas import RATE
+
+EVENT_TYPES = frozenset({"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL"})
+PRODUCTS = frozenset({"VOUCHER", "BILL", "INVOICE"})
+FINANCING_STATUSES = frozenset({"ACTIVE", "REPAID", "DEFAULTED", "CANCELLED"})
+
+_VOUCHER_ID = "a voucher id (V + 16 hex)"
+
+_EVENT_COLUMNS = (
+    "event_id", "event_time", "event_type", "voucher_id", "parent_voucher_id", "issuer_uscc", "from_uscc",
+    "to_uscc", "amount", "maturity_date", "invoice_nos", "ap_ref", "financing_id",
+)  # fmt: skip
+_FINANCING_COLUMNS = (
+    "financing_id", "bank_code", "product", "applicant_uscc", "debtor_uscc", "asset_ref", "invoice_nos",
+    "face_amount", "financed_amount", "rate", "value_date", "maturity_date", "status",
+)  # fmt: skip
+
+
+def parse_voucher_events(path: Path, ctx: ParseContext, sink: Sink) -> None:
+    """Parse ``voucher_events.csv`` into ``voucher_events`` and ``voucher_event_invoices``."""
+    _parse_with_invoices(path, ctx, sink, "voucher_events", "voucher_event_invoices", _EVENT_COLUMNS, _event)
+
+
+def parse_financings(path: Path, ctx: ParseContext, sink: Sink) -> None:
+    """Parse ``financings.csv`` into ``financings`` and ``financing_invoices``."""
+    _parse_with_invoices(path, ctx, sink, "financings", "financing_invoices", _FINANCING_COLUMNS, _financing)
+
+
+Converted = tuple[tuple[Any, ...], list[tuple[str, int]]]
+
+
+def _parse_with_invoices(
+    path: Path,
+    ctx: ParseContext,
+    sink: Sink,
+    table: str,
+    invoice_table: str,
+    columns: tuple[str, ...],
+    convert: Callable[[Row], Converted],
+) -> None:
+    """Rows of ``table`` plus, per invoice ref, ``(row's first column, invoice_no, fen)``."""
+    parents = BatchBuilder(table, ctx, sink)
+    children = BatchBuilder(invoice_table, ctx, sink)
+
+    def handle(line: int, row: Row) -> None:
+        parent, invoices = convert(row)
+        parents.add(line, parent)
+        for number, amount in invoices:
+            children.add(line, (parent[0], number, amount))
+
+    for_each_row(path, ctx, sink, columns, handle)
+    flush_all(parents, children)
+
+
+def _event(row: Row) -> Converted:
+    (event_id, event_time, event_type, voucher_id, parent_voucher_id, issuer_uscc, from_uscc, to_uscc, amount,
+     maturity_date, invoice_nos, ap_ref, financing_id) = row  # fmt: skip
+    parent = (
+        F.required("event_id", event_id),
+        F.convert("event_time", values.parse_offset_datetime, event_time, need=True),
+        event_time,  # verbatim: the ledger hashes it
+        F.choice("event_type", event_type, EVENT_TYPES),
+        F.identifier("voucher_id", voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
+        F.optional_identifier("parent_voucher_id", parent_voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
+        F.text(issuer_uscc),
+        F.text(from_uscc),
+        F.text(to_uscc),
+        F.required_fen("amount", amount),
+        F.iso_date("maturity_date", maturity_date),
+        F.text(invoice_nos),
+        F.text(ap_ref),
+        F.text(financing_id),
+    )
+    return parent, F.invoice_refs("invoice_nos", invoice_nos)
+
+
+def _financing(row: Row) -> Converted:
+    (financing_id, bank_code, product, applicant_uscc, debtor_uscc, asset_ref, invoice_nos, face_amount,
+     financed_amount, rate, value_date, maturity_date, status) = row  # fmt: skip
+    kind = F.choice("product", product, PRODUCTS)
+    face = F.required_fen("face_amount", face_amount)
+    ref = F.required("asset_ref", asset_ref)
+    parent = (
+        F.required("financing_id", financing_id),
+        F.identifier("bank_code", bank_code, F.BANK_CODE, "a 12-digit CNAPS bank code"),
+        kind,
+        F.text(applicant_uscc),
+        F.text(debtor_uscc),
+        ref,
+        *_asset(kind, ref, face),
+        F.text(invoice_nos),
+        face,
+        F.required_fen("financed_amount", financed_amount),
+        F.decimal("rate", rate, RATE),
+        F.iso_date("value_date", value_date),
+        F.iso_date("maturity_date", maturity_date),
+        F.choice("status", status, FINANCING_STATUSES),
+    )
+    return parent, F.invoice_refs("invoice_nos", invoice_nos)
+
+
+def _asset(product: str | None, ref: str, face_fen: int) -> tuple[Any, ...]:
+    """asset_voucher_id, asset_cd_no, asset_range_start, asset_range_end, asset_invoice_no."""
+    if product == "VOUCHER":
+        return F.identifier("asset_ref", ref, F.VOUCHER_ID, _VOUCHER_ID), None, None, None, None
+    if product == "INVOICE":
+        return None, None, None, None, F.identifier("asset_ref", ref, F.INVOICE_NO, "a 20-digit invoice number")
+    # BILL: "CdNo:start-end"; "CdNo" or "CdNo:0" is the whole unsplittable bill
+    cd_no, sep, cd_range = ref.partition(":")
+    sub_range = F.convert("asset_ref", values.parse_cd_range, cd_range) if sep else None
+    start, end = sub_range if sub_range is not None else (1, face_fen)
+    return None, F.identifier("asset_ref", cd_no, F.CD_NO, "a 30-digit bill number"), start, end, None
