@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from integration.assets import NIGHTLY_ASSETS, PARTITIONS
+from integration.assets import NIGHTLY_ASSETS
 from integration.resources import ScfHome
 
 NIGHTLY_JOB_NAME = "nightly_reconciliation"
@@ -18,7 +18,6 @@ NIGHTLY_JOB_NAME = "nightly_reconciliation"
 nightly_job = dg.define_asset_job(
     NIGHTLY_JOB_NAME,
     selection=dg.AssetSelection.assets(*NIGHTLY_ASSETS),
-    partitions_def=PARTITIONS,
     executor_def=dg.in_process_executor,  # one DuckDB file, one writer: steps run in order
     description="Land, parse, ledger, reconcile and report one business date.",
 )
