@@ -22,12 +22,11 @@ import pyarrow as pa
 
 from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
-from connectors.schemas import QUARANTINE_SCHEMA, SCHEMAS
+from connectors.schemas import SCHEMAS
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
+from quality.quarantine import QuarantineLog
 
 log = logging.getLogger(__name__)
-
-RAW_LIMIT = 2000
 
 CsvOverride = Callable[[str], tuple[str | None, str | None]]
 """Given a file's path relative to the night folder: (encoding, delimiter) overrides."""
@@ -86,26 +85,10 @@ class NightLoad:
         return sum(self.rows_by_table.values())
 
 
-class _QuarantineBuffer:
-    """Collects quarantine records of one file, written when the file is done."""
-
-    def __init__(self, business_date: dt.date, rel_path: str, sha256: str, kind: str | None):
-        self._fixed = (business_date, sha256, rel_path, kind)
-        self.records: list[tuple] = []
-
-    def add(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
-        business_date, sha256, rel_path, kind = self._fixed
-        clipped = raw[:RAW_LIMIT] if raw is not None else None
-        self.records.append((business_date, sha256, rel_path, src_pos, kind, reason_code, reason, clipped))
-
-    def table(self) -> pa.Table:
-        return rows_to_table(self.records, QUARANTINE_SCHEMA)
-
-
 class _WarehouseSink:
     """The parsers' :class:`~connectors.parsers.Sink`, writing straight into the warehouse."""
 
-    def __init__(self, warehouse: Warehouse, quarantine: _QuarantineBuffer) -> None:
+    def __init__(self, warehouse: Warehouse, quarantine: QuarantineLog) -> None:
         self._warehouse = warehouse
         self._quarantine = quarantine
         self.counts: Counter[str] = Counter()
@@ -147,7 +130,7 @@ def _load_file(
 ) -> FileOutcome:
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
-    quarantine = _QuarantineBuffer(business_date, landed.rel_path, landed.sha256, outcome.kind)
+    quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
         return outcome
@@ -163,14 +146,12 @@ def _load_file(
             outcome.table_rows = dict(sink.counts)
         except FileRejected as rejected:
             _forget_file(warehouse, business_date, landed.sha256)
-            quarantine.records.clear()
-            quarantine.add(rejected.src_pos, rejected.reason_code, rejected.reason, None)
+            quarantine.replace_by_file_record(rejected.src_pos, rejected.reason_code, rejected.reason)
             outcome.status = "rejected"
         except Exception as error:  # a parser bug must not stop the night: quarantine the file
             log.exception("parser failed on %s", landed.rel_path)
             _forget_file(warehouse, business_date, landed.sha256)
-            quarantine.records.clear()
-            quarantine.add(None, "PARSER_ERROR", f"{type(error).__name__}: {error}", None)
+            quarantine.replace_by_file_record(None, "PARSER_ERROR", f"{type(error).__name__}: {error}")
             outcome.status = "rejected"
     outcome.quarantined = len(quarantine.records)
     if quarantine.records:
