@@ -18,6 +18,7 @@ from connectors.loader import load_night
 from integration.resources import ScfHome
 from ledger.keys import load_or_create_fingerprint_key, load_or_create_signing_key
 from ledger.nightly import append_night
+from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
 
@@ -117,11 +118,14 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
 @dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[findings])
 def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The back office's files of the night under ``reports/<date>/``: findings.csv and
-    financing_status.csv, exactly as OUTPUTS.md lays them out."""
+    financing_status.csv, exactly as OUTPUTS.md lays them out, and the exception report
+    (exceptions.html, sortable and grouped by severity and bank, and exceptions.xlsx)."""
     started = time.perf_counter()
     settings = scf.settings()
     with scf.warehouse() as warehouse:
-        paths = write_csv_reports(warehouse.con, settings.home, business_date_of(context))
+        day = business_date_of(context)
+        paths = write_csv_reports(warehouse.con, settings.home, day)
+        paths += write_exception_reports(warehouse.con, settings.home, day)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 

@@ -1,60 +1,18 @@
-"""The check catalogue: every check's id, category, severity, rule and parameters.
+"""The check catalogue: every check of the engine, in the order they run.
 
-A check is a SQL query (``reconciliation/sql/<check_id>.sql``) over the as-of views of
-the warehouse (``cur_*``, see :func:`connectors.warehouse.create_asof_views`) and the
-shared views of ``sql/_prelude.sql``.  Its rows name what it implicates and explain it:
-
-``financing_id, voucher_id, invoice_no, bill_ref, waybill_no, severity, detail, evidence``
-
-``severity`` may be NULL (the check's default applies) or one of :class:`Severity`, for
-checks whose gravity depends on the case.  Parameters are DuckDB variables the query reads
-with ``getvariable('name')``; their defaults live here and configuration overrides them.
-``docs/CHECKS.md`` is generated from this module (``scf checks --write``) and a test keeps
-the two equal.
+Three families: the first checks (plain duplicates and invoice status, defined here), the
+trade checks of the four-flow match (:mod:`reconciliation.trade_checks`) and the ledger's
+invariant checks (:mod:`reconciliation.ledger_checks`).  ``docs/CHECKS.md`` is generated
+from this module (``scf checks --write``) and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-from importlib import resources
+from reconciliation.check import Category, Check, Severity
+from reconciliation.ledger_checks import LEDGER_CHECKS
+from reconciliation.trade_checks import TRADE_CHECKS
 
-
-class Category(str, Enum):
-    """The finding categories of OUTPUTS.md."""
-
-    DUPLICATE = "duplicate"
-    FAKE_TRADE = "fake_trade"
-    LEDGER = "ledger"
-    DATA_QUALITY = "data_quality"
-
-
-class Severity(str, Enum):
-    """Severities, from the gravest; ``high`` and ``critical`` block a financing."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One entry of the catalogue."""
-
-    check_id: str
-    category: Category
-    severity: Severity
-    title: str
-    rule: str
-    params: dict[str, int | str] = field(default_factory=dict)
-
-    def sql(self) -> str:
-        """The check's query text."""
-        return resources.files("reconciliation.sql").joinpath(f"{self.check_id}.sql").read_text("utf-8")
-
-
-CHECKS: tuple[Check, ...] = (
+FIRST_CHECKS: tuple[Check, ...] = (
     Check(
         "DUP_INVOICE_MULTI_FINANCED",
         Category.DUPLICATE,
@@ -117,6 +75,7 @@ CHECKS: tuple[Check, ...] = (
     ),
 )
 
+CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS
 BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
 
 

@@ -13,12 +13,14 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 
 import duckdb
 
-from connectors.warehouse import create_asof_views, transaction
-from reconciliation.catalogue import CHECKS, Check, default_params
+from connectors.warehouse import transaction
+from reconciliation.catalogue import CHECKS
+from reconciliation.check import Check
+from reconciliation.matching import prepare_trade_matches, store_trade_matches
+from reconciliation.session import open_night
 
 FINDINGS_DDL = """
 CREATE TABLE IF NOT EXISTS findings (
@@ -42,7 +44,8 @@ class CheckRun:
     """What one night's run of the catalogue produced."""
 
     business_date: dt.date
-    seconds_by_check: dict[str, float] = field(default_factory=dict)
+    seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
+    trade_matches: int = 0
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
 
@@ -63,9 +66,8 @@ def run_catalogue(
     """Run every check for ``business_date`` and replace that night's findings and verdicts."""
     ensure_tables(con)
     run = CheckRun(business_date)
-    create_asof_views(con, business_date)
-    _set_variables(con, business_date, {**default_params(), **(params or {})})
-    con.execute(resources.files("reconciliation.sql").joinpath("_prelude.sql").read_text("utf-8"))
+    open_night(con, business_date, params)
+    run.trade_matches = prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
@@ -73,6 +75,7 @@ def run_catalogue(
     )
     for check in checks:
         started = time.perf_counter()
+        con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
             f"""INSERT INTO night_findings
             SELECT '{check.check_id}', '{check.category.value}',
@@ -83,6 +86,7 @@ def run_catalogue(
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
     with transaction(con):
         _store_night(con, business_date)
+        store_trade_matches(con, business_date)
     run.findings_by_category = dict(
         con.execute(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
@@ -96,14 +100,6 @@ def run_catalogue(
         ).fetchall()
     )
     return run
-
-
-def _set_variables(con: duckdb.DuckDBPyConnection, business_date: dt.date, params: Mapping[str, int | str]) -> None:
-    con.execute(f"SET VARIABLE business_date = DATE '{business_date.isoformat()}'")
-    for name, value in params.items():
-        if not name.isidentifier():
-            raise ValueError(f"bad parameter name {name!r}")
-        con.execute(f"SET VARIABLE {name} = ?", [value])
 
 
 def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:

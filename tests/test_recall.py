@@ -60,6 +60,8 @@ def test_every_planted_anomaly_is_found_by_its_night(simulated_history):
         "DUP_BILL_RANGE_MULTI_FINANCED", "INVOICE_NOT_IN_TAX_DATA", "INVOICE_RED_FLUSHED",
         "INVOICE_STATUS_ABNORMAL",
     }, "the simulator plants every kind of the first checks"
+    assert {lab["check_id"] for lab in labels if lab["label"] == "anomaly"} <= set(BY_ID), (
+        "every kind the simulator plants is a check of the catalogue")
     missed = []
     for lab in planted:
         night = dt.date.fromisoformat(lab["business_date"])

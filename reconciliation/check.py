@@ -1,0 +1,56 @@
+"""What a check is: its id, category, severity, rule for a back-office reader, parameters.
+
+A check is a SQL query (``reconciliation/sql/<check_id>.sql``) over the as-of views of the
+warehouse (``cur_*``, see :func:`connectors.warehouse.create_asof_views`) and the shared
+views of the night's session (:mod:`reconciliation.session`).  Its rows name what it
+implicates and explain it:
+
+``financing_id, voucher_id, invoice_no, bill_ref, waybill_no, severity, detail, evidence``
+
+``severity`` may be NULL (the check's default applies) or one of :class:`Severity`, for
+checks whose gravity depends on the case.  Parameters are DuckDB variables the query reads
+with ``getvariable('name')``; their defaults are the check's ``params`` and configuration
+overrides them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import resources
+
+
+class Category(str, Enum):
+    """The finding categories of OUTPUTS.md."""
+
+    DUPLICATE = "duplicate"
+    FAKE_TRADE = "fake_trade"
+    LEDGER = "ledger"
+    DATA_QUALITY = "data_quality"
+
+
+class Severity(str, Enum):
+    """Severities, from the gravest; ``high`` and ``critical`` block a financing."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One entry of the catalogue."""
+
+    check_id: str
+    category: Category
+    severity: Severity
+    title: str
+    rule: str
+    params: dict[str, int | str] = field(default_factory=dict)
+    query: str | None = None  # a SQL file shared by a family of checks (it reads getvariable('check_id'))
+
+    def sql(self) -> str:
+        """The check's query text."""
+        name = self.query or self.check_id
+        return resources.files("reconciliation.sql").joinpath(f"{name}.sql").read_text("utf-8")

@@ -1,0 +1,72 @@
+WITH RECURSIVE blue AS (
+  SELECT invoice_no, seller_uscc AS s, buyer_uscc AS b, issue_date
+  FROM mt_tax_invoices
+  WHERE NOT is_red AND seller_uscc IS NOT NULL AND buyer_uscc IS NOT NULL AND seller_uscc <> buyer_uscc
+),
+-- The trading graph between companies, pruned of companies that only sell or only buy (they
+-- are on no cycle): six rounds clear a supply chain six tiers deep.
+e0 AS (SELECT DISTINCT s, b FROM blue),
+e1 AS (SELECT * FROM e0 WHERE s IN (SELECT b FROM e0) AND b IN (SELECT s FROM e0)),
+e2 AS (SELECT * FROM e1 WHERE s IN (SELECT b FROM e1) AND b IN (SELECT s FROM e1)),
+e3 AS (SELECT * FROM e2 WHERE s IN (SELECT b FROM e2) AND b IN (SELECT s FROM e2)),
+e4 AS (SELECT * FROM e3 WHERE s IN (SELECT b FROM e3) AND b IN (SELECT s FROM e3)),
+e5 AS (SELECT * FROM e4 WHERE s IN (SELECT b FROM e4) AND b IN (SELECT s FROM e4)),
+edges AS (SELECT * FROM e5 WHERE s IN (SELECT b FROM e5) AND b IN (SELECT s FROM e5)),
+-- Simple cycles of at most circular_max_length steps, each found once: from its smallest USCC.
+walks(start, node, path) AS (
+  SELECT s, b, [s, b] FROM edges WHERE s < b
+  UNION ALL
+  SELECT w.start, e.b, list_append(w.path, e.b)
+  FROM walks w JOIN edges e ON e.s = w.node
+  WHERE w.node <> w.start AND len(w.path) <= getvariable('circular_max_length')
+    AND (e.b = w.start OR (e.b > w.start AND NOT list_contains(w.path, e.b)))
+),
+cycles AS (
+  SELECT path, len(path) - 1 AS steps FROM walks WHERE node = start
+),
+cycle_edges AS (
+  SELECT path, steps, unnest(range(1, steps + 1)) AS pos FROM cycles
+),
+cycle_invoices AS (
+  SELECT c.path, c.steps, c.pos, i.invoice_no, i.issue_date
+  FROM cycle_edges c JOIN blue i ON i.s = c.path[c.pos] AND i.b = c.path[c.pos + 1]
+),
+-- A window opens at each invoice's issue date; it closes the cycle when every step has an
+-- invoice within circular_window_days of that date.
+anchors AS (
+  SELECT DISTINCT path, steps, issue_date AS opens, unnest(range(1, steps + 1)) AS pos FROM cycle_invoices
+),
+reach AS (
+  SELECT a.path, a.steps, a.opens, a.pos, x.issue_date AS first_date
+  FROM anchors a ASOF JOIN cycle_invoices x
+    ON x.path = a.path AND x.pos = a.pos AND x.issue_date >= a.opens
+),
+windows AS (
+  SELECT path, opens FROM reach
+  WHERE first_date <= opens + getvariable('circular_window_days')
+  GROUP BY path, steps, opens HAVING count(*) = steps
+),
+members AS (
+  SELECT x.path, x.steps, x.invoice_no, x.issue_date
+  FROM cycle_invoices x ASOF JOIN windows w ON w.path = x.path AND w.opens <= x.issue_date
+  WHERE x.issue_date <= w.opens + getvariable('circular_window_days')
+),
+per_cycle AS (
+  SELECT path, any_value(steps) AS steps, list(invoice_no ORDER BY issue_date, invoice_no) AS invoices,
+         min(issue_date) AS first_date, max(issue_date) AS last_date
+  FROM members GROUP BY path
+)
+SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no, NULL AS severity,
+       printf('Invoice %s presented by financing %s is part of %s %s: %d invoices issued from %s to %s (%s).',
+              p.invoice_no, p.financing_id,
+              CASE WHEN arg_min(c.steps, c.path) = 2 THEN 'a reversed pair' ELSE 'a circular trade' END,
+              array_to_string(arg_min(c.path, c.path), ' → '), len(arg_min(c.invoices, c.path)),
+              arg_min(c.first_date, c.path), arg_min(c.last_date, c.path),
+              array_to_string(arg_min(c.invoices, c.path), ', ')) AS detail,
+       json_object('cycle', arg_min(c.path, c.path), 'invoices', arg_min(c.invoices, c.path),
+                   'first_issue', arg_min(c.first_date, c.path), 'last_issue', arg_min(c.last_date, c.path),
+                   'window_days', getvariable('circular_window_days')) AS evidence
+FROM mt_presented p
+JOIN (SELECT DISTINCT path, invoice_no FROM members) m USING (invoice_no)
+JOIN per_cycle c USING (path)
+GROUP BY p.financing_id, p.invoice_no

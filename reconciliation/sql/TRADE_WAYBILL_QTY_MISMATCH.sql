@@ -1,0 +1,29 @@
+WITH sharing AS (
+  SELECT carrier_uscc, waybill_no, count(DISTINCT invoice_no) AS invoices FROM trade_waybills GROUP BY ALL
+), per_invoice AS (
+  SELECT w.financing_id, w.invoice_no, any_value(w.invoice_quantity) AS invoice_quantity,
+         any_value(w.buyer_uscc) AS buyer_uscc, sum(w.quantity) AS carried, max(s.invoices) AS sharing,
+         list(w.waybill_no ORDER BY w.waybill_no) AS waybills,
+         coalesce(list(w.waybill_no ORDER BY w.waybill_no) FILTER (WHERE w.consignee_uscc <> w.buyer_uscc), [])
+           AS misdelivered,
+         coalesce(list(w.waybill_no || ' to ' || w.consignee_uscc ORDER BY w.waybill_no)
+                  FILTER (WHERE w.consignee_uscc <> w.buyer_uscc), []) AS misdelivered_to
+  FROM trade_waybills w JOIN sharing s USING (carrier_uscc, waybill_no)
+  GROUP BY w.financing_id, w.invoice_no
+), judged AS (
+  SELECT *, len(misdelivered) > 0 AS wrong_consignee,
+         sharing = 1 AND invoice_quantity IS NOT NULL AND NOT quantities_agree(carried, invoice_quantity) AS wrong_quantity
+  FROM per_invoice
+)
+SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref,
+       CASE WHEN wrong_consignee THEN misdelivered[1] ELSE waybills[1] END AS waybill_no, NULL AS severity,
+       printf('Invoice %s of financing %s (buyer %s, quantity %s) is backed by waybill(s) %s %s.',
+              invoice_no, financing_id, buyer_uscc, qty_text(invoice_quantity), array_to_string(waybills, ', '),
+              array_to_string(list_filter([
+                CASE WHEN wrong_quantity THEN 'carrying ' || qty_text(carried) END,
+                CASE WHEN wrong_consignee THEN 'delivered elsewhere (' || array_to_string(misdelivered_to, ', ') || ')' END],
+                lambda x: x IS NOT NULL), ' and ')) AS detail,
+       json_object('invoice_quantity', qty_text(invoice_quantity), 'waybill_quantity', qty_text(carried),
+                   'waybills', waybills, 'buyer', buyer_uscc, 'delivered_elsewhere', misdelivered_to) AS evidence
+FROM judged
+WHERE wrong_consignee OR wrong_quantity
