@@ -1,32 +1,33 @@
 """Load one night from the archive into the warehouse: parse every file, quarantine the bad.
 
 The whole night is one transaction: the night's old rows are deleted and the new ones
-inserted together, so a reader never sees half a night.  Inside it, each file is parsed
-on its own: a file the parser rejects as a whole (corrupt XML, missing header) has its
-rows removed again and leaves one file-level quarantine record; a record that breaks the
-format leaves a record-level quarantine record and the rest of the file is kept.  Any
-unexpected parser error is treated like a rejected file, so one file never stops a night.
+inserted together, so a reader never sees half a night.  Each file is parsed on its own
+(:mod:`connectors.spool`, in worker processes for a large night): a file the parser rejects
+as a whole (corrupt XML, missing header) loads no rows and leaves one file-level quarantine
+record; a record that breaks the format leaves a record-level quarantine record and the
+rest of the file is kept.  An unexpected parser error is treated like a rejected file, so
+one file never stops a night.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections import Counter
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+import tempfile
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import pyarrow as pa
-
 from connectors.kinds import classify
-from connectors.parsers import FileRejected, ParseContext, parse_file
-from connectors.schemas import SCHEMAS
+from connectors.parsers import ParseContext
+from connectors.spool import SpoolResult, parse_to_spool
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.quarantine import QuarantineLog
-
-log = logging.getLogger(__name__)
 
 CsvOverride = Callable[[str], tuple[str | None, str | None]]
 """Given a file's path relative to the night folder: (encoding, delimiter) overrides."""
@@ -85,86 +86,104 @@ class NightLoad:
         return sum(self.rows_by_table.values())
 
 
-class _WarehouseSink:
-    """The parsers' :class:`~connectors.parsers.Sink`, writing straight into the warehouse."""
-
-    def __init__(self, warehouse: Warehouse, quarantine: QuarantineLog) -> None:
-        self._warehouse = warehouse
-        self._quarantine = quarantine
-        self.counts: Counter[str] = Counter()
-
-    def rows(self, table: str, batch: pa.RecordBatch) -> None:
-        if batch.num_rows:
-            self._warehouse.append(table, batch)
-            self.counts[table] += batch.num_rows
-
-    def quarantine(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
-        self._quarantine.add(src_pos, reason_code, reason, raw)
-
-
 def load_night(
     warehouse: Warehouse,
     business_date: dt.date,
     landed: Iterable[LandedFileLike],
     *,
     csv_override: CsvOverride | None = None,
+    workers: int | None = None,
 ) -> NightLoad:
-    """Replace the warehouse's rows of ``business_date`` by the parse of the landed files."""
+    """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
+
+    Files are parsed by ``workers`` processes (default: one per core) when the night is
+    large enough to repay starting them, and inserted in path order either way.
+    """
+    files = sorted(landed, key=lambda f: f.rel_path)
+    jobs = {f.rel_path: _parse_job(business_date, f, csv_override) for f in files}
+    parse_bytes = sum(f.size for f in files if jobs[f.rel_path] is not None)
     result = NightLoad(business_date)
-    with warehouse.transaction():
+    with (
+        tempfile.TemporaryDirectory(prefix="spool-", dir=warehouse.path.parent) as spool,
+        _executor(workers, parse_bytes) as pool,
+        warehouse.transaction(),
+    ):
         warehouse.clear_night(business_date)
-        for landed_file in sorted(landed, key=lambda f: f.rel_path):
-            outcome = _load_file(warehouse, business_date, landed_file, csv_override)
-            result.files.append(outcome)
-        _register_files(warehouse, business_date, landed, result.files)
+        pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
+        for landed_file in files:
+            pending.append((landed_file, _submit(pool, jobs[landed_file.rel_path], landed_file, Path(spool))))
+            if len(pending) >= 2 * _MAX_WORKERS:
+                result.files.append(_store(warehouse, business_date, *pending.popleft()))
+        while pending:
+            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+        _register_files(warehouse, business_date, files, result.files)
     for outcome in result.files:
         result.rows_by_table.update(outcome.table_rows)
     return result
 
 
-def _load_file(
-    warehouse: Warehouse,
-    business_date: dt.date,
-    landed: LandedFileLike,
-    csv_override: CsvOverride | None,
+_MAX_WORKERS = max(1, os.cpu_count() or 1)
+PARALLEL_FROM_BYTES = 64 * 2**20
+"""Below this much to parse, worker processes cost more than they save."""
+
+
+def _parse_job(business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None) -> ParseContext | None:
+    """The parse context of a file to parse, or None for a duplicate or an unknown kind."""
+    kind = classify(landed.rel_path)
+    if landed.status == "duplicate" or kind is None:
+        return None
+    encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
+    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter)
+
+
+@contextmanager
+def _executor(workers: int | None, parse_bytes: int) -> Iterator[Executor | None]:
+    """A process pool for a large night, None (parse in this process) for a small one."""
+    count = min(workers or _MAX_WORKERS, _MAX_WORKERS)
+    if count <= 1 or parse_bytes < PARALLEL_FROM_BYTES:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield pool
+
+
+def _submit(pool: Executor | None, ctx: ParseContext | None, landed: LandedFileLike, spool: Path) -> Future[SpoolResult] | None:
+    if ctx is None:
+        return None
+    if pool is not None:
+        return pool.submit(parse_to_spool, landed.object_path, ctx, spool)
+    done: Future[SpoolResult] = Future()
+    done.set_result(parse_to_spool(landed.object_path, ctx, spool))
+    return done
+
+
+def _store(
+    warehouse: Warehouse, business_date: dt.date, landed: LandedFileLike, parsed: Future[SpoolResult] | None
 ) -> FileOutcome:
+    """Insert one parsed file's rows and quarantine records; return what became of it."""
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
-        return outcome
-    if kind is None:
+    elif parsed is None:
         outcome.status = "unknown_kind"
         quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)
     else:
-        encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
-        ctx = ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter)
-        sink = _WarehouseSink(warehouse, quarantine)
-        try:
-            parse_file(landed.object_path, ctx, sink)
-            outcome.table_rows = dict(sink.counts)
-        except FileRejected as rejected:
-            _forget_file(warehouse, business_date, landed.sha256)
-            quarantine.replace_by_file_record(rejected.src_pos, rejected.reason_code, rejected.reason)
+        spooled = parsed.result()
+        if spooled.rejected is not None:
             outcome.status = "rejected"
-        except Exception as error:  # a parser bug must not stop the night: quarantine the file
-            log.exception("parser failed on %s", landed.rel_path)
-            _forget_file(warehouse, business_date, landed.sha256)
-            quarantine.replace_by_file_record(None, "PARSER_ERROR", f"{type(error).__name__}: {error}")
-            outcome.status = "rejected"
+            quarantine.add(*spooled.rejected)
+        for table in spooled.table_files:
+            warehouse.append(table, spooled.read(table))
+        spooled.discard()
+        outcome.table_rows = dict(spooled.table_rows)
+        for entry in spooled.quarantine:
+            quarantine.add(*entry)
     outcome.quarantined = len(quarantine.records)
     if quarantine.records:
         warehouse.append("quarantine", quarantine.table())
     return outcome
-
-
-def _forget_file(warehouse: Warehouse, business_date: dt.date, sha256: str) -> None:
-    """Remove the rows a rejected file had written before the parser gave up."""
-    for table in SCHEMAS:
-        warehouse.con.execute(
-            f"DELETE FROM {table} WHERE business_date = ? AND src_sha256 = ?", [business_date, sha256]
-        )
 
 
 def _register_files(

@@ -85,10 +85,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 class Warehouse:
     """One DuckDB file holding every night's typed tables, findings and ledger."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str | None = None) -> None:
+        """Open (creating if needed) the warehouse file; ``memory_limit`` caps DuckDB's memory
+        (e.g. ``"4GB"``; beyond it DuckDB spills to ``<file>.tmp``)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(path), read_only=read_only)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        self.con = duckdb.connect(str(path), read_only=read_only, config=config)
         if not read_only:
             self.ensure_schema()
         install_sql_helpers(self.con)

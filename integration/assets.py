@@ -32,9 +32,11 @@ def business_date_of(context: dg.AssetExecutionContext) -> dt.date:
 
 
 def _report(context: dg.AssetExecutionContext, started: float, message: str) -> None:
-    line = f"{context.asset_key.to_user_string()}: {message} ({time.perf_counter() - started:.1f} s)"
+    """Log an asset's outcome to Dagster and to ``scf.progress`` (with ``asset`` and ``seconds``)."""
+    asset, seconds = context.asset_key.to_user_string(), time.perf_counter() - started
+    line = f"{asset}: {message} ({seconds:.1f} s)"
     context.log.info(line)
-    progress.info(line)
+    progress.info(line, extra={"asset": asset, "seconds": seconds})
 
 
 @dg.asset(partitions_def=PARTITIONS, group_name="nightly")

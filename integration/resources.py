@@ -27,7 +27,8 @@ class ScfHome(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         """Open the warehouse file (the caller closes it)."""
-        return Warehouse(self.settings().warehouse_path)
+        settings = self.settings()
+        return Warehouse(settings.warehouse_path, memory_limit=settings.warehouse_memory_limit)
 
     def archive(self) -> Archive:
         """The immutable archive of this home."""

@@ -50,6 +50,7 @@ class Settings:
     csv_overrides: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     check_params: dict[str, int | str] = field(default_factory=dict)
     ledger: LedgerSettings = LedgerSettings()
+    warehouse_memory_limit: str = "4GB"
 
     @property
     def warehouse_path(self) -> Path:
@@ -110,4 +111,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         for prefix, opts in config.get("csv", {}).items()
     }
     ledger = LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in config.get("ledger", {}).items()})
-    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger)
+    memory_limit = config.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
+    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit)

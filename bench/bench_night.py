@@ -1,0 +1,145 @@
+"""Benchmark of a large night end to end (not a test).
+
+Simulates one night of ≥ 1M invoices (in a child process, so its memory is not counted),
+runs the nightly Dagster job on it in-process, and reports per stage the wall time and
+records/s, the end-to-end time and the peak memory (max RSS) of the run.  The baseline
+for ingest is a bare lxml ``iterparse`` over the same tax XML files (iterate and clear,
+nothing else), measured in the same run; the ingest figure is reported as a ratio to it.
+
+    .venv/bin/python bench/bench_night.py --trades 1000000 --out bench/out
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lxml import etree
+
+NIGHT = dt.date(2026, 11, 18)
+
+
+def simulate(out: Path, trades: int, seed: int) -> float:
+    """Generate the night in a child process; return its wall time."""
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "integration.cli",
+            "simulate",
+            "--out",
+            str(out),
+            "--nights",
+            "1",
+            "--start",
+            NIGHT.isoformat(),
+            "--trades",
+            str(trades),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def bare_lxml(files: list[Path], tag: str) -> tuple[int, float]:
+    """Count ``tag`` elements with a bare iterparse (the ingest baseline): (count, seconds)."""
+    started = time.perf_counter()
+    count = 0
+    for path in files:
+        for _, element in etree.iterparse(str(path), events=("end",), tag=tag):
+            count += 1
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    return count, time.perf_counter() - started
+
+
+class StepTimes(logging.Handler):
+    """Collects the seconds each asset reports on the ``scf.progress`` logger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mib: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "asset"):
+            self.seconds[record.asset] = record.seconds  # type: ignore[attr-defined]
+            self.peak_rss_mib[record.asset] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/night"))
+    parser.add_argument("--keep", action="store_true", help="reuse an existing simulation in --out")
+    args = parser.parse_args()
+
+    sim = args.out / "simulated"
+    home = args.out / "home"
+    if not (args.keep and sim.exists()):
+        shutil.rmtree(args.out, ignore_errors=True)
+        print(f"simulating {args.trades} trades ...", flush=True)
+        print(f"  simulation: {simulate(sim, args.trades, args.seed):.1f} s", flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    night_dir = sim / "inbox" / NIGHT.isoformat()
+    tax_files = sorted((night_dir / "tax").glob("*.xml"))
+    size = sum(p.stat().st_size for p in night_dir.rglob("*") if p.is_file())
+
+    invoices, bare_s = bare_lxml(tax_files, "EInvoice")
+    print(
+        f"baseline bare lxml iterparse: {invoices} invoices in {bare_s:.1f} s = {invoices / bare_s:,.0f}/s", flush=True
+    )
+
+    from connectors.warehouse import Warehouse
+    from integration.runner import failure_messages, run_night
+
+    times = StepTimes()
+    progress = logging.getLogger("scf.progress")
+    progress.addHandler(times)
+    progress.setLevel(logging.INFO)
+    started = time.perf_counter()
+    result = run_night(NIGHT, home=home, inbox=sim / "inbox")
+    total_s = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit("\n".join(failure_messages(result)))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with Warehouse(home / "warehouse.duckdb") as wh:
+        records = wh.con.execute("SELECT sum(rows) FROM files").fetchone()[0]
+        findings = wh.con.execute("SELECT count(*) FROM findings").fetchone()[0]
+        tax_rows = wh.con.execute("SELECT count(*) FROM tax_invoices").fetchone()[0]
+    steps = times.seconds
+    ingest_rate = tax_rows / steps["typed_tables"] if steps.get("typed_tables") else float("nan")
+    report = {
+        "night_bytes": size,
+        "invoices": invoices,
+        "records": records,
+        "findings": findings,
+        "end_to_end_s": round(total_s, 1),
+        "peak_rss_mib": round(peak_mib),
+        "steps_s": {k: round(v, 1) for k, v in steps.items()},
+        "peak_rss_mib_after_step": times.peak_rss_mib,
+        "peak_rss_mib_parse_workers": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "records_per_s": {k: round(records / v) for k, v in steps.items() if v},
+        "bare_lxml_invoices_per_s": round(invoices / bare_s),
+        "ingest_invoices_per_s": round(ingest_rate),
+        "ingest_vs_bare_lxml": round(ingest_rate / (invoices / bare_s), 3),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

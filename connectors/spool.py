@@ -1,0 +1,97 @@
+"""Parse one delivered file into Arrow IPC spool files: the unit of work of parallel ingest.
+
+The loader hands each file to :func:`parse_to_spool`, in a worker process when the night
+is large.  The worker streams the parser's record batches into one Arrow IPC file per
+table and returns what it wrote, with the file's quarantine records; a file the parser
+rejects leaves no spool file behind.  The loader then inserts the spool files into the
+warehouse in a fixed order, so the result never depends on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from connectors.parsers import FileRejected, ParseContext, parse_file
+
+log = logging.getLogger(__name__)
+
+QuarantineEntry = tuple[int | None, str, str, str | None]
+"""(src_pos, reason_code, reason, raw) of one refused record or file."""
+
+
+@dataclass
+class SpoolResult:
+    """What parsing one file produced (picklable: it crosses the process boundary)."""
+
+    table_files: dict[str, Path] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
+    rejected: QuarantineEntry | None = None  # the whole file was refused
+
+    def read(self, table: str) -> pa.Table:
+        """The rows spooled for ``table`` (memory-mapped, not copied)."""
+        with pa.memory_map(str(self.table_files[table])) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def discard(self) -> None:
+        """Delete the spool files."""
+        for path in self.table_files.values():
+            path.unlink(missing_ok=True)
+
+
+class _SpoolSink:
+    """A parser :class:`~connectors.parsers.Sink` writing one IPC file per table."""
+
+    def __init__(self, spool_dir: Path, result: SpoolResult) -> None:
+        self._dir = spool_dir
+        self._stem = uuid.uuid4().hex
+        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
+        self._result = result
+
+    def rows(self, table: str, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        writer = self._writers.get(table)
+        if writer is None:
+            path = self._dir / f"{self._stem}-{table}.arrow"
+            writer = self._writers[table] = pa.ipc.new_file(str(path), batch.schema)
+            self._result.table_files[table] = path
+        writer.write_batch(batch)
+        self._result.table_rows[table] = self._result.table_rows.get(table, 0) + batch.num_rows
+
+    def quarantine(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
+        self._result.quarantine.append((src_pos, reason_code, reason, raw))
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+
+
+def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResult:
+    """Parse ``path`` into spool files under ``spool_dir``; never raises for bad input.
+
+    A file the parser rejects, or one it fails on unexpectedly (a parser bug must not
+    stop the night), gives a result with ``rejected`` set and no rows.
+    """
+    result = SpoolResult()
+    sink = _SpoolSink(spool_dir, result)
+    try:
+        parse_file(path, ctx, sink)
+    except FileRejected as rejected:
+        result.rejected = (rejected.src_pos, rejected.reason_code, rejected.reason, None)
+    except Exception as error:
+        log.exception("parser failed on %s", ctx.rel_path)
+        result.rejected = (None, "PARSER_ERROR", f"{type(error).__name__}: {error}", None)
+    finally:
+        sink.close()
+    if result.rejected is not None:
+        result.discard()
+        result.table_files.clear()
+        result.table_rows.clear()
+        result.quarantine.clear()
+    return result

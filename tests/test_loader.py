@@ -1,0 +1,38 @@
+"""Parallel ingest loads exactly what parsing in-process loads, in the same order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connectors import loader
+from connectors.archive import Archive
+from connectors.schemas import SCHEMAS
+from connectors.sources import LocalFolderSource
+from connectors.warehouse import Warehouse
+from tests.conftest import SAMPLE_NIGHT
+
+NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
+
+
+def _load(tmp_path, inbox, name: str, workers: int) -> dict[str, list[tuple]]:
+    archive = Archive(tmp_path / name / "archive")
+    night = archive.land_night(LocalFolderSource(inbox), NIGHT)
+    with Warehouse(tmp_path / name / "w.duckdb") as wh:
+        loaded = loader.load_night(wh, NIGHT, night.files, workers=workers)
+        assert loaded.records > 0
+        return {t: wh.con.execute(f"SELECT * FROM {t}").fetchall() for t in [*SCHEMAS, "quarantine", "files"]}
+
+
+@pytest.mark.timeout(120)
+def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbox, monkeypatch):
+    night = sample_inbox / SAMPLE_NIGHT
+    (night / "tax" / "broken.xml").write_text("<EInvoiceBatch><EInvoice>", "utf-8")
+    inline = _load(tmp_path, sample_inbox, "inline", workers=1)
+    monkeypatch.setattr(loader, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(loader, "_MAX_WORKERS", 2)
+    parallel = _load(tmp_path, sample_inbox, "parallel", workers=2)
+    assert parallel == inline
+    assert [q[5] for q in inline["quarantine"]] == ["MALFORMED_XML"]
+    assert not list((tmp_path / "parallel").glob("spool-*")), "spool files are removed"
