@@ -1,0 +1,39 @@
+"""The hashed voucher ledger: append-only, verifiable, with the invariants of money.
+
+Every accepted voucher event and financing becomes an entry with canonical bytes
+(:mod:`ledger.entries`), a leaf of an RFC 9162 Merkle tree (:mod:`ledger.merkle`, stored
+by :mod:`ledger.store`), checked against the voucher state machine first
+(:mod:`ledger.invariants`); refusals are kept with their reasons
+(:mod:`ledger.rejections`).  Tree heads are published as C2SP signed checkpoints that
+other banks can cosign (:mod:`ledger.checkpoint`, :mod:`ledger.publish`), and anyone
+can check entries and proofs without trusting the ledger (:mod:`ledger.verify`,
+:mod:`ledger.proofcheck`).
+
+Entry points:
+
+* :func:`append_night` -- the nightly step (the orchestration's asset calls it);
+* :func:`rejections_as_of` -- refusals as finding rows implicating financings;
+* :func:`fingerprint_duplicates_as_of` -- financed assets seen in two financings;
+* :func:`verify_ledger`, :func:`voucher_lineage`;
+* ``ledger.cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
+* :mod:`ledger.keys` -- key files for the caller to load and pass in.
+"""
+
+from __future__ import annotations
+
+from ledger.fingerprints import fingerprint_duplicates_as_of
+from ledger.lineage import voucher_lineage
+from ledger.nightly import NightResult, append_night
+from ledger.rejections import LedgerFinding, rejections_as_of
+from ledger.verify import VerifyReport, verify_ledger
+
+__all__ = [
+    "LedgerFinding",
+    "NightResult",
+    "VerifyReport",
+    "append_night",
+    "fingerprint_duplicates_as_of",
+    "rejections_as_of",
+    "verify_ledger",
+    "voucher_lineage",
+]

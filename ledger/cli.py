@@ -1,0 +1,332 @@
+"""``scf ledger …``: verify, prove, checkpoint, cosign, lineage (and export fingerprints).
+
+Every command takes ``--home`` (default ``$SCF_HOME`` or ``./home``) and opens
+``<home>/warehouse.duckdb``.  Keys default to ``<home>/ledger/keys/`` and checkpoints to
+``<home>/ledger/checkpoints/``; the log's origin and key name default to
+``$SCF_LEDGER_ORIGIN`` (or :data:`DEFAULT_ORIGIN`).  A bank verifying someone else's
+ledger pins the log with ``--log-key`` (a verifier key ``name+id+key`` or a PEM file).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, List, Optional
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.values import format_fen
+from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
+from ledger.fingerprints import export_fingerprints
+from ledger.keys import default_signing_key_path, load_or_create_signing_key, load_signing_key, load_verifier
+from ledger.lineage import voucher_lineage
+from ledger.merkle import leaf_hash
+from ledger.proofcheck import verify_consistency, verify_inclusion
+from ledger.publish import load_checkpoints, publish_checkpoint
+from ledger.schema import ensure_schema, has_schema
+from ledger.state import all_vouchers, replay_vouchers
+from ledger.store import LedgerStore
+from ledger.verify import verify_ledger
+
+DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
+
+ledger_app = typer.Typer(
+    help="The hashed voucher ledger (RFC 9162 tree, signed checkpoints).", no_args_is_help=True
+)
+console = Console(soft_wrap=True)
+
+HOME = typer.Option(None, "--home", help="Engine home folder (default $SCF_HOME or ./home).")
+ORIGIN = typer.Option(None, "--origin", help="Log origin (default $SCF_LEDGER_ORIGIN).")
+KEY_NAME = typer.Option(None, "--key-name", help="Log key name (default: the origin).")
+LOG_KEY = typer.Option(
+    None, "--log-key", help="Pinned log key: verifier key text or PEM file (default: the home's signing key)."
+)
+CHECKPOINTS = typer.Option(None, "--checkpoints", help="Checkpoint folder (default <home>/ledger/checkpoints).")
+
+
+def _home(home: Optional[Path]) -> Path:
+    return Path(home or os.environ.get("SCF_HOME") or "home")
+
+
+def _origin(origin: Optional[str]) -> str:
+    return origin or os.environ.get("SCF_LEDGER_ORIGIN") or DEFAULT_ORIGIN
+
+
+def _checkpoint_dir(home: Path, checkpoints: Optional[Path]) -> Path:
+    return checkpoints or home / "ledger" / "checkpoints"
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+def _connect(home: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    path = home / "warehouse.duckdb"
+    if not path.exists():
+        raise _fail(f"no warehouse at {path}", 2)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if read_only and not has_schema(con):
+        con.close()
+        raise _fail(f"the warehouse at {path} has no ledger yet", 2)
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def _log_verifier(home: Path, log_key: Optional[str], key_name: str) -> NoteVerifier:
+    try:
+        if log_key:
+            return load_verifier(log_key, key_name)
+        return NoteSigner(key_name, load_signing_key(default_signing_key_path(home))).verifier()
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot load the log key: {exc}", 2) from None
+
+
+@ledger_app.command()
+def verify(
+    home: Optional[Path] = HOME,
+    since: Optional[int] = typer.Option(None, "--since", help="Start from the signed checkpoint of this size."),
+    origin: Optional[str] = ORIGIN,
+    key_name: Optional[str] = KEY_NAME,
+    log_key: Optional[str] = LOG_KEY,
+    witness: List[str] = typer.Option([], "--witness", help="Known cosigner key (verifier key text); repeatable."),
+    quorum: int = typer.Option(0, "--quorum", help="Cosignatures required on every checkpoint."),
+    checkpoints: Optional[Path] = CHECKPOINTS,
+    nodes: bool = typer.Option(False, "--nodes", help="Also check every stored interior node."),
+    state: bool = typer.Option(False, "--state", help="Also replay the events and compare voucher states."),
+) -> None:
+    """Verify the whole ledger (or from a checkpoint) and name the first bad entry."""
+    home, origin = _home(home), _origin(origin)
+    log = _log_verifier(home, log_key, key_name or origin)
+    try:
+        witnesses = [NoteVerifier.from_vkey(w) for w in witness]
+    except CheckpointError as exc:
+        raise _fail(f"bad --witness: {exc}", 2) from None
+    con = _connect(home, read_only=True)
+    try:
+        found, problems = load_checkpoints(
+            con, _checkpoint_dir(home, checkpoints), origin=origin, log=log, witnesses=witnesses, quorum=quorum
+        )
+        start = None
+        if since is not None:
+            start = next((s.checkpoint for s in found if s.checkpoint.size == since), None)
+            if start is None:
+                raise _fail(f"no verified checkpoint of size {since}", 2)
+        report = verify_ledger(con, trusted=[s.checkpoint for s in found], since=start, check_nodes=nodes)
+        failed = not report.ok or bool(problems)
+        for problem in problems:
+            console.print(f"[red]FAILED (checkpoint): {problem}[/red]")
+        console.print(report.summary(), style="green" if report.ok else "red")
+        if state:
+            replayed, refused = replay_vouchers(con)
+            for seq, rejection in refused[:10]:
+                console.print(f"[red]entry {seq} breaks {rejection.check_id}: {rejection.reason}[/red]")
+            stored = all_vouchers(con)
+            differ = sorted(v for v in set(replayed) | set(stored) if replayed.get(v) != stored.get(v))
+            for vid in differ[:10]:
+                console.print(f"[red]voucher {vid}: stored state differs from the replayed entries[/red]")
+            failed = failed or bool(refused) or bool(differ)
+            if not refused and not differ:
+                console.print(f"voucher states: {len(stored)} match the replayed entries", style="green")
+    finally:
+        con.close()
+    raise typer.Exit(1 if failed else 0)
+
+
+def _targets(store: LedgerStore, target: str) -> list[int]:
+    if target.isdigit():
+        return [int(target)]
+    return store.find_seqs(event_id=target, financing_id=target, voucher_id=target)
+
+
+@ledger_app.command()
+def prove(
+    target: str = typer.Argument(..., help="Entry seq, voucher id, event id or financing id."),
+    home: Optional[Path] = HOME,
+    size: Optional[int] = typer.Option(None, "--size", help="Tree size to prove against (default: latest checkpoint)."),
+    old_size: Optional[int] = typer.Option(None, "--old-size", help="Also prove consistency from this size."),
+    checkpoints: Optional[Path] = CHECKPOINTS,
+) -> None:
+    """Inclusion proofs (JSON) of an entry, or of every entry of a voucher/event/financing."""
+    home = _home(home)
+    con = _connect(home, read_only=True)
+    try:
+        store = LedgerStore(con)
+        head = store.head()
+        note = None
+        if size is None:
+            latest = _latest_note(_checkpoint_dir(home, checkpoints))
+            size, note = (latest[0].size, latest[1]) if latest else (head.size, None)
+        if not 0 < size <= head.size:
+            raise _fail(f"no tree of size {size} (the ledger has {head.size} entries)", 2)
+        root = store.root_at(size)
+        seqs = [s for s in _targets(store, target) if s < size]
+        if not seqs:
+            raise _fail(f"no entry matching {target!r} in the tree of size {size}", 2)
+        out: dict[str, Any] = {"tree_size": size, "root": base64.b64encode(root).decode(), "checkpoint": note}
+        out["inclusion"] = []
+        ok = True
+        for seq in seqs:
+            found = store.entry_bytes(seq)
+            assert found is not None
+            entry, _ = found
+            lh = leaf_hash(entry)
+            proof = store.inclusion_proof(seq, size)
+            good = verify_inclusion(lh, seq, size, proof, root)
+            ok = ok and good
+            out["inclusion"].append(
+                {
+                    "seq": seq,
+                    "entry": base64.b64encode(entry).decode(),
+                    "leaf_hash": base64.b64encode(lh).decode(),
+                    "proof": [base64.b64encode(p).decode() for p in proof],
+                    "verified": good,
+                }
+            )
+        if old_size is not None:
+            if not 0 <= old_size <= size:
+                raise _fail(f"--old-size must be between 0 and {size}", 2)
+            old_root = store.root_at(old_size)
+            proof = store.consistency_proof(old_size, size)
+            good = verify_consistency(old_size, size, old_root, root, proof)
+            ok = ok and good
+            out["consistency"] = {
+                "old_size": old_size,
+                "old_root": base64.b64encode(old_root).decode(),
+                "proof": [base64.b64encode(p).decode() for p in proof],
+                "verified": good,
+            }
+    finally:
+        con.close()
+    typer.echo(json.dumps(out, indent=2))
+    raise typer.Exit(0 if ok else 1)
+
+
+def _latest_note(folder: Path) -> tuple[Checkpoint, str] | None:
+    best: tuple[Checkpoint, str] | None = None
+    for path in folder.glob("*.txt") if folder.is_dir() else []:
+        try:
+            text = path.read_text(encoding="utf-8")
+            cp = Checkpoint.parse(parse_note(text).body)
+        except (CheckpointError, OSError):
+            continue
+        if best is None or cp.size > best[0].size:
+            best = (cp, text)
+    return best
+
+
+@ledger_app.command()
+def checkpoint(
+    home: Optional[Path] = HOME,
+    key: Optional[Path] = typer.Option(None, "--key", help="Log signing key PEM (default <home>/ledger/keys/signing_key.pem)."),
+    origin: Optional[str] = ORIGIN,
+    key_name: Optional[str] = KEY_NAME,
+    checkpoints: Optional[Path] = CHECKPOINTS,
+) -> None:
+    """Sign the current tree head as <checkpoints>/<size>.txt (refuses to contradict)."""
+    home, origin = _home(home), _origin(origin)
+    signing_key = load_or_create_signing_key(key or default_signing_key_path(home))
+    con = _connect(home, read_only=False)
+    try:
+        published = publish_checkpoint(
+            con,
+            checkpoint_dir=_checkpoint_dir(home, checkpoints),
+            signer=NoteSigner(key_name or origin, signing_key),
+            origin=origin,
+        )
+    except CheckpointError as exc:
+        raise _fail(f"refused: {exc}") from None
+    finally:
+        con.close()
+    console.print(f"signed {published.source}", style="green")
+    typer.echo(published.note, nl=False)
+
+
+@ledger_app.command("cosign")
+def cosign_command(
+    checkpoint_file: Path = typer.Argument(..., help="The checkpoint note to cosign."),
+    key: Path = typer.Option(..., "--key", help="Your (cosigning bank's) Ed25519 key PEM."),
+    name: str = typer.Option(..., "--name", help="Your key name."),
+    home: Optional[Path] = HOME,
+    origin: Optional[str] = ORIGIN,
+    key_name: Optional[str] = KEY_NAME,
+    log_key: Optional[str] = LOG_KEY,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
+) -> None:
+    """Add your signature to a checkpoint the pinned log signed."""
+    home, origin = _home(home), _origin(origin)
+    log = _log_verifier(home, log_key, key_name or origin)
+    try:
+        signer = NoteSigner(name, load_or_create_signing_key(key))
+        text = cosign(checkpoint_file.read_text(encoding="utf-8"), signer, origin=origin, log=log)
+    except (CheckpointError, OSError, ValueError) as exc:
+        raise _fail(f"refused: {exc}") from None
+    (out or checkpoint_file).write_text(text, encoding="utf-8")
+    console.print(f"cosigned by {name}; verifier key {signer.verifier().vkey()}", style="green")
+
+
+@ledger_app.command()
+def lineage(
+    voucher: str = typer.Argument(..., help="Voucher id."),
+    home: Optional[Path] = HOME,
+    as_of: Optional[dt.datetime] = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="As of a night."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The chain of a voucher back to its ISSUE: tiers, holders, invoices, financings."""
+    con = _connect(_home(home), read_only=True)
+    try:
+        found = voucher_lineage(con, voucher, as_of=as_of.date() if as_of else None)
+    finally:
+        con.close()
+    if found is None:
+        raise _fail(f"voucher {voucher} is not in the ledger", 2)
+    if as_json:
+        typer.echo(json.dumps(_lineage_json(found), indent=2, ensure_ascii=False))
+        return
+    console.print(
+        f"voucher {found.voucher_id}: tier {found.tier}, chain {' → '.join(found.chain)}, "
+        f"holders {' → '.join(found.holders)}"
+    )
+    table = Table("seq", "night", "event", "type", "voucher", "from", "to", "amount", "tier", "invoices")
+    for s in found.steps:
+        table.add_row(
+            str(s.seq), str(s.business_date), s.event_id, s.event_type or "", s.voucher_id or "",
+            s.from_uscc or "", s.to_uscc or "", format_fen(s.amount_fen) if s.amount_fen is not None else "",
+            str(s.tier), "; ".join(f"{i.invoice_no}:{format_fen(i.amount_fen or 0)}" for i in s.invoices),
+        )
+    console.print(table)
+    for seq, fin in found.financings:
+        console.print(f"financing {fin.financing_id} (entry {seq}): bank {fin.bank_code}, "
+                      f"face {format_fen(fin.face_amount_fen or 0)}, status {fin.status}")
+    for r in found.rejections:
+        console.print(f"[red]{r.business_date} {r.check_id}: {r.reason}[/red]")
+
+
+def _lineage_json(found: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(found)
+    data["invoices"] = list(found.invoices)
+    return json.loads(json.dumps(data, default=str))
+
+
+@ledger_app.command("export-fingerprints")
+def export_fingerprints_command(
+    out: Path = typer.Argument(..., help="CSV to write: kind, digest, first_seen, amount_fen."),
+    home: Optional[Path] = HOME,
+    as_of: Optional[dt.datetime] = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
+) -> None:
+    """Export the fingerprints of financed assets (keyed hashes only, no invoice data)."""
+    con = _connect(_home(home), read_only=True)
+    try:
+        count = export_fingerprints(con, out, as_of=as_of.date() if as_of else None)
+    finally:
+        con.close()
+    console.print(f"{count} fingerprints written to {out}")

@@ -1,0 +1,518 @@
+"""Canonical bytes of ledger entries: versioned, every field length-prefixed, money in fen.
+
+An *entry* is what a leaf of the Merkle tree commits to.  Its bytes never come from JSON
+or a plain concatenation: a fixed schema per entry type lists the fields in order, and
+every field is written as a 4-byte big-endian length followed by its bytes
+(``0xFFFFFFFF`` = null).  Field values are encoded one way only:
+
+* text      -- UTF-8 (empty text is normalised to null before encoding);
+* int64     -- 8 bytes, big-endian, two's complement (money is always int fen);
+* date      -- ISO ``YYYY-MM-DD`` in ASCII;
+* bytes     -- as they are;
+* list      -- a 4-byte count followed by each item, itself a length-prefixed record.
+
+Layout of an entry::
+
+    version (1 byte = 0x01) ‖ entry type (1 byte)
+    ‖ lp(seq: int64) ‖ lp(previous leaf hash: 32 bytes, zeros for the first entry)
+    ‖ lp(ledger date) ‖ lp(content record) ‖ lp(annex record)
+
+The *content* is the business record as delivered (a voucher event or a financing); its
+hash (:func:`content_hash`) identifies a re-delivery across nights.  The *annex* holds
+what the ledger adds to it (the fingerprints of a financing).  ``seq`` and the previous
+leaf hash sit at fixed offsets (:data:`SEQ_OFFSET`, :data:`PREV_OFFSET`) so that a
+verifier can check order and chaining without decoding every entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import struct
+from dataclasses import dataclass, field, fields
+from enum import IntEnum
+from typing import Any, Callable, Sequence
+
+VERSION = 1
+NULL_LENGTH = 0xFFFFFFFF
+HASH_SIZE = 32
+ZERO_HASH = bytes(HASH_SIZE)
+
+# Fixed positions of ``seq`` and of the previous leaf hash in every entry.
+SEQ_OFFSET = 2 + 4
+PREV_OFFSET = SEQ_OFFSET + 8 + 4
+
+_I64 = struct.Struct(">q")
+_U32 = struct.Struct(">I")
+
+
+class EntryType(IntEnum):
+    """Kinds of entry, written as the second byte of every entry."""
+
+    VOUCHER_EVENT = 1
+    FINANCING = 2
+
+
+class EntryFormatError(ValueError):
+    """The bytes are not a well-formed entry of this version."""
+
+
+# --------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceAmount:
+    """An invoice cited as trade background, with the amount it is cited for."""
+
+    invoice_no: str | None
+    amount_fen: int | None
+
+
+@dataclass(frozen=True)
+class VoucherEvent:
+    """One row of the platform's ``voucher_events`` with its parsed invoices."""
+
+    event_id: str
+    event_time: str | None  # exactly as delivered, with its offset
+    event_type: str | None
+    voucher_id: str | None
+    parent_voucher_id: str | None
+    issuer_uscc: str | None
+    from_uscc: str | None
+    to_uscc: str | None
+    amount_fen: int | None
+    maturity_date: dt.date | None
+    invoices: tuple[InvoiceAmount, ...]
+    ap_ref: str | None
+    financing_id: str | None
+
+
+@dataclass(frozen=True)
+class FinancingRecord:
+    """One row of the platform's ``financings`` with its presented invoices.
+
+    ``rate_micros`` is the annual rate in millionths (``0.0298`` -> ``29800``).
+    """
+
+    financing_id: str
+    bank_code: str | None
+    product: str | None
+    applicant_uscc: str | None
+    debtor_uscc: str | None
+    asset_ref: str | None
+    asset_voucher_id: str | None
+    asset_cd_no: str | None
+    asset_range_start: int | None
+    asset_range_end: int | None
+    asset_invoice_no: str | None
+    invoices: tuple[InvoiceAmount, ...]
+    face_amount_fen: int | None
+    financed_amount_fen: int | None
+    rate_micros: int | None
+    value_date: dt.date | None
+    maturity_date: dt.date | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A keyed hash of a financed asset (see :mod:`ledger.fingerprints`)."""
+
+    kind: str
+    digest: bytes
+    amount_fen: int | None = None  # the amount the asset is presented for, when known
+
+
+@dataclass(frozen=True)
+class FingerprintAnnex:
+    """What the ledger adds to a financing entry."""
+
+    fingerprints: tuple[Fingerprint, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmptyAnnex:
+    """Voucher events carry no annex."""
+
+
+Record = VoucherEvent | FinancingRecord
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A decoded ledger entry."""
+
+    entry_type: EntryType
+    seq: int
+    prev_leaf_hash: bytes
+    ledger_date: dt.date
+    record: Record
+    annex: FingerprintAnnex | EmptyAnnex = field(default_factory=EmptyAnnex)
+
+
+# --------------------------------------------------------------------------------------
+# Field codecs, driven by the dataclasses' field order and a kind per field
+# --------------------------------------------------------------------------------------
+
+STR, INT, DATE, BYTES = "str", "int", "date", "bytes"
+
+_KINDS: dict[type, dict[str, Any]] = {
+    InvoiceAmount: {"invoice_no": STR, "amount_fen": INT},
+    VoucherEvent: {
+        "event_id": STR,
+        "event_time": STR,
+        "event_type": STR,
+        "voucher_id": STR,
+        "parent_voucher_id": STR,
+        "issuer_uscc": STR,
+        "from_uscc": STR,
+        "to_uscc": STR,
+        "amount_fen": INT,
+        "maturity_date": DATE,
+        "invoices": InvoiceAmount,
+        "ap_ref": STR,
+        "financing_id": STR,
+    },
+    FinancingRecord: {
+        "financing_id": STR,
+        "bank_code": STR,
+        "product": STR,
+        "applicant_uscc": STR,
+        "debtor_uscc": STR,
+        "asset_ref": STR,
+        "asset_voucher_id": STR,
+        "asset_cd_no": STR,
+        "asset_range_start": INT,
+        "asset_range_end": INT,
+        "asset_invoice_no": STR,
+        "invoices": InvoiceAmount,
+        "face_amount_fen": INT,
+        "financed_amount_fen": INT,
+        "rate_micros": INT,
+        "value_date": DATE,
+        "maturity_date": DATE,
+        "status": STR,
+    },
+    Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
+    FingerprintAnnex: {"fingerprints": Fingerprint},
+    EmptyAnnex: {},
+}
+
+_CONTENT_TYPES: dict[EntryType, type] = {
+    EntryType.VOUCHER_EVENT: VoucherEvent,
+    EntryType.FINANCING: FinancingRecord,
+}
+_ANNEX_TYPES: dict[EntryType, type] = {
+    EntryType.VOUCHER_EVENT: EmptyAnnex,
+    EntryType.FINANCING: FingerprintAnnex,
+}
+
+
+_NULL = _U32.pack(NULL_LENGTH)
+_pack_u32 = _U32.pack
+
+
+def lp(value: bytes | None) -> bytes:
+    """Length-prefix ``value``: 4-byte big-endian length, then the bytes; null is 0xFFFFFFFF."""
+    if value is None:
+        return _NULL
+    if len(value) >= NULL_LENGTH:
+        raise ValueError("field too long")
+    return _U32.pack(len(value)) + value
+
+
+def _lp_str(value: Any) -> bytes:
+    if value is None or value == "":
+        return _NULL
+    if type(value) is not str:
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    raw = value.encode("utf-8")
+    return _pack_u32(len(raw)) + raw
+
+
+def _lp_int(value: Any) -> bytes:
+    if value is None:
+        return _NULL
+    if type(value) is not int:  # never a bool, a float or a Decimal: money is int fen
+        raise TypeError(f"expected an int (fen), got {type(value).__name__}")
+    return b"\x00\x00\x00\x08" + _I64.pack(value)
+
+
+def _lp_date(value: Any) -> bytes:
+    if value is None:
+        return _NULL
+    if type(value) is not dt.date:
+        raise TypeError(f"expected a date, got {type(value).__name__}")
+    return b"\x00\x00\x00\x0a" + value.isoformat().encode("ascii")
+
+
+def _lp_bytes(value: Any) -> bytes:
+    return _NULL if value is None else lp(bytes(value))
+
+
+_SCALAR_ENCODERS: dict[str, Callable[[Any], bytes]] = {
+    STR: _lp_str, INT: _lp_int, DATE: _lp_date, BYTES: _lp_bytes,
+}
+
+
+def _list_encoder(item_class: type) -> Callable[[Any], bytes]:
+    def encode(items: Any) -> bytes:
+        return lp(_U32.pack(len(items)) + b"".join([lp(encode_record(i)) for i in items]))
+
+    return encode
+
+
+# Per record class: the 2-byte field count, then (field name, encoder) in schema order.
+_PLANS: dict[type, tuple[bytes, tuple[tuple[str, Callable[[Any], bytes]], ...]]] = {
+    cls: (
+        struct.pack(">H", len(kinds)),
+        tuple(
+            (name, _list_encoder(kind) if isinstance(kind, type) else _SCALAR_ENCODERS[kind])
+            for name, kind in kinds.items()
+        ),
+    )
+    for cls, kinds in _KINDS.items()
+}
+
+
+def encode_record(record: Any) -> bytes:
+    """Encode a record: 2-byte field count, then each field length-prefixed, in schema order."""
+    header, plan = _PLANS[type(record)]
+    values = record.__dict__
+    return header + b"".join([encode(values[name]) for name, encode in plan])
+
+
+class _Reader:
+    """Cursor over length-prefixed fields; raises :class:`EntryFormatError` on any overrun."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise EntryFormatError("truncated entry")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def field(self) -> bytes | None:
+        (length,) = _U32.unpack(self.take(4))
+        return None if length == NULL_LENGTH else self.take(length)
+
+    def required(self) -> bytes:
+        value = self.field()
+        if value is None:
+            raise EntryFormatError("required field is null")
+        return value
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise EntryFormatError("trailing bytes after the last field")
+
+
+def _decode_scalar(kind: str, raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        if kind == STR:
+            return raw.decode("utf-8")
+        if kind == INT:
+            if len(raw) != 8:
+                raise EntryFormatError("int64 field is not 8 bytes")
+            return _I64.unpack(raw)[0]
+        if kind == DATE:
+            return dt.date.fromisoformat(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, EntryFormatError):
+            raise
+        raise EntryFormatError(f"bad {kind} field: {exc}") from None
+    return raw
+
+
+def decode_record(cls: type, data: bytes) -> Any:
+    """Inverse of :func:`encode_record` for records of class ``cls``."""
+    kinds = _KINDS[cls]
+    reader = _Reader(data)
+    (count,) = struct.unpack(">H", reader.take(2))
+    if count != len(kinds):
+        raise EntryFormatError(f"{cls.__name__}: {count} fields, expected {len(kinds)}")
+    values: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        raw = reader.field()
+        if isinstance(kind, type):
+            if raw is None:
+                raise EntryFormatError(f"{name}: list field is null")
+            items = _Reader(raw)
+            (n,) = _U32.unpack(items.take(4))
+            values[name] = tuple(decode_record(kind, items.required()) for _ in range(n))
+            items.end()
+        else:
+            values[name] = _decode_scalar(kind, raw)
+    reader.end()
+    return cls(**values)
+
+
+# --------------------------------------------------------------------------------------
+# Entries
+# --------------------------------------------------------------------------------------
+
+
+def entry_type_of(record: Record) -> EntryType:
+    """The entry type that carries ``record``."""
+    for entry_type, cls in _CONTENT_TYPES.items():
+        if isinstance(record, cls):
+            return entry_type
+    raise TypeError(f"not a ledger record: {type(record).__name__}")
+
+
+def content_hash(record: Record) -> bytes:
+    """SHA-256 of ``version ‖ type ‖ content``: equal for equal content on any night."""
+    return encode_content(record)[1]
+
+
+def encode_content(record: Record) -> tuple[bytes, bytes]:
+    """The encoded content of a record and its content hash (encode once, use twice)."""
+    content = encode_record(record)
+    return content, _content_hash(entry_type_of(record), content)
+
+
+def _content_hash(entry_type: EntryType, content: bytes) -> bytes:
+    return hashlib.sha256(bytes([VERSION, entry_type]) + content).digest()
+
+
+def encode_entry_with_hash(
+    record: Record,
+    *,
+    seq: int,
+    prev_leaf_hash: bytes,
+    ledger_date: dt.date,
+    annex: FingerprintAnnex | EmptyAnnex | None = None,
+    content: bytes | None = None,
+) -> tuple[bytes, bytes]:
+    """The canonical bytes of an entry and the content hash of its record.
+
+    ``content`` may carry ``encode_record(record)`` when the caller already has it.
+    """
+    entry_type = entry_type_of(record)
+    annex = annex if annex is not None else _ANNEX_TYPES[entry_type]()
+    if not isinstance(annex, _ANNEX_TYPES[entry_type]):
+        raise TypeError(f"{entry_type.name} entries take a {_ANNEX_TYPES[entry_type].__name__}")
+    if len(prev_leaf_hash) != HASH_SIZE:
+        raise ValueError("previous leaf hash must be 32 bytes")
+    if content is None:
+        content = encode_record(record)
+    data = b"".join(
+        (
+            bytes([VERSION, entry_type]),
+            lp(_I64.pack(seq)),
+            lp(prev_leaf_hash),
+            _lp_date(ledger_date),
+            lp(content),
+            lp(encode_record(annex)),
+        )
+    )
+    return data, _content_hash(entry_type, content)
+
+
+def encode_entry(
+    record: Record,
+    *,
+    seq: int,
+    prev_leaf_hash: bytes,
+    ledger_date: dt.date,
+    annex: FingerprintAnnex | EmptyAnnex | None = None,
+) -> bytes:
+    """The canonical bytes of an entry (see the module docstring for the layout)."""
+    return encode_entry_with_hash(
+        record, seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date, annex=annex
+    )[0]
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Parse entry bytes strictly; raises :class:`EntryFormatError` if malformed."""
+    reader = _Reader(bytes(data))
+    header = reader.take(2)
+    if header[0] != VERSION:
+        raise EntryFormatError(f"unknown entry version {header[0]}")
+    try:
+        entry_type = EntryType(header[1])
+    except ValueError:
+        raise EntryFormatError(f"unknown entry type {header[1]}") from None
+    seq_raw = reader.required()
+    prev = reader.required()
+    date_raw = reader.required()
+    content = reader.required()
+    annex_raw = reader.required()
+    reader.end()
+    if len(seq_raw) != 8 or len(prev) != HASH_SIZE:
+        raise EntryFormatError("bad seq or previous-hash field")
+    return Entry(
+        entry_type=entry_type,
+        seq=_I64.unpack(seq_raw)[0],
+        prev_leaf_hash=prev,
+        ledger_date=_decode_scalar(DATE, date_raw),
+        record=decode_record(_CONTENT_TYPES[entry_type], content),
+        annex=decode_record(_ANNEX_TYPES[entry_type], annex_raw),
+    )
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    """A JSON-friendly view of a record (dates as ISO text, bytes as hex)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if hasattr(value, "__dataclass_fields__"):
+            return record_to_dict(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return value.hex()
+        return value
+
+    return {f.name: plain(getattr(record, f.name)) for f in fields(record)}
+
+
+def diff_fields(old: Record, new: Record, *, ignore: Sequence[str] = ()) -> list[str]:
+    """Names of the fields whose values differ between two records of the same class."""
+    return [
+        f.name
+        for f in fields(old)
+        if f.name not in ignore and getattr(old, f.name) != getattr(new, f.name)
+    ]
+
+
+def none_if_empty(value: Any) -> Any:
+    """Normalise empty text to ``None`` (a CSV's empty cell and a null mean the same)."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def sorted_invoices(pairs: Sequence[tuple[str | None, int | None]]) -> tuple[InvoiceAmount, ...]:
+    """Invoice citations in canonical order (by number, then amount), duplicates kept."""
+    key: Callable[[tuple[str | None, int | None]], tuple[str, int]] = lambda p: (
+        p[0] or "",
+        p[1] if p[1] is not None else -(2**63),
+    )
+    return tuple(InvoiceAmount(none_if_empty(no), fen) for no, fen in sorted(pairs, key=key))
+
+
+def encode_values(*values: str | int | dt.date | bytes | None) -> bytes:
+    """Length-prefixed encoding of loose values, each by its type (for keyed hashes)."""
+    parts = []
+    for value in values:
+        if isinstance(value, str):
+            parts.append(_lp_str(value))
+        elif isinstance(value, bool):
+            raise TypeError("booleans have no canonical encoding here")
+        elif isinstance(value, int):
+            parts.append(_lp_int(value))
+        elif isinstance(value, dt.date):
+            parts.append(_lp_date(value))
+        else:
+            parts.append(_lp_bytes(value))
+    return b"".join(parts)

@@ -1,0 +1,214 @@
+"""Fingerprints of financed assets: keyed hashes that find a duplicate across all history.
+
+Each financing's assets are fingerprinted with HMAC-SHA256 under a key from the
+configuration (passed in, never logged, never stored in the warehouse):
+
+* ``INVOICE_ID``      -- (seller, invoice no) of every invoice financed or presented;
+* ``INVOICE_CONTENT`` -- (seller, invoice no, buyer, total, issue date), when the invoice
+  is in ``tax_invoices``: two financings citing the same invoice, whatever its number;
+* ``BILL``            -- the bill package number; ``BILL_RANGE`` -- package and sub-range;
+* ``VOUCHER``         -- the voucher id.
+
+The fingerprints go into the financing's ledger entry (so they are signed with the tree)
+and into ``ledger_fingerprints``.  A digest shared by two financings is a duplicate
+candidate (invoices may legitimately back parts of one trade: compare the amounts).
+Exporting the digests lets a bank sharing the key match them without seeing invoices.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encode_values
+from ledger.inputs import InvoiceFacts
+from ledger.store import AppendedEntry, insert_arrow
+
+INVOICE_ID = "INVOICE_ID"
+INVOICE_CONTENT = "INVOICE_CONTENT"
+BILL = "BILL"
+BILL_RANGE = "BILL_RANGE"
+VOUCHER = "VOUCHER"
+KINDS = (INVOICE_ID, INVOICE_CONTENT, BILL, BILL_RANGE, VOUCHER)
+
+
+def keyed_hash(key: bytes, kind: str, *parts: str | int | dt.date | None) -> bytes:
+    """HMAC-SHA256 over the kind and the parts, each length-prefixed."""
+    if len(key) < 16:
+        raise ValueError("fingerprint key must be at least 16 bytes")
+    return hmac.new(key, encode_values(kind, *parts), hashlib.sha256).digest()
+
+
+def financed_invoices(fin: FinancingRecord) -> dict[str, int | None]:
+    """Invoices a financing rests on, with the amount each is presented for."""
+    out: dict[str, int | None] = {}
+    for inv in fin.invoices:
+        if inv.invoice_no:
+            prior = out.get(inv.invoice_no) or 0
+            out[inv.invoice_no] = prior + (inv.amount_fen or 0)
+    if fin.asset_invoice_no and fin.asset_invoice_no not in out:
+        out[fin.asset_invoice_no] = fin.face_amount_fen
+    return out
+
+
+def financing_fingerprints(
+    fin: FinancingRecord, invoices: Mapping[str, InvoiceFacts], key: bytes
+) -> FingerprintAnnex:
+    """The fingerprints of one financing's assets (``invoices``: facts from tax_invoices)."""
+    out: list[Fingerprint] = []
+    for no, amount in sorted(financed_invoices(fin).items()):
+        facts = invoices.get(no)
+        seller = facts.seller_uscc if facts and facts.seller_uscc else fin.applicant_uscc
+        out.append(Fingerprint(INVOICE_ID, keyed_hash(key, INVOICE_ID, seller, no), amount))
+        if facts is not None:
+            digest = keyed_hash(
+                key, INVOICE_CONTENT, seller, no, facts.buyer_uscc, facts.total_fen, facts.issue_date
+            )
+            out.append(Fingerprint(INVOICE_CONTENT, digest, amount))
+    if fin.asset_cd_no:
+        start, end = fin.asset_range_start, fin.asset_range_end
+        units = end - start + 1 if start is not None and end is not None else fin.face_amount_fen
+        out.append(Fingerprint(BILL, keyed_hash(key, BILL, fin.asset_cd_no), units))
+        out.append(Fingerprint(BILL_RANGE, keyed_hash(key, BILL_RANGE, fin.asset_cd_no, start, end), units))
+    if fin.asset_voucher_id:
+        out.append(Fingerprint(VOUCHER, keyed_hash(key, VOUCHER, fin.asset_voucher_id), fin.face_amount_fen))
+    return FingerprintAnnex(tuple(out))
+
+
+def record_fingerprints(
+    con: duckdb.DuckDBPyConnection, appended: Sequence[AppendedEntry], business_date: dt.date
+) -> int:
+    """Write the fingerprints of newly appended financing entries; returns how many."""
+    rows: dict[str, list] = {k: [] for k in ("seq", "business_date", "financing_id", "kind", "digest", "amount_fen")}
+    for item in appended:
+        if not isinstance(item.annex, FingerprintAnnex):
+            continue
+        assert isinstance(item.record, FinancingRecord)
+        for fp in item.annex.fingerprints:
+            for k, v in zip(rows, (item.seq, business_date, item.record.financing_id, fp.kind, fp.digest, fp.amount_fen)):
+                rows[k].append(v)
+    table = pa.table(
+        {
+            "seq": pa.array(rows["seq"], pa.int64()),
+            "business_date": pa.array(rows["business_date"], pa.date32()),
+            "financing_id": pa.array(rows["financing_id"], pa.string()),
+            "kind": pa.array(rows["kind"], pa.string()),
+            "digest": pa.array(rows["digest"], pa.binary()),
+            "amount_fen": pa.array(rows["amount_fen"], pa.int64()),
+        }
+    )
+    insert_arrow(con, "ledger_fingerprints", table)
+    return table.num_rows
+
+
+@dataclass(frozen=True)
+class DuplicateFingerprint:
+    """One financing sharing a fingerprint with other financings."""
+
+    kind: str
+    digest_hex: str
+    financing_id: str
+    first_seen: dt.date
+    amount_fen: int | None
+    other_financing_ids: tuple[str, ...]
+    total_amount_fen: int | None  # sum over all the financings sharing it (one amount each)
+
+
+def fingerprint_duplicates_as_of(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[DuplicateFingerprint]:
+    """Every financing (recorded by ``business_date``) that shares a fingerprint with another."""
+    rows = con.execute(
+        """
+        WITH f AS (
+            SELECT kind, digest, financing_id, min(business_date) AS first_seen, max(amount_fen) AS amount_fen
+            FROM ledger_fingerprints WHERE business_date <= ?
+            GROUP BY kind, digest, financing_id
+        ), g AS (
+            SELECT kind, digest, list(financing_id ORDER BY financing_id) AS ids, sum(amount_fen) AS total
+            FROM f GROUP BY kind, digest HAVING count(*) > 1
+        )
+        SELECT f.kind, f.digest, f.financing_id, f.first_seen, f.amount_fen, g.ids, g.total
+        FROM f JOIN g USING (kind, digest)
+        ORDER BY f.kind, f.digest, f.financing_id
+        """,
+        [business_date],
+    ).fetchall()
+    return [
+        DuplicateFingerprint(
+            kind=r[0],
+            digest_hex=bytes(r[1]).hex(),
+            financing_id=r[2],
+            first_seen=r[3],
+            amount_fen=r[4],
+            other_financing_ids=tuple(i for i in r[5] if i != r[2]),
+            total_amount_fen=None if r[6] is None else int(r[6]),
+        )
+        for r in rows
+    ]
+
+
+EXPORT_COLUMNS = ("kind", "digest", "first_seen", "amount_fen")
+
+
+def export_fingerprints(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: dt.date | None = None) -> int:
+    """Write every fingerprint (kind, hex digest, first seen, amount) as CSV; no invoice data."""
+    rows = con.execute(
+        "SELECT kind, digest, min(business_date), max(amount_fen) FROM ledger_fingerprints "
+        "WHERE ? IS NULL OR business_date <= ? GROUP BY kind, digest ORDER BY kind, digest",
+        [as_of, as_of],
+    ).fetchall()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(EXPORT_COLUMNS)
+        for kind, digest, first_seen, amount in rows:
+            writer.writerow([kind, bytes(digest).hex(), first_seen.isoformat(), "" if amount is None else amount])
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ExternalMatch:
+    """A fingerprint exported by another bank that matches one of our financings."""
+
+    kind: str
+    digest_hex: str
+    financing_id: str
+    their_first_seen: str
+    their_amount_fen: int | None
+
+
+def match_exported(con: duckdb.DuckDBPyConnection, rows: Iterable[Mapping[str, str]]) -> list[ExternalMatch]:
+    """Our financings whose fingerprints appear in another bank's export (as CSV dict rows)."""
+    theirs = {(r["kind"], bytes.fromhex(r["digest"])): r for r in rows}
+    if not theirs:
+        return []
+    con.register(
+        "_ledger_external_fps",
+        pa.table(
+            {
+                "kind": pa.array([k for k, _ in theirs], pa.string()),
+                "digest": pa.array([d for _, d in theirs], pa.binary()),
+            }
+        ),
+    )
+    try:
+        found = con.execute(
+            "SELECT DISTINCT f.kind, f.digest, f.financing_id FROM ledger_fingerprints f "
+            "JOIN _ledger_external_fps x ON x.kind = f.kind AND x.digest = f.digest "
+            "ORDER BY f.kind, f.digest, f.financing_id"
+        ).fetchall()
+    finally:
+        con.unregister("_ledger_external_fps")
+    out = []
+    for kind, digest, fid in found:
+        r = theirs[(kind, bytes(digest))]
+        amount = r.get("amount_fen") or None
+        out.append(ExternalMatch(kind, bytes(digest).hex(), fid, r.get("first_seen", ""), int(amount) if amount else None))
+    return out

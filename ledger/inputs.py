@@ -1,0 +1,229 @@
+"""What the ledger reads from the warehouse's typed tables (connectors.schemas).
+
+* the night's voucher events (+ their invoices), in a deterministic order;
+* the night's financings (+ their presented invoices), by financing id;
+* the latest version (as of a night) of given financings, payables and tax invoices.
+
+Rows become :mod:`ledger.entries` records: empty text is null, invoices are in canonical
+order, the rate is an integer in millionths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from connectors.values import parse_invoice_refs
+from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
+
+_EVENT_COLUMNS = (
+    "event_id", "event_time_text", "event_type", "voucher_id", "parent_voucher_id",
+    "issuer_uscc", "from_uscc", "to_uscc", "amount_fen", "maturity_date", "ap_ref", "financing_id",
+    "invoice_nos",
+)
+_FINANCING_COLUMNS = (
+    "financing_id", "bank_code", "product", "applicant_uscc", "debtor_uscc", "asset_ref",
+    "asset_voucher_id", "asset_cd_no", "asset_range_start", "asset_range_end", "asset_invoice_no",
+    "face_amount_fen", "financed_amount_fen", "rate", "value_date", "maturity_date", "status",
+    "invoice_nos",
+)
+
+
+def _invoices(pairs: Any, delivered: str | None) -> tuple:
+    """Invoice citations from the child table, or parsed from the delivered text if absent."""
+    if pairs:
+        return sorted_invoices([(p["no"], p["fen"]) for p in pairs])
+    try:
+        return sorted_invoices(parse_invoice_refs(delivered))
+    except ValueError:  # the loader quarantines such rows; keep what the table holds
+        return ()
+
+
+def _event_time_text(row: dict[str, Any]) -> str | None:
+    """The delivered time text; if a loader left it out, the China-time timestamp with offset."""
+    text = none_if_empty(row["event_time_text"])
+    if text is None and row.get("event_time") is not None:
+        return row["event_time"].isoformat() + "+08:00"
+    return text
+
+
+def event_from_row(row: dict[str, Any]) -> VoucherEvent:
+    """A :class:`VoucherEvent` from a ``voucher_events`` row and its invoice pairs."""
+    return VoucherEvent(
+        event_id=row["event_id"],
+        event_time=_event_time_text(row),
+        event_type=none_if_empty(row["event_type"]),
+        voucher_id=none_if_empty(row["voucher_id"]),
+        parent_voucher_id=none_if_empty(row["parent_voucher_id"]),
+        issuer_uscc=none_if_empty(row["issuer_uscc"]),
+        from_uscc=none_if_empty(row["from_uscc"]),
+        to_uscc=none_if_empty(row["to_uscc"]),
+        amount_fen=row["amount_fen"],
+        maturity_date=row["maturity_date"],
+        invoices=_invoices(row["invoices"], row["invoice_nos"]),
+        ap_ref=none_if_empty(row["ap_ref"]),
+        financing_id=none_if_empty(row["financing_id"]),
+    )
+
+
+def rate_micros(rate: Decimal | None) -> int | None:
+    """An annual rate as an integer number of millionths (exact for decimal(9, 6))."""
+    if rate is None:
+        return None
+    micros = Decimal(rate) * 1_000_000
+    if micros != micros.to_integral_value():
+        raise ValueError(f"rate {rate} is finer than a millionth")
+    return int(micros)
+
+
+def financing_from_row(row: dict[str, Any]) -> FinancingRecord:
+    """A :class:`FinancingRecord` from a ``financings`` row and its invoice pairs."""
+    values = {k: none_if_empty(row[k]) for k in _FINANCING_COLUMNS if k not in ("rate", "invoice_nos")}
+    return FinancingRecord(
+        **values, invoices=_invoices(row["invoices"], row["invoice_nos"]), rate_micros=rate_micros(row["rate"])
+    )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def night_events(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[VoucherEvent]:
+    """The night's voucher events, ordered by (event_time, event_id).
+
+    A record delivered twice in one night appears twice: the ledger treats the repeat as
+    a re-delivery.
+    """
+    cols = ", ".join(f"e.{c}" for c in _EVENT_COLUMNS)
+    rows = _rows(
+        con,
+        f"""
+        SELECT {cols}, e.event_time, e.src_sha256, e.src_pos,
+               list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
+                   AS invoices
+        FROM voucher_events e
+        LEFT JOIN voucher_event_invoices i
+          ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
+        WHERE e.business_date = ?
+        GROUP BY ALL
+        ORDER BY e.event_time NULLS LAST, e.event_id, e.src_sha256, e.src_pos
+        """,
+        [business_date],
+    )
+    return [event_from_row(r) for r in rows]
+
+
+def _financings_sql(where: str) -> str:
+    cols = ", ".join(f"f.{c}" for c in _FINANCING_COLUMNS)
+    return f"""
+        SELECT {cols}, f.business_date, f.src_sha256, f.src_pos,
+               list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.financing_id IS NOT NULL)
+                   AS invoices
+        FROM financings f
+        LEFT JOIN financing_invoices i
+          ON i.business_date = f.business_date AND i.src_sha256 = f.src_sha256
+         AND i.financing_id = f.financing_id
+        WHERE {where}
+        GROUP BY ALL
+    """
+
+
+def night_financings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[FinancingRecord]:
+    """The night's financings ordered by financing id."""
+    rows = _rows(
+        con,
+        _financings_sql("f.business_date = ?")
+        + " ORDER BY f.financing_id, f.src_sha256, f.src_pos",
+        [business_date],
+    )
+    return [financing_from_row(r) for r in rows]
+
+
+def _register_keys(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]]) -> None:
+    con.register(name, pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}))
+
+
+def latest_financings(
+    con: duckdb.DuckDBPyConnection, financing_ids: Iterable[str | None], as_of: dt.date
+) -> dict[str, FinancingRecord]:
+    """The latest delivered version (as of ``as_of``) of each given financing."""
+    ids = sorted({f for f in financing_ids if f})
+    if not ids:
+        return {}
+    _register_keys(con, "_ledger_wanted_financings", {"financing_id": ids})
+    try:
+        rows = _rows(
+            con,
+            "SELECT * FROM ("
+            + _financings_sql(
+                "f.business_date <= ? AND f.financing_id IN (SELECT financing_id FROM _ledger_wanted_financings)"
+            )
+            + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
+            "ORDER BY business_date DESC, src_sha256 DESC, src_pos DESC) = 1",
+            [as_of],
+        )
+    finally:
+        con.unregister("_ledger_wanted_financings")
+    return {r["financing_id"]: financing_from_row(r) for r in rows}
+
+
+def known_payables(
+    con: duckdb.DuckDBPyConnection, wanted: Iterable[tuple[str | None, str | None]], as_of: dt.date
+) -> set[tuple[str, str]]:
+    """Which (core_uscc, ap_ref) pairs appear in ``erp_ap_items`` up to ``as_of``."""
+    pairs = sorted({(c, a) for c, a in wanted if c and a})
+    if not pairs:
+        return set()
+    _register_keys(
+        con, "_ledger_wanted_payables", {"core_uscc": [c for c, _ in pairs], "ap_ref": [a for _, a in pairs]}
+    )
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT p.core_uscc, p.ap_ref FROM erp_ap_items p "
+            "JOIN _ledger_wanted_payables w ON w.core_uscc = p.core_uscc AND w.ap_ref = p.ap_ref "
+            "WHERE p.business_date <= ?",
+            [as_of],
+        ).fetchall()
+    finally:
+        con.unregister("_ledger_wanted_payables")
+    return {(r[0], r[1]) for r in rows}
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What a financed invoice's content fingerprint covers (from ``tax_invoices``)."""
+
+    invoice_no: str
+    seller_uscc: str | None
+    buyer_uscc: str | None
+    total_fen: int | None
+    issue_date: dt.date | None
+
+
+def tax_invoice_facts(
+    con: duckdb.DuckDBPyConnection, invoice_nos: Iterable[str | None], as_of: dt.date
+) -> dict[str, InvoiceFacts]:
+    """The latest version (as of ``as_of``) of the given invoices, where known."""
+    nos = sorted({n for n in invoice_nos if n})
+    if not nos:
+        return {}
+    _register_keys(con, "_ledger_wanted_invoices", {"invoice_no": nos})
+    try:
+        rows = con.execute(
+            "SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, CAST(t.issue_time AS DATE) "
+            "FROM tax_invoices t JOIN _ledger_wanted_invoices w USING (invoice_no) "
+            "WHERE t.business_date <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY t.invoice_no "
+            "ORDER BY t.business_date DESC, t.src_sha256 DESC, t.src_pos DESC) = 1",
+            [as_of],
+        ).fetchall()
+    finally:
+        con.unregister("_ledger_wanted_invoices")
+    return {r[0]: InvoiceFacts(*r) for r in rows}

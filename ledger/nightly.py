@@ -1,0 +1,190 @@
+"""The nightly step: verify, append the night's records, verify again, sign a checkpoint.
+
+:func:`append_night` is what the orchestration calls for business date ``D`` once the
+loader has filled the typed tables.  It is idempotent: re-running a night appends
+nothing twice, reproduces that night's rejections, and re-signs the same checkpoint
+(Ed25519 signatures are deterministic; cosignatures on the file are kept).
+
+If the stored ledger fails verification, or signing would contradict an earlier
+checkpoint, nothing is appended or signed and a ``LEDGER_INTEGRITY`` rejection names the
+first bad entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import inputs
+from ledger.checkpoint import CheckpointError, NoteSigner
+from ledger.fingerprints import record_fingerprints
+from ledger.invariants import INTEGRITY
+from ledger.process import NightProcessor
+from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint
+from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections, store_night
+from ledger.schema import ensure_schema
+from ledger.state import save_vouchers
+from ledger.store import LedgerStore, fetch_one
+from ledger.verify import VerifyReport, verify_ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NightResult:
+    """What a night did to the ledger."""
+
+    business_date: dt.date
+    appended: int
+    redelivered: int
+    rejected: int  # rejections belonging to this night (first refused tonight)
+    fingerprints: int
+    tree_size: int
+    root_hex: str
+    checkpoint_path: Path | None
+    verified: bool
+    problem: str | None = None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (a night allocates millions of acyclic
+    objects; collections would re-scan them over and over)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A transaction of our own, or the caller's if one is already open."""
+    try:
+        con.begin()
+        own = True
+    except duckdb.TransactionException:
+        own = False
+    try:
+        yield
+    except BaseException:
+        if own:
+            con.rollback()
+        raise
+    if own:
+        con.commit()
+
+
+def _record_integrity(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | None, problem: str) -> None:
+    """Keep a LEDGER_INTEGRITY rejection (once per distinct failure)."""
+    subject_id = "head" if seq is None else str(seq)
+    chash = hashlib.sha256(problem.encode("utf-8")).digest()
+    if (LEDGER, subject_id, chash) in known_rejections(con, LEDGER, [subject_id]):
+        return
+    financing_id = voucher_id = None
+    if seq is not None:
+        row = fetch_one(con, "SELECT financing_id, voucher_id FROM ledger_entries WHERE seq = ? LIMIT 1", [seq])
+        if row:
+            financing_id, voucher_id = row
+    record = RejectionRecord(
+        business_date=business_date,
+        subject=LEDGER,
+        subject_id=subject_id,
+        content_hash=chash,
+        check_id=INTEGRITY,
+        event_id=None,
+        voucher_id=voucher_id,
+        financing_id=financing_id,
+        reason=f"Ledger verification failed: {problem}.",
+        evidence={"first_bad_seq": seq, "problem": problem},
+    )
+    with transaction(con):
+        insert_rejections(con, [record])
+
+
+def _failed(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | None, problem: str,
+            appended: int = 0, redelivered: int = 0, rejected: int = 0, fingerprints: int = 0) -> NightResult:
+    log.error("ledger %s: %s", business_date, problem)
+    _record_integrity(con, business_date, seq, problem)
+    head = LedgerStore(con).head()
+    return NightResult(business_date, appended, redelivered, rejected, fingerprints, head.size,
+                       head.root.hex(), None, False, problem)
+
+
+def ingest_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes) -> dict[str, int]:
+    """Decide and append the night's records in one transaction (no verification, no signing).
+
+    Returns the counts ``appended``, ``redelivered``, ``rejected`` and ``fingerprints``.
+    """
+    ensure_schema(con)
+    with gc_paused(), transaction(con):
+        night = NightProcessor(con, business_date, fingerprint_key)
+        night.process_events(inputs.night_events(con, business_date))
+        night.process_financings(inputs.night_financings(con, business_date))
+        appended = LedgerStore(con).append(night.pending, business_date)
+        save_vouchers(con, night.changed, night.last_seq)
+        fingerprints = record_fingerprints(con, appended, business_date)
+        store_night(con, business_date, night.new_rejections, night.kept)
+    return dict(
+        appended=len(appended),
+        redelivered=night.redelivered,
+        rejected=len(night.new_rejections) + len(night.kept),
+        fingerprints=fingerprints,
+    )
+
+
+def append_night(
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    *,
+    checkpoint_dir: Path,
+    signing_key: Ed25519PrivateKey,
+    key_name: str,
+    origin: str,
+    fingerprint_key: bytes,
+) -> NightResult:
+    """Append night ``business_date`` to the ledger, verify it and sign a checkpoint."""
+    ensure_schema(con)
+    signer = NoteSigner(key_name, signing_key)
+    signed, problems = load_checkpoints(con, checkpoint_dir, origin=origin, log=signer.verifier())
+    if problems:
+        return _failed(con, business_date, None, problems[0])
+    since = latest_checkpoint(signed)
+    before = verify_ledger(con, since=since)
+    if not before.ok:
+        return _failed(con, business_date, before.first_bad_seq, str(before.problem))
+
+    counts = ingest_night(con, business_date, fingerprint_key=fingerprint_key)
+    after: VerifyReport = verify_ledger(con, since=since)
+    if not after.ok:
+        return _failed(con, business_date, after.first_bad_seq, str(after.problem), **counts)
+    try:
+        with transaction(con):
+            published = publish_checkpoint(
+                con, checkpoint_dir=checkpoint_dir, signer=signer, origin=origin, business_date=business_date
+            )
+    except CheckpointError as exc:
+        return _failed(con, business_date, None, str(exc), **counts)
+    log.info(
+        "ledger %s: %d appended, %d re-delivered, %d rejected; tree size %d",
+        business_date, counts["appended"], counts["redelivered"], counts["rejected"], published.checkpoint.size,
+    )
+    return NightResult(
+        business_date=business_date,
+        tree_size=published.checkpoint.size,
+        root_hex=published.checkpoint.root.hex(),
+        checkpoint_path=Path(published.source),
+        verified=True,
+        **counts,
+    )

@@ -1,0 +1,210 @@
+"""Refused events and financings (``ledger_rejections``) and the financings they implicate.
+
+A rejection is keyed by what was refused -- (subject, id, content hash) -- and kept: a
+re-delivery of the same content is a no-op, and re-running a night reproduces exactly
+that night's rejections.  :func:`rejections_as_of` turns them into finding rows: a
+refused event implicates the financing it names and every financing (arrived by that
+night) whose asset is the refused event's voucher or one of its split descendants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from ledger.store import insert_arrow
+
+EVENT, FINANCING, LEDGER = "EVENT", "FINANCING", "LEDGER"
+
+RejectionKey = tuple[str, str | None, bytes | None]
+"""(subject, subject id, content hash)."""
+
+
+@dataclass(frozen=True)
+class RejectionRecord:
+    """One row of ``ledger_rejections``."""
+
+    business_date: dt.date
+    subject: str
+    subject_id: str | None
+    content_hash: bytes | None
+    check_id: str
+    event_id: str | None
+    voucher_id: str | None
+    financing_id: str | None
+    reason: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> RejectionKey:
+        """What identifies the refused thing across nights."""
+        return (self.subject, self.subject_id, self.content_hash)
+
+
+def to_json(evidence: Mapping[str, Any]) -> str:
+    """Evidence as canonical JSON (sorted keys; dates and bytes as text)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return value.hex()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return json.dumps(evidence, sort_keys=True, ensure_ascii=False, default=default)
+
+
+def known_rejections(
+    con: duckdb.DuckDBPyConnection, subject: str, subject_ids: Iterable[str]
+) -> dict[RejectionKey, dt.date]:
+    """Existing rejections of the given subjects: key -> night first refused."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return {}
+    con.register("_ledger_wanted_subjects", pa.table({"subject_id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT r.subject_id, r.content_hash, min(r.business_date) FROM ledger_rejections r "
+            "JOIN _ledger_wanted_subjects w USING (subject_id) WHERE r.subject = ? "
+            "GROUP BY r.subject_id, r.content_hash",
+            [subject],
+        ).fetchall()
+    finally:
+        con.unregister("_ledger_wanted_subjects")
+    return {(subject, r[0], bytes(r[1]) if r[1] is not None else None): r[2] for r in rows}
+
+
+def store_night(
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    new: Iterable[RejectionRecord],
+    kept: set[RejectionKey],
+) -> None:
+    """Make the night's event and financing rejections exactly ``kept`` plus ``new``.
+
+    Rows of this night whose key was not met again (a restated night) are dropped;
+    ``LEDGER_INTEGRITY`` rows are never dropped.
+    """
+    keys = sorted(kept, key=lambda k: (k[0], k[1] or "", k[2] or b""))
+    con.register(
+        "_ledger_kept",
+        pa.table(
+            {
+                "subject": pa.array([k[0] for k in keys], pa.string()),
+                "subject_id": pa.array([k[1] for k in keys], pa.string()),
+                "content_hash": pa.array([k[2] for k in keys], pa.binary()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            "DELETE FROM ledger_rejections r WHERE r.business_date = ? AND r.subject IN (?, ?) AND NOT EXISTS ("
+            " SELECT 1 FROM _ledger_kept k WHERE k.subject = r.subject"
+            " AND k.subject_id IS NOT DISTINCT FROM r.subject_id"
+            " AND k.content_hash IS NOT DISTINCT FROM r.content_hash)",
+            [business_date, EVENT, FINANCING],
+        )
+    finally:
+        con.unregister("_ledger_kept")
+    insert_rejections(con, new)
+
+
+def insert_rejections(con: duckdb.DuckDBPyConnection, records: Iterable[RejectionRecord]) -> None:
+    """Append rows to ``ledger_rejections``."""
+    rows = list(records)
+    if not rows:
+        return
+    insert_arrow(
+        con,
+        "ledger_rejections",
+        pa.table(
+            {
+                "business_date": pa.array([r.business_date for r in rows], pa.date32()),
+                "subject": pa.array([r.subject for r in rows], pa.string()),
+                "subject_id": pa.array([r.subject_id for r in rows], pa.string()),
+                "content_hash": pa.array([r.content_hash for r in rows], pa.binary()),
+                "check_id": pa.array([r.check_id for r in rows], pa.string()),
+                "event_id": pa.array([r.event_id for r in rows], pa.string()),
+                "voucher_id": pa.array([r.voucher_id for r in rows], pa.string()),
+                "financing_id": pa.array([r.financing_id for r in rows], pa.string()),
+                "reason": pa.array([r.reason for r in rows], pa.string()),
+                "evidence": pa.array([to_json(r.evidence) for r in rows], pa.string()),
+            }
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LedgerFinding:
+    """A rejection as a finding row: which financing it implicates, and why."""
+
+    first_seen: dt.date
+    check_id: str
+    financing_id: str | None
+    voucher_id: str | None
+    event_id: str | None
+    reason: str
+    evidence: str  # JSON
+
+
+_AS_OF_SQL = """
+WITH RECURSIVE
+rej AS (
+    SELECT row_number() OVER (ORDER BY business_date, subject, subject_id, content_hash, check_id) AS rid, *
+    FROM ledger_rejections WHERE business_date <= $d
+),
+fin AS (
+    SELECT financing_id, asset_voucher_id FROM financings
+    WHERE business_date <= $d AND asset_voucher_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY financing_id
+                               ORDER BY business_date DESC, src_sha256 DESC, src_pos DESC) = 1
+),
+splits AS (
+    SELECT voucher_id AS child, parent_voucher_id AS parent FROM ledger_entries
+    WHERE entry_type = 'SPLIT' AND business_date <= $d
+),
+family(rid, voucher_id) AS (
+    SELECT rid, voucher_id FROM rej WHERE voucher_id IS NOT NULL
+    UNION
+    SELECT f.rid, s.child FROM family f JOIN splits s ON s.parent = f.voucher_id
+),
+implicated AS (
+    SELECT rid, financing_id, CAST(NULL AS VARCHAR) AS via_voucher_id FROM rej WHERE financing_id IS NOT NULL
+    UNION
+    SELECT f.rid, fin.financing_id, fin.asset_voucher_id FROM family f
+    JOIN fin ON fin.asset_voucher_id = f.voucher_id
+),
+one AS (
+    SELECT rid, financing_id, min(via_voucher_id) AS via_voucher_id FROM implicated GROUP BY ALL
+)
+SELECT r.business_date, r.check_id, o.financing_id, r.voucher_id, r.event_id, r.reason, r.evidence,
+       o.via_voucher_id
+FROM rej r {join} one o USING (rid)
+ORDER BY r.business_date, r.check_id, o.financing_id NULLS FIRST, r.subject_id, r.voucher_id
+"""
+
+
+def rejections_as_of(
+    con: duckdb.DuckDBPyConnection, business_date: dt.date, *, include_unimplicated: bool = True
+) -> list[LedgerFinding]:
+    """Finding rows for every rejection up to ``business_date``.
+
+    One row per (rejection, implicated financing); a rejection that implicates no
+    financing (yet) gives one row with ``financing_id`` null unless
+    ``include_unimplicated`` is false.
+    """
+    join = "LEFT JOIN" if include_unimplicated else "JOIN"
+    rows = con.execute(_AS_OF_SQL.format(join=join), {"d": business_date}).fetchall()
+    out = []
+    for first_seen, check_id, fid, vid, eid, reason, evidence, via in rows:
+        if via is not None and via != vid:
+            merged = json.loads(evidence or "{}")
+            merged["implicated_via_voucher_id"] = via
+            evidence = to_json(merged)
+        out.append(LedgerFinding(first_seen, check_id, fid, vid, eid, reason, evidence or "{}"))
+    return out

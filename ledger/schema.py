@@ -1,0 +1,132 @@
+"""The ledger's own tables in the warehouse.
+
+* ``ledger_entries``     -- one row per entry, append-only: the canonical bytes, their leaf
+  hash, and columns copied out of them for lookups (never trusted by verification).
+* ``ledger_nodes``       -- every complete interior node of the tree (level ≥ 1), so that
+  proofs cost O(log n) reads; append-only.
+* ``ledger_tree``        -- one row: the tree size, root, right edge (compact range) and
+  last leaf hash -- everything an incremental append needs.
+* ``ledger_checkpoints`` -- every checkpoint this ledger signed (also written as files).
+* ``ledger_rejections``  -- refused events and financings, with check id, reason, evidence.
+* ``ledger_voucher_state`` -- the current state of every voucher (derived from entries).
+* ``ledger_fingerprints`` -- keyed hashes of every financed asset.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS ledger_entries (
+        seq BIGINT NOT NULL,
+        entry_type VARCHAR NOT NULL,      -- ISSUE, SPLIT, TRANSFER, FINANCE, SETTLE, CANCEL, FINANCING
+        event_id VARCHAR,
+        financing_id VARCHAR,
+        voucher_id VARCHAR,               -- the voucher acted on / financed
+        parent_voucher_id VARCHAR,        -- for SPLIT: the voucher split
+        business_date DATE NOT NULL,      -- the night it was appended
+        content_hash BLOB NOT NULL,       -- SHA-256 of version ‖ type ‖ content (re-delivery key)
+        entry BLOB NOT NULL,              -- canonical bytes (ledger.entries)
+        leaf_hash BLOB NOT NULL           -- SHA-256(0x00 ‖ entry)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_nodes (
+        level SMALLINT NOT NULL,
+        idx BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,         -- (idx + 1) * 2^level - 1: grows with insertion order,
+                                          -- so zone maps find a node without an index
+        hash BLOB NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_tree (
+        tree_size BIGINT NOT NULL,
+        root_hash BLOB NOT NULL,
+        edge BLOB NOT NULL,               -- the compact range: 32-byte hashes, largest subtree first
+        last_leaf_hash BLOB NOT NULL,
+        business_date DATE
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+        tree_size BIGINT NOT NULL,
+        root_hash BLOB NOT NULL,
+        origin VARCHAR NOT NULL,
+        key_name VARCHAR NOT NULL,
+        note VARCHAR NOT NULL,
+        business_date DATE
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_rejections (
+        business_date DATE NOT NULL,      -- the night it was first refused
+        subject VARCHAR NOT NULL,         -- EVENT, FINANCING or LEDGER
+        subject_id VARCHAR,               -- the event_id, the financing_id, or the first bad seq
+        content_hash BLOB,                -- with subject_id, the key that makes re-runs reproduce it
+        check_id VARCHAR NOT NULL,
+        event_id VARCHAR,
+        voucher_id VARCHAR,
+        financing_id VARCHAR,
+        reason VARCHAR NOT NULL,
+        evidence JSON
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_voucher_state (
+        voucher_id VARCHAR NOT NULL,
+        root_voucher_id VARCHAR NOT NULL,
+        parent_voucher_id VARCHAR,
+        issuer_uscc VARCHAR,
+        holder_uscc VARCHAR,
+        tier INTEGER NOT NULL,
+        issued_fen BIGINT NOT NULL,
+        remaining_fen BIGINT NOT NULL,
+        maturity_date DATE,
+        status VARCHAR NOT NULL,
+        financing_id VARCHAR,
+        last_seq BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ledger_fingerprints (
+        seq BIGINT NOT NULL,              -- the FINANCING entry that records it
+        business_date DATE NOT NULL,
+        financing_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,            -- INVOICE_ID, INVOICE_CONTENT, BILL, BILL_RANGE, VOUCHER
+        digest BLOB NOT NULL,             -- HMAC-SHA256 under the fingerprint key
+        amount_fen BIGINT                 -- the amount the asset is presented for, when known
+    )
+    """,
+)
+
+INDEXES = (
+    # proofs read O(log n) single nodes and leaves: point lookups through ART indexes
+    "CREATE INDEX IF NOT EXISTS ledger_entries_seq ON ledger_entries (seq)",
+    "CREATE INDEX IF NOT EXISTS ledger_nodes_last_seq ON ledger_nodes (last_seq)",
+)
+
+TABLES = (
+    "ledger_entries",
+    "ledger_nodes",
+    "ledger_tree",
+    "ledger_checkpoints",
+    "ledger_rejections",
+    "ledger_voucher_state",
+    "ledger_fingerprints",
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ledger tables if they do not exist yet."""
+    for statement in DDL + INDEXES:
+        con.execute(statement)
+
+
+def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the ledger tables exist (a read-only connection cannot create them)."""
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ledger_entries'"
+    ).fetchall()
+    return bool(rows and rows[0][0])

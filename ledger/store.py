@@ -1,0 +1,296 @@
+"""The ledger's tree in DuckDB: append entries, read nodes and entries, generate proofs.
+
+Appending reads the persisted right edge (``ledger_tree``), hashes only the new entries,
+writes their rows, the interior nodes they complete and the new edge: O(new entries).
+Entries and nodes are never updated or deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from ledger.entries import (
+    HASH_SIZE,
+    ZERO_HASH,
+    EmptyAnnex,
+    Entry,
+    FingerprintAnnex,
+    FinancingRecord,
+    Record,
+    VoucherEvent,
+    decode_entry,
+    encode_entry_with_hash,
+)
+from ledger.merkle import (
+    CompactRange,
+    NodeId,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_at,
+)
+
+_names = itertools.count()
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    """Insert an Arrow table whose columns are named as the target table's."""
+    if data.num_rows == 0:
+        return
+    view = f"_ledger_insert_{next(_names)}"
+    con.register(view, data)
+    try:
+        cols = ", ".join(data.column_names)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple | None:
+    """The first row of a query, or ``None``; the result is always consumed fully."""
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0] if rows else None
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """A record accepted for appending, with what the ledger adds to it."""
+
+    record: Record
+    annex: FingerprintAnnex | EmptyAnnex | None = None
+    content: bytes | None = None  # encode_record(record), if already computed
+
+
+@dataclass(frozen=True)
+class AppendedEntry:
+    """A record once appended: its position and hashes."""
+
+    seq: int
+    record: Record
+    annex: FingerprintAnnex | EmptyAnnex | None
+    leaf_hash: bytes
+    content_hash: bytes
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """The persisted head of the tree: size, root, right edge, last leaf hash."""
+
+    size: int
+    root: bytes
+    edge: CompactRange
+    last_leaf_hash: bytes
+
+
+def _row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
+    """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record."""
+    if isinstance(record, VoucherEvent):
+        return (
+            record.event_type or "?",
+            record.event_id,
+            record.financing_id,
+            record.voucher_id,
+            record.parent_voucher_id,
+        )
+    assert isinstance(record, FinancingRecord)
+    return ("FINANCING", None, record.financing_id, record.asset_voucher_id, None)
+
+
+class LedgerStore:
+    """Entries, nodes and tree head of the ledger, on one DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    # ---- head ---------------------------------------------------------------------
+
+    def head(self) -> TreeHead:
+        """The persisted tree head (the empty tree before the first append)."""
+        row = fetch_one(self.con, "SELECT tree_size, root_hash, edge, last_leaf_hash FROM ledger_tree")
+        if row is None:
+            empty = CompactRange()
+            return TreeHead(0, empty.root(), empty, ZERO_HASH)
+        size, root, edge, last = int(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3])
+        hashes = [edge[i : i + HASH_SIZE] for i in range(0, len(edge), HASH_SIZE)]
+        return TreeHead(size, root, CompactRange(size, hashes), last)
+
+    def _write_head(self, edge: CompactRange, last_leaf: bytes, business_date: dt.date) -> None:
+        self.con.execute("DELETE FROM ledger_tree")
+        self.con.execute(
+            "INSERT INTO ledger_tree VALUES (?, ?, ?, ?, ?)",
+            [edge.size, edge.root(), b"".join(edge.hashes), last_leaf, business_date],
+        )
+
+    # ---- append -------------------------------------------------------------------
+
+    def append(self, pending: Sequence[PendingEntry], business_date: dt.date) -> list[AppendedEntry]:
+        """Append entries for the night ``business_date``; O(len(pending)).
+
+        Call inside a transaction that also records whatever else the append implies.
+        """
+        head = self.head()
+        if not pending:
+            return []
+        edge = head.edge.copy()
+        prev = head.last_leaf_hash
+        cols: dict[str, list] = {k: [] for k in (
+            "seq", "entry_type", "event_id", "financing_id", "voucher_id",
+            "parent_voucher_id", "business_date", "content_hash", "entry", "leaf_hash",
+        )}
+        appended: list[AppendedEntry] = []
+        for seq, item in enumerate(pending, start=head.size):
+            data, chash = encode_entry_with_hash(
+                item.record, seq=seq, prev_leaf_hash=prev, ledger_date=business_date, annex=item.annex,
+                content=item.content,
+            )
+            prev = leaf_hash(data)
+            etype, event_id, financing_id, voucher_id, parent = _row_keys(item.record)
+            for key, value in zip(cols, (
+                seq, etype, event_id, financing_id, voucher_id, parent,
+                business_date, chash, data, prev,
+            )):
+                cols[key].append(value)
+            appended.append(AppendedEntry(seq, item.record, item.annex, prev, chash))
+        levels: list[int] = []
+        idxs: list[int] = []
+        hashes: list[bytes] = []
+
+        def emit(level: int, first: int, found: list[bytes]) -> None:
+            levels.extend(itertools.repeat(level, len(found)))
+            idxs.extend(range(first, first + len(found)))
+            hashes.extend(found)
+
+        edge.extend(cols["leaf_hash"], emit)
+        entries = pa.table(
+            {
+                "seq": pa.array(cols["seq"], pa.int64()),
+                "entry_type": pa.array(cols["entry_type"], pa.string()),
+                "event_id": pa.array(cols["event_id"], pa.string()),
+                "financing_id": pa.array(cols["financing_id"], pa.string()),
+                "voucher_id": pa.array(cols["voucher_id"], pa.string()),
+                "parent_voucher_id": pa.array(cols["parent_voucher_id"], pa.string()),
+                "business_date": pa.array(cols["business_date"], pa.date32()),
+                "content_hash": pa.array(cols["content_hash"], pa.binary()),
+                "entry": pa.array(cols["entry"], pa.binary()),
+                "leaf_hash": pa.array(cols["leaf_hash"], pa.binary()),
+            }
+        )
+        insert_arrow(self.con, "ledger_entries", entries)
+        insert_arrow(self.con, "ledger_nodes", nodes_table(levels, idxs, hashes))
+        self._write_head(edge, prev, business_date)
+        return appended
+
+    # ---- reads --------------------------------------------------------------------
+
+    def fetch_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+        """Hashes of complete subtrees by id: leaves from entries, the rest from nodes."""
+        out: dict[NodeId, bytes] = {}
+        leaves = sorted({i for level, i in ids if level == 0})
+        inner = sorted({((i + 1) << level) - 1 for level, i in ids if level > 0})
+        if leaves:
+            for seq, h in self.con.execute(
+                f"SELECT seq, leaf_hash FROM ledger_entries WHERE seq IN ({_int_list(leaves)})"
+            ).fetchall():
+                out[(0, int(seq))] = bytes(h)
+        if inner:
+            wanted = {nid for nid in ids if nid[0] > 0}
+            for level, idx, h in self.con.execute(
+                f"SELECT level, idx, hash FROM ledger_nodes WHERE last_seq IN ({_int_list(inner)})"
+            ).fetchall():
+                if (int(level), int(idx)) in wanted:
+                    out[(int(level), int(idx))] = bytes(h)
+        return out
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the tree at an earlier (or the current) size, from stored nodes."""
+        return root_at(size, self.fetch_nodes)
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        """Inclusion proof of entry ``seq`` in the tree of ``size`` entries."""
+        return inclusion_proof(seq, size, self.fetch_nodes)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """Consistency proof from the tree of ``old_size`` entries to ``new_size``."""
+        return consistency_proof(old_size, new_size, self.fetch_nodes)
+
+    def entry_bytes(self, seq: int) -> tuple[bytes, bytes] | None:
+        """(entry, stored leaf hash) at ``seq``."""
+        row = fetch_one(self.con, "SELECT entry, leaf_hash FROM ledger_entries WHERE seq = ?", [seq])
+        return (bytes(row[0]), bytes(row[1])) if row else None
+
+    def entry(self, seq: int) -> Entry | None:
+        """The decoded entry at ``seq``."""
+        found = self.entry_bytes(seq)
+        return decode_entry(found[0]) if found else None
+
+    def find_seqs(self, *, event_id: str | None = None, financing_id: str | None = None,
+                  voucher_id: str | None = None) -> list[int]:
+        """Sequence numbers of the entries naming an event, a financing or a voucher."""
+        clauses, params = [], []
+        for column, value in (("event_id", event_id), ("financing_id", financing_id),
+                              ("voucher_id", voucher_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if not clauses:
+            return []
+        rows = self.con.execute(
+            f"SELECT seq FROM ledger_entries WHERE {' OR '.join(clauses)} ORDER BY seq", params
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def batches(
+        self, start: int, end: int | None = None, rows: int = 1 << 18, *, leaf_input: bool = False
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream ``(seq, entry, leaf_hash)`` of entries with ``start <= seq < end`` in seq order.
+
+        With ``leaf_input`` the second column is ``0x00 ‖ entry``, the input of the leaf
+        hash, concatenated by DuckDB (off the Python thread).
+
+        Pages of ``rows`` sequence numbers are read one query at a time (zone maps on
+        ``seq`` make each O(page)), so no result stays open on the connection between
+        pages.  A page is read in storage order, which is seq order for an append-only
+        table; if it is not, the page is read again sorted.
+        """
+        row = fetch_one(self.con, "SELECT max(seq) FROM ledger_entries WHERE seq >= ?", [start])
+        last = row[0] if row and row[0] is not None else start - 1
+        stop = last + 1 if end is None else min(end, last + 1)
+        column = "'\\x00'::BLOB || entry AS leaf_input" if leaf_input else "entry"
+        for low in range(start, stop, rows):
+            query = (
+                f"SELECT seq, {column}, leaf_hash FROM ledger_entries "
+                f"WHERE seq >= {int(low)} AND seq < {int(min(low + rows, stop))}"
+            )
+            table = self.con.sql(query).to_arrow_table()
+            seqs = table.column("seq").to_numpy()
+            if len(seqs) > 1 and not bool((seqs[1:] > seqs[:-1]).all()):
+                table = self.con.sql(query + " ORDER BY seq").to_arrow_table()
+            yield from table.combine_chunks().to_batches()
+
+    def count(self) -> int:
+        """Number of entry rows (equal to the tree size unless rows were dropped or added)."""
+        row = fetch_one(self.con, "SELECT count(*) FROM ledger_entries")
+        return int(row[0]) if row else 0
+
+
+def nodes_table(levels: list[int], idxs: list[int], hashes: list[bytes]) -> pa.Table:
+    """Rows for ``ledger_nodes``, sorted by ``last_seq`` so zone maps find them fast."""
+    table = pa.table(
+        {
+            "level": pa.array(levels, pa.int16()),
+            "idx": pa.array(idxs, pa.int64()),
+            "last_seq": pa.array([((i + 1) << lv) - 1 for lv, i in zip(levels, idxs)], pa.int64()),
+            "hash": pa.array(hashes, pa.binary()),
+        }
+    )
+    return table.sort_by([("last_seq", "ascending"), ("level", "ascending")])
+
+
+def _int_list(values: Sequence[int]) -> str:
+    return ", ".join(str(int(v)) for v in values)

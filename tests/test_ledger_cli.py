@@ -1,0 +1,141 @@
+"""``scf ledger …`` commands on a small warehouse in a temporary home."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+import duckdb
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from ledger.checkpoint import NoteSigner
+from ledger.cli import DEFAULT_ORIGIN, ledger_app
+from ledger.keys import default_signing_key_path, load_or_create_signing_key, public_key_pem
+from ledger.proofcheck import verify_consistency, verify_inclusion
+from ledger.testing import SAMPLE_DATE, Harness, NightRows, busy_night, sample_night
+
+runner = CliRunner()
+V1 = "V3f9a1c2b4d5e6f71"
+
+
+@pytest.fixture
+def home(tmp_path):
+    home = tmp_path / "home"
+    key = load_or_create_signing_key(default_signing_key_path(home))
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    h = Harness(con, home / "ledger" / "checkpoints", key, DEFAULT_ORIGIN)
+    sample_night().load(con)
+    assert h.run(SAMPLE_DATE).verified
+    day2 = SAMPLE_DATE + dt.timedelta(days=1)
+    busy_night(day2, 1).load(con)
+    assert h.run(day2).verified  # tree of 10 entries, checkpoints 5 and 10
+    con.close()
+    return home
+
+
+def run(*args: str):
+    return runner.invoke(ledger_app, [str(a) for a in args])
+
+
+def test_verify_ok(home) -> None:
+    result = run("verify", "--home", home)
+    assert result.exit_code == 0, result.output
+    assert "OK: entries 0..9 verified" in result.output and "checkpoints matched: 5, 10" in result.output
+    result = run("verify", "--home", home, "--since", 5, "--nodes", "--state")
+    assert result.exit_code == 0, result.output
+    assert "entries 5..9" in result.output and "voucher states: 4 match" in result.output
+
+
+def test_verify_names_the_first_bad_entry(home) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    raw = bytearray(con.execute("SELECT entry FROM ledger_entries WHERE seq = 2").fetchall()[0][0])
+    raw[-2] ^= 1
+    con.execute("UPDATE ledger_entries SET entry = ? WHERE seq = 2", [bytes(raw)])
+    con.close()
+    result = run("verify", "--home", home)
+    assert result.exit_code == 1
+    assert "first bad entry: seq 2" in result.output
+
+
+def test_verify_pins_the_log_key(home, tmp_path) -> None:
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(public_key_pem(Ed25519PrivateKey.generate()))
+    result = run("verify", "--home", home, "--log-key", stranger, "--key-name", DEFAULT_ORIGIN)
+    assert result.exit_code == 1 and "not signed by the pinned log key" in result.output
+    pub = tmp_path / "log.pub"
+    pub.write_bytes(public_key_pem(load_or_create_signing_key(default_signing_key_path(home))))
+    assert run("verify", "--home", home, "--log-key", pub).exit_code == 0
+
+
+def test_prove_entries_of_a_voucher_and_consistency(home) -> None:
+    result = run("prove", V1, "--home", home, "--old-size", 5)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["tree_size"] == 10 and out["checkpoint"].startswith(DEFAULT_ORIGIN + "\n10\n")
+    root = base64.b64decode(out["root"])
+    assert [p["seq"] for p in out["inclusion"]] == [1, 2, 3, 4]
+    for p in out["inclusion"]:  # re-checked here from the JSON alone
+        proof = [base64.b64decode(x) for x in p["proof"]]
+        assert verify_inclusion(base64.b64decode(p["leaf_hash"]), p["seq"], 10, proof, root)
+    c = out["consistency"]
+    assert verify_consistency(5, 10, base64.b64decode(c["old_root"]), root, [base64.b64decode(x) for x in c["proof"]])
+    assert json.loads(run("prove", "EV000003", "--home", home, "--size", 4).output)["inclusion"][0]["seq"] == 2
+    assert run("prove", "nothing-here", "--home", home).exit_code == 2
+
+
+def test_checkpoint_and_cosign(home, tmp_path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    day3 = SAMPLE_DATE + dt.timedelta(days=2)
+    NightRows(day3).load(con)
+    busy_night(day3, 1, prefix="Z").load(con)
+    from ledger.nightly import ingest_night
+
+    ingest_night(con, day3, fingerprint_key=b"k" * 32)
+    con.close()
+    result = run("checkpoint", "--home", home)
+    assert result.exit_code == 0, result.output
+    note_path = home / "ledger" / "checkpoints" / "15.txt"
+    assert note_path.exists()
+    bank_key = tmp_path / "bank2.pem"
+    result = run("cosign", note_path, "--key", bank_key, "--name", "bank2.example", "--home", home)
+    assert result.exit_code == 0, result.output
+    vkey = result.output.split("verifier key ")[1].split()[0]
+    assert vkey.startswith("bank2.example+")
+    assert run("verify", "--home", home, "--witness", vkey, "--quorum", 1).exit_code == 1  # 5 and 10 lack it
+    for size in (5, 10):
+        assert run("cosign", home / "ledger" / "checkpoints" / f"{size}.txt", "--key", bank_key,
+                   "--name", "bank2.example", "--home", home).exit_code == 0
+    assert run("verify", "--home", home, "--witness", vkey, "--quorum", 1).exit_code == 0
+    assert run("verify", "--home", home, "--witness", vkey, "--quorum", 2).exit_code == 1
+    # checkpoint again: same size, the cosignature stays
+    assert run("checkpoint", "--home", home).exit_code == 0
+    assert "bank2.example" in note_path.read_text()
+
+
+def test_cosign_refuses_a_note_the_log_did_not_sign(home, tmp_path) -> None:
+    note_path = home / "ledger" / "checkpoints" / "10.txt"
+    other = NoteSigner(DEFAULT_ORIGIN, Ed25519PrivateKey.generate())
+    body = note_path.read_text().split("\n\n")[0] + "\n"
+    fake = tmp_path / "fake.txt"
+    fake.write_text(body + "\n" + other.sign(body).line())
+    result = run("cosign", fake, "--key", tmp_path / "b.pem", "--name", "bank2.example", "--home", home)
+    assert result.exit_code == 1 and "refused" in result.output
+
+
+def test_lineage(home) -> None:
+    result = run("lineage", V1, "--home", home)
+    assert result.exit_code == 0, result.output
+    assert "tier 2" in result.output and "F202611200001" in result.output
+    data = json.loads(run("lineage", V1, "--home", home, "--json").output)
+    assert [s["event_type"] for s in data["steps"]] == ["ISSUE", "SPLIT", "TRANSFER", "FINANCE"]
+    assert run("lineage", "V-none", "--home", home).exit_code == 2
+
+
+def test_export_fingerprints_and_missing_home(home, tmp_path) -> None:
+    out = tmp_path / "fps.csv"
+    assert run("export-fingerprints", out, "--home", home).exit_code == 0
+    assert out.read_text().startswith("kind,digest,first_seen,amount_fen")
+    assert run("verify", "--home", tmp_path / "nowhere").exit_code == 2

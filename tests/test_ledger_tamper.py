@@ -1,0 +1,181 @@
+"""Tampering with the stored ledger is detected and the first bad position named."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from ledger.merkle import leaf_hash
+from ledger.proofcheck import verify_inclusion
+from ledger.publish import load_checkpoints
+from ledger.rejections import rejections_as_of
+from ledger.store import LedgerStore
+from ledger.testing import Harness, busy_night
+from ledger.verify import verify_ledger
+
+DAYS = [dt.date(2026, 11, 20) + dt.timedelta(days=i) for i in range(3)]
+SIZE = 3 * 4 * 5  # three nights of four five-entry chains
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A three-night ledger, saved to a file so each test can start from a copy."""
+    folder = tmp_path_factory.mktemp("pristine")
+    con = duckdb.connect(str(folder / "warehouse.duckdb"))
+    harness = Harness(con, folder / "checkpoints")
+    for day in DAYS:
+        busy_night(day, 4).load(con)
+        assert harness.run(day).verified
+    con.close()
+    return folder, harness.signing_key, harness.origin
+
+
+@pytest.fixture
+def ledger(pristine, tmp_path) -> Harness:
+    folder, key, origin = pristine
+    (tmp_path / "checkpoints").mkdir()
+    for f in (folder / "checkpoints").iterdir():
+        (tmp_path / "checkpoints" / f.name).write_text(f.read_text())
+    (tmp_path / "warehouse.duckdb").write_bytes((folder / "warehouse.duckdb").read_bytes())
+    return Harness(duckdb.connect(str(tmp_path / "warehouse.duckdb")), tmp_path / "checkpoints", key, origin)
+
+
+def full_verify(h: Harness, **kw):
+    found, problems = load_checkpoints(h.con, h.checkpoint_dir, origin=h.origin, log=h.verifier())
+    assert len(found) >= 3
+    return verify_ledger(h.con, trusted=[s.checkpoint for s in found], **kw), problems
+
+
+def entry(h: Harness, seq: int) -> bytes:
+    return bytes(h.con.execute("SELECT entry FROM ledger_entries WHERE seq = ?", [seq]).fetchall()[0][0])
+
+
+def test_pristine_ledger_verifies(ledger: Harness) -> None:
+    report, problems = full_verify(ledger, check_nodes=True)
+    assert report.ok and not problems, report.summary()
+    assert report.tree_size == SIZE and report.checkpoints_matched == (20, 40, 60)
+
+
+@pytest.mark.parametrize("seq", [0, 1, 7, 20, 33, SIZE - 1])
+@pytest.mark.parametrize("where", ["version", "seq", "prev", "middle", "last"])
+def test_flipped_byte_is_named(ledger: Harness, seq: int, where: str) -> None:
+    data = bytearray(entry(ledger, seq))
+    offset = {"version": 0, "seq": 12, "prev": 30, "middle": len(data) // 2, "last": len(data) - 1}[where]
+    data[offset] ^= 0x01
+    ledger.con.execute("UPDATE ledger_entries SET entry = ? WHERE seq = ?", [bytes(data), seq])
+    report, _ = full_verify(ledger)
+    assert not report.ok and report.first_bad_seq == seq, report.summary()
+    assert f"entry {seq}" in report.problem
+
+
+@pytest.mark.parametrize("seq", [0, 5, 20, 31, SIZE - 1])
+def test_rewritten_entry_with_recomputed_leaf_hash_is_named(ledger: Harness, seq: int) -> None:
+    data = bytearray(entry(ledger, seq))
+    data[-3] ^= 0x40
+    ledger.con.execute(
+        "UPDATE ledger_entries SET entry = ?, leaf_hash = ? WHERE seq = ?", [bytes(data), leaf_hash(bytes(data)), seq]
+    )
+    report, _ = full_verify(ledger)
+    assert not report.ok and report.first_bad_seq == seq, report.summary()
+
+
+def test_flipped_leaf_hash_is_named(ledger: Harness) -> None:
+    ledger.con.execute("UPDATE ledger_entries SET leaf_hash = ? WHERE seq = 12", [b"\x00" * 32])
+    report, _ = full_verify(ledger)
+    assert report.first_bad_seq == 12
+
+
+@pytest.mark.parametrize("seq", [0, 9, 40, SIZE - 1])
+def test_dropped_entry_is_named(ledger: Harness, seq: int) -> None:
+    ledger.con.execute("DELETE FROM ledger_entries WHERE seq = ?", [seq])
+    report, _ = full_verify(ledger)
+    assert not report.ok and report.first_bad_seq == seq, report.summary()
+    assert "missing" in report.problem
+
+
+@pytest.mark.parametrize("a,b", [(0, 1), (3, 17), (25, SIZE - 1)])
+def test_reordered_entries_are_named(ledger: Harness, a: int, b: int) -> None:
+    ledger.con.execute(
+        "UPDATE ledger_entries SET seq = CASE seq WHEN ? THEN ? ELSE ? END WHERE seq IN (?, ?)", [a, b, a, a, b]
+    )
+    report, _ = full_verify(ledger)
+    assert not report.ok and report.first_bad_seq == a, report.summary()
+
+
+def test_swapped_contents_are_named(ledger: Harness) -> None:
+    rows = dict(
+        (s, (e, h)) for s, e, h in ledger.con.execute(
+            "SELECT seq, entry, leaf_hash FROM ledger_entries WHERE seq IN (4, 6)"
+        ).fetchall()
+    )
+    for seq, other in ((4, 6), (6, 4)):
+        ledger.con.execute("UPDATE ledger_entries SET entry = ?, leaf_hash = ? WHERE seq = ?", [*rows[other], seq])
+    report, _ = full_verify(ledger)
+    assert report.first_bad_seq == 4 and "carries seq 6" in report.problem
+
+
+def test_replaced_checkpoint_is_detected(ledger: Harness) -> None:
+    forger = NoteSigner(ledger.origin, Ed25519PrivateKey.generate())
+    path = ledger.checkpoint_dir / "40.txt"
+    path.write_text(sign_checkpoint(Checkpoint(ledger.origin, 40, b"\x13" * 32), forger))
+    _, problems = full_verify(ledger)
+    assert any("40.txt" in p and "not signed by the pinned log key" in p for p in problems)
+    # an older, genuine checkpoint renamed as a newer one
+    path.write_text((ledger.checkpoint_dir / "20.txt").read_text())
+    _, problems = full_verify(ledger)
+    assert any("40.txt" in p and "size 20" in p for p in problems)
+    # the nightly refuses to go on
+    result = ledger.run(DAYS[-1] + dt.timedelta(days=1))
+    assert not result.verified and result.checkpoint_path is None
+    found = rejections_as_of(ledger.con, DAYS[-1] + dt.timedelta(days=1))
+    assert [f.check_id for f in found] == ["LEDGER_INTEGRITY"]
+
+
+def test_tampered_node_is_found_and_breaks_proofs(ledger: Harness) -> None:
+    ledger.con.execute("UPDATE ledger_nodes SET hash = ? WHERE level = 2 AND idx = 3", [b"\x42" * 32])
+    report, _ = full_verify(ledger, check_nodes=True)
+    assert not report.ok and report.first_bad_seq == 12 and "node (level 2, index 3)" in report.problem
+    store = LedgerStore(ledger.con)
+    root = full_verify(ledger)[0].root  # entries themselves are intact
+    proof = store.inclusion_proof(8, SIZE)  # its path passes through node (2, 3)
+    assert not verify_inclusion(leaf_hash(entry(ledger, 8)), 8, SIZE, proof, root)
+
+
+def test_tampered_head_is_detected(ledger: Harness) -> None:
+    ledger.con.execute("UPDATE ledger_tree SET root_hash = ?", [b"\x01" * 32])
+    report, _ = full_verify(ledger)
+    assert not report.ok and "tree head" in report.problem
+
+
+def test_nightly_refuses_to_build_on_a_tampered_tail(ledger: Harness) -> None:
+    before = ledger.con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0]
+    # an entry appended after the last checkpoint, then altered
+    tail_day = DAYS[-1] + dt.timedelta(days=1)
+    busy_night(tail_day, 1).load(ledger.con)
+    assert ledger.run(tail_day).verified
+    data = bytearray(entry(ledger, SIZE + 4))
+    data[-1] ^= 1
+    ledger.con.execute("UPDATE ledger_entries SET entry = ? WHERE seq = ?", [bytes(data), SIZE + 4])
+    ledger.con.execute("DELETE FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5])
+    (ledger.checkpoint_dir / f"{SIZE + 5}.txt").unlink()
+    next_day = tail_day + dt.timedelta(days=1)
+    busy_night(next_day, 1).load(ledger.con)
+    result = ledger.run(next_day)
+    assert not result.verified and f"entry {SIZE + 4}" in result.problem
+    assert ledger.con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] == before + 5
+    found = [f for f in rejections_as_of(ledger.con, next_day) if f.check_id == "LEDGER_INTEGRITY"]
+    assert len(found) == 1 and found[0].financing_id == f"F{tail_day:%Y%m%d}0000000"
+
+
+def test_incremental_verification_from_a_checkpoint(ledger: Harness) -> None:
+    found, _ = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ledger.origin, log=ledger.verifier())
+    since = next(s.checkpoint for s in found if s.checkpoint.size == 40)
+    report = verify_ledger(ledger.con, since=since, trusted=[s.checkpoint for s in found])
+    assert report.ok and report.entries_checked == 20
+    ledger.con.execute("UPDATE ledger_nodes SET hash = ? WHERE level = 3 AND idx = 4", [b"\x00" * 32])
+    report = verify_ledger(ledger.con, since=since)
+    assert not report.ok and "size 40" in report.problem
