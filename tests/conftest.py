@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from connectors.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "spec" / "samples"
@@ -18,3 +21,10 @@ def sample_inbox(tmp_path: Path) -> Path:
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES, inbox)
     return inbox
+
+
+@pytest.fixture
+def wh(tmp_path: Path) -> Iterator[Warehouse]:
+    """An empty warehouse file, for checks run on hand-built histories."""
+    with Warehouse(tmp_path / "w.duckdb") as warehouse:
+        yield warehouse

@@ -26,11 +26,6 @@ INV_B = "26320000000000000002"
 BILL = "731352100001120261101000000123"
 
 
-@pytest.fixture
-def wh(tmp_path):
-    with Warehouse(tmp_path / "w.duckdb") as warehouse:
-        yield warehouse
-
 
 def findings_of(wh: Warehouse, day: dt.date) -> list[dict]:
     cur = wh.con.execute("SELECT * FROM findings WHERE business_date = ? ORDER BY finding_id", [day])

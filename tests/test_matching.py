@@ -31,11 +31,6 @@ SUPPLIER = make_uscc("320506")
 SUB = make_uscc("320507")
 
 
-@pytest.fixture
-def wh(tmp_path):
-    with Warehouse(tmp_path / "w.duckdb") as warehouse:
-        yield warehouse
-
 
 def matches(wh: Warehouse, day: dt.date) -> dict[tuple[str, str], dict]:
     cur = wh.con.execute("SELECT * FROM trade_matches WHERE business_date = ?", [day])

@@ -7,7 +7,6 @@ import json
 import re
 from importlib import resources
 
-import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from connectors.warehouse import Warehouse
@@ -35,11 +34,6 @@ SUPPLIER = make_uscc("320506")
 SUPPLIER_2 = make_uscc("320507")
 SUB = make_uscc("320111")
 
-
-@pytest.fixture
-def wh(tmp_path):
-    with Warehouse(tmp_path / "w.duckdb") as warehouse:
-        yield warehouse
 
 
 def findings_of(wh: Warehouse, day: dt.date, check_id: str | None = None) -> list[dict]:

@@ -16,8 +16,7 @@ from lxml import etree
 from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import RANGE_MISMATCH, BadRecord, ParseContext, Sink
-from connectors.parsers.batching import BatchBuilder, flush_all
-from connectors.parsers.xmlread import Paths, for_each_record
+from connectors.parsers.xmlread import Paths, parse_parent_child_records
 from connectors.schemas import RATE
 
 _ROOTS = frozenset({"CdInfList"})
@@ -32,17 +31,7 @@ _ENDORSEMENT = Paths(["Dt", "Endrsr/CmonId", "Endrsee/CmonId"])
 
 def parse_bills(path: Path, ctx: ParseContext, sink: Sink) -> None:
     """Parse a bill XML file into ``bills`` and ``bill_endorsements``."""
-    bills = BatchBuilder("bills", ctx, sink)
-    endorsements = BatchBuilder("bill_endorsements", ctx, sink)
-
-    def handle(ordinal: int, elem: etree._Element) -> None:
-        bill, bill_endorsements = _bill(elem)
-        bills.add(ordinal, bill)
-        for row in bill_endorsements:
-            endorsements.add(ordinal, row)
-
-    for_each_record(path, sink, "CdInf", _ROOTS, handle)
-    flush_all(bills, endorsements)
+    parse_parent_child_records(path, ctx, sink, "CdInf", _ROOTS, ("bills", "bill_endorsements"), _bill)
 
 
 def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:

@@ -19,9 +19,8 @@ from lxml import etree
 from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_ENUM, BadRecord, ParseContext, Sink
-from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, parse_table
-from connectors.parsers.xmlread import Paths, for_each_record
+from connectors.parsers.xmlread import Paths, parse_parent_child_records
 from connectors.schemas import LINEAGE, PRICE, QTY, RATE, SCHEMAS
 
 _ROOTS = frozenset({"EInvoiceBatch"})
@@ -59,17 +58,7 @@ _L_QUANTITY, _L_AMOUNT, _L_TAX = (_LINE_COLUMNS.index(c) for c in ("quantity", "
 
 def parse_invoices(path: Path, ctx: ParseContext, sink: Sink) -> None:
     """Parse a 数电票 XML file into ``tax_invoices`` and ``tax_invoice_lines``."""
-    invoices = BatchBuilder("tax_invoices", ctx, sink)
-    lines = BatchBuilder("tax_invoice_lines", ctx, sink)
-
-    def handle(ordinal: int, elem: etree._Element) -> None:
-        invoice, invoice_lines = _invoice(elem)
-        invoices.add(ordinal, invoice)
-        for line in invoice_lines:
-            lines.add(ordinal, line)
-
-    for_each_record(path, sink, "EInvoice", _ROOTS, handle)
-    flush_all(invoices, lines)
+    parse_parent_child_records(path, ctx, sink, "EInvoice", _ROOTS, ("tax_invoices", "tax_invoice_lines"), _invoice)
 
 
 def _invoice(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:

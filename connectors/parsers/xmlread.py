@@ -12,7 +12,16 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.parsers.base import DUPLICATE_FIELD, MALFORMED_XML, UNEXPECTED_ROOT, BadRecord, FileRejected, Sink
+from connectors.parsers.base import (
+    DUPLICATE_FIELD,
+    MALFORMED_XML,
+    UNEXPECTED_ROOT,
+    BadRecord,
+    FileRejected,
+    ParseContext,
+    Sink,
+)
+from connectors.parsers.batching import BatchBuilder, flush_all
 
 RAW_LIMIT = 2000  # the quarantine keeps this much of a record's text
 
@@ -116,3 +125,33 @@ def _walk(elem: etree._Element, tree: _Tree, texts: Texts, groups: Groups) -> No
             _walk(child, wanted, texts, groups)
         else:
             groups.setdefault(wanted[0], []).append(child)
+
+
+ParentAndChildren = tuple[tuple[object, ...], list[tuple[object, ...]]]
+
+
+def parse_parent_child_records(
+    path: Path,
+    ctx: ParseContext,
+    sink: Sink,
+    record_tag: str,
+    roots: Iterable[str],
+    tables: tuple[str, str],
+    convert: Callable[[etree._Element], ParentAndChildren],
+) -> None:
+    """Stream ``record_tag`` elements into a parent table and its child table.
+
+    ``convert`` turns one record into its parent row and child rows (an invoice and its
+    lines, a bill and its endorsements); child rows carry their parent's position.
+    """
+    parents = BatchBuilder(tables[0], ctx, sink)
+    children = BatchBuilder(tables[1], ctx, sink)
+
+    def handle(ordinal: int, elem: etree._Element) -> None:
+        parent, child_rows = convert(elem)
+        parents.add(ordinal, parent)
+        for row in child_rows:
+            children.add(ordinal, row)
+
+    for_each_record(path, sink, record_tag, roots, handle)
+    flush_all(parents, children)
