@@ -23,7 +23,7 @@ from rich.table import Table
 
 from connectors.values import format_fen
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
-from ledger.fingerprints import export_fingerprints
+from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
 from ledger.keys import default_signing_key_path, load_or_create_signing_key, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
 from ledger.merkle import leaf_hash
@@ -330,3 +330,23 @@ def export_fingerprints_command(
     finally:
         con.close()
     console.print(f"{count} fingerprints written to {out}")
+
+
+@ledger_app.command("import-fingerprints")
+def import_fingerprints_command(
+    export: Path = typer.Argument(..., help="A peer bank's export-fingerprints CSV."),
+    peer: str = typer.Option(..., "--peer", help="Name of the bank the export comes from."),
+    effective: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"],
+                                          help="First business date whose checks see these fingerprints."),
+    home: Optional[Path] = HOME,
+) -> None:
+    """Import a peer bank's fingerprints (same shared key): later nights flag our financings of
+    the same invoice, bill range or voucher (check DUP_FINANCED_AT_PEER_BANK)."""
+    con = _connect(_home(home), read_only=False)
+    try:
+        count = import_peer_fingerprints(con, peer, export, imported_on=effective.date())
+    except ValueError as error:
+        raise _fail(str(error), 2) from None
+    finally:
+        con.close()
+    console.print(f"{count} fingerprints of {peer} imported, effective {effective.date()}")

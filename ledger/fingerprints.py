@@ -173,6 +173,34 @@ def export_fingerprints(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: dt
     return len(rows)
 
 
+def import_peer_fingerprints(
+    con: duckdb.DuckDBPyConnection, peer: str, path: Path, *, imported_on: dt.date
+) -> int:
+    """Replace ``peer``'s fingerprints by those of its export (as :func:`export_fingerprints`
+    writes it); the checks of ``imported_on`` and later nights see them. Returns the count."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and set(EXPORT_COLUMNS) - set(rows[0]):
+        raise ValueError(f"{path} is not a fingerprint export: columns {', '.join(EXPORT_COLUMNS)} expected")
+    unknown = {r["kind"] for r in rows} - set(KINDS)
+    if unknown:
+        raise ValueError(f"{path} holds unknown fingerprint kinds: {', '.join(sorted(unknown))}")
+    table = pa.table(
+        {
+            "peer": pa.array([peer] * len(rows), pa.string()),
+            "kind": pa.array([r["kind"] for r in rows], pa.string()),
+            "digest": pa.array([bytes.fromhex(r["digest"]) for r in rows], pa.binary()),
+            "first_seen": pa.array([dt.date.fromisoformat(r["first_seen"]) if r["first_seen"] else None for r in rows],
+                                   pa.date32()),
+            "amount_fen": pa.array([int(r["amount_fen"]) if r["amount_fen"] else None for r in rows], pa.int64()),
+            "imported_on": pa.array([imported_on] * len(rows), pa.date32()),
+        }
+    )
+    con.execute("DELETE FROM peer_fingerprints WHERE peer = ?", [peer])
+    insert_arrow(con, "peer_fingerprints", table)
+    return table.num_rows
+
+
 @dataclass(frozen=True)
 class ExternalMatch:
     """A fingerprint exported by another bank that matches one of our financings."""

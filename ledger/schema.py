@@ -10,6 +10,7 @@
 * ``ledger_rejections``  -- refused events and financings, with check id, reason, evidence.
 * ``ledger_voucher_state`` -- the current state of every voucher (derived from entries).
 * ``ledger_fingerprints`` -- keyed hashes of every financed asset.
+* ``peer_fingerprints``   -- fingerprints exported by other banks sharing the key, imported.
 """
 
 from __future__ import annotations
@@ -99,6 +100,16 @@ DDL = (
         amount_fen BIGINT                 -- the amount the asset is presented for, when known
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS peer_fingerprints (
+        peer VARCHAR NOT NULL,            -- the bank whose export this is
+        kind VARCHAR NOT NULL,
+        digest BLOB NOT NULL,             -- under the key the banks share
+        first_seen DATE,                  -- when the peer first financed it
+        amount_fen BIGINT,                -- what the peer's financing presents it for
+        imported_on DATE NOT NULL         -- the business date from which checks see it
+    )
+    """,
 )
 
 INDEXES = (
@@ -115,6 +126,7 @@ TABLES = (
     "ledger_rejections",
     "ledger_voucher_state",
     "ledger_fingerprints",
+    "peer_fingerprints",
 )
 
 

@@ -49,6 +49,19 @@ FIRST_CHECKS: tuple[Check, ...] = (
         "(share at least one ¥0.01 unit).",
     ),
     Check(
+        "DUP_FINANCED_AT_PEER_BANK",
+        Category.DUPLICATE,
+        Severity.CRITICAL,
+        "Asset financed at a peer bank too",
+        "A peer bank's exported fingerprints (keyed hashes under the key the banks share, "
+        "imported with `scf ledger import-fingerprints`) show that it financed the same "
+        "voucher or bill sub-range (critical), or the same invoice for an amount that, with "
+        "ours, exceeds the invoice's value plus the tolerance (critical). When our financing "
+        "presents several invoices for the same amount, the invoice cannot be named and the "
+        "finding asks for review (medium).",
+        {"over_value_tolerance_fen": 100},
+    ),
+    Check(
         "INVOICE_NOT_IN_TAX_DATA",
         Category.FAKE_TRADE,
         Severity.HIGH,
