@@ -122,7 +122,9 @@ table{border-collapse:collapse;margin:.3em 0 1em;width:100%}
 th,td{border:1px solid #d5d9de;padding:3px 6px;vertical-align:top;text-align:left}
 th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap}
 th[data-dir=asc]::after{content:" \\25B2"}th[data-dir=desc]::after{content:" \\25BC"}
-td.detail{max-width:46em}td.mono,td.ev{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+td.detail{min-width:26em;max-width:46em;overflow-wrap:anywhere}
+td.mono,td.ev{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+td.mono{max-width:17em;overflow-wrap:anywhere}td.check{white-space:nowrap;max-width:none}
 summary{cursor:pointer;font-weight:600;margin:.4em 0}pre{margin:0;white-space:pre-wrap;max-width:40em}
 #filter{padding:4px 8px;width:28em;margin:.5em 0}
 """
@@ -179,7 +181,7 @@ def _pretty_evidence(evidence: str) -> str:
 
 def _finding_tr(f: FindingRow) -> str:
     cells = [
-        f'<td class="mono">{_e(f.check_id)}</td>', f"<td>{_e(f.category)}</td>",
+        f'<td class="mono check">{_e(f.check_id)}</td>', f"<td>{_e(f.category)}</td>",
         f'<td class="mono">{_e(f.financing_id)}</td>', f"<td>{_e(f.product)}</td>",
         f'<td class="mono">{_e(f.voucher_id)}</td>', f'<td class="mono">{_e(f.invoice_no)}</td>',
         f'<td class="mono">{_e(f.bill_ref)}</td>', f'<td class="mono">{_e(f.waybill_no)}</td>',
