@@ -90,7 +90,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             business_date_of(context),
             checkpoint_dir=settings.checkpoint_dir,
             signing_key=load_or_create_signing_key(settings.under_home(ledger.signing_key_file)),
-            key_name=ledger.key_name,
+            key_name=ledger.signer_name,
             origin=ledger.origin,
             fingerprint_key=load_or_create_fingerprint_key(settings.under_home(ledger.fingerprint_key_file)),
         )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.sources import LocalFolderSource, Source
+from ledger.cli import DEFAULT_ORIGIN
+from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 
 DEFAULT_HOME = Path("home")
 
@@ -32,12 +34,20 @@ class SftpSettings:
 
 @dataclass(frozen=True)
 class LedgerSettings:
-    """The log's identity and the files holding its keys (relative paths: under home)."""
+    """The log's identity and the files holding its keys (relative paths: under home).
 
-    origin: str = "scf-recon.local/voucher-ledger"
-    key_name: str = "scf-recon.local"
-    signing_key_file: Path = Path("keys/ledger-ed25519.pem")
-    fingerprint_key_file: Path = Path("keys/fingerprint-hmac.key")
+    The defaults are those of ``scf ledger``, so its commands verify what the nightly job
+    signed without options."""
+
+    origin: str = DEFAULT_ORIGIN
+    key_name: str | None = None  # default: the origin
+    signing_key_file: Path = default_signing_key_path(Path())
+    fingerprint_key_file: Path = default_fingerprint_key_path(Path())
+
+    @property
+    def signer_name(self) -> str:
+        """The key name on the log's signature lines."""
+        return self.key_name or self.origin
 
 
 @dataclass(frozen=True)

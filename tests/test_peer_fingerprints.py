@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from integration.cli import app
+from ledger.keys import default_fingerprint_key_path
 from ledger.schema import ensure_schema
 from reconciliation.catalogue import BY_ID
 from reconciliation.findings import run_catalogue
@@ -22,8 +23,9 @@ SHARED_KEY = "5c" * 32
 
 def _bank(tmp_path: Path, name: str, inbox: Path) -> Path:
     home = tmp_path / name
-    (home / "keys").mkdir(parents=True)
-    (home / "keys" / "fingerprint-hmac.key").write_text(SHARED_KEY + "\n", "ascii")
+    key_file = default_fingerprint_key_path(home)
+    key_file.parent.mkdir(parents=True)
+    key_file.write_text(SHARED_KEY + "\n", "ascii")
     run_ok(home, inbox)
     return home
 

@@ -4,12 +4,15 @@ quarantine of bad input while the night completes."""
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
+from integration.cli import app
 from integration.runner import failure_messages, run_night
 from tests.conftest import SAMPLE_NIGHT
 
@@ -110,3 +113,24 @@ def test_file_repeated_on_a_later_night_is_not_new_data(tmp_path, sample_inbox, 
     later.write_bytes((sample_inbox / SAMPLE_NIGHT / delivered_twice).read_bytes())
     run_ok(home, sample_inbox, dt.date(2026, 11, 21))
     assert query(home, "SELECT status, rows FROM files WHERE business_date = DATE '2026-11-21'") == [("duplicate", 0)]
+
+
+def test_ledger_commands_work_on_what_the_night_signed(tmp_path, sample_inbox):
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    runner = CliRunner()
+    verified = runner.invoke(app, ["ledger", "verify", "--home", str(home)])
+    assert verified.exit_code == 0, verified.output
+    lineage = runner.invoke(app, ["ledger", "lineage", "V3f9a1c2b4d5e6f71", "--json", "--home", str(home)])
+    assert lineage.exit_code == 0, lineage.output
+    chain = json.loads(lineage.output)
+    assert chain["tier"] == 2
+    assert "V3f9a1c2b4d5e6f70" in lineage.output and "26320000000000023456" in lineage.output
+    proved = runner.invoke(app, ["ledger", "prove", "V3f9a1c2b4d5e6f71", "--home", str(home)])
+    assert proved.exit_code == 0, proved.output
+    # Tamper with a stored entry: verification fails and names it.
+    with Warehouse(home / "warehouse.duckdb") as wh:
+        wh.con.execute("UPDATE ledger_entries SET entry = entry || '\\x00'::BLOB WHERE seq = 2")
+    tampered = runner.invoke(app, ["ledger", "verify", "--home", str(home)])
+    assert tampered.exit_code != 0
+    assert "2" in tampered.output

@@ -51,6 +51,7 @@ signing_key_file = "/secure/ledger.pem"
     assert settings.check_params == {"over_value_tolerance_fen": 500}
     assert settings.ledger.key_name == "bank-a"
     assert settings.under_home(settings.ledger.signing_key_file) == Path("/secure/ledger.pem")
-    assert settings.under_home(settings.ledger.fingerprint_key_file) == tmp_path / "keys/fingerprint-hmac.key"
+    assert settings.under_home(settings.ledger.fingerprint_key_file) == tmp_path / "ledger/keys/fingerprint.key"
+    assert settings.ledger.signer_name == "bank-a"
     # A local inbox given explicitly replaces the configured SFTP source.
     assert isinstance(load_settings(tmp_path, inbox=tmp_path / "copy").source(), LocalFolderSource)
