@@ -16,7 +16,8 @@ from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
-from reconciliation.catalogue import catalogue_markdown
+from integration.scoring import read_labels, score
+from reconciliation.catalogue import BY_ID, catalogue_markdown
 
 app = typer.Typer(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
@@ -134,7 +135,13 @@ def demo(
     generate(sim, seed=seed, nights=nights, start=start, trades_per_night=trades, anomalies=True)
     dates = [start + dt.timedelta(days=i) for i in range(nights)]
     run_nights(dates, home / "engine", sim / "inbox")
-    console.print(f"Planted truth: {sim / 'labels.csv'}")
+    with Warehouse(home / "engine" / "warehouse.duckdb") as warehouse:
+        result = score(warehouse.con, read_labels(sim / "labels.csv"), set(BY_ID))
+    console.print(
+        f"Against the planted truth ({sim / 'labels.csv'}): {result.found} of {result.planted} planted "
+        f"anomalies found on their night; {len(result.lookalikes_blocked)} of {result.lookalikes} legitimate "
+        f"look-alikes blocked; {len(result.unlabelled_blocked)} clean financings blocked."
+    )
 
 
 @app.command()
