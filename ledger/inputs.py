@@ -1,7 +1,7 @@
 """What the ledger reads from the warehouse's typed tables (connectors.schemas).
 
-* the night's voucher events (+ their invoices), in a deterministic order;
-* the night's financings (+ their presented invoices), by financing id;
+* the night's voucher events (+ their invoices), in a deterministic order, a batch at a time;
+* the night's financings (+ their presented invoices), by financing id, a batch at a time;
 * the latest version (as of a night) of given financings, payables and tax invoices.
 
 Rows become :mod:`ledger.entries` records: empty text is null, invoices are in canonical
@@ -11,15 +11,22 @@ order, the rate is an integer in millionths.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from connectors.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
+from ledger.store import fetch_one
+
+BATCH_ROWS = 100_000  # records of a night held as Python objects at a time (read per call)
+
+_T = TypeVar("_T")
+_night_tables = itertools.count()
 
 _EVENT_COLUMNS = (
     "event_id", "event_time_text", "event_type", "voucher_id", "parent_voucher_id",
@@ -95,14 +102,46 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> li
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def night_events(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[VoucherEvent]:
-    """The night's voucher events, ordered by (event_time, event_id).
+def _ordered_batches(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[Any],
+    order_by: str,
+    convert: Callable[[dict[str, Any]], _T],
+) -> Iterator[list[_T]]:
+    """The rows of ``sql`` sorted by ``order_by`` (its output columns), converted,
+    :data:`BATCH_ROWS` at a time.
+
+    The result is sorted once into a temporary table (held by DuckDB, which may spill it
+    to disk) and read back a page of positions at a time, so that only one batch is held
+    as Python objects and no result stays open on the connection between batches: the
+    caller queries and writes on it while it consumes them.  The table is dropped once
+    the last batch is read (or with the transaction, if that is rolled back).
+    """
+    table = f"_ledger_night_{next(_night_tables)}"
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER (ORDER BY {order_by}) AS _ord, * "
+        f"FROM ({sql}) ORDER BY _ord",
+        list(params),
+    )
+    counted = fetch_one(con, f"SELECT count(*) FROM {table}")
+    rows = BATCH_ROWS
+    for low in range(0, int(counted[0]) if counted else 0, rows):
+        page = _rows(
+            con, f"SELECT * EXCLUDE (_ord) FROM {table} WHERE _ord > ? AND _ord <= ? ORDER BY _ord", [low, low + rows]
+        )
+        yield [convert(r) for r in page]
+    con.execute(f"DROP TABLE {table}")
+
+
+def night_events(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Iterator[list[VoucherEvent]]:
+    """The night's voucher events ordered by (event_time, event_id), in batches.
 
     A record delivered twice in one night appears twice: the ledger treats the repeat as
     a re-delivery.
     """
     cols = ", ".join(f"e.{c}" for c in _EVENT_COLUMNS)
-    rows = _rows(
+    return _ordered_batches(
         con,
         f"""
         SELECT {cols}, e.event_time, e.src_sha256, e.src_pos,
@@ -113,11 +152,11 @@ def night_events(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list
           ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
         WHERE e.business_date = ?
         GROUP BY ALL
-        ORDER BY e.event_time NULLS LAST, e.event_id, e.src_sha256, e.src_pos
         """,
         [business_date],
+        "event_time NULLS LAST, event_id, src_sha256, src_pos",
+        event_from_row,
     )
-    return [event_from_row(r) for r in rows]
 
 
 def _financings_sql(where: str) -> str:
@@ -135,15 +174,15 @@ def _financings_sql(where: str) -> str:
     """
 
 
-def night_financings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[FinancingRecord]:
-    """The night's financings ordered by financing id."""
-    rows = _rows(
+def night_financings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Iterator[list[FinancingRecord]]:
+    """The night's financings ordered by financing id, in batches."""
+    return _ordered_batches(
         con,
-        _financings_sql("f.business_date = ?")
-        + " ORDER BY f.financing_id, f.src_sha256, f.src_pos",
+        _financings_sql("f.business_date = ?"),
         [business_date],
+        "financing_id, src_sha256, src_pos",
+        financing_from_row,
     )
-    return [financing_from_row(r) for r in rows]
 
 
 def _register_keys(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]]) -> None:

@@ -26,13 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import inputs
 from ledger.checkpoint import CheckpointError, NoteSigner
-from ledger.fingerprints import record_fingerprints
 from ledger.invariants import INTEGRITY
 from ledger.process import NightProcessor
 from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint
 from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections, store_night
 from ledger.schema import ensure_schema
-from ledger.state import save_vouchers
 from ledger.store import LedgerStore, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
 
@@ -123,24 +121,24 @@ def _failed(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | N
 
 
 def ingest_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes) -> dict[str, int]:
-    """Decide and append the night's records in one transaction (no verification, no signing).
+    """Decide and append the night's records in one transaction (no verification, no signing),
+    a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
 
     Returns the counts ``appended``, ``redelivered``, ``rejected`` and ``fingerprints``.
     """
     ensure_schema(con)
     with gc_paused(), transaction(con):
         night = NightProcessor(con, business_date, fingerprint_key)
-        night.process_events(inputs.night_events(con, business_date))
-        night.process_financings(inputs.night_financings(con, business_date))
-        appended = LedgerStore(con).append(night.pending, business_date)
-        save_vouchers(con, night.changed, night.last_seq)
-        fingerprints = record_fingerprints(con, appended, business_date)
+        for events in inputs.night_events(con, business_date):
+            night.process_events(events)
+        for financings in inputs.night_financings(con, business_date):
+            night.process_financings(financings)
         store_night(con, business_date, night.new_rejections, night.kept)
     return dict(
-        appended=len(appended),
+        appended=night.appended,
         redelivered=night.redelivered,
         rejected=len(night.new_rejections) + len(night.kept),
-        fingerprints=fingerprints,
+        fingerprints=night.fingerprints,
     )
 
 

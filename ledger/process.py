@@ -1,9 +1,11 @@
 """Deciding one night's records: accept, no-op (re-delivery), or refuse with a reason.
 
-:class:`NightProcessor` holds the night's working state -- the vouchers its events touch,
-what it accepted so far -- and decides events (in event-time order) and then financings
-(in id order).  It reads the warehouse but writes nothing: :mod:`ledger.nightly` appends
-``pending``, saves ``changed`` vouchers and stores the rejections in one transaction.
+:class:`NightProcessor` decides the night's events (in event-time order) and then its
+financings (in id order), a batch at a time.  At the end of each batch it appends the
+records it accepted, saves the vouchers they changed and writes their fingerprints, so the
+next batch finds them in the ledger like those of earlier nights: what it holds in memory
+is one batch and the night's rejections.  :mod:`ledger.nightly` runs it inside one
+transaction and stores the rejections at the end.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from ledger.entries import (
     FinancingRecord,
     Record,
     VoucherEvent,
+    decode_entry,
     diff_fields,
     encode_content,
     record_to_dict,
 )
-from ledger.fingerprints import financing_fingerprints
+from ledger.fingerprints import financing_fingerprints, record_fingerprints
 from ledger.invariants import (
     EVENT_CONFLICT,
     Accepted,
@@ -35,20 +38,21 @@ from ledger.invariants import (
     financing_mismatch,
 )
 from ledger.rejections import EVENT, FINANCING, RejectionKey, RejectionRecord, known_rejections
-from ledger.state import load_vouchers
+from ledger.state import load_vouchers, save_vouchers
 from ledger.store import LedgerStore, PendingEntry
 
 
 def _latest_entries(
-    con: duckdb.DuckDBPyConnection, column: str, ids: list[str], where: str
+    con: duckdb.DuckDBPyConnection, column: str, ids: list[str], where: str, value: str = "e.content_hash"
 ) -> dict[str, tuple[int, bytes]]:
-    """Latest (seq, content hash) of entries whose ``column`` is one of ``ids``."""
+    """For each of ``ids``: (seq, ``value``) of the latest entry matching ``where`` whose
+    ``column`` is that id."""
     if not ids:
         return {}
     con.register("_ledger_wanted_ids", pa.table({"id": pa.array(sorted(set(ids)), pa.string())}))
     try:
         rows = con.execute(
-            f"SELECT e.{column}, max(e.seq), arg_max(e.content_hash, e.seq) FROM ledger_entries e "
+            f"SELECT e.{column}, max(e.seq), arg_max({value}, e.seq) FROM ledger_entries e "
             f"JOIN _ledger_wanted_ids w ON w.id = e.{column} WHERE {where} GROUP BY e.{column}"
         ).fetchall()
     finally:
@@ -58,31 +62,40 @@ def _latest_entries(
 
 @dataclass
 class NightProcessor:
-    """The decisions of one night."""
+    """The decisions of one night, and what it appended so far."""
 
     con: duckdb.DuckDBPyConnection
     business_date: dt.date
     fingerprint_key: bytes = field(repr=False)  # never logged
-    start_seq: int = 0
-    pending: list[PendingEntry] = field(default_factory=list)
-    vouchers: dict[str, VoucherState] = field(default_factory=dict)
-    changed: dict[str, VoucherState] = field(default_factory=dict)
-    last_seq: dict[str, int] = field(default_factory=dict)
     new_rejections: list[RejectionRecord] = field(default_factory=list)
     kept: set[RejectionKey] = field(default_factory=set)
     redelivered: int = 0
+    appended: int = 0
+    fingerprints: int = 0
 
     def __post_init__(self) -> None:
         self.store = LedgerStore(self.con)
-        self.start_seq = self.store.head().size
-        self._accepted_finance: dict[str, VoucherEvent] = {}
+        self._next_seq = self.store.head().size
+        self._pending: list[PendingEntry] = []
+        self._changed: dict[str, VoucherState] = {}
+        self._last_seq: dict[str, int] = {}
         self._refused: set[RejectionKey] = set()
 
     # ---- shared -------------------------------------------------------------------
 
     def _append(self, record: Record, content: bytes, annex: Any = None) -> int:
-        self.pending.append(PendingEntry(record, annex, content))
-        return self.start_seq + len(self.pending) - 1
+        self._pending.append(PendingEntry(record, annex, content))
+        return self._next_seq + len(self._pending) - 1
+
+    def _persist(self) -> None:
+        """Append the batch's accepted records, save the vouchers they changed, write
+        their fingerprints, and forget them."""
+        appended = self.store.append(self._pending, self.business_date)
+        save_vouchers(self.con, self._changed, self._last_seq)
+        self.fingerprints += record_fingerprints(self.con, appended, self.business_date)
+        self.appended += len(appended)
+        self._next_seq += len(appended)
+        self._pending, self._changed, self._last_seq = [], {}, {}
 
     def _refuse(
         self, subject: str, record: Record, chash: bytes, rejection: Rejection,
@@ -136,13 +149,12 @@ class NightProcessor:
     # ---- events -------------------------------------------------------------------
 
     def process_events(self, events: list[VoucherEvent]) -> None:
-        """Decide the night's voucher events, in the order given."""
+        """Decide a batch of the night's voucher events, in the order given, and persist
+        those accepted (batches must come in the night's order)."""
         ids = [e.event_id for e in events]
         recorded = _latest_entries(self.con, "event_id", ids, "e.entry_type <> 'FINANCING'")
         known = known_rejections(self.con, EVENT, ids)
-        self.vouchers.update(
-            load_vouchers(self.con, [v for e in events for v in (e.voucher_id, e.parent_voucher_id)])
-        )
+        vouchers = load_vouchers(self.con, [v for e in events for v in (e.voucher_id, e.parent_voucher_id)])
         payables = inputs.known_payables(
             self.con, [(e.issuer_uscc, e.ap_ref) for e in events if e.event_type == "ISSUE"], self.business_date
         )
@@ -165,7 +177,7 @@ class NightProcessor:
                 continue
             outcome = apply_event(
                 event,
-                self.vouchers,
+                vouchers,
                 payable_exists=(event.issuer_uscc, event.ap_ref) in payables,
                 financing=financings.get(event.financing_id or ""),
             )
@@ -175,27 +187,27 @@ class NightProcessor:
             assert isinstance(outcome, Accepted)
             seq = self._append(event, content)
             tonight[event.event_id] = (seq, chash, event)
-            apply_accepted(self.vouchers, outcome)
+            apply_accepted(vouchers, outcome)
             for state in outcome.updates:
-                self.changed[state.voucher_id] = state
-                self.last_seq[state.voucher_id] = seq
-            if event.event_type == "FINANCE" and event.financing_id:
-                self._accepted_finance[event.financing_id] = event
+                self._changed[state.voucher_id] = state
+                self._last_seq[state.voucher_id] = seq
+        self._persist()
 
     # ---- financings ---------------------------------------------------------------
 
     def _finance_events(self, financing_ids: list[str]) -> dict[str, VoucherEvent]:
-        found = dict(self._accepted_finance)
-        recorded = _latest_entries(self.con, "financing_id", financing_ids, "e.entry_type = 'FINANCE'")
-        for fid, (seq, _) in recorded.items():
-            if fid not in found:
-                record = self._recorded(seq)
-                assert isinstance(record, VoucherEvent)
-                found[fid] = record
+        """The latest FINANCE event recorded (tonight's included) for each financing."""
+        found: dict[str, VoucherEvent] = {}
+        latest = _latest_entries(self.con, "financing_id", financing_ids, "e.entry_type = 'FINANCE'", "e.entry")
+        for fid, (_, entry) in latest.items():
+            record = decode_entry(entry).record
+            assert isinstance(record, VoucherEvent)
+            found[fid] = record
         return found
 
     def process_financings(self, financings: list[FinancingRecord]) -> None:
-        """Decide the night's financings: new, re-delivered, status revision, or conflict."""
+        """Decide a batch of the night's financings (new, re-delivered, status revision, or
+        conflict) and persist those accepted; after the events, in the night's order."""
         ids = [f.financing_id for f in financings]
         recorded = _latest_entries(self.con, "financing_id", ids, "e.entry_type = 'FINANCING'")
         known = known_rejections(self.con, FINANCING, ids)
@@ -230,6 +242,7 @@ class NightProcessor:
                 continue
             annex = financing_fingerprints(fin, facts, self.fingerprint_key)
             tonight[fin.financing_id] = (self._append(fin, content, annex), chash, fin)
+        self._persist()
 
 
 def _subject_id(record: Record) -> str:

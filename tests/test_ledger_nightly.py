@@ -8,6 +8,7 @@ import json
 import duckdb
 import pytest
 
+from ledger import inputs as ledger_inputs
 from ledger.checkpoint import open_checkpoint
 from ledger.rejections import rejections_as_of
 from ledger.testing import (
@@ -29,8 +30,12 @@ D3 = D1 + dt.timedelta(days=2)
 V0, V1 = "V3f9a1c2b4d5e6f70", "V3f9a1c2b4d5e6f71"
 
 
-@pytest.fixture
-def ledger(tmp_path) -> Harness:
+@pytest.fixture(params=[None, 1, 2], ids=["whole-night", "batches-of-1", "batches-of-2"])
+def ledger(request, tmp_path, monkeypatch) -> Harness:
+    """A harness; every test also runs with the night read and appended in tiny batches,
+    which must change nothing."""
+    if request.param is not None:
+        monkeypatch.setattr(ledger_inputs, "BATCH_ROWS", request.param)
     return Harness(duckdb.connect(), tmp_path / "checkpoints")
 
 
