@@ -175,10 +175,17 @@ def _financings_sql(where: str) -> str:
 
 
 def night_financings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Iterator[list[FinancingRecord]]:
-    """The night's financings ordered by financing id, in batches."""
+    """The night's financings ordered by financing id, in batches.
+
+    A financing delivered more than once in one night counts in its latest version (the
+    later position in its file), as in the warehouse's ``cur_financings`` view: an earlier
+    row of the same night is not a state the financing passed through, and taking both
+    would make a re-run of the night see a status change back and forth.
+    """
     return _ordered_batches(
         con,
-        _financings_sql("f.business_date = ?"),
+        "SELECT * FROM (" + _financings_sql("f.business_date = ?") + ") QUALIFY row_number() OVER "
+        "(PARTITION BY financing_id ORDER BY src_pos DESC, src_sha256 DESC) = 1",
         [business_date],
         "financing_id, src_sha256, src_pos",
         financing_from_row,

@@ -134,3 +134,16 @@ def test_ledger_commands_work_on_what_the_night_signed(tmp_path, sample_inbox):
     tampered = runner.invoke(app, ["ledger", "verify", "--home", str(home)])
     assert tampered.exit_code != 0
     assert "2" in tampered.output
+
+
+def test_financing_delivered_twice_in_one_night_rerun_appends_nothing(tmp_path, sample_inbox):
+    home = tmp_path / "home"
+    financings = sample_inbox / SAMPLE_NIGHT / "platform" / "financings.csv"
+    lines = financings.read_text("utf-8").splitlines()
+    financings.write_text("\n".join([*lines, lines[1].replace(",ACTIVE", ",REPAID")]) + "\n", "utf-8")
+    run_ok(home, sample_inbox)
+    entries = query(home, "SELECT count(*), max(seq) FROM ledger_entries")
+    assert query(home, "SELECT count(*) FROM ledger_entries WHERE financing_id = 'F202611200001' "
+                       "AND entry_type = 'FINANCING'") == [(1,)], "the night's latest version only"
+    run_ok(home, sample_inbox)
+    assert query(home, "SELECT count(*), max(seq) FROM ledger_entries") == entries
