@@ -38,6 +38,12 @@ class Severity(str, Enum):
     LOW = "low"
 
 
+def severity_rank_sql(column: str = "severity") -> str:
+    """SQL ranking a severity column gravest first: 0 critical, 1 high, 2 medium, 3 low (or other)."""
+    ranks = " ".join(f"WHEN '{severity.value}' THEN {rank}" for rank, severity in enumerate(Severity))
+    return f"CASE {column} {ranks} ELSE {len(Severity) - 1} END"
+
+
 @dataclass(frozen=True)
 class Check:
     """One entry of the catalogue."""

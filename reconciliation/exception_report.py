@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
+from reconciliation.check import severity_rank_sql
 from reconciliation.reports import night_report_dir
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
@@ -29,7 +30,7 @@ VERDICTS: tuple[str, ...] = ("blocked", "review", "clean")
 NO_BANK = "(no financing)"
 XLSX_MAX_ROWS = 1_048_575  # rows below the header an Excel sheet can hold
 
-_SEVERITY_RANK = "CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+_SEVERITY_RANK = severity_rank_sql("f.severity")
 _VERDICT_RANK = "CASE verdict WHEN 'blocked' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
 
 

@@ -18,7 +18,7 @@ import duckdb
 
 from connectors.warehouse import transaction
 from reconciliation.catalogue import CHECKS
-from reconciliation.check import Check
+from reconciliation.check import Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS financing_verdicts (
   check_ids VARCHAR NOT NULL, bank_code VARCHAR, product VARCHAR, applicant_uscc VARCHAR,
   debtor_uscc VARCHAR, financed_amount_fen BIGINT, status VARCHAR, verdict_since DATE NOT NULL)
 """
-_SEVERITY_RANK = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+_SEVERITY_RANK = severity_rank_sql()
 _DOCUMENT_COLUMNS = ("financing_id", "voucher_id", "invoice_no", "bill_ref", "waybill_no")
 
 

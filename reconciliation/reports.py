@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+from reconciliation.check import severity_rank_sql
 
 FINDINGS_COLUMNS = (
     "finding_id, business_date, check_id, category, severity, financing_id, voucher_id, "
@@ -15,7 +16,7 @@ STATUS_COLUMNS = (
     "financing_id, verdict, check_ids, bank_code, product, applicant_uscc, debtor_uscc, "
     "yuan(financed_amount_fen) AS financed_amount, status, verdict_since"
 )
-_SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+_SEVERITY_ORDER = severity_rank_sql()
 
 
 def night_report_dir(home: Path, business_date: dt.date) -> Path:
