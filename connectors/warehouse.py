@@ -72,14 +72,22 @@ def create_table_sql(name: str, schema: pa.Schema) -> str:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run a block in one transaction: committed if it returns, rolled back if it raises."""
-    con.execute("BEGIN TRANSACTION")
+    """Run a block in one transaction: committed if it returns, rolled back if it raises.
+
+    Inside a transaction the caller already opened, the block joins it: the caller
+    commits or rolls back the whole.
+    """
+    try:
+        con.begin()
+    except duckdb.TransactionException:  # the caller's transaction is open
+        yield con
+        return
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        con.rollback()
         raise
-    con.execute("COMMIT")
+    con.commit()
 
 
 class Warehouse:

@@ -24,6 +24,7 @@ from typing import Iterator
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.warehouse import transaction
 from ledger import inputs
 from ledger.checkpoint import CheckpointError, NoteSigner
 from ledger.invariants import INTEGRITY
@@ -64,24 +65,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """A transaction of our own, or the caller's if one is already open."""
-    try:
-        con.begin()
-        own = True
-    except duckdb.TransactionException:
-        own = False
-    try:
-        yield
-    except BaseException:
-        if own:
-            con.rollback()
-        raise
-    if own:
-        con.commit()
 
 
 def _record_integrity(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | None, problem: str) -> None:
