@@ -23,7 +23,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -203,40 +203,29 @@ def import_peer_fingerprints(
 
 @dataclass(frozen=True)
 class ExternalMatch:
-    """A fingerprint exported by another bank that matches one of our financings."""
+    """A fingerprint a peer bank exported that matches one of our financings."""
 
+    peer: str
     kind: str
     digest_hex: str
     financing_id: str
-    their_first_seen: str
+    their_first_seen: dt.date | None
     their_amount_fen: int | None
 
 
-def match_exported(con: duckdb.DuckDBPyConnection, rows: Iterable[Mapping[str, str]]) -> list[ExternalMatch]:
-    """Our financings whose fingerprints appear in another bank's export (as CSV dict rows)."""
-    theirs = {(r["kind"], bytes.fromhex(r["digest"])): r for r in rows}
-    if not theirs:
-        return []
-    con.register(
-        "_ledger_external_fps",
-        pa.table(
-            {
-                "kind": pa.array([k for k, _ in theirs], pa.string()),
-                "digest": pa.array([d for _, d in theirs], pa.binary()),
-            }
-        ),
-    )
-    try:
-        found = con.execute(
-            "SELECT DISTINCT f.kind, f.digest, f.financing_id FROM ledger_fingerprints f "
-            "JOIN _ledger_external_fps x ON x.kind = f.kind AND x.digest = f.digest "
-            "ORDER BY f.kind, f.digest, f.financing_id"
-        ).fetchall()
-    finally:
-        con.unregister("_ledger_external_fps")
-    out = []
-    for kind, digest, fid in found:
-        r = theirs[(kind, bytes(digest))]
-        amount = r.get("amount_fen") or None
-        out.append(ExternalMatch(kind, bytes(digest).hex(), fid, r.get("first_seen", ""), int(amount) if amount else None))
-    return out
+def peer_matches(con: duckdb.DuckDBPyConnection, peer: str | None = None) -> list[ExternalMatch]:
+    """Our financings whose fingerprints appear among the imported ones (of ``peer``, or all).
+
+    The nightly check ``DUP_FINANCED_AT_PEER_BANK`` judges the same join against the
+    invoices' values; this lists the raw matches.
+    """
+    found = con.execute(
+        "SELECT DISTINCT p.peer, f.kind, f.digest, f.financing_id, p.first_seen, p.amount_fen "
+        "FROM ledger_fingerprints f JOIN peer_fingerprints p ON p.kind = f.kind AND p.digest = f.digest "
+        "WHERE ? IS NULL OR p.peer = ? ORDER BY p.peer, f.kind, f.digest, f.financing_id",
+        [peer, peer],
+    ).fetchall()
+    return [
+        ExternalMatch(peer_name, kind, bytes(digest).hex(), financing_id, first_seen, amount)
+        for peer_name, kind, digest, financing_id, first_seen, amount in found
+    ]

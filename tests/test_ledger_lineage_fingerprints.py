@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 
@@ -17,7 +16,8 @@ from ledger.fingerprints import (
     VOUCHER,
     export_fingerprints,
     fingerprint_duplicates_as_of,
-    match_exported,
+    import_peer_fingerprints,
+    peer_matches,
 )
 from ledger.lineage import voucher_lineage
 from ledger.testing import (
@@ -128,8 +128,8 @@ def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harn
     same_key = Harness(duckdb.connect(), tmp_path / "same")
     sample_night().load(same_key.con)
     same_key.run(SAMPLE_DATE)
-    with out.open() as fh:
-        matches = match_exported(same_key.con, csv.DictReader(fh))
+    import_peer_fingerprints(same_key.con, "bank-a", out, imported_on=SAMPLE_DATE)
+    matches = peer_matches(same_key.con, "bank-a")
     assert {m.kind for m in matches} == {INVOICE_ID, INVOICE_CONTENT, VOUCHER}
     assert {m.financing_id for m in matches} == {"F202611200001"}
     for key in (ledger.fingerprint_key, other.fingerprint_key):
