@@ -46,9 +46,10 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     beside its earlier version and wins."""
     started = time.perf_counter()
     day = business_date_of(context)
-    source = scf.settings().source()
+    settings = scf.settings()
+    source = settings.source()
     try:
-        night = scf.archive().land_night(source, day)
+        night = settings.archive().land_night(source, day)
     finally:
         source.close()
     statuses = {s: sum(1 for f in night.files if f.status == s) for s in ("new", "restated", "duplicate")}
@@ -64,8 +65,8 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    night = scf.archive().night_manifest(day)
-    with scf.warehouse() as warehouse:
+    night = settings.archive().night_manifest(day)
+    with settings.open_warehouse() as warehouse:
         loaded = load_night(warehouse, day, night.files, csv_override=settings.csv_override)
     _report(context, started, f"{loaded.records} records, {loaded.quarantined} quarantined")
     return dg.MaterializeResult(
@@ -84,7 +85,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     started = time.perf_counter()
     settings = scf.settings()
     ledger = settings.ledger
-    with scf.warehouse() as warehouse:
+    with settings.open_warehouse() as warehouse:
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -105,8 +106,9 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     """The check catalogue run over all nights up to this one: one finding per problem and
     financing implicated, and a verdict (clean, review, blocked) per financing."""
     started = time.perf_counter()
-    with scf.warehouse() as warehouse:
-        run = run_catalogue(warehouse.con, business_date_of(context), params=scf.settings().check_params)
+    settings = scf.settings()
+    with settings.open_warehouse() as warehouse:
+        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params)
     _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
     return dg.MaterializeResult(
         metadata={
@@ -124,7 +126,7 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     (exceptions.html, sortable and grouped by severity and bank, and exceptions.xlsx)."""
     started = time.perf_counter()
     settings = scf.settings()
-    with scf.warehouse() as warehouse:
+    with settings.open_warehouse() as warehouse:
         day = business_date_of(context)
         paths = write_csv_reports(warehouse.con, settings.home, day)
         paths += write_exception_reports(warehouse.con, settings.home, day)

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from connectors.warehouse import Warehouse
 from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
@@ -75,7 +74,7 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
             for message in failure_messages(result):
                 console.print(f"[red]failed[/red] {message}")
             raise typer.Exit(1)
-        with Warehouse(settings.warehouse_path) as warehouse:
+        with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
     console.print(f"Reports under {settings.home / 'reports'}")
@@ -135,7 +134,7 @@ def demo(
     generate(sim, seed=seed, nights=nights, start=start, trades_per_night=trades, anomalies=True)
     dates = [start + dt.timedelta(days=i) for i in range(nights)]
     run_nights(dates, home / "engine", sim / "inbox")
-    with Warehouse(home / "engine" / "warehouse.duckdb") as warehouse:
+    with load_settings(home / "engine").open_warehouse() as warehouse:
         result = score(warehouse.con, read_labels(sim / "labels.csv"), set(BY_ID))
     console.print(
         f"Against the planted truth ({sim / 'labels.csv'}): {result.found} of {result.planted} planted "

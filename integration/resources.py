@@ -6,8 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors.archive import Archive
-from connectors.warehouse import Warehouse
 from integration.settings import Settings, load_settings
 
 
@@ -24,12 +22,3 @@ class ScfHome(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """The settings of this home, with the configured overrides applied."""
         return load_settings(Path(self.home) if self.home else None, Path(self.inbox) if self.inbox else None)
-
-    def warehouse(self) -> Warehouse:
-        """Open the warehouse file (the caller closes it)."""
-        settings = self.settings()
-        return Warehouse(settings.warehouse_path, memory_limit=settings.warehouse_memory_limit)
-
-    def archive(self) -> Archive:
-        """The immutable archive of this home."""
-        return Archive(self.settings().archive_root)

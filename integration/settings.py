@@ -13,7 +13,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.archive import Archive
 from connectors.sources import LocalFolderSource, Source
+from connectors.warehouse import Warehouse
 from ledger.cli import DEFAULT_ORIGIN
 from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 
@@ -69,13 +71,21 @@ class Settings:
 
     @property
     def archive_root(self) -> Path:
-        """The immutable archive of every delivered byte."""
+        """Where the archive lives."""
         return self.home / "archive"
 
     @property
     def checkpoint_dir(self) -> Path:
         """Where signed ledger checkpoints are written."""
         return self.home / "ledger" / "checkpoints"
+
+    def open_warehouse(self) -> Warehouse:
+        """Open the warehouse file with the configured memory limit (the caller closes it)."""
+        return Warehouse(self.warehouse_path, memory_limit=self.warehouse_memory_limit)
+
+    def archive(self) -> Archive:
+        """The immutable archive of every delivered byte."""
+        return Archive(self.archive_root)
 
     def under_home(self, path: Path) -> Path:
         """A configured path, relative ones taken under the home folder."""
