@@ -101,6 +101,9 @@ def verify(
     checkpoints: Optional[Path] = CHECKPOINTS,
     nodes: bool = typer.Option(False, "--nodes", help="Also check every stored interior node."),
     state: bool = typer.Option(False, "--state", help="Also replay the events and compare voucher states."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Processes verifying segments side by side (default: one per CPU)."
+    ),
 ) -> None:
     """Verify the whole ledger (or from a checkpoint) and name the first bad entry."""
     home, origin = _home(home), _origin(origin)
@@ -119,7 +122,9 @@ def verify(
             start = next((s.checkpoint for s in found if s.checkpoint.size == since), None)
             if start is None:
                 raise _fail(f"no verified checkpoint of size {since}", 2)
-        report = verify_ledger(con, trusted=[s.checkpoint for s in found], since=start, check_nodes=nodes)
+        report = verify_ledger(
+            con, trusted=[s.checkpoint for s in found], since=start, check_nodes=nodes, workers=workers
+        )
         failed = not report.ok or bool(problems)
         for problem in problems:
             console.print(f"[red]FAILED (checkpoint): {problem}[/red]")

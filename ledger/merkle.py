@@ -76,35 +76,45 @@ class CompactRange:
 
     Appending costs O(1) amortised hashes per leaf; the root is a fold of ≤ 64 hashes.
     This is what the store persists between nights.
+
+    A range may also begin later (``[begin, size)``): then it has no root, but it can be
+    built on its own -- by another process, say -- and appended to the range that ends
+    where it begins (:meth:`append_range`).
     """
 
-    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = (), begin: int = 0) -> None:
         hashes = list(hashes)
-        if len(hashes) != bin(size).count("1"):
-            raise ValueError(f"a compact range of size {size} has {bin(size).count('1')} hashes")
+        expected = len(self.node_ids(size, begin))
+        if len(hashes) != expected:
+            raise ValueError(f"a compact range [{begin}, {size}) has {expected} hashes")
+        self.begin = begin
         self.size = size
         self.hashes = hashes
 
     def copy(self) -> CompactRange:
         """An independent copy."""
-        return CompactRange(self.size, list(self.hashes))
+        return CompactRange(self.size, list(self.hashes), self.begin)
 
     @staticmethod
-    def node_ids(size: int) -> list[NodeId]:
-        """Ids of the perfect subtrees whose roots make up the range ``[0, size)``."""
+    def node_ids(size: int, begin: int = 0) -> list[NodeId]:
+        """Ids of the largest perfect subtrees that make up the range ``[begin, size)``, left to right."""
+        if begin > size:
+            raise ValueError(f"a range cannot begin at {begin}, after its end {size}")
         ids: list[NodeId] = []
-        start = 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                ids.append((level, start >> level))
-                start += 1 << level
+        start = begin
+        while start < size:
+            level = (size - start).bit_length() - 1
+            if start:
+                level = min(level, (start & -start).bit_length() - 1)
+            ids.append((level, start >> level))
+            start += 1 << level
         return ids
 
     def _push(self, level: int, h: bytes, emit: Emit | None) -> None:
         """Push the root of a perfect subtree of ``2^level`` leaves starting at ``size``."""
         position = self.size
         self.size += 1 << level
-        while position >> level & 1:
+        while position >> level & 1 and position - (1 << level) >= self.begin:
             h = _sha256(b"\x01" + self.hashes.pop() + h).digest()
             level += 1
             if emit is not None:
@@ -128,8 +138,20 @@ class CompactRange:
             self._push(k, root, emit)
             i += width
 
+    def append_range(self, other: CompactRange, emit: Emit | None = None) -> None:
+        """Append the adjacent range ``other`` (``other.begin == self.size``), merging subtrees.
+
+        ``emit`` receives the nodes the merge completes (those reaching into both ranges).
+        """
+        if other.begin != self.size:
+            raise ValueError(f"range [{other.begin}, {other.size}) does not start where [{self.begin}, {self.size}) ends")
+        for (level, _), h in zip(self.node_ids(other.size, other.begin), other.hashes):
+            self._push(level, h, emit)
+
     def root(self) -> bytes:
         """The tree head (MTH) of ``[0, size)``."""
+        if self.begin:
+            raise ValueError(f"the range [{self.begin}, {self.size}) does not start at 0: it has no tree head")
         if not self.hashes:
             return EMPTY_ROOT
         h = self.hashes[-1]

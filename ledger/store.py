@@ -258,9 +258,7 @@ class LedgerStore:
         pages.  A page is read in storage order, which is seq order for an append-only
         table; if it is not, the page is read again sorted.
         """
-        row = fetch_one(self.con, "SELECT max(seq) FROM ledger_entries WHERE seq >= ?", [start])
-        last = row[0] if row and row[0] is not None else start - 1
-        stop = last + 1 if end is None else min(end, last + 1)
+        stop = self.end_of_entries(start) if end is None else min(end, self.end_of_entries(start))
         column = "'\\x00'::BLOB || entry AS leaf_input" if leaf_input else "entry"
         for low in range(start, stop, rows):
             query = (
@@ -272,6 +270,11 @@ class LedgerStore:
             if len(seqs) > 1 and not bool((seqs[1:] > seqs[:-1]).all()):
                 table = self.con.sql(query + " ORDER BY seq").to_arrow_table()
             yield from table.combine_chunks().to_batches()
+
+    def end_of_entries(self, start: int = 0) -> int:
+        """One past the largest stored ``seq`` at or after ``start`` (``start`` if there is none)."""
+        row = fetch_one(self.con, "SELECT max(seq) FROM ledger_entries WHERE seq >= ?", [start])
+        return int(row[0]) + 1 if row and row[0] is not None else start
 
     def count(self) -> int:
         """Number of entry rows (equal to the tree size unless rows were dropped or added)."""

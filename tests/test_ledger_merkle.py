@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger import merkle
 from ledger.proofcheck import root_from_inclusion_proof, verify_consistency, verify_inclusion
@@ -277,3 +279,44 @@ def test_compact_range_growth_matches_bulk_and_emits_every_node() -> None:
     assert merkle.CompactRange.node_ids(70) == [(6, 0), (2, 16), (1, 34)]
     with pytest.raises(ValueError):
         merkle.CompactRange(3, [hashes[0]])
+
+
+@given(st.lists(st.integers(min_value=1, max_value=70), min_size=1, max_size=6), st.integers(min_value=0, max_value=70))
+def test_ranges_built_apart_and_joined_equal_one_range(cuts: list[int], start: int) -> None:
+    """Segments verified apart (as worker processes do) join into the range built in one go.
+
+    Every interior node is completed exactly once: inside a segment, or by the join.
+    """
+    hashes = merkle.leaf_hashes(MODEL_LEAVES)
+    bounds = sorted({start, *(min(start + c, len(hashes)) for c in cuts), len(hashes)})
+    whole = merkle.CompactRange()
+    whole.extend(hashes[: bounds[0]])
+    joined, emitted = whole.copy(), {}
+
+    def emit(level: int, first: int, found: list[bytes]) -> None:
+        for j, value in enumerate(found):
+            assert (level, first + j) not in emitted
+            emitted[(level, first + j)] = value
+
+    for a, b in zip(bounds, bounds[1:]):
+        part = merkle.CompactRange(a, begin=a)
+        part.extend(hashes[a:b], emit)
+        assert len(part.hashes) == len(merkle.CompactRange.node_ids(b, a))
+        joined.append_range(part, emit)
+    whole.extend(hashes[bounds[0] :])
+    assert (joined.size, joined.hashes, joined.root()) == (whole.size, whole.hashes, naive_mth(MODEL_LEAVES))
+    after_start = {k: v for k, v in MODEL.nodes.items() if k[0] > 0 and (k[1] + 1) << k[0] > bounds[0]}
+    assert emitted == after_start
+
+
+def test_a_range_that_does_not_begin_at_zero_has_no_root_and_joins_only_where_it_fits() -> None:
+    hashes = merkle.leaf_hashes(MODEL_LEAVES)
+    part = merkle.CompactRange(5, begin=5)
+    part.extend(hashes[5:9])
+    assert merkle.CompactRange.node_ids(9, 5) == [(0, 5), (1, 3), (0, 8)]
+    with pytest.raises(ValueError):
+        part.root()
+    with pytest.raises(ValueError):
+        merkle.CompactRange(4).append_range(part)
+    with pytest.raises(ValueError):
+        merkle.CompactRange(9, [hashes[0]], begin=5)

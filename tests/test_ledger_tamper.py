@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
@@ -15,7 +16,7 @@ from ledger.publish import load_checkpoints
 from ledger.rejections import rejections_as_of
 from ledger.store import LedgerStore
 from ledger.testing import Harness, busy_night
-from ledger.verify import verify_ledger
+from ledger.verify import VerifyReport, verify_ledger
 
 DAYS = [dt.date(2026, 11, 20) + dt.timedelta(days=i) for i in range(3)]
 SIZE = 3 * 4 * 5  # three nights of four five-entry chains
@@ -45,9 +46,34 @@ def ledger(pristine, tmp_path) -> Harness:
 
 
 def full_verify(h: Harness, **kw):
+    """Verify in this process, and again in worker processes: both must give the same report."""
     found, problems = load_checkpoints(h.con, h.checkpoint_dir, origin=h.origin, log=h.verifier())
     assert len(found) >= 3
-    return verify_ledger(h.con, trusted=[s.checkpoint for s in found], **kw), problems
+    trusted = [s.checkpoint for s in found]
+    report = verify_ledger(h.con, trusted=trusted, **kw)
+    assert report.workers == 0
+    parallel = in_worker_processes(h, trusted=trusted, **kw)
+    assert parallel.workers == 2
+    assert (parallel.ok, parallel.first_bad_seq, parallel.problem) == (report.ok, report.first_bad_seq, report.problem)
+    if report.ok:
+        assert parallel.cpu_seconds > 0
+        assert dataclasses.replace(parallel, workers=0, cpu_seconds=report.cpu_seconds) == report
+    return report, problems
+
+
+def in_worker_processes(h: Harness, **kw) -> VerifyReport:
+    """``verify_ledger`` by two worker processes over segments of 8 entries (pages of 3).
+
+    Worker processes need a read-only database file: the harness's connection is closed
+    for the time and opened again after.
+    """
+    path = h.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    h.con.close()
+    try:
+        with duckdb.connect(path[0][0], read_only=True) as read_only:
+            return verify_ledger(read_only, workers=2, segment_rows=8, batch_rows=3, **kw)
+    finally:
+        h.con = duckdb.connect(path[0][0])
 
 
 def entry(h: Harness, seq: int) -> bytes:
@@ -139,8 +165,8 @@ def test_tampered_node_is_found_and_breaks_proofs(ledger: Harness) -> None:
     ledger.con.execute("UPDATE ledger_nodes SET hash = ? WHERE level = 2 AND idx = 3", [b"\x42" * 32])
     report, _ = full_verify(ledger, check_nodes=True)
     assert not report.ok and report.first_bad_seq == 12 and "node (level 2, index 3)" in report.problem
-    store = LedgerStore(ledger.con)
     root = full_verify(ledger)[0].root  # entries themselves are intact
+    store = LedgerStore(ledger.con)
     proof = store.inclusion_proof(8, SIZE)  # its path passes through node (2, 3)
     assert not verify_inclusion(leaf_hash(entry(ledger, 8)), 8, SIZE, proof, root)
 
@@ -179,3 +205,25 @@ def test_incremental_verification_from_a_checkpoint(ledger: Harness) -> None:
     ledger.con.execute("UPDATE ledger_nodes SET hash = ? WHERE level = 3 AND idx = 4", [b"\x00" * 32])
     report = verify_ledger(ledger.con, since=since)
     assert not report.ok and "size 40" in report.problem
+
+
+@pytest.mark.parametrize("size", [20, 40])
+@pytest.mark.parametrize("nodes", [False, True])
+def test_worker_processes_verify_from_a_checkpoint_like_one_process(ledger: Harness, size: int, nodes: bool) -> None:
+    """From size 20 the first segment is [20, 24): a range that joins the stored edge unaligned."""
+    found, _ = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ledger.origin, log=ledger.verifier())
+    trusted = [s.checkpoint for s in found]
+    since = next(cp for cp in trusted if cp.size == size)
+    report = verify_ledger(ledger.con, since=since, trusted=trusted, check_nodes=nodes)
+    parallel = in_worker_processes(ledger, since=since, trusted=trusted, check_nodes=nodes)
+    assert report.ok and report.entries_checked == SIZE - size and parallel.workers == 2
+    assert dataclasses.replace(parallel, workers=0, cpu_seconds=report.cpu_seconds) == report
+
+
+@pytest.mark.parametrize("level,idx", [(1, 5), (3, 1), (4, 0), (5, 0)])
+def test_tampered_node_is_named_inside_a_segment_or_where_segments_join(ledger: Harness, level: int, idx: int) -> None:
+    """With segments of 8 entries, nodes above level 3 are completed only by joining segments."""
+    ledger.con.execute("UPDATE ledger_nodes SET hash = ? WHERE level = ? AND idx = ?", [b"\x42" * 32, level, idx])
+    report, _ = full_verify(ledger, check_nodes=True)
+    assert not report.ok and report.first_bad_seq == idx << level
+    assert f"node (level {level}, index {idx})" in report.problem
