@@ -269,7 +269,7 @@ class LedgerStore:
             seqs = table.column("seq").to_numpy()
             if len(seqs) > 1 and not bool((seqs[1:] > seqs[:-1]).all()):
                 table = self.con.sql(query + " ORDER BY seq").to_arrow_table()
-            yield from table.combine_chunks().to_batches()
+            yield from table.to_batches()  # DuckDB's chunks as they are: combining would copy
 
     def end_of_entries(self, start: int = 0) -> int:
         """One past the largest stored ``seq`` at or after ``start`` (``start`` if there is none)."""

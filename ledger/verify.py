@@ -27,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
@@ -125,8 +126,11 @@ def _results(
         return
     context = multiprocessing.get_context("forkserver")  # never fork a process that holds DuckDB threads
     context.set_forkserver_preload(["ledger.segments"])
-    with context.Pool(workers, initializer=open_worker, initargs=(path,)) as pool:
-        yield from pool.imap(partial(verify_segment_in_worker, batch_rows=batch_rows, check_nodes=check_nodes), segments)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=open_worker, initargs=(path,))
+    try:  # a worker that dies breaks the pool (BrokenProcessPool) instead of hanging the verification
+        yield from pool.map(partial(verify_segment_in_worker, batch_rows=batch_rows, check_nodes=check_nodes), segments)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # after a failure, segments not begun are dropped
 
 
 class _Joiner:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from concurrent.futures.process import BrokenProcessPool
 import datetime as dt
 
 import duckdb
@@ -227,3 +229,12 @@ def test_tampered_node_is_named_inside_a_segment_or_where_segments_join(ledger: 
     report, _ = full_verify(ledger, check_nodes=True)
     assert not report.ok and report.first_bad_seq == idx << level
     assert f"node (level {level}, index {idx})" in report.problem
+
+
+def test_a_worker_that_cannot_open_the_database_fails_the_verification_never_hangs(ledger: Harness) -> None:
+    path = ledger.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    ledger.con.close()
+    with duckdb.connect(path[0][0], read_only=True) as read_only:
+        os.unlink(path[0][0])  # moved away while this process still reads it: the workers cannot open it
+        with pytest.raises(BrokenProcessPool):
+            verify_ledger(read_only, workers=2, segment_rows=8)
