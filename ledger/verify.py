@@ -58,7 +58,11 @@ _LAST_ALTERED = "entry {seq} was altered: it no longer matches the recorded last
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Outcome of a verification."""
+    """Outcome of a verification.
+
+    On failure, ``tree_size``, ``root`` and ``checkpoints_matched`` tell how far it got: up
+    to the page (``batch_rows`` entries) holding the first bad entry.
+    """
 
     ok: bool
     start: int
@@ -70,8 +74,6 @@ class VerifyReport:
     entries_checked: int = 0
     workers: int = 0  # worker processes that verified segments (0: all in this process)
     cpu_seconds: float = 0.0  # CPU time of this process and of the workers, while verifying
-    # On failure, tree_size, root and checkpoints_matched tell how far verification got:
-    # up to the page (batch_rows entries) in which the first bad entry was found.
 
     def summary(self) -> str:
         """One line for a person."""
@@ -84,8 +86,6 @@ class VerifyReport:
             )
         where = f"first bad entry: seq {self.first_bad_seq}" if self.first_bad_seq is not None else "ledger"
         return f"FAILED ({where}): {self.problem}"
-
-
 
 
 def shareable_path(con: duckdb.DuckDBPyConnection) -> str | None:
