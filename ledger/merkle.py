@@ -24,6 +24,16 @@ Emit = Callable[[int, int, list[bytes]], None]
 """``emit(level, first_index, hashes)``: complete nodes of one level, left to right."""
 Fetch = Callable[[Sequence[NodeId]], Mapping[NodeId, bytes]]
 
+
+def collector(into: dict[NodeId, bytes]) -> Emit:
+    """An ``emit`` callable that records every node it receives in ``into``, by id."""
+
+    def emit(level: int, first: int, hashes: list[bytes]) -> None:
+        for j, h in enumerate(hashes):
+            into[(level, first + j)] = h
+
+    return emit
+
 _sha256 = hashlib.sha256
 EMPTY_ROOT = _sha256(b"").digest()
 

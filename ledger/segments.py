@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger.entries import HASH_SIZE, PREV_OFFSET, SEQ_OFFSET, VERSION, EntryType
-from ledger.merkle import CompactRange, Emit, NodeId
+from ledger.merkle import CompactRange, NodeId, collector
 from ledger.store import LedgerStore
 
 T = TypeVar("T")
@@ -303,16 +303,6 @@ def _check_nodes(store: LedgerStore, begin: int, pos: int, k: int, emitted: dict
         ).fetchall()
     }
     compare_nodes(stored, emitted)
-
-
-def collector(into: dict[NodeId, bytes]) -> Emit:
-    """An ``emit`` callable for :class:`CompactRange` that records every node in ``into``."""
-
-    def emit(level: int, first: int, hashes: list[bytes]) -> None:
-        for j, h in enumerate(hashes):
-            into[(level, first + j)] = h
-
-    return emit
 
 
 def verify_segment(

@@ -250,6 +250,8 @@ class LedgerStore:
     ) -> Iterator[pa.RecordBatch]:
         """Stream ``(seq, entry, leaf_hash)`` of entries with ``start <= seq < end`` in seq order.
 
+        ``end`` defaults to one past the largest stored seq.
+
         With ``leaf_input`` the second column is ``0x00 ‖ entry``, the input of the leaf
         hash, concatenated by DuckDB (off the Python thread).
 
@@ -258,7 +260,7 @@ class LedgerStore:
         pages.  A page is read in storage order, which is seq order for an append-only
         table; if it is not, the page is read again sorted.
         """
-        stop = self.end_of_entries(start) if end is None else min(end, self.end_of_entries(start))
+        stop = self.end_of_entries(start) if end is None else end
         column = "'\\x00'::BLOB || entry AS leaf_input" if leaf_input else "entry"
         for low in range(start, stop, rows):
             query = (

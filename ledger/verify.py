@@ -37,13 +37,12 @@ import duckdb
 
 from ledger.checkpoint import Checkpoint
 from ledger.entries import ZERO_HASH
-from ledger.merkle import EMPTY_ROOT, CompactRange, NodeId
+from ledger.merkle import EMPTY_ROOT, CompactRange, NodeId, collector
 from ledger.segments import (
     Failure,
     Segment,
     SegmentResult,
     broken_link,
-    collector,
     compare_nodes,
     open_worker,
     verify_segment,

@@ -124,11 +124,7 @@ class DictStore:
         for i, lh in enumerate(hashes):
             self.nodes[(0, i)] = lh
         for i in range(0, len(hashes), chunk):
-            self.range.extend(hashes[i : i + chunk], self.emit)
-
-    def emit(self, level: int, first: int, hashes: list[bytes]) -> None:
-        for j, value in enumerate(hashes):
-            self.nodes[(level, first + j)] = value
+            self.range.extend(hashes[i : i + chunk], merkle.collector(self.nodes))
 
     def fetch(self, ids):
         return {i: self.nodes[i] for i in ids if i in self.nodes}

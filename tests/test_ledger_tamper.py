@@ -69,13 +69,19 @@ def in_worker_processes(h: Harness, **kw) -> VerifyReport:
     Worker processes need a read-only database file: the harness's connection is closed
     for the time and opened again after.
     """
-    path = h.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    h.con.close()
+    path = database_file(h)
     try:
-        with duckdb.connect(path[0][0], read_only=True) as read_only:
+        with duckdb.connect(path, read_only=True) as read_only:
             return verify_ledger(read_only, workers=2, segment_rows=8, batch_rows=3, **kw)
     finally:
-        h.con = duckdb.connect(path[0][0])
+        h.con = duckdb.connect(path)
+
+
+def database_file(h: Harness) -> str:
+    """The file behind the harness's connection, which is closed (so others may open it)."""
+    path = h.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    h.con.close()
+    return path[0][0]
 
 
 def entry(h: Harness, seq: int) -> bytes:
@@ -232,9 +238,8 @@ def test_tampered_node_is_named_inside_a_segment_or_where_segments_join(ledger: 
 
 
 def test_a_worker_that_cannot_open_the_database_fails_the_verification_never_hangs(ledger: Harness) -> None:
-    path = ledger.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    ledger.con.close()
-    with duckdb.connect(path[0][0], read_only=True) as read_only:
-        os.unlink(path[0][0])  # moved away while this process still reads it: the workers cannot open it
+    path = database_file(ledger)
+    with duckdb.connect(path, read_only=True) as read_only:
+        os.unlink(path)  # moved away while this process still reads it: the workers cannot open it
         with pytest.raises(BrokenProcessPool):
             verify_ledger(read_only, workers=2, segment_rows=8)
