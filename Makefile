@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all bench sshd venv
+.PHONY: demo test test-all bench sshd venv spec
 
 venv: $(VENV)/.installed
 
@@ -32,3 +32,7 @@ test-all: venv sshd
 ## Benchmarks (not tests): figures go to BENCHMARKS.md by hand.
 bench: venv
 	$(BIN)/python bench/bench_night.py
+
+## Refresh the repo's copy of the contract (docs/spec/) from the steering folder's shared/spec.
+spec:
+	rm -rf docs/spec && cp -r ../shared/spec docs/spec && chmod -R u+w docs/spec

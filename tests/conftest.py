@@ -1,4 +1,4 @@
-"""Shared fixtures: where the spec's samples are, and a copy of them as an inbox."""
+"""Shared fixtures: where the spec's samples are (the repo's own copy, docs/spec/), and a copy of them as an inbox."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from connectors.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "spec" / "samples"
+SPEC = REPO / "docs" / "spec"
+SAMPLES = SPEC / "samples"
 SAMPLE_NIGHT = "2026-11-20"
 
 

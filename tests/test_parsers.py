@@ -27,7 +27,7 @@ from connectors.parsers.xmlread import for_each_record
 from connectors.schemas import SCHEMAS
 
 NIGHT = dt.date(2026, 11, 20)
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "samples" / "2026-11-20"
+SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "spec" / "samples" / "2026-11-20"
 CORE = "91440300MA5F00001A"
 CARRIER = "91440300MA5F00004K"
 
