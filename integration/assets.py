@@ -18,6 +18,7 @@ from connectors.loader import load_night
 from integration.resources import ScfHome
 from ledger.keys import load_or_create_fingerprint_key, load_or_create_signing_key
 from ledger.nightly import append_night
+from reconciliation.catalogue import default_params
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
@@ -94,6 +95,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             key_name=ledger.signer_name,
             origin=ledger.origin,
             fingerprint_key=load_or_create_fingerprint_key(settings.under_home(ledger.fingerprint_key_file)),
+            evidence_window_days=int({**default_params(), **settings.check_params}["evidence_window_days"]),
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")
     return dg.MaterializeResult(

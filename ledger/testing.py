@@ -213,6 +213,7 @@ class Harness:
     signing_key: Any = field(default=None, repr=False)
     origin: str = "test.example/ledger"
     fingerprint_key: bytes = field(default=b"\x07" * 32, repr=False)
+    evidence_window_days: int = 7
 
     def __post_init__(self) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -233,6 +234,7 @@ class Harness:
             key_name=self.origin,
             origin=self.origin,
             fingerprint_key=self.fingerprint_key,
+            evidence_window_days=self.evidence_window_days,
         )
 
     def verifier(self) -> Any:
