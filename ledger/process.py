@@ -167,7 +167,6 @@ class NightProcessor:
         self.vouchers: dict[str, VoucherState] = {}
         self._last_seq: dict[str, int] = {}
         self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
-        self._delivered: set[str] = set()  # event ids delivered up to the night
 
     # ---- shared -------------------------------------------------------------------
 
@@ -220,7 +219,6 @@ class NightProcessor:
         """Decide a chunk of events (each group: the delivered rows of one event), in
         replay order (chunks must come in that order), and append what changed."""
         ids = [g[0].event.event_id for g in groups]
-        self._delivered.update(ids)
         tree = tree_events(self.con, ids, self.business_date)
         rows = [d.event for g in groups for d in g]
         payables = inputs.payable_nights(
@@ -291,17 +289,16 @@ class NightProcessor:
         """Void the events the tree holds as posted or pending as of the night that are no
         longer delivered up to it (a restated delivery dropped them)."""
         rows = self.con.execute(
-            f"SELECT e.event_id, e.content_hash, CASE WHEN e.entry_type IN ({_STATUS_LIST}) THEN e.entry_type "
-            f"ELSE '{POSTED}' END AS status FROM ledger_entries e "
-            "WHERE e.entry_type <> 'FINANCING' AND e.business_date <= ? "
-            "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1 "
-            "ORDER BY e.event_id",
-            [self.business_date],
+            f"SELECT event_id, content_hash FROM (SELECT e.event_id, e.content_hash, e.entry_type "
+            "FROM ledger_entries e WHERE e.entry_type <> 'FINANCING' AND e.business_date <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
+            f"WHERE entry_type <> '{VOIDED}' AND event_id NOT IN "
+            "(SELECT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL) "
+            "ORDER BY event_id",
+            [self.business_date, self.business_date],
         ).fetchall()
-        for event_id, chash, status in rows:
-            if status != VOIDED and event_id not in self._delivered:
-                self._append(EventStatus(event_id, bytes(chash), VOIDED,
-                                         reason=f"Event {event_id} is no longer delivered."))
+        for event_id, chash in rows:
+            self._append(EventStatus(event_id, bytes(chash), VOIDED, reason=f"Event {event_id} is no longer delivered."))
         self._persist()
 
     # ---- financings ---------------------------------------------------------------

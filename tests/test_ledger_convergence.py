@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.warehouse import Warehouse
+from ledger.state import all_vouchers, replay_vouchers
 from ledger.testing import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
@@ -73,6 +74,12 @@ def night_run(h: Harness, day: dt.date) -> dict[str, tuple[str, str]]:
     }
 
 
+def state_replays(h: Harness) -> bool:
+    """``scf ledger verify --state``: the entries alone give the persisted voucher states."""
+    replayed, refused = replay_vouchers(h.con)
+    return not refused and replayed == all_vouchers(h.con)
+
+
 def tree_size(h: Harness) -> int:
     return int(h.con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0])
 
@@ -94,6 +101,7 @@ def test_late_erp_keeps_the_chain_pending_then_posts_it(tmp_path: Path) -> None:
                               "FINANCING"]
     states = {v: (s.status, s.pending_since) for v, s in ledger_state(h.con, D1)["vouchers"].items()}
     assert states == {"VAR": ("ACTIVE", D1), "VAC": ("FINANCED", D1)}  # later steps checked, pending with it
+    assert state_replays(h)
     detail, evidence = h.con.execute(
         "SELECT detail, evidence FROM findings WHERE business_date = ? AND financing_id = 'FA'", [D1]
     ).fetchall()[0]
@@ -106,6 +114,7 @@ def test_late_erp_keeps_the_chain_pending_then_posts_it(tmp_path: Path) -> None:
     assert night_run(h, D2) == {"FA": ("clean", "")}
     assert entry_types(h)[9:] == ["POSTED"] * 4  # corrections are new entries
     assert all(s.pending_since is None for s in ledger_state(h.con, D2)["vouchers"].values())
+    assert state_replays(h)
     size = tree_size(h)
     assert night_run(h, D1) == {"FA": ("review", "LEDGER_EVIDENCE_PENDING")}  # D1's reports, as they were
     assert night_run(h, D2) == {"FA": ("clean", "")}
@@ -123,7 +132,7 @@ def test_evidence_that_never_comes_is_voided_when_the_window_passes(tmp_path: Pa
     verdicts = night_run(h, voided_on)
     assert verdicts["FA"][0] == "blocked" and "LEDGER_ISSUE_WITHOUT_PAYABLE" in verdicts["FA"][1]
     assert entry_types(h)[-4:] == ["VOIDED"] * 4  # voided with the ISSUE it rests on
-    assert ledger_state(h.con, voided_on)["vouchers"] == {}
+    assert ledger_state(h.con, voided_on)["vouchers"] == {} and state_replays(h)
     refused = h.con.execute(
         "SELECT business_date, event_id, reason FROM ledger_rejections_as_of(?) "
         "WHERE check_id = 'LEDGER_ISSUE_WITHOUT_PAYABLE'", [voided_on]
@@ -226,7 +235,7 @@ def test_nights_out_of_order_end_as_in_order(tmp_path: Path) -> None:
     assert ledger_state(h.con, D3) == ledger_state(right.con, D3)
     size = tree_size(h)
     night_run(h, D3)
-    assert tree_size(h) == size and verify_ledger(h.con).ok
+    assert tree_size(h) == size and verify_ledger(h.con).ok and state_replays(h)
 
 
 
