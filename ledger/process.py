@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Container, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -39,10 +39,10 @@ from ledger.entries import (
     POSTED,
     VOIDED,
     EventStatus,
+    FingerprintAnnex,
     FinancingRecord,
     Record,
     VoucherEvent,
-    decode_entry,
     diff_fields,
     encode_content,
     encode_record,
@@ -128,23 +128,28 @@ def _grouped(batches: Iterable[list[_T]], key: Callable[[_T], str], rows: int) -
         yield chunk
 
 
-def _distinct_versions(rows: Sequence[Any], record: Callable[[Any], Record]) -> list[tuple[Any, bytes, bytes]]:
-    """(row, content, content hash) of each distinct content among ``rows``, first delivery first."""
+def _distinct_versions(
+    rows: Sequence[Any], record: Callable[[Any], Record], night: dt.date, known: Container[bytes]
+) -> tuple[list[tuple[Any, bytes, bytes]], int]:
+    """(row, content, content hash) of each distinct content among ``rows``, first delivery
+    first; and how many rows of ``night`` re-deliver a content in ``known``."""
     seen: set[bytes] = set()
     out = []
+    redelivered = 0
     for row in rows:
         content, chash = encode_content(record(row))
+        redelivered += row.night == night and chash in known
         if chash not in seen:
             seen.add(chash)
             out.append((row, content, chash))
-    return out
+    return out, redelivered
 
 
-def _covers(annex: Any) -> list[tuple[str, int | None]]:
+def _covers(annex: FingerprintAnnex) -> list[tuple[str, int | None]]:
     """What a financing's fingerprints cover (kinds and amounts, not the keyed digests): an
     entry is appended again when more is known (an invoice's content arrived), not when the
     fingerprint key changed."""
-    return sorted((fp.kind, fp.amount_fen) for fp in getattr(annex, "fingerprints", ()))
+    return sorted((fp.kind, fp.amount_fen) for fp in annex.fingerprints)
 
 
 @dataclass
@@ -229,12 +234,11 @@ class NightProcessor:
         )
         for group in groups:
             known = tree.get(group[0].event.event_id) or TreeEvent()
-            self.redelivered += sum(
-                1 for d in group if d.night == self.business_date and encode_content(d.event)[1] in known.versions
-            )
+            versions, redelivered = _distinct_versions(group, lambda d: d.event, self.business_date, known.versions)
+            self.redelivered += redelivered
             accepted: tuple[VoucherEvent, bytes] | None = None
             first_refusal: Rejection | None = None
-            for delivered, content, chash in _distinct_versions(group, lambda d: d.event):
+            for delivered, content, chash in versions:
                 event = delivered.event
                 if accepted is not None:
                     seq = known.versions.get(accepted[1])
@@ -303,9 +307,11 @@ class NightProcessor:
 
     # ---- financings ---------------------------------------------------------------
 
-    def _tree_financings(self, ids: Sequence[str]) -> tuple[dict[str, set[bytes]], dict[str, tuple[int, bytes]]]:
+    def _tree_financings(
+        self, ids: Sequence[str]
+    ) -> tuple[dict[str, set[bytes]], dict[str, tuple[int, bytes, list[tuple[str, int | None]]]]]:
         """Versions of each financing in the tree (any night), and its effective entry as of
-        the night (seq, entry bytes)."""
+        the night (seq, content hash, what its fingerprints cover)."""
         versions: dict[str, set[bytes]] = {}
         for fid, chash in _query_ids(
             self.con, ids,
@@ -315,12 +321,15 @@ class NightProcessor:
         ):
             versions.setdefault(fid, set()).add(bytes(chash))
         effective = {
-            fid: (int(seq), bytes(entry))
-            for fid, seq, entry in _query_ids(
+            fid: (int(seq), bytes(chash), sorted(tuple(c) for c in covers or []))
+            for fid, seq, chash, covers in _query_ids(
                 self.con, ids,
-                "SELECT e.financing_id, e.seq, e.entry FROM ledger_entries e JOIN _ledger_wanted_ids w "
-                "ON w.id = e.financing_id WHERE e.entry_type = 'FINANCING' AND e.business_date <= ? "
-                "QUALIFY row_number() OVER (PARTITION BY e.financing_id ORDER BY e.business_date DESC, e.seq DESC) = 1",
+                "WITH e AS (SELECT e.financing_id, e.seq, e.content_hash FROM ledger_entries e "
+                "JOIN _ledger_wanted_ids w ON w.id = e.financing_id "
+                "WHERE e.entry_type = 'FINANCING' AND e.business_date <= ? "
+                "QUALIFY row_number() OVER (PARTITION BY e.financing_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
+                "SELECT e.financing_id, e.seq, e.content_hash, list((f.kind, f.amount_fen)) FILTER (WHERE f.kind IS NOT NULL) "
+                "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL",
                 [self.business_date],
             )
         }
@@ -330,7 +339,7 @@ class NightProcessor:
         """Decide a chunk of financings (each group: one financing's versions by night),
         after every event, and append what changed."""
         ids = [g[0].financing.financing_id for g in groups]
-        versions, effective = self._tree_financings(ids)
+        known_versions, effective = self._tree_financings(ids)
         facts = inputs.tax_invoice_facts(
             self.con,
             [n for g in groups for d in g for n in [d.financing.asset_invoice_no, *(i.invoice_no for i in d.financing.invoices)]],
@@ -338,10 +347,13 @@ class NightProcessor:
         )
         for group in groups:
             fid = group[0].financing.financing_id
-            known = versions.get(fid, set())
             accepted: FinancingRecord | None = None
             conflicts: list[tuple[FinancingRecord, FinancingRecord, bytes, dt.date]] = []
-            for delivered, _, chash in _distinct_versions(group, lambda d: d.financing):
+            versions, redelivered = _distinct_versions(
+                group, lambda d: d.financing, self.business_date, known_versions.get(fid, set())
+            )
+            self.redelivered += redelivered
+            for delivered, _, chash in versions:
                 fin = delivered.financing
                 if accepted is not None:
                     if diff_fields(accepted, fin) == ["status"]:
@@ -355,15 +367,11 @@ class NightProcessor:
                     self._refuse(fin, chash, mismatch, delivered.night)
                     continue
                 accepted = fin
-            self.redelivered += sum(
-                1 for d in group if d.night == self.business_date and encode_content(d.financing)[1] in known
-            )
             seq = effective[fid][0] if fid in effective else None
             if accepted is not None:
                 annex = financing_fingerprints(accepted, facts, self.fingerprint_key)
                 content, chash = encode_content(accepted)
-                entry = decode_entry(effective[fid][1]) if fid in effective else None
-                if entry is None or entry.record != accepted or _covers(annex) != _covers(entry.annex):
+                if fid not in effective or effective[fid][1:] != (chash, _covers(annex)):
                     seq = self._append(accepted, content, annex)
             for old, fin, chash, night in conflicts:
                 self._refuse(fin, chash, self._conflict(seq, old, fin), night)
