@@ -14,6 +14,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from connectors.kinds import FileKind
+from connectors.values import MAX_AMOUNT_FEN
 
 # Reason codes of file-level rejections.
 EMPTY_FILE = "EMPTY_FILE"
@@ -44,6 +45,7 @@ class ParseContext:
     kind: FileKind
     csv_encoding: str | None = None  # configured override ("utf-8", "gb18030"); None = detect
     csv_delimiter: str | None = None  # configured override ("," or "|"); None = detect
+    max_amount_fen: int = MAX_AMOUNT_FEN  # plausibility ceiling of one money amount (configured)
 
 
 class Sink(Protocol):
