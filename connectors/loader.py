@@ -26,6 +26,7 @@ from typing import Protocol
 from connectors.kinds import classify
 from connectors.parsers import ParseContext
 from connectors.spool import SpoolResult, parse_to_spool
+from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.quarantine import QuarantineLog
 
@@ -93,14 +94,16 @@ def load_night(
     *,
     csv_override: CsvOverride | None = None,
     workers: int | None = None,
+    max_amount_fen: int = MAX_AMOUNT_FEN,
 ) -> NightLoad:
     """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
 
     Files are parsed by ``workers`` processes (default: one per core) when the night is
-    large enough to repay starting them, and inserted in path order either way.
+    large enough to repay starting them, and inserted in path order either way.  A money
+    amount beyond ``max_amount_fen`` quarantines its record.
     """
     files = sorted(landed, key=lambda f: f.rel_path)
-    jobs = {f.rel_path: _parse_job(business_date, f, csv_override) for f in files}
+    jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
     parse_bytes = sum(f.size for f in files if jobs[f.rel_path] is not None)
     result = NightLoad(business_date)
     with (
@@ -127,13 +130,15 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 """Below this much to parse, worker processes cost more than they save."""
 
 
-def _parse_job(business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None) -> ParseContext | None:
+def _parse_job(
+    business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None, max_amount_fen: int
+) -> ParseContext | None:
     """The parse context of a file to parse, or None for a duplicate or an unknown kind."""
     kind = classify(landed.rel_path)
     if landed.status == "duplicate" or kind is None:
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
-    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter)
+    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
 
 
 @contextmanager

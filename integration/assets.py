@@ -67,7 +67,9 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     settings = scf.settings()
     night = settings.archive().night_manifest(day)
     with settings.open_warehouse() as warehouse:
-        loaded = load_night(warehouse, day, night.files, csv_override=settings.csv_override)
+        loaded = load_night(
+            warehouse, day, night.files, csv_override=settings.csv_override, max_amount_fen=settings.max_amount_fen
+        )
     _report(context, started, f"{loaded.records} records, {loaded.quarantined} quarantined")
     return dg.MaterializeResult(
         metadata={
