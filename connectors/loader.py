@@ -25,6 +25,7 @@ from typing import Protocol
 
 from connectors.kinds import classify
 from connectors.parsers import ParseContext
+from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
@@ -133,9 +134,9 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 def _parse_job(
     business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None, max_amount_fen: int
 ) -> ParseContext | None:
-    """The parse context of a file to parse, or None for a duplicate or an unknown kind."""
+    """The parse context of a file to parse, or None for a duplicate, a bad name or an unknown kind."""
     kind = classify(landed.rel_path)
-    if landed.status == "duplicate" or kind is None:
+    if landed.status == "duplicate" or kind is None or bad_name_reason(landed.rel_path):
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
     return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
@@ -169,8 +170,12 @@ def _store(
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
+    bad_name = bad_name_reason(landed.rel_path)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
+    elif bad_name is not None:
+        outcome.status = "rejected"
+        quarantine.add(None, "BAD_FILE_NAME", bad_name, None)
     elif parsed is None:
         outcome.status = "unknown_kind"
         quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)

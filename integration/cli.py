@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from connectors.errors import ScfError
+from integration.assets import PARTITIONS
 from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
@@ -86,6 +87,9 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     """Run the nightly job for each date in order and print the summary table."""
     _show_progress()
     settings = load_settings(home, inbox)
+    for day in dates:
+        if not _is_night(day):
+            raise ScfError(f"business date {day}: {_OUTSIDE_RANGE}; give a date in that range")
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
@@ -96,6 +100,14 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
     console.print(f"Reports under {settings.home / 'reports'}")
+
+
+def _is_night(day: dt.date) -> bool:
+    """Whether the nightly job has a partition for ``day``."""
+    return PARTITIONS.has_partition_key(day.isoformat())
+
+
+_OUTSIDE_RANGE = f"outside the nightly job's dates (from {PARTITIONS.start.date()} to tomorrow, China time)"
 
 
 class NightFailed(ScfError):
@@ -130,6 +142,10 @@ def run(
             dates = source.nights()
         finally:
             source.close()
+        outside = [d for d in dates if not _is_night(d)]
+        for day in outside:
+            console.print(f"[yellow]skipping[/yellow] night folder {day}: {_OUTSIDE_RANGE}")
+        dates = [d for d in dates if _is_night(d)]
     else:
         dates = [_parse_date(date)]
     run_nights(dates, home, inbox)

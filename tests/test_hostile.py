@@ -4,14 +4,21 @@ bad record or file only, and the rest of the night is processed."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.errors import ConfigError
+from connectors.sftp import SftpSource
+from connectors.sources import LocalFolderSource, UnsafeEntry
 from integration.cli import app
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
+from tests.sshd import sshd_server  # noqa: F401  (fixture)
+from tests.test_pipeline import query, run_ok
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 
@@ -107,3 +114,129 @@ def test_an_unexpected_failure_is_one_line_naming_the_cause(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: night 2026-11-20 failed: ")
     assert (home / "logs" / "scf.log").stat().st_size > 0
+
+
+# -- nothing outside the inbox (§4) ---------------------------------------------------------------
+
+
+def _night(inbox: Path, day: dt.date = NIGHT) -> Path:
+    return inbox / day.isoformat()
+
+
+def test_a_night_folder_that_is_a_symlink_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "platform").mkdir(parents=True)
+    (outside / "platform" / "financings.csv").write_text("secret", "utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _night(inbox).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafeEntry, match="symbolic link"):
+        LocalFolderSource(inbox).list_night(NIGHT)
+
+
+def test_a_symlinked_file_is_not_read(tmp_path, sample_inbox):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:x:0:0", "utf-8")
+    (_night(sample_inbox) / "tax" / "evil.xml").symlink_to(secret)
+    (_night(sample_inbox) / "bills" / "evil_dir").symlink_to(tmp_path, target_is_directory=True)
+    listed = {f.rel_path for f in LocalFolderSource(sample_inbox).list_night(NIGHT)}
+    assert "tax/evil.xml" not in listed and not any(p.startswith("bills/evil_dir") for p in listed)
+    assert "platform/financings.csv" in listed
+
+
+@pytest.mark.parametrize("swap", ["file", "folder"])
+def test_a_file_swapped_for_a_symlink_after_listing_is_refused_not_followed(tmp_path, sample_inbox, swap):
+    source = LocalFolderSource(sample_inbox)
+    assert "tax/invoice_status.csv" in {f.rel_path for f in source.list_night(NIGHT)}
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "invoice_status.csv").write_text("root:x:0:0", "utf-8")
+    tax = _night(sample_inbox) / "tax"
+    if swap == "file":
+        (tax / "invoice_status.csv").unlink()
+        (tax / "invoice_status.csv").symlink_to(secret / "invoice_status.csv")
+    else:
+        tax.rename(tmp_path / "tax-away")
+        tax.symlink_to(secret, target_is_directory=True)
+    with pytest.raises(UnsafeEntry, match="symbolic link"):
+        with source.open(NIGHT, "tax/invoice_status.csv"):
+            pass
+
+
+def test_a_fifo_in_the_inbox_is_skipped_without_hanging(sample_inbox):
+    os.mkfifo(_night(sample_inbox) / "tax" / "pipe.xml")
+    assert "tax/pipe.xml" not in {f.rel_path for f in LocalFolderSource(sample_inbox).list_night(NIGHT)}
+
+
+# -- a bad file name or night folder costs that file or folder only (§3) --------------------------
+
+
+def test_bad_file_names_quarantine_that_file_only(tmp_path, sample_inbox):
+    night = _night(sample_inbox)
+    payload = (night / "tax" / "batch_0001.xml").read_bytes()
+    bad = [b"tax/back\\slash.xml", b"tax/bad\xff\xfename.xml", b"tax/per%cent.xml", b"tax/ctl\x01.xml"]
+    for n, name in enumerate(bad):
+        with open(os.fsencode(night) + b"/" + name, "wb") as out:
+            out.write(payload + f"<!-- copy {n} -->".encode())
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    rows = query(home, "SELECT reason_code FROM quarantine WHERE reason_code = 'BAD_FILE_NAME'")
+    assert len(rows) == len(bad)
+    files = dict(query(home, "SELECT rel_path, status FROM files"))
+    assert sum(status == "rejected" for status in files.values()) == len(bad)
+    assert files["platform/financings.csv"] == "loaded" and files["tax/batch_0001.xml"] == "loaded"
+    assert all(b"%" in p.encode() for p, s in files.items() if s == "rejected")
+    # Nothing lost: each bad-named file's bytes are in the archive.
+    assert len(list((home / "archive" / "objects").glob("??/*"))) == len(files)
+
+
+def test_stray_night_folders_are_reported_and_skipped(tmp_path, sample_inbox):
+    (sample_inbox / "notadate").mkdir()
+    shutil.copytree(_night(sample_inbox), sample_inbox / "2025-12-31")
+    assert LocalFolderSource(sample_inbox).nights() == [dt.date(2025, 12, 31), NIGHT]
+    home = tmp_path / "home"
+    result = CliRunner().invoke(app, ["run", "--all", "--home", str(home), "--inbox", str(sample_inbox)])
+    assert result.exit_code == 0, result.output
+    assert "skipping night folder 2025-12-31" in result.output
+    assert query(home, "SELECT DISTINCT business_date FROM files") == [(NIGHT,)]
+
+
+def test_a_date_outside_the_nightly_range_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        app(args=["run", "--date", "2025-12-31", "--home", str(tmp_path / "home"), "--inbox", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2025-12-31: outside the nightly job's dates" in err[0]
+
+
+# -- the same over SFTP (a real sshd) --------------------------------------------------------------
+
+
+@pytest.mark.sftp
+def test_sftp_refuses_links_and_keeps_bad_names(sshd_server, tmp_path, sample_inbox):  # noqa: F811
+    night = _night(sample_inbox)
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "shadow").write_text("root:x:0:0", "utf-8")
+    (night / "tax" / "evil.xml").symlink_to(secret / "shadow")
+    with open(os.fsencode(night) + b"/tax/bad\xffname.xml", "wb") as out:
+        out.write(b"<x/>")
+    linked_night = dt.date(2026, 11, 21)
+    _night(sample_inbox, linked_night).symlink_to(secret, target_is_directory=True)
+    (tmp_path / "known_hosts").write_text(sshd_server.known_hosts_line())
+    with SftpSource(
+        sshd_server.host, sshd_server.port, sshd_server.username, sshd_server.client_keys["ed25519"],
+        tmp_path / "known_hosts", str(sample_inbox), connect_timeout=5,
+    ) as remote:  # fmt: skip
+        listed = remote.list_night(NIGHT)
+        assert listed == LocalFolderSource(sample_inbox).list_night(NIGHT)
+        paths = {f.rel_path for f in listed}
+        assert "tax/bad%FFname.xml" in paths and "tax/evil.xml" not in paths
+        with remote.open(NIGHT, "tax/bad%FFname.xml") as stream:
+            assert stream.read() == b"<x/>"
+        with pytest.raises(UnsafeEntry, match="symbolic link"):
+            remote.list_night(linked_night)
+        (night / "tax" / "invoice_status.csv").unlink()
+        (night / "tax" / "invoice_status.csv").symlink_to(secret / "shadow")
+        with pytest.raises(UnsafeEntry, match="symbolic link"):
+            with remote.open(NIGHT, "tax/invoice_status.csv"):
+                pass
