@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.errors import ConfigError
+from connectors.parsers.csvread import MAX_LINE_BYTES, long_lines
 from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource, UnsafeEntry
+from connectors.values import MAX_AMOUNT_FEN, format_fen
 from integration.cli import app
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
@@ -240,3 +243,76 @@ def test_sftp_refuses_links_and_keeps_bad_names(sshd_server, tmp_path, sample_in
         with pytest.raises(UnsafeEntry, match="symbolic link"):
             with remote.open(NIGHT, "tax/invoice_status.csv"):
                 pass
+
+
+# -- a bad record stays one bad record (§3) -------------------------------------------------------
+
+
+def _append_rows(path: Path, *rows: str) -> None:
+    text = path.read_text("utf-8")
+    path.write_text(text.rstrip("\n") + "\n" + "\n".join(rows) + "\n", "utf-8")
+
+
+def test_long_lines_are_found_across_chunks(tmp_path):
+    path = tmp_path / "x.csv"
+    big = MAX_LINE_BYTES + 10
+    path.write_bytes(b"h\n" + b"a" * 3 + b"\n" + b"b" * (3 * big) + b"\nc\n" + b"d" * big + b"\n" + b"e" * big)
+    assert long_lines(path) == [3, 5, 6]
+
+
+def test_a_csv_line_over_the_block_size_quarantines_that_line_only(tmp_path, sample_inbox):
+    financings = _night(sample_inbox) / "platform" / "financings.csv"
+    rows_before = len(financings.read_text("utf-8").strip().splitlines()) - 1
+    _append_rows(financings, "F-HUGE," + "x" * (3 * 2**20))
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    quarantined = query(home, "SELECT src_pos, reason_code FROM quarantine WHERE src_path = 'platform/financings.csv'")
+    assert quarantined == [(rows_before + 2, "LINE_TOO_LONG")]
+    assert query(home, "SELECT count(*) FROM financings") == [(rows_before,)]
+
+
+_BILL_REF = "731352100001120261101000000123"
+
+
+def test_absurd_values_quarantine_their_record_only(tmp_path, sample_inbox):
+    night = _night(sample_inbox)
+    _append_rows(
+        night / "platform" / "financings.csv",
+        f"F-RANGE,313521000011,BILL,91320500MA1X000024,91440300MA5F00001A,{_BILL_REF}:1-{'9' * 25},,1.00,1.00,"
+        "0.02,2026-11-20,2027-04-30,ACTIVE",
+        "F-ABSURD,313521000011,VOUCHER,91320500MA1X000024,91440300MA5F00001A,V3f9a1c2b4d5e6f71,,"
+        "100000000000.01,1.00,0.02,2026-11-20,2027-04-30,ACTIVE",
+        "F-\x00NUL,313521000011,VOUCHER,91320500MA1X000024,91440300MA5F00001A,V3f9a1c2b4d5e6f71,,1.00,1.00,0.02,"
+        "2026-11-20,2027-04-30,ACTIVE",
+    )
+    invoice = night / "tax" / "26320000000000012345.xml"
+    invoice.write_text(invoice.read_text("utf-8").replace(">113000.00<", ">99999999999999999999.00<", 1), "utf-8")
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)  # the findings step runs: no overflow
+    bad = query(home, "SELECT src_path, reason_code, reason FROM quarantine ORDER BY src_path, src_pos")
+    assert [(path, code) for path, code, _ in bad] == [
+        ("platform/financings.csv", "BAD_VALUE"),
+        ("platform/financings.csv", "BAD_VALUE"),
+        ("platform/financings.csv", "BAD_VALUE"),
+        ("tax/26320000000000012345.xml", "BAD_VALUE"),
+    ]
+    assert "plausibility ceiling" in bad[0][2] and "control character U+0000" in bad[2][2]
+    assert query(home, "SELECT count(*) FROM financings") == [(2,)]
+    assert query(home, "SELECT count(*) FROM tax_invoices")[0][0] >= 1
+    for report in (home / "reports").rglob("*.csv"):
+        assert "\x00" not in report.read_text("utf-8")
+
+
+def test_the_checks_cannot_overflow_on_amounts_at_the_ceiling(tmp_path, sample_inbox):
+    """Every money amount of the night at the plausibility ceiling (10^13 fen): the night completes."""
+    ceiling = format_fen(MAX_AMOUNT_FEN)
+    night = _night(sample_inbox)
+    for path in night.rglob("*"):
+        if path.suffix in (".csv", ".xml"):
+            text = re.sub(r"(?<![0-9.])[0-9]+\.[0-9]{2}(?![0-9])", ceiling, path.read_text("utf-8"))
+            path.write_text(text.replace("1-5000000", f"1-{MAX_AMOUNT_FEN}"), "utf-8")
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    assert query(home, "SELECT count(*) FROM financings WHERE face_amount_fen = ?", MAX_AMOUNT_FEN) == [(2,)]
+    assert query(home, "SELECT count(*) FROM tax_invoices WHERE total_fen = ?", MAX_AMOUNT_FEN)[0][0] >= 1
+    assert query(home, "SELECT count(*) FROM financing_verdicts") == [(2,)]

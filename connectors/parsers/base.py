@@ -27,6 +27,7 @@ UNEXPECTED_ROOT = "UNEXPECTED_ROOT"
 
 # Reason codes of record-level quarantine.
 ROW_SHAPE = "ROW_SHAPE"  # a CSV row with the wrong number of fields
+LINE_TOO_LONG = "LINE_TOO_LONG"  # a CSV line longer than the reader takes (csvread.MAX_LINE_BYTES)
 MISSING_FIELD = "MISSING_FIELD"  # a required value is empty or absent
 BAD_VALUE = "BAD_VALUE"  # a value that does not parse (money, date, number)
 BAD_ID = "BAD_ID"  # an identifier of the wrong form (invoice no, voucher id, bank code …)
