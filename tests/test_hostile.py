@@ -3,10 +3,12 @@ bad record or file only, and the rest of the night is processed."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from connectors.sources import LocalFolderSource, UnsafeEntry
 from connectors.values import MAX_AMOUNT_FEN, format_fen
 from integration.cli import app
 from integration.settings import load_settings
+from reconciliation.reports import spreadsheet_safe
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import sshd_server  # noqa: F401  (fixture)
 from tests.test_pipeline import query, run_ok
@@ -316,3 +319,46 @@ def test_the_checks_cannot_overflow_on_amounts_at_the_ceiling(tmp_path, sample_i
     assert query(home, "SELECT count(*) FROM financings WHERE face_amount_fen = ?", MAX_AMOUNT_FEN) == [(2,)]
     assert query(home, "SELECT count(*) FROM tax_invoices WHERE total_fen = ?", MAX_AMOUNT_FEN)[0][0] >= 1
     assert query(home, "SELECT count(*) FROM financing_verdicts") == [(2,)]
+
+
+# -- smaller (§6) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("-2+3", "'-2+3"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-1234.56", "-1234.56"),
+        ("F2026", "F2026"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cells_are_neutralised(text, shown):
+    assert spreadsheet_safe(text) == shown
+
+
+def test_formula_payloads_reach_no_report_raw(tmp_path, sample_inbox):
+    _append_rows(
+        _night(sample_inbox) / "platform" / "financings.csv",
+        "@SUM(1+1),313521000011,VOUCHER,\"=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",+cmd|' /C calc'!A0,"
+        "V3f9a1c2b4d5e6f71,,1.00,1.00,0.02,2026-11-20,2027-04-30,ACTIVE",
+    )
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    folder = home / "reports" / SAMPLE_NIGHT
+    with (folder / "financing_status.csv").open(encoding="utf-8", newline="") as handle:
+        rows = {r["financing_id"]: r for r in csv.DictReader(handle)}
+    row = rows["'@SUM(1+1)"]
+    assert row["applicant_uscc"] == '\'=HYPERLINK("http://evil","x")' and row["debtor_uscc"] == "'+cmd|' /C calc'!A0"
+    for name in ("findings.csv", "financing_status.csv"):
+        for line in csv.reader((folder / name).open(encoding="utf-8", newline="")):
+            assert not any(cell.startswith(("=", "+", "@")) for cell in line)
+    with zipfile.ZipFile(folder / "exceptions.xlsx") as book:
+        strings = book.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in book.namelist() else ""
+        sheets = "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/"))
+    assert "'@SUM(1+1)" in strings + sheets and ">@SUM(1+1)" not in strings + sheets
