@@ -12,9 +12,13 @@ one file never stops a night.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing
 import os
+import select
+import shutil
 import tempfile
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -30,6 +34,11 @@ from connectors.spool import SpoolResult, parse_to_spool
 from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.quarantine import QuarantineLog
+
+log = logging.getLogger(__name__)
+
+SPOOL_PREFIX = "spool-"
+"""Spool folders are ``<warehouse folder>/spool-*``; a killed night's are removed by the next load."""
 
 CsvOverride = Callable[[str], tuple[str | None, str | None]]
 """Given a file's path relative to the night folder: (encoding, delimiter) overrides."""
@@ -107,8 +116,9 @@ def load_night(
     jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
     parse_bytes = sum(f.size for f in files if jobs[f.rel_path] is not None)
     result = NightLoad(business_date)
+    _remove_stale_spools(warehouse.path.parent)
     with (
-        tempfile.TemporaryDirectory(prefix="spool-", dir=warehouse.path.parent) as spool,
+        tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=warehouse.path.parent) as spool,
         _executor(workers, parse_bytes) as pool,
         warehouse.transaction(),
     ):
@@ -142,6 +152,30 @@ def _parse_job(
     return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
 
 
+def _remove_stale_spools(folder: Path) -> None:
+    """Remove spool folders a killed night left (safe: this process holds the warehouse's write lock)."""
+    for stale in folder.glob(SPOOL_PREFIX + "*"):
+        log.warning("removing the spool folder %s a killed run left behind", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _die_with(night_pid: int) -> None:
+    """Worker initializer: a daemon thread ends the worker as soon as the night's process exits,
+    even by ``kill -9`` (a pidfd becomes readable then), so no parse worker outlives its run.
+    (The worker's parent is the forkserver, which the workers themselves keep alive, so the
+    parent-death signal would not do.)"""
+    try:
+        pidfd = os.pidfd_open(night_pid)
+    except ProcessLookupError:  # the night died before this worker started
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-the-night", daemon=True).start()
+
+
 @contextmanager
 def _executor(workers: int | None, parse_bytes: int) -> Iterator[Executor | None]:
     """A process pool for a large night, None (parse in this process) for a small one."""
@@ -149,7 +183,8 @@ def _executor(workers: int | None, parse_bytes: int) -> Iterator[Executor | None
     if count <= 1 or parse_bytes < PARALLEL_FROM_BYTES:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(count, context, initializer=_die_with, initargs=(os.getpid(),)) as pool:
         yield pool
 
 

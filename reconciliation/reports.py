@@ -31,10 +31,12 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
     """Write ``findings.csv`` and ``financing_status.csv`` of a night; return their paths.
 
     Rows are in a fixed order (gravest first, then by id) so that a re-run of the same
-    night writes byte-identical files.
+    night writes byte-identical files.  Temporary ``*.part`` files a killed run left under
+    ``reports/`` are removed first.
     """
+    for stale in (home / "reports").glob("*/*.part"):  # left by a killed run; one night runs at a time
+        stale.unlink()
     folder = night_report_dir(home, business_date)
-    day = business_date.isoformat()
     findings = folder / "findings.csv"
     status = folder / "financing_status.csv"
     _copy(

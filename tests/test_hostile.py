@@ -8,6 +8,9 @@ import datetime as dt
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -362,3 +365,51 @@ def test_formula_payloads_reach_no_report_raw(tmp_path, sample_inbox):
         strings = book.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in book.namelist() else ""
         sheets = "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/"))
     assert "'@SUM(1+1)" in strings + sheets and ">@SUM(1+1)" not in strings + sheets
+
+
+def test_parse_workers_die_with_a_killed_run(tmp_path):
+    script = tmp_path / "night.py"
+    script.write_text(
+        "import os, time\n"
+        "from connectors.loader import _executor\n"
+        "if __name__ == '__main__':\n"
+        "    with _executor(2, 1 << 40) as pool:\n"
+        "        pids = {pool.submit(os.getpid).result() for _ in range(8)}\n"
+        "        print(' '.join(map(str, pids)), flush=True)\n"
+        "        pool.submit(time.sleep, 600)\n"
+        "        time.sleep(600)\n",
+        "utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    night = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        workers = [int(pid) for pid in night.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        night.kill()  # SIGKILL: no cleanup code runs in the parent
+        night.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_runs_spool_folders_and_part_files_are_cleaned_by_the_next_run(tmp_path, sample_inbox):
+    home = tmp_path / "it's home"  # an apostrophe: no path is pasted into SQL
+    run_ok(home, sample_inbox)
+    (home / "spool-killed").mkdir()
+    (home / "spool-killed" / "x.arrow").write_bytes(b"half")
+    (home / "reports" / "2026-11-19").mkdir()
+    (home / "reports" / "2026-11-19" / "findings.csv.part").write_text("half", "utf-8")
+    (home / "reports" / SAMPLE_NIGHT / "exceptions.xlsx.part").write_text("half", "utf-8")
+    run_ok(home, sample_inbox)
+    assert not list(home.glob("spool-*")) and not list((home / "reports").rglob("*.part"))
+    assert (home / "reports" / SAMPLE_NIGHT / "financing_status.csv").exists()

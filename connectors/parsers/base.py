@@ -47,6 +47,7 @@ class ParseContext:
     csv_encoding: str | None = None  # configured override ("utf-8", "gb18030"); None = detect
     csv_delimiter: str | None = None  # configured override ("," or "|"); None = detect
     max_amount_fen: int = MAX_AMOUNT_FEN  # plausibility ceiling of one money amount (configured)
+    scratch_dir: str | None = None  # where a parser may write temporary files (the night's spool folder)
 
 
 class Sink(Protocol):

@@ -123,7 +123,7 @@ def for_each_row(
     delimiter = ctx.csv_delimiter or ("|" if "|" in header else ",")
     names = [n.strip().strip('"').strip() for n in header.split(delimiter)]
     layout = _Layout(names, required, optional)
-    with _short_lines(path, encoding, sink) as readable:
+    with _short_lines(path, encoding, sink, ctx.scratch_dir) as readable:
         for line, fields in _rows(readable, encoding, delimiter, layout.width, sink):
             if not any(fields):
                 continue  # a blank line
@@ -153,7 +153,7 @@ def long_lines(path: Path) -> list[int]:
 
 
 @contextmanager
-def _short_lines(path: Path, encoding: str, sink: Sink) -> Iterator[Path]:
+def _short_lines(path: Path, encoding: str, sink: Sink, scratch_dir: str | None) -> Iterator[Path]:
     """``path`` itself, or a temporary copy with its too-long lines blanked (each quarantined)."""
     lines = long_lines(path)
     if not lines:
@@ -161,7 +161,7 @@ def _short_lines(path: Path, encoding: str, sink: Sink) -> Iterator[Path]:
         return
     if lines[0] == 1:
         raise FileRejected(LINE_TOO_LONG, f"the header line is longer than {MAX_LINE_BYTES} bytes", 1)
-    fd, name = tempfile.mkstemp(prefix="scf-csv-", suffix=".csv")
+    fd, name = tempfile.mkstemp(prefix="short-lines-", suffix=".csv", dir=scratch_dir)
     try:
         with path.open("rb") as source, os.fdopen(fd, "wb") as copy:
             wanted = set(lines)
