@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.errors import ConfigError
+from connectors.parsers import FileRejected
 from connectors.parsers.csvread import MAX_LINE_BYTES, long_lines
 from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource, UnsafeEntry
@@ -27,6 +28,7 @@ from integration.settings import load_settings
 from reconciliation.reports import spreadsheet_safe
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import sshd_server  # noqa: F401  (fixture)
+from tests.test_parsers import _batch, _invoice, parse_bytes
 from tests.test_pipeline import query, run_ok
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
@@ -413,3 +415,46 @@ def test_a_killed_runs_spool_folders_and_part_files_are_cleaned_by_the_next_run(
     run_ok(home, sample_inbox)
     assert not list(home.glob("spool-*")) and not list((home / "reports").rglob("*.part"))
     assert (home / "reports" / SAMPLE_NIGHT / "financing_status.csv").exists()
+
+
+# -- the XML defences that held (keep them) ---------------------------------------------------------
+
+
+def _laughs() -> str:
+    entities = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
+    doctype = f'<?xml version="1.0"?><!DOCTYPE EInvoiceBatch [{"".join(entities)}]>'
+    return doctype + "<EInvoiceBatch>" + _invoice(extra="<Remark>&l9;</Remark>") + "</EInvoiceBatch>"
+
+
+def _hostile_xml(tmp_path: Path) -> dict[str, str]:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("26320000000000000001", "utf-8")
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text(f'<!ENTITY e SYSTEM "file://{secret}">', "utf-8")
+    return {
+        "xxe": f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret}">]>' + _invoice("&e;"),
+        "billion_laughs": _laughs(),
+        "external_dtd": f'<?xml version="1.0"?><!DOCTYPE EInvoice SYSTEM "file://{dtd}">' + _invoice("&e;"),
+        "huge_node": _batch(_invoice(extra=f"<Remark>{'x' * (11 * 2**20)}</Remark>")),
+        "deep_nesting": _batch(_invoice(extra="<a>" * 300_000 + "</a>" * 300_000)),
+    }
+
+
+@pytest.mark.parametrize("case", ["xxe", "billion_laughs", "external_dtd", "huge_node", "deep_nesting"])
+def test_xml_attacks_are_refused_without_reading_or_blowing_up(tmp_path, case):
+    started = time.monotonic()
+    with pytest.raises(FileRejected) as rejected:
+        parse_bytes(tmp_path, f"tax/{case}.xml", _hostile_xml(tmp_path)[case])
+    assert rejected.value.reason_code == "MALFORMED_XML" and "26320000000000000001" not in rejected.value.reason
+    assert time.monotonic() - started < 20
+
+
+def test_xml_attacks_cost_their_file_only(tmp_path, sample_inbox):
+    for case, text in _hostile_xml(tmp_path).items():
+        (_night(sample_inbox) / "tax" / f"{case}.xml").write_text(text, "utf-8")
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    files = dict(query(home, "SELECT rel_path, status FROM files"))
+    assert files["tax/batch_0001.xml"] == "loaded" and files["platform/financings.csv"] == "loaded"
+    assert query(home, "SELECT count(*) FROM tax_invoices WHERE invoice_no = '26320000000000000001'") == [(0,)]
+    assert query(home, "SELECT count(*) FROM financing_verdicts") == [(2,)]
