@@ -26,7 +26,7 @@ MAX_TEXT_CHARS = 4096
 """Longest text value a delivered field may hold (a longer one is a broken record)."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 
 
 def check_text(text: str) -> str:
@@ -45,12 +45,13 @@ def normalise_identifier(text: str | None) -> str | None:
 
     NFKC (full-width digits and letters become ASCII: ``９１４４`` → ``9144``), then surrounding
     whitespace (ideographic space included) is stripped; an empty result gives ``None``.
-    Whitespace or a control character inside the identifier, or more than ``MAX_TEXT_CHARS``
+    Whitespace, a control or an invisible format character (zero-width space …) inside the
+    identifier, or more than ``MAX_TEXT_CHARS``
     characters, is refused with :class:`ValueError`: it is never silently joined up.
     """
     if text is None:
         return None
-    s = unicodedata.normalize("NFKC", text).strip()
+    s = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     if not s:
         return None
     if len(s) > MAX_TEXT_CHARS:

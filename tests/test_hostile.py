@@ -22,13 +22,13 @@ from connectors.parsers import FileRejected
 from connectors.parsers.csvread import MAX_LINE_BYTES, long_lines
 from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource, UnsafeEntry
-from connectors.values import MAX_AMOUNT_FEN, format_fen
+from connectors.values import MAX_AMOUNT_FEN, format_fen, normalise_identifier
 from integration.cli import app
 from integration.settings import load_settings
 from reconciliation.reports import spreadsheet_safe
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import sshd_server  # noqa: F401  (fixture)
-from tests.test_parsers import _batch, _invoice, parse_bytes
+from tests.test_parsers import SAMPLES, _batch, _invoice, parse_bytes
 from tests.test_pipeline import query, run_ok
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
@@ -458,3 +458,54 @@ def test_xml_attacks_cost_their_file_only(tmp_path, sample_inbox):
     assert files["tax/batch_0001.xml"] == "loaded" and files["platform/financings.csv"] == "loaded"
     assert query(home, "SELECT count(*) FROM tax_invoices WHERE invoice_no = '26320000000000000001'") == [(0,)]
     assert query(home, "SELECT count(*) FROM financing_verdicts") == [(2,)]
+
+
+# -- one normalisation rule for identifiers (issue 9 §4) ----------------------------------------
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "0" <= c <= "9" or "A" <= c <= "Z" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("２６３２０００００", "263200000"),
+        ("\u3000 V3F9A1 \t", "V3F9A1"),
+        ("ＶＡＢＣ", "VABC"),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_normalise_identifier(raw, normalised):
+    assert normalise_identifier(raw) == normalised
+
+
+@pytest.mark.parametrize("raw", ["2632 0000", "2632\u30000000", "26\x0032", "26\n32", "26\u200b32", "26\ufeff32"])
+def test_an_identifier_with_inner_space_or_control_is_refused(raw):
+    with pytest.raises(ValueError, match="whitespace or a control character"):
+        normalise_identifier(raw)
+
+
+def test_full_width_and_spaced_identifiers_are_treated_alike_in_every_column(tmp_path):
+    """The same full-width digits are normalised in asset_ref and invoice_nos (the issue's case:
+    one column refused them, the other took them raw); an inner space is refused in both."""
+    rel = "platform/financings.csv"
+    header, first, second = (SAMPLES / rel).read_text("utf-8").strip().splitlines()
+    invoice_ref = "26320000000000023456"
+    wide = first.replace("V3f9a1c2b4d5e6f71", _full_width("V3f9a1c2b4d5e6f71").replace("ｆ", "f"))
+    wide = wide.replace(invoice_ref, _full_width(invoice_ref))
+    spaced_asset = second.replace("731352100001120261101000000123", "7313521000011 20261101000000123")
+    spaced_invoice = second.replace("F202611200002", "F-SPACED").replace("26320000000000034567", "2632000000 0000034567")
+    sink = parse_bytes(tmp_path, rel, "\n".join([header, wide, spaced_asset, spaced_invoice]) + "\n")
+    [row] = sink.table("financings")
+    assert row["asset_voucher_id"] == "V3f9a1c2b4d5e6f71"
+    assert sink.table("financing_invoices")[0]["invoice_no"] == invoice_ref
+    assert [code for _, code in sink.codes()] == ["BAD_ID", "BAD_VALUE"]
+    assert all("whitespace" in reason for _, _, reason, _ in sink.quarantined)
+
+
+def test_full_width_identifiers_in_xml_are_normalised(tmp_path):
+    wide = _full_width("26320000000000099999")
+    [invoice] = parse_bytes(tmp_path, "tax/w.xml", _batch(_invoice(wide))).table("tax_invoices")
+    assert invoice["invoice_no"] == "26320000000000099999"
