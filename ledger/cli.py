@@ -1,9 +1,10 @@
 """``scf ledger …``: verify, prove, checkpoint, cosign, lineage (and export fingerprints).
 
 Every command takes ``--home`` (default ``$SCF_HOME`` or ``./home``) and opens
-``<home>/warehouse.duckdb``.  Keys default to ``<home>/ledger/keys/`` and checkpoints to
-``<home>/ledger/checkpoints/``; the log's origin and key name default to
-``$SCF_LEDGER_ORIGIN`` (or :data:`DEFAULT_ORIGIN`).  A bank verifying someone else's
+``<home>/warehouse.duckdb``.  Its defaults come from the home's validated settings (the same
+object the night uses, :func:`integration.settings.load_settings`): the signing key file,
+checkpoints under ``<home>/ledger/checkpoints/``, the log's origin (``$SCF_LEDGER_ORIGIN``
+first) and key name.  A bank verifying someone else's
 ledger pins the log with ``--log-key`` (a verifier key ``name+id+key`` or a PEM file).
 """
 
@@ -24,7 +25,7 @@ from rich.table import Table
 from connectors.values import format_fen
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
 from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
-from ledger.keys import default_signing_key_path, load_or_create_signing_key, load_signing_key, load_verifier
+from ledger.keys import load_or_create_signing_key, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
 from ledger.merkle import leaf_hash
 from ledger.proofcheck import verify_consistency, verify_inclusion
@@ -50,16 +51,31 @@ LOG_KEY = typer.Option(
 CHECKPOINTS = typer.Option(None, "--checkpoints", help="Checkpoint folder (default <home>/ledger/checkpoints).")
 
 
+def _settings(home: Optional[Path]) -> Any:
+    from integration.settings import load_settings  # here: integration.settings imports this module
+
+    return load_settings(home)
+
+
 def _home(home: Optional[Path]) -> Path:
-    return Path(home or os.environ.get("SCF_HOME") or "home")
+    return _settings(home).home
 
 
-def _origin(origin: Optional[str]) -> str:
-    return origin or os.environ.get("SCF_LEDGER_ORIGIN") or DEFAULT_ORIGIN
+def _origin(origin: Optional[str], home: Path) -> str:
+    return origin or os.environ.get("SCF_LEDGER_ORIGIN") or _settings(home).ledger.origin
+
+
+def _key_name(key_name: Optional[str], origin: str, home: Path) -> str:
+    return key_name or _settings(home).ledger.key_name or origin
+
+
+def _signing_key_file(home: Path) -> Path:
+    settings = _settings(home)
+    return settings.under_home(settings.ledger.signing_key_file)
 
 
 def _checkpoint_dir(home: Path, checkpoints: Optional[Path]) -> Path:
-    return checkpoints or home / "ledger" / "checkpoints"
+    return checkpoints or _settings(home).checkpoint_dir
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -84,7 +100,7 @@ def _log_verifier(home: Path, log_key: Optional[str], key_name: str) -> NoteVeri
     try:
         if log_key:
             return load_verifier(log_key, key_name)
-        return NoteSigner(key_name, load_signing_key(default_signing_key_path(home))).verifier()
+        return NoteSigner(key_name, load_signing_key(_signing_key_file(home))).verifier()
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot load the log key: {exc}", 2) from None
 
@@ -106,8 +122,9 @@ def verify(
     ),
 ) -> None:
     """Verify the whole ledger (or from a checkpoint) and name the first bad entry."""
-    home, origin = _home(home), _origin(origin)
-    log = _log_verifier(home, log_key, key_name or origin)
+    home = _home(home)
+    origin = _origin(origin, home)
+    log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
     try:
         witnesses = [NoteVerifier.from_vkey(w) for w in witness]
     except CheckpointError as exc:
@@ -236,14 +253,15 @@ def checkpoint(
     checkpoints: Optional[Path] = CHECKPOINTS,
 ) -> None:
     """Sign the current tree head as <checkpoints>/<size>.txt (refuses to contradict)."""
-    home, origin = _home(home), _origin(origin)
-    signing_key = load_or_create_signing_key(key or default_signing_key_path(home))
+    home = _home(home)
+    origin = _origin(origin, home)
+    signing_key = load_or_create_signing_key(key or _signing_key_file(home))
     con = _connect(home, read_only=False)
     try:
         published = publish_checkpoint(
             con,
             checkpoint_dir=_checkpoint_dir(home, checkpoints),
-            signer=NoteSigner(key_name or origin, signing_key),
+            signer=NoteSigner(_key_name(key_name, origin, home), signing_key),
             origin=origin,
         )
     except CheckpointError as exc:
@@ -266,8 +284,9 @@ def cosign_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
     """Add your signature to a checkpoint the pinned log signed."""
-    home, origin = _home(home), _origin(origin)
-    log = _log_verifier(home, log_key, key_name or origin)
+    home = _home(home)
+    origin = _origin(origin, home)
+    log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
     try:
         signer = NoteSigner(name, load_or_create_signing_key(key))
         text = cosign(checkpoint_file.read_text(encoding="utf-8"), signer, origin=origin, log=log)

@@ -509,3 +509,17 @@ def test_full_width_identifiers_in_xml_are_normalised(tmp_path):
     wide = _full_width("26320000000000099999")
     [invoice] = parse_bytes(tmp_path, "tax/w.xml", _batch(_invoice(wide))).table("tax_invoices")
     assert invoice["invoice_no"] == "26320000000000099999"
+
+
+def test_scf_ledger_resolves_its_configuration_from_the_same_settings(tmp_path, sample_inbox):
+    home = _home_with(
+        tmp_path,
+        '[ledger]\norigin = "bank-a.example/ledger"\nkey_name = "bank-a"\nsigning_key_file = "keys/log.pem"\n',
+    )
+    run_ok(home, sample_inbox)
+    assert (home / "keys" / "log.pem").exists()
+    verified = CliRunner().invoke(app, ["ledger", "verify", "--home", str(home)])
+    assert verified.exit_code == 0, verified.output
+    (home / "scf.toml").write_text('[ledger]\norign = "x"\n', "utf-8")
+    broken = CliRunner().invoke(app, ["ledger", "verify", "--home", str(home)])
+    assert isinstance(broken.exception, ConfigError) and "[ledger] orign" in str(broken.exception)
