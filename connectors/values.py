@@ -29,15 +29,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 
 
+def _bounded(text: str, refused: re.Pattern[str], what: str, forbidden: str) -> str:
+    """``text`` if it has at most ``MAX_TEXT_CHARS`` characters and none matching ``refused``
+    (``forbidden`` names them in the error)."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"{what} of {len(text)} characters, more than {MAX_TEXT_CHARS}: {text[:40]!r}…")
+    bad = refused.search(text)
+    if bad is not None:
+        raise ValueError(f"{what} holds {forbidden} U+{ord(bad.group()):04X}: {text[:80]!r}")
+    return text
+
+
 def check_text(text: str) -> str:
     """``text`` if it is bounded (``MAX_TEXT_CHARS``) and free of control characters (NUL, ESC …;
     tab and line breaks are allowed in free text); else :class:`ValueError`."""
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"text of {len(text)} characters, more than {MAX_TEXT_CHARS}: {text[:40]!r}…")
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise ValueError(f"control character U+{ord(bad.group()):04X} in {text[:80]!r}")
-    return text
+    return _bounded(text, _CONTROL, "text", "the control character")
 
 
 def normalise_identifier(text: str | None) -> str | None:
@@ -46,20 +52,13 @@ def normalise_identifier(text: str | None) -> str | None:
     NFKC (full-width digits and letters become ASCII: ``９１４４`` → ``9144``), then surrounding
     whitespace (ideographic space included) is stripped; an empty result gives ``None``.
     Whitespace, a control or an invisible format character (zero-width space …) inside the
-    identifier, or more than ``MAX_TEXT_CHARS``
-    characters, is refused with :class:`ValueError`: it is never silently joined up.
+    identifier, or more than ``MAX_TEXT_CHARS`` characters, is refused with :class:`ValueError`:
+    it is never silently joined up.
     """
     if text is None:
         return None
     s = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
-    if not s:
-        return None
-    if len(s) > MAX_TEXT_CHARS:
-        raise ValueError(f"identifier of {len(s)} characters: {s[:40]!r}…")
-    bad = _WHITESPACE_OR_CONTROL.search(s)
-    if bad is not None:
-        raise ValueError(f"identifier holds whitespace or a control character (U+{ord(bad.group()):04X}): {s[:80]!r}")
-    return s
+    return _bounded(s, _WHITESPACE_OR_CONTROL, "identifier", "whitespace or a control character") if s else None
 
 
 def check_amount(fen: int, ceiling: int = MAX_AMOUNT_FEN) -> int:
