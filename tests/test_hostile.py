@@ -523,3 +523,23 @@ def test_scf_ledger_resolves_its_configuration_from_the_same_settings(tmp_path, 
     (home / "scf.toml").write_text('[ledger]\norign = "x"\n', "utf-8")
     broken = CliRunner().invoke(app, ["ledger", "verify", "--home", str(home)])
     assert isinstance(broken.exception, ConfigError) and "[ledger] orign" in str(broken.exception)
+
+
+def test_a_symlinked_night_stops_scf_run_with_one_line(tmp_path, sample_inbox, capsys):
+    inbox = tmp_path / "inbox2"
+    inbox.mkdir()
+    _night(inbox).symlink_to(_night(sample_inbox), target_is_directory=True)
+    home = tmp_path / "home"
+    with pytest.raises(SystemExit):
+        app(args=["run", "--date", SAMPLE_NIGHT, "--home", str(home), "--inbox", str(inbox)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "landed_files:" in err[0] and "is a symbolic link: refused" in err[0]
+    assert not (home / "archive" / "objects").exists()
+
+
+def test_the_configured_amount_ceiling_is_applied(tmp_path, sample_inbox):
+    home = _home_with(tmp_path, "[limits]\nmax_amount_fen = 4000000\n")  # 40,000 yuan
+    run_ok(home, sample_inbox)
+    refused = query(home, "SELECT src_path, reason FROM quarantine WHERE src_path = 'platform/financings.csv'")
+    assert len(refused) == 1 and "beyond the plausibility ceiling of 40000.00" in refused[0][1]
+    assert query(home, "SELECT financing_id FROM financings") == [("F202611200001",)]
