@@ -251,12 +251,17 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     max_amount_fen = limits.get("max_amount_fen", MAX_AMOUNT_FEN)
     if not 0 < max_amount_fen <= AMOUNT_CEILING_MAX:
         limits.fail("max_amount_fen", f"{max_amount_fen} is not between 1 and {AMOUNT_CEILING_MAX}")
+    check_params = _check_params(config_file, config.get("checks", {}))
+    for name, ppm in {**default_params(), **check_params}.items():
+        if name.endswith("_ppm") and isinstance(ppm, int) and not 0 <= ppm * max_amount_fen < 2**63:
+            reason = "is negative" if ppm < 0 else f"times [limits] max_amount_fen = {max_amount_fen} overflows 64 bits"
+            raise ConfigError(f"{config_file}: [checks] {name} = {ppm} {reason}; fix the file and run again")
     return Settings(
         home,
         inbox_path,
         sftp,
         csv_overrides,
-        _check_params(config_file, config.get("checks", {})),
+        check_params,
         LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in ledger.table.items()}),
         memory_limit,
         max_amount_fen,

@@ -71,6 +71,8 @@ def _home_with(tmp_path: Path, toml: str) -> Path:
         ('[ledger]\norign = "x"\n', ["[ledger] orign", "unknown key"]),
         ("[limits]\nmax_amount_fen = 0\n", ["[limits] max_amount_fen", "between"]),
         ("[limits]\nmax_amount_fen = 100000000000000000\n", ["[limits] max_amount_fen", "between"]),
+        ("[checks]\namount_tolerance_ratio_ppm = 1000000\n", ["amount_tolerance_ratio_ppm = 1000000", "overflows"]),
+        ("[checks]\namount_tolerance_ratio_ppm = -1\n", ["amount_tolerance_ratio_ppm = -1"]),
         ("source = 3\n", ["[source]", "must be a table"]),
         ("[source\n", ["not valid TOML"]),
     ],
