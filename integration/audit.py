@@ -1,0 +1,154 @@
+"""Integrity of an engine home as one whole: keys, archive, manifest and ledger together.
+
+:func:`night_gate` runs at the start of every night, before anything is landed: the keys
+match their pins, every archived object still hashes to its name, the manifest's chain
+holds and agrees with every head the ledger recorded, and every index column of
+``ledger_entries`` agrees with the entry it was copied from.  The ledger's own hashes and
+checkpoints are verified by the night's ledger step (:func:`ledger.nightly.append_night`).
+
+:func:`audit_home` is ``scf verify``: all of the above plus a full verification of the
+ledger against every checkpoint signed by the pinned log key.
+
+Any problem is an :class:`~connectors.errors.IntegrityError` whose message names what and
+where (the manifest line, the object, the entry's seq).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import duckdb
+
+from connectors.archive import VerifyReport as ArchiveReport
+from connectors.errors import IntegrityError
+from integration.home import ledger_keys, pinned_log_verifier
+from integration.settings import Settings
+from ledger.entries import ArchiveManifest, EntryFormatError, decode_entry, encode_content
+from ledger.publish import load_checkpoints, unpublished_problems
+from ledger.schema import has_schema
+from ledger.store import ARCHIVE_MANIFEST, row_keys
+from ledger.verify import verify_ledger
+
+INDEX_COLUMNS = ("entry_type", "event_id", "financing_id", "voucher_id", "parent_voucher_id", "business_date",
+                 "content_hash")
+"""The columns of ``ledger_entries`` copied out of each entry for lookups (seq and leaf_hash
+are checked by the ledger's verification)."""
+_BATCH = 1 << 16
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What :func:`audit_home` checked, one line per part (raised on the first problem)."""
+
+    lines: tuple[str, ...]
+
+
+def _fail(problem: str) -> IntegrityError:
+    return IntegrityError(f"{problem} (run `scf verify` after restoring it from backup)")
+
+
+def _index_rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:
+    columns = ", ".join(INDEX_COLUMNS)
+    last = -1
+    while True:
+        rows = con.execute(
+            f"SELECT seq, {columns}, entry FROM ledger_entries WHERE seq > ? ORDER BY seq LIMIT {_BATCH}", [last]
+        ).fetchall()
+        if not rows:
+            return
+        yield from rows
+        last = int(rows[-1][0])
+
+
+def index_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
+    """The first entry (seq, problem) whose index columns disagree with its decoded entry."""
+    for seq, *stored, entry in _index_rows(con):
+        try:
+            decoded = decode_entry(bytes(entry))
+        except EntryFormatError as exc:
+            return int(seq), f"entry {seq} is malformed: {exc}"
+        expected = (*row_keys(decoded.record), decoded.ledger_date, encode_content(decoded.record)[1])
+        for name, have, want in zip(INDEX_COLUMNS, stored, expected):
+            if have != want:
+                return int(seq), f"column {name} of entry {seq} reads {have!r}, the entry says {want!r}"
+    return None
+
+
+def manifest_anchor_problem(con: duckdb.DuckDBPyConnection, archive: ArchiveReport) -> str | None:
+    """The first manifest head recorded in the ledger that the manifest no longer has."""
+    rows = con.execute(
+        "SELECT seq, business_date, entry FROM ledger_entries WHERE entry_type = ? ORDER BY seq", [ARCHIVE_MANIFEST]
+    ).fetchall()
+    for seq, day, entry in rows:
+        record = decode_entry(bytes(entry)).record
+        assert isinstance(record, ArchiveManifest)
+        if record.manifest_lines >= len(archive.heads):
+            return (
+                f"the archive manifest has {len(archive.heads) - 1} lines but ledger entry {seq} (night {day}) "
+                f"recorded {record.manifest_lines}: lines were removed"
+            )
+        if archive.heads[record.manifest_lines] != record.manifest_head:
+            return (
+                f"the archive manifest's first {record.manifest_lines} lines no longer hash to the head ledger "
+                f"entry {seq} recorded on night {day}: a line was edited"
+            )
+    return None
+
+
+def _check_archive(settings: Settings) -> ArchiveReport:
+    report = settings.archive().verify()
+    problem = report.first_problem()
+    if problem is not None:
+        raise _fail(problem)
+    return report
+
+
+def _check_ledger_links(con: duckdb.DuckDBPyConnection, archive: ArchiveReport) -> None:
+    problem = manifest_anchor_problem(con, archive)
+    if problem is not None:
+        raise _fail(problem)
+    found = index_problem(con)
+    if found is not None:
+        raise _fail(f"ledger index rewritten: {found[1]}")
+
+
+def night_gate(settings: Settings, business_date: dt.date) -> None:
+    """Refuse to start night ``business_date`` unless the keys, archive, manifest and
+    ledger index verify (raises :class:`IntegrityError` or :class:`ConfigError`)."""
+    ledger_keys(settings)
+    archive = _check_archive(settings)
+    if not settings.warehouse_path.exists():
+        return
+    with settings.open_warehouse() as warehouse:
+        if has_schema(warehouse.con):
+            _check_ledger_links(warehouse.con, archive)
+
+
+def audit_home(settings: Settings) -> AuditReport:
+    """``scf verify``: keys, archive objects, manifest chain, ledger (entries, tree, every
+    checkpoint, recorded manifest heads, index columns).  Raises on the first problem."""
+    ledger_keys(settings)
+    archive = _check_archive(settings)
+    lines = [f"archive: {archive.checked} objects intact, manifest chain of {archive.head.lines} lines holds"]
+    if not settings.warehouse_path.exists():
+        return AuditReport((*lines, "ledger: no warehouse yet"))
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        if not has_schema(con):
+            return AuditReport((*lines, "ledger: none yet"))
+        found, problems = load_checkpoints(
+            con, settings.checkpoint_dir, origin=settings.ledger.origin, log=pinned_log_verifier(settings)
+        )
+        problems += unpublished_problems(con, settings.checkpoint_dir, found)
+        if problems:
+            raise _fail(problems[0])
+        report = verify_ledger(con, trusted=[s.checkpoint for s in found])
+        if not report.ok:
+            raise _fail(f"ledger {report.summary()}")
+        _check_ledger_links(con, archive)
+    finally:
+        con.close()
+    return AuditReport((*lines, f"ledger {report.summary()}", "ledger index columns match their entries, "
+                        "manifest heads recorded in the ledger match the manifest"))
