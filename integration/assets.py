@@ -15,7 +15,7 @@ import time
 import dagster as dg
 
 from connectors.loader import load_night
-from integration.audit import night_gate
+from integration.audit import audit_home
 from integration.home import ledger_keys
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
@@ -50,7 +50,8 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    night_gate(settings, day)
+    for line in audit_home(settings).lines:
+        context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
         night = settings.archive().land_night(source, day)

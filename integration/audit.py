@@ -1,13 +1,13 @@
 """Integrity of an engine home as one whole: keys, archive, manifest and ledger together.
 
-:func:`night_gate` runs at the start of every night, before anything is landed: the keys
-match their pins, every archived object still hashes to its name, the manifest's chain
-holds and agrees with every head the ledger recorded, and every index column of
-``ledger_entries`` agrees with the entry it was copied from.  The ledger's own hashes and
-checkpoints are verified by the night's ledger step (:func:`ledger.nightly.append_night`).
-
-:func:`audit_home` is ``scf verify``: all of the above plus a full verification of the
-ledger against every checkpoint signed by the pinned log key.
+:func:`audit_home` is ``scf verify``, and it runs at the start of every night before
+anything is landed: the keys match their pins; every archived object still hashes to its
+name and the manifest's chain holds; every checkpoint is signed by the pinned log key and
+still published; every ledger entry re-hashes into the tree of every checkpoint; every head
+of the manifest the ledger recorded is still the manifest's; and every index column of
+``ledger_entries`` agrees with the entry it was copied from.  Its cost grows with the
+archive and the ledger (every object and entry is read); the ledger part uses a worker
+process per core on large ledgers (:func:`ledger.verify.verify_ledger`).
 
 Any problem is an :class:`~connectors.errors.IntegrityError` whose message names what and
 where (the manifest line, the object, the entry's seq).
@@ -15,7 +15,6 @@ where (the manifest line, the object, the entry's seq).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -105,27 +104,6 @@ def _check_archive(settings: Settings) -> ArchiveReport:
     return report
 
 
-def _check_ledger_links(con: duckdb.DuckDBPyConnection, archive: ArchiveReport) -> None:
-    problem = manifest_anchor_problem(con, archive)
-    if problem is not None:
-        raise _fail(problem)
-    found = index_problem(con)
-    if found is not None:
-        raise _fail(f"ledger index rewritten: {found[1]}")
-
-
-def night_gate(settings: Settings, business_date: dt.date) -> None:
-    """Refuse to start night ``business_date`` unless the keys, archive, manifest and
-    ledger index verify (raises :class:`IntegrityError` or :class:`ConfigError`)."""
-    ledger_keys(settings)
-    archive = _check_archive(settings)
-    if not settings.warehouse_path.exists():
-        return
-    with settings.open_warehouse() as warehouse:
-        if has_schema(warehouse.con):
-            _check_ledger_links(warehouse.con, archive)
-
-
 def audit_home(settings: Settings) -> AuditReport:
     """``scf verify``: keys, archive objects, manifest chain, ledger (entries, tree, every
     checkpoint, recorded manifest heads, index columns).  Raises on the first problem."""
@@ -147,7 +125,12 @@ def audit_home(settings: Settings) -> AuditReport:
         report = verify_ledger(con, trusted=[s.checkpoint for s in found])
         if not report.ok:
             raise _fail(f"ledger {report.summary()}")
-        _check_ledger_links(con, archive)
+        problem = manifest_anchor_problem(con, archive)
+        if problem is not None:
+            raise _fail(problem)
+        found_index = index_problem(con)
+        if found_index is not None:
+            raise _fail(f"ledger index rewritten: {found_index[1]}")
     finally:
         con.close()
     return AuditReport((*lines, f"ledger {report.summary()}", "ledger index columns match their entries, "

@@ -124,10 +124,10 @@ def verify(home: Path = HomeOption) -> None:
     try:
         report = audit_home(load_settings(home))
     except ScfError as error:
-        console.print(f"error: {error}", markup=False, soft_wrap=True)
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     for line in report.lines:
-        console.print(line, markup=False)
+        typer.echo(line)
 
 
 @app.command()
