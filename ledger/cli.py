@@ -34,7 +34,7 @@ from ledger.proofcheck import verify_consistency, verify_inclusion
 from ledger.publish import load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema, has_schema
 from ledger.state import all_vouchers, replay_vouchers
-from ledger.store import LedgerStore
+from ledger.store import LedgerStore, row_keys
 from ledger.verify import verify_ledger
 
 DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
@@ -169,9 +169,16 @@ def verify(
 
 
 def _targets(store: LedgerStore, target: str) -> list[int]:
+    """The entries naming ``target``: found through the index columns, then checked against
+    the entries themselves (a rewritten index column must not yield a proof)."""
     if target.isdigit():
         return [int(target)]
-    return store.find_seqs(event_id=target, financing_id=target, voucher_id=target)
+    seqs = store.find_seqs(event_id=target, financing_id=target, voucher_id=target)
+    for seq in seqs:
+        entry = store.entry(seq)
+        if entry is None or target not in row_keys(entry.record)[1:4]:
+            raise _fail(f"the index of entry {seq} names {target!r} but the entry does not: run `scf verify`", 1)
+    return seqs
 
 
 @ledger_app.command()

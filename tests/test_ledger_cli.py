@@ -157,3 +157,11 @@ def test_checkpoint_never_creates_a_signing_key(home) -> None:
     result = run("checkpoint", "--home", home)
     assert result.exit_code == 2 and "no signing key at" in result.output
     assert not default_signing_key_path(home).exists()
+
+
+def test_prove_refuses_a_rewritten_index_column(home) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("UPDATE ledger_entries SET financing_id = 'F-FORGED' WHERE seq = 4")
+    con.close()
+    result = run("prove", "F-FORGED", "--home", home)
+    assert result.exit_code == 1 and "the index of entry 4 names 'F-FORGED' but the entry does not" in result.output
