@@ -15,7 +15,6 @@ where (the manifest line, the object, the entry's seq).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -24,18 +23,12 @@ from connectors.archive import VerifyReport as ArchiveReport
 from connectors.errors import IntegrityError
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings
-from ledger.entries import ArchiveManifest, EntryFormatError, decode_entry, encode_content
+from ledger.entries import ArchiveManifest, decode_entry
+from ledger.index import index_problem
 from ledger.publish import load_checkpoints, unpublished_problems
 from ledger.schema import has_schema
-from ledger.store import ARCHIVE_MANIFEST, row_keys
+from ledger.store import ARCHIVE_MANIFEST
 from ledger.verify import verify_ledger
-
-INDEX_COLUMNS = ("entry_type", "event_id", "financing_id", "voucher_id", "parent_voucher_id", "business_date",
-                 "content_hash")
-"""The columns of ``ledger_entries`` copied out of each entry for lookups (seq and leaf_hash
-are checked by the ledger's verification)."""
-_BATCH = 1 << 16
-
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -46,33 +39,6 @@ class AuditReport:
 
 def _fail(problem: str) -> IntegrityError:
     return IntegrityError(f"{problem} (run `scf verify` after restoring it from backup)")
-
-
-def _index_rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:
-    columns = ", ".join(INDEX_COLUMNS)
-    last = -1
-    while True:
-        rows = con.execute(
-            f"SELECT seq, {columns}, entry FROM ledger_entries WHERE seq > ? ORDER BY seq LIMIT {_BATCH}", [last]
-        ).fetchall()
-        if not rows:
-            return
-        yield from rows
-        last = int(rows[-1][0])
-
-
-def index_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
-    """The first entry (seq, problem) whose index columns disagree with its decoded entry."""
-    for seq, *stored, entry in _index_rows(con):
-        try:
-            decoded = decode_entry(bytes(entry))
-        except EntryFormatError as exc:
-            return int(seq), f"entry {seq} is malformed: {exc}"
-        expected = (*row_keys(decoded.record), decoded.ledger_date, encode_content(decoded.record)[1])
-        for name, have, want in zip(INDEX_COLUMNS, stored, expected):
-            if have != want:
-                return int(seq), f"column {name} of entry {seq} reads {have!r}, the entry says {want!r}"
-    return None
 
 
 def manifest_anchor_problem(con: duckdb.DuckDBPyConnection, archive: ArchiveReport) -> str | None:
