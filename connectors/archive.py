@@ -39,6 +39,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
+from connectors.errors import IntegrityError
 from connectors.sources import RemoteFile, Source
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class ArchiveError(Exception):
     """The archive cannot take or give a file as asked."""
 
 
-class ManifestCorrupt(ArchiveError):
+class ManifestCorrupt(ArchiveError, IntegrityError):
     """A manifest line cannot be read or breaks the hash chain: the archive needs an operator."""
 
 

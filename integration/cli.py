@@ -108,10 +108,14 @@ def init(home: Path = HomeOption) -> None:
     signing and fingerprint keys, and their pins. Never replaces a key."""
     from integration.home import init_home
 
-    created = init_home(home)
+    try:
+        created = init_home(home)
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     for path in created:
-        console.print(f"created {path}")
-    console.print(f"engine home {load_settings(home).home} is ready" + ("" if created else " (nothing to create)"))
+        typer.echo(f"created {path}")
+    typer.echo(f"engine home {load_settings(home).home} is ready" + ("" if created else " (nothing to create)"))
 
 
 @app.command()

@@ -295,6 +295,12 @@ def _rewrite_line(archive: Archive, index: int, edit) -> None:
     archive.manifest_path.write_bytes(b"".join(lines))
 
 
+def _without_prev(line: bytes) -> bytes:
+    """The line as written before the chain existed."""
+    record = {k: v for k, v in json.loads(line).items() if k != "prev"}
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
 def test_manifest_is_hash_chained_and_an_edited_line_breaks_it(
     inbox: Path, archive: Archive, source: LocalFolderSource
 ) -> None:
@@ -330,8 +336,7 @@ def test_legacy_lines_are_a_prefix_the_chain_commits_to(
     put(inbox, D1, "tax/a.xml", b"<a/>")
     archive.land_night(source, D1)
     # A manifest written before the chain existed: its line has no prev.
-    _rewrite_line(archive, 0, lambda line: json.dumps(
-        {k: v for k, v in json.loads(line).items() if k != "prev"}, separators=(",", ":")).encode() + b"\n")
+    _rewrite_line(archive, 0, _without_prev)
     assert archive.verify().ok
     put(inbox, D2, "tax/b.xml", b"<b/>")
     archive.land_night(source, D2)
@@ -342,8 +347,7 @@ def test_legacy_lines_are_a_prefix_the_chain_commits_to(
     # A line without prev after a chained one is refused: legacy lines are a prefix only.
     put(inbox, D2, "tax/c.xml", b"<c/>")
     archive.land_night(source, D2)
-    _rewrite_line(archive, 2, lambda line: json.dumps(
-        {k: v for k, v in json.loads(line).items() if k != "prev"}, separators=(",", ":")).encode() + b"\n")
+    _rewrite_line(archive, 2, _without_prev)
     assert "line 3: no chain hash (prev) on a line after chained lines" in archive.verify().first_problem()
 
 

@@ -12,12 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.archive import Archive
+from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home
 from integration.runner import run_night
 from ledger.entries import ArchiveManifest, decode_entry
-from ledger.keys import default_signing_key_path
+from ledger.keys import create_signing_key, default_signing_key_path
 from tests.conftest import SAMPLE_NIGHT
 from tests.test_pipeline import NIGHT, query, run_ok
 
@@ -169,10 +170,8 @@ def test_a_replaced_signing_key_stops_the_night(home: tuple[Path, Path]) -> None
     engine, inbox = home
     key = default_signing_key_path(engine)
     key.unlink()
-    with pytest.raises(Exception, match="is missing but .*log.vkey pins it: restore the key from backup"):
+    with pytest.raises(IntegrityError, match="is missing but .*log.vkey pins it: restore the key from backup"):
         init_home(engine)  # init refuses to create a new key for a home whose key was pinned
-    from ledger.keys import create_signing_key
-
     create_signing_key(key)  # a key made by hand
     assert_night_stops_at_landing(engine, inbox, "is not the log key pinned in")
 
@@ -188,3 +187,12 @@ def test_init_creates_a_home_once(tmp_path) -> None:
     again = runner.invoke(app, ["init", "--home", str(home)])
     assert again.exit_code == 0 and "nothing to create" in again.output
     assert {p: p.read_bytes() for p in (home / "ledger" / "keys").iterdir()} == keys
+
+
+def test_init_refuses_to_replace_a_pinned_key(home: tuple[Path, Path]) -> None:
+    engine, _ = home
+    (engine / "ledger" / "keys" / "fingerprint.key").unlink()
+    result = runner.invoke(app, ["init", "--home", str(engine)])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "fingerprint.key is missing but" in result.output
+    assert not (engine / "ledger" / "keys" / "fingerprint.key").exists()
