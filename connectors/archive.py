@@ -33,11 +33,11 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
 
 from connectors.errors import IntegrityError
 from connectors.sources import RemoteFile, Source
@@ -342,16 +342,16 @@ class Archive:
             log.error("%s", exc)
             return VerifyReport(0, (), (), manifest_problem=str(exc))
         corrupt: list[CorruptObject] = []
-        checked = 0
-        for path in sorted(self.objects_dir.glob("??/*")):
-            if not (_SHA256.match(path.name) and path.parent.name == path.name[:2]):
-                continue
-            checked += 1
-            with path.open("rb") as stream:
-                actual = _hash_stream(stream)
-            if actual != path.name:
-                log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
-                corrupt.append(CorruptObject(path, path.name, actual))
+        paths = [
+            path for path in sorted(self.objects_dir.glob("??/*"))
+            if _SHA256.match(path.name) and path.parent.name == path.name[:2]
+        ]
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # hashlib releases the GIL: one core each
+            for path, actual in zip(paths, pool.map(_hash_file, paths)):
+                if actual != path.name:
+                    log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
+                    corrupt.append(CorruptObject(path, path.name, actual))
+        checked = len(paths)
         missing = tuple(sorted(sha for sha in index.first_by_sha if not self.object_path(sha).is_file()))
         for sha in missing:
             log.error("archive object %s named by the manifest is missing", sha)
@@ -466,10 +466,11 @@ class Archive:
             raise
 
 
-def _hash_stream(stream: BinaryIO) -> str:
+def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
