@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connectors.errors import IntegrityError
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.merkle import leaf_hash
+from ledger.nightly import ingest_night
 from ledger.proofcheck import verify_inclusion
 from ledger.publish import load_checkpoints
 from ledger.rejections import rejections_as_of
@@ -270,3 +271,17 @@ def test_ledger_gone_back_behind_a_checkpoint_stops_the_night(tmp_path) -> None:
     busy_night(DAYS[2], 1).load(harness.con)
     with pytest.raises(IntegrityError, match="went backwards: it holds 10 entries but a checkpoint of size 15"):
         harness.run(DAYS[2])
+
+
+def test_what_a_crash_leaves_is_no_integrity_failure(ledger: Harness) -> None:
+    """A night killed after its entries were committed but before the checkpoint was signed,
+    or after the checkpoint file was written but before the ledger recorded it: the re-run
+    goes on and signs."""
+    day = DAYS[-1] + dt.timedelta(days=1)
+    busy_night(day, 1).load(ledger.con)
+    ingest_night(ledger.con, day, fingerprint_key=ledger.fingerprint_key)  # killed before signing
+    result = ledger.run(day)
+    assert result.appended == 0 and result.tree_size == SIZE + 5 and result.checkpoint_path is not None
+    ledger.con.execute("DELETE FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5])  # killed before recording
+    assert ledger.run(day).tree_size == SIZE + 5
+    assert ledger.con.execute("SELECT count(*) FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5]).fetchall() == [(1,)]
