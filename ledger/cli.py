@@ -20,6 +20,7 @@ from typing import Any, List, Optional
 
 import duckdb
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 
@@ -93,7 +94,7 @@ def _log_verifier(home: Path, log_key: Optional[str], key_name: str) -> NoteVeri
         raise _fail(f"cannot load the log key: {exc}", 2) from None
 
 
-def _signing_key(path: Path) -> Any:
+def _signing_key(path: Path) -> Ed25519PrivateKey:
     if not path.is_file():
         raise _fail(f"no signing key at {path}: run `scf init` for the home, or give --key", 2)
     try:
