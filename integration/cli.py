@@ -152,6 +152,38 @@ def run(
 
 
 @app.command()
+def init(home: Path = HomeOption) -> None:
+    """Create a new engine home, or what it lacks: folders, an scf.toml template, the ledger's
+    signing and fingerprint keys, and their pins. Never replaces a key."""
+    from integration.home import init_home
+
+    try:
+        created = init_home(home)
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for path in created:
+        typer.echo(f"created {path}")
+    typer.echo(f"engine home {load_settings(home).home} is ready" + ("" if created else " (nothing to create)"))
+
+
+@app.command()
+def verify(home: Path = HomeOption) -> None:
+    """Verify the engine home as one whole: keys against their pins, every archived object,
+    the manifest's hash chain, the ledger (entries, tree, checkpoints, recorded manifest
+    heads, index columns). Exit 1 naming the first problem."""
+    from integration.audit import audit_home
+
+    try:
+        report = audit_home(load_settings(home))
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for line in report.lines:
+        typer.echo(line)
+
+
+@app.command()
 def simulate(
     out: Path = typer.Option(..., "--out", help="Folder to write inbox/<date>/… and labels.csv into."),
     seed: int = typer.Option(7, help="Seed: the same seed writes the same bytes."),
@@ -178,10 +210,13 @@ def demo(
     """Simulate a few nights and run them end to end on the embedded default."""
     from simulator import simulate as generate
 
+    from integration.home import init_home
+
     home = home.resolve()
     sim = home / "simulated"
     start = dt.date(2026, 11, 18)
     generate(sim, seed=seed, nights=nights, start=start, trades_per_night=trades, anomalies=True)
+    init_home(home / "engine")
     dates = [start + dt.timedelta(days=i) for i in range(nights)]
     run_nights(dates, home / "engine", sim / "inbox")
     with load_settings(home / "engine").open_warehouse() as warehouse:
