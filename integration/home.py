@@ -42,6 +42,9 @@ CONFIG_TEMPLATE = """\
 # [checks]
 # over_value_tolerance_fen = 100
 
+# [limits]
+# max_amount_fen = 10000000000000      # plausibility ceiling of one money amount (10^13 fen)
+
 # [ledger]
 # origin = "scf-recon.local/voucher-ledger"
 # signing_key_file = "ledger/keys/signing_key.pem"

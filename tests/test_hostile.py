@@ -24,6 +24,7 @@ from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource, UnsafeEntry
 from connectors.values import MAX_AMOUNT_FEN, format_fen, normalise_identifier
 from integration.cli import app
+from integration.home import CONFIG_TEMPLATE, init_home
 from integration.settings import load_settings
 from reconciliation.reports import spreadsheet_safe
 from tests.conftest import SAMPLE_NIGHT
@@ -95,6 +96,14 @@ def test_a_valid_configuration_loads_typed(tmp_path, monkeypatch):
     assert (settings.warehouse_memory_limit, settings.max_amount_fen) == ("512MiB", 500)
 
 
+def test_the_init_template_uncommented_is_a_valid_configuration(tmp_path):
+    settings_lines = [
+        line[2:] for line in CONFIG_TEMPLATE.splitlines() if line.startswith("# [") or (line.startswith("# ") and " = " in line)
+    ]
+    settings = load_settings(_home_with(tmp_path, "\n".join(settings_lines) + "\n"))
+    assert settings.max_amount_fen == MAX_AMOUNT_FEN and settings.check_params == {"over_value_tolerance_fen": 100}
+
+
 def test_bad_configuration_stops_scf_run_before_anything_is_landed(tmp_path, sample_inbox, capsys):
     home = _home_with(tmp_path, "[checks]\nover_value_tolerance = 5\n")
     with pytest.raises(SystemExit) as exited:
@@ -111,6 +120,7 @@ def test_scf_run_honours_an_sftp_source(tmp_path, capsys, monkeypatch):
     night): with an unreachable key file, it fails naming the SFTP key."""
     monkeypatch.delenv("SCF_INBOX", raising=False)
     home = _home_with(tmp_path, _SFTP.replace("/keys/id", str(tmp_path / "no-such-key")))
+    init_home(home)
     with pytest.raises(SystemExit):
         app(args=["run", "--date", SAMPLE_NIGHT, "--home", str(home)])
     err = capsys.readouterr().err
@@ -120,7 +130,7 @@ def test_scf_run_honours_an_sftp_source(tmp_path, capsys, monkeypatch):
 
 def test_an_unexpected_failure_is_one_line_naming_the_cause(tmp_path, capsys):
     home = tmp_path / "home"
-    home.mkdir()
+    init_home(home)
     (home / "warehouse.duckdb").write_text("not a database", "utf-8")
     with pytest.raises(SystemExit):
         app(args=["run", "--date", SAMPLE_NIGHT, "--home", str(home), "--inbox", str(tmp_path / "empty")])
@@ -208,6 +218,7 @@ def test_stray_night_folders_are_reported_and_skipped(tmp_path, sample_inbox):
     shutil.copytree(_night(sample_inbox), sample_inbox / "2025-12-31")
     assert LocalFolderSource(sample_inbox).nights() == [dt.date(2025, 12, 31), NIGHT]
     home = tmp_path / "home"
+    init_home(home)
     result = CliRunner().invoke(app, ["run", "--all", "--home", str(home), "--inbox", str(sample_inbox)])
     assert result.exit_code == 0, result.output
     assert "skipping night folder 2025-12-31" in result.output
@@ -532,6 +543,7 @@ def test_a_symlinked_night_stops_scf_run_with_one_line(tmp_path, sample_inbox, c
     inbox.mkdir()
     _night(inbox).symlink_to(_night(sample_inbox), target_is_directory=True)
     home = tmp_path / "home"
+    init_home(home)
     with pytest.raises(SystemExit):
         app(args=["run", "--date", SAMPLE_NIGHT, "--home", str(home), "--inbox", str(inbox)])
     err = capsys.readouterr().err.strip().splitlines()
