@@ -17,7 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from connectors.archive import Archive
 from connectors.errors import ConfigError
@@ -118,17 +118,29 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits")
 SOURCE_KINDS = ("local", "sftp")
+_SOURCE_KEYS = {
+    "kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str, "known_hosts": str,
+    "root": str,
+}  # fmt: skip
 _SFTP_REQUIRED = ("host", "username", "key_file", "known_hosts")
+_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str}
 _MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 AMOUNT_CEILING_MAX = 10**15
-"""Largest ``[limits] max_amount_fen`` accepted: sums of up to 9,000 such amounts fit BIGINT."""
+"""Largest ``[limits] max_amount_fen`` accepted (10 trillion yuan).  The checks multiply amounts
+by ``*_ppm`` parameters, so the product of the ceiling with each of them is checked as well."""
+
+
+def _invalid(file: Path, where: str, reason: str) -> ConfigError:
+    """The error of a bad setting: one line with the file, where in it, the reason and the fix."""
+    return ConfigError(f"{file}: {where}: {reason}; fix the file and run again")
 
 
 class _Reader:
     """Typed access to one section of the parsed file; every error names file, key and reason."""
 
-    def __init__(self, file: Path, section: str, table: object, keys: dict[str, type | tuple[type, ...]]) -> None:
+    def __init__(self, file: Path, section: str, table: object, keys: dict[str, type]) -> None:
         self.file, self.section = file, section
         if not isinstance(table, dict):
             self.fail(None, f"must be a table ([{section}]), not a {type(table).__name__}")
@@ -136,25 +148,18 @@ class _Reader:
         if unknown:
             self.fail(unknown[0], f"unknown key; the keys of [{section}] are {', '.join(keys)}")
         for key, value in table.items():
-            wanted = keys[key]
-            if isinstance(value, bool) and bool not in (wanted if isinstance(wanted, tuple) else (wanted,)):
-                self.fail(key, f"must be {_type_name(wanted)}, not a boolean")
-            if not isinstance(value, wanted):
-                self.fail(key, f"must be {_type_name(wanted)}, not {type(value).__name__} {value!r}")
+            if isinstance(value, bool) is not (keys[key] is bool) or not isinstance(value, keys[key]):
+                self.fail(key, f"must be {_TYPE_NAMES.get(keys[key], keys[key].__name__)}, not {value!r}")
         self.table: dict[str, Any] = table
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.table.get(key, default)
 
-    def fail(self, key: str | None, reason: str) -> None:
-        where = f"[{self.section}]" + (f" {key}" if key else "")
-        raise ConfigError(f"{self.file}: {where}: {reason}; fix the file and run again")
+    def fail(self, key: str | None, reason: str) -> NoReturn:
+        raise _invalid(self.file, f"[{self.section}]" + (f" {key}" if key else ""), reason)
 
 
-def _type_name(wanted: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", dict: "a table", bool: "true or false"}
-    types = wanted if isinstance(wanted, tuple) else (wanted,)
-    return " or ".join(names.get(t, t.__name__) for t in types)
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
 
 
 def _read_toml(config_file: Path) -> dict[str, Any]:
@@ -166,14 +171,26 @@ def _read_toml(config_file: Path) -> dict[str, Any]:
         raise ConfigError(f"{config_file}: cannot be read ({err.strerror}); check its permissions") from None
 
 
-def _sftp(source: _Reader) -> SftpSettings:
+def _source(file: Path, table: object) -> tuple[_Reader, SftpSettings | None]:
+    """The ``[source]`` section and, for ``kind = "sftp"``, its SFTP settings."""
+    source = _Reader(file, "source", table, _SOURCE_KEYS)
+    kind = source.get("kind", "local")
+    if kind not in SOURCE_KINDS:
+        source.fail("kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    if kind == "local":
+        stray = [key for key in (*_SFTP_REQUIRED, "port", "root") if source.get(key) is not None]
+        if stray:
+            source.fail(stray[0], 'is an SFTP setting but kind is "local"; set kind = "sftp" or remove it')
+        return source, None
+    if source.get("inbox") is not None:
+        source.fail("inbox", 'is a local folder but kind is "sftp"; remove it or set kind = "local"')
     missing = [key for key in _SFTP_REQUIRED if source.get(key) is None]
     if missing:
         source.fail(missing[0], f'missing: kind = "sftp" needs {", ".join(_SFTP_REQUIRED)}')
     port = source.get("port", 22)
     if not 0 < port < 65536:
         source.fail("port", f"{port} is not a TCP port (1-65535)")
-    return SftpSettings(
+    return source, SftpSettings(
         host=source.get("host"),
         username=source.get("username"),
         key_file=Path(source.get("key_file")),
@@ -183,23 +200,46 @@ def _sftp(source: _Reader) -> SftpSettings:
     )
 
 
-def _csv_override(file: Path, prefix: str, table: object) -> tuple[str | None, str | None]:
-    opts = _Reader(file, f'csv."{prefix}"', table, {"encoding": str, "delimiter": str})
-    encoding, delimiter = opts.get("encoding"), opts.get("delimiter")
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            opts.fail("encoding", f"unknown encoding {encoding!r} (e.g. \"utf-8\", \"gb18030\")")
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\"\r\n"):
-        opts.fail("delimiter", f"must be one character other than a quote or line break, not {delimiter!r}")
-    return encoding, delimiter
+def _csv_overrides(file: Path, table: object) -> dict[str, tuple[str | None, str | None]]:
+    """``[csv."<prefix>"]`` tables: (encoding, delimiter) by path prefix."""
+    if not isinstance(table, dict):
+        raise _invalid(file, "[csv]", 'must hold tables [csv."<path prefix>"]')
+    overrides = {}
+    for prefix, options in table.items():
+        opts = _Reader(file, f'csv."{prefix}"', options, {"encoding": str, "delimiter": str})
+        encoding, delimiter = opts.get("encoding"), opts.get("delimiter")
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                opts.fail("encoding", f'unknown encoding {encoding!r} (e.g. "utf-8", "gb18030")')
+        if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+            opts.fail("delimiter", f"must be one character other than a quote or line break, not {delimiter!r}")
+        overrides[prefix.rstrip("/") + "/"] = (encoding, delimiter)
+    return overrides
 
 
-def _check_params(file: Path, table: object) -> dict[str, int | str]:
+def _memory_limit(file: Path, table: object) -> str:
+    warehouse = _Reader(file, "warehouse", table, {"memory_limit": str})
+    memory_limit: str = warehouse.get("memory_limit", Settings.warehouse_memory_limit)
+    if not _MEMORY_LIMIT.fullmatch(memory_limit):
+        warehouse.fail("memory_limit", f'{memory_limit!r} is not a size such as "4GB" or "512MiB"')
+    return memory_limit
+
+
+def _checks_and_ceiling(file: Path, checks: object, limits: object) -> tuple[dict[str, int | str], int]:
+    """``[checks]`` (names and types of the catalogue's parameters) and ``[limits] max_amount_fen``."""
     defaults = default_params()
-    checks = _Reader(file, "checks", table, {name: type(value) for name, value in defaults.items()})
-    return dict(checks.table)
+    params = dict(_Reader(file, "checks", checks, {name: type(value) for name, value in defaults.items()}).table)
+    ceiling_reader = _Reader(file, "limits", limits, {"max_amount_fen": int})
+    ceiling: int = ceiling_reader.get("max_amount_fen", MAX_AMOUNT_FEN)
+    if not 0 < ceiling <= AMOUNT_CEILING_MAX:
+        ceiling_reader.fail("max_amount_fen", f"{ceiling} is not between 1 and {AMOUNT_CEILING_MAX}")
+    for name, ppm in {**defaults, **params}.items():
+        if name.endswith("_ppm") and isinstance(ppm, int) and not 0 <= ppm * ceiling < 2**63:
+            reason = "is negative" if ppm < 0 else f"times [limits] max_amount_fen = {ceiling} overflows 64 bits"
+            raise _invalid(file, f"[checks] {name} = {ppm}", reason)
+    return params, ceiling
 
 
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
@@ -208,61 +248,22 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     home = (home or Path(os.environ.get("SCF_HOME", DEFAULT_HOME))).resolve()
     config_file = home / CONFIG_FILE
     config = _read_toml(config_file) if config_file.exists() else {}
-    sections = ("source", "csv", "warehouse", "checks", "ledger", "limits")
-    unknown = sorted(set(config) - set(sections))
+    unknown = sorted(set(config) - set(SECTIONS))
     if unknown:
-        raise ConfigError(
-            f"{config_file}: [{unknown[0]}]: unknown section; the sections are {', '.join(sections)}; "
-            "fix the file and run again"
-        )
-    source = _Reader(
-        config_file, "source", config.get("source", {}),
-        {"kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str,
-         "known_hosts": str, "root": str},
-    )  # fmt: skip
-    kind = source.get("kind", "local")
-    if kind not in SOURCE_KINDS:
-        source.fail("kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
-    stray = [key for key in (*_SFTP_REQUIRED, "port", "root") if kind == "local" and source.get(key) is not None]
-    if stray:
-        source.fail(stray[0], 'is an SFTP setting but kind is "local"; set kind = "sftp" or remove it')
-    if kind == "sftp" and source.get("inbox") is not None:
-        source.fail("inbox", 'is a local folder but kind is "sftp"; remove it or set kind = "local"')
-    sftp = _sftp(source) if kind == "sftp" else None
+        raise _invalid(config_file, f"[{unknown[0]}]", f"unknown section; the sections are {', '.join(SECTIONS)}")
+    source, sftp = _source(config_file, config.get("source", {}))
     inbox = inbox or (Path(os.environ["SCF_INBOX"]) if os.environ.get("SCF_INBOX") else None)
     if inbox is not None:
         sftp = None  # an explicit local inbox replaces the configured source
-    inbox_path = Path(inbox or source.get("inbox") or home / "inbox").resolve()
-    csv_table = config.get("csv", {})
-    if not isinstance(csv_table, dict):
-        raise ConfigError(f"{config_file}: [csv]: must hold tables [csv.\"<path prefix>\"]; fix the file and run again")
-    csv_overrides = {
-        prefix.rstrip("/") + "/": _csv_override(config_file, prefix, opts) for prefix, opts in csv_table.items()
-    }
-    ledger = _Reader(
-        config_file, "ledger", config.get("ledger", {}),
-        {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str},
-    )  # fmt: skip
-    warehouse = _Reader(config_file, "warehouse", config.get("warehouse", {}), {"memory_limit": str})
-    memory_limit = warehouse.get("memory_limit", Settings.warehouse_memory_limit)
-    if not _MEMORY_LIMIT.fullmatch(memory_limit):
-        warehouse.fail("memory_limit", f"{memory_limit!r} is not a size such as \"4GB\" or \"512MiB\"")
-    limits = _Reader(config_file, "limits", config.get("limits", {}), {"max_amount_fen": int})
-    max_amount_fen = limits.get("max_amount_fen", MAX_AMOUNT_FEN)
-    if not 0 < max_amount_fen <= AMOUNT_CEILING_MAX:
-        limits.fail("max_amount_fen", f"{max_amount_fen} is not between 1 and {AMOUNT_CEILING_MAX}")
-    check_params = _check_params(config_file, config.get("checks", {}))
-    for name, ppm in {**default_params(), **check_params}.items():
-        if name.endswith("_ppm") and isinstance(ppm, int) and not 0 <= ppm * max_amount_fen < 2**63:
-            reason = "is negative" if ppm < 0 else f"times [limits] max_amount_fen = {max_amount_fen} overflows 64 bits"
-            raise ConfigError(f"{config_file}: [checks] {name} = {ppm} {reason}; fix the file and run again")
+    ledger = _Reader(config_file, "ledger", config.get("ledger", {}), _LEDGER_KEYS)
+    check_params, max_amount_fen = _checks_and_ceiling(config_file, config.get("checks", {}), config.get("limits", {}))
     return Settings(
         home,
-        inbox_path,
+        Path(inbox or source.get("inbox") or home / "inbox").resolve(),
         sftp,
-        csv_overrides,
+        _csv_overrides(config_file, config.get("csv", {})),
         check_params,
         LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in ledger.table.items()}),
-        memory_limit,
+        _memory_limit(config_file, config.get("warehouse", {})),
         max_amount_fen,
     )

@@ -65,7 +65,7 @@ def _home_with(tmp_path: Path, toml: str) -> Path:
         ('[source]\ninbox = "/in"\nhost = "h"\n', ["[source] host", "SFTP setting"]),
         ("[checks]\nover_value_tolerance = 5\n", ["[checks] over_value_tolerance", "unknown key"]),
         ('[checks]\nover_value_tolerance_fen = "5"\n', ["[checks] over_value_tolerance_fen", "integer"]),
-        ("[checks]\nover_value_tolerance_fen = true\n", ["over_value_tolerance_fen", "boolean"]),
+        ("[checks]\nover_value_tolerance_fen = true\n", ["over_value_tolerance_fen", "an integer, not True"]),
         ('[warehouse]\nmemory_limit = "lots"\n', ["[warehouse] memory_limit", "'lots'"]),
         ('[csv."erp"]\nencoding = "klingon"\n', ['[csv."erp"] encoding', "unknown encoding"]),
         ('[csv."erp"]\ndelimiter = ";;"\n', ['[csv."erp"] delimiter', "one character"]),
