@@ -168,6 +168,9 @@ def _die_with(night_pid: int) -> None:
         pidfd = os.pidfd_open(night_pid)
     except ProcessLookupError:  # the night died before this worker started
         os._exit(1)
+    except OSError as error:  # a kernel without pidfds (before Linux 5.3): parse on, unwatched
+        log.warning("parse worker cannot watch the night's process (%s): it may outlive a killed run", error)
+        return
 
     def watch() -> None:
         select.select([pidfd], [], [])
