@@ -15,10 +15,17 @@ from connectors.archive import Archive
 from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
 from integration.cli import app
-from integration.home import init_home
+from integration.home import init_home, ledger_keys
 from integration.runner import run_night
+from integration.settings import load_settings
 from ledger.entries import ArchiveManifest, decode_entry
-from ledger.keys import create_signing_key, default_signing_key_path
+from ledger.keys import (
+    create_fingerprint_key,
+    create_signing_key,
+    default_fingerprint_key_path,
+    default_signing_key_path,
+    public_key_pem,
+)
 from tests.conftest import SAMPLE_NIGHT
 from tests.test_pipeline import NIGHT, query, run_ok
 
@@ -204,3 +211,14 @@ def test_init_refuses_to_replace_a_pinned_key(home: tuple[Path, Path]) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "fingerprint.key is missing but" in result.output
     assert not (engine / "ledger" / "keys" / "fingerprint.key").exists()
+
+
+def test_init_pins_the_keys_of_a_home_made_before_it(tmp_path) -> None:
+    home = (tmp_path / "old").resolve()
+    signing = create_signing_key(default_signing_key_path(home))
+    fingerprint = create_fingerprint_key(default_fingerprint_key_path(home))
+    assert "no pinned log key" in runner.invoke(app, ["verify", "--home", str(home)]).output
+    init_home(home)
+    keys = ledger_keys(load_settings(home))
+    assert public_key_pem(keys.signer.private_key) == public_key_pem(signing) and keys.fingerprint_key == fingerprint
+    assert runner.invoke(app, ["verify", "--home", str(home)]).exit_code == 0
