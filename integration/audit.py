@@ -5,7 +5,8 @@ anything is landed: the keys match their pins; every archived object still hashe
 name and the manifest's chain holds; every checkpoint is signed by the pinned log key and
 still published; every ledger entry re-hashes into the tree of every checkpoint; every head
 of the manifest the ledger recorded is still the manifest's; and every index column of
-``ledger_entries`` agrees with the entry it was copied from.  Its cost grows with the
+``ledger_entries`` and every row of ``ledger_fingerprints`` agrees with the entry it was
+copied from.  Its cost grows with the
 archive and the ledger (every object and entry is read); the ledger part uses a worker
 process per core on large ledgers (:func:`ledger.verify.verify_ledger`).
 
@@ -24,7 +25,7 @@ from connectors.errors import IntegrityError
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings
 from ledger.entries import ArchiveManifest, decode_entry
-from ledger.index import index_problem
+from ledger.index import fingerprint_problem, index_problem
 from ledger.publish import load_checkpoints, unpublished_problems
 from ledger.schema import has_schema
 from ledger.store import ARCHIVE_MANIFEST
@@ -94,10 +95,11 @@ def audit_home(settings: Settings) -> AuditReport:
         problem = manifest_anchor_problem(con, archive)
         if problem is not None:
             raise _fail(problem)
-        found_index = index_problem(con)
-        if found_index is not None:
-            raise _fail(f"ledger index rewritten: {found_index[1]}")
+        for check in (index_problem, fingerprint_problem):
+            found_index = check(con)
+            if found_index is not None:
+                raise _fail(f"ledger index rewritten: {found_index[1]}")
     finally:
         con.close()
-    return AuditReport((*lines, f"ledger {report.summary()}", "ledger index columns match their entries, "
+    return AuditReport((*lines, f"ledger {report.summary()}", "ledger index columns and fingerprints match their entries, "
                         "manifest heads recorded in the ledger match the manifest"))

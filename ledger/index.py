@@ -2,8 +2,10 @@
 
 Lookups (``scf ledger prove``, ``lineage``) find entries through columns copied out of each
 entry when it was appended (:func:`ledger.store.row_keys`, the business date, the content
-hash).  The tree's verification covers the entry bytes, not those columns, so they are
-checked here -- over the whole ledger, at the start of every night and by ``scf verify``.
+hash), and the duplicate checks and fingerprint exports read ``ledger_fingerprints``, copied
+out of each financing entry's annex.  The tree's verification covers the entry bytes, not
+those copies, so they are checked here -- over the whole ledger, at the start of every
+night and by ``scf verify``.
 
 Reading an entry for this does not decode it whole: the length prefixes of its content
 are walked once, the scalar fields decoded and list fields (invoices) skipped, which is
@@ -12,9 +14,12 @@ what :func:`~ledger.store.row_keys` needs.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import struct
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import duckdb
 
@@ -28,11 +33,16 @@ from ledger.entries import (
     VERSION,
     EntryFormatError,
     EntryType,
+    FinancingRecord,
+    FingerprintAnnex,
     Record,
     _decode_scalar,
+    decode_record,
 )
-from ledger.store import row_keys
+from ledger.store import LedgerStore, fetch_one, row_keys
 
+FINGERPRINT_COLUMNS = ("seq", "business_date", "financing_id", "kind", "digest", "amount_fen")
+"""The columns of ``ledger_fingerprints``, each row copied out of a financing entry's annex."""
 COLUMNS = ("entry_type", "event_id", "financing_id", "voucher_id", "parent_voucher_id", "business_date",
            "content_hash")
 """The index columns checked (``seq`` and ``leaf_hash`` are the tree verification's)."""
@@ -64,22 +74,41 @@ def _shallow_record(entry_type: EntryType, content: bytes) -> Record:
     return cls(**values)
 
 
-def index_values(entry: bytes) -> tuple:
-    """What the index columns (:data:`COLUMNS`) of ``entry`` must hold."""
+@dataclass(frozen=True)
+class _Parts:
+    entry_type: EntryType
+    ledger_date: dt.date
+    content: bytes
+    record: Record  # shallow: list fields empty
+    annex: bytes
+
+
+def _parts(entry: bytes) -> _Parts:
+    """An entry split at its length prefixes, its record read shallowly."""
     try:
         if entry[0] != VERSION:
             raise EntryFormatError(f"unknown entry version {entry[0]}")
         entry_type = EntryType(entry[1])
         ledger_date = _decode_scalar(DATE, entry[_DATE_OFFSET + 4 : _CONTENT_OFFSET])
         (length,) = _U32.unpack_from(entry, _CONTENT_OFFSET)
-        content = entry[_CONTENT_OFFSET + 4 : _CONTENT_OFFSET + 4 + length]
-        record = _shallow_record(entry_type, content)
+        annex_at = _CONTENT_OFFSET + 4 + length
+        content = entry[_CONTENT_OFFSET + 4 : annex_at]
+        if len(content) != length:
+            raise EntryFormatError("truncated entry")
+        (annex_length,) = _U32.unpack_from(entry, annex_at)
+        annex = entry[annex_at + 4 : annex_at + 4 + annex_length]
+        return _Parts(entry_type, ledger_date, content, _shallow_record(entry_type, content), annex)
     except (IndexError, ValueError, struct.error) as exc:
         if isinstance(exc, EntryFormatError):
             raise
         raise EntryFormatError(f"malformed entry: {exc}") from None
-    content_hash = hashlib.sha256(bytes([VERSION, entry_type]) + content).digest()
-    return (*row_keys(record), ledger_date, content_hash)
+
+
+def index_values(entry: bytes) -> tuple:
+    """What the index columns (:data:`COLUMNS`) of ``entry`` must hold."""
+    parts = _parts(entry)
+    content_hash = hashlib.sha256(bytes([VERSION, parts.entry_type]) + parts.content).digest()
+    return (*row_keys(parts.record), parts.ledger_date, content_hash)
 
 
 def _rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:
@@ -93,6 +122,42 @@ def _rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:
             return
         yield from rows
         last = int(rows[-1][0])
+
+
+def _fingerprint_rows(seq: int, entry: bytes) -> list[tuple]:
+    """The ``ledger_fingerprints`` rows a financing entry's annex implies."""
+    parts = _parts(entry)
+    assert isinstance(parts.record, FinancingRecord)
+    annex = decode_record(FingerprintAnnex, parts.annex)
+    return [
+        (seq, parts.ledger_date, parts.record.financing_id, fp.kind, fp.digest, fp.amount_fen)
+        for fp in annex.fingerprints
+    ]
+
+
+def fingerprint_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
+    """The first entry, in seq order, whose ``ledger_fingerprints`` rows are not those of its
+    annex (rows altered, added or removed).  Run after :func:`index_problem` (it finds
+    financing entries by their ``entry_type`` column)."""
+    end = LedgerStore(con).end_of_entries()
+    stray = fetch_one(con, "SELECT min(seq) FROM ledger_fingerprints WHERE seq < 0 OR seq >= ?", [end])
+    for low in range(0, end, _BATCH):
+        high = min(low + _BATCH, end)
+        expected: Counter[tuple] = Counter()
+        for seq, entry in con.execute(
+            "SELECT seq, entry FROM ledger_entries WHERE seq >= ? AND seq < ? AND entry_type = 'FINANCING'", [low, high]
+        ).fetchall():
+            expected.update(_fingerprint_rows(int(seq), bytes(entry)))
+        actual = Counter(con.execute(
+            f"SELECT {', '.join(FINGERPRINT_COLUMNS)} FROM ledger_fingerprints WHERE seq >= ? AND seq < ?", [low, high]
+        ).fetchall())
+        differ = (expected - actual) + (actual - expected)
+        if differ:
+            seq = min(row[0] for row in differ)
+            return seq, f"the fingerprints recorded for entry {seq} are not those its entry carries"
+    if stray and stray[0] is not None:
+        return int(stray[0]), f"fingerprints are recorded for entry {stray[0]}, which does not exist"
+    return None
 
 
 def index_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:

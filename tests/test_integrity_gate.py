@@ -15,10 +15,17 @@ from connectors.archive import Archive
 from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
 from integration.cli import app
-from integration.home import init_home
+from integration.home import init_home, ledger_keys
 from integration.runner import run_night
+from integration.settings import load_settings
 from ledger.entries import ArchiveManifest, decode_entry
-from ledger.keys import create_signing_key, default_signing_key_path
+from ledger.keys import (
+    create_fingerprint_key,
+    create_signing_key,
+    default_fingerprint_key_path,
+    default_signing_key_path,
+    public_key_pem,
+)
 from tests.conftest import SAMPLE_NIGHT
 from tests.test_pipeline import NIGHT, query, run_ok
 
@@ -116,6 +123,14 @@ def rewrite_index_column(home: Path) -> str:
     return "column financing_id of entry 3 reads 'F-DOES-NOT-EXIST', the entry says 'F202611200001'"
 
 
+def rewrite_fingerprint(home: Path) -> str:
+    """A digest changed so that a duplicate at a peer bank or in our history would go unseen."""
+    with Warehouse(home / "warehouse.duckdb") as wh:
+        seq = wh.con.execute("SELECT min(seq) FROM ledger_fingerprints").fetchall()[0][0]
+        wh.con.execute("UPDATE ledger_fingerprints SET digest = ? WHERE seq = ?", [b"\x00" * 32, seq])
+    return f"the fingerprints recorded for entry {seq} are not those its entry carries"
+
+
 def delete_latest_checkpoint(home: Path) -> str:
     latest = max((home / "ledger" / "checkpoints").glob("*.txt"), key=lambda p: int(p.stem))
     latest.unlink()
@@ -125,7 +140,7 @@ def delete_latest_checkpoint(home: Path) -> str:
 @pytest.mark.parametrize(
     "tamper",
     [tamper_object, edit_manifest_line, edit_last_manifest_line, tamper_ledger_entry, rewrite_index_column,
-     delete_latest_checkpoint],
+     rewrite_fingerprint, delete_latest_checkpoint],
 )
 def test_tampering_is_named_by_scf_verify_and_stops_the_next_night(
     home: tuple[Path, Path], tamper: Callable[[Path], str]
@@ -145,7 +160,7 @@ def test_an_intact_home_verifies_and_each_night_records_its_manifest_head(home: 
     engine, inbox = home
     verified = scf_verify(engine)
     assert verified.exit_code == 0, verified.output
-    assert "manifest chain of 11 lines holds" in verified.output and "index columns match" in verified.output
+    assert "manifest chain of 11 lines holds" in verified.output and "index columns and fingerprints match" in verified.output
     run_ok(engine, inbox, NEXT)
     rows = query(engine, "SELECT business_date, entry FROM ledger_entries WHERE entry_type = 'ARCHIVE_MANIFEST' ORDER BY seq")
     heads = [(day, decode_entry(bytes(raw)).record) for day, raw in rows]
@@ -196,3 +211,14 @@ def test_init_refuses_to_replace_a_pinned_key(home: tuple[Path, Path]) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "fingerprint.key is missing but" in result.output
     assert not (engine / "ledger" / "keys" / "fingerprint.key").exists()
+
+
+def test_init_pins_the_keys_of_a_home_made_before_it(tmp_path) -> None:
+    home = (tmp_path / "old").resolve()
+    signing = create_signing_key(default_signing_key_path(home))
+    fingerprint = create_fingerprint_key(default_fingerprint_key_path(home))
+    assert "no pinned log key" in runner.invoke(app, ["verify", "--home", str(home)]).output
+    init_home(home)
+    keys = ledger_keys(load_settings(home))
+    assert public_key_pem(keys.signer.private_key) == public_key_pem(signing) and keys.fingerprint_key == fingerprint
+    assert runner.invoke(app, ["verify", "--home", str(home)]).exit_code == 0

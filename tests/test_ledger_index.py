@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from ledger.entries import ArchiveManifest, content_hash, decode_entry
-from ledger.index import COLUMNS, index_problem, index_values
+from ledger.index import COLUMNS, fingerprint_problem, index_problem, index_values
 from ledger.nightly import record_manifest
 from ledger.store import row_keys
 from ledger.testing import SAMPLE_DATE, Harness, busy_night, sample_night
@@ -49,3 +49,26 @@ def test_a_rewritten_index_column_is_named(ledger: Harness, column: str, value: 
 def test_a_malformed_entry_is_named(ledger: Harness) -> None:
     ledger.con.execute("UPDATE ledger_entries SET entry = entry[1:80] WHERE seq = 2")
     assert index_problem(ledger.con) == (2, "entry 2 is malformed: truncated entry")
+
+
+def test_recorded_fingerprints_are_checked_against_the_annexes(ledger: Harness) -> None:
+    assert fingerprint_problem(ledger.con) is None
+    seq = ledger.con.execute("SELECT min(seq) FROM ledger_fingerprints WHERE kind = 'VOUCHER'").fetchall()[0][0]
+    ledger.con.execute("UPDATE ledger_fingerprints SET digest = ? WHERE seq = ? AND kind = 'VOUCHER'", [b"\x01" * 32, seq])
+    assert fingerprint_problem(ledger.con) == (seq, f"the fingerprints recorded for entry {seq} are not those its entry carries")
+
+
+def test_a_removed_or_added_fingerprint_is_named(ledger: Harness) -> None:
+    last = ledger.con.execute("SELECT max(seq) FROM ledger_fingerprints").fetchall()[0][0]
+    ledger.con.execute("CREATE TABLE kept AS SELECT * FROM ledger_fingerprints WHERE seq = ? AND kind = 'VOUCHER'", [last])
+    ledger.con.execute("DELETE FROM ledger_fingerprints WHERE seq = ? AND kind = 'VOUCHER'", [last])
+    assert fingerprint_problem(ledger.con)[0] == last
+    ledger.con.execute("INSERT INTO ledger_fingerprints SELECT * FROM kept")
+    assert fingerprint_problem(ledger.con) is None
+    ledger.con.execute("INSERT INTO ledger_fingerprints SELECT * FROM kept")  # one row twice
+    assert fingerprint_problem(ledger.con)[0] == last
+    ledger.con.execute("DELETE FROM ledger_fingerprints WHERE seq = ? AND kind = 'VOUCHER'", [last])
+    ledger.con.execute("INSERT INTO ledger_fingerprints SELECT * FROM kept")
+    ledger.con.execute("INSERT INTO ledger_fingerprints SELECT 999, business_date, financing_id, kind, digest, amount_fen "
+                       "FROM kept")
+    assert fingerprint_problem(ledger.con) == (999, "fingerprints are recorded for entry 999, which does not exist")
