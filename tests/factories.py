@@ -31,13 +31,14 @@ def insert(warehouse: Warehouse, table: str, business_date: dt.date, **values: o
 
 def invoice(warehouse: Warehouse, day: dt.date, invoice_no: str, total_fen: int, *,
             seller: str = "91320500MA1X000024", buyer: str = "91440300MA5F00001A",
-            red_of: str | None = None) -> None:
-    """A 数电票 whose tax is 13/113 of its total (a red-letter one when ``red_of`` is given)."""
+            red_of: str | None = None, issued: dt.date | None = None) -> None:
+    """A 数电票 whose tax is 13/113 of its total (a red-letter one when ``red_of`` is given),
+    issued on ``issued`` (default: the night it arrives)."""
     tax = total_fen * 13 // 113
     insert(warehouse, "tax_invoices", day, invoice_no=invoice_no, is_red=red_of is not None,
            original_invoice_no=red_of, seller_uscc=seller, buyer_uscc=buyer,
            amount_fen=total_fen - tax, tax_fen=tax, total_fen=total_fen,
-           issue_time=dt.datetime.combine(day, dt.time(9)))
+           issue_time=dt.datetime.combine(issued or day, dt.time(9)))
 
 
 def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: str, *,

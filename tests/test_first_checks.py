@@ -109,7 +109,7 @@ def test_invoice_unknown_to_tax_data_until_it_arrives(wh):
     run_catalogue(wh.con, D1)
     assert [f["check_id"] for f in findings_of(wh, D1)] == ["INVOICE_NOT_IN_TAX_DATA"]
     assert verdicts_of(wh, D1) == {"F1": "blocked"}
-    invoice(wh, D2, INV_A, 10_000_00)
+    invoice(wh, D2, INV_A, 10_000_00, issued=D1)
     run_catalogue(wh.con, D2)
     assert findings_of(wh, D2) == []
     verdict = wh.con.execute("SELECT verdict, verdict_since FROM financing_verdicts WHERE business_date = ?", [D2]).fetchone()

@@ -38,3 +38,96 @@ FROM cur_tax_invoices t
 LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
 WHERE NOT t.is_red;
+
+-- The night each financing was first delivered, its row readable or not.
+CREATE OR REPLACE TEMP TABLE financing_first_night AS
+SELECT financing_id, min(business_date) AS since FROM (
+  SELECT financing_id, business_date FROM financings WHERE business_date <= getvariable('business_date')
+  UNION ALL
+  SELECT financing_id, business_date FROM financing_rejects
+  WHERE business_date <= getvariable('business_date') AND financing_id IS NOT NULL)
+GROUP BY financing_id;
+
+-- financings.csv rows that failed parsing and that no later row of the same financing (readable
+-- or not) replaces: the latest word on their financing is that it could not be read.
+CREATE OR REPLACE TEMP TABLE unreadable_financings AS
+SELECT r.* FROM financing_rejects r
+WHERE r.business_date <= getvariable('business_date')
+  AND NOT EXISTS (SELECT 1 FROM financings f
+                  WHERE f.financing_id = r.financing_id AND f.business_date <= getvariable('business_date')
+                    AND (f.business_date > r.business_date
+                         OR f.business_date = r.business_date AND f.src_pos > r.src_pos))
+QUALIFY row_number() OVER (PARTITION BY coalesce(r.financing_id, r.src_sha256 || ':' || r.src_pos)
+                           ORDER BY r.business_date DESC, r.src_pos DESC) = 1;
+
+-- Every asset a financing claims: the live financings, and the unreadable rows of financings
+-- known by no readable row (a malformed row still counts against the asset it names).
+CREATE OR REPLACE TEMP VIEW asset_claims AS
+SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_no, asset_range_start,
+       asset_range_end, financed_amount_fen, false AS unreadable
+FROM live_financings
+UNION ALL
+SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_no, asset_range_start,
+       asset_range_end, NULL, true
+FROM unreadable_financings u
+WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id);
+
+-- Not yet is not absent. What may keep evidence from the checks: per source (a file kind of
+-- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv), the nights
+-- it did not deliver (of the nights the engine loaded), its files quarantined whole and its
+-- quarantined records (whose raw text may name the document).
+CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
+CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml' WHEN 'waybill_xml' THEN 'logistics/*/*.xml'
+               WHEN 'bill_xml' THEN 'bills/*.xml' ELSE rel_path END;
+
+CREATE OR REPLACE TEMP TABLE evidence_troubles AS
+WITH nights AS (
+  SELECT DISTINCT business_date AS night FROM files WHERE business_date <= getvariable('business_date')
+), delivered AS (
+  SELECT DISTINCT business_date AS night, evidence_source(rel_path, file_kind) AS source
+  FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL
+), sources AS (
+  SELECT source FROM delivered UNION SELECT unnest(['tax/*.xml', 'logistics/*/*.xml'])
+)
+SELECT s.source, n.night, 'not_delivered' AS kind, NULL::VARCHAR AS raw,
+       printf('%s was not delivered on %s', s.source, n.night) AS reason
+FROM sources s CROSS JOIN nights n
+WHERE NOT EXISTS (SELECT 1 FROM delivered d WHERE d.source = s.source AND d.night = n.night)
+UNION ALL
+SELECT evidence_source(src_path, file_kind), business_date,
+       CASE WHEN src_pos IS NULL THEN 'file_quarantined' ELSE 'record_quarantined' END, raw,
+       CASE WHEN src_pos IS NULL
+            THEN printf('%s delivered on %s could not be read (%s)', src_path, business_date, reason_code)
+            ELSE printf('record %d of %s delivered on %s naming it could not be read (%s)',
+                        src_pos, src_path, business_date, reason_code) END
+FROM quarantine
+WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
+
+-- Why a "not found" finding is only pending (NULL when it is not): the troubles of the awaited
+-- sources that may hide the documents named by doc_keys, for a finding arising on night since,
+-- while the evidence window from since is open.
+CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
+  SELECT CASE WHEN count(*) > 0
+                   AND getvariable('business_date') < since + getvariable('evidence_window_days')
+              THEN {'since': since, 'sources': list(DISTINCT t.source ORDER BY t.source),
+                    'reasons': list(t.reason ORDER BY t.night, t.reason)[1:3],
+                    'until': since + getvariable('evidence_window_days')} END
+  FROM evidence_troubles t
+  WHERE list_contains(awaited, t.source)
+    AND CASE WHEN t.kind = 'record_quarantined'
+             THEN coalesce(list_bool_or(list_transform(doc_keys, lambda k: contains(t.raw, k))), false)
+             ELSE t.night BETWEEN since - getvariable('evidence_window_days') AND getvariable('business_date') END
+);
+
+-- A pending finding (see INTERFACES): medium, its detail opening "Evidence pending since <date>:",
+-- its evidence holding "pending": true and "pending_since".
+CREATE OR REPLACE TEMP MACRO pending_severity(p) AS CASE WHEN p IS NOT NULL THEN 'medium' END;
+CREATE OR REPLACE TEMP MACRO pending_detail(p, detail) AS
+CASE WHEN p IS NULL THEN detail
+     ELSE printf('Evidence pending since %s: awaited from %s (%s); not yet evidence of fraud, it stands if still missing on %s. %s',
+                 p.since, array_to_string(p.sources, ', '), array_to_string(p.reasons, '; '), p.until, detail) END;
+CREATE OR REPLACE TEMP MACRO pending_evidence(p, evidence) AS
+CASE WHEN p IS NULL THEN evidence::JSON
+     ELSE json_merge_patch(evidence::JSON, json_object('pending', true, 'pending_since', p.since,
+                                                       'awaited_sources', p.sources, 'pending_reasons', p.reasons,
+                                                       'stands_from', p.until)) END;
