@@ -8,7 +8,7 @@ WITH bill_financings AS (
   SELECT f.financing_id, f.asset_ref, f.bank_code, b.cd_no, b.range_start, b.range_end,
          list_filter(
            [CASE WHEN b.discount_bank IS NOT NULL AND b.discount_bank <> f.bank_code
-                 THEN printf('discounted by bank %s on %s', b.discount_bank, b.discount_date) END,
+                 THEN printf('discounted by bank %s on %s', b.discount_bank, coalesce(b.discount_date::VARCHAR, '?')) END,
             CASE WHEN b.discount_bank = f.bank_code AND b.discount_date IS DISTINCT FROM f.value_date
                       AND EXISTS (SELECT 1 FROM own_discounts o
                                   WHERE o.financing_id <> f.financing_id AND o.bank_code = f.bank_code
@@ -16,8 +16,8 @@ WITH bill_financings AS (
                                     AND o.asset_range_start <= b.range_end AND b.range_start <= o.asset_range_end)
                  THEN printf('discounted by the same bank %s on %s in another financing', b.discount_bank, b.discount_date) END,
             CASE WHEN b.pledge_bank IS NOT NULL OR b.pledge_date IS NOT NULL OR b.circulation_status = 'TF0304'
-                 THEN printf('pledged%s%s (%s)', ' to bank ' || b.pledge_bank, ' on ' || b.pledge_date,
-                             coalesce(b.circulation_status, 'Collztn')) END],
+                 THEN printf('pledged%s%s (%s)', coalesce(' to bank ' || b.pledge_bank, ''),
+                             coalesce(' on ' || b.pledge_date, ''), coalesce(b.circulation_status, 'Collztn')) END],
            lambda x: x IS NOT NULL) AS critical_reasons,
          list_filter(
            [CASE b.circulation_status WHEN 'TF0302' THEN 'locked (TF0302)' WHEN 'TF0402' THEN 'in recourse (TF0402)' END,
