@@ -163,6 +163,22 @@ def test_payable_pending_while_the_cores_erp_has_not_delivered(wh):
     assert verdicts_of(wh, d3)[waiting.financing_id] == "clean"
 
 
+def test_payable_of_a_core_whose_erp_never_sent_payables_is_pending_for_the_window(wh):
+    silent = make_uscc("440307")
+    nightly = (f"erp/{silent}/po_items.csv", "tax/a.xml", "logistics/91440300MA5F00004K/w.xml")
+    delivered(wh, D1, *nightly)
+    trade = tier1_trade(wh, D1, core=silent, seller=SUPPLIER, with_payable=False)
+    run_trade_catalogue(wh, D1)
+    (pending,) = findings_of(wh, D1, "TRADE_NO_PAYABLE")
+    assert pending["severity"] == "medium"
+    assert f"erp/{silent}/ap_open_items.csv was not delivered on {D1}" in pending["detail"]
+    window_passed = D1 + dt.timedelta(days=7)
+    delivered(wh, window_passed, *nightly)
+    run_trade_catalogue(wh, window_passed)
+    (stands,) = findings_of(wh, window_passed, "TRADE_NO_PAYABLE")
+    assert stands["severity"] == "high" and verdicts_of(wh, window_passed)[trade.financing_id] == "blocked"
+
+
 def test_waybill_pending_while_a_record_citing_the_order_is_quarantined(wh):
     carrier_file = "logistics/91440300MA5F00004K/w.xml"
     delivered(wh, D1, "tax/a.xml", carrier_file)

@@ -72,51 +72,51 @@ SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_n
 FROM unreadable_financings u
 WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id);
 
--- Not yet is not absent. What may keep evidence from the checks: per source (a file kind of
--- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv), the nights
--- it did not deliver (of the nights the engine loaded), its files quarantined whole and its
+-- Not yet is not absent. What may keep evidence from the checks, per source (a file kind of
+-- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv): the nights
+-- the engine loaded on which it delivered nothing, its files quarantined whole and its
 -- quarantined records (whose raw text may name the document).
 CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
 CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml' WHEN 'waybill_xml' THEN 'logistics/*/*.xml'
                WHEN 'bill_xml' THEN 'bills/*.xml' ELSE rel_path END;
 
-CREATE OR REPLACE TEMP TABLE evidence_troubles AS
-WITH nights AS (
-  SELECT DISTINCT business_date AS night FROM files WHERE business_date <= getvariable('business_date')
-), delivered AS (
-  SELECT DISTINCT business_date AS night, evidence_source(rel_path, file_kind) AS source
-  FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL
-), sources AS (
-  SELECT source FROM delivered UNION SELECT unnest(['tax/*.xml', 'logistics/*/*.xml'])
-)
-SELECT s.source, n.night, 'not_delivered' AS kind, NULL::VARCHAR AS raw,
-       printf('%s was not delivered on %s', s.source, n.night) AS reason
-FROM sources s CROSS JOIN nights n
-WHERE NOT EXISTS (SELECT 1 FROM delivered d WHERE d.source = s.source AND d.night = n.night)
-UNION ALL
-SELECT evidence_source(src_path, file_kind), business_date,
-       CASE WHEN src_pos IS NULL THEN 'file_quarantined' ELSE 'record_quarantined' END, raw,
+CREATE OR REPLACE TEMP TABLE evidence_nights AS
+SELECT DISTINCT business_date AS night FROM files WHERE business_date <= getvariable('business_date');
+
+CREATE OR REPLACE TEMP TABLE evidence_deliveries AS
+SELECT DISTINCT business_date AS night, evidence_source(rel_path, file_kind) AS source
+FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE evidence_quarantine AS
+SELECT evidence_source(src_path, file_kind) AS source, business_date AS night, src_pos IS NULL AS whole_file, raw,
        CASE WHEN src_pos IS NULL
             THEN printf('%s delivered on %s could not be read (%s)', src_path, business_date, reason_code)
             ELSE printf('record %d of %s delivered on %s naming it could not be read (%s)',
-                        src_pos, src_path, business_date, reason_code) END
+                        src_pos, src_path, business_date, reason_code) END AS reason
 FROM quarantine
 WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
 
--- Why a "not found" finding is only pending (NULL when it is not): the troubles of the awaited
--- sources that may hide the documents named by doc_keys, for a finding arising on night since,
--- while the evidence window from since is open.
+-- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
+-- since while the evidence window from since is open: an awaited source (a list) that did not
+-- deliver on a night from since - evidence_window_days to tonight (or never did), or whose file
+-- was quarantined whole in that time, or whose quarantined record names one of doc_keys.
 CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
   SELECT CASE WHEN count(*) > 0
                    AND getvariable('business_date') < since + getvariable('evidence_window_days')
               THEN {'since': since, 'sources': list(DISTINCT t.source ORDER BY t.source),
                     'reasons': list(t.reason ORDER BY t.night, t.reason)[1:3],
                     'until': since + getvariable('evidence_window_days')} END
-  FROM evidence_troubles t
-  WHERE list_contains(awaited, t.source)
-    AND CASE WHEN t.kind = 'record_quarantined'
-             THEN coalesce(list_bool_or(list_transform(doc_keys, lambda k: contains(t.raw, k))), false)
-             ELSE t.night BETWEEN since - getvariable('evidence_window_days') AND getvariable('business_date') END
+  FROM (
+    SELECT a.source, n.night, printf('%s was not delivered on %s', a.source, n.night) AS reason
+    FROM (SELECT unnest(awaited) AS source) a, evidence_nights n
+    WHERE n.night >= since - getvariable('evidence_window_days')
+      AND NOT EXISTS (SELECT 1 FROM evidence_deliveries d WHERE d.source = a.source AND d.night = n.night)
+    UNION ALL
+    SELECT q.source, q.night, q.reason FROM evidence_quarantine q
+    WHERE list_contains(awaited, q.source)
+      AND CASE WHEN q.whole_file THEN q.night >= since - getvariable('evidence_window_days')
+               ELSE coalesce(list_bool_or(list_transform(doc_keys, lambda k: contains(q.raw, k))), false) END
+  ) t
 );
 
 -- A pending finding (see INTERFACES): medium, its detail opening "Evidence pending since <date>:",
