@@ -8,16 +8,18 @@ WITH RECURSIVE cleared AS (
 ), splits AS (
   SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
   FROM cur_voucher_events WHERE event_type = 'SPLIT' AND parent_voucher_id IS NOT NULL
-), lineage(financing_id, voucher_id, depth) AS (
-  SELECT financing_id, asset_voucher_id, 0 FROM live_financings WHERE product = 'VOUCHER' AND asset_voucher_id IS NOT NULL
-  UNION ALL
-  SELECT l.financing_id, s.parent, l.depth + 1 FROM lineage l JOIN splits s ON s.child = l.voucher_id WHERE l.depth < 64
+), family(voucher_id, issued_voucher) AS (  -- each voucher issued on a paid payable and its split descendants
+  SELECT voucher_id, voucher_id FROM issues
+  UNION
+  SELECT s.child, f.issued_voucher FROM family f JOIN splits s ON s.parent = f.voucher_id
 ), invoice_payables AS (
   SELECT a.core_uscc, a.invoice_no, count(*) AS items, count(a.clearing_date) AS cleared_items,
          max(a.clearing_date) AS cleared_on,
          list(a.ap_ref || ' cleared on ' || a.clearing_date || ' by ' || coalesce(a.clearing_doc, '?') ORDER BY a.ap_ref)
            FILTER (WHERE a.clearing_date IS NOT NULL) AS clearings
-  FROM cur_erp_ap_items a WHERE a.debit_credit = 'H' AND a.invoice_no IS NOT NULL GROUP BY ALL
+  FROM cur_erp_ap_items a
+  WHERE a.debit_credit = 'H' AND a.invoice_no IN (SELECT invoice_no FROM presented_invoices WHERE product = 'INVOICE')
+  GROUP BY ALL
 )
 SELECT f.financing_id, f.asset_voucher_id AS voucher_id, NULL AS invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        NULL AS severity,
@@ -26,7 +28,9 @@ SELECT f.financing_id, f.asset_voucher_id AS voucher_id, NULL AS invoice_no, NUL
               coalesce(i.clearing_doc, '?')) AS detail,
        json_object('value_date', f.value_date, 'issued_voucher', i.voucher_id, 'payable', i.ap_ref,
                    'cleared_on', i.clearing_date, 'clearing_doc', i.clearing_doc) AS evidence
-FROM lineage l JOIN issues i USING (voucher_id) JOIN live_financings f USING (financing_id)
+FROM family l
+JOIN issues i ON i.voucher_id = l.issued_voucher
+JOIN live_financings f ON f.product = 'VOUCHER' AND f.asset_voucher_id = l.voucher_id
 WHERE i.clearing_date <= f.value_date
 UNION ALL
 SELECT NULL, voucher_id, NULL, NULL, NULL, NULL,
