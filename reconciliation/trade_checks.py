@@ -34,7 +34,8 @@ TRADE_CHECKS: tuple[Check, ...] = (
         Category.FAKE_TRADE,
         Severity.HIGH,
         "Tier-1 invoice without a confirmed payable",
-        "An invoice whose buyer is a core enterprise (it delivers ERP files) is presented by a "
+        "An invoice whose buyer is a core enterprise (it delivers ERP files, or issues vouchers on the "
+        "platform) is presented by a "
         "financing, but no vendor item of that core's ERP cites the invoice number in its text "
         "(SGTXT) — or the items citing it (credits less debits) confirm less than live "
         "financings present of the invoice, beyond the amount tolerance. Deeper-tier invoices, "

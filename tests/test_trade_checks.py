@@ -7,6 +7,7 @@ import json
 import re
 from importlib import resources
 
+import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from connectors.warehouse import Warehouse
@@ -163,11 +164,18 @@ def test_payable_pending_while_the_cores_erp_has_not_delivered(wh):
     assert verdicts_of(wh, d3)[waiting.financing_id] == "clean"
 
 
-def test_payable_of_a_core_whose_erp_never_sent_payables_is_pending_for_the_window(wh):
+@pytest.mark.parametrize("known_by", ["its purchase orders", "its vouchers only"])
+def test_payable_of_a_core_whose_erp_never_sent_payables_is_pending_for_the_window(wh, known_by):
+    """One rule from the first night: a core whose payables never arrived (its ERP sends only
+    purchase orders, or nothing: it is known by the vouchers it issues) leaves the payable
+    pending for the window, then the finding stands."""
     silent = make_uscc("440307")
-    nightly = (f"erp/{silent}/po_items.csv", "tax/a.xml", "logistics/91440300MA5F00004K/w.xml")
+    nightly = ["tax/a.xml", "logistics/91440300MA5F00004K/w.xml"]
+    if known_by == "its purchase orders":
+        nightly.append(f"erp/{silent}/po_items.csv")
     delivered(wh, D1, *nightly)
-    trade = tier1_trade(wh, D1, core=silent, seller=SUPPLIER, with_payable=False)
+    trade = tier1_trade(wh, D1, core=silent, seller=SUPPLIER, with_payable=False,
+                        with_po=known_by == "its purchase orders")
     run_trade_catalogue(wh, D1)
     (pending,) = findings_of(wh, D1, "TRADE_NO_PAYABLE")
     assert pending["severity"] == "medium"
