@@ -73,19 +73,17 @@ FROM unreadable_financings u
 WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id);
 
 -- Not yet is not absent. What may keep evidence from the checks, per source (a file kind of
--- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv): the nights
--- the engine loaded on which it delivered nothing, its files quarantined whole and its
--- quarantined records (whose raw text may name the document).
+-- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv): the last
+-- night it delivered (a late delivery brings the rows of the nights it missed), its files
+-- quarantined whole and its quarantined records (whose raw text may name the document).
 CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
 CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml' WHEN 'waybill_xml' THEN 'logistics/*/*.xml'
                WHEN 'bill_xml' THEN 'bills/*.xml' ELSE rel_path END;
 
-CREATE OR REPLACE TEMP TABLE evidence_nights AS
-SELECT DISTINCT business_date AS night FROM files WHERE business_date <= getvariable('business_date');
-
-CREATE OR REPLACE TEMP TABLE evidence_deliveries AS
-SELECT DISTINCT business_date AS night, evidence_source(rel_path, file_kind) AS source
-FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE evidence_last_delivery AS
+SELECT evidence_source(rel_path, file_kind) AS source, max(business_date) AS night
+FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL
+GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE evidence_quarantine AS
 SELECT evidence_source(src_path, file_kind) AS source, business_date AS night, src_pos IS NULL AS whole_file, raw,
@@ -96,23 +94,29 @@ SELECT evidence_source(src_path, file_kind) AS source, business_date AS night, s
 FROM quarantine
 WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
 
+-- The last night the engine loaded anything (tonight, when the night has files).
+CREATE OR REPLACE TEMP TABLE evidence_latest_night AS
+SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable('business_date');
+
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
--- since while the evidence window from since is open: an awaited source (a list) that did not
--- deliver on a night from since - evidence_window_days to tonight (or never did), or whose file
--- was quarantined whole in that time, or whose quarantined record names one of doc_keys.
+-- since while the evidence window from since is open: an awaited source (a list) that has not
+-- delivered since a night from since - evidence_window_days on (or never has), or whose file was
+-- quarantined whole in that time, or whose quarantined record names one of doc_keys.
 CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
   SELECT CASE WHEN count(*) > 0
                    AND getvariable('business_date') < since + getvariable('evidence_window_days')
               THEN {'since': since, 'sources': list(DISTINCT t.source ORDER BY t.source),
-                    'reasons': list(t.reason ORDER BY t.night, t.reason)[1:3],
+                    'reasons': list(t.reason ORDER BY t.reason)[1:3],
                     'until': since + getvariable('evidence_window_days')} END
   FROM (
-    SELECT a.source, n.night, printf('%s was not delivered on %s', a.source, n.night) AS reason
-    FROM (SELECT unnest(awaited) AS source) a, evidence_nights n
-    WHERE n.night >= since - getvariable('evidence_window_days')
-      AND NOT EXISTS (SELECT 1 FROM evidence_deliveries d WHERE d.source = a.source AND d.night = n.night)
+    SELECT a.source, CASE WHEN d.night IS NULL THEN printf('%s has never been delivered', a.source)
+                          ELSE printf('%s has not been delivered since %s', a.source, d.night) END AS reason
+    FROM (SELECT unnest(awaited) AS source) a
+    CROSS JOIN evidence_latest_night n
+    LEFT JOIN evidence_last_delivery d ON d.source = a.source
+    WHERE n.night >= since - getvariable('evidence_window_days') AND n.night > coalesce(d.night, DATE '0001-01-01')
     UNION ALL
-    SELECT q.source, q.night, q.reason FROM evidence_quarantine q
+    SELECT q.source, q.reason FROM evidence_quarantine q
     WHERE list_contains(awaited, q.source)
       AND CASE WHEN q.whole_file THEN q.night >= since - getvariable('evidence_window_days')
                ELSE coalesce(list_bool_or(list_transform(doc_keys, lambda k: contains(q.raw, k))), false) END
