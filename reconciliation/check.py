@@ -47,9 +47,9 @@ PENDING_RULE = (
     " Not yet is not absent: when the source that would hold the record has not delivered since a "
     "night from evidence_window_days before the financing's first night on (or never has; a late "
     "delivery brings the nights it missed), or a file of it was quarantined whole in that time, or a "
-    "quarantined record of it names the document, the finding "
-    "is pending (medium, \"Evidence pending since …\", naming the source) until evidence_window_days "
-    "after the financing's first night; then the finding stands."
+    "quarantined record of it names the document, the finding is pending (medium, data_quality, "
+    "\"Evidence pending since …\", naming the source) until evidence_window_days after the "
+    "financing's first night; then the finding stands."
 )
 
 

@@ -19,7 +19,7 @@ import duckdb
 
 from connectors.warehouse import transaction
 from reconciliation.catalogue import CHECKS
-from reconciliation.check import Check, severity_rank_sql
+from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 
@@ -59,6 +59,9 @@ def verdict_rank_sql(column: str = "verdict") -> str:
 
 
 _CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
+#: A finding whose evidence is only pending (INTERFACES: ``"pending": true``) is a data-quality
+#: finding whatever its check: evidence not here yet is not evidence of fraud.
+_PENDING = "coalesce(json_extract_string(evidence::JSON, '$.pending') = 'true', false)"
 _DOCUMENT_COLUMNS = ("financing_id", "voucher_id", "invoice_no", "bill_ref", "waybill_no")
 
 
@@ -101,7 +104,8 @@ def run_catalogue(
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
             f"""INSERT INTO night_findings
-            SELECT '{check.check_id}', '{check.category.value}',
+            SELECT '{check.check_id}',
+                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
             FROM ({check.sql()})"""

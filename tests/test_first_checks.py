@@ -217,7 +217,7 @@ def test_an_invoice_in_a_quarantined_record_is_pending_until_the_window_passes(w
     financing(wh, D1, "F2", "INVOICE", invoices={INV_B: 10_000_00}, bank="105100000017")
     run_catalogue(wh.con, D1)
     found = {f["financing_id"]: f for f in findings_of(wh, D1)}
-    assert found["F1"]["severity"] == "medium"
+    assert (found["F1"]["severity"], found["F1"]["category"]) == ("medium", "data_quality")
     assert found["F1"]["detail"].startswith("Evidence pending since 2026-11-18: awaited from tax/*.xml")
     assert "record 3 of tax/batch_0001.xml" in found["F1"]["detail"]
     assert "fake" not in found["F1"]["detail"]
@@ -232,7 +232,7 @@ def test_an_invoice_in_a_quarantined_record_is_pending_until_the_window_passes(w
     delivered(wh, window_passed, *NIGHTLY)
     run_catalogue(wh.con, window_passed)
     stands = {f["financing_id"]: f for f in findings_of(wh, window_passed)}["F1"]
-    assert (stands["severity"], stands["finding_id"]) == ("high", found["F1"]["finding_id"])
+    assert (stands["severity"], stands["category"], stands["finding_id"]) == ("high", "fake_trade", found["F1"]["finding_id"])
     assert "pending" not in _pending(stands)
 
 
