@@ -62,3 +62,12 @@ def test_a_malformed_row_gets_a_verdict_and_blocks_the_financing_it_duplicates(t
     assert query(home, "SELECT count(*) FROM financing_rejects") == [(2,)]
     assert query(home, "SELECT reason_code FROM quarantine WHERE file_kind = 'financings' ORDER BY src_pos") == [
         (BAD_ENUM,), ("MISSING_FIELD",)]
+
+
+def test_financing_id_and_asset_ref_follow_the_one_identifier_rule(tmp_path: Path) -> None:
+    full_width = VOUCHER.replace("3", "\uff13", 1)  # V３f9a…: the same voucher
+    sink = parse_bytes(tmp_path, "platform/financings.csv",
+                       _rows(_voucher_row("\uff26\uff19\uff10\uff10\uff13", asset_ref=f" {full_width} ")))
+    assert sink.quarantined == []
+    row = next(r for r in sink.table("financings") if r["financing_id"] == "F9003")
+    assert (row["asset_ref"], row["asset_voucher_id"]) == (VOUCHER, VOUCHER)

@@ -111,7 +111,7 @@ def _event(row: Row) -> Converted:
 
 
 def _financing_id(value: str | None) -> str:
-    return F.required("financing_id", value)
+    return F.required_ident("financing_id", value)
 
 
 def _bank_code(value: str | None) -> str:
@@ -123,7 +123,7 @@ def _product(value: str | None) -> str | None:
 
 
 def _asset_ref(value: str | None) -> str:
-    return F.required("asset_ref", value)
+    return F.required_ident("asset_ref", value)
 
 
 def _face(value: str | None) -> int:
@@ -194,7 +194,7 @@ def _asset(product: str | None, ref: str, face_fen: int | None) -> tuple[Any, ..
         return None, None, None, None, F.identifier("asset_ref", ref, F.INVOICE_NO, "a 20-digit invoice number")
     # BILL: "CdNo:start-end"; "CdNo" or "CdNo:0" is the whole unsplittable bill
     cd_no, sep, cd_range = ref.partition(":")
-    sub_range = F.convert("asset_ref", values.parse_cd_range, cd_range) if sep else None
+    sub_range = F.cd_range("asset_ref", cd_range) if sep else None
     start: int | None
     end: int | None
     if sub_range is not None:
