@@ -29,7 +29,6 @@ import io
 import json
 import random
 import shutil
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -316,22 +315,40 @@ class _Planner:
         return schedule
 
 
-def plan_operations(out: Path, fault: Fault, *, seed: int = 7) -> Schedule:
-    """Plant one operational ``fault`` into the simulation under ``out`` (written by
+def plan_operations(out: Path, *faults: Fault, seed: int = 7) -> Schedule:
+    """Plant operational ``faults`` into the simulation under ``out`` (written by
     :func:`simulator.simulate`): write ``out/deliveries/`` and ``out/schedule.json``.
 
-    Deterministic for the same deliveries, fault and seed.  The settings ``fixed`` are the
-    right ones for every history (the in-order reference runs with them too).
+    :class:`LateSource` and :class:`RestatedFile` change the deliveries and combine freely;
+    their schedule delivers every piece in order and runs each night after each of its
+    pieces.  :class:`BadConfig`, :class:`OutOfOrder`, :class:`Rerun` and :class:`Backfill`
+    are histories of their own and are planted alone.  Deterministic for the same
+    deliveries, faults and seed.  The settings ``fixed`` are right for every history (the
+    in-order reference runs with them too).
     """
     p = _Planner(_Deliveries(Path(out)), random.Random(seed))
+    deliveries = [f for f in faults if isinstance(f, (LateSource, RestatedFile))]
+    histories = [f for f in faults if not isinstance(f, (LateSource, RestatedFile))]
+    if histories and (deliveries or len(histories) > 1):
+        raise ValueError(f"{type(histories[0]).__name__} is planted alone")
+    late: set[str] = set()
+    for f in deliveries:
+        if isinstance(f, LateSource):
+            p.late_source(f)
+            late.add(p.night(f.night))
+        else:
+            p.cut_payables(f.night, f.core, "restated_file")
+    if histories:
+        _history(p, histories[0])
+    else:
+        p.in_order(late)
+    return p.write(Path(out))
+
+
+def _history(p: _Planner, fault: Fault) -> None:
+    """The steps of a fault that is a history of runs."""
     nights = p.d.nights
-    if isinstance(fault, LateSource):
-        p.late_source(fault)
-        p.in_order({p.night(fault.night)})
-    elif isinstance(fault, RestatedFile):
-        p.cut_payables(fault.night, fault.core, "restated_file")
-        p.in_order(set())
-    elif isinstance(fault, BadConfig):
+    if isinstance(fault, BadConfig):
         night = p.night(fault.night)
         ap = p.d.files[night][f"erp/{p.bad_core}/{AP_FILE}"]
         pending = p.d.financings_resting_on(night, p.bad_core, _ap_keys(ap))
@@ -368,9 +385,7 @@ def plan_operations(out: Path, fault: Fault, *, seed: int = 7) -> Schedule:
         p.deliver(first, 1)
         for n in nights[fault.night:]:
             p.run(n, IN_ORDER)
-    else:  # pragma: no cover - the type says it all
+    else:
         raise TypeError(f"not a fault: {fault!r}")
-    return p.write(Path(out))
 
 
-FAULTS: Sequence[type] = (LateSource, RestatedFile, BadConfig, OutOfOrder, Rerun, Backfill)
