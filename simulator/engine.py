@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator import anomalies, fake_trades, flows, lookalikes, malformed
+from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
 from simulator.context import Sim
 from simulator.params import Tuning
 from simulator.planting import Planter
@@ -42,6 +42,8 @@ def planters(anomalies_on: bool, tuning: Tuning) -> list[Planter]:
             out.extend(fake_trades.PLANTERS)
         if tuning.plant_malformed_rows:
             out.extend(malformed.PLANTERS)
+        if tuning.plant_closures:
+            out.extend(closures.PLANTERS)
     if tuning.plant_lookalikes:
         out.extend(lookalikes.PLANTERS)
     return out
