@@ -389,3 +389,23 @@ def _history(p: _Planner, fault: Fault) -> None:
         raise TypeError(f"not a fault: {fault!r}")
 
 
+
+_BY_NAME: dict[str, type] = {"late_source": LateSource, "restated_file": RestatedFile, "bad_config": BadConfig,
+                             "out_of_order": OutOfOrder, "rerun": Rerun, "backfill": Backfill}
+
+
+def parse_fault(text: str) -> Fault:
+    """A fault from its command-line form ``<kind>:<night index>`` (``out_of_order:0,2,1,2``
+    for an order of night indexes), e.g. ``late_source:0``."""
+    kind, _, arg = text.partition(":")
+    if kind not in _BY_NAME:
+        raise ValueError(f"unknown fault {kind!r}: one of {', '.join(_BY_NAME)}")
+    try:
+        numbers = tuple(int(x) for x in arg.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r}: give {kind}:<night index>" + (",<night index>…" if kind == "out_of_order" else "")) from None
+    if kind == "out_of_order":
+        return OutOfOrder(numbers)
+    if len(numbers) != 1:
+        raise ValueError(f"{text!r}: {kind} takes one night index")
+    return _BY_NAME[kind](numbers[0])  # type: ignore[no-any-return]

@@ -15,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from typer.testing import CliRunner
+
 from connectors.warehouse import Warehouse
+from integration.cli import app
 from integration.scoring import read_labels
 from simulator import Tuning, simulate
 from simulator.operations import (
@@ -33,6 +36,7 @@ from simulator.operations import (
     Rerun,
     Schedule,
     Step,
+    parse_fault,
     plan_operations,
 )
 from tests.operations_harness import NightReport, check_outcomes, ledger_verifies, play, reference
@@ -153,6 +157,20 @@ def test_bad_config_is_a_wrong_csv_override_of_the_gb18030_core(base, tmp_path):
     runs = [(s.night, s.settings) for s in schedule.steps if s.op == "run"]
     assert runs == [(schedule.nights[0], FIXED), (schedule.nights[1], BAD), (schedule.nights[1], FIXED),
                     (schedule.nights[2], FIXED)]
+
+
+def test_scf_simulate_plants_faults_and_refuses_unknown_ones(tmp_path):
+    out = tmp_path / "sim"
+    args = ["simulate", "--out", str(out), "--nights", "2", "--trades", "5", "--seed", "3"]
+    planted_ = CliRunner().invoke(app, [*args, "--fault", "late_source:0", "--fault", "restated_file:1"])
+    assert planted_.exit_code == 0, planted_.output
+    assert [f.kind for f in Schedule.read(out / SCHEDULE_FILE).faults] == ["late_source", "restated_file"]
+    assert parse_fault("out_of_order:0,2,1,2") == OutOfOrder((0, 2, 1, 2)) and parse_fault("rerun:1") == Rerun(1)
+    for bad in ("nope:1", "late_source:x", "late_source:1", "rerun:0,1"):
+        refused = CliRunner().invoke(app, [*args, "--fault", bad])
+        assert refused.exit_code == 2, (bad, refused.output)
+    CliRunner().invoke(app, args)
+    assert not (out / SCHEDULE_FILE).exists() and not (out / "deliveries").exists(), "no stale schedule"
 
 
 # ---- per fault, through the real job --------------------------------------------------------------
