@@ -175,8 +175,12 @@ def test_scf_simulate_plants_faults_and_refuses_unknown_ones(tmp_path):
 
 # ---- per fault, through the real job --------------------------------------------------------------
 @NEEDS_PENDING
-def test_late_erp_is_pending_then_clean_the_night_it_arrives(base, tmp_path):
-    out, schedule = planted(base[0], tmp_path, LateSource(0))
+@pytest.mark.parametrize("fault", [LateSource(0), BadConfig(1)], ids=["late_erp", "bad_config_then_fixed"])
+def test_missing_evidence_is_pending_then_as_in_order_once_it_is_there(base, tmp_path, fault):
+    """A core's ERP that arrives a night late (its first night: a core that has never
+    delivered), or that a wrong [csv] override made unreadable until the night was re-run
+    with the right one: its financings are `review`, evidence pending, then as in order."""
+    out, schedule = planted(base[0], tmp_path, fault)
     outcomes = played(out, schedule, tmp_path, base[1])
     assert_pending_then_resolved(schedule, outcomes, base[1])
 
@@ -190,13 +194,6 @@ def test_restated_file_converges_to_the_in_order_run(base, tmp_path):
     cut = next(o for o in outcomes if o.step.night == fault.night and o.step.expect == ANY)
     assert all(cut.report.verdicts[f][0] != "clean" for f in fault.pending_financings), \
         "a financing whose payable has not arrived is never clean"
-
-
-@NEEDS_PENDING
-def test_bad_config_night_then_fixed_converges(base, tmp_path):
-    out, schedule = planted(base[0], tmp_path, BadConfig(1))
-    outcomes = played(out, schedule, tmp_path, base[1])
-    assert_pending_then_resolved(schedule, outcomes, base[1])
 
 
 @NEEDS_ORDER
