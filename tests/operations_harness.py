@@ -2,7 +2,8 @@
 job on a real engine home, and compare each night's reports with the in-order run's.
 
 A *deliver* step copies a piece over ``<inbox>/<night>/``; a *run* step writes the step's
-settings to ``<home>/scf.toml`` and runs the night with :func:`integration.runner.run_night`.
+settings to ``<home>/scf.toml`` and runs the night as an operator does, ``scf run --date``
+(the real job through :mod:`integration.runner`; exit 0 = the night ran).
 Reports are compared on the columns OUTPUTS.md lists (``first_seen_date`` and
 ``verdict_since`` are history: a late source legitimately moves them).
 """
@@ -10,7 +11,6 @@ Reports are compared on the columns OUTPUTS.md lists (``first_seen_date`` and
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import shutil
 from collections.abc import Sequence
@@ -19,9 +19,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connectors.errors import ScfError
 from integration.cli import app
-from integration.runner import failure_messages, run_night
 from simulator.operations import ANY, IN_ORDER, PENDING, Schedule, Step
 
 FINDING_COLUMNS = ("finding_id", "business_date", "check_id", "category", "severity", "financing_id", "voucher_id",
@@ -86,14 +84,10 @@ def play(out: Path, schedule: Schedule, steps: Sequence[Step], home: Path, inbox
             shutil.copytree(out / step.piece, inbox / step.night, dirs_exist_ok=True)
             continue
         (home / "scf.toml").write_text(settings_toml(schedule.settings[step.settings]), "utf-8")
-        try:
-            result = run_night(dt.date.fromisoformat(step.night), home=home, inbox=inbox)
-        except ScfError as err:  # a refusal (e.g. an earlier night has not run)
-            outcomes.append(RunOutcome(step, False, [str(err)]))
-            continue
-        ok = result.success
-        outcomes.append(RunOutcome(step, ok, [] if ok else failure_messages(result),
-                                   NightReport.read(home, step.night) if ok else None))
+        result = CliRunner().invoke(app, ["run", "--date", step.night, "--home", str(home), "--inbox", str(inbox)])
+        ok = result.exit_code == 0
+        messages = [] if ok else [*result.output.strip().splitlines()[-3:], repr(result.exception)]
+        outcomes.append(RunOutcome(step, ok, messages, NightReport.read(home, step.night) if ok else None))
     return outcomes
 
 
