@@ -23,7 +23,7 @@ import duckdb
 import xlsxwriter
 
 from reconciliation.check import severity_rank_sql
-from reconciliation.reports import night_report_dir
+from reconciliation.reports import night_report_dir, spreadsheet_safe
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 VERDICTS: tuple[str, ...] = ("blocked", "review", "clean")
@@ -273,7 +273,7 @@ def write_xlsx(path: Path, business_date: dt.date, found: Sequence[FindingRow],
         for col, (name, _width) in enumerate(_XLSX_FINDING_COLUMNS):
             value = getattr(row, name)
             fmt = severity_formats.get(row.severity) if name == "severity" else (wrap if name == "detail" else None)
-            sheet.write_string(n, col, value, fmt)
+            sheet.write_string(n, col, spreadsheet_safe(value), fmt)
     sheet.autofilter(0, 0, max(len(shown), 1), len(_XLSX_FINDING_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)
 
@@ -284,7 +284,7 @@ def write_xlsx(path: Path, business_date: dt.date, found: Sequence[FindingRow],
     shown_verdicts = verdicts[:XLSX_MAX_ROWS]
     for n, row in enumerate(shown_verdicts, start=1):
         for col, value in enumerate(row):
-            sheet.write_string(n, col, value)
+            sheet.write_string(n, col, spreadsheet_safe(value))
     sheet.autofilter(0, 0, max(len(shown_verdicts), 1), len(VERDICT_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)
     book.close()
