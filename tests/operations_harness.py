@@ -20,6 +20,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from integration.cli import app
+from integration.home import init_home
 from simulator.operations import ANY, IN_ORDER, PENDING, Schedule, Step
 
 FINDING_COLUMNS = ("finding_id", "business_date", "check_id", "category", "severity", "financing_id", "voucher_id",
@@ -76,8 +77,9 @@ def settings_toml(settings: dict[str, object]) -> str:
 
 
 def play(out: Path, schedule: Schedule, steps: Sequence[Step], home: Path, inbox: Path) -> list[RunOutcome]:
-    """Execute ``steps`` (pieces under the simulation's ``out`` dir) on ``home`` and ``inbox``."""
-    home.mkdir(parents=True, exist_ok=True)
+    """Execute ``steps`` (pieces under the simulation's ``out`` dir) on ``home`` (initialised
+    first, as ``scf init`` does) and ``inbox``."""
+    init_home(home)  # as `scf init`: creates only what the home lacks
     outcomes: list[RunOutcome] = []
     for step in steps:
         if step.op == "deliver":
