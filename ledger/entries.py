@@ -53,6 +53,7 @@ class EntryType(IntEnum):
     VOUCHER_EVENT = 1
     FINANCING = 2
     EVENT_STATUS = 3
+    ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
 
 
 class EntryFormatError(ValueError):
@@ -162,7 +163,17 @@ class EmptyAnnex:
     """Voucher events and status entries carry no annex."""
 
 
-Record = VoucherEvent | FinancingRecord | EventStatus
+@dataclass(frozen=True)
+class ArchiveManifest:
+    """The archive manifest's chain head after a night's landing (``connectors.archive``):
+    recorded in the ledger, it puts the bytes the night's verdicts rest on under the
+    signed checkpoint."""
+
+    manifest_lines: int
+    manifest_head: bytes
+
+
+Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,7 @@ _KINDS: dict[type, dict[str, Any]] = {
         "check_id": STR,
         "reason": STR,
     },
+    ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
     EmptyAnnex: {},
@@ -237,11 +249,13 @@ _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: VoucherEvent,
     EntryType.FINANCING: FinancingRecord,
     EntryType.EVENT_STATUS: EventStatus,
+    EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
     EntryType.FINANCING: FingerprintAnnex,
     EntryType.EVENT_STATUS: EmptyAnnex,
+    EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
 }
 
 

@@ -104,7 +104,7 @@ def tree_events(con: duckdb.DuckDBPyConnection, ids: Sequence[str], as_of: dt.da
         con, ids,
         f"SELECT e.event_id, CASE WHEN e.entry_type IN ({_STATUS_LIST}) THEN e.entry_type ELSE '{POSTED}' END, "
         "e.content_hash, e.seq FROM ledger_entries e JOIN _ledger_wanted_ids w ON w.id = e.event_id "
-        "WHERE e.entry_type <> 'FINANCING' AND e.business_date <= ? "
+        "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
         "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1",
         [as_of],
     ):
@@ -294,7 +294,7 @@ class NightProcessor:
         longer delivered up to it (a restated delivery dropped them)."""
         rows = self.con.execute(
             f"SELECT event_id, content_hash FROM (SELECT e.event_id, e.content_hash, e.entry_type "
-            "FROM ledger_entries e WHERE e.entry_type <> 'FINANCING' AND e.business_date <= ? "
+            "FROM ledger_entries e WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
             "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
             f"WHERE entry_type <> '{VOIDED}' AND event_id NOT IN "
             "(SELECT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL) "

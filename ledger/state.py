@@ -85,7 +85,7 @@ def replay_vouchers(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, VoucherSt
     versions: dict[tuple[str, bytes], tuple[int, VoucherEvent]] = {}
     latest: dict[str, tuple[tuple[dt.date, int], int, EventStatus | VoucherEvent]] = {}
     reader = con.sql(
-        "SELECT seq, business_date, entry FROM ledger_entries WHERE entry_type <> 'FINANCING' "
+        "SELECT seq, business_date, entry FROM ledger_entries WHERE event_id IS NOT NULL "
         + ("" if as_of is None else f"AND business_date <= DATE '{as_of.isoformat()}' ")
         + "ORDER BY seq"
     ).to_arrow_reader(1 << 14)

@@ -318,7 +318,7 @@ def ledger_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, An
         "vouchers": all_vouchers(con),
         "events": con.execute(
             "SELECT event_id, CASE WHEN entry_type IN ('PENDING', 'POSTED', 'VOIDED') THEN entry_type "
-            "ELSE 'POSTED' END, content_hash FROM ledger_entries WHERE entry_type <> 'FINANCING' "
+            "ELSE 'POSTED' END, content_hash FROM ledger_entries WHERE event_id IS NOT NULL "
             "AND business_date <= ? " + latest.format("event_id") + " AND entry_type <> 'VOIDED' ORDER BY ALL",
             [as_of],
         ).fetchall(),
