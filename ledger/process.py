@@ -43,6 +43,7 @@ from ledger.entries import (
     FinancingRecord,
     Record,
     VoucherEvent,
+    decode_entry,
     diff_fields,
     encode_content,
     encode_record,
@@ -100,17 +101,41 @@ def tree_events(con: duckdb.DuckDBPyConnection, ids: Sequence[str], as_of: dt.da
         [],
     ):
         found.setdefault(event_id, TreeEvent()).versions[bytes(chash)] = int(seq)
-    for event_id, status, chash, seq in _query_ids(
-        con, ids,
-        f"SELECT e.event_id, CASE WHEN e.entry_type IN ({_STATUS_LIST}) THEN e.entry_type ELSE '{POSTED}' END, "
-        "e.content_hash, e.seq FROM ledger_entries e JOIN _ledger_wanted_ids w ON w.id = e.event_id "
-        "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
-        "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1",
-        [as_of],
-    ):
+    for event_id, status, version, seq in _query_ids(con, ids, _STANDING.format(join=_WANTED), [as_of]):
         tree = found.setdefault(event_id, TreeEvent())
-        tree.status, tree.version, tree.seq = status, bytes(chash), int(seq)
+        tree.status, tree.version, tree.seq = standing(status), version_of(status, version), int(seq)
     return found
+
+
+_WANTED = "JOIN _ledger_wanted_ids w ON w.id = e.event_id"
+_STANDING = (
+    "SELECT e.event_id, e.entry_type, CASE WHEN e.entry_type IN (" + _STATUS_LIST + ") THEN e.entry "
+    "ELSE e.content_hash END, e.seq FROM ledger_entries e {join} "
+    "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
+    "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1"
+)
+"""Per event, its latest entry dated the night (``?``) or earlier: (event id, entry type, the
+status entry's bytes or the event entry's content hash, seq)."""
+
+
+def standing(entry_type: str) -> str:
+    """An event's status from its latest entry (an event entry alone means posted)."""
+    return entry_type if entry_type in EVENT_STATUSES else POSTED
+
+
+def version_of(entry_type: str, value: bytes) -> bytes:
+    """The content hash of the event version an event's latest entry is about."""
+    if entry_type not in EVENT_STATUSES:
+        return bytes(value)
+    record = decode_entry(bytes(value)).record
+    assert isinstance(record, EventStatus)
+    return record.event_hash
+
+
+def standing_events(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[str, str, bytes]]:
+    """(event id, status, version content hash) of every event the tree holds as of a night."""
+    rows = con.execute(_STANDING.format(join="") + " ORDER BY e.event_id", [as_of]).fetchall()
+    return [(event_id, standing(kind), version_of(kind, value)) for event_id, kind, value, _ in rows]
 
 
 def _grouped(batches: Iterable[list[_T]], key: Callable[[_T], str], rows: int) -> Iterator[list[list[_T]]]:
@@ -292,17 +317,15 @@ class NightProcessor:
     def void_undelivered(self) -> None:
         """Void the events the tree holds as posted or pending as of the night that are no
         longer delivered up to it (a restated delivery dropped them)."""
-        rows = self.con.execute(
-            f"SELECT event_id, content_hash FROM (SELECT e.event_id, e.content_hash, e.entry_type "
-            "FROM ledger_entries e WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
-            "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
-            f"WHERE entry_type <> '{VOIDED}' AND event_id NOT IN "
-            "(SELECT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL) "
-            "ORDER BY event_id",
-            [self.business_date, self.business_date],
-        ).fetchall()
-        for event_id, chash in rows:
-            self._append(EventStatus(event_id, bytes(chash), VOIDED, reason=f"Event {event_id} is no longer delivered."))
+        delivered = {
+            r[0] for r in self.con.execute(
+                "SELECT DISTINCT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL",
+                [self.business_date],
+            ).fetchall()
+        }
+        for event_id, status, version in standing_events(self.con, self.business_date):
+            if status != VOIDED and event_id not in delivered:
+                self._append(EventStatus(event_id, version, VOIDED, reason=f"Event {event_id} is no longer delivered."))
         self._persist()
 
     # ---- financings ---------------------------------------------------------------

@@ -97,8 +97,8 @@ ARCHIVE_MANIFEST = "ARCHIVE_MANIFEST"
 def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
     """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record.
 
-    A status entry's type is its status, and it names only its event (its ``content_hash``
-    column is that of the event version it is about: see :class:`ledger.entries.EventStatus`).
+    A status entry's type is its status, and it names only its event (the event version it
+    is about is in its bytes: see :class:`ledger.entries.EventStatus`).
     """
     if isinstance(record, EventStatus):
         return (record.status, record.event_id, None, None, None)
@@ -165,8 +165,6 @@ class LedgerStore:
             )
             prev = leaf_hash(data)
             etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
-            if isinstance(item.record, EventStatus):
-                chash = item.record.event_hash
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,

@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from connectors.schemas import SCHEMAS
 from connectors.values import format_fen, parse_offset_datetime
+from ledger.entries import VOIDED
+from ledger.process import standing_events
 from ledger.state import all_vouchers
 from ledger.store import insert_arrow
 
@@ -316,12 +318,7 @@ def ledger_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, An
     latest = "QUALIFY row_number() OVER (PARTITION BY {0} ORDER BY business_date DESC, seq DESC) = 1"
     return {
         "vouchers": all_vouchers(con),
-        "events": con.execute(
-            "SELECT event_id, CASE WHEN entry_type IN ('PENDING', 'POSTED', 'VOIDED') THEN entry_type "
-            "ELSE 'POSTED' END, content_hash FROM ledger_entries WHERE event_id IS NOT NULL "
-            "AND business_date <= ? " + latest.format("event_id") + " AND entry_type <> 'VOIDED' ORDER BY ALL",
-            [as_of],
-        ).fetchall(),
+        "events": [e for e in standing_events(con, as_of) if e[1] != VOIDED],
         "financings": con.execute(
             "WITH e AS (SELECT seq, financing_id, content_hash FROM ledger_entries WHERE entry_type = 'FINANCING' "
             "AND business_date <= ? " + latest.format("financing_id") + ") "
