@@ -15,6 +15,7 @@ import time
 import dagster as dg
 
 from connectors.loader import load_night
+from integration import nights
 from integration.resources import ScfHome
 from ledger.keys import load_or_create_fingerprint_key, load_or_create_signing_key
 from ledger.nightly import append_night
@@ -22,8 +23,13 @@ from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
 
-PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Asia/Shanghai", end_offset=1)
 progress = logging.getLogger("scf.progress")
+
+
+def nightly_partitions(first_night: dt.date) -> dg.DailyPartitionsDefinition:
+    """One partition per business date from the go-live night to the last one that is over
+    in Asia/Shanghai (tomorrow's unfinished night is never offered)."""
+    return dg.DailyPartitionsDefinition(start_date=first_night.isoformat(), timezone=nights.BUSINESS_TZ.key, end_offset=0)
 
 
 def business_date_of(context: dg.AssetExecutionContext) -> dt.date:
@@ -39,16 +45,22 @@ def _report(context: dg.AssetExecutionContext, started: float, message: str) -> 
     progress.info(line, extra={"asset": asset, "seconds": seconds})
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly")
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
-    beside its earlier version and wins."""
+    beside its earlier version and wins.
+
+    The night runs only once every earlier night has succeeded (docs/OPERATIONS.md); its
+    run is recorded in ``night_runs``."""
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
+    with settings.open_warehouse() as warehouse:
+        nights.record_start(warehouse.con, day, context.run.run_id, scf.config_hash())
+        runs = nights.latest_runs(warehouse.con)
     source = settings.source()
     try:
+        nights.plan(day, source.nights(), runs, settings.first_night, catch_up=False)
         night = settings.archive().land_night(source, day)
     finally:
         source.close()
@@ -57,7 +69,6 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     return dg.MaterializeResult(metadata={"files": len(night.files), **statuses})
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[landed_files])
 def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """Every landed file of the night parsed into the warehouse's typed tables (replacing the
     night's earlier rows); records that break the format, and files that cannot be parsed,
@@ -78,7 +89,6 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[typed_tables])
 def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The hashed voucher ledger after the night's voucher events and financings are appended
     (rejecting what breaks the invariants of money), verified and checkpointed (signed)."""
@@ -101,7 +111,6 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[voucher_ledger])
 def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The check catalogue run over all nights up to this one: one finding per problem and
     financing implicated, and a verdict (clean, review, blocked) per financing."""
@@ -119,7 +128,6 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[findings])
 def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The back office's files of the night under ``reports/<date>/``: findings.csv and
     financing_status.csv, exactly as OUTPUTS.md lays them out, and the exception report
@@ -130,8 +138,20 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
         day = business_date_of(context)
         paths = write_csv_reports(warehouse.con, settings.home, day)
         paths += write_exception_reports(warehouse.con, settings.home, day)
+        nights.record_end(warehouse.con, context.run.run_id, nights.SUCCEEDED)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
 
-NIGHTLY_ASSETS = [landed_files, typed_tables, voucher_ledger, findings, nightly_reports]
+def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The night's five assets on ``partitions``, each depending on the one before it.
+
+    ``landed_files`` of a night also depends on ``landed_files`` of the night before, so a
+    Dagster backfill of many nights launches them in business-date order (and the run queue,
+    limited to one nightly run, runs them one at a time)."""
+    previous_night = dg.AssetDep("landed_files", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1))
+    assets, deps = [], [previous_night]
+    for compute in (landed_files, typed_tables, voucher_ledger, findings, nightly_reports):
+        assets.append(dg.asset(partitions_def=partitions, group_name="nightly", deps=deps)(compute))
+        deps = [assets[-1]]
+    return assets

@@ -1,13 +1,45 @@
-"""Run the nightly Dagster job in-process for one business date (what ``scf run`` does)."""
+"""Run nights of the nightly Dagster job on the home's persistent instance (what ``scf run`` does).
+
+:func:`run_night` runs one night as it is asked; :func:`plan_night` and :func:`nights_of_inbox`
+decide *which* nights to run and in what order (see :mod:`integration.nights`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from integration.definitions import NIGHTLY_JOB_NAME, defs
+from connectors.errors import ScfError
+from integration import nights
+from integration.definitions import NIGHTLY_JOB_NAME, build_definitions
+from integration.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
+
+SHIPPED_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
+
+
+class NightFailedError(ScfError):
+    """A night's run failed; the message names the night, the step and the original error."""
+
+
+def dagster_home(home: Path) -> Path:
+    """The home's Dagster instance folder (``DAGSTER_HOME`` for ``dagster dev``)."""
+    return home / "dagster"
+
+
+def instance_for(home: Path) -> dg.DagsterInstance:
+    """The home's persistent Dagster instance; its ``dagster.yaml`` is the project's, installed on first use."""
+    folder = dagster_home(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        config.write_bytes(SHIPPED_INSTANCE_CONFIG.read_bytes())
+    return dg.DagsterInstance.from_config(str(folder))
 
 
 def run_night(
@@ -17,18 +49,24 @@ def run_night(
     inbox: Path | None = None,
     quiet_dagster: bool = True,
 ) -> dg.ExecuteInProcessResult:
-    """Execute the nightly job for ``business_date`` on an ephemeral Dagster instance.
+    """Execute the nightly job for ``business_date`` on the home's Dagster instance.
 
     ``home`` and ``inbox`` configure the ``scf`` resource (empty: environment / defaults).
-    Failures do not raise: the caller inspects ``result.success``.
+    A night outside the nights offered raises :class:`~integration.nights.NightOrderError`;
+    a night whose earlier nights have not all succeeded fails (use :func:`plan_night`).
+    Failures of the run do not raise: the caller inspects ``result.success``.
     """
+    settings = load_settings(home, inbox)
+    reason = nights.out_of_range(business_date, settings.first_night, nights.last_finished_night())
+    if reason:
+        raise nights.NightOrderError(f"night {reason}")
     run_config: dict = {
-        "resources": {"scf": {"config": {"home": str(home or ""), "inbox": str(inbox or "")}}},
+        "resources": {"scf": {"config": {"home": str(settings.home), "inbox": str(inbox or "")}}},
     }
     if quiet_dagster:
         run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
-    job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
-    with dg.DagsterInstance.ephemeral() as instance:
+    job = build_definitions(settings.first_night).resolve_job_def(NIGHTLY_JOB_NAME)
+    with instance_for(settings.home) as instance:
         return job.execute_in_process(
             run_config=run_config,
             instance=instance,
@@ -37,10 +75,59 @@ def run_night(
         )
 
 
+def delivered_nights(settings: Settings) -> list[dt.date]:
+    """The business dates the configured inbox holds a delivery for."""
+    source = settings.source()
+    try:
+        return source.nights()
+    finally:
+        source.close()
+
+
+def plan_night(settings: Settings, night: dt.date, *, catch_up: bool) -> nights.Plan:
+    """The nights running ``night`` takes, in order (refused if earlier nights are missing and not ``catch_up``)."""
+    with settings.open_warehouse() as warehouse:
+        runs = nights.latest_runs(warehouse.con)
+    return nights.plan(night, delivered_nights(settings), runs, settings.first_night, catch_up=catch_up)
+
+
+def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
+    """Every night the inbox holds or the home has run, in order, and why others are skipped."""
+    with settings.open_warehouse() as warehouse:
+        runs = nights.latest_runs(warehouse.con)
+    last = nights.last_finished_night()
+    to_run, skipped = [], []
+    for day in sorted({*delivered_nights(settings), *runs}):
+        reason = nights.out_of_range(day, settings.first_night, last)
+        if reason:
+            skipped.append(f"skipped night {reason}")
+        else:
+            to_run.append(day)
+    return to_run, skipped
+
+
+def _original_error(error: SerializableErrorInfo) -> str:
+    """``<Class>: <message>`` of the user code's error under Dagster's wrappers."""
+    while error.cause is not None and error.cls_name and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    message = error.message.strip()
+    return message.split(": ", 1)[1] if message.split(": ", 1)[0].endswith(f".{error.cls_name}") else message
+
+
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The error message of every failed step of a run."""
-    messages = []
+    """The original error of every failed step of a run (``<step>: <message>``), or of the run
+    itself when it failed before any step (e.g. another night held the home)."""
+    steps, run = [], []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
-            messages.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
-    return messages
+            steps.append(f"{event.step_key}: {_original_error(event.step_failure_data.error)}")
+        elif event.is_job_failure and event.job_failure_data.error is not None:
+            run.append(_original_error(event.job_failure_data.error))
+    return steps or run
+
+
+def raise_if_failed(result: dg.ExecuteInProcessResult, business_date: dt.date) -> None:
+    """Raise :class:`NightFailedError` naming the night, the step and the original error of a failed run."""
+    if not result.success:
+        cause = "; ".join(failure_messages(result)) or "the run failed before its first step"
+        raise NightFailedError(f"night {business_date} failed: {cause}")

@@ -8,6 +8,7 @@ override the inbox folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ledger.cli import DEFAULT_ORIGIN
 from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 
 DEFAULT_HOME = Path("home")
+DEFAULT_FIRST_NIGHT = dt.date(2026, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Settings:
     check_params: dict[str, int | str] = field(default_factory=dict)
     ledger: LedgerSettings = LedgerSettings()
     warehouse_memory_limit: str = "4GB"
+    first_night: dt.date = DEFAULT_FIRST_NIGHT  # [nightly] first_night: the go-live business date
 
     @property
     def warehouse_path(self) -> Path:
@@ -132,4 +135,6 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     }
     ledger = LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in config.get("ledger", {}).items()})
     memory_limit = config.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
-    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit)
+    first_night = dt.date.fromisoformat(str(config.get("nightly", {}).get("first_night", DEFAULT_FIRST_NIGHT)))
+    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit,
+                    first_night)
