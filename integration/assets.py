@@ -9,11 +9,15 @@ so a re-run of a partition gives the same result.
 
 
 import datetime as dt
+import inspect
 import logging
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import dagster as dg
 
+from connectors.errors import ScfError
 from connectors.loader import load_night
 from integration import nights
 from integration.resources import ScfHome
@@ -24,6 +28,11 @@ from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
 
 progress = logging.getLogger("scf.progress")
+_step: ContextVar[str] = ContextVar("step")  # the asset of the night being computed
+
+
+class NightStepError(ScfError):
+    """A step of the night failed: ``<asset>: <original error>``."""
 
 
 def nightly_partitions(first_night: dt.date) -> dg.DailyPartitionsDefinition:
@@ -39,7 +48,7 @@ def business_date_of(context: dg.AssetExecutionContext) -> dt.date:
 
 def _report(context: dg.AssetExecutionContext, started: float, message: str) -> None:
     """Log an asset's outcome to Dagster and to ``scf.progress`` (with ``asset`` and ``seconds``)."""
-    asset, seconds = context.asset_key.to_user_string(), time.perf_counter() - started
+    asset, seconds = _step.get(), time.perf_counter() - started
     line = f"{asset}: {message} ({seconds:.1f} s)"
     context.log.info(line)
     progress.info(line, extra={"asset": asset, "seconds": seconds})
@@ -48,19 +57,12 @@ def _report(context: dg.AssetExecutionContext, started: float, message: str) -> 
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
-    beside its earlier version and wins.
-
-    The night runs only once every earlier night has succeeded (docs/OPERATIONS.md); its
-    run is recorded in ``night_runs``."""
+    beside its earlier version and wins."""
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    with settings.open_warehouse() as warehouse:
-        nights.record_start(warehouse.con, day, context.run.run_id, scf.config_hash())
-        runs = nights.latest_runs(warehouse.con)
     source = settings.source()
     try:
-        nights.plan(day, source.nights(), runs, settings.first_night, catch_up=False)
         night = settings.archive().land_night(source, day)
     finally:
         source.close()
@@ -138,20 +140,65 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
         day = business_date_of(context)
         paths = write_csv_reports(warehouse.con, settings.home, day)
         paths += write_exception_reports(warehouse.con, settings.home, day)
-        nights.record_end(warehouse.con, context.run.run_id, nights.SUCCEEDED)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
 
-def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The night's five assets on ``partitions``, each depending on the one before it.
+STEPS = (landed_files, typed_tables, voucher_ledger, findings, nightly_reports)
 
-    ``landed_files`` of a night also depends on ``landed_files`` of the night before, so a
-    Dagster backfill of many nights launches them in business-date order (and the run queue,
-    limited to one nightly run, runs them one at a time)."""
-    previous_night = dg.AssetDep("landed_files", partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1))
-    assets, deps = [], [previous_night]
-    for compute in (landed_files, typed_tables, voucher_ledger, findings, nightly_reports):
-        assets.append(dg.asset(partitions_def=partitions, group_name="nightly", deps=deps)(compute))
-        deps = [assets[-1]]
-    return assets
+
+def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.date) -> None:
+    """Record the night's run in ``night_runs``; refuse it if an earlier night has not succeeded."""
+    settings = scf.settings()
+    with settings.open_warehouse() as warehouse:
+        nights.record_start(warehouse.con, day, context.run.run_id, scf.config_hash())
+        runs = nights.latest_runs(warehouse.con)
+    source = settings.source()
+    try:
+        nights.plan(day, source.nights(), runs, settings.first_night, catch_up=False)
+    finally:
+        source.close()
+
+
+def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The night's five assets on ``partitions``, computed by one step, in order, as one unit.
+
+    A night is all or nothing: its five assets are materialized together once every step has
+    succeeded. Each asset of a night depends on the same asset of the night before, and a
+    backfill takes one night per run: Dagster's backfill launches each night only after the
+    one before has succeeded (and the run queue, limited to one nightly run, runs one at a time)."""
+    # Only the self-dependencies are declared: Dagster 1.13's backfill cannot launch a
+    # non-subsettable multi-asset whose keys also depend on each other one partition at a time.
+    previous_night = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+    specs = [
+        dg.AssetSpec(step.__name__, description=inspect.getdoc(step), group_name="nightly",
+                     deps=[dg.AssetDep(step.__name__, partition_mapping=previous_night)])
+        for step in STEPS
+    ]
+
+    @dg.multi_asset(specs=specs, partitions_def=partitions, can_subset=False, name="night",
+                    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1))
+    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult]:
+        """Land, parse, ledger, reconcile and report one business date, in that order; the
+        night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
+        day, run_id = business_date_of(context), context.run.run_id
+        with scf.night_lock():
+            results, step_name = [], "order"
+            try:
+                _ensure_in_order(context, scf, day)
+                for step in STEPS:
+                    step_name = step.__name__
+                    token = _step.set(step_name)
+                    try:
+                        results.append(dg.MaterializeResult(asset_key=step_name, metadata=step(context, scf).metadata))
+                    finally:
+                        _step.reset(token)
+            except Exception as error:
+                with scf.settings().open_warehouse() as warehouse:
+                    nights.record_end(warehouse.con, run_id, nights.FAILED, f"{step_name}: {error}")
+                raise NightStepError(f"{step_name}: {error}") from error
+            with scf.settings().open_warehouse() as warehouse:
+                nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
+        yield from results
+
+    return [night]

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -26,6 +27,9 @@ import pyarrow as pa
 
 from connectors.errors import ScfError
 from connectors.warehouse import create_table_sql
+
+if TYPE_CHECKING:
+    from integration.settings import Settings
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 SUCCEEDED, FAILED, STARTED = "succeeded", "failed", "started"
@@ -100,13 +104,24 @@ def record_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: 
 
 
 def latest_runs(con: duckdb.DuckDBPyConnection) -> dict[dt.date, NightRun]:
-    """The latest run of every business date that has run, by date."""
-    con.execute(create_table_sql("night_runs", NIGHT_RUNS_SCHEMA))
+    """The latest run of every business date that has run, by date (read-only connections too)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'night_runs'").fetchone()
+    if not exists or not exists[0]:
+        return {}
     rows = con.execute(
         "SELECT * FROM night_runs QUALIFY row_number() OVER (PARTITION BY business_date "
         "ORDER BY started_at DESC, rowid DESC) = 1 ORDER BY business_date"
     ).fetchall()
     return {row[0]: NightRun(*row) for row in rows}
+
+
+def delivered_nights(settings: Settings) -> list[dt.date]:
+    """The business dates the configured inbox (local folder or SFTP) holds a delivery for."""
+    source = settings.source()
+    try:
+        return source.nights()
+    finally:
+        source.close()
 
 
 def last_finished_night(now: dt.datetime | None = None) -> dt.date:
@@ -146,3 +161,21 @@ def plan(
     first = missing[0] if missing else night
     to_run = tuple(sorted(d for d in {*known, night} if first <= d <= night or (d > night and d in runs)))
     return Plan(to_run, missing, tuple(d for d in to_run if d in runs and d != night and d not in missing))
+
+
+def due_nights(
+    delivered: Iterable[dt.date], runs: dict[dt.date, NightRun], first_night: dt.date, last_night: dt.date
+) -> list[dt.date]:
+    """Nights waiting to run, oldest first: in range, delivered or run before, never run or stale.
+
+    Empty from a night whose latest run failed onwards: that night waits for the operator."""
+    stale = stale_nights(runs)
+    due = []
+    for day in sorted({*delivered, *runs}):
+        if out_of_range(day, first_night, last_night):
+            continue
+        if day in runs and runs[day].status == FAILED:
+            break
+        if day not in runs or day in stale:
+            due.append(day)
+    return due

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Generator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,7 +25,7 @@ class ScfHome(dg.ConfigurableResource):
     """The engine's home folder (warehouse, archive, ledger, reports) and its inbox.
 
     Empty strings mean: ``SCF_HOME`` / ``SCF_INBOX`` from the environment, else the
-    defaults of :func:`integration.settings.load_settings`. A run holds the home's
+    defaults of :func:`integration.settings.load_settings`. A night holds the home's
     ``night.lock`` from start to end: one night at a time per home, whoever started it.
     """
 
@@ -42,8 +42,8 @@ class ScfHome(dg.ConfigurableResource):
         return config_hash(path.read_bytes() if path.exists() else b"")
 
     @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[ScfHome, None, None]:
-        """Hold the home's night lock for the run; refuse at once if another run holds it."""
+    def night_lock(self) -> Iterator[None]:
+        """Hold the home's night lock while a night runs; refuse at once if another night holds it."""
         home = self.settings().home
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -54,6 +54,6 @@ class ScfHome(dg.ConfigurableResource):
                 raise NightBusyError(
                     f"another night is running on {home} ({home / LOCK_FILE} is held): wait for it to finish"
                 ) from None
-            yield self
+            yield
         finally:
             os.close(fd)

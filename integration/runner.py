@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from connectors.errors import ScfError
 from integration import nights
+from integration.alerts import original_error
 from integration.definitions import NIGHTLY_JOB_NAME, build_definitions
 from integration.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from dagster._utils.error import SerializableErrorInfo
 
 SHIPPED_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
 
@@ -65,8 +62,8 @@ def run_night(
     }
     if quiet_dagster:
         run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
-    job = build_definitions(settings.first_night).resolve_job_def(NIGHTLY_JOB_NAME)
-    with instance_for(settings.home) as instance:
+    with instance_for(settings.home) as instance:  # resolve the job while its instance is Dagster's current one
+        job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
         return job.execute_in_process(
             run_config=run_config,
             instance=instance,
@@ -75,20 +72,11 @@ def run_night(
         )
 
 
-def delivered_nights(settings: Settings) -> list[dt.date]:
-    """The business dates the configured inbox holds a delivery for."""
-    source = settings.source()
-    try:
-        return source.nights()
-    finally:
-        source.close()
-
-
 def plan_night(settings: Settings, night: dt.date, *, catch_up: bool) -> nights.Plan:
     """The nights running ``night`` takes, in order (refused if earlier nights are missing and not ``catch_up``)."""
     with settings.open_warehouse() as warehouse:
         runs = nights.latest_runs(warehouse.con)
-    return nights.plan(night, delivered_nights(settings), runs, settings.first_night, catch_up=catch_up)
+    return nights.plan(night, nights.delivered_nights(settings), runs, settings.first_night, catch_up=catch_up)
 
 
 def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
@@ -97,7 +85,7 @@ def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
         runs = nights.latest_runs(warehouse.con)
     last = nights.last_finished_night()
     to_run, skipped = [], []
-    for day in sorted({*delivered_nights(settings), *runs}):
+    for day in sorted({*nights.delivered_nights(settings), *runs}):
         reason = nights.out_of_range(day, settings.first_night, last)
         if reason:
             skipped.append(f"skipped night {reason}")
@@ -106,23 +94,15 @@ def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
     return to_run, skipped
 
 
-def _original_error(error: SerializableErrorInfo) -> str:
-    """``<Class>: <message>`` of the user code's error under Dagster's wrappers."""
-    while error.cause is not None and error.cls_name and error.cls_name.startswith("Dagster"):
-        error = error.cause
-    message = error.message.strip()
-    return message.split(": ", 1)[1] if message.split(": ", 1)[0].endswith(f".{error.cls_name}") else message
-
-
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The original error of every failed step of a run (``<step>: <message>``), or of the run
-    itself when it failed before any step (e.g. another night held the home)."""
+    """The original error of a failed run (``<asset>: <message>``, the night's step names the
+    asset), or of the run itself when it failed before its step (e.g. another night held the home)."""
     steps, run = [], []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
-            steps.append(f"{event.step_key}: {_original_error(event.step_failure_data.error)}")
+            steps.append(original_error(event.step_failure_data.error))
         elif event.is_job_failure and event.job_failure_data.error is not None:
-            run.append(_original_error(event.job_failure_data.error))
+            run.append(original_error(event.job_failure_data.error))
     return steps or run
 
 

@@ -66,6 +66,8 @@ class Settings:
     ledger: LedgerSettings = LedgerSettings()
     warehouse_memory_limit: str = "4GB"
     first_night: dt.date = DEFAULT_FIRST_NIGHT  # [nightly] first_night: the go-live business date
+    cutoff: dt.time = dt.time(3, 30)  # [nightly] cutoff: Asia/Shanghai time a night runs even if incomplete
+    alert_command: tuple[str, ...] = ()  # [nightly] alert_command: argv run with a failed night's alert file
 
     @property
     def warehouse_path(self) -> Path:
@@ -135,6 +137,8 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     }
     ledger = LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in config.get("ledger", {}).items()})
     memory_limit = config.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
-    first_night = dt.date.fromisoformat(str(config.get("nightly", {}).get("first_night", DEFAULT_FIRST_NIGHT)))
+    nightly = config.get("nightly", {})
+    first_night = dt.date.fromisoformat(str(nightly.get("first_night", DEFAULT_FIRST_NIGHT)))
+    cutoff = dt.time.fromisoformat(str(nightly.get("cutoff", Settings.cutoff)))
     return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit,
-                    first_night)
+                    first_night, cutoff, tuple(nightly.get("alert_command", ())))

@@ -193,9 +193,9 @@ def test_the_job_itself_refuses_a_night_whose_predecessor_has_not_run(tmp_path, 
     shutil.copytree(sample_inbox / SAMPLE_NIGHT / "tax", sample_inbox / "2026-11-19" / "tax")
     result = run_night(D(SAMPLE_NIGHT), home=tmp_path / "home", inbox=sample_inbox)
     assert failure_messages(result) == [
-        f"landed_files: night 2026-11-19 has not run, it comes before {SAMPLE_NIGHT}: run it first, or give --catch-up"
+        f"order: night 2026-11-19 has not run, it comes before {SAMPLE_NIGHT}: run it first, or give --catch-up"
     ]
-    with pytest.raises(NightFailedError, match=f"night {SAMPLE_NIGHT} failed: landed_files: night 2026-11-19"):
+    with pytest.raises(NightFailedError, match=f"night {SAMPLE_NIGHT} failed: order: night 2026-11-19"):
         raise_if_failed(result, D(SAMPLE_NIGHT))
 
 
