@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import sys
+import traceback
 from pathlib import Path
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from connectors.errors import ScfError
 from integration import nights
 from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
 from integration.settings import load_settings
@@ -19,7 +24,23 @@ from ledger.cli import ledger_app
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 
-app = typer.Typer(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
+class _Scf(typer.Typer):
+    """The ``scf`` command: any failure ends with ``error: <cause and fix>`` on one line and exit
+    code 1; the trace goes to ``<home>/logs/scf.log`` (see :func:`_write_trace`)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        argv = kwargs.get("args")
+        argv = list(argv) if isinstance(argv, (list, tuple)) else sys.argv[1:]
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:  # every failure: one line for the operator, the trace to the log
+            log_file = _write_trace(_home_of(argv), error)
+            trace = f" (trace in {log_file})" if log_file else ""
+            print(f"error: {_one_line(error)}{trace}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+app = _Scf(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
 console = Console()
@@ -73,7 +94,7 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        raise_if_failed(run_night(day, home=settings.home, inbox=inbox), day)
+        raise_if_failed(run_night(day, home=settings.home, inbox=inbox), day)  # no inbox: the configured source
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
@@ -97,13 +118,13 @@ def run(
     settings = load_settings(home, inbox)
     if all_nights:
         dates, skipped = nights_of_inbox(settings)
-        for line in skipped:
-            console.print(f"[yellow]{line}[/yellow]")
+        for day, reason in skipped:
+            console.print(f"[yellow]skipping[/yellow] night folder {day}: {reason}")
     else:
         day = _parse_date(date)
         reason = nights.out_of_range(day, settings.first_night, nights.last_finished_night())
         if reason:
-            raise nights.NightOrderError(f"night {reason}")
+            raise nights.NightOrderError(f"business date {day}: {reason}; give a date in that range")
         plan = plan_night(settings, day, catch_up=catch_up)
         if plan.missing:
             console.print(f"Catching up first: {', '.join(map(str, plan.missing))}")
@@ -127,7 +148,7 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
     try:
         delivered, skipped = nights_of_inbox(settings)
     except FileNotFoundError as error:  # the inbox is gone: the history still shows
-        delivered, skipped = [], [str(error)]
+        delivered, skipped = [], [(None, str(error))]
     stale = nights.stale_nights(runs)
     console.print(f"Nights of {settings.home} (times UTC):")
     for day in sorted({*runs, *delivered}):
@@ -142,12 +163,44 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
                       f"run {run.run_id[:8]}  {counts}".rstrip(), markup=False)
         if run.status == nights.FAILED:
             console.print(f"    {run.error}", markup=False)
-    for line in skipped:
-        console.print(line, markup=False)
+    for day, reason in skipped:
+        console.print(f"not a night: {day}: {reason}" if day else reason, markup=False)
 
 
-def _has_table(con, name: str) -> bool:
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+@app.command()
+def init(home: Path = HomeOption) -> None:
+    """Create a new engine home, or what it lacks: folders, an scf.toml template, the ledger's
+    signing and fingerprint keys, and their pins. Never replaces a key."""
+    from integration.home import init_home
+
+    try:
+        created = init_home(home)
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for path in created:
+        typer.echo(f"created {path}")
+    typer.echo(f"engine home {load_settings(home).home} is ready" + ("" if created else " (nothing to create)"))
+
+
+@app.command()
+def verify(home: Path = HomeOption) -> None:
+    """Verify the engine home as one whole: keys against their pins, every archived object,
+    the manifest's hash chain, the ledger (entries, tree, checkpoints, recorded manifest
+    heads, index columns). Exit 1 naming the first problem."""
+    from integration.audit import audit_home
+
+    try:
+        report = audit_home(load_settings(home))
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for line in report.lines:
+        typer.echo(line)
 
 
 @app.command()
@@ -158,13 +211,27 @@ def simulate(
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
+    fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
+                                    "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
+                                    "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
     from simulator import simulate as generate
+    from simulator.operations import parse_fault, plan_operations
 
+    try:
+        faults = [parse_fault(text) for text in fault]
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     summary = generate(out, seed=seed, nights=nights, start=_parse_date(start),
                        trades_per_night=trades, anomalies=anomalies)
     console.print(summary)
+    if faults:
+        try:
+            schedule = plan_operations(out, *faults, seed=seed)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        console.print(f"{len(schedule.faults)} fault(s) planted, {len(schedule.steps)} steps: {out / 'schedule.json'}")
 
 
 @app.command()
@@ -177,10 +244,13 @@ def demo(
     """Simulate a few nights and run them end to end on the embedded default."""
     from simulator import simulate as generate
 
+    from integration.home import init_home
+
     home = home.resolve()
     sim = home / "simulated"
     start = dt.date(2026, 11, 18)
     generate(sim, seed=seed, nights=nights, start=start, trades_per_night=trades, anomalies=True)
+    init_home(home / "engine")
     dates = [start + dt.timedelta(days=i) for i in range(nights)]
     run_nights(dates, home / "engine", sim / "inbox")
     with load_settings(home / "engine").open_warehouse() as warehouse:
@@ -200,6 +270,51 @@ def checks(write: bool = typer.Option(False, "--write", help="Write docs/CHECKS.
         Path("docs/CHECKS.md").write_text(text, "utf-8")
     else:
         console.print(text, markup=False)
+
+
+LOG_FILE = Path("logs") / "scf.log"
+"""Where, under the engine home, a failed command writes its trace."""
+
+
+def _home_of(args: list[str]) -> Path:
+    """The engine home a command line names (``--home``), else ``$SCF_HOME`` or ``./home``."""
+    for i, arg in enumerate(args):
+        if arg == "--home" and i + 1 < len(args):
+            return Path(args[i + 1])
+        if arg.startswith("--home="):
+            return Path(arg.partition("=")[2])
+    return Path(os.environ.get("SCF_HOME") or "home")
+
+
+def _one_line(error: BaseException) -> str:
+    """What the operator reads: the cause and the fix, on one line."""
+    if isinstance(error, ScfError):
+        text = str(error)
+    elif isinstance(error, PermissionError):
+        text = f"permission denied on {error.filename}: give this user access to it, or use another --home"
+    elif isinstance(error, FileNotFoundError):
+        text = f"no such file or folder: {error.filename}: check the path (--home, --inbox, scf.toml)"
+    elif isinstance(error, OSError):
+        text = f"{error.strerror or error} ({error.filename or 'no file named'}): check the disk and the paths"
+    else:
+        first = str(error).strip().splitlines()
+        text = f"{type(error).__name__}: {first[0] if first else 'no message'}: unexpected; report it with the log"
+    return " ".join(text.split())
+
+
+def _write_trace(home: Path, error: BaseException) -> Path | None:
+    """Append the error's trace (and a failed night's step traces) to ``<home>/logs/scf.log``."""
+    log_file = home / LOG_FILE
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("a", encoding="utf-8") as out:
+            out.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()} scf {' '.join(sys.argv[1:])}\n")
+            out.write("".join(traceback.format_exception(error)))
+            for trace in getattr(error, "traces", ()):
+                out.write(trace + "\n")
+    except OSError:
+        return None
+    return log_file
 
 
 if __name__ == "__main__":

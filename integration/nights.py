@@ -124,6 +124,15 @@ def delivered_nights(settings: Settings) -> list[dt.date]:
         source.close()
 
 
+def nights_for_order(settings: Settings) -> list[dt.date]:
+    """The delivered nights the order rule counts; none when the inbox cannot be listed (the
+    night's landing then fails, naming the cause, and is recorded as failed)."""
+    try:
+        return delivered_nights(settings)
+    except (ScfError, OSError):
+        return []
+
+
 def last_finished_night(now: dt.datetime | None = None) -> dt.date:
     """The latest business date that is over in Asia/Shanghai (yesterday there)."""
     today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(BUSINESS_TZ).date()
@@ -133,9 +142,9 @@ def last_finished_night(now: dt.datetime | None = None) -> dt.date:
 def out_of_range(day: dt.date, first_night: dt.date, last_night: dt.date) -> str | None:
     """Why ``day`` is not a night offered (before go-live, or not over yet), or None."""
     if day < first_night:
-        return f"{day} is before the first night {first_night} ([nightly] first_night in scf.toml)"
+        return f"outside the nightly job's dates: before the first night {first_night} ([nightly] first_night)"
     if day > last_night:
-        return f"{day} is not over yet in Asia/Shanghai (the last finished night is {last_night})"
+        return f"outside the nightly job's dates: not over yet in Asia/Shanghai (the last finished night is {last_night})"
     return None
 
 

@@ -21,7 +21,12 @@ SHIPPED_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
 
 
 class NightFailedError(ScfError):
-    """A night's run failed; the message names the night, the step and the original error."""
+    """A night's run failed; the message names the night, the step and the original error,
+    ``traces`` holds the failed step's traces (for the log file)."""
+
+    def __init__(self, message: str, traces: list[str]) -> None:
+        super().__init__(message)
+        self.traces = traces
 
 
 def dagster_home(home: Path) -> Path:
@@ -61,7 +66,7 @@ def run_night(
         "resources": {"scf": {"config": {"home": str(settings.home), "inbox": str(inbox or "")}}},
     }
     if quiet_dagster:
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}  # failures: failure_messages
     with instance_for(settings.home) as instance:  # resolve the job while its instance is Dagster's current one
         job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
         return job.execute_in_process(
@@ -76,11 +81,11 @@ def plan_night(settings: Settings, night: dt.date, *, catch_up: bool) -> nights.
     """The nights running ``night`` takes, in order (refused if earlier nights are missing and not ``catch_up``)."""
     with settings.open_warehouse() as warehouse:
         runs = nights.latest_runs(warehouse.con)
-    return nights.plan(night, nights.delivered_nights(settings), runs, settings.first_night, catch_up=catch_up)
+    return nights.plan(night, nights.nights_for_order(settings), runs, settings.first_night, catch_up=catch_up)
 
 
-def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
-    """Every night the inbox holds or the home has run, in order, and why others are skipped."""
+def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[tuple[dt.date, str]]]:
+    """Every night the inbox holds or the home has run, in order, and the folders outside the nights offered, with why."""
     with settings.open_warehouse() as warehouse:
         runs = nights.latest_runs(warehouse.con)
     last = nights.last_finished_night()
@@ -88,7 +93,7 @@ def nights_of_inbox(settings: Settings) -> tuple[list[dt.date], list[str]]:
     for day in sorted({*nights.delivered_nights(settings), *runs}):
         reason = nights.out_of_range(day, settings.first_night, last)
         if reason:
-            skipped.append(f"skipped night {reason}")
+            skipped.append((day, reason))
         else:
             to_run.append(day)
     return to_run, skipped
@@ -109,5 +114,7 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 def raise_if_failed(result: dg.ExecuteInProcessResult, business_date: dt.date) -> None:
     """Raise :class:`NightFailedError` naming the night, the step and the original error of a failed run."""
     if not result.success:
-        cause = "; ".join(failure_messages(result)) or "the run failed before its first step"
-        raise NightFailedError(f"night {business_date} failed: {cause}")
+        cause = " | ".join(failure_messages(result)) or "the run failed before its first step"
+        traces = [e.step_failure_data.error.to_string() for e in result.all_events
+                  if e.is_step_failure and e.step_failure_data.error is not None]
+        raise NightFailedError(f"night {business_date} failed: {cause}", traces)

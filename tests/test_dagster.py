@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from integration.cli import app
 from integration.definitions import NIGHTLY_JOB_NAME, defs
+from integration.home import init_home
 from integration.runner import instance_for
 from simulator import simulate
 from tests.conftest import REPO
@@ -148,6 +149,8 @@ def dagster_dev(home: Path, inbox: Path) -> Iterator[int]:
 def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_path):
     simulate(tmp_path / "sim", seed=3, nights=len(SIM_NIGHTS), start=SIM_START, trades_per_night=40)
     inbox = tmp_path / "sim" / "inbox"
+    init_home(tmp_path / "ref")
+    init_home(tmp_path / "home")
     reference = CliRunner().invoke(app, ["run", "--all", "--home", str(tmp_path / "ref"), "--inbox", str(inbox)])
     assert reference.exit_code == 0, reference.output
     home = tmp_path / "home"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from connectors.warehouse import Warehouse
 from integration import nights
 from integration.cli import app
+from integration.home import init_home
 from integration.nights import NightOrderError, NightRun, plan
 from integration.resources import LOCK_FILE
 from integration.runner import NightFailedError, failure_messages, raise_if_failed, run_night
@@ -121,6 +122,7 @@ def sim_inbox(tmp_path_factory) -> Path:
 def in_order(tmp_path_factory, sim_inbox) -> Path:
     """The home of `scf run --all` over the three nights: the reference."""
     home = tmp_path_factory.mktemp("in_order") / "home"
+    init_home(home)
     code, output, error = scf("run", "--all", "--home", str(home), "--inbox", str(sim_inbox))
     assert code == 0, (output, error)
     return home
@@ -130,6 +132,7 @@ def in_order(tmp_path_factory, sim_inbox) -> Path:
 def test_nights_delivered_out_of_order_converge_to_the_in_order_run(tmp_path, sim_inbox, in_order):
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     inbox.mkdir()
+    init_home(home)
     deliver = lambda day: shutil.copytree(sim_inbox / day.isoformat(), inbox / day.isoformat())  # noqa: E731
     first, late, last = SIM_NIGHTS
     deliver(first)
@@ -163,9 +166,10 @@ def test_rerunning_the_first_night_replays_the_later_ones_to_the_same_reports(tm
 
 def test_catch_up_runs_the_missing_nights_first(tmp_path, sim_inbox, in_order):
     home = tmp_path / "home"
+    init_home(home)
     code, output, error = scf("run", "--date", str(SIM_NIGHTS[-1]), "--home", str(home), "--inbox", str(sim_inbox))
     assert isinstance(error, NightOrderError) and f"night {SIM_NIGHTS[0]} has not run (and 1 more)" in str(error)
-    assert not (home / "reports").exists(), "a refused night runs nothing"
+    assert not list((home / "reports").rglob("*.csv")), "a refused night runs nothing"
     code, output, error = scf("run", "--date", str(SIM_NIGHTS[-1]), "--catch-up", "--home", str(home),
                               "--inbox", str(sim_inbox))
     assert code == 0, (output, error)
@@ -175,22 +179,23 @@ def test_catch_up_runs_the_missing_nights_first(tmp_path, sim_inbox, in_order):
 
 def test_a_failed_night_is_recorded_with_its_cause_and_blocks_the_next(tmp_path, sample_inbox):
     home = tmp_path / "home"
-    home.mkdir()
+    init_home(home)
     (home / "scf.toml").write_text('[ledger]\nsigning_key_file = "scf.toml/key.pem"\n', "utf-8")  # not a folder
     code, output, error = scf("run", "--date", SAMPLE_NIGHT, "--home", str(home), "--inbox", str(sample_inbox))
     assert isinstance(error, NightFailedError)
-    assert str(error).startswith(f"night {SAMPLE_NIGHT} failed: voucher_ledger: ") and "scf.toml/key.pem" in str(error)
+    assert str(error).startswith(f"night {SAMPLE_NIGHT} failed: landed_files: no signing key at ")
     [(day, status, cause)] = night_runs(home)
-    assert (day, status) == (D(SAMPLE_NIGHT), "failed") and cause.startswith("voucher_ledger: ")
+    assert (day, status) == (D(SAMPLE_NIGHT), "failed") and cause.startswith("landed_files: no signing key")
     shutil.copytree(sample_inbox / SAMPLE_NIGHT / "tax", sample_inbox / "2026-11-21" / "tax")
     code, output, error = scf("run", "--date", "2026-11-21", "--home", str(home), "--inbox", str(sample_inbox))
     assert isinstance(error, NightOrderError) and str(error).startswith(f"night {SAMPLE_NIGHT} failed, it comes before")
     code, output, _ = scf("status", "--home", str(home), "--inbox", str(sample_inbox))
-    assert f"{SAMPLE_NIGHT}  failed" in output and "voucher_ledger: " in output and "2026-11-21  pending" in output
+    assert f"{SAMPLE_NIGHT}  failed" in output and "landed_files: no signing key" in output and "2026-11-21  pending" in output
 
 
 def test_the_job_itself_refuses_a_night_whose_predecessor_has_not_run(tmp_path, sample_inbox):
     shutil.copytree(sample_inbox / SAMPLE_NIGHT / "tax", sample_inbox / "2026-11-19" / "tax")
+    init_home(tmp_path / "home")
     result = run_night(D(SAMPLE_NIGHT), home=tmp_path / "home", inbox=sample_inbox)
     assert failure_messages(result) == [
         f"order: night 2026-11-19 has not run, it comes before {SAMPLE_NIGHT}: run it first, or give --catch-up"
@@ -201,26 +206,27 @@ def test_the_job_itself_refuses_a_night_whose_predecessor_has_not_run(tmp_path, 
 
 def test_one_night_at_a_time_per_home(tmp_path, sample_inbox):
     home = tmp_path / "home"
-    home.mkdir()
+    init_home(home)
     with open(home / LOCK_FILE, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # another run of this home holds it
         result = run_night(D(SAMPLE_NIGHT), home=home, inbox=sample_inbox)
     assert not result.success
     assert "another night is running on" in failure_messages(result)[0]
-    assert not (home / "reports").exists()
+    assert not list((home / "reports").rglob("*.csv"))
 
 
 def test_run_all_reports_and_skips_nights_outside_the_range(tmp_path, sample_inbox):
     home = tmp_path / "home"
-    home.mkdir()
+    init_home(home)
     (home / "scf.toml").write_text("[nightly]\nfirst_night = 2026-11-20\n", "utf-8")
     shutil.copytree(sample_inbox / SAMPLE_NIGHT / "tax", sample_inbox / "2026-11-19" / "tax")
     tomorrow = nights.last_finished_night() + dt.timedelta(days=1)
     (sample_inbox / tomorrow.isoformat()).mkdir()
     code, output, error = scf("run", "--all", "--home", str(home), "--inbox", str(sample_inbox))
     assert code == 0, (output, error)
-    assert "skipped night 2026-11-19 is before the first night 2026-11-20" in " ".join(output.split())
-    assert f"skipped night {tomorrow} is not over yet" in " ".join(output.split())
+    assert "skipping night folder 2026-11-19: outside the nightly job's dates: before the first night 2026-11-20" in (
+        " ".join(output.split()))
+    assert f"skipping night folder {tomorrow}: outside the nightly job's dates: not over yet" in " ".join(output.split())
     assert [(d, s) for d, s, _ in night_runs(home)] == [(D(SAMPLE_NIGHT), "succeeded")]
     code, output, error = scf("run", "--date", "2026-11-19", "--home", str(home), "--inbox", str(sample_inbox))
     assert isinstance(error, NightOrderError) and "before the first night 2026-11-20" in str(error)

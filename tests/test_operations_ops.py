@@ -11,7 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from integration.definitions import NIGHTLY_JOB_NAME, build_definitions
+from integration.definitions import build_definitions
+from integration.home import init_home
 from integration.nights import NightRun, due_nights
 from integration.resources import ScfHome
 from integration.runner import instance_for, run_night
@@ -45,6 +46,7 @@ def _automation(home: Path, inbox: Path):
 
 def test_arrival_sensor_launches_a_night_once_its_delivery_is_marked_complete(tmp_path, sample_inbox):
     home = tmp_path / "home"
+    init_home(home)
     defs, resources = _automation(home, sample_inbox)
     sensor = defs.resolve_sensor_def("nightly_arrival_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
@@ -73,7 +75,7 @@ def test_cut_off_schedule_launches_every_waiting_night_in_order(tmp_path, sample
 
 def test_failure_sensor_writes_an_alert_naming_night_step_and_cause(tmp_path, sample_inbox):
     home = tmp_path / "home"
-    home.mkdir()
+    init_home(home)
     (home / "scf.toml").write_text('[ledger]\nsigning_key_file = "scf.toml/key.pem"\n'
                                    f'[nightly]\nalert_command = ["{sys.executable}", "-c", '
                                    '"import sys, shutil; shutil.copy(sys.argv[1], sys.argv[1] + \'.sent\')"]\n',
@@ -93,6 +95,6 @@ def test_failure_sensor_writes_an_alert_naming_night_step_and_cause(tmp_path, sa
         sensor(context)
     [alert_file] = (home / "alerts").glob("*.json")
     alert = json.loads(alert_file.read_text("utf-8"))
-    assert (alert["business_date"], alert["step"]) == (SAMPLE_NIGHT, "voucher_ledger")
-    assert "scf.toml/key.pem" in alert["cause"] and alert["run_id"] == result.run_id
+    assert (alert["business_date"], alert["step"]) == (SAMPLE_NIGHT, "landed_files")
+    assert "no signing key at" in alert["cause"] and alert["run_id"] == result.run_id
     assert Path(f"{alert_file}.sent").read_text("utf-8") == alert_file.read_text("utf-8"), "the hook got the file"
