@@ -166,6 +166,15 @@ def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.da
     nights.plan(day, nights.nights_for_order(settings), runs, settings.first_night, catch_up=False)
 
 
+def _record_failure(scf: ScfHome, run_id: str, cause: str) -> None:
+    """Record the run as failed, if the warehouse can be opened (the alert names the cause anyway)."""
+    try:
+        with scf.settings().open_warehouse() as warehouse:
+            nights.record_end(warehouse.con, run_id, nights.FAILED, cause)
+    except Exception:  # the warehouse itself may be what failed, or held by another night
+        progress.exception("could not record the failure of run %s in night_runs", run_id)
+
+
 def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The night's five assets on ``partitions``, computed by one step, in order, as one unit.
 
@@ -188,9 +197,9 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         """Land, parse, ledger, reconcile and report one business date, in that order; the
         night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
         day, run_id = business_date_of(context), context.run.run_id
-        with scf.night_lock():
-            results, step_name = [], "order"
-            try:
+        results, step_name = [], "order"
+        try:
+            with scf.night_lock():
                 _ensure_in_order(context, scf, day)
                 for step in STEPS:
                     step_name = step.__name__
@@ -199,12 +208,11 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                         results.append(dg.MaterializeResult(asset_key=step_name, metadata=step(context, scf).metadata))
                     finally:
                         _step.reset(token)
-            except Exception as error:
                 with scf.settings().open_warehouse() as warehouse:
-                    nights.record_end(warehouse.con, run_id, nights.FAILED, f"{step_name}: {error}")
-                raise NightStepError(f"{step_name}: {error}") from error
-            with scf.settings().open_warehouse() as warehouse:
-                nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
+                    nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
+        except Exception as error:
+            _record_failure(scf, run_id, f"{step_name}: {error}")
+            raise NightStepError(f"{step_name}: {error}") from error
         yield from results
 
     return [night]

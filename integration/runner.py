@@ -15,10 +15,8 @@ from connectors.errors import ScfError
 from integration import nights
 from integration.alerts import original_error
 from integration.definitions import NIGHTLY_JOB_NAME, build_definitions
+from integration.instance import instance_for
 from integration.settings import Settings, load_settings
-
-SHIPPED_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
-
 
 class NightFailedError(ScfError):
     """A night's run failed; the message names the night, the step and the original error,
@@ -27,21 +25,6 @@ class NightFailedError(ScfError):
     def __init__(self, message: str, traces: list[str]) -> None:
         super().__init__(message)
         self.traces = traces
-
-
-def dagster_home(home: Path) -> Path:
-    """The home's Dagster instance folder (``DAGSTER_HOME`` for ``dagster dev``)."""
-    return home / "dagster"
-
-
-def instance_for(home: Path) -> dg.DagsterInstance:
-    """The home's persistent Dagster instance; its ``dagster.yaml`` is the project's, installed on first use."""
-    folder = dagster_home(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "dagster.yaml"
-    if not config.exists():
-        config.write_bytes(SHIPPED_INSTANCE_CONFIG.read_bytes())
-    return dg.DagsterInstance.from_config(str(folder))
 
 
 def run_night(

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from integration.cli import app
 from integration.definitions import NIGHTLY_JOB_NAME, defs
 from integration.home import init_home
-from integration.runner import instance_for
+from integration.instance import instance_for
 from simulator import simulate
 from tests.conftest import REPO
 

@@ -211,7 +211,7 @@ def test_one_night_at_a_time_per_home(tmp_path, sample_inbox):
         fcntl.flock(held, fcntl.LOCK_EX)  # another run of this home holds it
         result = run_night(D(SAMPLE_NIGHT), home=home, inbox=sample_inbox)
     assert not result.success
-    assert "another night is running on" in failure_messages(result)[0]
+    assert failure_messages(result)[0].startswith("order: another night is running on")
     assert not list((home / "reports").rglob("*.csv"))
 
 

@@ -15,7 +15,8 @@ from integration.definitions import build_definitions
 from integration.home import init_home
 from integration.nights import NightRun, due_nights
 from integration.resources import ScfHome
-from integration.runner import instance_for, run_night
+from integration.instance import instance_for
+from integration.runner import run_night
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
 
