@@ -3,6 +3,7 @@ ordinals, times as :mod:`simulator.timefmt` timestamps)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simulator.catalog import Product
@@ -218,6 +219,10 @@ class BillRange:
         return self.endorsements[-1].endorsee if self.endorsements else self.payee
 
 
+RowEdit = Callable[[tuple[str, ...]], tuple[str, ...]]
+"""Turns the fields of a row as rendered into the fields as delivered."""
+
+
 @dataclass(slots=True, eq=False)
 class Financing:
     """A row of platform/financings.csv."""
@@ -236,3 +241,4 @@ class Financing:
     maturity: int
     status: str = "ACTIVE"
     row_night: int = 0  # index of the night its row is delivered
+    as_delivered: "RowEdit | None" = None  # bends the row's fields as delivered (a malformed row)
