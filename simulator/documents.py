@@ -174,6 +174,14 @@ class Discount:
     bank: Bank
 
 
+@dataclass(slots=True)
+class Pledge:
+    """A 质押 of a bill range to a bank."""
+
+    day: int
+    bank: Bank
+
+
 @dataclass(slots=True, eq=False)
 class BillRange:
     """One CdInf record: a sub-bill range of a bill package."""
@@ -191,6 +199,9 @@ class BillRange:
     invoices: list[str]
     endorsements: list[Endorsement] = field(default_factory=list)
     discount: Discount | None = None
+    pledge: Pledge | None = None  # Collztn
+    status: str = "CS03"  # CdSts
+    circulation: str = "TF0301"  # CircSts
 
     @property
     def amount(self) -> int:
