@@ -51,7 +51,6 @@ NEEDS_ORDER = pytest.mark.xfail(strict=True, reason="needs ledger: decisions as 
 
 NEEDS_IDEMPOTENCE = pytest.mark.xfail(strict=True, reason="needs ledger: re-running a night appends nothing already "
                                       "there (status changes included)")
-NEEDS_CLOSED = pytest.mark.xfail(strict=True, reason="needs recon: the `closed` verdict for REPAID, DEFAULTED, CANCELLED")
 
 SEED = 20261129
 START = dt.date(2026, 11, 18)
@@ -215,7 +214,6 @@ def test_backfill_after_a_correction_equals_the_in_order_run(base, tmp_path):
     played(out, schedule, tmp_path, base[1])
 
 
-@NEEDS_CLOSED
 def test_financings_closed_on_a_later_night_are_closed_from_then(base):
     out, ref, _home = base
     closed = [lab for lab in read_labels(out / "labels.csv") if lab["label"] == "closed"]
