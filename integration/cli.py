@@ -239,8 +239,7 @@ def demo(
         result = score(warehouse.con, read_labels(sim / "labels.csv"), set(BY_ID))
     console.print(
         f"Against the planted truth ({sim / 'labels.csv'}): {result.found} of {result.planted} planted "
-        f"anomalies found on their night ({len(result.pending)} more in review, evidence pending within its window); "
-        f"{len(result.lookalikes_blocked)} of {result.lookalikes} legitimate "
+        f"anomalies found on their night; {len(result.lookalikes_blocked)} of {result.lookalikes} legitimate "
         f"look-alikes blocked; {len(result.unlabelled_blocked)} clean financings blocked."
     )
 

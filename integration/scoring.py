@@ -20,7 +20,6 @@ class Score:
 
     planted: int = 0
     missed: list[dict[str, str]] = field(default_factory=list)  # anomalies not found by their night
-    pending: list[dict[str, str]] = field(default_factory=list)  # not found yet, evidence pending within its window
     lookalikes: int = 0
     lookalikes_blocked: dict[str, str] = field(default_factory=dict)  # financing → check ids
     unlabelled_blocked: dict[str, str] = field(default_factory=dict)  # financing → check ids
@@ -29,7 +28,7 @@ class Score:
     @property
     def found(self) -> int:
         """Planted anomalies found on their financing (or voucher) by their night."""
-        return self.planted - len(self.missed) - len(self.pending)
+        return self.planted - len(self.missed)
 
 
 def read_labels(path: Path) -> list[dict[str, str]]:
@@ -49,7 +48,6 @@ def score(con: duckdb.DuckDBPyConnection, labels: list[dict[str, str]], check_id
     }
     found_on_financing = {(d, c, f) for d, c, f, _ in found}
     found_on_voucher = {(d, c, v) for d, c, _, v in found}
-    pending = _pending_within_window(con)
     for label in labels:
         if label["label"] != "anomaly":
             continue
@@ -60,7 +58,7 @@ def score(con: duckdb.DuckDBPyConnection, labels: list[dict[str, str]], check_id
         night = dt.date.fromisoformat(label["business_date"])
         key = (night, label["check_id"], label["financing_id"] or label["voucher_id"])
         if key not in (found_on_financing if label["financing_id"] else found_on_voucher):
-            (result.pending if (night, key[2]) in pending else result.missed).append(label)
+            result.missed.append(label)
     blocked = {
         financing_id: check_ids_text
         for financing_id, check_ids_text in con.execute(
@@ -74,16 +72,3 @@ def score(con: duckdb.DuckDBPyConnection, labels: list[dict[str, str]], check_id
     result.lookalikes_blocked = {f: v for f, v in blocked.items() if f in lookalikes}
     result.unlabelled_blocked = {f: v for f, v in blocked.items() if f not in anomalous}
     return result
-
-
-def _pending_within_window(con: duckdb.DuckDBPyConnection) -> set[tuple[dt.date, str]]:
-    """(night, financing or voucher) holding an evidence-pending finding whose window
-    (``window_ends`` of its evidence) has not ended that night: an anomaly that rests on
-    evidence still awaited cannot be told from a late delivery before then (issue 9 §1); it
-    is ``review``, and it is refused the night after the window."""
-    rows = con.execute(
-        "SELECT business_date, financing_id, voucher_id FROM findings "
-        "WHERE try_cast(json_extract_string(evidence, '$.pending') AS BOOLEAN) "
-        "AND business_date <= try_cast(json_extract_string(evidence, '$.window_ends') AS DATE)"
-    ).fetchall()
-    return {(day, ref) for day, financing, voucher in rows for ref in (financing, voucher) if ref}
