@@ -16,7 +16,7 @@ from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home, ledger_keys
-from integration.runner import run_night
+from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from ledger.entries import ArchiveManifest, decode_entry
 from ledger.keys import (
@@ -57,25 +57,13 @@ def scf_verify(home: Path):
     return runner.invoke(app, ["verify", "--home", str(home)])
 
 
-def failure_causes(result) -> list[str]:
-    """The message of every failed step's error and of the errors that caused it."""
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error is not None:
-                messages.append(error.message.strip())
-                error = error.cause
-    return messages
-
-
 def assert_night_stops_at_landing(home: Path, inbox: Path, cause: str, night: dt.date = NEXT) -> None:
     """The night fails naming the cause, before anything of it is landed, loaded, judged or reported."""
     manifest = home / "archive" / "manifest.jsonl"
     before = manifest.read_bytes() if manifest.exists() else None
     result = run_night(night, home=home, inbox=inbox)
     assert not result.success
-    messages = failure_causes(result)
+    messages = failure_messages(result)
     assert any(cause in m for m in messages), messages
     assert (manifest.read_bytes() if manifest.exists() else None) == before, "nothing landed"
     assert not (home / "reports" / night.isoformat()).exists(), "no reports for a night that failed"
