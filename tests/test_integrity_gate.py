@@ -217,3 +217,15 @@ def test_init_pins_the_keys_of_a_home_made_before_it(tmp_path) -> None:
     keys = ledger_keys(load_settings(home))
     assert public_key_pem(keys.signer.private_key) == public_key_pem(signing) and keys.fingerprint_key == fingerprint
     assert runner.invoke(app, ["verify", "--home", str(home)]).exit_code == 0
+
+
+def test_a_ledger_holding_a_pending_event_passes_the_gate(tmp_path, sample_inbox) -> None:
+    """A status entry's index columns are read as the ledger wrote them: no false alarm."""
+    for ap_items in (sample_inbox / SAMPLE_NIGHT / "erp").glob("*/ap_open_items.csv"):
+        ap_items.unlink()  # the ISSUE's payable has not arrived: the ledger holds it pending
+    home = tmp_path / "home"
+    run_ok(home, sample_inbox)
+    assert query(home, "SELECT count(*) FROM ledger_entries WHERE entry_type = 'PENDING'")[0][0] >= 1
+    assert scf_verify(home).exit_code == 0
+    (sample_inbox / NEXT.isoformat()).mkdir()
+    run_ok(home, sample_inbox, NEXT)
