@@ -242,6 +242,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("invoice_no", pa.string()),
         ("amount_fen", FEN),
     ),
+    # ---- reference/ ---------------------------------------------------------------
+    "parties": _schema(
+        ("uscc", pa.string()),
+        ("name", pa.string()),
+        ("industry", pa.string()),  # GB/T 4754-2017 code, e.g. C3976
+        ("group_id", pa.string()),  # related-party group
+        ("rating", pa.string()),  # the bank's internal rating, AAA … C
+        ("valid_from", pa.date32()),
+    ),
 }
 
 # Natural key of each parsed table: several nights may deliver the same record; the
@@ -261,6 +270,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "voucher_event_invoices": ("event_id", "invoice_no"),
     "financings": ("financing_id",),
     "financing_invoices": ("financing_id", "invoice_no"),
+    "parties": ("uscc", "valid_from"),
 }
 
 QUARANTINE_SCHEMA = pa.schema(

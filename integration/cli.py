@@ -15,12 +15,14 @@ from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
+from pools.cli import pool_app
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 
 app = typer.Typer(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
+app.add_typer(pool_app, name="pool", help="ABS pools for securitization: cut, verify, list, release.")
 console = Console()
 
 HomeOption = typer.Option(None, "--home", help="Engine home (warehouse, archive, reports). Default: $SCF_HOME or ./home.")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.archive import Archive
+from connectors.errors import ConfigError
+from connectors.parsers.fields import BANK_CODE
 from connectors.sources import LocalFolderSource, Source
 from connectors.warehouse import Warehouse
 from ledger.cli import DEFAULT_ORIGIN
@@ -63,6 +65,7 @@ class Settings:
     check_params: dict[str, int | str] = field(default_factory=dict)
     ledger: LedgerSettings = LedgerSettings()
     warehouse_memory_limit: str = "4GB"
+    bank_code: str | None = None  # [bank] code: the bank's own 12-digit CNAPS code (pools)
 
     @property
     def warehouse_path(self) -> Path:
@@ -132,4 +135,8 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     }
     ledger = LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in config.get("ledger", {}).items()})
     memory_limit = config.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
-    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit)
+    bank_code = config.get("bank", {}).get("code")
+    if bank_code is not None and not (isinstance(bank_code, str) and BANK_CODE.fullmatch(bank_code)):
+        raise ConfigError(f"{config_file}: [bank] code must be the bank's 12-digit CNAPS code, not {bank_code!r}")
+    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit,
+                    bank_code)
