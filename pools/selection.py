@@ -364,7 +364,7 @@ def _explain(assets: Sequence[Asset], limits: Limits, objective: str, gap: float
         model = _Model(assets, limits, objective, elastic=lambda n, name=name: n == name, gap=gap,
                        time_limit=time_limit)
         status, chosen = model.solve()
-        if chosen is not None:
+        if chosen:  # relaxing this limit alone gives a (non-empty) pool
             pool = [assets[i] for i in chosen]
             single += [m for m in measure(pool, limits) if m.name == name and not m.holds]
     if single:
