@@ -1,4 +1,4 @@
-"""``scf pool cut|verify|list|release``: ABS pools for the securitization team."""
+"""``scf pool cut|verify|survey|list|release``: ABS pools for the securitization team."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ledger.keys import load_signing_key, load_verifier
 from pools import registry
 from pools.cut import CutResult, cut_pool
 from pools.selection import Infeasible
+from pools.surveillance import survey
 from pools.verify import verify_pool
 
 pool_app = typer.Typer(help="ABS pools: cut, verify, list, release.", no_args_is_help=True)
@@ -117,6 +118,22 @@ def verify_command(
     if problems:
         raise typer.Exit(1)
     console.print(f"pool {pool_id} verified: files, signature, inclusion proofs, no asset pooled twice")
+
+
+@pool_app.command("survey")
+def survey_command(
+    date: str = typer.Option(..., "--date", help="Business date YYYY-MM-DD (a night already run)."),
+    home: Optional[Path] = HOME,
+) -> None:
+    """Surveillance of every active pool on a night: assets no longer clean, closed, matured
+    unpaid, or limits broken (writes pools/<pool_id>/surveillance/<date>.csv)."""
+    settings = load_settings(home)
+    with _warehouse(settings, read_only=False) as warehouse:
+        found = survey(warehouse.con, pools_dir(settings), _date(date))
+    for pool_id, alerts in found.items():
+        console.print(f"pool {pool_id}: {len(alerts)} alert(s)")
+        for a in alerts:
+            console.print(f"  {a.issue} {a.financing_id} {a.detail}", markup=False, highlight=False)
 
 
 @pool_app.command("list")

@@ -85,7 +85,7 @@ class Selection:
     keys: tuple[str, ...]
     total_fen: int
     status: str  # HiGHS model status of the last solve
-    mip_gap: float
+    mip_gap: float  # relative optimality gap of the objective (WA rate: bound on how far a better pool could be)
     objective: str
     objective_value: Fraction  # WA rate, or number of obligors
     measures: tuple[Measure, ...]
@@ -235,6 +235,13 @@ class _Model:
                 by = _groups(assets, group)
                 groups = [by.get("short", [])] if name == "short_term_share" else list(by.values())
             for idx in filter(None, groups):
+                group_fen = sum(assets[i].amount_fen for i in idx)
+                if den * group_fen <= num * limits.min_total_fen and not self.elastic("target_min"):
+                    continue  # holds in any pool of the target's size: no row needed
+                if name == "single_asset" and den * group_fen > num * limits.max_total_fen \
+                        and not self.elastic("target_max") and not self.elastic(name):
+                    self.h.changeColBounds(self.x[idx[0]], 0.0, 0.0)  # too large for any pool
+                    continue
                 cols = [self.x[i] for i in idx] + [self.T]
                 coefs = [den * assets[i].amount_fen for i in idx] + [-num]
                 self._limit_row(name, cols, coefs, -INF, 0.0, float(den) * target)
@@ -290,8 +297,10 @@ class _Model:
             cols, coefs = [*cols, self.slacks[name]], [*coefs, sign]
         self._row(cols, coefs, low, high)
 
-    def maximise(self, coefs: dict[int, float]) -> None:
-        """Set a maximisation objective over the given columns."""
+    def maximise(self, coefs: dict[int, float], abs_gap: float | None = None) -> None:
+        """Set a maximisation objective over the given columns (optionally an absolute gap)."""
+        if abs_gap is not None:
+            self.h.setOptionValue("mip_abs_gap", abs_gap)
         self.h.changeColsCost(len(coefs), np.array(list(coefs), dtype=np.int32), np.array(list(coefs.values())))
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
 
@@ -330,15 +339,20 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
         solves = 1
     else:
         rho = limits.min_wa_rate or Fraction(0)
-        status, chosen = "", None
+        status, chosen, wa_gap = "", None, 0.0
         while True:
-            model.maximise({x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets)})
+            # Dinkelbach's objective tends to 0: its gap is absolute, ``gap`` of the pool's interest
+            model.maximise({x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets)},
+                           abs_gap=gap * float(max(rho, Fraction(1, 10**4)) * limits.target_fen))
             status, found = model.solve()
             solves += 1
             if found is None:
                 break
             new_rho = wa_rate(assets[i] for i in found)
             if chosen is not None and new_rho <= rho:
+                # any pool's WA rate exceeds ρ by at most (dual bound of Σ a (r − ρ) x) / its size
+                bound = max(0.0, float(model.h.getInfo().mip_dual_bound))
+                wa_gap = bound / (float(limits.min_total_fen) * float(rho)) if rho > 0 else 0.0
                 break
             chosen, rho = found, new_rho
             if solves >= 50:
@@ -351,7 +365,8 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
     if broken:
         raise SelectionError("the solver's pool breaks " + ", ".join(m.describe() for m in broken)
                              + ": report this instance")
-    return Selection(tuple(a.key for a in pool), sum(a.amount_fen for a in pool), status, model.gap,
+    gap_reached = model.gap if objective == "diversification" else wa_gap
+    return Selection(tuple(a.key for a in pool), sum(a.amount_fen for a in pool), status, gap_reached,
                      objective, objective_value(pool, objective), tuple(measures), solves)
 
 

@@ -21,7 +21,7 @@ from pools import registry
 from pools.tape import TAPE_COLUMNS, read_tape_csv
 from tests.conftest import SAMPLE_NIGHT, SAMPLES, SPEC
 from tests.test_parsers import parse_bytes
-from tests.test_pipeline import run_ok
+from tests.test_pipeline import read_csv, run_ok
 
 BANK = "313521000011"
 CLEAN, BLOCKED = "F202611200001", "F202611200002"
@@ -93,7 +93,7 @@ def test_cut_writes_a_signed_pool_that_verifies(home: Path) -> None:
     assert (row["region"], row["industry"], row["remaining_term_days"]) == ("440300", "C3974", "173")
     parquet = pq.read_table(folder / "tape.parquet")
     assert str(parquet.schema.field("outstanding_amount").type) == "decimal128(18, 2)"
-    eligibility = {r["financing_id"]: r for r in read_tape_csv(folder / "eligibility.csv")}
+    eligibility = {r["financing_id"]: r for r in read_csv(folder / "eligibility.csv")}
     assert eligibility[BLOCKED]["eligible"] == "false" and eligibility[BLOCKED]["failed_rules"].startswith("NOT_CLEAN")
     assert eligibility[CLEAN]["selected"] == "true"
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
@@ -193,3 +193,19 @@ def test_party_master_is_loaded_and_bad_rows_quarantined(night_home: Path, tmp_p
     ))
     assert [r["uscc"] for r in sink.table("parties")] == ["91440300MA5F00001A"]
     assert sink.codes() == [(3, BAD_ID), (4, BAD_ENUM), (5, BAD_ID)]
+
+
+def test_surveillance_flags_a_pooled_financing_whose_invoice_is_red_flushed_a_night_later(home: Path) -> None:
+    assert cut(home).exit_code == 0
+    inbox = home.parent / "inbox2"
+    (inbox / "2026-11-21" / "tax").mkdir(parents=True)
+    (inbox / "2026-11-21" / "tax" / "invoice_status.csv").write_text(
+        "fphm,fpzt,hcje,ztbgrq\n26320000000000023456,3,30000.00,2026-11-21\n", "utf-8")
+    run_ok(home, inbox, dt.date(2026, 11, 21))
+    quiet = scf("pool", "survey", "--date", SAMPLE_NIGHT, "--home", str(home))
+    assert quiet.exit_code == 0 and "0 alert(s)" in quiet.output
+    result = scf("pool", "survey", "--date", "2026-11-21", "--home", str(home))
+    assert result.exit_code == 0, result.output
+    rows = read_csv(home / "pools" / POOL / "surveillance" / "2026-11-21.csv")
+    flagged = [r for r in rows if r["financing_id"] == CLEAN]
+    assert flagged and flagged[0]["issue"] == "NOT_CLEAN" and "blocked" in flagged[0]["detail"]
