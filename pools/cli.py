@@ -33,7 +33,8 @@ def pools_dir(settings: Settings) -> Path:
     return settings.home / "pools"
 
 
-def _signer(settings: Settings) -> NoteSigner:
+def ledger_signer(settings: Settings) -> NoteSigner:
+    """The ledger's signer (its key signs pool manifests too); a missing key stops the command."""
     path = settings.under_home(settings.ledger.signing_key_file)
     try:
         return NoteSigner(settings.ledger.signer_name, load_signing_key(path))
@@ -70,7 +71,7 @@ def cut_command(
         raise ConfigError(f"{settings.home / 'scf.toml'}: set [bank] code (the bank's 12-digit CNAPS code) to cut pools")
     with _warehouse(settings, read_only=False) as warehouse:
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
-                          cutoff=_date(cutoff), criteria_path=criteria, signer=_signer(settings), gap=gap)
+                          cutoff=_date(cutoff), criteria_path=criteria, signer=ledger_signer(settings), gap=gap)
     print_cut(result)
     if isinstance(result.outcome, Infeasible):
         raise typer.Exit(1)
@@ -110,7 +111,7 @@ def verify_command(
     if not folder.is_dir():
         raise ConfigError(f"no pool folder {folder}: `scf pool list` shows the pools")
     verifier: NoteVerifier = (load_verifier(log_key, settings.ledger.signer_name) if log_key
-                              else _signer(settings).verifier())
+                              else ledger_signer(settings).verifier())
     with _warehouse(settings, read_only=True) as warehouse:
         problems = verify_pool(folder, warehouse.con, log=verifier, origin=settings.ledger.origin)
     for problem in problems:

@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
@@ -16,6 +17,7 @@ from connectors.errors import ConfigError
 from connectors.parsers.base import BAD_ENUM, BAD_ID
 from connectors.warehouse import Warehouse
 from integration.cli import app
+from integration.definitions import defs
 from integration.settings import load_settings
 from pools import registry
 from pools.tape import TAPE_COLUMNS, read_tape_csv
@@ -201,11 +203,27 @@ def test_surveillance_flags_a_pooled_financing_whose_invoice_is_red_flushed_a_ni
     (inbox / "2026-11-21" / "tax").mkdir(parents=True)
     (inbox / "2026-11-21" / "tax" / "invoice_status.csv").write_text(
         "fphm,fpzt,hcje,ztbgrq\n26320000000000023456,3,30000.00,2026-11-21\n", "utf-8")
-    run_ok(home, inbox, dt.date(2026, 11, 21))
+    run_ok(home, inbox, dt.date(2026, 11, 21))  # the nightly job's pool_surveillance asset surveys the pool
+    written = home / "pools" / POOL / "surveillance" / "2026-11-21.csv"
+    flagged = [r for r in read_csv(written) if r["financing_id"] == CLEAN]
+    assert flagged and flagged[0]["issue"] == "NOT_CLEAN" and "blocked" in flagged[0]["detail"]
     quiet = scf("pool", "survey", "--date", SAMPLE_NIGHT, "--home", str(home))
     assert quiet.exit_code == 0 and "0 alert(s)" in quiet.output
-    result = scf("pool", "survey", "--date", "2026-11-21", "--home", str(home))
-    assert result.exit_code == 0, result.output
-    rows = read_csv(home / "pools" / POOL / "surveillance" / "2026-11-21.csv")
-    flagged = [r for r in rows if r["financing_id"] == CLEAN]
-    assert flagged and flagged[0]["issue"] == "NOT_CLEAN" and "blocked" in flagged[0]["detail"]
+    again = scf("pool", "survey", "--date", "2026-11-21", "--home", str(home))
+    assert again.exit_code == 0 and f"NOT_CLEAN {CLEAN}" in again.output
+
+
+def test_the_pool_cut_job_takes_its_criteria_as_run_config(home: Path) -> None:
+    config = {
+        "ops": {"cut_pool_op": {"config": {"cutoff": SAMPLE_NIGHT, "criteria_file": str(home.parent / "criteria.toml")}}},
+        "resources": {"scf": {"config": {"home": str(home)}}},
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("pool_cut").execute_in_process(run_config=config, instance=instance)
+    assert result.success
+    assert result.output_for_node("cut_pool_op")["pool_id"] == POOL
+    assert verify(home, POOL).exit_code == 0
+    with dg.DagsterInstance.ephemeral() as instance:
+        second = defs.resolve_job_def("pool_cut").execute_in_process(run_config=config, instance=instance,
+                                                                     raise_on_error=False)
+    assert not second.success  # nothing eligible is left: the run fails, with the explanation
