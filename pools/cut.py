@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +24,7 @@ from connectors.values import format_fen
 from connectors.warehouse import transaction
 from ledger.checkpoint import NoteSigner
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools import manifest, registry
+from pools import manifest, registry, strata
 from pools.candidates import Candidate, load_candidates
 from pools.criteria import Criteria, load_criteria
 from pools.eligibility import Verdict, WaterfallStep, assess, waterfall
@@ -31,7 +32,8 @@ from pools.selection import Asset, Infeasible, Selection, select
 from pools.tape import write_eligibility, write_tape
 
 MANIFEST = "manifest.json"
-POOL_FILES = ("tape.csv", "tape.parquet", "data_dictionary.csv", "eligibility.csv", "criteria.toml")
+POOL_FILES = ("tape.csv", "tape.parquet", "data_dictionary.csv", "eligibility.csv", "criteria.toml",
+              "stratification.xlsx", "pool_report.html")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,11 @@ def cut_pool(
             write_tape(staging, pool)
             write_eligibility(staging, verdicts, chosen)
             shutil.copyfile(criteria_path, staging / "criteria.toml")
-            doc = _manifest(pool_id, bank_code, cutoff, criteria, steps, outcome, pool, ledger_cut, staging)
+            weighted = weighted_averages(pool, cutoff, outcome.total_fen)
+            figures, tables = strata.key_figures(pool, weighted), strata.tables(pool)
+            strata.write_xlsx(staging / "stratification.xlsx", pool_id, figures, tables)
+            strata.write_html(staging / "pool_report.html", pool_id, figures, tables)
+            doc = _manifest(pool_id, bank_code, cutoff, criteria, steps, outcome, pool, weighted, ledger_cut, staging)
             digest = manifest.write(staging / MANIFEST, manifest.sign(doc, signer))
             registry.record_pool(
                 con,
@@ -134,18 +140,24 @@ def _decimal(value: Fraction, places: int = 6) -> str:
     return f"{float(value):.{places}f}"
 
 
-def _manifest(pool_id: str, bank_code: str, cutoff: dt.date, criteria: Criteria, steps: list[WaterfallStep],
-              selection: Selection, pool: list[Candidate], ledger_cut: LedgerCut, folder: Path) -> dict[str, Any]:
-    total = selection.total_fen
-    wa = {
-        "rate": _decimal(sum((Fraction(c.rate or 0) * c.outstanding_fen for c in pool), Fraction(0)) / total),
-        "remaining_term_days": _decimal(Fraction(sum((c.remaining_term_days or 0) * c.outstanding_fen
-                                                     for c in pool), total), 1),
-        "original_term_days": _decimal(Fraction(sum(((c.maturity_date - c.value_date).days if c.maturity_date and
-                                                     c.value_date else 0) * c.outstanding_fen for c in pool), total), 1),
-        "seasoning_days": _decimal(Fraction(sum(((cutoff - c.value_date).days if c.value_date else 0)
-                                                * c.outstanding_fen for c in pool), total), 1),
+def weighted_averages(pool: list[Candidate], cutoff: dt.date, total: int) -> dict[str, str]:
+    """Amount-weighted rate, remaining and original term, seasoning (exact, rendered)."""
+    def wa(value: Callable[[Candidate], Fraction | int]) -> Fraction:
+        return sum((Fraction(value(c)) * c.outstanding_fen for c in pool), Fraction(0)) / total
+
+    return {
+        "rate": _decimal(wa(lambda c: Fraction(c.rate or 0))),
+        "remaining_term_days": _decimal(wa(lambda c: c.remaining_term_days or 0), 1),
+        "original_term_days": _decimal(wa(lambda c: (c.maturity_date - c.value_date).days
+                                          if c.maturity_date and c.value_date else 0), 1),
+        "seasoning_days": _decimal(wa(lambda c: (cutoff - c.value_date).days if c.value_date else 0), 1),
     }
+
+
+def _manifest(pool_id: str, bank_code: str, cutoff: dt.date, criteria: Criteria, steps: list[WaterfallStep],
+              selection: Selection, pool: list[Candidate], weighted: dict[str, str], ledger_cut: LedgerCut,
+              folder: Path) -> dict[str, Any]:
+    total = selection.total_fen
     return {
         "pool_id": pool_id,
         "cutoff_date": cutoff.isoformat(),
@@ -163,7 +175,7 @@ def _manifest(pool_id: str, bank_code: str, cutoff: dt.date, criteria: Criteria,
             "asset_count": len(pool),
             "obligor_count": len({c.obligor_uscc for c in pool}),
             "outstanding_amount": _yuan(total),
-            "weighted_average": wa,
+            "weighted_average": weighted,
         },
         "limits_measured": [
             {"limit": m.name, "value": _decimal(m.value), "bound": _decimal(m.limit), "holds": m.holds}

@@ -316,6 +316,14 @@ class _Model:
     def gap(self) -> float:
         return float(self.h.getInfo().mip_gap)
 
+    @property
+    def dual_bound(self) -> float:
+        return float(self.h.getInfo().mip_dual_bound)
+
+    def warm_start(self) -> None:
+        """Start the next solve from the last solution (still feasible: only the objective changes)."""
+        self.h.setSolution(self.h.getSolution())
+
 
 def _lcm_denominator(values: Iterable[Fraction]) -> int:
     out = 1
@@ -339,8 +347,8 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
         solves = 1
     else:
         rho = limits.min_wa_rate or Fraction(0)
-        status, chosen, wa_gap = "", None, 0.0
-        while True:
+        status, chosen, best, wa_gap = "", None, Fraction(0), 0.0
+        while solves < 50:
             # Dinkelbach's objective tends to 0: its gap is absolute, ``gap`` of the pool's interest
             model.maximise({x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets)},
                            abs_gap=gap * float(max(rho, Fraction(1, 10**4)) * limits.target_fen))
@@ -349,14 +357,15 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
             if found is None:
                 break
             new_rho = wa_rate(assets[i] for i in found)
-            if chosen is not None and new_rho <= rho:
-                # any pool's WA rate exceeds ρ by at most (dual bound of Σ a (r − ρ) x) / its size
-                bound = max(0.0, float(model.h.getInfo().mip_dual_bound))
-                wa_gap = bound / (float(limits.min_total_fen) * float(rho)) if rho > 0 else 0.0
+            if chosen is None or new_rho > best:
+                chosen, best = found, new_rho
+            # every pool (total ≥ the target's minimum) has a WA rate ≤ ρ + dual bound / minimum
+            upper = rho + Fraction(max(0.0, model.dual_bound)) / limits.min_total_fen
+            wa_gap = float((upper - best) / best) if best > 0 else 0.0
+            if new_rho <= rho or best >= upper * (1 - Fraction(gap)):
                 break
-            chosen, rho = found, new_rho
-            if solves >= 50:
-                break
+            rho = best
+            model.warm_start()
     if chosen is None:
         return _explain(assets, limits, objective, gap, time_limit)
     pool = [assets[i] for i in chosen]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import dagster as dg
+import openpyxl
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
@@ -101,7 +103,9 @@ def test_cut_writes_a_signed_pool_that_verifies(home: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert manifest["pool_id"] == POOL and manifest["cutoff_date"] == SAMPLE_NIGHT
     assert set(manifest["files"]) == {"tape.csv", "tape.parquet", "data_dictionary.csv", "eligibility.csv",
-                                      "criteria.toml"}
+                                      "criteria.toml", "stratification.xlsx", "pool_report.html"}
+    assert manifest["totals"]["weighted_average"] == {
+        "rate": "0.029800", "remaining_term_days": "173.0", "original_term_days": "173.0", "seasoning_days": "0.0"}
     assert manifest["ledger_checkpoint"]["tree_size"] > int(row["ledger_leaf_index"])
     assert manifest["solver"]["status"] == "Optimal" and manifest["signature"]["note"]
     steps = {s["rule"]: s for s in manifest["eligibility_waterfall"]}
@@ -227,3 +231,20 @@ def test_the_pool_cut_job_takes_its_criteria_as_run_config(home: Path) -> None:
         second = defs.resolve_job_def("pool_cut").execute_in_process(run_config=config, instance=instance,
                                                                      raise_on_error=False)
     assert not second.success  # nothing eligible is left: the run fails, with the explanation
+
+
+def test_stratification_workbook_has_native_charts_and_the_report_draws_them(home: Path) -> None:
+    assert cut(home).exit_code == 0
+    folder = home / "pools" / POOL
+    with zipfile.ZipFile(folder / "stratification.xlsx") as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 6  # obligor, remaining term, amount, industry, region, rate
+    book = openpyxl.load_workbook(folder / "stratification.xlsx")
+    assert book.sheetnames == ["summary", "obligor", "remaining term", "amount", "industry", "region", "rate"]
+    figures = {row[0]: row[1] for row in book["summary"].iter_rows(min_row=3, values_only=True)}
+    assert figures["HHI (obligors)"] == "1.0000" and figures["effective number of obligors"] == "1.0"
+    assert figures["WA rate"] == "2.9800%"
+    terms = {row[0]: row[3] for row in book["remaining term"].iter_rows(min_row=2, values_only=True)}
+    assert terms["91–180 days"] == 1.0 and terms["≤ 90 days"] == 0.0
+    report = (folder / "pool_report.html").read_text("utf-8")
+    assert report.count("<svg") == 6 and "effective number of obligors" in report
