@@ -15,7 +15,7 @@ from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
-from pools.cli import pool_app
+from pools.cli import demo_cut, pool_app
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 
@@ -143,6 +143,7 @@ def demo(
         f"anomalies found on their night; {len(result.lookalikes_blocked)} of {result.lookalikes} legitimate "
         f"look-alikes blocked; {len(result.unlabelled_blocked)} clean financings blocked."
     )
+    demo_cut(home / "engine", dates[-1])
 
 
 @app.command()

@@ -26,6 +26,7 @@ pool_app = typer.Typer(help="ABS pools: cut, verify, list, release.", no_args_is
 console = Console()
 
 HOME = typer.Option(None, "--home", help="Engine home. Default: $SCF_HOME or ./home.")
+DEMO_CRITERIA = Path(__file__).resolve().parents[1] / "docs" / "examples" / "pool_criteria.toml"
 
 
 def pools_dir(settings: Settings) -> Path:
@@ -165,3 +166,22 @@ def release_command(
         registry.ensure_tables(warehouse.con)
         registry.release_pool(warehouse.con, pool_id, _date(on) if on else dt.date.today())
     console.print(f"pool {pool_id} released")
+
+
+def demo_cut(home: Path, cutoff: dt.date) -> None:
+    """The demo's last step: cut a pool for the bank with the most clean financings on ``cutoff``
+    (configured as ``[bank] code`` in the demo home's scf.toml) and print its summary."""
+    settings = load_settings(home)
+    with _warehouse(settings, read_only=True) as warehouse:
+        row = warehouse.con.execute(
+            """SELECT bank_code FROM financing_verdicts WHERE business_date = ? AND verdict = 'clean'
+               AND status = 'ACTIVE' GROUP BY ALL ORDER BY count(*) DESC, bank_code LIMIT 1""", [cutoff]
+        ).fetchone()
+    if row is None:
+        raise ConfigError(f"no clean financing on {cutoff}: nothing to pool")
+    config = settings.home / "scf.toml"
+    if settings.bank_code is None:
+        with config.open("a", encoding="utf-8") as fh:
+            fh.write(f'\n[bank]\ncode = "{row[0]}"\n')
+    console.rule(f"ABS pool of bank {row[0]} as of {cutoff}")
+    cut_command(cutoff=cutoff.isoformat(), criteria=DEMO_CRITERIA, home=home, gap=1e-6)

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import highspy
@@ -390,7 +391,8 @@ def _explain(assets: Sequence[Asset], limits: Limits, objective: str, gap: float
         status, chosen = model.solve()
         if chosen:  # relaxing this limit alone gives a (non-empty) pool
             pool = [assets[i] for i in chosen]
-            single += [m for m in measure(pool, limits) if m.name == name and not m.holds]
+            single += [_least(assets, limits, objective, m, gap, time_limit)
+                       for m in measure(pool, limits) if m.name == name and not m.holds]
     if single:
         return Infeasible(tuple(single), (), status)
     # the closest pool of the target's size, else the closest pool of any size
@@ -402,3 +404,37 @@ def _explain(assets: Sequence[Asset], limits: Limits, objective: str, gap: float
         status, chosen = model.solve()
     pool = [assets[i] for i in chosen or []]
     return Infeasible((), tuple(m for m in measure(pool, limits) if not m.holds), status)
+
+
+def limit_field(name: str) -> str | None:
+    """The :class:`Limits` field of a share or rate limit (None for counts and the target)."""
+    if name.startswith("top_"):
+        return "top_n_share"
+    return name if name in ("single_asset", "single_obligor", "industry", "region", "short_term_share",
+                            "min_wa_rate") else None
+
+
+def _least(assets: Sequence[Asset], limits: Limits, objective: str, found: Measure, gap: float,
+           time_limit: float | None) -> Measure:
+    """The least relaxation of one share or rate limit that gives a pool, to 0.01 % (bisection;
+    the elastic pool's value is feasible).  Counts and the target are exact already."""
+    attr = limit_field(found.name)
+    if attr is None:
+        return found
+    step = 10_000
+
+    def feasible(k: int) -> bool:
+        relaxed = replace(limits, **{attr: Fraction(k, step)})
+        return bool(_Model(assets, relaxed, objective, gap=gap, time_limit=time_limit).solve()[1])
+
+    if attr == "min_wa_rate":  # lowered: the feasible side is below
+        good, bad = math.floor(found.value * step), math.ceil(found.limit * step)
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if feasible(mid) else (good, mid)
+    else:  # raised: the feasible side is above
+        bad, good = math.floor(found.limit * step), math.ceil(found.value * step)
+        while good - bad > 1:
+            mid = (good + bad) // 2
+            bad, good = (bad, mid) if feasible(mid) else (mid, good)
+    return replace(found, value=Fraction(good, step), detail="")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pools.criteria import Limits
-from pools.selection import Asset, Infeasible, Selection, measure, objective_value, select
+from pools.selection import Asset, Infeasible, Selection, limit_field, measure, objective_value, select
 
 OBLIGORS = ("O1", "O2", "O3", "O4")
 
@@ -71,6 +71,12 @@ def test_milp_is_optimal_and_every_limit_holds(instance: tuple[list[Asset], Limi
     if best is None:
         assert isinstance(result, Infeasible)
         assert result.explain()
+        for m in result.single:  # each named relaxation does give a pool, and no smaller one does
+            attr = limit_field(m.name)
+            if attr is not None:
+                assert isinstance(select(assets, replace(limits, **{attr: m.value}), objective), Selection)
+                nudge = Fraction(1, 10_000) if attr == "min_wa_rate" else -Fraction(1, 10_000)
+                assert isinstance(select(assets, replace(limits, **{attr: m.value + nudge}), objective), Infeasible)
         return
     assert isinstance(result, Selection), result
     pool = [a for a in assets if a.key in set(result.keys)]
@@ -93,7 +99,7 @@ def test_single_obligor_limit_that_cannot_hold_names_the_value_it_needs() -> Non
     result = select(assets, limits)
     assert isinstance(result, Infeasible)
     text = result.explain()
-    assert "single_obligor raised to 50.00% (limit 40.00%) [O1]" in text
+    assert "single_obligor raised to 50.00% (limit 40.00%)" in text
     # or a smaller pool: without O1, the largest pool is ¥500
     assert "the largest pool under every other limit is ¥500.00" in text
 
