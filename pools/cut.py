@@ -94,8 +94,7 @@ def cut_pool(
     candidates = load_candidates(con, bank_code=bank_code, cutoff=cutoff, tree_size=ledger_cut.tree_size)
     verdicts = assess(candidates, criteria.eligibility)
     steps = waterfall(verdicts)
-    eligible = [v.candidate for v in verdicts if v.eligible and v.candidate.rate is not None
-                and v.candidate.remaining_term_days is not None]
+    eligible = [v.candidate for v in verdicts if v.eligible]
     outcome = select([to_asset(c) for c in eligible], criteria.limits, criteria.objective, gap=gap)
     if isinstance(outcome, Infeasible):
         return CutResult(None, None, criteria, verdicts, steps, outcome)

@@ -44,6 +44,12 @@ def _ledger(c: Candidate, e: Eligibility) -> str | None:
     return None if c.ledger_leaf_index is not None else "no FINANCING entry in the signed ledger"
 
 
+def _complete(c: Candidate, e: Eligibility) -> str | None:
+    missing = [name for name, value in (("rate", c.rate), ("value_date", c.value_date),
+                                        ("maturity_date", c.maturity_date)) if value is None]
+    return f"no {', '.join(missing)}" if missing else None
+
+
 def _party(c: Candidate, e: Eligibility) -> str | None:
     return None if c.rating is not None else f"obligor {c.obligor_uscc} not in reference/parties.csv"
 
@@ -107,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     Rule("IN_ACTIVE_POOL", "not in another active pool", _unpooled),
     Rule("NO_VALUE_LEFT", "asset not settled, cancelled, red-flushed or ended", _has_value),
     Rule("NOT_IN_LEDGER", "financing recorded in the signed ledger", _ledger),
+    Rule("INCOMPLETE", "rate, value date and maturity date present", _complete),
     Rule("OBLIGOR_UNKNOWN", "obligor in the party master", _party),
     Rule("OPEN_FINDINGS", "no open finding of any severity", _findings),
     Rule("PRODUCT", "product allowed", _product),

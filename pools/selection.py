@@ -30,9 +30,9 @@ the target's size and what it breaks (every limit elastic if the target cannot b
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -200,6 +200,20 @@ def objective_value(assets: Sequence[Asset], objective: str) -> Fraction:
     return wa_rate(assets) if objective == "wa_yield" else Fraction(len({a.obligor for a in assets}))
 
 
+def _quiet_highs() -> highspy.Highs:
+    """A HiGHS instance, without the banner its C++ constructor prints on the process's stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class _Model:
     """The MILP of one selection; the limits named in ``elastic`` get a slack each."""
 
@@ -209,8 +223,7 @@ class _Model:
         self.assets = assets
         self.limits = limits
         self.elastic = elastic
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.h = highspy.Highs()
+        self.h = _quiet_highs()
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("mip_rel_gap", gap)
         self.h.setOptionValue("threads", 1)

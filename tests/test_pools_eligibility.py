@@ -38,6 +38,7 @@ FAILING = {
     "IN_ACTIVE_POOL": replace(GOOD, pooled_in="POOL-20261119-01"),
     "NO_VALUE_LEFT": replace(GOOD, asset_ended="voucher settle"),
     "NOT_IN_LEDGER": replace(GOOD, ledger_leaf_index=None),
+    "INCOMPLETE": replace(GOOD, rate=None),
     "OBLIGOR_UNKNOWN": replace(GOOD, rating=None),
     "OPEN_FINDINGS": replace(GOOD, open_checks="FIRST_X"),
     "PRODUCT": replace(GOOD, product="INVOICE"),
