@@ -16,7 +16,8 @@ import dagster as dg
 from connectors.errors import ConfigError
 from integration.assets import PARTITIONS, _report, business_date_of, findings
 from integration.resources import ScfHome
-from pools.cli import ledger_signer, pools_dir
+from integration.home import ledger_keys
+from pools.cli import pools_dir
 from pools.cut import cut_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
@@ -51,7 +52,7 @@ def cut_pool_op(context: dg.OpExecutionContext, config: PoolCutConfig, scf: ScfH
     with settings.open_warehouse() as warehouse:
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
                           cutoff=dt.date.fromisoformat(config.cutoff), criteria_path=Path(config.criteria_file),
-                          signer=ledger_signer(settings), gap=config.gap)
+                          signer=ledger_keys(settings).signer, gap=config.gap)
     if isinstance(result.outcome, Infeasible):
         raise dg.Failure(description=result.outcome.explain())
     context.log.info(f"pool {result.pool_id}: {len(result.outcome.keys)} assets under {result.folder}")

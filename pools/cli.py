@@ -14,8 +14,9 @@ from connectors.errors import ConfigError
 from connectors.values import format_fen
 from connectors.warehouse import Warehouse
 from integration.settings import Settings, load_settings
-from ledger.checkpoint import NoteSigner, NoteVerifier
-from ledger.keys import load_signing_key, load_verifier
+from integration.home import ledger_keys, pinned_log_verifier
+from ledger.checkpoint import NoteVerifier
+from ledger.keys import load_verifier
 from pools import registry
 from pools.cut import CutResult, cut_pool
 from pools.selection import Infeasible
@@ -32,16 +33,6 @@ DEMO_CRITERIA = Path(__file__).resolve().parents[1] / "docs" / "examples" / "poo
 def pools_dir(settings: Settings) -> Path:
     """``<home>/pools``."""
     return settings.home / "pools"
-
-
-def ledger_signer(settings: Settings) -> NoteSigner:
-    """The ledger's signer (its key signs pool manifests too); a missing key stops the command."""
-    path = settings.under_home(settings.ledger.signing_key_file)
-    try:
-        return NoteSigner(settings.ledger.signer_name, load_signing_key(path))
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"cannot load the ledger signing key {path} ({err}): run the nightly job or `scf init` "
-                          "first") from None
 
 
 def _warehouse(settings: Settings, *, read_only: bool) -> Warehouse:
@@ -72,7 +63,7 @@ def cut_command(
         raise ConfigError(f"{settings.home / 'scf.toml'}: set [bank] code (the bank's 12-digit CNAPS code) to cut pools")
     with _warehouse(settings, read_only=False) as warehouse:
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
-                          cutoff=_date(cutoff), criteria_path=criteria, signer=ledger_signer(settings), gap=gap)
+                          cutoff=_date(cutoff), criteria_path=criteria, signer=ledger_keys(settings).signer, gap=gap)
     print_cut(result)
     if isinstance(result.outcome, Infeasible):
         raise typer.Exit(1)
@@ -104,7 +95,7 @@ def verify_command(
     pool_id: str = typer.Argument(..., help="The pool to verify, e.g. POOL-20261120-01."),
     home: Optional[Path] = HOME,
     log_key: Optional[str] = typer.Option(None, "--log-key", help="Pinned ledger verifier key (text or PEM); "
-                                          "default: the home's signing key."),
+                                          "default: the key pinned by `scf init`."),
 ) -> None:
     """Re-check a pool: file hashes, signature, each asset's inclusion proof, nothing pooled twice."""
     settings = load_settings(home)
@@ -112,7 +103,7 @@ def verify_command(
     if not folder.is_dir():
         raise ConfigError(f"no pool folder {folder}: `scf pool list` shows the pools")
     verifier: NoteVerifier = (load_verifier(log_key, settings.ledger.signer_name) if log_key
-                              else ledger_signer(settings).verifier())
+                              else pinned_log_verifier(settings))
     with _warehouse(settings, read_only=True) as warehouse:
         problems = verify_pool(folder, warehouse.con, log=verifier, origin=settings.ledger.origin)
     for problem in problems:

@@ -23,6 +23,7 @@ from pools.candidates import load_candidates
 from pools.criteria import load_criteria
 from pools.cut import to_asset
 from pools.selection import measure
+from pools.tape import tape_text
 
 NOT_CLEAN, CLOSED, MATURED_UNPAID, LIMIT_BREACH = "NOT_CLEAN", "CLOSED", "MATURED_UNPAID", "LIMIT_BREACH"
 COLUMNS = ("pool_id", "business_date", "financing_id", "asset_id", "issue", "detail")
@@ -97,7 +98,7 @@ def survey(con: duckdb.DuckDBPyConnection, pools_dir: Path, day: dt.date) -> dic
         with target.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(COLUMNS)
-            writer.writerows((a.pool_id, a.business_date.isoformat(), a.financing_id, a.asset_id, a.issue, a.detail)
-                             for a in alerts)
+            writer.writerows([tape_text(v) for v in (a.pool_id, a.business_date, a.financing_id, a.asset_id, a.issue,
+                                                     a.detail)] for a in alerts)
         out[record.pool_id] = alerts
     return out

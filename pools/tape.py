@@ -19,6 +19,7 @@ from connectors.schemas import RATE
 from connectors.values import format_fen
 from pools.candidates import Candidate
 from pools.eligibility import Verdict
+from reconciliation.reports import spreadsheet_safe
 
 AMOUNT = pa.decimal128(18, 2)
 
@@ -68,12 +69,13 @@ def tape_rows(pool: list[Candidate]) -> list[dict[str, object]]:
     ]
 
 
-def _text(value: object) -> str:
+def tape_text(value: object) -> str:
+    """A CSV field: exact decimals, no float; text a spreadsheet could run as a formula is neutralised."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return format(value, "f")
-    return str(value)
+    return spreadsheet_safe(str(value))
 
 
 def write_tape(folder: Path, pool: list[Candidate]) -> None:
@@ -83,7 +85,7 @@ def write_tape(folder: Path, pool: list[Candidate]) -> None:
         writer = csv.writer(fh)
         writer.writerow([name for name, _, _ in TAPE_COLUMNS])
         for row in rows:
-            writer.writerow([_text(row[name]) for name, _, _ in TAPE_COLUMNS])
+            writer.writerow([tape_text(row[name]) for name, _, _ in TAPE_COLUMNS])
     pq.write_table(pa.Table.from_pylist(rows, schema=TAPE_SCHEMA), folder / "tape.parquet")
     with (folder / "data_dictionary.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -99,11 +101,11 @@ def write_eligibility(folder: Path, verdicts: list[Verdict], selected: set[str])
         writer.writerow(ELIGIBILITY_COLUMNS)
         for v in verdicts:
             c = v.candidate
-            writer.writerow([
-                c.financing_id, c.asset_key, c.obligor_uscc or "", format_fen(c.outstanding_fen),
+            writer.writerow([tape_text(cell) for cell in (
+                c.financing_id, c.asset_key, c.obligor_uscc, format_fen(c.outstanding_fen),
                 str(v.eligible).lower(), str(c.asset_key in selected).lower(),
                 ";".join(code for code, _ in v.failures), "; ".join(why for _, why in v.failures),
-            ])
+            )])
 
 
 def read_tape_csv(path: Path) -> list[dict[str, str]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -32,7 +31,7 @@ from ledger.proofcheck import verify_inclusion
 from ledger.store import LedgerStore
 from pools import manifest, registry
 from pools.cut import MANIFEST
-from pools.tape import TAPE_COLUMNS, read_tape_csv
+from pools.tape import TAPE_COLUMNS, read_tape_csv, tape_text
 
 
 def verify_pool(
@@ -66,7 +65,7 @@ def _tape(folder: Path, doc: dict, problems: list[str]) -> list[dict[str, str]]:
     except (OSError, ValueError) as err:
         problems.append(f"cannot read the tape: {err}")
         return []
-    as_text = [{name: _text(r[name]) for name, _, _ in TAPE_COLUMNS} for r in parquet]
+    as_text = [{name: tape_text(r[name]) for name, _, _ in TAPE_COLUMNS} for r in parquet]
     if as_text != rows:
         problems.append("tape.csv and tape.parquet differ")
     totals = doc.get("totals", {})
@@ -75,12 +74,6 @@ def _tape(folder: Path, doc: dict, problems: list[str]) -> list[dict[str, str]]:
         problems.append(f"the tape holds {len(rows)} assets for ¥{format_fen(total)}, the manifest says "
                         f"{totals.get('asset_count')} for ¥{totals.get('outstanding_amount')}")
     return rows
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 def _ledger(rows: list[dict[str, str]], doc: dict, con: duckdb.DuckDBPyConnection, log: NoteVerifier,

@@ -36,14 +36,14 @@ def parse_parties(path: Path, ctx: ParseContext, sink: Sink) -> None:
 
 def _party(row: Row) -> tuple[object, ...]:
     uscc, name, industry, group_id, rating, valid_from = row
-    code = F.required("uscc", uscc)
+    code = F.required_ident("uscc", uscc)
     if not stdnum_uscc.is_valid(code):
         raise BadRecord(BAD_ID, f"uscc: not a valid USCC: {code!r}")
     return (
         code,
         F.text(name),
         F.identifier("industry", industry, INDUSTRY_CODE, "a GB/T 4754-2017 industry code"),
-        F.required("group_id", group_id),
+        F.required_ident("group_id", group_id),
         F.choice("rating", rating, frozenset(RATINGS)),
         F.convert("valid_from", values.parse_iso_date, valid_from, need=True),
     )
