@@ -1,7 +1,7 @@
 """Pools in Dagster: the nightly surveillance asset and the pool-cut job the team launches.
 
-``pool_surveillance`` is an asset of the nightly job (after ``findings``): every active
-pool is surveyed on the night.  ``pool_cut`` is a job launched from the UI with its cut-off
+``pool_surveillance`` is the last step (and asset) of a night: every active pool is
+surveyed on the night.  ``pool_cut`` is a job launched from the UI with its cut-off
 and criteria file as run config; a cut whose limits cannot hold fails the run with the
 explanation.
 """
@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.errors import ConfigError
-from integration.assets import PARTITIONS, _report, business_date_of, findings
 from integration.resources import ScfHome
 from integration.home import ledger_keys
 from pools.cli import pools_dir
@@ -23,10 +22,11 @@ from pools.selection import Infeasible
 from pools.surveillance import survey
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[findings])
 def pool_surveillance(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """Surveillance of every active ABS pool on the night: assets no longer clean, closed or
     matured unpaid, and limits the remaining assets break (pools/<pool_id>/surveillance/<date>.csv)."""
+    from integration.assets import _report, business_date_of  # the night's steps import this one
+
     started = time.perf_counter()
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
@@ -49,7 +49,7 @@ def cut_pool_op(context: dg.OpExecutionContext, config: PoolCutConfig, scf: ScfH
     settings = scf.settings()
     if settings.bank_code is None:
         raise ConfigError(f"{settings.home / 'scf.toml'}: set [bank] code to cut pools")
-    with settings.open_warehouse() as warehouse:
+    with scf.night_lock(), settings.open_warehouse() as warehouse:  # never while a night runs
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
                           cutoff=dt.date.fromisoformat(config.cutoff), criteria_path=Path(config.criteria_file),
                           signer=ledger_keys(settings).signer, gap=config.gap)
