@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from connectors.errors import ScfError
 from integration.definitions import NIGHTLY_JOB_NAME, defs
 
 
@@ -45,5 +46,18 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            messages.append(f"{event.step_key}: {' '.join(error.message.split())}")
+            message = " ".join(error.message.split())
+            if error.cls_name in _operator_errors():  # its message is the cause and the fix: no class name
+                message = message.partition(": ")[2] or message
+            messages.append(f"{event.step_key}: {message}")
     return messages
+
+
+def _operator_errors() -> set[str]:
+    """The names of :class:`ScfError` and its subclasses (errors whose message is for the operator)."""
+    names, classes = set(), [ScfError]
+    while classes:
+        cls = classes.pop()
+        names.add(cls.__name__)
+        classes.extend(cls.__subclasses__())
+    return names
