@@ -191,13 +191,27 @@ def simulate(
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
+    fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
+                                    "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
+                                    "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
     from simulator import simulate as generate
+    from simulator.operations import parse_fault, plan_operations
 
+    try:
+        faults = [parse_fault(text) for text in fault]
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     summary = generate(out, seed=seed, nights=nights, start=_parse_date(start),
                        trades_per_night=trades, anomalies=anomalies)
     console.print(summary)
+    if faults:
+        try:
+            schedule = plan_operations(out, *faults, seed=seed)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        console.print(f"{len(schedule.faults)} fault(s) planted, {len(schedule.steps)} steps: {out / 'schedule.json'}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 from reconciliation.check import severity_rank_sql
+from reconciliation.findings import verdict_rank_sql
 
 FINDINGS_COLUMNS = (
     "finding_id, business_date, check_id, category, severity, financing_id, voucher_id, "
@@ -49,7 +50,7 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
     _copy(
         con,
         f"SELECT {STATUS_COLUMNS} FROM financing_verdicts WHERE business_date = ? "
-        "ORDER BY CASE verdict WHEN 'blocked' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, financing_id",
+        f"ORDER BY {verdict_rank_sql()}, financing_id",
         business_date,
         status,
     )

@@ -314,7 +314,7 @@ def test_absurd_values_quarantine_their_record_only(tmp_path, sample_inbox):
     assert [(path, code) for path, code, _ in bad] == [
         ("platform/financings.csv", "BAD_VALUE"),
         ("platform/financings.csv", "BAD_VALUE"),
-        ("platform/financings.csv", "BAD_VALUE"),
+        ("platform/financings.csv", "BAD_ID"),  # financing_id is an identifier: the one rule refuses it
         ("tax/26320000000000012345.xml", "BAD_VALUE"),
     ]
     assert "plausibility ceiling" in bad[0][2] and "control character U+0000" in bad[2][2]

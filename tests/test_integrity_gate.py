@@ -169,6 +169,10 @@ def test_an_intact_home_verifies_and_each_night_records_its_manifest_head(home: 
     assert heads[-1][1] == ArchiveManifest(archive.lines, archive.head) and archive.lines == 12
     run_ok(engine, inbox, NEXT)  # a re-run of the night records nothing new
     assert query(engine, "SELECT count(*) FROM ledger_entries WHERE entry_type = 'ARCHIVE_MANIFEST'") == [(2,)]
+    # A manifest head is no event nor financing: nothing the ledger decides about events or
+    # financings may take it for one (every other entry names its event or its financing).
+    assert query(engine, "SELECT count(*) FROM ledger_entries WHERE entry_type <> 'ARCHIVE_MANIFEST' "
+                         "AND event_id IS NULL AND financing_id IS NULL") == [(0,)]
     assert scf_verify(engine).exit_code == 0
 
 
