@@ -98,7 +98,7 @@ def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, s
     """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record.
 
     A status entry's type is its status, and it names only its event (the event version it
-    is about is in its bytes: see :class:`ledger.entries.EventStatus`).
+    is about: :func:`content_hash_column`).
     """
     if isinstance(record, EventStatus):
         return (record.status, record.event_id, None, None, None)
@@ -114,6 +114,13 @@ def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, s
         )
     assert isinstance(record, FinancingRecord)
     return ("FINANCING", None, record.financing_id, record.asset_voucher_id, None)
+
+
+def content_hash_column(record: Record, content_hash: bytes) -> bytes:
+    """The ``content_hash`` column of a record's row: its content hash, except for a status
+    entry, whose column is that of the event version it is about (so that the event's
+    versions and decisions are found by one key)."""
+    return record.event_hash if isinstance(record, EventStatus) else content_hash
 
 
 class LedgerStore:
@@ -165,6 +172,7 @@ class LedgerStore:
             )
             prev = leaf_hash(data)
             etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
+            chash = content_hash_column(item.record, chash)
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,
