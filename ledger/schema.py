@@ -31,7 +31,8 @@ DDL = (
         voucher_id VARCHAR,               -- the voucher acted on / financed
         parent_voucher_id VARCHAR,        -- for SPLIT: the voucher split
         business_date DATE NOT NULL,      -- the night it was appended
-        content_hash BLOB NOT NULL,       -- SHA-256 of version ‖ type ‖ content (re-delivery key)
+        content_hash BLOB NOT NULL,       -- SHA-256 of version ‖ type ‖ content (re-delivery key);
+                                          -- of a status entry: that of the event version it is about
         entry BLOB NOT NULL,              -- canonical bytes (ledger.entries)
         leaf_hash BLOB NOT NULL           -- SHA-256(0x00 ‖ entry)
     )
