@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from reconciliation.check import Category, Check, Severity
 from reconciliation.ledger_checks import LEDGER_CHECKS
+from reconciliation.quality_checks import QUALITY_CHECKS
 from reconciliation.trade_checks import TRADE_CHECKS
 
 FIRST_CHECKS: tuple[Check, ...] = (
@@ -88,7 +89,7 @@ FIRST_CHECKS: tuple[Check, ...] = (
     ),
 )
 
-CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS
+CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS
 BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
 
 
