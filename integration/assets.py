@@ -101,7 +101,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[voucher_ledger])
+@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[voucher_ledger, dg.AssetKey("data_quality")])
 def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The check catalogue run over all nights up to this one: one finding per problem and
     financing implicated, and a verdict (clean, review, blocked) per financing."""

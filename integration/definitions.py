@@ -11,13 +11,14 @@ import datetime as dt
 import dagster as dg
 
 from integration.assets import NIGHTLY_ASSETS
+from integration.quality_assets import QUALITY_ASSETS, QUALITY_CHECKS
 from integration.resources import ScfHome
 
 NIGHTLY_JOB_NAME = "nightly_reconciliation"
 
 nightly_job = dg.define_asset_job(
     NIGHTLY_JOB_NAME,
-    selection=dg.AssetSelection.assets(*NIGHTLY_ASSETS),
+    selection=dg.AssetSelection.assets(*NIGHTLY_ASSETS, *QUALITY_ASSETS),
     executor_def=dg.in_process_executor,  # one DuckDB file, one writer: steps run in order
     description="Land, parse, ledger, reconcile and report one business date.",
 )
@@ -37,7 +38,8 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 defs = dg.Definitions(
-    assets=NIGHTLY_ASSETS,
+    assets=[*NIGHTLY_ASSETS, *QUALITY_ASSETS],
+    asset_checks=QUALITY_CHECKS,
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={"scf": ScfHome()},

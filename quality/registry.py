@@ -12,7 +12,8 @@ A night is expected to hold
 Tonight's problems, one :class:`SourceIssue` per source and kind, are stored in the
 warehouse table ``dq_source_issues`` and become ``DQ_*`` findings
 (``reconciliation/sql/DQ_SOURCE.sql``): a source missing, empty, its CSV header changed
-(schema drift), a quarantine rate above ``dq_quarantine_max_ppm``, a volume below
+(schema drift), a quarantine rate above ``dq_quarantine_max_ppm`` (judged from
+``dq_quarantine_min_records`` records up, or when nothing of the source could be loaded), a volume below
 ``dq_volume_min_ppm`` of its trailing median (for sources whose median reaches
 ``dq_volume_min_median`` rows: below, nightly volumes vary too much to judge).  Whether an issue *blocks* the night's
 reports (a required source missing, schema drift, quarantine above the threshold) is
@@ -228,7 +229,9 @@ def _night_issues(
         issues.append(SourceIssue("DQ_SCHEMA_DRIFT", source, True, f"Source {source} changed its columns for {day}: {drift['what']}.", drift))
     total = night.rows + night.quarantined
     max_ppm = int(params["dq_quarantine_max_ppm"])
-    if night.quarantined and night.quarantined * 1_000_000 > max_ppm * total:
+    judged = total >= int(params["dq_quarantine_min_records"]) or night.rows == 0
+    refused_for_drift = drift is not None and night.rows == 0  # already reported as drift
+    if judged and not refused_for_drift and night.quarantined and night.quarantined * 1_000_000 > max_ppm * total:
         share = night.quarantined / total
         issues.append(SourceIssue(
             "DQ_QUARANTINE_RATE", source, True,

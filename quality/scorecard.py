@@ -18,13 +18,18 @@ from pathlib import Path
 
 import duckdb
 import xlsxwriter
+from rich.console import Console
+from rich.table import Table
 
-from quality.registry import SOURCE_ISSUES_DDL
+from connectors.errors import ScfError
 from quality.suites import DIMENSIONS
-from quality.validate import DQ_RESULTS_DDL
 
 TREND_NIGHTS = 30
 EXAMPLES_PER_REASON = 3
+
+
+class NoQualityResults(ScfError):
+    """The warehouse holds no data-quality results for the night asked for."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,11 @@ class Scorecard:
 
 
 def load_scorecard(con: duckdb.DuckDBPyConnection, day: dt.date) -> Scorecard:
-    """Read the scorecard of ``day`` from the warehouse."""
-    con.execute(SOURCE_ISSUES_DDL)
-    con.execute(DQ_RESULTS_DDL)
+    """Read the scorecard of ``day`` from the warehouse (which holds the data-quality tables)."""
+    if not (_has_table(con, "dq_results") and _has_table(con, "dq_source_issues")):
+        raise NoQualityResults("the warehouse holds no data-quality results: run a night first (scf run --date …)")
+    if not con.execute("SELECT 1 FROM dq_results WHERE business_date = ? LIMIT 1", [day]).fetchone():
+        raise NoQualityResults(f"no data-quality results for {day}: run that night first (scf run --date {day})")
     issues = [tuple(r) for r in con.execute(
         "SELECT check_id, source, blocking, detail FROM dq_source_issues WHERE business_date = ? "
         "ORDER BY blocking DESC, check_id, source", [day]).fetchall()]
@@ -194,3 +201,43 @@ def write_xlsx(card: Scorecard, path: Path) -> None:
         trend.insert_chart(1, len(sources) + 2, chart)
     sheet("Findings", ["check_id", "severity", "detail"], [list(r) for r in card.findings])
     book.close()
+
+
+def latest_night(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The latest night with data-quality results."""
+    row = con.execute("SELECT max(business_date) FROM dq_results").fetchone() if _has_table(con, "dq_results") else None
+    if row is None or row[0] is None:
+        raise NoQualityResults("the warehouse holds no data-quality results: run a night first (scf run --date …)")
+    return row[0]
+
+
+def print_scorecard(console: Console, con: duckdb.DuckDBPyConnection, day: dt.date | None, reports: Path) -> Scorecard:
+    """Print the scorecard of ``day`` (default: the latest night validated) and where its files are."""
+    card = load_scorecard(con, day or latest_night(con))
+    night = reports / card.business_date.isoformat()
+    console.print(f"[bold]Data quality, business date {card.business_date}[/bold]: "
+                  + ("[green]trusted[/green]" if card.trusted else "[red]NOT trusted[/red]"))
+    if card.issues:
+        issues = Table(title="Sources missing or in trouble")
+        for column in ("check", "source", "blocking", "detail"):
+            issues.add_column(column)
+        for check_id, source, blocking, detail in card.issues:
+            issues.add_row(check_id, source, "yes" if blocking else "no", detail)
+        console.print(issues)
+    dims = [d for d in DIMENSIONS if any(d in s for s in card.scores.values())]
+    scores = Table(title="Expectations met tonight (met/total)")
+    scores.add_column("source")
+    for d in dims:
+        scores.add_column(d)
+    for source, by_dim in sorted(card.scores.items()):
+        scores.add_row(source, *(f"{by_dim[d][0]}/{by_dim[d][1]}" if d in by_dim else "—" for d in dims))
+    console.print(scores)
+    for source, dimension, expectation, _, count, share, _ in card.failed:
+        console.print(f"[red]failed[/red] {source} {dimension}: {expectation}"
+                      + (f" — {count} unexpected ({share:.2%})" if count is not None and share is not None else ""))
+    quarantined = sum(n for _, n, _ in card.quarantine)
+    console.print(f"Quarantine: {quarantined} record(s)" + (
+        " — " + ", ".join(f"{r} {n}" for r, n, _ in card.quarantine) if card.quarantine else ""))
+    console.print(f"Scorecard: {night / 'data_quality.html'} and {night / 'data_quality.xlsx'}")
+    console.print(f"Data Docs: {night / 'data_docs' / 'index.html'}")
+    return card

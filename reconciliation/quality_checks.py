@@ -33,8 +33,9 @@ QUALITY_CHECKS: tuple[Check, ...] = (
         "published as final.", {}),
     _dq("DQ_QUARANTINE_RATE", Severity.HIGH, "Too many records quarantined",
         "A source's quarantine records exceed dq_quarantine_max_ppm (parts per million) of its records "
-        "(loaded rows plus quarantined ones; a refused file counts as one). The night's reports are not "
-        "published as final.", {"dq_quarantine_max_ppm": 100_000}),
+        "(loaded rows plus quarantined ones; a refused file counts as one), judged for sources of at least "
+        "dq_quarantine_min_records records or of which nothing could be loaded. The night's reports are not "
+        "published as final.", {"dq_quarantine_max_ppm": 100_000, "dq_quarantine_min_records": 50}),
     _dq("DQ_VOLUME_DROP", Severity.MEDIUM, "Volume collapse",
         "A source delivered fewer rows than dq_volume_min_ppm (parts per million) of the median of its "
         "trailing deliveries of new bytes (at least dq_learned_min_nights of them, with a median of at least "
