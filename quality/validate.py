@@ -24,6 +24,7 @@ import duckdb
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from connectors.warehouse import create_asof_views
 from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
@@ -89,6 +90,7 @@ def validate_night(
     docs = reports / "data_docs"
     shutil.rmtree(docs, ignore_errors=True)
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.add_data_docs_site(site_name="night", site_config={
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},

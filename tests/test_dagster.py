@@ -15,7 +15,7 @@ from integration.definitions import NIGHTLY_JOB_NAME, defs
 from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent
-ASSETS = ["landed_files", "typed_tables", "voucher_ledger", "findings", "nightly_reports"]
+ASSETS = ["landed_files", "typed_tables", "data_quality", "voucher_ledger", "findings", "nightly_reports"]
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   jobs { name isAssetJob } schedules { name cronSchedule executionTimezone }
   assetNodes { assetKey { path } partitionDefinition { type } } } } } }"""
