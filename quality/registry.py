@@ -229,9 +229,9 @@ def _night_issues(
         issues.append(SourceIssue("DQ_SCHEMA_DRIFT", source, True, f"Source {source} changed its columns for {day}: {drift['what']}.", drift))
     total = night.rows + night.quarantined
     max_ppm = int(params["dq_quarantine_max_ppm"])
-    judged = total >= int(params["dq_quarantine_min_records"]) or night.rows == 0
-    refused_for_drift = drift is not None and night.rows == 0  # already reported as drift
-    if judged and not refused_for_drift and night.quarantined and night.quarantined * 1_000_000 > max_ppm * total:
+    refused = night.rows == 0 and night.quarantined > 0  # nothing of the source could be loaded
+    judged = total >= int(params["dq_quarantine_min_records"]) or refused
+    if judged and not (refused and drift) and night.quarantined and night.quarantined * 1_000_000 > max_ppm * total:
         share = night.quarantined / total
         issues.append(SourceIssue(
             "DQ_QUARANTINE_RATE", source, True,
@@ -240,7 +240,8 @@ def _night_issues(
             {"quarantined": night.quarantined, "records": total, "max_ppm": max_ppm},
         ))
     trailing = registry.trailing_rows(source)
-    if len(trailing) >= int(params["dq_learned_min_nights"]) and not empty and not night.duplicates:
+    # a refused source is reported as drift or quarantine, re-delivered bytes hold no new rows
+    if len(trailing) >= int(params["dq_learned_min_nights"]) and not (empty or refused or night.duplicates):
         median = statistics.median(trailing)
         min_ppm = int(params["dq_volume_min_ppm"])
         if median >= int(params["dq_volume_min_median"]) and night.rows * 1_000_000 < min_ppm * median:
