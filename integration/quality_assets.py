@@ -31,11 +31,11 @@ BLOCKING_CHECKS: dict[str, str] = {
 """Blocking asset check name → the registry check whose blocking issues fail it."""
 
 _WARNINGS = (
-    dg.AssetCheckSpec("expectations_met", asset="data_quality",
+    dg.AssetCheckSpec("expectations_met", asset="data_quality", partitions_def=PARTITIONS,
                       description="Every expectation of the night's GX suites is met (see dq_results, Data Docs)."),
-    dg.AssetCheckSpec("expected_sources_delivered", asset="data_quality",
+    dg.AssetCheckSpec("expected_sources_delivered", asset="data_quality", partitions_def=PARTITIONS,
                       description="Every source learned from the trailing nights delivered records tonight."),
-    dg.AssetCheckSpec("volumes_in_line", asset="data_quality",
+    dg.AssetCheckSpec("volumes_in_line", asset="data_quality", partitions_def=PARTITIONS,
                       description="No source delivered far fewer rows than its trailing median."),
 )
 
@@ -88,7 +88,7 @@ def data_quality(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg
 
 
 def _blocking_check(name: str, check_id: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=findings, name=name, blocking=True,
+    @dg.asset_check(asset=findings, name=name, blocking=True, partitions_def=PARTITIONS,
                     description=f"Blocking: no {check_id} issue that keeps the night's reports from being final.")
     def check(context: dg.AssetCheckExecutionContext, scf: ScfHome) -> dg.AssetCheckResult:
         with scf.settings().open_warehouse() as warehouse:
