@@ -35,7 +35,6 @@ import duckdb
 from connectors.errors import ScfError
 from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
-from connectors.parsers.csvread import detect_encoding
 
 TRAILING_NIGHTS = 20
 """How many earlier nights (with deliveries) the registry learns from."""
@@ -156,10 +155,14 @@ def load_registry(con: duckdb.DuckDBPyConnection, business_date: dt.date, params
 
 
 def csv_header(path: Path) -> list[str]:
-    """The column names of a delivered CSV's header line, as the parser reads them."""
-    encoding = detect_encoding(path)
+    """The column names of a delivered CSV's header line (UTF-8 with or without BOM, else GB18030;
+    only the first line is read)."""
     with path.open("rb") as f:
-        line = f.readline().decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n")
+        raw = f.readline().rstrip(b"\r\n")
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        line = raw.decode("gb18030", errors="replace")
     delimiter = "|" if "|" in line else ","
     return [n.strip().strip('"').strip() for n in line.split(delimiter)]
 
