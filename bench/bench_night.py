@@ -105,6 +105,7 @@ def main() -> None:
     )
 
     from connectors.warehouse import Warehouse
+    from integration.home import init_home
     from integration.runner import failure_messages, run_night
 
     times = StepTimes()
@@ -112,6 +113,7 @@ def main() -> None:
     progress.addHandler(times)
     progress.setLevel(logging.INFO)
     started = time.perf_counter()
+    init_home(home)
     result = run_night(NIGHT, home=home, inbox=sim / "inbox")
     total_s = time.perf_counter() - started
     if not result.success:

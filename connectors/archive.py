@@ -5,8 +5,17 @@ Layout under the archive root (docs/ARCHITECTURE.md, "Archive and manifest"):
 * ``objects/<sha[:2]>/<sha>``: the bytes of every file ever received, read-only,
   named by their SHA-256; written through a temp file, fsync and rename.
 * ``manifest.jsonl``: one JSON line per *sighting*: ``seq, business_date, rel_path,
-  sha256, size, source, received_at``. A sighting is appended only when
+  sha256, size, source, received_at, prev``. A sighting is appended only when
   ``(business_date, rel_path)`` has no entry yet or its latest entry has other bytes.
+
+The manifest is hash-chained: the chain head after line ``n`` is
+``SHA-256(head(n-1) ‖ line n)`` (the line's bytes without its newline; ``head(0)`` is 32
+zero bytes), and every line carries the head before it as ``prev`` (hex).  Lines written
+before the chain existed carry no ``prev``; they are accepted as a *legacy prefix* only
+(hashed into the chain like any line, so the first chained line commits to them).  An
+edited, removed or inserted line breaks the chain at the next line; the ledger records
+the head each night (:class:`ManifestHead`), which covers the last lines too.
+:meth:`Archive.verify` checks the chain and every object's bytes against its name.
 
 The file set of a night is the latest sighting of each of its paths, including paths
 the source no longer lists: nothing received is ever lost. Every status is derived
@@ -24,12 +33,13 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
 
+from connectors.errors import IntegrityError
 from connectors.sources import RemoteFile, Source
 
 log = logging.getLogger(__name__)
@@ -42,8 +52,24 @@ class ArchiveError(Exception):
     """The archive cannot take or give a file as asked."""
 
 
-class ManifestCorrupt(ArchiveError):
-    """A manifest line cannot be read: the archive needs an operator."""
+class ManifestCorrupt(ArchiveError, IntegrityError):
+    """A manifest line cannot be read or breaks the hash chain: the archive needs an operator."""
+
+
+ZERO_HEAD = bytes(32)
+
+
+def chain_next(head: bytes, line: bytes) -> bytes:
+    """The chain head after ``line`` (its bytes without the newline) follows ``head``."""
+    return hashlib.sha256(head + line).digest()
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    """The manifest's chain head after its first ``lines`` lines (what the ledger records)."""
+
+    lines: int
+    head: bytes
 
 
 class FileStatus(StrEnum):
@@ -65,6 +91,7 @@ class Sighting:
     size: int
     source: str
     received_at: str  # UTC, ISO 8601
+    prev: str | None = None  # hex chain head before this line; None on legacy lines only
 
     def to_json(self) -> str:
         """The manifest line, without its newline."""
@@ -77,6 +104,8 @@ class Sighting:
             "source": self.source,
             "received_at": self.received_at,
         }
+        if self.prev is not None:
+            record["prev"] = self.prev
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -94,6 +123,7 @@ class Sighting:
                 size=record["size"],
                 source=record["source"],
                 received_at=record["received_at"],
+                prev=record.get("prev"),
             )
         except KeyError as exc:
             raise ValueError(f"missing field {exc}") from exc
@@ -103,6 +133,8 @@ class Sighting:
             raise ValueError(f"sha256 {sighting.sha256!r} is not 64 lowercase hex digits")
         if not (isinstance(sighting.rel_path, str) and sighting.rel_path):
             raise ValueError("rel_path must be a non-empty string")
+        if sighting.prev is not None and not (isinstance(sighting.prev, str) and _SHA256.match(sighting.prev)):
+            raise ValueError(f"prev {sighting.prev!r} is not 64 lowercase hex digits")
         return sighting
 
 
@@ -151,11 +183,29 @@ class VerifyReport:
     checked: int
     corrupt: tuple[CorruptObject, ...]
     missing: tuple[str, ...]  # sha256s the manifest names with no object on disk
+    manifest_problem: str | None = None  # the manifest is unreadable or its chain is broken
+    heads: tuple[bytes, ...] = (ZERO_HEAD,)  # heads[n]: the chain head after n lines
 
     @property
     def ok(self) -> bool:
-        """True when every object is intact and every sighting has its object."""
-        return not self.corrupt and not self.missing
+        """True when the manifest verifies, every object is intact and every sighting has its object."""
+        return self.manifest_problem is None and not self.corrupt and not self.missing
+
+    @property
+    def head(self) -> ManifestHead:
+        """The chain head after the last line."""
+        return ManifestHead(len(self.heads) - 1, self.heads[-1])
+
+    def first_problem(self) -> str | None:
+        """One line naming the first problem (the manifest line or object), or None."""
+        if self.manifest_problem is not None:
+            return self.manifest_problem
+        if self.corrupt:
+            c = self.corrupt[0]
+            return f"archive object {c.path} was altered: its bytes hash to {c.actual_sha256}"
+        if self.missing:
+            return f"archive object {self.missing[0]} named by the manifest is missing"
+        return None
 
 
 class _Index:
@@ -165,10 +215,27 @@ class _Index:
         self.last_seq = 0
         self.nights: dict[dt.date, dict[str, list[Sighting]]] = {}
         self.first_by_sha: dict[str, Sighting] = {}
+        self.heads = [ZERO_HEAD]  # heads[n]: the chain head after n lines
+        self._chained = False  # a chained line was read: every later line must be chained
 
-    def add(self, sighting: Sighting) -> None:
+    @property
+    def head(self) -> bytes:
+        return self.heads[-1]
+
+    def add(self, sighting: Sighting, line: bytes) -> None:
+        """Add a sighting read (or about to be written) as ``line``; check its chain link."""
         if sighting.seq <= self.last_seq:
             raise ValueError(f"seq {sighting.seq} does not follow seq {self.last_seq}")
+        if sighting.prev is None:
+            if self._chained:
+                raise ValueError("no chain hash (prev) on a line after chained lines")
+        elif sighting.prev != self.head.hex():
+            raise ValueError(
+                "the chain is broken: prev does not match the lines before it (an earlier line was edited, "
+                "removed or inserted)"
+            )
+        self._chained = sighting.prev is not None
+        self.heads.append(chain_next(self.head, line))
         self.last_seq = sighting.seq
         self.nights.setdefault(sighting.business_date, {}).setdefault(sighting.rel_path, []).append(sighting)
         self.first_by_sha.setdefault(sighting.sha256, sighting)
@@ -241,9 +308,9 @@ class Archive:
                         size=size,
                         source=source.name,
                         received_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                        prev=index.head.hex(),
                     )
-                    append(sighting)
-                    index.add(sighting)
+                    index.add(sighting, append(sighting))
                     log.info(
                         "night %s: %s sighted (%s, %d bytes)%s", business_date, remote.rel_path, sha256[:12], size,
                         "" if latest is None else f", replacing {latest.sha256[:12]}",
@@ -261,24 +328,34 @@ class Archive:
         """The night's file set from the manifest alone (no source needed)."""
         return self._read_index(repair=False).night_manifest(business_date, self)
 
+    def head(self) -> ManifestHead:
+        """The manifest's chain head (raises :class:`ManifestCorrupt` if the chain is broken)."""
+        heads = self._read_index(repair=False).heads
+        return ManifestHead(len(heads) - 1, heads[-1])
+
     def verify(self) -> VerifyReport:
-        """Re-hash every object and check that every sighting's object exists."""
+        """Check the manifest's hash chain, re-hash every object and check that every
+        sighting's object exists."""
+        try:
+            index = self._read_index(repair=False)
+        except ManifestCorrupt as exc:
+            log.error("%s", exc)
+            return VerifyReport(0, (), (), manifest_problem=str(exc))
         corrupt: list[CorruptObject] = []
-        checked = 0
-        for path in sorted(self.objects_dir.glob("??/*")):
-            if not (_SHA256.match(path.name) and path.parent.name == path.name[:2]):
-                continue
-            checked += 1
-            with path.open("rb") as stream:
-                actual = _hash_stream(stream)
-            if actual != path.name:
-                log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
-                corrupt.append(CorruptObject(path, path.name, actual))
-        referenced = self._read_index(repair=False).first_by_sha
-        missing = tuple(sorted(sha for sha in referenced if not self.object_path(sha).is_file()))
+        paths = [
+            path for path in sorted(self.objects_dir.glob("??/*"))
+            if _SHA256.match(path.name) and path.parent.name == path.name[:2]
+        ]
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # hashlib releases the GIL: one core each
+            for path, actual in zip(paths, pool.map(_hash_file, paths)):
+                if actual != path.name:
+                    log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
+                    corrupt.append(CorruptObject(path, path.name, actual))
+        checked = len(paths)
+        missing = tuple(sorted(sha for sha in index.first_by_sha if not self.object_path(sha).is_file()))
         for sha in missing:
             log.error("archive object %s named by the manifest is missing", sha)
-        return VerifyReport(checked, tuple(corrupt), missing)
+        return VerifyReport(checked, tuple(corrupt), missing, heads=tuple(index.heads))
 
     # -- manifest -------------------------------------------------------------------
 
@@ -309,7 +386,7 @@ class Archive:
                     self._torn_tail(offset, line, repair)
                     break
                 try:
-                    index.add(Sighting.from_json(line.decode("utf-8")))
+                    index.add(Sighting.from_json(line.decode("utf-8")), line[:-1])
                 except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
                     raise ManifestCorrupt(f"{self.manifest_path}, line {lineno}: {exc}") from exc
                 offset += len(line)
@@ -325,18 +402,21 @@ class Archive:
             os.fsync(stream.fileno())
 
     @contextmanager
-    def _appender(self) -> Iterator[Callable[[Sighting], None]]:
+    def _appender(self) -> Iterator[Callable[[Sighting], bytes]]:
         created = not self.manifest_path.exists()
         fd = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             if created:
                 _fsync_dir(self.root)
 
-            def append(sighting: Sighting) -> None:
-                data = (sighting.to_json() + "\n").encode("utf-8")
+            def append(sighting: Sighting) -> bytes:
+                """Write the sighting's line; return its bytes (without the newline)."""
+                line = sighting.to_json().encode("utf-8")
+                data = line + b"\n"
                 if os.write(fd, data) != len(data):
                     raise ArchiveError(f"short write appending to {self.manifest_path}")
                 os.fsync(fd)
+                return line
 
             yield append
         finally:
@@ -386,10 +466,11 @@ class Archive:
             raise
 
 
-def _hash_stream(stream: BinaryIO) -> str:
+def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

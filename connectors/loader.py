@@ -12,9 +12,13 @@ one file never stops a night.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing
 import os
+import select
+import shutil
 import tempfile
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -25,9 +29,16 @@ from typing import Protocol
 
 from connectors.kinds import classify
 from connectors.parsers import ParseContext
+from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
+from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.quarantine import QuarantineLog
+
+log = logging.getLogger(__name__)
+
+SPOOL_PREFIX = "spool-"
+"""Spool folders are ``<warehouse folder>/spool-*``; a killed night's are removed by the next load."""
 
 CsvOverride = Callable[[str], tuple[str | None, str | None]]
 """Given a file's path relative to the night folder: (encoding, delimiter) overrides."""
@@ -93,18 +104,21 @@ def load_night(
     *,
     csv_override: CsvOverride | None = None,
     workers: int | None = None,
+    max_amount_fen: int = MAX_AMOUNT_FEN,
 ) -> NightLoad:
     """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
 
     Files are parsed by ``workers`` processes (default: one per core) when the night is
-    large enough to repay starting them, and inserted in path order either way.
+    large enough to repay starting them, and inserted in path order either way.  A money
+    amount beyond ``max_amount_fen`` quarantines its record.
     """
     files = sorted(landed, key=lambda f: f.rel_path)
-    jobs = {f.rel_path: _parse_job(business_date, f, csv_override) for f in files}
+    jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
     parse_bytes = sum(f.size for f in files if jobs[f.rel_path] is not None)
     result = NightLoad(business_date)
+    _remove_stale_spools(warehouse.path.parent)
     with (
-        tempfile.TemporaryDirectory(prefix="spool-", dir=warehouse.path.parent) as spool,
+        tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=warehouse.path.parent) as spool,
         _executor(workers, parse_bytes) as pool,
         warehouse.transaction(),
     ):
@@ -127,13 +141,42 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 """Below this much to parse, worker processes cost more than they save."""
 
 
-def _parse_job(business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None) -> ParseContext | None:
-    """The parse context of a file to parse, or None for a duplicate or an unknown kind."""
+def _parse_job(
+    business_date: dt.date, landed: LandedFileLike, csv_override: CsvOverride | None, max_amount_fen: int
+) -> ParseContext | None:
+    """The parse context of a file to parse, or None for a duplicate, a bad name or an unknown kind."""
     kind = classify(landed.rel_path)
-    if landed.status == "duplicate" or kind is None:
+    if landed.status == "duplicate" or kind is None or bad_name_reason(landed.rel_path):
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
-    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter)
+    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
+
+
+def _remove_stale_spools(folder: Path) -> None:
+    """Remove spool folders a killed night left (safe: this process holds the warehouse's write lock)."""
+    for stale in folder.glob(SPOOL_PREFIX + "*"):
+        log.warning("removing the spool folder %s a killed run left behind", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _die_with(night_pid: int) -> None:
+    """Worker initializer: a daemon thread ends the worker as soon as the night's process exits,
+    even by ``kill -9`` (a pidfd becomes readable then), so no parse worker outlives its run.
+    (The worker's parent is the forkserver, which the workers themselves keep alive, so the
+    parent-death signal would not do.)"""
+    try:
+        pidfd = os.pidfd_open(night_pid)
+    except ProcessLookupError:  # the night died before this worker started
+        os._exit(1)
+    except OSError as error:  # a kernel without pidfds (before Linux 5.3): parse on, unwatched
+        log.warning("parse worker cannot watch the night's process (%s): it may outlive a killed run", error)
+        return
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-the-night", daemon=True).start()
 
 
 @contextmanager
@@ -143,7 +186,8 @@ def _executor(workers: int | None, parse_bytes: int) -> Iterator[Executor | None
     if count <= 1 or parse_bytes < PARALLEL_FROM_BYTES:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(count, context, initializer=_die_with, initargs=(os.getpid(),)) as pool:
         yield pool
 
 
@@ -164,8 +208,12 @@ def _store(
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
+    bad_name = bad_name_reason(landed.rel_path)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
+    elif bad_name is not None:
+        outcome.status = "rejected"
+        quarantine.add(None, "BAD_FILE_NAME", bad_name, None)
     elif parsed is None:
         outcome.status = "unknown_kind"
         quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)

@@ -242,6 +242,21 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("invoice_no", pa.string()),
         ("amount_fen", FEN),
     ),
+    # A financings.csv row that failed parsing (it is also quarantined): what of it could be
+    # read, so that the financing it names still gets a verdict and counts against its asset.
+    "financing_rejects": _schema(
+        ("financing_id", pa.string()),
+        ("bank_code", pa.string()),
+        ("product", pa.string()),
+        ("asset_ref", pa.string()),
+        ("asset_voucher_id", pa.string()),  # asset_ref parsed, where product and asset_ref can be read
+        ("asset_cd_no", pa.string()),
+        ("asset_range_start", pa.int64()),
+        ("asset_range_end", pa.int64()),
+        ("asset_invoice_no", pa.string()),
+        ("reason_code", pa.string()),
+        ("reason", pa.string()),
+    ),
 }
 
 # Natural key of each parsed table: several nights may deliver the same record; the
@@ -261,6 +276,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "voucher_event_invoices": ("event_id", "invoice_no"),
     "financings": ("financing_id",),
     "financing_invoices": ("financing_id", "invoice_no"),
+    "financing_rejects": ("src_sha256", "src_pos"),  # every unreadable row stands on its own
 }
 
 QUARANTINE_SCHEMA = pa.schema(

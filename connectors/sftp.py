@@ -1,5 +1,12 @@
 """Night folders on an SFTP server, with key authentication and a pinned host key.
 
+Nothing outside the night folder is read: entries are listed with their own attributes
+(``lstat``: a symbolic link is skipped, never followed), a night folder that is a symbolic
+link is refused, and before a file is opened every folder on its way and the file itself
+are ``lstat``-ed, and the open file's ``fstat`` must agree with the file's ``lstat`` (SFTP has
+no ``O_NOFOLLOW``; a file swapped for a link in between is refused).  Names are taken as
+bytes and escaped like a local folder's (:func:`connectors.sources.escape_name`).
+
 The server's host key must be in the given known_hosts file (for a port other than
 22 under the ``[host]:port`` form, as OpenSSH writes it); any other key is refused
 with :class:`HostKeyRejected`, never accepted. Only the given private key file is
@@ -18,8 +25,19 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
+from paramiko.sftp_attr import SFTPAttributes
 
-from connectors.sources import RemoteFile, checked_rel_path, is_skipped_name, parse_night_name
+from connectors.errors import ScfError
+from connectors.sources import (
+    RemoteFile,
+    UnsafeEntry,
+    checked_rel_path,
+    escape_name,
+    is_skipped_name,
+    parse_night_name,
+    unescape_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +45,34 @@ _PREFETCH_REQUESTS = 64  # read-ahead of 64 × 32 KiB in flight: fast, bounded m
 _KEEPALIVE_SECONDS = 30
 
 
-class SftpError(Exception):
+def _listdir_raw(sftp: paramiko.SFTPClient, path: bytes) -> list[tuple[bytes, SFTPAttributes]]:
+    """``listdir_attr`` keeping each name's bytes (paramiko's decodes them as strict UTF-8, so a
+    name that is not UTF-8 would fail the whole listing); ``.`` and ``..`` left out."""
+    kind, msg = sftp._request(CMD_OPENDIR, path)
+    if kind != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries: list[tuple[bytes, SFTPAttributes]] = []
+    try:
+        while True:
+            try:
+                kind, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise paramiko.SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string()
+                msg.get_string()  # the long name
+                attr = SFTPAttributes._from_msg(msg)
+                if name not in (b".", b".."):
+                    entries.append((name, attr))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return entries
+
+
+class SftpError(ScfError):
     """The SFTP source cannot be used: connection, authentication or host-key failure."""
 
 
@@ -190,54 +235,83 @@ class SftpSource:
         return posixpath.join(self.root, business_date.isoformat())
 
     def nights(self) -> list[dt.date]:
-        """The business dates that have a folder under ``root``, oldest first."""
+        """The business dates that have a folder under ``root``, oldest first; other folders are
+        reported and skipped."""
         try:
-            entries = self._session().listdir_attr(self.root)
+            entries = _listdir_raw(self._session(), self.root.encode())
         except FileNotFoundError as exc:
             raise SftpError(f"{self.name}: inbox folder {self.root} does not exist on the server") from exc
-        dates = (
-            parse_night_name(entry.filename)
-            for entry in entries
-            if entry.st_mode is not None and stat.S_ISDIR(entry.st_mode)
-        )
-        return sorted(d for d in dates if d is not None)
+        dates = []
+        for raw, entry in entries:
+            if entry.st_mode is not None and stat.S_ISDIR(entry.st_mode) and not raw.startswith(b"."):
+                day = parse_night_name(escape_name(raw))
+                if day is None:
+                    log.warning("%s: skipping folder %r: not a night folder YYYY-MM-DD", self.name, escape_name(raw))
+                else:
+                    dates.append(day)
+        return sorted(dates)
 
     def list_night(self, business_date: dt.date) -> list[RemoteFile]:
         """Regular files of the night, recursively, sorted by ``rel_path``; empty if no folder."""
         night = self._night_path(business_date)
         sftp = self._session()
         try:
-            mode = sftp.stat(night).st_mode
+            mode = sftp.lstat(night).st_mode
         except FileNotFoundError:
             mode = None
+        if mode is not None and stat.S_ISLNK(mode):
+            raise UnsafeEntry(
+                f"{self.name}: night folder {night} is a symbolic link: refused (it could lead outside the "
+                "inbox); deliver the night as a real folder"
+            )
         if mode is None or not stat.S_ISDIR(mode):
             log.warning("%s: no folder for night %s (%s): no delivery", self.name, business_date, night)
             return []
         files: list[RemoteFile] = []
-        self._walk(sftp, night, "", files)
+        self._walk(sftp, night.encode(), "", files)
         return sorted(files, key=lambda f: f.rel_path)
 
-    def _walk(self, sftp: paramiko.SFTPClient, folder: str, prefix: str, out: list[RemoteFile]) -> None:
-        for entry in sftp.listdir_attr(folder):
-            if is_skipped_name(entry.filename):
+    def _walk(self, sftp: paramiko.SFTPClient, folder: bytes, prefix: str, out: list[RemoteFile]) -> None:
+        for raw, entry in _listdir_raw(sftp, folder):
+            name = escape_name(raw)
+            if is_skipped_name(name):
                 continue
-            rel_path = prefix + entry.filename
+            if b"/" in raw:
+                log.warning("%s: skipping %r: a name holding '/' (not read)", self.name, name)
+                continue
+            rel_path = prefix + name
             mode = entry.st_mode or 0
             if stat.S_ISDIR(mode):
-                self._walk(sftp, posixpath.join(folder, entry.filename), rel_path + "/", out)
+                self._walk(sftp, folder + b"/" + raw, rel_path + "/", out)
             elif stat.S_ISREG(mode):
                 out.append(RemoteFile(rel_path, entry.st_size or 0))
             else:
-                log.warning("%s: skipping %s/%s: not a regular file", self.name, folder, entry.filename)
+                log.warning("%s: skipping %s/%s: not a regular file (not read)", self.name, folder.decode(errors="replace"), name)
 
     def open(self, business_date: dt.date, rel_path: str) -> AbstractContextManager[BinaryIO]:
-        """Open a file of the night for a streaming read (pipelined read-ahead)."""
-        path = posixpath.join(self._night_path(business_date), str(checked_rel_path(rel_path)))
-        return self._read(path)
+        """Open a file of the night for a streaming read (pipelined read-ahead), after checking
+        that no folder on its way nor the file itself is a symbolic link (:class:`UnsafeEntry`)."""
+        checked_rel_path(rel_path)
+        where = f"{self.name}: {business_date}/{rel_path}"
+        sftp = self._session()
+        path = self._night_path(business_date).encode()
+        parts = unescape_path(rel_path).split(b"/")
+        for part in parts[:-1]:
+            path += b"/" + part
+            if not stat.S_ISDIR(sftp.lstat(path).st_mode or 0):
+                raise UnsafeEntry(f"{where}: {part.decode(errors='replace')} is not a folder (a symbolic link?): refused")
+        path += b"/" + parts[-1]
+        listed = sftp.lstat(path)
+        if not stat.S_ISREG(listed.st_mode or 0):
+            raise UnsafeEntry(f"{where} is not a regular file (a symbolic link?): refused, not read")
+        return self._read(path, listed, where)
 
     @contextmanager
-    def _read(self, path: str) -> Iterator[BinaryIO]:
-        with self._session().open(path, "rb") as remote:
+    def _read(self, path: bytes, listed: SFTPAttributes, where: str) -> Iterator[BinaryIO]:
+        with self._session().open(path, "rb") as remote:  # type: ignore[arg-type]  # paramiko takes bytes paths
+            opened = remote.stat()
+            if (opened.st_size, opened.st_mtime) != (listed.st_size, listed.st_mtime):
+                raise UnsafeEntry(f"{where} changed between its check and its opening (swapped for a link?): refused")
             remote.prefetch(max_concurrent_requests=_PREFETCH_REQUESTS)
             yield cast(BinaryIO, remote)
 

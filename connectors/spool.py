@@ -9,6 +9,7 @@ warehouse in a fixed order, so the result never depends on which worker finished
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResul
     result = SpoolResult()
     sink = _SpoolSink(spool_dir, result)
     try:
-        parse_file(path, ctx, sink)
+        parse_file(path, dataclasses.replace(ctx, scratch_dir=str(spool_dir)), sink)
     except FileRejected as rejected:
         result.rejected = (rejected.src_pos, rejected.reason_code, rejected.reason, None)
     except Exception as error:

@@ -10,11 +10,64 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
-_MONEY = re.compile(r"^([+-]?)(\d+)(?:\.(\d+))?(-?)$")
+MAX_AMOUNT_FEN = 10**13
+"""Default plausibility ceiling of one money amount: 100 billion yuan (10^13 fen).
+
+Any amount (and any sub-bill range end, one unit per fen) beyond it is refused where it is
+parsed. It keeps every value far from the 64-bit limit: 2^63 / 10^13 ≈ 922,000 amounts at the
+ceiling may be added before a BIGINT sum could overflow (DuckDB sums BIGINT into HUGEINT anyway)."""
+
+MAX_TEXT_CHARS = 4096
+"""Longest text value a delivered field may hold (a longer one is a broken record)."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+
+
+def _bounded(text: str, refused: re.Pattern[str], what: str, forbidden: str) -> str:
+    """``text`` if it has at most ``MAX_TEXT_CHARS`` characters and none matching ``refused``
+    (``forbidden`` names them in the error)."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"{what} of {len(text)} characters, more than {MAX_TEXT_CHARS}: {text[:40]!r}…")
+    bad = refused.search(text)
+    if bad is not None:
+        raise ValueError(f"{what} holds {forbidden} U+{ord(bad.group()):04X}: {text[:80]!r}")
+    return text
+
+
+def check_text(text: str) -> str:
+    """``text`` if it is bounded (``MAX_TEXT_CHARS``) and free of control characters (NUL, ESC …;
+    tab and line breaks are allowed in free text); else :class:`ValueError`."""
+    return _bounded(text, _CONTROL, "text", "the control character")
+
+
+def normalise_identifier(text: str | None) -> str | None:
+    """The one normalisation rule for identifiers, in every column and file.
+
+    NFKC (full-width digits and letters become ASCII: ``９１４４`` → ``9144``), then surrounding
+    whitespace (ideographic space included) is stripped; an empty result gives ``None``.
+    Whitespace, a control or an invisible format character (zero-width space …) inside the
+    identifier, or more than ``MAX_TEXT_CHARS`` characters, is refused with :class:`ValueError`:
+    it is never silently joined up.
+    """
+    if text is None:
+        return None
+    s = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
+    return _bounded(s, _WHITESPACE_OR_CONTROL, "identifier", "whitespace or a control character") if s else None
+
+
+def check_amount(fen: int, ceiling: int = MAX_AMOUNT_FEN) -> int:
+    """``fen`` if its magnitude is within the plausibility ceiling, else :class:`ValueError`."""
+    if abs(fen) > ceiling:
+        raise ValueError(f"amount {format_fen(fen)} is beyond the plausibility ceiling of {format_fen(ceiling)} yuan")
+    return fen
+
+_MONEY = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?(-?)")
 
 
 def parse_fen(text: str | None) -> int | None:
@@ -28,7 +81,7 @@ def parse_fen(text: str | None) -> int | None:
     s = text.strip()
     if not s:
         return None
-    m = _MONEY.match(s)
+    m = _MONEY.fullmatch(s)
     if m is None or (m.group(1) == "-" and m.group(4) == "-"):
         raise ValueError(f"not a money amount: {text!r}")
     sign, whole, frac, trailing = m.groups()
@@ -142,13 +195,14 @@ def parse_offset_datetime(text: str | None) -> dt.datetime | None:
     return value.astimezone(CST).replace(tzinfo=None)
 
 
-_INVOICE_NO = re.compile(r"^\d{20}$")
+_INVOICE_NO = re.compile(r"[0-9]{20}")
 
 
-def parse_invoice_refs(text: str | None) -> list[tuple[str, int]]:
+def parse_invoice_refs(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> list[tuple[str, int]]:
     """Parse ``no:amount;no:amount`` into ``[(invoice_no, fen), ...]``.
 
-    Each invoice number must be 20 digits and each amount a money amount.
+    Each invoice number (after :func:`normalise_identifier`) must be 20 digits and each
+    amount a money amount within ``ceiling``.
     """
     if text is None or not text.strip():
         return []
@@ -157,22 +211,22 @@ def parse_invoice_refs(text: str | None) -> list[tuple[str, int]]:
         part = part.strip()
         if not part:
             continue
-        number, sep, amount = part.partition(":")
-        number = number.strip()
-        if not _INVOICE_NO.match(number):
+        raw_number, sep, amount = part.partition(":")
+        number = normalise_identifier(raw_number) or ""
+        if not _INVOICE_NO.fullmatch(number):
             raise ValueError(f"not a 20-digit invoice number: {number!r}")
         if not sep:
             raise ValueError(f"invoice {number} has no amount (expected no:amount)")
         fen = parse_fen(amount)
         if fen is None:
             raise ValueError(f"invoice {number} has an empty amount")
-        refs.append((number, fen))
+        refs.append((number, check_amount(fen, ceiling)))
     return refs
 
 
 def is_invoice_no(text: str | None) -> bool:
     """True for a 20-digit 数电票 number."""
-    return bool(text) and bool(_INVOICE_NO.match(text))  # type: ignore[arg-type]
+    return bool(text) and bool(_INVOICE_NO.fullmatch(text))  # type: ignore[arg-type]
 
 
 _QUANTA: dict[int, Decimal] = {}  # scale -> Decimal("1E-<scale>")
@@ -208,20 +262,23 @@ def parse_int(text: str | None) -> int | None:
     return int(s)
 
 
-_CD_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
+_CD_RANGE = re.compile(r"([0-9]+)-([0-9]+)")
 
 
-def parse_cd_range(text: str | None) -> tuple[int, int] | None:
-    """Parse a sub-bill range ``start-end`` (1-based, inclusive); ``0`` (not splittable) gives ``None``."""
+def parse_cd_range(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> tuple[int, int] | None:
+    """Parse a sub-bill range ``start-end`` (1-based, inclusive, one unit per fen, so ``end`` is
+    at most ``ceiling``); ``0`` (not splittable) gives ``None``."""
     if text is None or not text.strip():
         raise ValueError("empty sub-bill range")
     s = text.strip()
     if s == "0":
         return None
-    m = _CD_RANGE.match(s)
+    m = _CD_RANGE.fullmatch(s)
     if m is None:
         raise ValueError(f"not a sub-bill range start-end: {text!r}")
     start, end = int(m.group(1)), int(m.group(2))
     if start < 1 or end < start:
         raise ValueError(f"sub-bill range must have 1 <= start <= end: {text!r}")
+    if end > ceiling:
+        raise ValueError(f"sub-bill range ends beyond the plausibility ceiling of {ceiling} units: {text[:80]!r}")
     return start, end

@@ -15,8 +15,10 @@ import time
 import dagster as dg
 
 from connectors.loader import load_night
+from integration.audit import audit_home
+from integration.home import ledger_keys
 from integration.resources import ScfHome
-from ledger.keys import load_or_create_fingerprint_key, load_or_create_signing_key
+from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
@@ -43,10 +45,13 @@ def _report(context: dg.AssetExecutionContext, started: float, message: str) -> 
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
-    beside its earlier version and wins."""
+    beside its earlier version and wins. Nothing is landed unless the home's keys, archive,
+    manifest and ledger index verify first."""
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
+    for line in audit_home(settings).lines:
+        context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
         night = settings.archive().land_night(source, day)
@@ -67,7 +72,9 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     settings = scf.settings()
     night = settings.archive().night_manifest(day)
     with settings.open_warehouse() as warehouse:
-        loaded = load_night(warehouse, day, night.files, csv_override=settings.csv_override)
+        loaded = load_night(
+            warehouse, day, night.files, csv_override=settings.csv_override, max_amount_fen=settings.max_amount_fen
+        )
     _report(context, started, f"{loaded.records} records, {loaded.quarantined} quarantined")
     return dg.MaterializeResult(
         metadata={
@@ -81,19 +88,22 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
 @dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[typed_tables])
 def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The hashed voucher ledger after the night's voucher events and financings are appended
-    (rejecting what breaks the invariants of money), verified and checkpointed (signed)."""
+    (rejecting what breaks the invariants of money), with the archive manifest's head,
+    verified and checkpointed (signed). A ledger that fails verification stops the night."""
     started = time.perf_counter()
     settings = scf.settings()
-    ledger = settings.ledger
+    keys = ledger_keys(settings)
+    manifest = settings.archive().head()
     with settings.open_warehouse() as warehouse:
         result = append_night(
             warehouse.con,
             business_date_of(context),
             checkpoint_dir=settings.checkpoint_dir,
-            signing_key=load_or_create_signing_key(settings.under_home(ledger.signing_key_file)),
-            key_name=ledger.signer_name,
-            origin=ledger.origin,
-            fingerprint_key=load_or_create_fingerprint_key(settings.under_home(ledger.fingerprint_key_file)),
+            signing_key=keys.signer.private_key,
+            key_name=keys.signer.name,
+            origin=settings.ledger.origin,
+            fingerprint_key=keys.fingerprint_key,
+            manifest=ArchiveManifest(manifest.lines, manifest.head),
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")
     return dg.MaterializeResult(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import sys
+import traceback
 from pathlib import Path
 
 import typer
@@ -11,6 +14,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from connectors.errors import ScfError
+from integration.assets import PARTITIONS
 from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
@@ -18,7 +23,23 @@ from ledger.cli import ledger_app
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 
-app = typer.Typer(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
+class _Scf(typer.Typer):
+    """The ``scf`` command: any failure ends with ``error: <cause and fix>`` on one line and exit
+    code 1; the trace goes to ``<home>/logs/scf.log`` (see :func:`_write_trace`)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        argv = kwargs.get("args")
+        argv = list(argv) if isinstance(argv, (list, tuple)) else sys.argv[1:]
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:  # every failure: one line for the operator, the trace to the log
+            log_file = _write_trace(_home_of(argv), error)
+            trace = f" (trace in {log_file})" if log_file else ""
+            print(f"error: {_one_line(error)}{trace}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+app = _Scf(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
 console = Console()
@@ -66,18 +87,43 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     """Run the nightly job for each date in order and print the summary table."""
     _show_progress()
     settings = load_settings(home, inbox)
+    for day in dates:
+        if not _is_night(day):
+            raise ScfError(f"business date {day}: {_OUTSIDE_RANGE}; give a date in that range")
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        result = run_night(day, home=settings.home, inbox=settings.inbox)
+        result = run_night(day, home=settings.home, inbox=inbox)  # no inbox: the configured source
         if not result.success:
-            for message in failure_messages(result):
-                console.print(f"[red]failed[/red] {message}")
-            raise typer.Exit(1)
+            raise NightFailed(day, failure_messages(result), [e.to_string() for e in _step_errors(result)])
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
     console.print(f"Reports under {settings.home / 'reports'}")
+
+
+def _is_night(day: dt.date) -> bool:
+    """Whether the nightly job has a partition for ``day``."""
+    return PARTITIONS.has_partition_key(day.isoformat())
+
+
+_OUTSIDE_RANGE = f"outside the nightly job's dates (from {PARTITIONS.start.date()} to tomorrow, China time)"
+
+
+class NightFailed(ScfError):
+    """A night's Dagster run failed; the message holds each failed step's cause, ``traces`` the traces."""
+
+    def __init__(self, day: dt.date, messages: list[str], traces: list[str]) -> None:
+        super().__init__(f"night {day} failed: " + " | ".join(messages or ["the run failed without a step error"]))
+        self.traces = traces
+
+
+def _step_errors(result: object) -> list:
+    return [
+        event.step_failure_data.error
+        for event in result.all_events  # type: ignore[attr-defined]
+        if event.is_step_failure and event.step_failure_data.error is not None
+    ]
 
 
 @app.command()
@@ -96,9 +142,45 @@ def run(
             dates = source.nights()
         finally:
             source.close()
+        outside = [d for d in dates if not _is_night(d)]
+        for day in outside:
+            console.print(f"[yellow]skipping[/yellow] night folder {day}: {_OUTSIDE_RANGE}")
+        dates = [d for d in dates if _is_night(d)]
     else:
         dates = [_parse_date(date)]
     run_nights(dates, home, inbox)
+
+
+@app.command()
+def init(home: Path = HomeOption) -> None:
+    """Create a new engine home, or what it lacks: folders, an scf.toml template, the ledger's
+    signing and fingerprint keys, and their pins. Never replaces a key."""
+    from integration.home import init_home
+
+    try:
+        created = init_home(home)
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for path in created:
+        typer.echo(f"created {path}")
+    typer.echo(f"engine home {load_settings(home).home} is ready" + ("" if created else " (nothing to create)"))
+
+
+@app.command()
+def verify(home: Path = HomeOption) -> None:
+    """Verify the engine home as one whole: keys against their pins, every archived object,
+    the manifest's hash chain, the ledger (entries, tree, checkpoints, recorded manifest
+    heads, index columns). Exit 1 naming the first problem."""
+    from integration.audit import audit_home
+
+    try:
+        report = audit_home(load_settings(home))
+    except ScfError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    for line in report.lines:
+        typer.echo(line)
 
 
 @app.command()
@@ -109,13 +191,27 @@ def simulate(
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
+    fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
+                                    "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
+                                    "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
     from simulator import simulate as generate
+    from simulator.operations import parse_fault, plan_operations
 
+    try:
+        faults = [parse_fault(text) for text in fault]
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     summary = generate(out, seed=seed, nights=nights, start=_parse_date(start),
                        trades_per_night=trades, anomalies=anomalies)
     console.print(summary)
+    if faults:
+        try:
+            schedule = plan_operations(out, *faults, seed=seed)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        console.print(f"{len(schedule.faults)} fault(s) planted, {len(schedule.steps)} steps: {out / 'schedule.json'}")
 
 
 @app.command()
@@ -128,10 +224,13 @@ def demo(
     """Simulate a few nights and run them end to end on the embedded default."""
     from simulator import simulate as generate
 
+    from integration.home import init_home
+
     home = home.resolve()
     sim = home / "simulated"
     start = dt.date(2026, 11, 18)
     generate(sim, seed=seed, nights=nights, start=start, trades_per_night=trades, anomalies=True)
+    init_home(home / "engine")
     dates = [start + dt.timedelta(days=i) for i in range(nights)]
     run_nights(dates, home / "engine", sim / "inbox")
     with load_settings(home / "engine").open_warehouse() as warehouse:
@@ -165,6 +264,51 @@ def checks(write: bool = typer.Option(False, "--write", help="Write docs/CHECKS.
         Path("docs/CHECKS.md").write_text(text, "utf-8")
     else:
         console.print(text, markup=False)
+
+
+LOG_FILE = Path("logs") / "scf.log"
+"""Where, under the engine home, a failed command writes its trace."""
+
+
+def _home_of(args: list[str]) -> Path:
+    """The engine home a command line names (``--home``), else ``$SCF_HOME`` or ``./home``."""
+    for i, arg in enumerate(args):
+        if arg == "--home" and i + 1 < len(args):
+            return Path(args[i + 1])
+        if arg.startswith("--home="):
+            return Path(arg.partition("=")[2])
+    return Path(os.environ.get("SCF_HOME") or "home")
+
+
+def _one_line(error: BaseException) -> str:
+    """What the operator reads: the cause and the fix, on one line."""
+    if isinstance(error, ScfError):
+        text = str(error)
+    elif isinstance(error, PermissionError):
+        text = f"permission denied on {error.filename}: give this user access to it, or use another --home"
+    elif isinstance(error, FileNotFoundError):
+        text = f"no such file or folder: {error.filename}: check the path (--home, --inbox, scf.toml)"
+    elif isinstance(error, OSError):
+        text = f"{error.strerror or error} ({error.filename or 'no file named'}): check the disk and the paths"
+    else:
+        first = str(error).strip().splitlines()
+        text = f"{type(error).__name__}: {first[0] if first else 'no message'}: unexpected; report it with the log"
+    return " ".join(text.split())
+
+
+def _write_trace(home: Path, error: BaseException) -> Path | None:
+    """Append the error's trace (and a failed night's step traces) to ``<home>/logs/scf.log``."""
+    log_file = home / LOG_FILE
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("a", encoding="utf-8") as out:
+            out.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()} scf {' '.join(sys.argv[1:])}\n")
+            out.write("".join(traceback.format_exception(error)))
+            for trace in getattr(error, "traces", ()):
+                out.write(trace + "\n")
+    except OSError:
+        return None
+    return log_file
 
 
 if __name__ == "__main__":

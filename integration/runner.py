@@ -26,7 +26,7 @@ def run_night(
         "resources": {"scf": {"config": {"home": str(home or ""), "inbox": str(inbox or "")}}},
     }
     if quiet_dagster:
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}  # failures: failure_messages
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
     with dg.DagsterInstance.ephemeral() as instance:
         return job.execute_in_process(
@@ -38,9 +38,12 @@ def run_night(
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The error message of every failed step of a run."""
+    """Per failed step of a run, the original error (the innermost cause Dagster wrapped) on one line."""
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error is not None:
-            messages.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            messages.append(f"{event.step_key}: {' '.join(error.message.split())}")
     return messages

@@ -3,21 +3,30 @@
 Everything has a default, so an empty home runs on the embedded default: the local
 folder ``<home>/inbox`` and the DuckDB file ``<home>/warehouse.duckdb``.  An optional
 ``<home>/scf.toml`` overrides (see ``docs/CONFIGURATION.md``); ``SCF_INBOX`` and CLI flags
-override the inbox folder.
+override the inbox folder.  The file is validated as it is read: an unknown section or key,
+a value of the wrong type or form, a missing SFTP setting or a check parameter the catalogue
+does not have raises :class:`~connectors.errors.ConfigError` naming the file, the key and the
+reason, before the night lands or signs anything.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from connectors.archive import Archive
+from connectors.errors import ConfigError
 from connectors.sources import LocalFolderSource, Source
+from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import Warehouse
 from ledger.cli import DEFAULT_ORIGIN
 from ledger.keys import default_fingerprint_key_path, default_signing_key_path
+from reconciliation.catalogue import default_params
 
 DEFAULT_HOME = Path("home")
 
@@ -63,6 +72,7 @@ class Settings:
     check_params: dict[str, int | str] = field(default_factory=dict)
     ledger: LedgerSettings = LedgerSettings()
     warehouse_memory_limit: str = "4GB"
+    max_amount_fen: int = MAX_AMOUNT_FEN
 
     @property
     def warehouse_path(self) -> Path:
@@ -106,30 +116,154 @@ class Settings:
         return self.csv_overrides[max(matches, key=len)] if matches else (None, None)
 
 
+CONFIG_FILE = "scf.toml"
+
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits")
+SOURCE_KINDS = ("local", "sftp")
+_SOURCE_KEYS = {
+    "kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str, "known_hosts": str,
+    "root": str,
+}  # fmt: skip
+_SFTP_REQUIRED = ("host", "username", "key_file", "known_hosts")
+_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str}
+_MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+AMOUNT_CEILING_MAX = 10**15
+"""Largest ``[limits] max_amount_fen`` accepted (10 trillion yuan).  The checks multiply amounts
+by ``*_ppm`` parameters, so the product of the ceiling with each of them is checked as well."""
+
+
+def _invalid(file: Path, where: str, reason: str) -> ConfigError:
+    """The error of a bad setting: one line with the file, where in it, the reason and the fix."""
+    return ConfigError(f"{file}: {where}: {reason}; fix the file and run again")
+
+
+class _Reader:
+    """Typed access to one section of the parsed file; every error names file, key and reason."""
+
+    def __init__(self, file: Path, section: str, table: object, keys: dict[str, type]) -> None:
+        self.file, self.section = file, section
+        if not isinstance(table, dict):
+            self.fail(None, f"must be a table ([{section}]), not a {type(table).__name__}")
+        unknown = sorted(set(table) - set(keys))
+        if unknown:
+            self.fail(unknown[0], f"unknown key; the keys of [{section}] are {', '.join(keys)}")
+        for key, value in table.items():
+            if isinstance(value, bool) is not (keys[key] is bool) or not isinstance(value, keys[key]):
+                self.fail(key, f"must be {_TYPE_NAMES.get(keys[key], keys[key].__name__)}, not {value!r}")
+        self.table: dict[str, Any] = table
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.get(key, default)
+
+    def fail(self, key: str | None, reason: str) -> NoReturn:
+        raise _invalid(self.file, f"[{self.section}]" + (f" {key}" if key else ""), reason)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+def _read_toml(config_file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(config_file.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{config_file}: not valid TOML ({err}); fix the file and run again") from None
+    except OSError as err:
+        raise ConfigError(f"{config_file}: cannot be read ({err.strerror}); check its permissions") from None
+
+
+def _source(file: Path, table: object) -> tuple[_Reader, SftpSettings | None]:
+    """The ``[source]`` section and, for ``kind = "sftp"``, its SFTP settings."""
+    source = _Reader(file, "source", table, _SOURCE_KEYS)
+    kind = source.get("kind", "local")
+    if kind not in SOURCE_KINDS:
+        source.fail("kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    if kind == "local":
+        stray = [key for key in (*_SFTP_REQUIRED, "port", "root") if source.get(key) is not None]
+        if stray:
+            source.fail(stray[0], 'is an SFTP setting but kind is "local"; set kind = "sftp" or remove it')
+        return source, None
+    if source.get("inbox") is not None:
+        source.fail("inbox", 'is a local folder but kind is "sftp"; remove it or set kind = "local"')
+    missing = [key for key in _SFTP_REQUIRED if source.get(key) is None]
+    if missing:
+        source.fail(missing[0], f'missing: kind = "sftp" needs {", ".join(_SFTP_REQUIRED)}')
+    port = source.get("port", 22)
+    if not 0 < port < 65536:
+        source.fail("port", f"{port} is not a TCP port (1-65535)")
+    return source, SftpSettings(
+        host=source.get("host"),
+        username=source.get("username"),
+        key_file=Path(source.get("key_file")),
+        known_hosts=Path(source.get("known_hosts")),
+        root=source.get("root", "."),
+        port=port,
+    )
+
+
+def _csv_overrides(file: Path, table: object) -> dict[str, tuple[str | None, str | None]]:
+    """``[csv."<prefix>"]`` tables: (encoding, delimiter) by path prefix."""
+    if not isinstance(table, dict):
+        raise _invalid(file, "[csv]", 'must hold tables [csv."<path prefix>"]')
+    overrides = {}
+    for prefix, options in table.items():
+        opts = _Reader(file, f'csv."{prefix}"', options, {"encoding": str, "delimiter": str})
+        encoding, delimiter = opts.get("encoding"), opts.get("delimiter")
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                opts.fail("encoding", f'unknown encoding {encoding!r} (e.g. "utf-8", "gb18030")')
+        if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+            opts.fail("delimiter", f"must be one character other than a quote or line break, not {delimiter!r}")
+        overrides[prefix.rstrip("/") + "/"] = (encoding, delimiter)
+    return overrides
+
+
+def _memory_limit(file: Path, table: object) -> str:
+    warehouse = _Reader(file, "warehouse", table, {"memory_limit": str})
+    memory_limit: str = warehouse.get("memory_limit", Settings.warehouse_memory_limit)
+    if not _MEMORY_LIMIT.fullmatch(memory_limit):
+        warehouse.fail("memory_limit", f'{memory_limit!r} is not a size such as "4GB" or "512MiB"')
+    return memory_limit
+
+
+def _checks_and_ceiling(file: Path, checks: object, limits: object) -> tuple[dict[str, int | str], int]:
+    """``[checks]`` (names and types of the catalogue's parameters) and ``[limits] max_amount_fen``."""
+    defaults = default_params()
+    params = dict(_Reader(file, "checks", checks, {name: type(value) for name, value in defaults.items()}).table)
+    ceiling_reader = _Reader(file, "limits", limits, {"max_amount_fen": int})
+    ceiling: int = ceiling_reader.get("max_amount_fen", MAX_AMOUNT_FEN)
+    if not 0 < ceiling <= AMOUNT_CEILING_MAX:
+        ceiling_reader.fail("max_amount_fen", f"{ceiling} is not between 1 and {AMOUNT_CEILING_MAX}")
+    for name, ppm in {**defaults, **params}.items():
+        if name.endswith("_ppm") and isinstance(ppm, int) and not 0 <= ppm * ceiling < 2**63:
+            reason = "is negative" if ppm < 0 else f"times [limits] max_amount_fen = {ceiling} overflows 64 bits"
+            raise _invalid(file, f"[checks] {name} = {ppm}", reason)
+    return params, ceiling
+
+
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
-    """Read ``<home>/scf.toml`` (if present) and apply the environment and explicit overrides."""
+    """Read and validate ``<home>/scf.toml`` (if present), then apply the environment and the
+    explicit overrides; raises :class:`ConfigError` for a configuration that cannot be right."""
     home = (home or Path(os.environ.get("SCF_HOME", DEFAULT_HOME))).resolve()
-    config: dict = {}
-    config_file = home / "scf.toml"
-    if config_file.exists():
-        config = tomllib.loads(config_file.read_text("utf-8"))
-    source = config.get("source", {})
-    inbox = inbox or (Path(os.environ["SCF_INBOX"]) if "SCF_INBOX" in os.environ else None)
-    sftp = None
-    if inbox is None and source.get("kind") == "sftp":
-        sftp = SftpSettings(
-            host=source["host"],
-            username=source["username"],
-            key_file=Path(source["key_file"]),
-            known_hosts=Path(source["known_hosts"]),
-            root=source.get("root", "."),
-            port=int(source.get("port", 22)),
-        )
-    inbox_path = Path(inbox or source.get("inbox", home / "inbox")).resolve()
-    csv_overrides = {
-        prefix.rstrip("/") + "/": (opts.get("encoding"), opts.get("delimiter"))
-        for prefix, opts in config.get("csv", {}).items()
-    }
-    ledger = LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in config.get("ledger", {}).items()})
-    memory_limit = config.get("warehouse", {}).get("memory_limit", Settings.warehouse_memory_limit)
-    return Settings(home, inbox_path, sftp, csv_overrides, dict(config.get("checks", {})), ledger, memory_limit)
+    config_file = home / CONFIG_FILE
+    config = _read_toml(config_file) if config_file.exists() else {}
+    unknown = sorted(set(config) - set(SECTIONS))
+    if unknown:
+        raise _invalid(config_file, f"[{unknown[0]}]", f"unknown section; the sections are {', '.join(SECTIONS)}")
+    source, sftp = _source(config_file, config.get("source", {}))
+    inbox = inbox or (Path(os.environ["SCF_INBOX"]) if os.environ.get("SCF_INBOX") else None)
+    if inbox is not None:
+        sftp = None  # an explicit local inbox replaces the configured source
+    ledger = _Reader(config_file, "ledger", config.get("ledger", {}), _LEDGER_KEYS)
+    check_params, max_amount_fen = _checks_and_ceiling(config_file, config.get("checks", {}), config.get("limits", {}))
+    return Settings(
+        home,
+        Path(inbox or source.get("inbox") or home / "inbox").resolve(),
+        sftp,
+        _csv_overrides(config_file, config.get("csv", {})),
+        check_params,
+        LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in ledger.table.items()}),
+        _memory_limit(config_file, config.get("warehouse", {})),
+        max_amount_fen,
+    )

@@ -1,10 +1,12 @@
 """``scf ledger …``: verify, prove, checkpoint, cosign, lineage (and export fingerprints).
 
 Every command takes ``--home`` (default ``$SCF_HOME`` or ``./home``) and opens
-``<home>/warehouse.duckdb``.  Keys default to ``<home>/ledger/keys/`` and checkpoints to
-``<home>/ledger/checkpoints/``; the log's origin and key name default to
-``$SCF_LEDGER_ORIGIN`` (or :data:`DEFAULT_ORIGIN`).  A bank verifying someone else's
-ledger pins the log with ``--log-key`` (a verifier key ``name+id+key`` or a PEM file).
+``<home>/warehouse.duckdb``.  Its defaults come from the home's validated settings (the same
+object the night uses, :func:`integration.settings.load_settings`): the signing key file,
+checkpoints under ``<home>/ledger/checkpoints/``, the log's origin (``$SCF_LEDGER_ORIGIN``
+first) and key name.  The log key is the one pinned by ``scf init``
+(``<home>/ledger/keys/log.vkey``); a bank verifying someone else's ledger pins it with
+``--log-key`` (a verifier key ``name+id+key`` or a PEM file).  No command creates a key.
 """
 
 from __future__ import annotations
@@ -18,20 +20,22 @@ from typing import Any, List, Optional
 
 import duckdb
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 
+from connectors.errors import ScfError
 from connectors.values import format_fen
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
 from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
-from ledger.keys import default_signing_key_path, load_or_create_signing_key, load_signing_key, load_verifier
+from ledger.keys import default_log_vkey_path, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
 from ledger.merkle import leaf_hash
 from ledger.proofcheck import verify_consistency, verify_inclusion
 from ledger.publish import load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema, has_schema
 from ledger.state import all_vouchers, replay_vouchers
-from ledger.store import LedgerStore
+from ledger.store import LedgerStore, row_keys
 from ledger.verify import verify_ledger
 
 DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
@@ -45,21 +49,36 @@ HOME = typer.Option(None, "--home", help="Engine home folder (default $SCF_HOME 
 ORIGIN = typer.Option(None, "--origin", help="Log origin (default $SCF_LEDGER_ORIGIN).")
 KEY_NAME = typer.Option(None, "--key-name", help="Log key name (default: the origin).")
 LOG_KEY = typer.Option(
-    None, "--log-key", help="Pinned log key: verifier key text or PEM file (default: the home's signing key)."
+    None, "--log-key", help="Pinned log key: verifier key text or PEM file (default: the key pinned by scf init)."
 )
 CHECKPOINTS = typer.Option(None, "--checkpoints", help="Checkpoint folder (default <home>/ledger/checkpoints).")
 
 
+def _settings(home: Optional[Path]) -> Any:
+    from integration.settings import load_settings  # here: integration.settings imports this module
+
+    return load_settings(home)
+
+
 def _home(home: Optional[Path]) -> Path:
-    return Path(home or os.environ.get("SCF_HOME") or "home")
+    return _settings(home).home
 
 
-def _origin(origin: Optional[str]) -> str:
-    return origin or os.environ.get("SCF_LEDGER_ORIGIN") or DEFAULT_ORIGIN
+def _origin(origin: Optional[str], home: Path) -> str:
+    return origin or os.environ.get("SCF_LEDGER_ORIGIN") or _settings(home).ledger.origin
+
+
+def _key_name(key_name: Optional[str], origin: str, home: Path) -> str:
+    return key_name or _settings(home).ledger.key_name or origin
+
+
+def _signing_key_file(home: Path) -> Path:
+    settings = _settings(home)
+    return settings.under_home(settings.ledger.signing_key_file)
 
 
 def _checkpoint_dir(home: Path, checkpoints: Optional[Path]) -> Path:
-    return checkpoints or home / "ledger" / "checkpoints"
+    return checkpoints or _settings(home).checkpoint_dir
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -81,12 +100,32 @@ def _connect(home: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 def _log_verifier(home: Path, log_key: Optional[str], key_name: str) -> NoteVerifier:
+    pinned = default_log_vkey_path(home)
+    if not log_key and not pinned.is_file():
+        raise _fail(f"no pinned log key at {pinned}: run `scf init --home {home}` or give --log-key", 2)
     try:
-        if log_key:
-            return load_verifier(log_key, key_name)
-        return NoteSigner(key_name, load_signing_key(default_signing_key_path(home))).verifier()
+        return load_verifier(log_key or str(pinned), key_name)
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot load the log key: {exc}", 2) from None
+
+
+def _signing_key(path: Path) -> Ed25519PrivateKey:
+    if not path.is_file():
+        raise _fail(f"no signing key at {path}: run `scf init` for the home, or give --key", 2)
+    try:
+        return load_signing_key(path)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot load the signing key: {exc}", 2) from None
+
+
+def _fingerprint_key(home: Path) -> bytes:
+    from integration.home import ledger_keys  # integration builds on ledger: imported when needed
+    from integration.settings import load_settings
+
+    try:
+        return ledger_keys(load_settings(home)).fingerprint_key
+    except ScfError as error:
+        raise _fail(str(error), 2) from None
 
 
 @ledger_app.command()
@@ -106,8 +145,9 @@ def verify(
     ),
 ) -> None:
     """Verify the whole ledger (or from a checkpoint) and name the first bad entry."""
-    home, origin = _home(home), _origin(origin)
-    log = _log_verifier(home, log_key, key_name or origin)
+    home = _home(home)
+    origin = _origin(origin, home)
+    log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
     try:
         witnesses = [NoteVerifier.from_vkey(w) for w in witness]
     except CheckpointError as exc:
@@ -146,9 +186,16 @@ def verify(
 
 
 def _targets(store: LedgerStore, target: str) -> list[int]:
+    """The entries naming ``target``: found through the index columns, then checked against
+    the entries themselves (a rewritten index column must not yield a proof)."""
     if target.isdigit():
         return [int(target)]
-    return store.find_seqs(event_id=target, financing_id=target, voucher_id=target)
+    seqs = store.find_seqs(event_id=target, financing_id=target, voucher_id=target)
+    for seq in seqs:
+        entry = store.entry(seq)
+        if entry is None or target not in row_keys(entry.record)[1:4]:
+            raise _fail(f"the index of entry {seq} names {target!r} but the entry does not: run `scf verify`", 1)
+    return seqs
 
 
 @ledger_app.command()
@@ -236,14 +283,15 @@ def checkpoint(
     checkpoints: Optional[Path] = CHECKPOINTS,
 ) -> None:
     """Sign the current tree head as <checkpoints>/<size>.txt (refuses to contradict)."""
-    home, origin = _home(home), _origin(origin)
-    signing_key = load_or_create_signing_key(key or default_signing_key_path(home))
+    home = _home(home)
+    origin = _origin(origin, home)
+    signing_key = _signing_key(key or _signing_key_file(home))
     con = _connect(home, read_only=False)
     try:
         published = publish_checkpoint(
             con,
             checkpoint_dir=_checkpoint_dir(home, checkpoints),
-            signer=NoteSigner(key_name or origin, signing_key),
+            signer=NoteSigner(_key_name(key_name, origin, home), signing_key),
             origin=origin,
         )
     except CheckpointError as exc:
@@ -266,10 +314,11 @@ def cosign_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
     """Add your signature to a checkpoint the pinned log signed."""
-    home, origin = _home(home), _origin(origin)
-    log = _log_verifier(home, log_key, key_name or origin)
+    home = _home(home)
+    origin = _origin(origin, home)
+    log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
     try:
-        signer = NoteSigner(name, load_or_create_signing_key(key))
+        signer = NoteSigner(name, _signing_key(key))
         text = cosign(checkpoint_file.read_text(encoding="utf-8"), signer, origin=origin, log=log)
     except (CheckpointError, OSError, ValueError) as exc:
         raise _fail(f"refused: {exc}") from None
@@ -328,10 +377,13 @@ def export_fingerprints_command(
     home: Optional[Path] = HOME,
     as_of: Optional[dt.datetime] = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
 ) -> None:
-    """Export the fingerprints of financed assets (keyed hashes only, no invoice data)."""
-    con = _connect(_home(home), read_only=True)
+    """Export the fingerprints of financed assets (keyed hashes only, no invoice data), with a
+    commitment to the key so that a bank holding another key refuses them."""
+    home = _home(home)
+    fingerprint_key = _fingerprint_key(home)
+    con = _connect(home, read_only=True)
     try:
-        count = export_fingerprints(con, out, as_of=as_of.date() if as_of else None)
+        count = export_fingerprints(con, out, fingerprint_key=fingerprint_key, as_of=as_of.date() if as_of else None)
     finally:
         con.close()
     console.print(f"{count} fingerprints written to {out}")
@@ -346,11 +398,15 @@ def import_fingerprints_command(
     home: Optional[Path] = HOME,
 ) -> None:
     """Import a peer bank's fingerprints (same shared key): later nights flag our financings of
-    the same invoice, bill range or voucher (check DUP_FINANCED_AT_PEER_BANK)."""
-    con = _connect(_home(home), read_only=False)
+    the same invoice, bill range or voucher (check DUP_FINANCED_AT_PEER_BANK). An export made
+    under another key (its key commitment differs from ours) is refused."""
+    home = _home(home)
+    fingerprint_key = _fingerprint_key(home)
+    con = _connect(home, read_only=False)
     try:
-        count = import_peer_fingerprints(con, peer, export, imported_on=effective.date())
-    except ValueError as error:
+        count = import_peer_fingerprints(con, peer, export, fingerprint_key=fingerprint_key,
+                                         imported_on=effective.date())
+    except (ValueError, ScfError) as error:
         raise _fail(str(error), 2) from None
     finally:
         con.close()

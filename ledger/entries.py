@@ -51,6 +51,7 @@ class EntryType(IntEnum):
 
     VOUCHER_EVENT = 1
     FINANCING = 2
+    ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
 
 
 class EntryFormatError(ValueError):
@@ -137,7 +138,17 @@ class EmptyAnnex:
     """Voucher events carry no annex."""
 
 
-Record = VoucherEvent | FinancingRecord
+@dataclass(frozen=True)
+class ArchiveManifest:
+    """The archive manifest's chain head after a night's landing (``connectors.archive``):
+    recorded in the ledger, it puts the bytes the night's verdicts rest on under the
+    signed checkpoint."""
+
+    manifest_lines: int
+    manifest_head: bytes
+
+
+Record = VoucherEvent | FinancingRecord | ArchiveManifest
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,7 @@ _KINDS: dict[type, dict[str, Any]] = {
         "maturity_date": DATE,
         "status": STR,
     },
+    ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
     EmptyAnnex: {},
@@ -203,10 +215,12 @@ _KINDS: dict[type, dict[str, Any]] = {
 _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: VoucherEvent,
     EntryType.FINANCING: FinancingRecord,
+    EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
     EntryType.FINANCING: FingerprintAnnex,
+    EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
 }
 
 

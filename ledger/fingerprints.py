@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 import duckdb
 import pyarrow as pa
 
+from connectors.errors import IntegrityError
 from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encode_values
 from ledger.inputs import InvoiceFacts
 from ledger.store import AppendedEntry, insert_arrow
@@ -38,6 +39,15 @@ BILL = "BILL"
 BILL_RANGE = "BILL_RANGE"
 VOUCHER = "VOUCHER"
 KINDS = (INVOICE_ID, INVOICE_CONTENT, BILL, BILL_RANGE, VOUCHER)
+KEY_COMMITMENT_LABEL = b"scf-recon fingerprint key commitment v1"
+
+
+def key_commitment(key: bytes) -> str:
+    """HMAC-SHA256(key, :data:`KEY_COMMITMENT_LABEL`) in hex: names the key without revealing it.
+
+    Two banks whose commitments differ hold different keys: their fingerprints never match.
+    """
+    return hmac.new(key, KEY_COMMITMENT_LABEL, hashlib.sha256).hexdigest()
 
 
 def keyed_hash(key: bytes, kind: str, *parts: str | int | dt.date | None) -> bytes:
@@ -155,10 +165,18 @@ def fingerprint_duplicates_as_of(con: duckdb.DuckDBPyConnection, business_date: 
 
 
 EXPORT_COLUMNS = ("kind", "digest", "first_seen", "amount_fen")
+EXPORT_HEADER = "# scf-recon fingerprint export v1; key commitment "
+"""The first line of an export, followed by the exporting key's :func:`key_commitment`."""
 
 
-def export_fingerprints(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: dt.date | None = None) -> int:
-    """Write every fingerprint (kind, hex digest, first seen, amount) as CSV; no invoice data."""
+def export_fingerprints(
+    con: duckdb.DuckDBPyConnection, path: Path, *, fingerprint_key: bytes, as_of: dt.date | None = None
+) -> int:
+    """Write every fingerprint (kind, hex digest, first seen, amount) as CSV; no invoice data.
+
+    The first line commits to the key (:data:`EXPORT_HEADER`), so that a bank holding
+    another key refuses the export instead of importing digests that can never match.
+    """
     rows = con.execute(
         "SELECT kind, digest, min(business_date), max(amount_fen) FROM ledger_fingerprints "
         "WHERE ? IS NULL OR business_date <= ? GROUP BY kind, digest ORDER BY kind, digest",
@@ -166,6 +184,7 @@ def export_fingerprints(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: dt
     ).fetchall()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
+        fh.write(EXPORT_HEADER + key_commitment(fingerprint_key) + "\n")
         writer = csv.writer(fh)
         writer.writerow(EXPORT_COLUMNS)
         for kind, digest, first_seen, amount in rows:
@@ -173,12 +192,32 @@ def export_fingerprints(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: dt
     return len(rows)
 
 
+def _check_commitment(path: Path, first_line: str, fingerprint_key: bytes) -> None:
+    """Refuse an export without a key commitment, or made under another key."""
+    line = first_line.rstrip("\r\n")
+    if not line.startswith(EXPORT_HEADER):
+        raise IntegrityError(
+            f"{path} carries no key commitment (first line {EXPORT_HEADER.strip()!r} expected): "
+            "ask the peer bank for an export made by `scf ledger export-fingerprints`"
+        )
+    theirs = line[len(EXPORT_HEADER):].strip()
+    if not hmac.compare_digest(theirs, key_commitment(fingerprint_key)):
+        raise IntegrityError(
+            f"{path} was made with another fingerprint key (commitment {theirs[:16]}…, ours "
+            f"{key_commitment(fingerprint_key)[:16]}…): its fingerprints can never match ours; "
+            "agree on the shared key with the peer bank and ask for a new export"
+        )
+
+
 def import_peer_fingerprints(
-    con: duckdb.DuckDBPyConnection, peer: str, path: Path, *, imported_on: dt.date
+    con: duckdb.DuckDBPyConnection, peer: str, path: Path, *, fingerprint_key: bytes, imported_on: dt.date
 ) -> int:
     """Replace ``peer``'s fingerprints by those of its export (as :func:`export_fingerprints`
-    writes it); the checks of ``imported_on`` and later nights see them. Returns the count."""
+    writes it, under our key); the checks of ``imported_on`` and later nights see them.
+    Returns the count; raises :class:`~connectors.errors.IntegrityError` for an export made
+    under another key, ``ValueError`` for one that is not an export."""
     with path.open(newline="", encoding="utf-8") as fh:
+        _check_commitment(path, fh.readline(), fingerprint_key)
         rows = list(csv.DictReader(fh))
     if rows and set(EXPORT_COLUMNS) - set(rows[0]):
         raise ValueError(f"{path} is not a fingerprint export: columns {', '.join(EXPORT_COLUMNS)} expected")

@@ -1,8 +1,9 @@
 """Key files of the ledger: the Ed25519 checkpoint key and the fingerprint HMAC key.
 
 The ledger itself never reads configuration: callers load keys with these helpers and
-pass them in.  Files are created with mode 0600 inside a 0700 folder.  The HMAC key is
-never logged or printed.
+pass them in.  Keys are created only on purpose (``scf init``): loading never creates
+one.  Files are created with mode 0600 inside a 0700 folder.  The HMAC key is never
+logged or printed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def _create_private_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def default_log_vkey_path(home: Path) -> Path:
+    """``<home>/ledger/keys/log.vkey``: the log's verifier key, pinned by ``scf init``."""
+    return Path(home) / "ledger" / "keys" / "log.vkey"
+
+
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     """Read an Ed25519 private key from an unencrypted PEM (PKCS#8) file."""
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
@@ -46,30 +52,26 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 key at ``path``; a new one is generated (PEM, mode 0600) if absent."""
-    path = Path(path)
-    if path.exists():
-        return load_signing_key(path)
+def create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Generate a new Ed25519 key into ``path`` (PEM, mode 0600); refuses if the file exists."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    try:
-        _create_private_file(path, pem)
-    except FileExistsError:  # created concurrently: use that one
-        return load_signing_key(path)
+    _create_private_file(Path(path), pem)
     return key
 
 
-def load_or_create_fingerprint_key(path: Path) -> bytes:
-    """The HMAC key at ``path`` (hex text); 32 random bytes are generated if absent."""
+def create_fingerprint_key(path: Path) -> bytes:
+    """Generate a new HMAC key into ``path`` (hex text, mode 0600); refuses if the file exists."""
+    key = secrets.token_bytes(FINGERPRINT_KEY_BYTES)
+    _create_private_file(Path(path), key.hex().encode("ascii") + b"\n")
+    return key
+
+
+def load_fingerprint_key(path: Path) -> bytes:
+    """The HMAC key at ``path`` (hex text, at least 16 bytes)."""
     path = Path(path)
-    if not path.exists():
-        try:
-            _create_private_file(path, secrets.token_bytes(FINGERPRINT_KEY_BYTES).hex().encode("ascii") + b"\n")
-        except FileExistsError:
-            pass
     text = path.read_text(encoding="ascii").strip()
     try:
         key = bytes.fromhex(text)

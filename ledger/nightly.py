@@ -5,9 +5,11 @@ loader has filled the typed tables.  It is idempotent: re-running a night append
 nothing twice, reproduces that night's rejections, and re-signs the same checkpoint
 (Ed25519 signatures are deterministic; cosignatures on the file are kept).
 
-If the stored ledger fails verification, or signing would contradict an earlier
-checkpoint, nothing is appended or signed and a ``LEDGER_INTEGRITY`` rejection names the
-first bad entry.
+Integrity is a gate: if the stored ledger fails verification, a checkpoint the ledger
+recorded is missing or the ledger went back behind one, or signing would contradict an
+earlier checkpoint, nothing (more) is signed, a ``LEDGER_INTEGRITY`` rejection keeps the
+failure in the warehouse and :class:`~connectors.errors.IntegrityError` stops the night,
+naming what failed and where (the first bad entry).
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ from typing import Iterator
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.errors import IntegrityError
 from connectors.warehouse import transaction
 from ledger import inputs
 from ledger.checkpoint import CheckpointError, NoteSigner
+from ledger.entries import ArchiveManifest, decode_entry
 from ledger.invariants import INTEGRITY
 from ledger.process import NightProcessor
-from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint
+from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint, unpublished_problems
 from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections, store_night
 from ledger.schema import ensure_schema
-from ledger.store import LedgerStore, fetch_one
+from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ class NightResult:
     tree_size: int
     root_hex: str
     checkpoint_path: Path | None
-    verified: bool
+    verified: bool = True  # a night that fails verification raises IntegrityError instead
     problem: str | None = None
 
 
@@ -94,13 +98,27 @@ def _record_integrity(con: duckdb.DuckDBPyConnection, business_date: dt.date, se
         insert_rejections(con, [record])
 
 
-def _failed(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | None, problem: str,
-            appended: int = 0, redelivered: int = 0, rejected: int = 0, fingerprints: int = 0) -> NightResult:
-    log.error("ledger %s: %s", business_date, problem)
+def _fail(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | None, problem: str) -> IntegrityError:
+    """Record the failure as a LEDGER_INTEGRITY rejection and return the error that stops the night."""
+    where = "ledger" if seq is None else f"ledger entry seq {seq}"
+    log.error("ledger %s: %s: %s", business_date, where, problem)
     _record_integrity(con, business_date, seq, problem)
-    head = LedgerStore(con).head()
-    return NightResult(business_date, appended, redelivered, rejected, fingerprints, head.size,
-                       head.root.hex(), None, False, problem)
+    return IntegrityError(
+        f"night {business_date} stopped: {where} failed verification: {problem} "
+        "(run `scf verify`; restore the warehouse or checkpoints from backup)"
+    )
+
+
+def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, manifest: ArchiveManifest) -> bool:
+    """Append the manifest head unless it is the last one recorded (a re-run appends nothing)."""
+    row = fetch_one(
+        con, "SELECT entry FROM ledger_entries WHERE entry_type = ? ORDER BY seq DESC LIMIT 1", [ARCHIVE_MANIFEST]
+    )
+    if row is not None and decode_entry(bytes(row[0])).record == manifest:
+        return False
+    with transaction(con):
+        LedgerStore(con).append([PendingEntry(manifest)], business_date)
+    return True
 
 
 def ingest_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes) -> dict[str, int]:
@@ -134,29 +152,41 @@ def append_night(
     key_name: str,
     origin: str,
     fingerprint_key: bytes,
+    manifest: ArchiveManifest | None = None,
 ) -> NightResult:
-    """Append night ``business_date`` to the ledger, verify it and sign a checkpoint."""
+    """Append night ``business_date`` to the ledger, verify it and sign a checkpoint.
+
+    ``manifest``, the archive manifest's head after the night's landing, is appended
+    after the night's records when it differs from the last one recorded, so that the
+    checkpoint covers the bytes the night rests on.
+
+    Raises :class:`~connectors.errors.IntegrityError` when the ledger or its checkpoints
+    fail verification (before or after the append) or signing would contradict them.
+    """
     ensure_schema(con)
     signer = NoteSigner(key_name, signing_key)
     signed, problems = load_checkpoints(con, checkpoint_dir, origin=origin, log=signer.verifier())
+    problems += unpublished_problems(con, checkpoint_dir, signed)
     if problems:
-        return _failed(con, business_date, None, problems[0])
+        raise _fail(con, business_date, None, problems[0])
     since = latest_checkpoint(signed)
     before = verify_ledger(con, since=since)
     if not before.ok:
-        return _failed(con, business_date, before.first_bad_seq, str(before.problem))
+        raise _fail(con, business_date, before.first_bad_seq, str(before.problem))
 
     counts = ingest_night(con, business_date, fingerprint_key=fingerprint_key)
+    if manifest is not None:
+        record_manifest(con, business_date, manifest)
     after: VerifyReport = verify_ledger(con, since=since)
     if not after.ok:
-        return _failed(con, business_date, after.first_bad_seq, str(after.problem), **counts)
+        raise _fail(con, business_date, after.first_bad_seq, str(after.problem))
     try:
         with transaction(con):
             published = publish_checkpoint(
                 con, checkpoint_dir=checkpoint_dir, signer=signer, origin=origin, business_date=business_date
             )
     except CheckpointError as exc:
-        return _failed(con, business_date, None, str(exc), **counts)
+        raise _fail(con, business_date, None, str(exc)) from exc
     log.info(
         "ledger %s: %d appended, %d re-delivered, %d rejected; tree size %d",
         business_date, counts["appended"], counts["redelivered"], counts["rejected"], published.checkpoint.size,
@@ -166,6 +196,5 @@ def append_night(
         tree_size=published.checkpoint.size,
         root_hex=published.checkpoint.root.hex(),
         checkpoint_path=Path(published.source),
-        verified=True,
         **counts,
     )

@@ -97,6 +97,32 @@ def load_checkpoints(
     return found, problems
 
 
+def unpublished_problems(
+    con: duckdb.DuckDBPyConnection, checkpoint_dir: Path, found: Sequence[SignedCheckpoint]
+) -> list[str]:
+    """What shows checkpoints lost or the ledger gone back behind them.
+
+    Every checkpoint the ledger recorded signing (``ledger_checkpoints``) must still be
+    published as ``<checkpoint_dir>/<size>.txt`` -- a deleted latest checkpoint would
+    otherwise let the tree be rewritten after the previous one -- and no verified
+    checkpoint may be larger than the ledger.
+    """
+    problems = [
+        f"checkpoint {checkpoint_path(checkpoint_dir, int(size))} is missing (the ledger signed it on {day})"
+        for size, day in con.execute(
+            "SELECT tree_size, business_date FROM ledger_checkpoints ORDER BY tree_size"
+        ).fetchall()
+        if not checkpoint_path(checkpoint_dir, int(size)).is_file()
+    ]
+    head = LedgerStore(con).head()
+    latest = latest_checkpoint(found)
+    if latest is not None and latest.size > head.size:
+        problems.append(
+            f"the ledger went backwards: it holds {head.size} entries but a checkpoint of size {latest.size} was signed"
+        )
+    return problems
+
+
 def latest_checkpoint(found: Sequence[SignedCheckpoint]) -> Checkpoint | None:
     """The largest checkpoint in a list."""
     return max((s.checkpoint for s in found), key=lambda c: c.size, default=None)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ledger.entries import VoucherEvent, decode_entry
 from ledger.invariants import Accepted, Rejection, VoucherState, apply_accepted, apply_event
-from ledger.store import insert_arrow
+from ledger.store import ARCHIVE_MANIFEST, insert_arrow
 
 _COLUMNS = list(VoucherState._fields)
 _ARROW = pa.schema(
@@ -89,7 +89,7 @@ def replay_vouchers(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, VoucherSt
     vouchers: dict[str, VoucherState] = {}
     refused: list[tuple[int, Rejection]] = []
     reader = con.sql(
-        "SELECT seq, entry FROM ledger_entries WHERE entry_type <> 'FINANCING' ORDER BY seq"
+        f"SELECT seq, entry FROM ledger_entries WHERE entry_type NOT IN ('FINANCING', '{ARCHIVE_MANIFEST}') ORDER BY seq"
     ).to_arrow_reader(1 << 14)
     for batch in reader:
         for seq, raw in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):

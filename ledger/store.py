@@ -18,6 +18,7 @@ import pyarrow as pa
 from ledger.entries import (
     HASH_SIZE,
     ZERO_HASH,
+    ArchiveManifest,
     EmptyAnnex,
     Entry,
     FingerprintAnnex,
@@ -88,8 +89,14 @@ class TreeHead:
     last_leaf_hash: bytes
 
 
-def _row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
+ARCHIVE_MANIFEST = "ARCHIVE_MANIFEST"
+"""The ``entry_type`` column of :class:`~ledger.entries.ArchiveManifest` entries."""
+
+
+def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
     """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record."""
+    if isinstance(record, ArchiveManifest):
+        return (ARCHIVE_MANIFEST, None, None, None, None)
     if isinstance(record, VoucherEvent):
         return (
             record.event_type or "?",
@@ -150,7 +157,7 @@ class LedgerStore:
                 content=item.content,
             )
             prev = leaf_hash(data)
-            etype, event_id, financing_id, voucher_id, parent = _row_keys(item.record)
+            etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,

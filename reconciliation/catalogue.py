@@ -1,16 +1,18 @@
 """The check catalogue: every check of the engine, in the order they run.
 
-Three families: the first checks (plain duplicates and invoice status, defined here), the
-trade checks of the four-flow match (:mod:`reconciliation.trade_checks`) and the ledger's
-invariant checks (:mod:`reconciliation.ledger_checks`).  ``docs/CHECKS.md`` is generated
+Four families: the first checks (plain duplicates, invoice status, the bill exchange's record,
+paid receivables and the financing's timeline, defined here), the trade checks of the four-flow
+match (:mod:`reconciliation.trade_checks`), the ledger's invariant checks
+(:mod:`reconciliation.ledger_checks`) and the data-quality checks of the financings themselves
+(``DQ_*``, defined here).  ``docs/CHECKS.md`` is generated
 from this module (``scf checks --write``) and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
-from reconciliation.check import Category, Check, Severity
+from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
 from reconciliation.ledger_checks import LEDGER_CHECKS
-from reconciliation.quality_checks import QUALITY_CHECKS
+from reconciliation.quality_checks import SOURCE_CHECKS
 from reconciliation.trade_checks import TRADE_CHECKS
 
 FIRST_CHECKS: tuple[Check, ...] = (
@@ -67,7 +69,9 @@ FIRST_CHECKS: tuple[Check, ...] = (
         Category.FAKE_TRADE,
         Severity.HIGH,
         "Invoice unknown to the tax data",
-        "A financing presents an invoice number that no tax delivery received so far contains.",
+        "A financing presents an invoice number that no tax delivery received so far contains."
+        + PENDING_RULE,
+        {**EVIDENCE_WINDOW},
     ),
     Check(
         "INVOICE_RED_FLUSHED",
@@ -87,9 +91,64 @@ FIRST_CHECKS: tuple[Check, ...] = (
         "A financing presents an invoice whose latest tax status is 失控 (out of control) or "
         "作废 (void) — critical — or 异常 (abnormal) — high.",
     ),
+    Check(
+        "BILL_EXCHANGE_CONFLICT",
+        Category.DUPLICATE,
+        Severity.CRITICAL,
+        "Bill range not free at the exchange",
+        "A bill financing whose range overlaps a range the bill exchange's record shows discounted "
+        "by another bank (critical), or by the same bank in another of its financings (a financing "
+        "of that bank on the bill valued on the exchange's discount date; critical), pledged "
+        "(Collztn or CircSts TF0304; critical), locked (TF0302), in recourse (TF0402) or — for an "
+        "active financing — ended (TF0501, CdSts CS05 or CS06) (high). A range the exchange shows "
+        "discounted by the financing's own bank on its value date is its own discount.",
+    ),
+    Check(
+        "RECEIVABLE_ALREADY_PAID",
+        Category.FAKE_TRADE,
+        Severity.CRITICAL,
+        "Receivable already paid",
+        "The core's ERP shows the payable behind a financing cleared (AUGDT/AUGBL) on or before the "
+        "financing's value date: the payable of the ISSUE of the financed voucher (or of a voucher it "
+        "was split from), or, for an invoice factoring, every payable citing the presented invoice. "
+        "A voucher issued on a payable already cleared is listed on the voucher too. Bill discounts "
+        "are not concerned: a core paying by bill clears the payable with the bill.",
+    ),
+    Check(
+        "FINANCING_BEFORE_INVOICE",
+        Category.FAKE_TRADE,
+        Severity.HIGH,
+        "Financing valued before its invoice",
+        "A financing's value date is before the issue date of an invoice it presents: money was "
+        "advanced on a sale not yet invoiced. Found whenever the financing row arrives, also on a "
+        "later night than its value date.",
+    ),
 )
 
-CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS
+QUALITY_CHECKS: tuple[Check, ...] = (
+    Check(
+        "DQ_FINANCING_ROW_UNREADABLE",
+        Category.DATA_QUALITY,
+        Severity.MEDIUM,
+        "Financing row unreadable",
+        "A financings.csv row failed parsing (it is quarantined) and no later readable row of the "
+        "same financing replaces it: the financing it names (when its id can be read) is held for "
+        "review every night, and still counts against the voucher or bill range it names for the "
+        "duplicate checks. Rows whose financing cannot be named are reported on the night they "
+        "arrive, one finding per file.",
+    ),
+    Check(
+        "DQ_FINANCING_AMOUNT_IMPLAUSIBLE",
+        Category.DATA_QUALITY,
+        Severity.MEDIUM,
+        "Financing amount implausible",
+        "A financing's face or financed amount is zero or negative, above "
+        "financing_amount_ceiling_fen, or more is financed than the face value: it is never clean.",
+        {"financing_amount_ceiling_fen": 100_000_000_000},
+    ),
+)
+
+CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS + SOURCE_CHECKS
 BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
 
 
@@ -110,7 +169,9 @@ def catalogue_markdown() -> str:
         "",
         "Generated from `reconciliation/catalogue.py` by `scf checks --write`; a test keeps it equal.",
         "A financing is `blocked` by any `high` or `critical` finding, in `review` with only",
-        "`medium` ones, `clean` otherwise.",
+        "`medium` ones, `clean` otherwise; a financing no longer live (`REPAID`, `DEFAULTED`,",
+        "`CANCELLED`) is `closed` whatever its findings. A finding whose evidence is only pending",
+        "(\"Evidence pending since …\") is `medium` and in the category `data_quality`, whatever its check.",
         "",
         "| check_id | category | severity | rule | parameters |",
         "|---|---|---|---|---|",

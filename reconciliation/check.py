@@ -38,6 +38,21 @@ class Severity(str, Enum):
     LOW = "low"
 
 
+#: The window within which evidence that has not arrived yet is *pending*, not absent (one
+#: declaration: every check that waits for evidence lists it among its parameters).
+EVIDENCE_WINDOW: dict[str, int | str] = {"evidence_window_days": 7}
+
+#: Rule text shared by the checks whose finding is "not found": when it is only not yet here.
+PENDING_RULE = (
+    " Not yet is not absent: when the source that would hold the record has not delivered since a "
+    "night from evidence_window_days before the financing's first night on (or never has; a late "
+    "delivery brings the nights it missed), or a file of it was quarantined whole in that time, or a "
+    "quarantined record of it names the document, the finding is pending (medium, data_quality, "
+    "\"Evidence pending since …\", naming the source) until evidence_window_days after the "
+    "financing's first night; then the finding stands."
+)
+
+
 def severity_rank_sql(column: str = "severity") -> str:
     """SQL ranking a severity column gravest first: 0 critical, 1 high, 2 medium, 3 low (or other)."""
     ranks = " ".join(f"WHEN '{severity.value}' THEN {rank}" for rank, severity in enumerate(Severity))

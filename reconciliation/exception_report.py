@@ -23,15 +23,16 @@ import duckdb
 import xlsxwriter
 
 from reconciliation.check import severity_rank_sql
-from reconciliation.reports import night_report_dir
+from reconciliation.findings import Verdict, verdict_rank_sql
+from reconciliation.reports import night_report_dir, spreadsheet_safe
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
-VERDICTS: tuple[str, ...] = ("blocked", "review", "clean")
+VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)
 NO_BANK = "(no financing)"
 XLSX_MAX_ROWS = 1_048_575  # rows below the header an Excel sheet can hold
 
 _SEVERITY_RANK = severity_rank_sql("f.severity")
-_VERDICT_RANK = "CASE verdict WHEN 'blocked' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
+_VERDICT_RANK = verdict_rank_sql()
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def render_html(business_date: dt.date, found: Sequence[FindingRow], verdicts: S
         f'<tr><td data-sort="{SEVERITIES.index(s)}">{_e(s)}</td><td class="mono">{_e(c)}</td><td>{n}</td></tr>'
         for (s, c), n in sorted(by_check.items(), key=lambda kv: (SEVERITIES.index(kv[0][0]), kv[0][1]))
     )
-    held = [row for row in verdicts if row[1] != "clean"]
+    held = [row for row in verdicts if row[1] in (Verdict.BLOCKED, Verdict.REVIEW)]
     verdict_rows = (
         "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in held
     )
@@ -273,7 +274,7 @@ def write_xlsx(path: Path, business_date: dt.date, found: Sequence[FindingRow],
         for col, (name, _width) in enumerate(_XLSX_FINDING_COLUMNS):
             value = getattr(row, name)
             fmt = severity_formats.get(row.severity) if name == "severity" else (wrap if name == "detail" else None)
-            sheet.write_string(n, col, value, fmt)
+            sheet.write_string(n, col, spreadsheet_safe(value), fmt)
     sheet.autofilter(0, 0, max(len(shown), 1), len(_XLSX_FINDING_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)
 
@@ -284,7 +285,7 @@ def write_xlsx(path: Path, business_date: dt.date, found: Sequence[FindingRow],
     shown_verdicts = verdicts[:XLSX_MAX_ROWS]
     for n, row in enumerate(shown_verdicts, start=1):
         for col, value in enumerate(row):
-            sheet.write_string(n, col, value)
+            sheet.write_string(n, col, spreadsheet_safe(value))
     sheet.autofilter(0, 0, max(len(shown_verdicts), 1), len(VERDICT_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)
     book.close()

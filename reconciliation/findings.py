@@ -13,12 +13,13 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 
 import duckdb
 
 from connectors.warehouse import transaction
 from reconciliation.catalogue import CHECKS
-from reconciliation.check import Check, severity_rank_sql
+from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 
@@ -36,6 +37,31 @@ CREATE TABLE IF NOT EXISTS financing_verdicts (
   debtor_uscc VARCHAR, financed_amount_fen BIGINT, status VARCHAR, verdict_since DATE NOT NULL)
 """
 _SEVERITY_RANK = severity_rank_sql()
+
+
+class Verdict(str, Enum):
+    """The verdicts of OUTPUTS.md, in the order the reports list them."""
+
+    BLOCKED = "blocked"  # any high or critical finding
+    REVIEW = "review"  # only medium ones: evidence pending, a row that could not be read …
+    CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
+    CLOSED = "closed"  # no longer live, whatever its findings
+
+
+#: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
+CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
+
+
+def verdict_rank_sql(column: str = "verdict") -> str:
+    """SQL ranking a verdict column in :class:`Verdict` order (blocked first)."""
+    ranks = " ".join(f"WHEN '{verdict.value}' THEN {rank}" for rank, verdict in enumerate(Verdict))
+    return f"CASE {column} {ranks} ELSE {len(Verdict)} END"
+
+
+_CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
+#: A finding whose evidence is only pending (INTERFACES: ``"pending": true``) is a data-quality
+#: finding whatever its check: evidence not here yet is not evidence of fraud.
+_PENDING = "coalesce(json_extract_string(evidence::JSON, '$.pending') = 'true', false)"
 _DOCUMENT_COLUMNS = ("financing_id", "voucher_id", "invoice_no", "bill_ref", "waybill_no")
 
 
@@ -78,7 +104,8 @@ def run_catalogue(
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
             f"""INSERT INTO night_findings
-            SELECT '{check.check_id}', '{check.category.value}',
+            SELECT '{check.check_id}',
+                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
             FROM ({check.sql()})"""
@@ -126,12 +153,22 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
           FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id
+        ), named AS (  -- every financing named by a delivered row, readable or not
+          SELECT financing_id, bank_code, product, applicant_uscc, debtor_uscc, financed_amount_fen, status
+          FROM cur_financings
+          UNION ALL
+          SELECT financing_id, bank_code, product, NULL, NULL, NULL, NULL FROM unreadable_financings u
+          WHERE financing_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id)
         ), judged AS (
           SELECT f.financing_id,
-                 CASE WHEN w.rank <= 1 THEN 'blocked' WHEN w.rank = 2 THEN 'review' ELSE 'clean' END AS verdict,
+                 CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
+                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                      ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status
-          FROM cur_financings f LEFT JOIN worst w USING (financing_id)
+          FROM named f LEFT JOIN worst w USING (financing_id)
         ), previous AS (
           SELECT financing_id, verdict, verdict_since FROM financing_verdicts
           WHERE business_date < $1

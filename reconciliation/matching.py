@@ -18,7 +18,8 @@ For every invoice a live financing presents (``presented_invoices``), the match 
   voucher or of any voucher it was split from whose invoice list holds it, or the bill
   record of the financed range listing it.
 
-A trade is *tier 1* when the invoice's buyer is a core enterprise (it delivers ERP files);
+A trade is *tier 1* when the invoice's buyer is a core enterprise (it delivers ERP files, or issues
+vouchers on the platform: a core whose ERP has not arrived yet is still a core);
 deeper tiers have no ERP, and their ERP links are ``not_applicable``.  Each link ends
 ``matched``, ``missing``, ``ambiguous`` (more than one inferred candidate qualifies: the
 engine never picks one silently) or ``not_applicable``, with its candidate count.  A link

@@ -18,7 +18,7 @@ def _dq(check_id: str, severity: Severity, title: str, rule: str, params: dict[s
     return Check(check_id, Category.DATA_QUALITY, severity, title, rule, params, query="DQ_SOURCE")
 
 
-QUALITY_CHECKS: tuple[Check, ...] = (
+SOURCE_CHECKS: tuple[Check, ...] = (
     _dq("DQ_SOURCE_MISSING", Severity.MEDIUM, "Expected source missing",
         "A source the night should hold delivered nothing: one the configuration requires "
         "(dq_required_sources, ';'-separated source ids such as platform/financings.csv — high, and "

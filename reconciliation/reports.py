@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
 from reconciliation.check import severity_rank_sql
+from reconciliation.findings import verdict_rank_sql
 
 FINDINGS_COLUMNS = (
     "finding_id, business_date, check_id, category, severity, financing_id, voucher_id, "
@@ -30,28 +32,63 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
     """Write ``findings.csv`` and ``financing_status.csv`` of a night; return their paths.
 
     Rows are in a fixed order (gravest first, then by id) so that a re-run of the same
-    night writes byte-identical files.
+    night writes byte-identical files.  Temporary ``*.part`` files a killed run left under
+    ``reports/`` are removed first.
     """
+    for stale in (home / "reports").glob("*/*.part"):  # left by a killed run; one night runs at a time
+        stale.unlink()
     folder = night_report_dir(home, business_date)
-    day = business_date.isoformat()
     findings = folder / "findings.csv"
     status = folder / "financing_status.csv"
     _copy(
         con,
-        f"SELECT {FINDINGS_COLUMNS} FROM findings WHERE business_date = DATE '{day}' "
+        f"SELECT {FINDINGS_COLUMNS} FROM findings WHERE business_date = ? "
         f"ORDER BY {_SEVERITY_ORDER}, check_id, financing_id NULLS LAST, finding_id",
+        business_date,
         findings,
     )
     _copy(
         con,
-        f"SELECT {STATUS_COLUMNS} FROM financing_verdicts WHERE business_date = DATE '{day}' "
-        "ORDER BY CASE verdict WHEN 'blocked' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, financing_id",
+        f"SELECT {STATUS_COLUMNS} FROM financing_verdicts WHERE business_date = ? "
+        f"ORDER BY {verdict_rank_sql()}, financing_id",
+        business_date,
         status,
     )
     return [findings, status]
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP CSV injection): a leading ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return gets a ``'`` in front; a plain number is left as is."""
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: object) -> str:
+    """One CSV field as DuckDB's COPY writes it: NULL empty, an empty text ``""``, a text holding a
+    delimiter, quote or line break quoted (quotes doubled); text made :func:`spreadsheet_safe`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return str(value)
+    text = spreadsheet_safe(value)
+    if not text or any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, day: dt.date, target: Path) -> None:
+    """Write the query's rows as CSV with a header (see :func:`_csv_cell`), through a temporary
+    file renamed over ``target``; the date is a query parameter, nothing is pasted into SQL."""
+    cursor = con.execute(query, [day])
     tmp = target.with_suffix(".csv.part")
-    con.execute(f"COPY ({query}) TO '{tmp}' (HEADER, DELIMITER ',', QUOTE '\"')")
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(_csv_cell(column[0]) for column in cursor.description) + "\n")
+        while rows := cursor.fetchmany(10_000):
+            out.writelines(",".join(map(_csv_cell, row)) + "\n" for row in rows)
     tmp.replace(target)

@@ -12,7 +12,7 @@ defaults for one name).
 
 from __future__ import annotations
 
-from reconciliation.check import Category, Check, Severity
+from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
 
 # ---- parameters, one default per name ---------------------------------------------------
 AMOUNT_TOLERANCE: dict[str, int | str] = {"amount_tolerance_fen": 100, "amount_tolerance_ratio_ppm": 1000}
@@ -34,12 +34,13 @@ TRADE_CHECKS: tuple[Check, ...] = (
         Category.FAKE_TRADE,
         Severity.HIGH,
         "Tier-1 invoice without a confirmed payable",
-        "An invoice whose buyer is a core enterprise (it delivers ERP files) is presented by a "
+        "An invoice whose buyer is a core enterprise (it delivers ERP files, or issues vouchers on the "
+        "platform) is presented by a "
         "financing, but no vendor item of that core's ERP cites the invoice number in its text "
         "(SGTXT) — or the items citing it (credits less debits) confirm less than live "
         "financings present of the invoice, beyond the amount tolerance. Deeper-tier invoices, "
-        "which have no ERP, are not concerned.",
-        {**AMOUNT_TOLERANCE},
+        "which have no ERP, are not concerned." + PENDING_RULE,
+        {**AMOUNT_TOLERANCE, **EVIDENCE_WINDOW},
     ),
     Check(
         "TRADE_NO_WAYBILL",
@@ -51,8 +52,8 @@ TRADE_CHECKS: tuple[Check, ...] = (
         "purchase order) or is named by its goods receipts; without an order number, no "
         "shipment from the seller to the buyer consigned within the date window of the issue "
         "carries the invoice's quantity. When several shipments qualify the case goes to "
-        "MATCH_AMBIGUOUS instead.",
-        {**WAYBILL_MATCH},
+        "MATCH_AMBIGUOUS instead." + PENDING_RULE,
+        {**WAYBILL_MATCH, **EVIDENCE_WINDOW},
     ),
     Check(
         "TRADE_WAYBILL_NOT_RECEIVED",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator import flows
+from simulator.documents import Discount, Pledge
 from simulator.flows import Factored, factor_trade, percent_of
+from simulator.money import discounted
 from simulator.planting import Planter, finance_now, issued_voucher, tonight_or_next
 from simulator.timefmt import iso
 from simulator.trades import Tweaks
@@ -247,6 +249,67 @@ def ledger_move_after_final(sim: "Sim", i: int) -> None:
                            voucher_id=v.id, note="transferred after CANCEL, then financed by the transferee")
 
 
+# ---- the bill exchange, paid receivables, the financing's timeline ------------------------------
+def bill_exchange_conflict(sim: "Sim", i: int) -> None:
+    """A bill range discounted here that the exchange shows discounted at another bank, pledged,
+    locked or in recourse."""
+    trade = sim.trades.tier1()
+    inv = trade.invoice
+    plat = sim.platform
+    bill = plat.new_bill(trade.buyer, trade.seller, inv.total, [inv.no], bank_accepted=bool(i % 2))
+    refs = [(inv.no, bill.amount)]
+    variant = i % 3
+    if variant == 0:  # discounted yesterday at a bank that books it off the platform, again here today
+        elsewhere = plat.bank()
+        rate = plat.rate(elsewhere)
+        bill.discount = Discount(sim.day - 1, rate, discounted(bill.amount, rate, bill.due - sim.day + 1), elsewhere)
+        f = plat.discount(bill, refs, plat.bank(elsewhere), record=False)
+        kind, note = "discounted_at_another_bank", f"the exchange shows {bill.ref} discounted by {elsewhere.cnaps}"
+    elif variant == 1:
+        pledgee = plat.bank()
+        bill.pledge = Pledge(sim.day - 2, pledgee)
+        bill.circulation = "TF0304"
+        f = plat.discount(bill, refs)
+        kind, note = "pledged", f"the exchange shows {bill.ref} pledged to {pledgee.cnaps}"
+    else:
+        bill.circulation = ("TF0302", "TF0402")[(i // 3) % 2]
+        f = plat.discount(bill, refs)
+        kind, note = f"circulation_{bill.circulation}", f"the exchange shows {bill.ref} in {bill.circulation}"
+    plat.deliver_bill([bill])
+    sim.labels.anomaly(sim.night, "BILL_EXCHANGE_CONFLICT", kind, financing=f, bill_ref=bill.ref, invoice_no=inv.no,
+                       note=note)
+
+
+def receivable_already_paid(sim: "Sim", i: int) -> None:
+    """The core pays a payable, then a voucher issued on it (or its invoice) is financed."""
+    trade = sim.trades.tier1()
+    flows.clear(sim, trade)  # paid tonight: cleared on the financing's value date
+    assert trade.ap is not None
+    note = f"payable {trade.ap.ref} cleared on {iso(sim.day)} by {trade.ap.augbl}"
+    if i % 2 == 0:
+        _trade, v, pos = issued_voucher(sim, trade)
+        f = finance_now(sim, v, pos.take(v.amount))
+        sim.labels.anomaly(sim.night, "RECEIVABLE_ALREADY_PAID", "voucher_on_paid_payable", financing=f,
+                           voucher_id=v.id, note=note)
+        return
+    f = factor_trade(sim, trade)
+    sim.labels.anomaly(sim.night, "RECEIVABLE_ALREADY_PAID", "factoring_paid_invoice", financing=f,
+                       invoice_no=trade.invoice.no, note=note)
+
+
+def financing_before_invoice(sim: "Sim", i: int) -> None:
+    """An invoice factoring valued before the invoice was issued, its row delivered now (or a
+    night later)."""
+    trade = sim.trades.tier1()
+    inv = trade.invoice
+    assert trade.ap is not None
+    value_day = inv.day - 1 - i % 3
+    f = sim.platform.book("INVOICE", sim.platform.bank(), inv.seller.uscc, inv.buyer.root.uscc, inv.no,
+                          [(inv.no, inv.total)], inv.total, trade.ap.due, value_date=value_day, row_delay=i % 2)
+    sim.labels.anomaly(sim.night, "FINANCING_BEFORE_INVOICE", "valued_before_issue", financing=f, invoice_no=inv.no,
+                       note=f"value date {iso(value_day)}, invoice issued {iso(inv.day)}")
+
+
 PLANTERS: tuple[Planter, ...] = (
     Planter("DUP_INVOICE_MULTI_FINANCED", "dup_invoice", dup_invoice_multi_financed),
     Planter("INVOICE_FINANCED_BEYOND_VALUE", "beyond_value", invoice_financed_beyond_value),
@@ -260,4 +323,7 @@ PLANTERS: tuple[Planter, ...] = (
     Planter("LEDGER_FINANCE_AFTER_MATURITY", "after_maturity", ledger_finance_after_maturity),
     Planter("LEDGER_ISSUE_WITHOUT_PAYABLE", "issue_without_payable", ledger_issue_without_payable),
     Planter("LEDGER_MOVE_AFTER_FINAL", "move_after_final", ledger_move_after_final),
+    Planter("BILL_EXCHANGE_CONFLICT", "bill_exchange_conflict", bill_exchange_conflict),
+    Planter("RECEIVABLE_ALREADY_PAID", "receivable_already_paid", receivable_already_paid),
+    Planter("FINANCING_BEFORE_INVOICE", "financing_before_invoice", financing_before_invoice),
 )

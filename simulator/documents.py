@@ -3,6 +3,7 @@ ordinals, times as :mod:`simulator.timefmt` timestamps)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simulator.catalog import Product
@@ -173,6 +174,14 @@ class Discount:
     bank: Bank
 
 
+@dataclass(slots=True)
+class Pledge:
+    """A 质押 of a bill range to a bank."""
+
+    day: int
+    bank: Bank
+
+
 @dataclass(slots=True, eq=False)
 class BillRange:
     """One CdInf record: a sub-bill range of a bill package."""
@@ -190,6 +199,9 @@ class BillRange:
     invoices: list[str]
     endorsements: list[Endorsement] = field(default_factory=list)
     discount: Discount | None = None
+    pledge: Pledge | None = None  # Collztn
+    status: str = "CS03"  # CdSts
+    circulation: str = "TF0301"  # CircSts
 
     @property
     def amount(self) -> int:
@@ -205,6 +217,10 @@ class BillRange:
     def holder(self) -> Company:
         """Last endorsee, or the payee."""
         return self.endorsements[-1].endorsee if self.endorsements else self.payee
+
+
+RowEdit = Callable[[tuple[str, ...]], tuple[str, ...]]
+"""Turns the fields of a row as rendered into the fields as delivered."""
 
 
 @dataclass(slots=True, eq=False)
@@ -225,3 +241,4 @@ class Financing:
     maturity: int
     status: str = "ACTIVE"
     row_night: int = 0  # index of the night its row is delivered
+    as_delivered: "RowEdit | None" = None  # bends the row's fields as delivered (a malformed row)

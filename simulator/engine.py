@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator import anomalies, fake_trades, flows, lookalikes
+from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
 from simulator.context import Sim
 from simulator.params import Tuning
 from simulator.planting import Planter
@@ -40,6 +40,10 @@ def planters(anomalies_on: bool, tuning: Tuning) -> list[Planter]:
         out.extend(anomalies.PLANTERS)
         if tuning.plant_fake_trades:
             out.extend(fake_trades.PLANTERS)
+        if tuning.plant_malformed_rows:
+            out.extend(malformed.PLANTERS)
+        if tuning.plant_closures:
+            out.extend(closures.PLANTERS)
     if tuning.plant_lookalikes:
         out.extend(lookalikes.PLANTERS)
     return out
@@ -74,15 +78,18 @@ def simulate(out_dir: Path, *, seed: int = 7, nights: int = 3, start: dt.date = 
     is the number of blue invoices to generate per night (planted scenarios included);
     memory stays bounded whatever the volume.  ``anomalies=False`` plants no anomaly
     (look-alikes, being legitimate, are still planted unless ``tuning`` says otherwise).
-    An existing ``out_dir/inbox`` is replaced.
+    An existing ``out_dir/inbox`` is replaced (and the operational faults planted on it,
+    ``deliveries/`` and ``schedule.json``: :mod:`simulator.operations`, removed).
     """
     if nights < 1 or trades_per_night < 0:
         raise ValueError("nights must be >= 1 and trades_per_night >= 0")
     tuning = tuning or Tuning()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if (out_dir / "inbox").exists():
-        shutil.rmtree(out_dir / "inbox")
+    for stale in ("inbox", "deliveries"):  # deliveries/ and schedule.json describe an earlier inbox
+        if (out_dir / stale).exists():
+            shutil.rmtree(out_dir / stale)
+    (out_dir / "schedule.json").unlink(missing_ok=True)
     sim = Sim(out_dir, seed=seed, nights=nights, start=start, trades_per_night=trades_per_night,
               anomalies=anomalies, tuning=tuning)
     kinds = planters(anomalies, tuning)

@@ -7,6 +7,9 @@ invoice_no, bill_ref, waybill_no, note``.
   the night ``business_date`` (when ``financing_id`` is empty, on ``voucher_id``).
 * ``label=lookalike``: ``financing_id`` looks like what ``check_id`` hunts for but is
   legitimate; it must not be ``blocked``.
+* ``label=closed`` (``check_id`` empty): ``financing_id`` is no longer live from the night
+  ``business_date`` (its row came again REPAID, DEFAULTED or CANCELLED): its verdict is
+  ``closed`` from then on.
 
 ``note`` starts with ``kind=<slug>`` naming the planted scenario.
 """

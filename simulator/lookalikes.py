@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator import flows
-from simulator.documents import Financing
-from simulator.flows import factor_trade, percent_of
+from simulator.documents import Discount, Financing
+from simulator.flows import factor, factor_trade, percent_of
+from simulator.money import discounted
 from simulator.planting import Planter, finance_now, issued_voucher, tier1_of_other_core, tonight_or_next
+from simulator.timefmt import iso
 from simulator.trades import Tweaks
 
 if TYPE_CHECKING:
@@ -162,6 +164,43 @@ def reissue_after_red_flush(sim: "Sim", i: int) -> None:
                          invoice_no=copy.no, note=f"{copy.no} replaces {inv.no}, which red {red.no} flushed")
 
 
+def other_range_discounted_elsewhere(sim: "Sim", i: int) -> None:
+    """A bill split in two: the exchange shows one range discounted at another bank (off the
+    platform), the other range discounted here."""
+    trade = sim.trades.tier1()
+    inv = trade.invoice
+    plat = sim.platform
+    bill = plat.new_bill(trade.buyer, trade.seller, inv.total, [inv.no], bank_accepted=bool(i % 2))
+    theirs, ours = plat.split_range(bill, percent_of(sim, inv.total, 30, 70))
+    elsewhere = plat.bank()
+    rate = plat.rate(elsewhere)
+    theirs.discount = Discount(sim.day, rate, discounted(theirs.amount, rate, theirs.due - sim.day), elsewhere)
+    f = plat.discount(ours, [(inv.no, ours.amount)], plat.bank(elsewhere))
+    plat.deliver_bill([theirs, ours])
+    sim.labels.lookalike(sim.night, "BILL_EXCHANGE_CONFLICT", "other_range_discounted_elsewhere", financing=f,
+                         bill_ref=ours.ref, note=f"{theirs.ref} discounted by {elsewhere.cnaps}, {ours.ref} here")
+
+
+def paid_at_maturity(sim: "Sim", i: int) -> None:
+    """A factoring whose payable the core clears on the next night, after the value date (on the
+    last night it stays open)."""
+    trade = sim.trades.tier1()
+    f = factor_trade(sim, trade)
+    sim.later(1, lambda s: flows.clear(s, trade))
+    _mark(sim, "RECEIVABLE_ALREADY_PAID", "cleared_after_value_date", [f],
+          f"payable cleared after the value date {iso(f.value_date)}", invoice_no=trade.invoice.no)
+
+
+def valued_on_issue_day(sim: "Sim", i: int) -> None:
+    """An invoice factoring valued on the very day the invoice was issued."""
+    trade = sim.trades.tier1()
+    inv = trade.invoice
+    assert trade.ap is not None
+    f = factor(sim, inv, inv.total, trade.ap.due, value_date=inv.day)
+    _mark(sim, "FINANCING_BEFORE_INVOICE", "valued_on_issue_day", [f], f"value date = issue date {iso(inv.day)}",
+          invoice_no=inv.no)
+
+
 PLANTERS: tuple[Planter, ...] = (
     Planter("DUP_INVOICE_MULTI_FINANCED", "voucher_plus_bill_split", voucher_plus_bill),
     Planter("INVOICE_RED_FLUSHED", "red_letter_reverses_twin", red_letter_other_invoice),
@@ -172,4 +211,7 @@ PLANTERS: tuple[Planter, ...] = (
     Planter("TRADE_NO_PAYABLE", "rounding_within_one_yuan", rounding_within_one_yuan),
     Planter("DUP_VOUCHER_MULTI_FINANCED", "split_children_each_financed_once", voucher_children_financed),
     Planter("DUP_INVOICE_REISSUED", "reissue_after_full_red_flush", reissue_after_red_flush),
+    Planter("BILL_EXCHANGE_CONFLICT", "other_range_discounted_elsewhere", other_range_discounted_elsewhere),
+    Planter("RECEIVABLE_ALREADY_PAID", "cleared_after_value_date", paid_at_maturity),
+    Planter("FINANCING_BEFORE_INVOICE", "valued_on_issue_day", valued_on_issue_day),
 )

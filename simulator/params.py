@@ -31,6 +31,12 @@ class Tuning:
     """Plant the fake-trade catalogue (only when ``anomalies=True``)."""
     plant_lookalikes: bool = True
     """Plant look-alikes (legitimate but suspicious-looking cases) on every run."""
+    plant_malformed_rows: bool = False
+    """Plant malformed financings.csv rows (:mod:`simulator.malformed`; only when
+    ``anomalies=True``)."""
+    plant_closures: bool = True
+    """Plant financings closed on a later night (:mod:`simulator.closures`; only when
+    ``anomalies=True``: they carry ``closed`` labels)."""
     pending_cap: int = 20_000
     """Most actions (voucher steps, late financing rows) kept for later nights."""
     reservoir_size: int = 64

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from simulator.documents import BillRange, Discount, Endorsement, Financing, Trade
+from simulator.documents import BillRange, Discount, Endorsement, Financing, RowEdit, Trade
 from simulator.money import discounted, fen_text as format_fen
 from simulator.render import refs_text
 from simulator.timefmt import DAY, HOUR, iso, offset_time
@@ -139,12 +139,13 @@ class Platform:
         v.holder = to
 
     def finance_voucher(self, v: Voucher, refs: list[tuple[str, int]], *, bank: Bank | None = None,
-                        by: Company | None = None, row_delay: int | None = None) -> Financing:
+                        by: Company | None = None, row_delay: int | None = None,
+                        as_delivered: RowEdit | None = None) -> Financing:
         """FINANCE ``v`` at a bank and book the VOUCHER financing."""
         applicant = by or v.holder
         bank = bank or self.bank()
         f = self.book("VOUCHER", bank, applicant.uscc, v.issuer.uscc, v.id, refs, v.amount, v.maturity,
-                      row_delay=row_delay)
+                      row_delay=row_delay, as_delivered=as_delivered)
         self.event("FINANCE", v.id, v.issuer, applicant.uscc, bank.cnaps, v.amount, v.maturity, refs=refs,
                    financing_id=f.id)
         v.state = "financed"
@@ -164,14 +165,15 @@ class Platform:
     def book(self, product: str, bank: Bank, applicant: str, debtor: str, asset_ref: str,
              refs: list[tuple[str, int]], face: int, maturity: int, *, value_date: int | None = None,
              rate_bp: int | None = None, financed: int | None = None, row_delay: int | None = None,
-             status: str = "ACTIVE") -> Financing:
-        """Book a financing and deliver its row tonight or (``row_delay=1``) tomorrow."""
+             status: str = "ACTIVE", as_delivered: RowEdit | None = None) -> Financing:
+        """Book a financing and deliver its row tonight or (``row_delay=1``) tomorrow
+        (``as_delivered`` bends the row's text: a malformed row)."""
         sim = self.sim
         value = value_date if value_date is not None else sim.day
         rate = rate_bp if rate_bp is not None else self.rate(bank)
         cash = financed if financed is not None else discounted(face, rate, max(0, maturity - value))
         f = Financing(sim.ids.financing_id(), bank, product, applicant, debtor, asset_ref, refs, face, cash, rate,
-                      value, maturity, status, sim.night)
+                      value, maturity, status, sim.night, as_delivered)
         if row_delay is None:
             row_delay = 1 if sim.rng.random() < P_LATE_ROW else 0
         if row_delay and sim.later(1, lambda s: s.files.financing(f)):

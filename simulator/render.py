@@ -220,7 +220,9 @@ def bill_record(r: BillRange) -> str:
             f"    <Dscnt><Dt>{iso(d.day)}</Dt><IntrstRate>{annual_rate_text(d.rate_bp)}</IntrstRate>"
             f"<Amt>{format_fen(d.amount)}</Amt><DscntBk>{d.bank.cnaps}</DscntBk></Dscnt>\n"
         )
-    parts.append("    <CdSts>CS03</CdSts>\n    <CircSts>TF0301</CircSts>\n")
+    if r.pledge is not None:
+        parts.append(f"    <Collztn><Dt>{iso(r.pledge.day)}</Dt><CollztnBk>{r.pledge.bank.cnaps}</CollztnBk></Collztn>\n")
+    parts.append(f"    <CdSts>{r.status}</CdSts>\n    <CircSts>{r.circulation}</CircSts>\n")
     parts.extend(f"    <InvcNb>{no}</InvcNb>\n" for no in r.invoices)
     parts.append("  </CdInf>\n")
     return "".join(parts)

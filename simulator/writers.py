@@ -265,7 +265,8 @@ class NightFiles:
     def financing(self, f: Financing) -> None:
         """Deliver one financings.csv row."""
         self.counts.by_kind["financings"] += 1
-        self.financings.row(render.financing_row(f))
+        fields = render.financing_row(f)
+        self.financings.row(f.as_delivered(fields) if f.as_delivered is not None else fields)
 
     def status_change(self, invoice_no: str, status: str, red_fen: int, day: int) -> None:
         """Deliver one invoice_status.csv row."""

@@ -7,9 +7,10 @@ import itertools
 
 import pyarrow as pa
 
-from connectors.schemas import SCHEMAS
+from connectors.kinds import classify
+from connectors.schemas import QUARANTINE_SCHEMA, SCHEMAS
 from connectors.values import format_fen
-from connectors.warehouse import Warehouse
+from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 
 _positions = itertools.count(1)
 
@@ -31,13 +32,14 @@ def insert(warehouse: Warehouse, table: str, business_date: dt.date, **values: o
 
 def invoice(warehouse: Warehouse, day: dt.date, invoice_no: str, total_fen: int, *,
             seller: str = "91320500MA1X000024", buyer: str = "91440300MA5F00001A",
-            red_of: str | None = None) -> None:
-    """A 数电票 whose tax is 13/113 of its total (a red-letter one when ``red_of`` is given)."""
+            red_of: str | None = None, issued: dt.date | None = None) -> None:
+    """A 数电票 whose tax is 13/113 of its total (a red-letter one when ``red_of`` is given),
+    issued on ``issued`` (default: the night it arrives)."""
     tax = total_fen * 13 // 113
     insert(warehouse, "tax_invoices", day, invoice_no=invoice_no, is_red=red_of is not None,
            original_invoice_no=red_of, seller_uscc=seller, buyer_uscc=buyer,
            amount_fen=total_fen - tax, tax_fen=tax, total_fen=total_fen,
-           issue_time=dt.datetime.combine(day, dt.time(9)))
+           issue_time=dt.datetime.combine(issued or day, dt.time(9)))
 
 
 def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: str, *,
@@ -45,7 +47,10 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
               voucher: str | None = None, bill: tuple[str, int, int] | None = None,
               status: str = "ACTIVE") -> None:
     """A financing and the invoices it presents (invoice no → fen)."""
-    face = face_fen if face_fen is not None else sum(invoices.values())
+    if face_fen is not None:
+        face = face_fen
+    else:  # a bill range holds one fen per unit
+        face = bill[2] - bill[1] + 1 if bill else sum(invoices.values())
     asset_ref = voucher or (f"{bill[0]}:{bill[1]}-{bill[2]}" if bill else next(iter(invoices)))
     position = insert(warehouse, "financings", day, financing_id=financing_id, bank_code=bank, product=product,
            applicant_uscc="91320500MA1X000024", debtor_uscc="91440300MA5F00001A", asset_ref=asset_ref,
@@ -58,3 +63,22 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
     for invoice_no, fen in invoices.items():
         insert(warehouse, "financing_invoices", day, src_pos=position, financing_id=financing_id,
                invoice_no=invoice_no, amount_fen=fen)
+
+
+def delivered(warehouse: Warehouse, day: dt.date, *rel_paths: str) -> None:
+    """Register files as delivered (and loaded) on ``day``, as the loader does."""
+    rows = [(day, rel, f"sha-{day}-{rel}", 0, _kind(rel), "loaded", 0, 0, None) for rel in rel_paths]
+    warehouse.append("files", rows_to_table(rows, FILES_SCHEMA))
+
+
+def quarantined(warehouse: Warehouse, day: dt.date, rel_path: str, *, src_pos: int | None = None,
+                raw: str | None = None, reason_code: str = "BAD_VALUE") -> None:
+    """A quarantine record of a file delivered on ``day``: the whole file (no ``src_pos``) or one record."""
+    row = (day, f"sha-{day}-{rel_path}", rel_path, src_pos, _kind(rel_path), reason_code, "unreadable", raw)
+    warehouse.append("quarantine", rows_to_table([row], QUARANTINE_SCHEMA))
+
+
+def _kind(rel_path: str) -> str:
+    kind = classify(rel_path)
+    assert kind is not None, rel_path
+    return kind.value

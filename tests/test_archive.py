@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from connectors.archive import Archive, ArchiveError, FileStatus, ManifestCorrupt, NightManifest
+from connectors.archive import (
+    ZERO_HEAD,
+    Archive,
+    ArchiveError,
+    FileStatus,
+    ManifestCorrupt,
+    ManifestHead,
+    NightManifest,
+)
 from connectors.sources import LocalFolderSource, RemoteFile
 
 D1 = dt.date(2024, 3, 1)
@@ -73,7 +81,8 @@ def test_first_landing_archives_every_file_as_new(inbox: Path, archive: Archive,
     assert manifest.to_parse() == manifest.files
     lines = manifest_lines(archive)
     assert [line["seq"] for line in lines] == [1, 2, 3]
-    assert list(lines[0]) == ["seq", "business_date", "rel_path", "sha256", "size", "source", "received_at"]
+    assert list(lines[0]) == ["seq", "business_date", "rel_path", "sha256", "size", "source", "received_at", "prev"]
+    assert lines[0]["prev"] == "0" * 64, "the chain starts from the zero head"
     assert {line["business_date"] for line in lines} == {"2024-03-01"}
     assert {line["source"] for line in lines} == {source.name}
     received = dt.datetime.fromisoformat(str(lines[0]["received_at"]))
@@ -278,3 +287,75 @@ def test_unreadable_manifest_line_is_reported(archive: Archive, inbox: Path, sou
 
     with pytest.raises(ManifestCorrupt, match=r"manifest.jsonl, line 2: missing field 'business_date'"):
         archive.night_manifest(D1)
+
+
+def _rewrite_line(archive: Archive, index: int, edit) -> None:
+    lines = archive.manifest_path.read_bytes().splitlines(keepends=True)
+    lines[index] = edit(lines[index])
+    archive.manifest_path.write_bytes(b"".join(lines))
+
+
+def _without_prev(line: bytes) -> bytes:
+    """The line as written before the chain existed."""
+    record = {k: v for k, v in json.loads(line).items() if k != "prev"}
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def test_manifest_is_hash_chained_and_an_edited_line_breaks_it(
+    inbox: Path, archive: Archive, source: LocalFolderSource
+) -> None:
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    put(inbox, D1, "tax/b.xml", b"<b/>")
+    put(inbox, D2, "tax/c.xml", b"<c/>")
+    archive.land_night(source, D1)
+    archive.land_night(source, D2)
+    report = archive.verify()
+    assert report.ok and report.head.lines == 3
+    raw = archive.manifest_path.read_bytes().splitlines()
+    head = ZERO_HEAD
+    for line in raw:  # the chain as documented: SHA-256(previous head ‖ line)
+        assert json.loads(line)["prev"] == head.hex()
+        head = hashlib.sha256(head + line).digest()
+    assert archive.head() == ManifestHead(3, head) == report.head
+
+    # Point line 1 at other (existing) bytes: every field still parses, the chain does not.
+    _rewrite_line(archive, 0, lambda line: line.replace(sha(b"<a/>").encode(), sha(b"<b/>").encode()))
+    report = archive.verify()
+    assert not report.ok
+    assert report.first_problem() == (
+        f"{archive.manifest_path}, line 2: the chain is broken: prev does not match the lines before it "
+        "(an earlier line was edited, removed or inserted)"
+    )
+    with pytest.raises(ManifestCorrupt, match="line 2: the chain is broken"):
+        archive.land_night(source, D2)
+
+
+def test_legacy_lines_are_a_prefix_the_chain_commits_to(
+    inbox: Path, archive: Archive, source: LocalFolderSource
+) -> None:
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    archive.land_night(source, D1)
+    # A manifest written before the chain existed: its line has no prev.
+    _rewrite_line(archive, 0, _without_prev)
+    assert archive.verify().ok
+    put(inbox, D2, "tax/b.xml", b"<b/>")
+    archive.land_night(source, D2)
+    legacy, chained = archive.manifest_path.read_bytes().splitlines()
+    assert json.loads(chained)["prev"] == hashlib.sha256(ZERO_HEAD + legacy).digest().hex()
+    assert archive.verify().ok
+
+    # A line without prev after a chained one is refused: legacy lines are a prefix only.
+    put(inbox, D2, "tax/c.xml", b"<c/>")
+    archive.land_night(source, D2)
+    _rewrite_line(archive, 2, _without_prev)
+    assert "line 3: no chain hash (prev) on a line after chained lines" in archive.verify().first_problem()
+
+
+def test_verify_names_an_altered_object(inbox: Path, archive: Archive, source: LocalFolderSource) -> None:
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    landed = archive.land_night(source, D1).files[0]
+    landed.object_path.chmod(0o644)
+    landed.object_path.write_bytes(b"<a>forged</a>")
+    assert archive.verify().first_problem() == (
+        f"archive object {landed.object_path} was altered: its bytes hash to {sha(b'<a>forged</a>')}"
+    )

@@ -8,16 +8,16 @@ import json
 import pytest
 
 from connectors.warehouse import Warehouse
-from reconciliation.catalogue import FIRST_CHECKS
+from reconciliation.catalogue import FIRST_CHECKS, QUALITY_CHECKS
 from reconciliation.findings import run_catalogue as run_all
-from tests.factories import financing, insert, invoice
+from tests.factories import delivered, financing, insert, invoice, quarantined
 
 D1 = dt.date(2026, 11, 18)
 
 
-def run_catalogue(con, day):  # noqa: ANN001, ANN201 - these histories hold no trade evidence
+def run_catalogue(con, day, params=None):  # noqa: ANN001, ANN201 - these histories hold no trade evidence
     """The first checks only: the histories here have financings and invoices, no ERP or waybills."""
-    return run_all(con, day, checks=FIRST_CHECKS)
+    return run_all(con, day, checks=FIRST_CHECKS + QUALITY_CHECKS, params=params)
 
 
 D2 = dt.date(2026, 11, 19)
@@ -109,7 +109,7 @@ def test_invoice_unknown_to_tax_data_until_it_arrives(wh):
     run_catalogue(wh.con, D1)
     assert [f["check_id"] for f in findings_of(wh, D1)] == ["INVOICE_NOT_IN_TAX_DATA"]
     assert verdicts_of(wh, D1) == {"F1": "blocked"}
-    invoice(wh, D2, INV_A, 10_000_00)
+    invoice(wh, D2, INV_A, 10_000_00, issued=D1)
     run_catalogue(wh.con, D2)
     assert findings_of(wh, D2) == []
     verdict = wh.con.execute("SELECT verdict, verdict_since FROM financing_verdicts WHERE business_date = ?", [D2]).fetchone()
@@ -157,3 +157,207 @@ def test_finding_ids_are_stable_across_reruns_and_nights(wh):
     second = findings_of(wh, D2)
     assert [f["finding_id"] for f in second] == [f["finding_id"] for f in first]
     assert second[0]["first_seen_date"] == D1
+
+
+# ---- verdicts: closed, implausible amounts ---------------------------------------------------
+
+
+def test_financings_no_longer_live_are_closed_whatever_their_findings(wh):
+    for fid, status in (("F1", "REPAID"), ("F2", "DEFAULTED"), ("F3", "CANCELLED"), ("F4", "ACTIVE")):
+        financing(wh, D1, fid, "INVOICE", invoices={INV_A: 10_000_00}, status=status, bank="105100000017")
+    invoice(wh, D1, INV_B, 10_000_00)
+    financing(wh, D1, "F5", "INVOICE", invoices={INV_B: 10_000_00}, status="REPAID")
+    run_catalogue(wh.con, D1)
+    assert verdicts_of(wh, D1) == {"F1": "closed", "F2": "closed", "F3": "closed", "F4": "blocked", "F5": "closed"}
+    check_ids = dict(wh.con.execute("SELECT financing_id, check_ids FROM financing_verdicts").fetchall())
+    assert check_ids["F2"] == "INVOICE_NOT_IN_TAX_DATA"  # the findings stay listed
+
+
+@pytest.mark.parametrize(("face", "financed", "flagged"), [
+    (10_000_00, 9_800_00, None),
+    (0, 0, "a face amount of zero or less"),
+    (10_000_00, -5_00, "a financed amount of zero or less"),
+    (2_000_000_000_00, 1_900_000_000_00, "above the plausibility ceiling of ¥1000000000.00"),
+    (10_000_00, 10_000_01, "more financed than the face value"),
+])
+def test_a_negative_zero_or_implausible_amount_is_never_clean(wh, face, financed, flagged):
+    invoice(wh, D1, INV_A, 10_000_00)
+    financing(wh, D1, "F1", "INVOICE", invoices={INV_A: 10_000_00}, face_fen=face)
+    wh.con.execute("UPDATE financings SET financed_amount_fen = ?", [financed])
+    run_catalogue(wh.con, D1)
+    found = [f for f in findings_of(wh, D1) if f["check_id"] == "DQ_FINANCING_AMOUNT_IMPLAUSIBLE"]
+    if flagged is None:
+        assert found == [] and verdicts_of(wh, D1) == {"F1": "clean"}
+        return
+    assert len(found) == 1 and flagged in found[0]["detail"]
+    assert (found[0]["category"], found[0]["severity"]) == ("data_quality", "medium")
+    assert verdicts_of(wh, D1)["F1"] in ("review", "blocked")
+
+
+def test_the_amount_ceiling_is_a_parameter(wh):
+    invoice(wh, D1, INV_A, 10_000_00)
+    financing(wh, D1, "F1", "INVOICE", invoices={INV_A: 10_000_00})
+    run_catalogue(wh.con, D1, params={"financing_amount_ceiling_fen": 5_000_00})
+    assert verdicts_of(wh, D1) == {"F1": "review"}
+
+
+# ---- not yet is not absent ----------------------------------------------------------------
+
+NIGHTLY = ("tax/batch_0001.xml", "platform/financings.csv")
+
+
+def _pending(finding: dict) -> dict:
+    return json.loads(finding["evidence"])
+
+
+def test_an_invoice_in_a_quarantined_record_is_pending_until_the_window_passes(wh):
+    delivered(wh, D1, *NIGHTLY)
+    quarantined(wh, D1, "tax/batch_0001.xml", src_pos=3, raw=f"<EInvoice><Header><EIid>{INV_A}</EIid>…")
+    financing(wh, D1, "F1", "INVOICE", invoices={INV_A: 10_000_00})
+    financing(wh, D1, "F2", "INVOICE", invoices={INV_B: 10_000_00}, bank="105100000017")
+    run_catalogue(wh.con, D1)
+    found = {f["financing_id"]: f for f in findings_of(wh, D1)}
+    assert (found["F1"]["severity"], found["F1"]["category"]) == ("medium", "data_quality")
+    assert found["F1"]["detail"].startswith("Evidence pending since 2026-11-18: awaited from tax/*.xml")
+    assert "record 3 of tax/batch_0001.xml" in found["F1"]["detail"]
+    assert "fake" not in found["F1"]["detail"]
+    assert _pending(found["F1"])["pending"] is True and _pending(found["F1"])["pending_since"] == "2026-11-18"
+    assert found["F2"]["severity"] == "high", "an invoice no delivery names is absent, not pending"
+    assert verdicts_of(wh, D1) == {"F1": "review", "F2": "blocked"}
+    last_day = D1 + dt.timedelta(days=6)
+    delivered(wh, last_day, *NIGHTLY)
+    run_catalogue(wh.con, last_day)
+    assert verdicts_of(wh, last_day)["F1"] == "review"
+    window_passed = D1 + dt.timedelta(days=7)
+    delivered(wh, window_passed, *NIGHTLY)
+    run_catalogue(wh.con, window_passed)
+    stands = {f["financing_id"]: f for f in findings_of(wh, window_passed)}["F1"]
+    assert (stands["severity"], stands["category"], stands["finding_id"]) == ("high", "fake_trade", found["F1"]["finding_id"])
+    assert "pending" not in _pending(stands)
+
+
+@pytest.mark.parametrize("trouble", ["not_delivered", "file_quarantined"])
+def test_a_tax_delivery_missing_or_unreadable_leaves_unknown_invoices_pending(wh, trouble):
+    delivered(wh, D1, *NIGHTLY)
+    if trouble == "not_delivered":
+        delivered(wh, D2, "platform/financings.csv")
+    else:
+        delivered(wh, D2, *NIGHTLY)
+        quarantined(wh, D2, "tax/batch_0001.xml", reason_code="MALFORMED_XML")
+    financing(wh, D2, "F1", "INVOICE", invoices={INV_A: 10_000_00})
+    run_catalogue(wh.con, D2)
+    (found,) = findings_of(wh, D2)
+    assert found["severity"] == "medium"
+    reason = ("tax/*.xml has not been delivered since 2026-11-18" if trouble == "not_delivered"
+              else "tax/batch_0001.xml delivered on 2026-11-19 could not be read (MALFORMED_XML)")
+    assert reason in found["detail"]
+    # The invoice arrives the next night: the finding goes, the financing is clean.
+    d3 = D2 + dt.timedelta(days=1)
+    delivered(wh, d3, *NIGHTLY)
+    invoice(wh, d3, INV_A, 10_000_00, issued=D1)
+    run_catalogue(wh.con, d3)
+    assert findings_of(wh, d3) == [] and verdicts_of(wh, d3) == {"F1": "clean"}
+
+
+# ---- an unreadable financings.csv row never vanishes -----------------------------------------
+
+
+def _reject(wh, day, financing_id, **asset):  # noqa: ANN001, ANN003, ANN202
+    insert(wh, "financing_rejects", day, financing_id=financing_id, bank_code="105100000017",
+           reason_code="BAD_VALUE", reason="value_date: not an ISO date: '2026-13-01'", **asset)
+
+
+def test_an_unreadable_row_gets_a_verdict_and_counts_against_its_voucher(wh):
+    financing(wh, D1, "F1", "VOUCHER", invoices={}, face_fen=30_000_00, voucher="V3f9a1c2b4d5e6f71")
+    _reject(wh, D1, "F2", product="VOUCHER", asset_ref="V3f9a1c2b4d5e6f71", asset_voucher_id="V3f9a1c2b4d5e6f71")
+    _reject(wh, D1, "F3", product="LOAN")
+    run_catalogue(wh.con, D1)
+    found = {(f["check_id"], f["financing_id"]) for f in findings_of(wh, D1)}
+    assert found == {("DUP_VOUCHER_MULTI_FINANCED", "F1"), ("DUP_VOUCHER_MULTI_FINANCED", "F2"),
+                     ("DQ_FINANCING_ROW_UNREADABLE", "F2"), ("DQ_FINANCING_ROW_UNREADABLE", "F3")}
+    assert verdicts_of(wh, D1) == {"F1": "blocked", "F2": "blocked", "F3": "review"}
+    # Every night until a readable row replaces it.
+    run_catalogue(wh.con, D2)
+    assert verdicts_of(wh, D2)["F3"] == "review"
+    financing(wh, D2, "F3", "INVOICE", invoices={INV_A: 10_000_00})
+    invoice(wh, D2, INV_A, 10_000_00, issued=D1)
+    run_catalogue(wh.con, D2)
+    assert verdicts_of(wh, D2)["F3"] == "clean"
+
+
+def test_an_unreadable_row_counts_against_the_bill_range_it_names(wh):
+    financing(wh, D1, "F1", "BILL", invoices={}, bill=(BILL, 1, 5_000_000))
+    _reject(wh, D1, None, product="BILL", asset_ref=f"{BILL}:4000001-6000000", asset_cd_no=BILL,
+            asset_range_start=4_000_001, asset_range_end=6_000_000)
+    run_catalogue(wh.con, D1)
+    found = {(f["check_id"], f["financing_id"]) for f in findings_of(wh, D1)}
+    assert ("DUP_BILL_RANGE_MULTI_FINANCED", "F1") in found
+    assert verdicts_of(wh, D1) == {"F1": "blocked"}
+
+
+# ---- the financing's timeline ------------------------------------------------------------------
+
+
+def test_financing_valued_before_its_invoice_was_issued(wh):
+    d3 = D2 + dt.timedelta(days=1)
+    invoice(wh, D2, INV_A, 10_000_00, issued=D2)
+    invoice(wh, D2, INV_B, 10_000_00, issued=D1)
+    # Rows that arrive on a later night than their value date.
+    financing(wh, d3, "F1", "INVOICE", invoices={INV_A: 10_000_00})
+    financing(wh, d3, "F2", "INVOICE", invoices={INV_B: 10_000_00}, bank="105100000017")
+    wh.con.execute("UPDATE financings SET value_date = ?", [D1])
+    run_catalogue(wh.con, d3)
+    (found,) = findings_of(wh, d3)
+    assert (found["check_id"], found["financing_id"], found["severity"]) == ("FINANCING_BEFORE_INVOICE", "F1", "high")
+    assert "valued on 2026-11-18, 1 day(s) before invoice" in found["detail"]
+    assert verdicts_of(wh, d3) == {"F1": "blocked", "F2": "clean"}, "an invoice issued on the value date is fine"
+
+
+# ---- the bill exchange's record ---------------------------------------------------------------
+
+OUR_BANK = "313521000011"
+OTHER_BANK = "105100000017"
+
+
+def _bill_record(wh, start, end, **state):  # noqa: ANN001, ANN003, ANN202
+    insert(wh, "bills", D1, cd_no=BILL, splittable=True, range_start=start, range_end=end, bill_type="AC02",
+           amount_fen=end - start + 1, bill_status=state.pop("bill_status", "CS03"),
+           circulation_status=state.pop("circulation_status", "TF0301"), **state)
+
+
+@pytest.mark.parametrize(("state", "severity", "says"), [
+    ({"discount_bank": OUR_BANK, "discount_date": D1}, None, None),
+    ({"discount_bank": OTHER_BANK, "discount_date": D1}, "critical", f"discounted by bank {OTHER_BANK} on 2026-11-18"),
+    ({"pledge_bank": OTHER_BANK, "pledge_date": D1}, "critical", f"pledged to bank {OTHER_BANK} on 2026-11-18"),
+    ({"circulation_status": "TF0304"}, "critical", "pledged"),
+    ({"circulation_status": "TF0302"}, "high", "locked (TF0302)"),
+    ({"circulation_status": "TF0402"}, "high", "in recourse (TF0402)"),
+    ({"circulation_status": "TF0501"}, "high", "ended"),
+    ({"bill_status": "CS06"}, "high", "ended (CS06"),
+    ({"circulation_status": "TF0401"}, None, None),  # in collection at maturity: not a conflict
+])
+def test_bill_financing_against_the_exchanges_record(wh, state, severity, says):
+    _bill_record(wh, 1, 5_000_000, **state)
+    financing(wh, D1, "F1", "BILL", invoices={}, bill=(BILL, 1, 5_000_000), bank=OUR_BANK)
+    run_catalogue(wh.con, D1)
+    found = [f for f in findings_of(wh, D1) if f["check_id"] == "BILL_EXCHANGE_CONFLICT"]
+    if severity is None:
+        assert found == [] and verdicts_of(wh, D1) == {"F1": "clean"}
+        return
+    (finding,) = found
+    assert (finding["financing_id"], finding["bill_ref"], finding["severity"]) == ("F1", f"{BILL}:1-5000000", severity)
+    assert says in finding["detail"]
+
+
+def test_bill_exchange_only_the_overlapping_record_and_the_same_bank_twice(wh):
+    _bill_record(wh, 1, 3_000_000, discount_bank=OTHER_BANK, discount_date=D1)
+    _bill_record(wh, 3_000_001, 5_000_000, discount_bank=OUR_BANK, discount_date=D1)
+    financing(wh, D1, "F1", "BILL", invoices={}, bill=(BILL, 3_000_001, 5_000_000), bank=OUR_BANK)
+    run_catalogue(wh.con, D1)
+    assert findings_of(wh, D1) == [], "the other bank discounted a disjoint range"
+    # The same bank books the range again in another financing, a night later: the exchange's
+    # discount is F1's (valued that day), not F3's.
+    financing(wh, D2, "F3", "BILL", invoices={}, bill=(BILL, 3_000_001, 5_000_000), bank=OUR_BANK)
+    run_catalogue(wh.con, D2)
+    found = {(f["check_id"], f["financing_id"]) for f in findings_of(wh, D2) if f["check_id"] == "BILL_EXCHANGE_CONFLICT"}
+    assert found == {("BILL_EXCHANGE_CONFLICT", "F3")}

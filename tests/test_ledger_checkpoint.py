@@ -21,9 +21,12 @@ from ledger.checkpoint import (
     sign_checkpoint,
     signers_of,
 )
+from connectors.errors import IntegrityError
 from ledger.keys import (
-    load_or_create_fingerprint_key,
-    load_or_create_signing_key,
+    create_fingerprint_key,
+    create_signing_key,
+    load_fingerprint_key,
+    load_signing_key,
     load_verifier,
     public_key_pem,
 )
@@ -161,8 +164,8 @@ def ledger(tmp_path) -> Harness:
 def test_refuses_a_rewritten_history(ledger: Harness) -> None:
     other = Harness(duckdb.connect(), ledger.checkpoint_dir, ledger.signing_key, ORIGIN)
     busy_night(dt.date(2026, 11, 20), 3, prefix="X").load(other.con)  # 15 entries, another history
-    result = other.run(dt.date(2026, 11, 20))  # the nightly sees at once it does not hold checkpoint 10
-    assert not result.verified and "size 10" in result.problem and result.checkpoint_path is None
+    with pytest.raises(IntegrityError, match="size 10"):  # the nightly sees at once it does not hold checkpoint 10
+        other.run(dt.date(2026, 11, 20))
     assert ingest_night(other.con, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32)["appended"] == 15
     with pytest.raises(InconsistentCheckpoint, match="does not extend the checkpoint of size 10"):
         publish_checkpoint(other.con, checkpoint_dir=ledger.checkpoint_dir,
@@ -196,14 +199,18 @@ def test_republishing_keeps_cosignatures(ledger: Harness) -> None:
 
 def test_key_files(tmp_path, caplog) -> None:
     key_path = tmp_path / "keys" / "signing_key.pem"
-    key = load_or_create_signing_key(key_path)
+    key = create_signing_key(key_path)
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_path.parent.stat().st_mode) == 0o700
-    again = load_or_create_signing_key(key_path)
+    again = load_signing_key(key_path)
     assert public_key_pem(again) == public_key_pem(key)
+    with pytest.raises(FileExistsError):  # a key is never replaced
+        create_signing_key(key_path)
     fp_path = tmp_path / "keys" / "fingerprint.key"
-    secret = load_or_create_fingerprint_key(fp_path)
-    assert len(secret) == 32 and load_or_create_fingerprint_key(fp_path) == secret
+    secret = create_fingerprint_key(fp_path)
+    assert len(secret) == 32 and load_fingerprint_key(fp_path) == secret
+    with pytest.raises(FileExistsError):
+        create_fingerprint_key(fp_path)
     assert stat.S_IMODE(fp_path.stat().st_mode) == 0o600
     pub = tmp_path / "log.pub"
     pub.write_bytes(public_key_pem(key))

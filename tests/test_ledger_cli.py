@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 
 from ledger.checkpoint import NoteSigner
 from ledger.cli import DEFAULT_ORIGIN, ledger_app
-from ledger.keys import default_signing_key_path, load_or_create_signing_key, public_key_pem
+from integration.home import init_home, ledger_keys
+from integration.settings import load_settings
+from ledger.keys import create_signing_key, default_signing_key_path, load_signing_key, public_key_pem
 from ledger.proofcheck import verify_consistency, verify_inclusion
 from ledger.testing import SAMPLE_DATE, Harness, NightRows, busy_night, sample_night
 
@@ -24,9 +26,10 @@ V1 = "V3f9a1c2b4d5e6f71"
 @pytest.fixture
 def home(tmp_path):
     home = tmp_path / "home"
-    key = load_or_create_signing_key(default_signing_key_path(home))
+    init_home(home)
+    keys = ledger_keys(load_settings(home))
     con = duckdb.connect(str(home / "warehouse.duckdb"))
-    h = Harness(con, home / "ledger" / "checkpoints", key, DEFAULT_ORIGIN)
+    h = Harness(con, home / "ledger" / "checkpoints", keys.signer.private_key, DEFAULT_ORIGIN, keys.fingerprint_key)
     sample_night().load(con)
     assert h.run(SAMPLE_DATE).verified
     day2 = SAMPLE_DATE + dt.timedelta(days=1)
@@ -66,7 +69,7 @@ def test_verify_pins_the_log_key(home, tmp_path) -> None:
     result = run("verify", "--home", home, "--log-key", stranger, "--key-name", DEFAULT_ORIGIN)
     assert result.exit_code == 1 and "not signed by the pinned log key" in result.output
     pub = tmp_path / "log.pub"
-    pub.write_bytes(public_key_pem(load_or_create_signing_key(default_signing_key_path(home))))
+    pub.write_bytes(public_key_pem(load_signing_key(default_signing_key_path(home))))
     assert run("verify", "--home", home, "--log-key", pub).exit_code == 0
 
 
@@ -100,6 +103,7 @@ def test_checkpoint_and_cosign(home, tmp_path) -> None:
     note_path = home / "ledger" / "checkpoints" / "15.txt"
     assert note_path.exists()
     bank_key = tmp_path / "bank2.pem"
+    create_signing_key(bank_key)
     result = run("cosign", note_path, "--key", bank_key, "--name", "bank2.example", "--home", home)
     assert result.exit_code == 0, result.output
     vkey = result.output.split("verifier key ")[1].split()[0]
@@ -121,6 +125,7 @@ def test_cosign_refuses_a_note_the_log_did_not_sign(home, tmp_path) -> None:
     body = note_path.read_text().split("\n\n")[0] + "\n"
     fake = tmp_path / "fake.txt"
     fake.write_text(body + "\n" + other.sign(body).line())
+    create_signing_key(tmp_path / "b.pem")
     result = run("cosign", fake, "--key", tmp_path / "b.pem", "--name", "bank2.example", "--home", home)
     assert result.exit_code == 1 and "refused" in result.output
 
@@ -137,5 +142,26 @@ def test_lineage(home) -> None:
 def test_export_fingerprints_and_missing_home(home, tmp_path) -> None:
     out = tmp_path / "fps.csv"
     assert run("export-fingerprints", out, "--home", home).exit_code == 0
-    assert out.read_text().startswith("kind,digest,first_seen,amount_fen")
+    assert out.read_text().splitlines()[1] == "kind,digest,first_seen,amount_fen"
     assert run("verify", "--home", tmp_path / "nowhere").exit_code == 2
+
+
+def test_verify_without_a_pinned_log_key_refuses(home) -> None:
+    (home / "ledger" / "keys" / "log.vkey").unlink()
+    result = run("verify", "--home", home)
+    assert result.exit_code == 2 and "no pinned log key" in result.output and "scf init" in result.output
+
+
+def test_checkpoint_never_creates_a_signing_key(home) -> None:
+    default_signing_key_path(home).unlink()
+    result = run("checkpoint", "--home", home)
+    assert result.exit_code == 2 and "no signing key at" in result.output
+    assert not default_signing_key_path(home).exists()
+
+
+def test_prove_refuses_a_rewritten_index_column(home) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("UPDATE ledger_entries SET financing_id = 'F-FORGED' WHERE seq = 4")
+    con.close()
+    result = run("prove", "F-FORGED", "--home", home)
+    assert result.exit_code == 1 and "the index of entry 4 names 'F-FORGED' but the entry does not" in result.output

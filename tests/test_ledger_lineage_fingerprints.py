@@ -8,15 +8,18 @@ import logging
 import duckdb
 import pytest
 
+from connectors.errors import IntegrityError
 from ledger.entries import decode_entry
 from ledger.fingerprints import (
     BILL_RANGE,
+    EXPORT_HEADER,
     INVOICE_CONTENT,
     INVOICE_ID,
     VOUCHER,
     export_fingerprints,
     fingerprint_duplicates_as_of,
     import_peer_fingerprints,
+    key_commitment,
     peer_matches,
 )
 from ledger.lineage import voucher_lineage
@@ -121,16 +124,35 @@ def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harn
     other.run(SAMPLE_DATE)
     assert _fingerprints(other, "F202611200001")[VOUCHER] != _fingerprints(ledger, "F202611200001")[VOUCHER]
     out = tmp_path / "export.csv"
-    assert export_fingerprints(ledger.con, out) == 3
+    assert export_fingerprints(ledger.con, out, fingerprint_key=ledger.fingerprint_key) == 3
     text = out.read_text()
     assert "26320000000000023456" not in text and V1 not in text and "F202611200001" not in text
     # a bank sharing the key matches the export against its own fingerprints
     same_key = Harness(duckdb.connect(), tmp_path / "same")
     sample_night().load(same_key.con)
     same_key.run(SAMPLE_DATE)
-    import_peer_fingerprints(same_key.con, "bank-a", out, imported_on=SAMPLE_DATE)
+    import_peer_fingerprints(same_key.con, "bank-a", out, fingerprint_key=same_key.fingerprint_key,
+                             imported_on=SAMPLE_DATE)
     matches = peer_matches(same_key.con, "bank-a")
     assert {m.kind for m in matches} == {INVOICE_ID, INVOICE_CONTENT, VOUCHER}
     assert {m.financing_id for m in matches} == {"F202611200001"}
     for key in (ledger.fingerprint_key, other.fingerprint_key):
         assert key.hex() not in caplog.text
+
+
+def test_an_export_made_with_another_key_is_refused_at_import(ledger: Harness, tmp_path) -> None:
+    out = tmp_path / "export.csv"
+    export_fingerprints(ledger.con, out, fingerprint_key=ledger.fingerprint_key)
+    assert out.read_text().splitlines()[0] == EXPORT_HEADER + key_commitment(ledger.fingerprint_key)
+    other = Harness(duckdb.connect(), tmp_path / "other", fingerprint_key=b"\x09" * 32)
+    sample_night().load(other.con)
+    other.run(SAMPLE_DATE)
+    with pytest.raises(IntegrityError, match="made with another fingerprint key"):
+        import_peer_fingerprints(other.con, "bank-a", out, fingerprint_key=other.fingerprint_key,
+                                 imported_on=SAMPLE_DATE)
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text("".join(out.read_text().splitlines(keepends=True)[1:]))
+    with pytest.raises(IntegrityError, match="carries no key commitment"):
+        import_peer_fingerprints(other.con, "bank-a", legacy, fingerprint_key=other.fingerprint_key,
+                                 imported_on=SAMPLE_DATE)
+    assert other.con.execute("SELECT count(*) FROM peer_fingerprints").fetchall() == [(0,)]

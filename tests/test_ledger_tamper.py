@@ -11,8 +11,10 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.errors import IntegrityError
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.merkle import leaf_hash
+from ledger.nightly import ingest_night
 from ledger.proofcheck import verify_inclusion
 from ledger.publish import load_checkpoints
 from ledger.rejections import rejections_as_of
@@ -163,8 +165,8 @@ def test_replaced_checkpoint_is_detected(ledger: Harness) -> None:
     _, problems = full_verify(ledger)
     assert any("40.txt" in p and "size 20" in p for p in problems)
     # the nightly refuses to go on
-    result = ledger.run(DAYS[-1] + dt.timedelta(days=1))
-    assert not result.verified and result.checkpoint_path is None
+    with pytest.raises(IntegrityError, match="40.txt holds tree size 20"):
+        ledger.run(DAYS[-1] + dt.timedelta(days=1))
     found = rejections_as_of(ledger.con, DAYS[-1] + dt.timedelta(days=1))
     assert [f.check_id for f in found] == ["LEDGER_INTEGRITY"]
 
@@ -198,8 +200,8 @@ def test_nightly_refuses_to_build_on_a_tampered_tail(ledger: Harness) -> None:
     (ledger.checkpoint_dir / f"{SIZE + 5}.txt").unlink()
     next_day = tail_day + dt.timedelta(days=1)
     busy_night(next_day, 1).load(ledger.con)
-    result = ledger.run(next_day)
-    assert not result.verified and f"entry {SIZE + 4}" in result.problem
+    with pytest.raises(IntegrityError, match=f"ledger entry seq {SIZE + 4} failed verification"):
+        ledger.run(next_day)
     assert ledger.con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] == before + 5
     found = [f for f in rejections_as_of(ledger.con, next_day) if f.check_id == "LEDGER_INTEGRITY"]
     assert len(found) == 1 and found[0].financing_id == f"F{tail_day:%Y%m%d}0000000"
@@ -243,3 +245,43 @@ def test_a_worker_that_cannot_open_the_database_fails_the_verification_never_han
         os.unlink(path)  # moved away while this process still reads it: the workers cannot open it
         with pytest.raises(BrokenProcessPool):
             verify_ledger(read_only, workers=2, segment_rows=8)
+
+
+def test_deleted_latest_checkpoint_stops_the_night(ledger: Harness) -> None:
+    (ledger.checkpoint_dir / f"{SIZE}.txt").unlink()
+    with pytest.raises(IntegrityError, match=f"checkpoint .*{SIZE}.txt is missing"):
+        ledger.run(DAYS[-1] + dt.timedelta(days=1))
+
+
+def test_ledger_gone_back_behind_a_checkpoint_stops_the_night(tmp_path) -> None:
+    """A warehouse restored from an older backup no longer holds the latest checkpoint's tree."""
+    db = tmp_path / "warehouse.duckdb"
+    harness = Harness(duckdb.connect(str(db)), tmp_path / "checkpoints")
+    for day in DAYS[:2]:
+        busy_night(day, 1).load(harness.con)
+        harness.run(day)
+    harness.con.close()
+    backup = db.read_bytes()
+    harness.con = duckdb.connect(str(db))
+    busy_night(DAYS[2], 1).load(harness.con)
+    harness.run(DAYS[2])
+    harness.con.close()
+    db.write_bytes(backup)
+    harness.con = duckdb.connect(str(db))
+    busy_night(DAYS[2], 1).load(harness.con)
+    with pytest.raises(IntegrityError, match="went backwards: it holds 10 entries but a checkpoint of size 15"):
+        harness.run(DAYS[2])
+
+
+def test_what_a_crash_leaves_is_no_integrity_failure(ledger: Harness) -> None:
+    """A night killed after its entries were committed but before the checkpoint was signed,
+    or after the checkpoint file was written but before the ledger recorded it: the re-run
+    goes on and signs."""
+    day = DAYS[-1] + dt.timedelta(days=1)
+    busy_night(day, 1).load(ledger.con)
+    ingest_night(ledger.con, day, fingerprint_key=ledger.fingerprint_key)  # killed before signing
+    result = ledger.run(day)
+    assert result.appended == 0 and result.tree_size == SIZE + 5 and result.checkpoint_path is not None
+    ledger.con.execute("DELETE FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5])  # killed before recording
+    assert ledger.run(day).tree_size == SIZE + 5
+    assert ledger.con.execute("SELECT count(*) FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5]).fetchall() == [(1,)]

@@ -25,7 +25,7 @@ def _bank(tmp_path: Path, name: str, inbox: Path) -> Path:
     home = tmp_path / name
     key_file = default_fingerprint_key_path(home)
     key_file.parent.mkdir(parents=True)
-    key_file.write_text(SHARED_KEY + "\n", "ascii")
+    key_file.write_text(SHARED_KEY + "\n", "ascii")  # the key the banks share; init pins it
     run_ok(home, inbox)
     return home
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from integration.cli import app
+from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from tests.conftest import SAMPLE_NIGHT
 
@@ -22,6 +23,7 @@ FINDINGS_HEADER = ["finding_id", "business_date", "check_id", "category", "sever
 
 
 def run_ok(home: Path, inbox: Path, day: dt.date = NIGHT) -> None:
+    init_home(home)  # as `scf init`: creates only what the home lacks
     result = run_night(day, home=home, inbox=inbox)
     assert result.success, failure_messages(result)
 

@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 
 from connectors.warehouse import Warehouse
+from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from integration.scoring import Score, read_labels, score
 from reconciliation.catalogue import BY_ID
@@ -31,6 +32,7 @@ def scored(tmp_path_factory) -> tuple[Score, list[dict[str, str]]]:
     """Three simulated nights run through the nightly job, scored against their labels."""
     root = tmp_path_factory.mktemp("recall")
     simulate(root / "sim", seed=SEED, nights=NIGHTS, start=START, trades_per_night=120)
+    init_home(root / "home")
     for offset in range(NIGHTS):
         result = run_night(START + dt.timedelta(days=offset), home=root / "home", inbox=root / "sim" / "inbox")
         assert result.success, failure_messages(result)

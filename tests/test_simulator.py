@@ -52,12 +52,13 @@ ANOMALY_KINDS = {
     "LEDGER_MOVE_AFTER_FINAL", "TRADE_NO_PAYABLE", "TRADE_NO_WAYBILL", "TRADE_WAYBILL_NOT_RECEIVED",
     "TRADE_WAYBILL_REJECTED", "TRADE_WAYBILL_QTY_MISMATCH", "TRADE_WAYBILL_OVERUSED", "TRADE_TIMELINE_BROKEN",
     "TRADE_PARTY_MISMATCH", "TRADE_INVALID_USCC", "TRADE_CIRCULAR", "TRADE_TOTALS_INCONSISTENT",
-    "DUP_INVOICE_REISSUED",
+    "DUP_INVOICE_REISSUED", "BILL_EXCHANGE_CONFLICT", "RECEIVABLE_ALREADY_PAID", "FINANCING_BEFORE_INVOICE",
 }
 LOOKALIKE_KINDS = {
     "voucher_plus_bill_split", "red_letter_reverses_twin", "same_amount_different_parties", "partial_factoring",
     "two_partial_factorings", "disjoint_sub_ranges", "one_order_several_waybills", "payable_rounded_down",
     "line_tax_rounding", "split_children_each_financed_once", "reissue_after_full_red_flush",
+    "other_range_discounted_elsewhere", "cleared_after_value_date", "valued_on_issue_day",
 }
 
 
@@ -305,6 +306,8 @@ class Oracle:
                         fin[fa].add("DUP_BILL_RANGE_MULTI_FINANCED")
                         fin[fb].add("DUP_BILL_RANGE_MULTI_FINANCED")
 
+        self._exchange_and_payments(upto, financings, fin, vch)
+
         # the voucher ledger, replayed
         expected_buyer = self._ledger(upto, ap_refs, fin, vch)
         bill_buyer = self._bill_buyers(upto)
@@ -341,6 +344,8 @@ class Oracle:
                     checks.add("TRADE_NO_PAYABLE")
                 if inv.day > value or (inv.order in po_date and po_date[inv.order] > inv.day):
                     checks.add("TRADE_TIMELINE_BROKEN")
+                if inv.day > value:
+                    checks.add("FINANCING_BEFORE_INVOICE")
                 ws = waybills.get(inv.order, [])
                 if not ws:
                     checks.add("TRADE_NO_WAYBILL")
@@ -429,6 +434,60 @@ class Oracle:
                 buyer_of[e["financing_id"]] = str(v["giver"])
                 fin[e["financing_id"]].update(v["taint"])  # type: ignore[arg-type]
         return buyer_of
+
+    def _exchange_and_payments(self, upto: int, financings: dict[str, dict[str, str]], fin: Flags,
+                               vch: Flags) -> None:
+        """The bill exchange's record against bill financings, and payables paid by the value date."""
+        cleared: dict[str, dt.date] = {}
+        invoice_cleared: dict[str, dt.date] = {}
+        for _core, r in self.d.erp_rows("ap_open_items.csv", upto):
+            day = parse_yyyymmdd(r["AUGDT"]) if r["AUGDT"] else None
+            if day is not None:
+                cleared[f"{r['BUKRS']}-{r['GJAHR']}-{r['BELNR']}-{r['BUZEI']}"] = day
+                for no in INVOICE_NO.findall(r["SGTXT"]):
+                    invoice_cleared[no] = day
+        parent: dict[str, str] = {}
+        issued_on: dict[str, str] = {}
+        for n, e in self.d.events:
+            if n > upto:
+                break
+            if e["event_type"] == "SPLIT":
+                parent[e["voucher_id"]] = e["parent_voucher_id"]
+            elif e["event_type"] == "ISSUE":
+                issued_on[e["voucher_id"]] = e["ap_ref"]
+                issue_day = parse_offset_datetime(e["event_time"]).date()  # type: ignore[union-attr]
+                if e["ap_ref"] in cleared and cleared[e["ap_ref"]] <= issue_day:
+                    vch[e["voucher_id"]].add("RECEIVABLE_ALREADY_PAID")
+        records: dict[str, etree._Element] = {}
+        for n, cd in self.d.bills:
+            if n <= upto:
+                records[f"{_t(cd, 'CdNo')}:{_t(cd, 'CdRange')}"] = cd
+        for fid, r in financings.items():
+            value = parse_iso_date(r["value_date"])
+            assert value is not None
+            if r["product"] == "VOUCHER":
+                root = r["asset_ref"]
+                while root in parent:
+                    root = parent[root]
+                paid = cleared.get(issued_on.get(root, ""))
+                if paid is not None and paid <= value:
+                    fin[fid].add("RECEIVABLE_ALREADY_PAID")
+            elif r["product"] == "INVOICE":
+                paid = invoice_cleared.get(r["asset_ref"])
+                if paid is not None and paid <= value:
+                    fin[fid].add("RECEIVABLE_ALREADY_PAID")
+            else:
+                cd_no, rng = r["asset_ref"].split(":")
+                start, end = (int(x) for x in rng.split("-"))
+                for key, cd in records.items():
+                    rs, re_ = (int(x) for x in key.split(":")[1].split("-"))
+                    if key.split(":")[0] != cd_no or rs > end or start > re_:
+                        continue
+                    bank = _t(cd, "Dscnt/DscntBk")
+                    if (bank and bank != r["bank_code"]) or cd.find("Collztn") is not None \
+                            or _t(cd, "CircSts") in ("TF0302", "TF0304", "TF0402", "TF0501") \
+                            or _t(cd, "CdSts") in ("CS05", "CS06"):
+                        fin[fid].add("BILL_EXCHANGE_CONFLICT")
 
     def _bill_buyers(self, upto: int) -> dict[str, str]:
         """Expected invoice buyer per bill range: the last endorser, else the drawer."""

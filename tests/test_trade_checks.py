@@ -7,12 +7,14 @@ import json
 import re
 from importlib import resources
 
+import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from connectors.warehouse import Warehouse
 from reconciliation import catalogue
 from reconciliation.catalogue import Category, Severity
 from reconciliation.trade_checks import TRADE_CHECKS, trade_default_params
+from tests.factories import delivered, quarantined
 from tests.trade_factories import (
     deep_trade,
     financed_by,
@@ -133,6 +135,104 @@ def test_tier1_invoice_without_payable(wh):
     assert "has no payable citing it" in found[bad.financing_id]["detail"]
     assert "confirm only ¥56500.00" in found[half.financing_id]["detail"]
     assert verdicts_of(wh, D1)[rounded.financing_id] == "clean"
+
+
+def test_payable_pending_while_the_cores_erp_has_not_delivered(wh):
+    """The core's ERP delivered on D1 but not on D2: a payable missing on D2 may be in the
+    late export, so the finding is pending (review), not fraud; its control, whose core
+    delivered both nights, stands."""
+    late_core = make_uscc("440306")
+    ap_file = f"erp/{late_core}/ap_open_items.csv"
+    delivered(wh, D1, ap_file, f"erp/{CORE}/ap_open_items.csv", "tax/a.xml", "logistics/91440300MA5F00004K/w.xml")
+    delivered(wh, D2, f"erp/{CORE}/ap_open_items.csv", "tax/a.xml", "logistics/91440300MA5F00004K/w.xml")
+    waiting = tier1_trade(wh, D2, core=late_core, seller=SUPPLIER, with_payable=False)
+    ghost = tier1_trade(wh, D2, core=late_core, seller=make_uscc(), with_payable=False)
+    missing = tier1_trade(wh, D2, core=CORE, seller=SUPPLIER_2, with_payable=False)
+    run_trade_catalogue(wh, D2)
+    found = {f["financing_id"]: f for f in findings_of(wh, D2, "TRADE_NO_PAYABLE")}
+    assert found[missing.financing_id]["severity"] == "high"
+    assert found[ghost.financing_id]["severity"] == "medium"
+    pending = found[waiting.financing_id]
+    assert pending["severity"] == "medium"
+    assert pending["detail"].startswith(f"Evidence pending since {D2}: awaited from {ap_file} ({ap_file} has not been delivered since {D1})")
+    assert evidence(pending)["pending"] is True
+    assert verdicts_of(wh, D2) == {waiting.financing_id: "review", ghost.financing_id: "review",
+                                   missing.financing_id: "blocked"}
+    # The export arrives a night late, with the payable: the financing is clean; the late export
+    # brings no payable for the other one, which is no longer pending but missing.
+    d3 = D2 + dt.timedelta(days=1)
+    delivered(wh, d3, ap_file, f"erp/{CORE}/ap_open_items.csv", "tax/a.xml", "logistics/91440300MA5F00004K/w.xml")
+    payable(wh, d3, late_core, "5188888888", invoice_no=waiting.invoice_no, amount_fen=waiting.total_fen,
+            posted=waiting.issued, lifnr="0000888888")
+    run_trade_catalogue(wh, d3)
+    assert verdicts_of(wh, d3)[waiting.financing_id] == "clean"
+    assert verdicts_of(wh, d3)[ghost.financing_id] == "blocked"
+
+
+@pytest.mark.parametrize("known_by", ["its purchase orders", "its vouchers only"])
+def test_payable_of_a_core_whose_erp_never_sent_payables_is_pending_for_the_window(wh, known_by):
+    """One rule from the first night: a core whose payables never arrived (its ERP sends only
+    purchase orders, or nothing: it is known by the vouchers it issues) leaves the payable
+    pending for the window, then the finding stands."""
+    silent = make_uscc("440307")
+    nightly = ["tax/a.xml", "logistics/91440300MA5F00004K/w.xml"]
+    if known_by == "its purchase orders":
+        nightly.append(f"erp/{silent}/po_items.csv")
+    delivered(wh, D1, *nightly)
+    trade = tier1_trade(wh, D1, core=silent, seller=SUPPLIER, with_payable=False,
+                        with_po=known_by == "its purchase orders")
+    run_trade_catalogue(wh, D1)
+    (pending,) = findings_of(wh, D1, "TRADE_NO_PAYABLE")
+    assert pending["severity"] == "medium"
+    assert f"erp/{silent}/ap_open_items.csv has never been delivered" in pending["detail"]
+    window_passed = D1 + dt.timedelta(days=7)
+    delivered(wh, window_passed, *nightly)
+    run_trade_catalogue(wh, window_passed)
+    (stands,) = findings_of(wh, window_passed, "TRADE_NO_PAYABLE")
+    assert stands["severity"] == "high" and verdicts_of(wh, window_passed)[trade.financing_id] == "blocked"
+
+
+def test_waybill_pending_while_a_record_citing_the_order_is_quarantined(wh):
+    carrier_file = "logistics/91440300MA5F00004K/w.xml"
+    delivered(wh, D1, "tax/a.xml", carrier_file)
+    quiet = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER, waybills=[])
+    unread = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER_2, waybills=[])
+    quarantined(wh, D1, carrier_file, src_pos=2,
+                raw=f"<Body><OriginalDocumentNumber>{unread.ebeln}</OriginalDocumentNumber><Quantity>1OO</Quantity>")
+    run_trade_catalogue(wh, D1)
+    found = {f["financing_id"]: f["severity"] for f in findings_of(wh, D1, "TRADE_NO_WAYBILL")}
+    assert found == {quiet.financing_id: "high", unread.financing_id: "medium"}
+
+
+# ---- receivables already paid -------------------------------------------------------------------
+def test_receivable_cleared_on_or_before_the_value_date(wh):
+    paid = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER)
+    later = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER_2)
+    factored = tier1_trade(wh, D1, core=CORE, seller=make_uscc(), finance=False)
+    financed_by(wh, D1, "FINV", "INVOICE", invoices={factored.invoice_no: factored.total_fen},
+                applicant=factored.seller, debtor=CORE, value_date=D1 - dt.timedelta(days=2))
+    for trade, cleared in ((paid, D1 - dt.timedelta(days=2)), (later, D1 - dt.timedelta(days=1)),
+                           (factored, D1 - dt.timedelta(days=3))):
+        wh.con.execute("UPDATE erp_ap_items SET clearing_date = ?, clearing_doc = '1500000001' WHERE ap_ref = ?",
+                       [cleared, trade.ap_ref])
+    wh.con.execute("UPDATE financings SET value_date = ? WHERE financing_id = ?",
+                   [D1 - dt.timedelta(days=2), later.financing_id])
+    run_trade_catalogue(wh, D1)
+    found = {(f["financing_id"], f["voucher_id"], f["invoice_no"]) for f in findings_of(wh, D1, "RECEIVABLE_ALREADY_PAID")}
+    assert found == {(paid.financing_id, paid.voucher_id, None), ("FINV", None, factored.invoice_no)}
+    assert verdicts_of(wh, D1)[later.financing_id] == "clean", "paid at maturity, after the value date"
+
+
+def test_voucher_issued_on_a_payable_already_paid(wh):
+    trade = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER, finance=False)
+    wh.con.execute("UPDATE erp_ap_items SET clearing_date = ? WHERE ap_ref = ?", [trade.issued, trade.ap_ref])
+    voucher_event(wh, D1, "EVPAID01", "ISSUE", "V00000000000000aa", issuer=CORE, from_uscc=CORE, to_uscc=SUPPLIER,
+                  amount_fen=trade.total_fen, when=trade.issued + dt.timedelta(days=1),
+                  invoices={trade.invoice_no: trade.total_fen}, ap_ref=trade.ap_ref)
+    run_trade_catalogue(wh, D1)
+    (found,) = findings_of(wh, D1, "RECEIVABLE_ALREADY_PAID")
+    assert (found["financing_id"], found["voucher_id"]) == (None, "V00000000000000aa")
+    assert "which the core's ERP shows paid on" in found["detail"]
 
 
 # ---- waybills -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connectors.kinds import FileKind
 from connectors.parsers import bills, erp, logistics, platform, tax
+from connectors.parsers.fields import amount_ceiling
 from connectors.parsers.base import FileRejected, ParseContext, Sink
 
 __all__ = ["FileRejected", "ParseContext", "Sink", "parse_file"]
@@ -35,4 +36,5 @@ PARSERS: dict[FileKind, Parser] = {
 
 def parse_file(path: Path, ctx: ParseContext, sink: Sink) -> None:
     """Parse the file at ``path`` (the archived bytes of ``ctx.rel_path``) into ``sink``."""
-    PARSERS[ctx.kind](Path(path), ctx, sink)
+    with amount_ceiling(ctx.max_amount_fen):
+        PARSERS[ctx.kind](Path(path), ctx, sink)

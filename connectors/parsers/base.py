@@ -14,6 +14,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from connectors.kinds import FileKind
+from connectors.values import MAX_AMOUNT_FEN
 
 # Reason codes of file-level rejections.
 EMPTY_FILE = "EMPTY_FILE"
@@ -26,6 +27,7 @@ UNEXPECTED_ROOT = "UNEXPECTED_ROOT"
 
 # Reason codes of record-level quarantine.
 ROW_SHAPE = "ROW_SHAPE"  # a CSV row with the wrong number of fields
+LINE_TOO_LONG = "LINE_TOO_LONG"  # a CSV line longer than the reader takes (csvread.MAX_LINE_BYTES)
 MISSING_FIELD = "MISSING_FIELD"  # a required value is empty or absent
 BAD_VALUE = "BAD_VALUE"  # a value that does not parse (money, date, number)
 BAD_ID = "BAD_ID"  # an identifier of the wrong form (invoice no, voucher id, bank code …)
@@ -44,6 +46,8 @@ class ParseContext:
     kind: FileKind
     csv_encoding: str | None = None  # configured override ("utf-8", "gb18030"); None = detect
     csv_delimiter: str | None = None  # configured override ("," or "|"); None = detect
+    max_amount_fen: int = MAX_AMOUNT_FEN  # plausibility ceiling of one money amount (configured)
+    scratch_dir: str | None = None  # where a parser may write temporary files (the night's spool folder)
 
 
 class Sink(Protocol):

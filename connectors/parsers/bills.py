@@ -13,7 +13,6 @@ from typing import Any
 
 from lxml import etree
 
-from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import RANGE_MISMATCH, BadRecord, ParseContext, Sink
 from connectors.parsers.xmlread import Paths, parse_parent_child_records
@@ -39,7 +38,7 @@ def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]
     get = texts.get
     cd_no = F.identifier("CdNo", get("CdNo"), F.CD_NO, "a 30-digit bill number")
     amount = F.required_fen("CdAmt", get("CdAmt"))
-    cd_range = F.convert("CdRange", values.parse_cd_range, F.required("CdRange", get("CdRange")))
+    cd_range = F.cd_range("CdRange", F.required("CdRange", get("CdRange")))
     if cd_range is None:
         start, end = 1, amount
     else:
@@ -49,7 +48,7 @@ def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]
                 RANGE_MISMATCH, f"CdRange {start}-{end} holds {end - start + 1} fen but CdAmt is {amount} fen"
             )
     endorsements = [_endorsement(cd_no, start, seq, e) for seq, e in enumerate(groups.get("Endrsmt", ()), 1)]
-    payee_uscc = F.text(get("Pyee/CmonId"))
+    payee_uscc = F.ident("Pyee/CmonId", get("Pyee/CmonId"))
     amount_elem = elem.find("CdAmt")
     row = (
         cd_no,
@@ -62,21 +61,21 @@ def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]
         F.iso_date("IsseDt", get("IsseDt")),
         F.iso_date("DueDt", get("DueDt")),
         F.text(get("Drwr/Nm")),
-        F.text(get("Drwr/CmonId")),
+        F.ident("Drwr/CmonId", get("Drwr/CmonId")),
         F.text(get("Accptr/Nm")),
-        F.text(get("Accptr/CmonId")),
+        F.ident("Accptr/CmonId", get("Accptr/CmonId")),
         F.text(get("Pyee/Nm")),
         payee_uscc,
         F.text(get("BanEndrsmtMk")),
         F.iso_date("Dscnt/Dt", get("Dscnt/Dt")),
         F.decimal("Dscnt/IntrstRate", get("Dscnt/IntrstRate"), RATE),
         F.fen("Dscnt/Amt", get("Dscnt/Amt")),
-        F.text(get("Dscnt/DscntBk")),
+        F.ident("Dscnt/DscntBk", get("Dscnt/DscntBk")),
         F.iso_date("Collztn/Dt", get("Collztn/Dt")),
-        F.text(get("Collztn/CollztnBk")),
+        F.ident("Collztn/CollztnBk", get("Collztn/CollztnBk")),
         F.text(get("CdSts")),
         F.text(get("CircSts")),
-        [no for no in (F.text(e.text) for e in groups.get("InvcNb", ())) if no is not None],
+        [no for no in (F.ident("InvcNb", e.text) for e in groups.get("InvcNb", ())) if no is not None],
         len(endorsements),
         endorsements[-1][-1] if endorsements else payee_uscc,  # the last endorsee holds the bill
     )
@@ -90,6 +89,6 @@ def _endorsement(cd_no: str, range_start: int, seq: int, elem: etree._Element) -
         range_start,
         seq,
         F.iso_date(f"Endrsmt[{seq}]/Dt", get("Dt")),
-        F.text(get("Endrsr/CmonId")),
-        F.text(get("Endrsee/CmonId")),
+        F.ident("Endrsr/CmonId", get("Endrsr/CmonId")),
+        F.ident("Endrsee/CmonId", get("Endrsee/CmonId")),
     )

@@ -10,13 +10,18 @@ Shared by the ERP, tax-status and platform parsers.  The reader
   physical line number (header = line 1; a quoted value holding newlines moves the
   lines of the rows after it, as it does in an editor);
 * quarantines rows with the wrong number of fields, and rows whose handler raises
-  :class:`~connectors.parsers.base.BadRecord`; skips blank lines.
+  :class:`~connectors.parsers.base.BadRecord`; skips blank lines;
+* quarantines a line longer than :data:`MAX_LINE_BYTES` (the reader could not take it in one
+  block): it is blanked in a temporary copy of the file, so the rest of the file is read.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,6 +32,7 @@ from connectors.parsers.base import (
     BAD_ENCODING,
     DUPLICATE_COLUMN,
     EMPTY_FILE,
+    LINE_TOO_LONG,
     MALFORMED_CSV,
     MISSING_COLUMN,
     ROW_SHAPE,
@@ -42,6 +48,9 @@ RowHandler = Callable[[int, Row], None]
 
 _CHUNK = 1 << 20
 _BLOCK = 1 << 20
+MAX_LINE_BYTES = _BLOCK // 4
+"""Longest CSV line read; a longer one is quarantined (a row of a few such lines still fits a block)."""
+_RAW_SHOWN = 200  # bytes of a too-long line kept in its quarantine record
 
 
 def detect_encoding(path: Path) -> str:
@@ -114,15 +123,59 @@ def for_each_row(
     delimiter = ctx.csv_delimiter or ("|" if "|" in header else ",")
     names = [n.strip().strip('"').strip() for n in header.split(delimiter)]
     layout = _Layout(names, required, optional)
-    for line, fields in _rows(path, encoding, delimiter, layout.width, sink):
-        if not any(fields):
-            continue  # a blank line
-        padded = (*fields, None)
-        row = tuple(padded[i] for i in layout.indexes)
-        try:
-            handle(line, row)
-        except BadRecord as err:
-            sink.quarantine(line, err.reason_code, err.reason, delimiter.join(fields))
+    with _short_lines(path, encoding, sink, ctx.scratch_dir) as readable:
+        for line, fields in _rows(readable, encoding, delimiter, layout.width, sink):
+            if not any(fields):
+                continue  # a blank line
+            padded = (*fields, None)
+            row = tuple(padded[i] for i in layout.indexes)
+            try:
+                handle(line, row)
+            except BadRecord as err:
+                sink.quarantine(line, err.reason_code, err.reason, delimiter.join(fields))
+
+
+def long_lines(path: Path) -> list[int]:
+    """The 1-based numbers of the lines longer than :data:`MAX_LINE_BYTES` (one pass, C speed)."""
+    found: list[int] = []
+    line, run = 1, 0  # the current line's number, and its bytes seen so far
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            parts = chunk.split(b"\n")  # parts[0] goes on with the current line; the last is unfinished
+            lengths = [run + len(parts[0]), *map(len, parts[1:])]
+            if max(lengths) > MAX_LINE_BYTES:
+                for i, length in enumerate(lengths):
+                    if length > MAX_LINE_BYTES and (not found or found[-1] != line + i):
+                        found.append(line + i)
+            run = lengths[-1]
+            line += len(parts) - 1
+    return found
+
+
+@contextmanager
+def _short_lines(path: Path, encoding: str, sink: Sink, scratch_dir: str | None) -> Iterator[Path]:
+    """``path`` itself, or a temporary copy with its too-long lines blanked (each quarantined)."""
+    lines = long_lines(path)
+    if not lines:
+        yield path
+        return
+    if lines[0] == 1:
+        raise FileRejected(LINE_TOO_LONG, f"the header line is longer than {MAX_LINE_BYTES} bytes", 1)
+    fd, name = tempfile.mkstemp(prefix="short-lines-", suffix=".csv", dir=scratch_dir)
+    try:
+        with path.open("rb") as source, os.fdopen(fd, "wb") as copy:
+            wanted = set(lines)
+            for number, raw in enumerate(source, 1):
+                if number in wanted:
+                    shown = raw[:_RAW_SHOWN].decode(encoding, "replace")
+                    size = len(raw.rstrip(b"\r\n"))
+                    reason = f"line of {size} bytes, longer than {MAX_LINE_BYTES}: skipped"
+                    sink.quarantine(number, LINE_TOO_LONG, reason, shown)
+                    raw = b"\n" if raw.endswith(b"\n") else b""
+                copy.write(raw)
+        yield Path(name)
+    finally:
+        os.unlink(name)
 
 
 def _rows(path: Path, encoding: str, delimiter: str, width: int, sink: Sink) -> Iterator[tuple[int, tuple[str, ...]]]:

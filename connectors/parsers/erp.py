@@ -27,18 +27,18 @@ Converter = Callable[[str | None, Row], tuple[Any, ...]]
 
 def _vendor(core: str | None, row: Row) -> tuple[Any, ...]:
     lifnr, name1, stcd5 = row
-    return (core, F.required("LIFNR", lifnr), F.text(name1), F.text(stcd5))
+    return (core, F.required_ident("LIFNR", lifnr), F.text(name1), F.ident("STCD5", stcd5))
 
 
 def _po_item(core: str | None, row: Row) -> tuple[Any, ...]:
     ebeln, ebelp, lifnr, bedat, matnr, txz01, menge, meins, netpr, netwr = row
     return (
         core,
-        F.required("EBELN", ebeln),
-        F.required("EBELP", ebelp),
-        F.text(lifnr),
+        F.required_ident("EBELN", ebeln),
+        F.required_ident("EBELP", ebelp),
+        F.ident("LIFNR", lifnr),
         F.ymd("BEDAT", bedat),
-        F.text(matnr),
+        F.ident("MATNR", matnr),
         F.text(txz01),
         F.decimal("MENGE", menge, QTY),
         F.text(meins),
@@ -51,15 +51,15 @@ def _goods_receipt(core: str | None, row: Row) -> tuple[Any, ...]:
     mblnr, mjahr, zeile, bwart, ebeln, ebelp, menge, budat, xblnr = row
     return (
         core,
-        F.required("MBLNR", mblnr),
-        F.required("MJAHR", mjahr),
-        F.required("ZEILE", zeile),
+        F.required_ident("MBLNR", mblnr),
+        F.required_ident("MJAHR", mjahr),
+        F.required_ident("ZEILE", zeile),
         F.text(bwart),
-        F.text(ebeln),
-        F.text(ebelp),
+        F.ident("EBELN", ebeln),
+        F.ident("EBELP", ebelp),
         F.decimal("MENGE", menge, QTY),
         F.ymd("BUDAT", budat),
-        F.text(xblnr),
+        F.ident("XBLNR", xblnr),
     )
 
 
@@ -67,10 +67,10 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
     (bukrs, lifnr, gjahr, belnr, buzei, budat, bldat, blart, shkzg, wrbtr, waers, zfbdt, zbd1t, sgtxt, ebeln,
      augdt, augbl) = row  # fmt: skip
     key = (
-        F.required("BUKRS", bukrs),
-        F.required("GJAHR", gjahr),
-        F.required("BELNR", belnr),
-        F.required("BUZEI", buzei),
+        F.required_ident("BUKRS", bukrs),
+        F.required_ident("GJAHR", gjahr),
+        F.required_ident("BELNR", belnr),
+        F.required_ident("BUZEI", buzei),
     )
     baseline = F.ymd("ZFBDT", zfbdt)
     days = F.integer("ZBD1T", zbd1t)
@@ -79,7 +79,7 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
     return (
         core,
         key[0],
-        F.text(lifnr),
+        F.ident("LIFNR", lifnr),
         key[1],
         key[2],
         key[3],
@@ -95,9 +95,9 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
         _due_date(baseline, days),
         text,
         invoice.group() if invoice else None,
-        F.text(ebeln),
+        F.ident("EBELN", ebeln),
         F.ymd("AUGDT", augdt),
-        F.text(augbl),
+        F.ident("AUGBL", augbl),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import TypeVar
 
@@ -20,7 +22,17 @@ from connectors.parsers.base import BAD_ENUM, BAD_ID, BAD_VALUE, MISSING_FIELD, 
 
 T = TypeVar("T")
 
-_INT64_MAX = 2**63 - 1
+_CEILING: ContextVar[int] = ContextVar("amount_ceiling", default=values.MAX_AMOUNT_FEN)
+
+
+@contextmanager
+def amount_ceiling(fen: int) -> Iterator[None]:
+    """Within the block, money amounts (and sub-bill range ends) beyond ``fen`` quarantine their record."""
+    token = _CEILING.set(fen)
+    try:
+        yield
+    finally:
+        _CEILING.reset(token)
 
 INVOICE_NO = re.compile(r"[0-9]{20}")
 VOUCHER_ID = re.compile(r"V[0-9A-Fa-f]{16}")
@@ -29,10 +41,14 @@ CD_NO = re.compile(r"[0-9]{30}")
 
 
 def text(value: str | None) -> str | None:
-    """The stripped text, or ``None`` when empty."""
+    """The stripped text, or ``None`` when empty; a control character (NUL …) or a text longer
+    than :data:`values.MAX_TEXT_CHARS` quarantines the record."""
     if value is None:
         return None
-    return value.strip() or None
+    try:
+        return values.check_text(value.strip()) or None
+    except ValueError as err:
+        raise BadRecord(BAD_VALUE, str(err)) from None
 
 
 def required(name: str, value: str | None) -> str:
@@ -55,11 +71,13 @@ def convert(name: str, parse: Callable[[str | None], T | None], value: str | Non
 
 
 def fen(name: str, value: str | None) -> int | None:
-    """An optional money amount in integer fen (fits ``int64``)."""
-    amount = convert(name, values.parse_fen, value)
-    if amount is not None and abs(amount) > _INT64_MAX:
-        raise BadRecord(BAD_VALUE, f"{name}: amount out of range: {value!r}")
-    return amount
+    """An optional money amount in integer fen, within the plausibility ceiling (:func:`amount_ceiling`)."""
+    return convert(name, _bounded_fen, value)
+
+
+def _bounded_fen(value: str | None) -> int | None:
+    amount = values.parse_fen(value)
+    return None if amount is None else values.check_amount(amount, _CEILING.get())
 
 
 def required_fen(name: str, value: str | None) -> int:
@@ -108,9 +126,27 @@ def iso_date(name: str, value: str | None) -> dt.date | None:
     return convert(name, values.parse_iso_date, value)
 
 
+def ident(name: str, value: str | None) -> str | None:
+    """An optional identifier of free form (a USCC, a document number), normalised by
+    :func:`values.normalise_identifier` (the one rule for identifiers); empty gives ``None``."""
+    try:
+        return values.normalise_identifier(value)
+    except ValueError as err:
+        raise BadRecord(BAD_ID, f"{name}: {err}") from None
+
+
+def required_ident(name: str, value: str | None) -> str:
+    """Like :func:`ident`, for an identifier that must be there."""
+    s = ident(name, value)
+    if s is None:
+        raise BadRecord(MISSING_FIELD, f"{name} is empty")
+    return s
+
+
 def identifier(name: str, value: str | None, pattern: re.Pattern[str], form: str) -> str:
-    """An identifier that must be there and match ``pattern`` in full (``form`` describes it)."""
-    s = required(name, value)
+    """An identifier that must be there and, once normalised, match ``pattern`` in full
+    (``form`` describes it)."""
+    s = required_ident(name, value)
     if pattern.fullmatch(s) is None:
         raise BadRecord(BAD_ID, f"{name}: not {form}: {s!r}")
     return s
@@ -118,7 +154,7 @@ def identifier(name: str, value: str | None, pattern: re.Pattern[str], form: str
 
 def optional_identifier(name: str, value: str | None, pattern: re.Pattern[str], form: str) -> str | None:
     """Like :func:`identifier`, but an empty field gives ``None``."""
-    return None if text(value) is None else identifier(name, value, pattern, form)
+    return None if ident(name, value) is None else identifier(name, value, pattern, form)
 
 
 def choice(name: str, value: str | None, allowed: frozenset[str], *, need: bool = True) -> str | None:
@@ -131,8 +167,9 @@ def choice(name: str, value: str | None, allowed: frozenset[str], *, need: bool 
 
 def invoice_refs(name: str, value: str | None) -> list[tuple[str, int]]:
     """``no:amount;no:amount`` as ``[(invoice_no, fen), ...]`` (see :func:`values.parse_invoice_refs`)."""
-    refs = convert(name, values.parse_invoice_refs, value) or []
-    for number, amount in refs:
-        if abs(amount) > _INT64_MAX:
-            raise BadRecord(BAD_VALUE, f"{name}: amount of invoice {number} out of range")
-    return refs
+    return convert(name, lambda v: values.parse_invoice_refs(v, _CEILING.get()), value) or []
+
+
+def cd_range(name: str, value: str | None) -> tuple[int, int] | None:
+    """A sub-bill range ``start-end`` (``0``: ``None``), its end within the plausibility ceiling."""
+    return convert(name, lambda v: values.parse_cd_range(v, _CEILING.get()), value)

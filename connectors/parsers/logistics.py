@@ -59,17 +59,17 @@ def _waybill(body: etree._Element) -> tuple[Any, ...]:
     """The columns after ``carrier_dir_uscc`` and ``message_ref``."""
     get = _BODY.read(body)[0].get
     return (
-        F.required("ShippingNoteNumber", get("ShippingNoteNumber")),
-        F.text(get("OriginalDocumentNumber")),
+        F.required_ident("ShippingNoteNumber", get("ShippingNoteNumber")),
+        F.ident("OriginalDocumentNumber", get("OriginalDocumentNumber")),
         F.text(get("Carrier")),
-        F.text(get("UnifiedSocialCreditIdentifier")),
+        F.ident("UnifiedSocialCreditIdentifier", get("UnifiedSocialCreditIdentifier")),
         _time(_CONSIGNMENT, get),
         _time(_DESPATCH, get),
         _time(_RECEIPT, get),
         F.text(get("ConsignorInfo/Consignor")),
-        F.text(get("ConsignorInfo/ConsignorID")),
+        F.ident("ConsignorInfo/ConsignorID", get("ConsignorInfo/ConsignorID")),
         F.text(get("ConsigneeInfo/Consignee")),
-        F.text(get("ConsigneeInfo/ConsigneeID")),
+        F.ident("ConsigneeInfo/ConsigneeID", get("ConsigneeInfo/ConsigneeID")),
         F.text(get("ConsigneeInfo/GoodsReceiptPlace")),
         F.text(get("ConsigneeInfo/CountrySubdivisionCode")),
         F.text(get("GoodsInfo/DescriptionOfGoods")),

@@ -70,16 +70,16 @@ def _invoice(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...
         raise BadRecord(BAD_ENUM, f"{_ISSUE_TYPE}: {label!r} is neither Y (blue) nor N (red-letter)")
     is_red = label != "Y"
     # The red-letter label may carry the reversed invoice's number after the N.
-    original = F.text(get(_ORIGINAL)) or (F.text(label[1:]) if is_red else None)
+    original = F.ident(_ORIGINAL, get(_ORIGINAL)) or (F.ident(_ISSUE_TYPE, label[1:]) if is_red else None)
     lines = [_line(invoice_no, n, line) for n, line in enumerate(groups.get(_LINES, ()), 1)]
     row = (
         invoice_no,
         is_red,
         original,
         F.text(get(_VAT_KIND)),
-        F.required(_SELLER_ID, get(_SELLER_ID)),
+        F.required_ident(_SELLER_ID, get(_SELLER_ID)),
         F.text(get(_SELLER_NAME)),
-        F.text(get(_BUYER_ID)),
+        F.ident(_BUYER_ID, get(_BUYER_ID)),
         F.text(get(_BUYER_NAME)),
         F.required_fen(_AMOUNT, get(_AMOUNT)),
         F.required_fen(_TAX, get(_TAX)),

@@ -38,3 +38,100 @@ FROM cur_tax_invoices t
 LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
 WHERE NOT t.is_red;
+
+-- The night each financing was first delivered, its row readable or not.
+CREATE OR REPLACE TEMP TABLE financing_first_night AS
+SELECT financing_id, min(business_date) AS since FROM (
+  SELECT financing_id, business_date FROM financings WHERE business_date <= getvariable('business_date')
+  UNION ALL
+  SELECT financing_id, business_date FROM financing_rejects
+  WHERE business_date <= getvariable('business_date') AND financing_id IS NOT NULL)
+GROUP BY financing_id;
+
+-- financings.csv rows that failed parsing and that no later row of the same financing (readable
+-- or not) replaces: the latest word on their financing is that it could not be read.
+CREATE OR REPLACE TEMP TABLE unreadable_financings AS
+SELECT r.* FROM financing_rejects r
+WHERE r.business_date <= getvariable('business_date')
+  AND NOT EXISTS (SELECT 1 FROM financings f
+                  WHERE f.financing_id = r.financing_id AND f.business_date <= getvariable('business_date')
+                    AND (f.business_date > r.business_date
+                         OR f.business_date = r.business_date AND f.src_pos > r.src_pos))
+QUALIFY row_number() OVER (PARTITION BY coalesce(r.financing_id, r.src_sha256 || ':' || r.src_pos)
+                           ORDER BY r.business_date DESC, r.src_pos DESC) = 1;
+
+-- Every asset a financing claims: the live financings, and the unreadable rows of financings
+-- known by no readable row (a malformed row still counts against the asset it names).
+CREATE OR REPLACE TEMP VIEW asset_claims AS
+SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_no, asset_range_start,
+       asset_range_end, financed_amount_fen, false AS unreadable
+FROM live_financings
+UNION ALL
+SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_no, asset_range_start,
+       asset_range_end, NULL, true
+FROM unreadable_financings u
+WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id);
+
+-- Not yet is not absent. What may keep evidence from the checks, per source (a file kind of
+-- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv): the last
+-- night it delivered (a late delivery brings the rows of the nights it missed), its files
+-- quarantined whole and its quarantined records (whose raw text may name the document).
+CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
+CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml' WHEN 'waybill_xml' THEN 'logistics/*/*.xml'
+               WHEN 'bill_xml' THEN 'bills/*.xml' ELSE rel_path END;
+
+CREATE OR REPLACE TEMP TABLE evidence_last_delivery AS
+SELECT evidence_source(rel_path, file_kind) AS source, max(business_date) AS night
+FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE evidence_quarantine AS
+SELECT evidence_source(src_path, file_kind) AS source, business_date AS night, src_pos IS NULL AS whole_file, raw,
+       CASE WHEN src_pos IS NULL
+            THEN printf('%s delivered on %s could not be read (%s)', src_path, business_date, reason_code)
+            ELSE printf('record %d of %s delivered on %s naming it could not be read (%s)',
+                        src_pos, src_path, business_date, reason_code) END AS reason
+FROM quarantine
+WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
+
+-- The last night the engine loaded anything (tonight, when the night has files).
+CREATE OR REPLACE TEMP TABLE evidence_latest_night AS
+SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable('business_date');
+
+-- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
+-- since while the evidence window from since is open: an awaited source (a list) that has not
+-- delivered since a night from since - evidence_window_days on (or never has), or whose file was
+-- quarantined whole in that time, or whose quarantined record names one of doc_keys.
+CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
+  SELECT CASE WHEN count(*) > 0
+                   AND getvariable('business_date') < since + getvariable('evidence_window_days')
+              THEN {'since': since, 'sources': list(DISTINCT t.source ORDER BY t.source),
+                    'reasons': list(t.reason ORDER BY t.reason)[1:3],
+                    'until': since + getvariable('evidence_window_days')} END
+  FROM (
+    SELECT a.source, CASE WHEN d.night IS NULL THEN printf('%s has never been delivered', a.source)
+                          ELSE printf('%s has not been delivered since %s', a.source, d.night) END AS reason
+    FROM (SELECT unnest(awaited) AS source) a
+    CROSS JOIN evidence_latest_night n
+    LEFT JOIN evidence_last_delivery d ON d.source = a.source
+    WHERE n.night >= since - getvariable('evidence_window_days') AND n.night > coalesce(d.night, DATE '0001-01-01')
+    UNION ALL
+    SELECT q.source, q.reason FROM evidence_quarantine q
+    WHERE list_contains(awaited, q.source)
+      AND CASE WHEN q.whole_file THEN q.night >= since - getvariable('evidence_window_days')
+               ELSE coalesce(list_bool_or(list_transform(doc_keys, lambda k: contains(q.raw, k))), false) END
+  ) t
+);
+
+-- A pending finding (see INTERFACES): medium, its detail opening "Evidence pending since <date>:",
+-- its evidence holding "pending": true and "pending_since".
+CREATE OR REPLACE TEMP MACRO pending_severity(p) AS CASE WHEN p IS NOT NULL THEN 'medium' END;
+CREATE OR REPLACE TEMP MACRO pending_detail(p, detail) AS
+CASE WHEN p IS NULL THEN detail
+     ELSE printf('Evidence pending since %s: awaited from %s (%s); not yet evidence of fraud, it stands if still missing on %s. %s',
+                 p.since, array_to_string(p.sources, ', '), array_to_string(p.reasons, '; '), p.until, detail) END;
+CREATE OR REPLACE TEMP MACRO pending_evidence(p, evidence) AS
+CASE WHEN p IS NULL THEN evidence::JSON
+     ELSE json_merge_patch(evidence::JSON, json_object('pending', true, 'pending_since', p.since,
+                                                       'awaited_sources', p.sources, 'pending_reasons', p.reasons,
+                                                       'stands_from', p.until)) END;

@@ -24,9 +24,13 @@ SELECT carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, quantity
        business_date AS arrived
 FROM cur_waybills;
 
--- Core enterprises: every USCC that has delivered ERP files up to the night.
+-- Core enterprises: every USCC that has delivered ERP files up to the night, or issued a voucher
+-- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
+-- payables are awaited, see TRADE_NO_PAYABLE).
 CREATE OR REPLACE TEMP TABLE mt_cores AS
-SELECT core_uscc FROM erp_po_items WHERE business_date <= getvariable('business_date')
+SELECT issuer_uscc AS core_uscc FROM voucher_events
+WHERE event_type = 'ISSUE' AND issuer_uscc IS NOT NULL AND business_date <= getvariable('business_date')
+UNION SELECT core_uscc FROM erp_po_items WHERE business_date <= getvariable('business_date')
 UNION SELECT core_uscc FROM erp_ap_items WHERE business_date <= getvariable('business_date')
 UNION SELECT core_uscc FROM erp_goods_receipts WHERE business_date <= getvariable('business_date')
 UNION SELECT core_uscc FROM erp_vendors WHERE business_date <= getvariable('business_date');
