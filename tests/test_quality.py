@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from integration.cli import app
+from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from simulator import simulate
 
@@ -32,6 +33,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("dq")
     simulate(root / "sim", seed=11, nights=len(NIGHTS), start=START, trades_per_night=60, anomalies=False)
     home = root / "home"
+    init_home(home)
     for day in NIGHTS[:-1]:
         result = run_night(day, home=home, inbox=root / "sim" / "inbox")
         assert result.success, failure_messages(result)

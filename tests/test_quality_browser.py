@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.warehouse import Warehouse
+from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from tests.conftest import SAMPLE_NIGHT
 
@@ -40,6 +41,7 @@ def test_data_docs_and_scorecard_render_the_warehouse(tmp_path, sample_inbox):
     financings = sample_inbox / SAMPLE_NIGHT / "platform" / "financings.csv"
     lines = financings.read_text("utf-8").splitlines()
     financings.write_text("\n".join([*lines, lines[1]]) + "\n", "utf-8")  # a duplicated natural key
+    init_home(home)
     result = run_night(dt.date.fromisoformat(SAMPLE_NIGHT), home=home, inbox=sample_inbox)
     assert result.success, failure_messages(result)
     with Warehouse(home / "warehouse.duckdb") as wh:

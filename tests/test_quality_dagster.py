@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 
 from integration.definitions import NIGHTLY_JOB_NAME, defs
+from integration.home import init_home
 from tests.conftest import REPO, SAMPLE_NIGHT
 from tests.test_dagster import BIN, _free_port, _graphql
 
@@ -23,6 +24,7 @@ EXECUTIONS = """{ assetCheckExecutions(assetKey: {path: ["%s"]}, checkName: "%s"
 
 
 def _run(instance: dg.DagsterInstance, home: Path, inbox: Path, partition: str) -> bool:
+    init_home(home)
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
     result = job.execute_in_process(
         run_config={"resources": {"scf": {"config": {"home": str(home), "inbox": str(inbox)}}}},
