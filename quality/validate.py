@@ -71,6 +71,19 @@ def _trailing_median(con: duckdb.DuckDBPyConnection, table: str, history: list[d
     return statistics.median(counts.get(d, 0) for d in history)
 
 
+def _night_context(docs: Path) -> gx.data_context.AbstractDataContext:
+    """An ephemeral GX context whose Data Docs site is ``docs`` (emptied first), without progress bars."""
+    shutil.rmtree(docs, ignore_errors=True)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.add_data_docs_site(site_name="night", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
 def validate_night(
     con: duckdb.DuckDBPyConnection,
     day: dt.date,
@@ -88,14 +101,7 @@ def validate_night(
     create_asof_views(con, day)
     paths = dict(con.execute("SELECT sha256, rel_path FROM files WHERE business_date = ?", [day]).fetchall())
     docs = reports / "data_docs"
-    shutil.rmtree(docs, ignore_errors=True)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.add_data_docs_site(site_name="night", site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context = _night_context(docs)
     datasource = context.data_sources.add_pandas(name="warehouse")
     plans: list[tuple[Frame, list[gxe.Expectation]]] = []
     for table, (frame, expectations) in table_suites(day).items():
@@ -103,24 +109,20 @@ def validate_night(
         plans.append((frame, [*expectations, volume_expectation(median, volume_min_ppm, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
     rows: list[tuple] = []
-    definitions, frames = [], {}
-    for frame, expectations in plans:
+    for frame, expectations in plans:  # one checkpoint per frame; one frame in memory at a time
         name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
-        asset = datasource.add_dataframe_asset(name=name)
         suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
         definition = context.validation_definitions.add(gx.ValidationDefinition(
-            name=name, data=asset.add_batch_definition_whole_dataframe("night"), suite=suite))
-        frames[name] = (frame, _frame(con, frame, day))
-        definitions.append(definition)
-    for definition in definitions:  # a checkpoint per frame: each validates its own batch
-        frame, data = frames[definition.name]
+            name=name, data=datasource.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("night"),
+            suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=definition.name, validation_definitions=[definition],
+            name=name, validation_definitions=[definition],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         ))
+        data = _frame(con, frame, day)
         outcome = checkpoint.run(batch_parameters={"dataframe": data})
         for result in outcome.run_results.values():
-            rows += [_row(day, frame, definition.name, r, data, paths) for r in result.results]
+            rows += [_row(day, frame, name, r, data, paths) for r in result.results]
     context.build_data_docs(site_names=["night"])
     con.execute(DQ_RESULTS_DDL)
     con.execute("DELETE FROM dq_results WHERE business_date = ?", [day])
