@@ -49,7 +49,7 @@ def run_data_quality(
     validation = validate_night(
         con, day, reports,
         history=registry.history if len(registry.history) >= int(params["dq_learned_min_nights"]) else [],
-        volume_min_ppm=int(params["dq_volume_min_ppm"]),
+        volume_min_percent=int(params["dq_volume_min_percent"]),
         volume_min_median=int(params["dq_volume_min_median"]),
     )
     paths = write_scorecard(con, day, reports)

@@ -12,9 +12,9 @@ A night is expected to hold
 Tonight's problems, one :class:`SourceIssue` per source and kind, are stored in the
 warehouse table ``dq_source_issues`` and become ``DQ_*`` findings
 (``reconciliation/sql/DQ_SOURCE.sql``): a source missing, empty, its CSV header changed
-(schema drift), a quarantine rate above ``dq_quarantine_max_ppm`` (judged from
+(schema drift), a quarantine rate above ``dq_quarantine_max_percent`` (judged from
 ``dq_quarantine_min_records`` records up, or when nothing of the source could be loaded), a volume below
-``dq_volume_min_ppm`` of its trailing median (for sources whose median reaches
+``dq_volume_min_percent`` % of its trailing median (for sources whose median reaches
 ``dq_volume_min_median`` rows: below, nightly volumes vary too much to judge).  Whether an issue *blocks* the night's
 reports (a required source missing, schema drift, quarantine above the threshold) is
 decided here too.
@@ -231,28 +231,28 @@ def _night_issues(
     if drift:
         issues.append(SourceIssue("DQ_SCHEMA_DRIFT", source, True, f"Source {source} changed its columns for {day}: {drift['what']}.", drift))
     total = night.rows + night.quarantined
-    max_ppm = int(params["dq_quarantine_max_ppm"])
+    max_percent = int(params["dq_quarantine_max_percent"])
     refused = night.rows == 0 and night.quarantined > 0  # nothing of the source could be loaded
     judged = total >= int(params["dq_quarantine_min_records"]) or refused
-    if judged and not (refused and drift) and night.quarantined and night.quarantined * 1_000_000 > max_ppm * total:
+    if judged and not (refused and drift) and night.quarantined and night.quarantined * 100 > max_percent * total:
         share = night.quarantined / total
         issues.append(SourceIssue(
             "DQ_QUARANTINE_RATE", source, True,
             f"Source {source} had {night.quarantined} of {total} records quarantined for {day} "
-            f"({share:.1%}, above the {max_ppm / 10_000:g}% allowed).",
-            {"quarantined": night.quarantined, "records": total, "max_ppm": max_ppm},
+            f"({share:.1%}, above the {max_percent}% allowed).",
+            {"quarantined": night.quarantined, "records": total, "max_percent": max_percent},
         ))
     trailing = registry.trailing_rows(source)
     # a refused source is reported as drift or quarantine, re-delivered bytes hold no new rows
     if len(trailing) >= int(params["dq_learned_min_nights"]) and not (empty or refused or night.duplicates):
         median = statistics.median(trailing)
-        min_ppm = int(params["dq_volume_min_ppm"])
-        if median >= int(params["dq_volume_min_median"]) and night.rows * 1_000_000 < min_ppm * median:
+        min_percent = int(params["dq_volume_min_percent"])
+        if median >= int(params["dq_volume_min_median"]) and night.rows * 100 < min_percent * median:
             issues.append(SourceIssue(
                 "DQ_VOLUME_DROP", source, False,
                 f"Source {source} delivered {night.rows} rows for {day}, against a median of {median:g} "
                 f"over its last {len(trailing)} deliveries.",
-                {"rows": night.rows, "trailing_median": median, "trailing_nights": len(trailing), "min_ppm": min_ppm},
+                {"rows": night.rows, "trailing_median": median, "trailing_nights": len(trailing), "min_percent": min_percent},
             ))
     return issues
 

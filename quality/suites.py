@@ -174,10 +174,10 @@ def table_suites(day: dt.date) -> dict[str, tuple[Frame, list[gxe.Expectation]]]
     return suites
 
 
-def volume_expectation(trailing_median: float | None, min_ppm: int, min_median: int) -> gxe.Expectation:
+def volume_expectation(trailing_median: float | None, min_percent: int, min_median: int) -> gxe.Expectation:
     """Rows tonight against the median of the trailing nights (judged only from ``min_median`` rows up)."""
     judged = trailing_median is not None and trailing_median >= min_median
-    minimum = math.ceil(trailing_median * min_ppm / 1_000_000) if judged else 0  # type: ignore[operator]
+    minimum = math.ceil(trailing_median * min_percent / 100) if judged else 0  # type: ignore[operator]
     return _dim("volume", gxe.ExpectTableRowCountToBeBetween(min_value=minimum))
 
 

@@ -90,7 +90,7 @@ def validate_night(
     reports: Path,
     *,
     history: list[dt.date],
-    volume_min_ppm: int,
+    volume_min_percent: int,
     volume_min_median: int,
 ) -> NightValidation:
     """Run every suite over the night ``day``, replace its ``dq_results`` rows, build its Data Docs.
@@ -106,7 +106,7 @@ def validate_night(
     plans: list[tuple[Frame, list[gxe.Expectation]]] = []
     for table, (frame, expectations) in table_suites(day).items():
         median = _trailing_median(con, table, history)
-        plans.append((frame, [*expectations, volume_expectation(median, volume_min_ppm, volume_min_median)]))
+        plans.append((frame, [*expectations, volume_expectation(median, volume_min_percent, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
     rows: list[tuple] = []
     for frame, expectations in plans:  # one checkpoint per frame; one frame in memory at a time

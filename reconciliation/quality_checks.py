@@ -32,13 +32,13 @@ SOURCE_CHECKS: tuple[Check, ...] = (
         "differs from its previous delivery (new, dropped or reordered columns). The night's reports are not "
         "published as final.", {}),
     _dq("DQ_QUARANTINE_RATE", Severity.HIGH, "Too many records quarantined",
-        "A source's quarantine records exceed dq_quarantine_max_ppm (parts per million) of its records "
+        "A source's quarantine records exceed dq_quarantine_max_percent % of its records "
         "(loaded rows plus quarantined ones; a refused file counts as one), judged for sources of at least "
         "dq_quarantine_min_records records or of which nothing could be loaded. The night's reports are not "
-        "published as final.", {"dq_quarantine_max_ppm": 100_000, "dq_quarantine_min_records": 50}),
+        "published as final.", {"dq_quarantine_max_percent": 10, "dq_quarantine_min_records": 50}),
     _dq("DQ_VOLUME_DROP", Severity.MEDIUM, "Volume collapse",
-        "A source delivered fewer rows than dq_volume_min_ppm (parts per million) of the median of its "
+        "A source delivered fewer rows than dq_volume_min_percent % of the median of its "
         "trailing deliveries of new bytes (at least dq_learned_min_nights of them, with a median of at least "
         "dq_volume_min_median rows: smaller sources vary too much from night to night to judge).",
-        {"dq_volume_min_ppm": 500_000, "dq_volume_min_median": 100, **_WINDOW}),
+        {"dq_volume_min_percent": 50, "dq_volume_min_median": 100, **_WINDOW}),
 )

@@ -30,7 +30,7 @@ def test_source_ids_group_a_family_of_files():
 def test_registry_checks_are_in_the_catalogue_as_data_quality():
     for check_id in ("DQ_SOURCE_MISSING", "DQ_SOURCE_EMPTY", "DQ_SCHEMA_DRIFT", "DQ_QUARANTINE_RATE", "DQ_VOLUME_DROP"):
         assert BY_ID[check_id].category.value == "data_quality"
-    assert {"dq_required_sources", "dq_quarantine_max_ppm", "dq_volume_min_ppm"} <= set(default_params())
+    assert {"dq_required_sources", "dq_quarantine_max_percent", "dq_volume_min_percent"} <= set(default_params())
 
 
 class Deliveries:
@@ -120,9 +120,9 @@ def test_quarantine_rate_above_threshold_blocks_only_with_enough_records(deliver
     deliveries.night(DAY, files)
     issues = deliveries.issues()
     rate = issues[("DQ_QUARANTINE_RATE", "platform/financings.csv")]
-    assert rate.blocking and rate.evidence == {"quarantined": 50, "records": 200, "max_ppm": 100_000}
+    assert rate.blocking and rate.evidence == {"quarantined": 50, "records": 200, "max_percent": 10}
     assert ("DQ_QUARANTINE_RATE", "tax/invoice_status.csv") not in issues
-    assert ("DQ_QUARANTINE_RATE", "platform/financings.csv") not in deliveries.issues(dq_quarantine_max_ppm=300_000)
+    assert ("DQ_QUARANTINE_RATE", "platform/financings.csv") not in deliveries.issues(dq_quarantine_max_percent=30)
 
 
 def test_volume_collapse_and_empty_source(deliveries):
