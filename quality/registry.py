@@ -13,7 +13,7 @@ Tonight's problems, one :class:`SourceIssue` per source and kind, are stored in 
 warehouse table ``dq_source_issues`` and become ``DQ_*`` findings
 (``reconciliation/sql/DQ_SOURCE.sql``): a source missing, empty, its CSV header changed
 (schema drift), a quarantine rate above ``dq_quarantine_max_percent`` (judged from
-``dq_quarantine_min_records`` records up, or when nothing of the source could be loaded), a volume below
+``dq_quarantine_min_records`` records up), a volume below
 ``dq_volume_min_percent`` % of its trailing median (for sources whose median reaches
 ``dq_volume_min_median`` rows: below, nightly volumes vary too much to judge).  Whether an issue *blocks* the night's
 reports (a required source missing, schema drift, quarantine above the threshold) is
@@ -233,7 +233,7 @@ def _night_issues(
     total = night.rows + night.quarantined
     max_percent = int(params["dq_quarantine_max_percent"])
     refused = night.rows == 0 and night.quarantined > 0  # nothing of the source could be loaded
-    judged = total >= int(params["dq_quarantine_min_records"]) or refused
+    judged = total >= int(params["dq_quarantine_min_records"])  # a rate over a few records means little
     if judged and not (refused and drift) and night.quarantined and night.quarantined * 100 > max_percent * total:
         share = night.quarantined / total
         issues.append(SourceIssue(

@@ -34,7 +34,7 @@ SOURCE_CHECKS: tuple[Check, ...] = (
     _dq("DQ_QUARANTINE_RATE", Severity.HIGH, "Too many records quarantined",
         "A source's quarantine records exceed dq_quarantine_max_percent % of its records "
         "(loaded rows plus quarantined ones; a refused file counts as one), judged for sources of at least "
-        "dq_quarantine_min_records records or of which nothing could be loaded. The night's reports are not "
+        "dq_quarantine_min_records records. The night's reports are not "
         "published as final.", {"dq_quarantine_max_percent": 10, "dq_quarantine_min_records": 50}),
     _dq("DQ_VOLUME_DROP", Severity.MEDIUM, "Volume collapse",
         "A source delivered fewer rows than dq_volume_min_percent % of the median of its "
