@@ -1,6 +1,6 @@
 """The nightly job's assets, one partition per business date.
 
-landed_files → typed_tables → voucher_ledger → findings → nightly_reports
+landed_files → typed_tables → data_quality → voucher_ledger → findings → nightly_reports
 
 The warehouse is the storage of every asset: assets return only metadata, and each step
 reads what the previous one wrote.  Every asset replaces its own output for the night,
@@ -9,23 +9,40 @@ so a re-run of a partition gives the same result.
 
 
 import datetime as dt
+import inspect
 import logging
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import dagster as dg
 
+from connectors.errors import ScfError
 from connectors.loader import load_night
+from integration import nights
 from integration.audit import audit_home
 from integration.home import ledger_keys
+from integration import quality_assets
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
+from reconciliation.catalogue import default_params
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
 
-PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Asia/Shanghai", end_offset=1)
 progress = logging.getLogger("scf.progress")
+_step: ContextVar[str] = ContextVar("step")  # the asset of the night being computed
+
+
+class NightStepError(ScfError):
+    """A step of the night failed: ``<asset>: <original error>``."""
+
+
+def nightly_partitions(first_night: dt.date) -> dg.DailyPartitionsDefinition:
+    """One partition per business date from the go-live night to the last one that is over
+    in Asia/Shanghai (tomorrow's unfinished night is never offered)."""
+    return dg.DailyPartitionsDefinition(start_date=first_night.isoformat(), timezone=nights.BUSINESS_TZ.key, end_offset=0)
 
 
 def business_date_of(context: dg.AssetExecutionContext) -> dt.date:
@@ -35,13 +52,12 @@ def business_date_of(context: dg.AssetExecutionContext) -> dt.date:
 
 def _report(context: dg.AssetExecutionContext, started: float, message: str) -> None:
     """Log an asset's outcome to Dagster and to ``scf.progress`` (with ``asset`` and ``seconds``)."""
-    asset, seconds = context.asset_key.to_user_string(), time.perf_counter() - started
+    asset, seconds = _step.get(), time.perf_counter() - started
     line = f"{asset}: {message} ({seconds:.1f} s)"
     context.log.info(line)
     progress.info(line, extra={"asset": asset, "seconds": seconds})
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly")
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
@@ -62,7 +78,6 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     return dg.MaterializeResult(metadata={"files": len(night.files), **statuses})
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[landed_files])
 def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """Every landed file of the night parsed into the warehouse's typed tables (replacing the
     night's earlier rows); records that break the format, and files that cannot be parsed,
@@ -85,7 +100,18 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[typed_tables])
+def data_quality(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
+    """Tonight's data quality for compliance: the sources against the registry (missing, empty,
+    schema drift, quarantine rate, volume), the GX suites over every typed table (results in
+    dq_results), and under reports/<date>/ the Data Docs site and the data_quality scorecard.
+    A blocking issue holds the night's reports."""
+    started = time.perf_counter()
+    night = quality_assets.measure_night(context, scf)
+    _report(context, started, f"{len(night.issues)} source issues ({len(night.blocking)} blocking), "
+                              f"{night.validation.failed} of {night.validation.results} expectations failed")
+    return dg.MaterializeResult(metadata=quality_assets.quality_metadata(night))
+
+
 def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The hashed voucher ledger after the night's voucher events and financings are appended
     (rejecting what breaks the invariants of money), with the archive manifest's head,
@@ -103,6 +129,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             key_name=keys.signer.name,
             origin=settings.ledger.origin,
             fingerprint_key=keys.fingerprint_key,
+            evidence_window_days=int({**default_params(), **settings.check_params}["evidence_window_days"]),
             manifest=ArchiveManifest(manifest.lines, manifest.head),
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")
@@ -111,7 +138,6 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[voucher_ledger, dg.AssetKey("data_quality")])
 def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The check catalogue run over all nights up to this one: one finding per problem and
     financing implicated, and a verdict (clean, review, blocked) per financing."""
@@ -129,7 +155,6 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     )
 
 
-@dg.asset(partitions_def=PARTITIONS, group_name="nightly", deps=[findings])
 def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The back office's files of the night under ``reports/<date>/``: findings.csv and
     financing_status.csv, exactly as OUTPUTS.md lays them out, and the exception report
@@ -138,10 +163,72 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
         day = business_date_of(context)
+        quality_assets.hold_if_blocked(warehouse.con, day)
         paths = write_csv_reports(warehouse.con, settings.home, day)
         paths += write_exception_reports(warehouse.con, settings.home, day)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
 
-NIGHTLY_ASSETS = [landed_files, typed_tables, voucher_ledger, findings, nightly_reports]
+STEPS = (landed_files, typed_tables, data_quality, voucher_ledger, findings, nightly_reports)
+
+
+def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.date) -> None:
+    """Record the night's run in ``night_runs``; refuse it if an earlier night has not succeeded."""
+    settings = scf.settings()
+    with settings.open_warehouse() as warehouse:
+        nights.record_start(warehouse.con, day, context.run.run_id, scf.config_hash())
+        runs = nights.latest_runs(warehouse.con)
+    nights.plan(day, nights.nights_for_order(settings), runs, settings.first_night, catch_up=False)
+
+
+def _record_failure(scf: ScfHome, run_id: str, cause: str) -> None:
+    """Record the run as failed, if the warehouse can be opened (the alert names the cause anyway)."""
+    try:
+        with scf.settings().open_warehouse() as warehouse:
+            nights.record_end(warehouse.con, run_id, nights.FAILED, cause)
+    except Exception:  # the warehouse itself may be what failed, or held by another night
+        progress.exception("could not record the failure of run %s in night_runs", run_id)
+
+
+def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The night's five assets on ``partitions``, computed by one step, in order, as one unit.
+
+    A night is all or nothing: its five assets are materialized together once every step has
+    succeeded. Each asset of a night depends on the same asset of the night before, and a
+    backfill takes one night per run: Dagster's backfill launches each night only after the
+    one before has succeeded (and the run queue, limited to one nightly run, runs one at a time)."""
+    # Only the self-dependencies are declared: Dagster 1.13's backfill cannot launch a
+    # non-subsettable multi-asset whose keys also depend on each other one partition at a time.
+    previous_night = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+    specs = [
+        dg.AssetSpec(step.__name__, description=inspect.getdoc(step), group_name="nightly",
+                     deps=[dg.AssetDep(step.__name__, partition_mapping=previous_night)])
+        for step in STEPS
+    ]
+
+    @dg.multi_asset(specs=specs, partitions_def=partitions, can_subset=False, name="night",
+                    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1))
+    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult]:
+        """Land, parse, ledger, reconcile and report one business date, in that order; the
+        night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
+        day, run_id = business_date_of(context), context.run.run_id
+        results, step_name = [], "order"
+        try:
+            with scf.night_lock():
+                _ensure_in_order(context, scf, day)
+                for step in STEPS:
+                    step_name = step.__name__
+                    token = _step.set(step_name)
+                    try:
+                        results.append(dg.MaterializeResult(asset_key=step_name, metadata=step(context, scf).metadata))
+                    finally:
+                        _step.reset(token)
+                with scf.settings().open_warehouse() as warehouse:
+                    nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
+        except Exception as error:
+            _record_failure(scf, run_id, f"{step_name}: {error}")
+            raise NightStepError(f"{step_name}: {error}") from error
+        yield from results
+
+    return [night]

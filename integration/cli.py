@@ -9,14 +9,15 @@ import sys
 import traceback
 from pathlib import Path
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
 from connectors.errors import ScfError
-from integration.assets import PARTITIONS
-from integration.runner import failure_messages, run_night
+from integration import nights
+from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
@@ -44,6 +45,7 @@ app = _Scf(help="scf-recon: nightly data integration and fraud reconciliation fo
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
 console = Console()
 
+VERDICTS = ("clean", "review", "blocked", "closed")
 HomeOption = typer.Option(None, "--home", help="Engine home (warehouse, archive, reports). Default: $SCF_HOME or ./home.")
 InboxOption = typer.Option(None, "--inbox", help="Local inbox folder holding <YYYY-MM-DD>/ deliveries.")
 
@@ -84,71 +86,89 @@ def _summary_table(summaries: list[NightSummary]) -> Table:
 
 
 def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> None:
-    """Run the nightly job for each date in order and print the summary table."""
+    """Run the nightly job for each date in order and print the summary table.
+
+    A failed night stops the list: :class:`~integration.runner.NightFailedError` names it."""
     _show_progress()
     settings = load_settings(home, inbox)
-    for day in dates:
-        if not _is_night(day):
-            raise ScfError(f"business date {day}: {_OUTSIDE_RANGE}; give a date in that range")
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        result = run_night(day, home=settings.home, inbox=inbox)  # no inbox: the configured source
-        if not result.success:
-            raise NightFailed(day, failure_messages(result), [e.to_string() for e in _step_errors(result)])
+        raise_if_failed(run_night(day, home=settings.home, inbox=inbox), day)  # no inbox: the configured source
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
     console.print(f"Reports under {settings.home / 'reports'}")
 
 
-def _is_night(day: dt.date) -> bool:
-    """Whether the nightly job has a partition for ``day``."""
-    return PARTITIONS.has_partition_key(day.isoformat())
-
-
-_OUTSIDE_RANGE = f"outside the nightly job's dates (from {PARTITIONS.start.date()} to tomorrow, China time)"
-
-
-class NightFailed(ScfError):
-    """A night's Dagster run failed; the message holds each failed step's cause, ``traces`` the traces."""
-
-    def __init__(self, day: dt.date, messages: list[str], traces: list[str]) -> None:
-        super().__init__(f"night {day} failed: " + " | ".join(messages or ["the run failed without a step error"]))
-        self.traces = traces
-
-
-def _step_errors(result: object) -> list:
-    return [
-        event.step_failure_data.error
-        for event in result.all_events  # type: ignore[attr-defined]
-        if event.is_step_failure and event.step_failure_data.error is not None
-    ]
-
-
 @app.command()
 def run(
     date: str = typer.Option(None, "--date", help="Business date YYYY-MM-DD to run."),
-    all_nights: bool = typer.Option(False, "--all", help="Run every night the inbox holds, in order."),
+    all_nights: bool = typer.Option(False, "--all", help="Run every night the inbox holds (or the home ran), in order."),
+    catch_up: bool = typer.Option(False, "--catch-up", help="With --date: first run the earlier nights that have not run."),
     inbox: Path = InboxOption,
     home: Path = HomeOption,
 ) -> None:
-    """Run the nightly job (the same Dagster job the schedule runs) for one or all nights."""
+    """Run the nightly job (the same Dagster job the schedule runs) for one or all nights, in order.
+
+    --date D refuses when an earlier night has not run (unless --catch-up), and replays the
+    later nights already run, so their reports are what they would have been."""
     if (date is None) == (not all_nights):
         raise typer.BadParameter("give either --date YYYY-MM-DD or --all")
+    settings = load_settings(home, inbox)
     if all_nights:
-        source = load_settings(home, inbox).source()
-        try:
-            dates = source.nights()
-        finally:
-            source.close()
-        outside = [d for d in dates if not _is_night(d)]
-        for day in outside:
-            console.print(f"[yellow]skipping[/yellow] night folder {day}: {_OUTSIDE_RANGE}")
-        dates = [d for d in dates if _is_night(d)]
+        dates, skipped = nights_of_inbox(settings)
+        for day, reason in skipped:
+            console.print(f"[yellow]skipping[/yellow] night folder {day}: {reason}")
     else:
-        dates = [_parse_date(date)]
+        day = _parse_date(date)
+        reason = nights.out_of_range(day, settings.first_night, nights.last_finished_night())
+        if reason:
+            raise nights.NightOrderError(f"business date {day}: {reason}; give a date in that range")
+        plan = plan_night(settings, day, catch_up=catch_up)
+        if plan.missing:
+            console.print(f"Catching up first: {', '.join(map(str, plan.missing))}")
+        if plan.replay:
+            console.print(f"Replaying the later nights already run, in order, so their reports are what they "
+                          f"would have been: {', '.join(map(str, plan.replay))}")
+        dates = list(plan.nights)
     run_nights(dates, home, inbox)
+
+
+@app.command()
+def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
+    """The nights of the home: done, failed, stale (an earlier night ran after it) or pending, with verdicts."""
+    settings = load_settings(home, inbox)
+    with settings.open_warehouse() as warehouse:
+        runs = nights.latest_runs(warehouse.con)
+        verdicts = {
+            (day, verdict): n for day, verdict, n in warehouse.con.execute(
+                "SELECT business_date, verdict, count(*) FROM financing_verdicts GROUP BY ALL").fetchall()
+        } if _has_table(warehouse.con, "financing_verdicts") else {}
+    try:
+        delivered, skipped = nights_of_inbox(settings)
+    except FileNotFoundError as error:  # the inbox is gone: the history still shows
+        delivered, skipped = [], [(None, str(error))]
+    stale = nights.stale_nights(runs)
+    console.print(f"Nights of {settings.home} (times UTC):")
+    for day in sorted({*runs, *delivered}):
+        run = runs.get(day)
+        counts = ", ".join(f"{v} {verdicts[(day, v)]}" for v in VERDICTS if (day, v) in verdicts)
+        if run is None:
+            console.print(f"{day}  pending", markup=False)
+            continue
+        state = "stale (an earlier night ran after it: replay it)" if day in stale else run.status
+        ended = f" -> {run.ended_at:%H:%M:%S}" if run.ended_at else ""
+        console.print(f"{day}  {state}  {run.started_at:%Y-%m-%d %H:%M:%S}{ended}  config {run.config_hash}  "
+                      f"run {run.run_id[:8]}  {counts}".rstrip(), markup=False)
+        if run.status == nights.FAILED:
+            console.print(f"    {run.error}", markup=False)
+    for day, reason in skipped:
+        console.print(f"not a night: {day}: {reason}" if day else reason, markup=False)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
 
 
 @app.command()
@@ -191,20 +211,22 @@ def simulate(
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
+    malformed_rows: bool = typer.Option(False, "--malformed-rows", help="Also plant malformed financings.csv rows "
+                                        "(full-width characters, 19-digit invoice numbers) with their labels."),
     fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
                                     "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
                                     "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
-    from simulator import simulate as generate
+    from simulator import Tuning, simulate as generate
     from simulator.operations import parse_fault, plan_operations
 
     try:
         faults = [parse_fault(text) for text in fault]
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start),
-                       trades_per_night=trades, anomalies=anomalies)
+    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
+                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows))
     console.print(summary)
     if faults:
         try:

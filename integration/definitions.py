@@ -1,46 +1,48 @@
 """The Dagster definitions: the nightly job, its schedule and resources.
 
-``dagster dev -w workspace.yaml`` loads these, and ``scf run`` executes the same job
-in-process, so there is one code path for the night.
+``dagster dev -w workspace.yaml`` loads ``defs`` (built for the home in ``$SCF_HOME``), and
+``scf run`` executes the same job, built by :func:`build_definitions` for its home's go-live
+date, on the home's persistent instance: one code path and one run history for the night.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import dagster as dg
 
-from integration.assets import NIGHTLY_ASSETS
-from integration.quality_assets import QUALITY_ASSETS, QUALITY_CHECKS
+from integration.assets import nightly_assets, nightly_partitions
 from integration.resources import ScfHome
+from integration.sensors import build_automation
+from integration.settings import Settings, load_settings
 
 NIGHTLY_JOB_NAME = "nightly_reconciliation"
 
-nightly_job = dg.define_asset_job(
-    NIGHTLY_JOB_NAME,
-    selection=dg.AssetSelection.assets(*NIGHTLY_ASSETS, *QUALITY_ASSETS),
-    executor_def=dg.in_process_executor,  # one DuckDB file, one writer: steps run in order
-    description="Land, parse, ledger, reconcile and report one business date.",
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The nightly job, its cut-off schedule, sensors and resources for a home's settings."""
+    return _definitions(settings.first_night, settings.cutoff)
 
 
+@cache
+def _definitions(first_night: dt.date, cutoff: dt.time) -> dg.Definitions:
+    """Built once per (go-live date, cut-off): Dagster needs one definition object per job."""
+    partitions = nightly_partitions(first_night)
+    assets = nightly_assets(partitions)
+    job = dg.define_asset_job(
+        NIGHTLY_JOB_NAME,
+        selection=dg.AssetSelection.assets(*assets),
+        executor_def=dg.in_process_executor,  # one DuckDB file, one writer: steps run in order
+        description="Land, parse, ledger, reconcile and report one business date.",
+    )
+    sensors, schedules = build_automation(job, cutoff)
+    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=sensors,
+                          resources={"scf": ScfHome()})
 
-@dg.schedule(
-    cron_schedule="30 3 * * *",
-    job=nightly_job,
-    execution_timezone="Asia/Shanghai",
-    name="nightly_reconciliation_schedule",
-)
-def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """At 03:30 China time, reconcile the business date that ended at midnight."""
-    business_date = (context.scheduled_execution_time.date() - dt.timedelta(days=1)).isoformat()
-    return dg.RunRequest(run_key=business_date, partition_key=business_date)
 
-
-defs = dg.Definitions(
-    assets=[*NIGHTLY_ASSETS, *QUALITY_ASSETS],
-    asset_checks=QUALITY_CHECKS,
-    jobs=[nightly_job],
-    schedules=[nightly_schedule],
-    resources={"scf": ScfHome()},
-)
+def __getattr__(name: str) -> dg.Definitions:
+    """``defs``: the definitions for ``$SCF_HOME``'s go-live date, built when Dagster asks for them."""
+    if name == "defs":
+        return build_definitions(load_settings())
+    raise AttributeError(name)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.errors import ConfigError, IntegrityError
+from integration.instance import install_instance_config
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import CheckpointError, NoteSigner, NoteVerifier
 from ledger.fingerprints import key_commitment
@@ -165,4 +166,5 @@ def init_home(home: Path | None) -> list[Path]:
     if not commitment_path.exists():
         _write_new(commitment_path, key_commitment(load_fingerprint_key(fingerprint_path)) + "\n", created)
     ledger_keys(settings)  # what is there now must load and match its pins
+    created += filter(None, [install_instance_config(settings.home)])  # the home's Dagster instance (ops)
     return created

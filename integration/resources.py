@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
+from connectors.errors import ScfError
+from integration.nights import config_hash
 from integration.settings import Settings, load_settings
+
+LOCK_FILE = "night.lock"
+
+
+class NightBusyError(ScfError):
+    """Another night is running on the same home."""
 
 
 class ScfHome(dg.ConfigurableResource):
     """The engine's home folder (warehouse, archive, ledger, reports) and its inbox.
 
     Empty strings mean: ``SCF_HOME`` / ``SCF_INBOX`` from the environment, else the
-    defaults of :func:`integration.settings.load_settings`.
+    defaults of :func:`integration.settings.load_settings`. A night holds the home's
+    ``night.lock`` from start to end: one night at a time per home, whoever started it.
     """
 
     home: str = ""
@@ -22,3 +35,25 @@ class ScfHome(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """The settings of this home, with the configured overrides applied."""
         return load_settings(Path(self.home) if self.home else None, Path(self.inbox) if self.inbox else None)
+
+    def config_hash(self) -> str:
+        """The fingerprint of the home's ``scf.toml`` (recorded with each night's run)."""
+        path = self.settings().home / "scf.toml"
+        return config_hash(path.read_bytes() if path.exists() else b"")
+
+    @contextmanager
+    def night_lock(self) -> Iterator[None]:
+        """Hold the home's night lock while a night runs; refuse at once if another night holds it."""
+        home = self.settings().home
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise NightBusyError(
+                    f"another night is running on {home} ({home / LOCK_FILE} is held): wait for it to finish"
+                ) from None
+            yield
+        finally:
+            os.close(fd)

@@ -12,6 +12,7 @@ reason, before the night lands or signs anything.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import os
 import re
 import tomllib
@@ -29,6 +30,7 @@ from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 from reconciliation.catalogue import default_params
 
 DEFAULT_HOME = Path("home")
+DEFAULT_FIRST_NIGHT = dt.date(2026, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Settings:
     ledger: LedgerSettings = LedgerSettings()
     warehouse_memory_limit: str = "4GB"
     max_amount_fen: int = MAX_AMOUNT_FEN
+    first_night: dt.date = DEFAULT_FIRST_NIGHT  # [nightly] first_night: the go-live business date
+    cutoff: dt.time = dt.time(3, 30)  # [nightly] cutoff: Asia/Shanghai time a night runs even if incomplete
+    alert_command: tuple[str, ...] = ()  # [nightly] alert_command: argv run with a failed night's alert file
 
     @property
     def warehouse_path(self) -> Path:
@@ -118,7 +123,7 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
-SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits")
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly")
 SOURCE_KINDS = ("local", "sftp")
 _SOURCE_KEYS = {
     "kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str, "known_hosts": str,
@@ -242,6 +247,18 @@ def _checks_and_ceiling(file: Path, checks: object, limits: object) -> tuple[dic
     return params, ceiling
 
 
+def _nightly(file: Path, table: object) -> tuple[dt.date, dt.time, tuple[str, ...]]:
+    """``[nightly]``: the go-live night (a TOML date), the cut-off (a TOML time), the alert command."""
+    nightly = _Reader(file, "nightly", table, {"first_night": dt.date, "cutoff": dt.time, "alert_command": list})
+    first_night = nightly.get("first_night", DEFAULT_FIRST_NIGHT)
+    if isinstance(first_night, dt.datetime):
+        nightly.fail("first_night", f"must be a date (e.g. 2026-11-01), not {first_night!r}")
+    command = nightly.get("alert_command", [])
+    if not all(isinstance(arg, str) and arg for arg in command):
+        nightly.fail("alert_command", f"must be a list of non-empty strings (a program and its arguments), not {command!r}")
+    return first_night, nightly.get("cutoff", Settings.cutoff), tuple(command)
+
+
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
     """Read and validate ``<home>/scf.toml`` (if present), then apply the environment and the
     explicit overrides; raises :class:`ConfigError` for a configuration that cannot be right."""
@@ -266,4 +283,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in ledger.table.items()}),
         _memory_limit(config_file, config.get("warehouse", {})),
         max_amount_fen,
+        *_nightly(config_file, config.get("nightly", {})),
     )

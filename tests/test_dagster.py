@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from integration.cli import app
 from integration.definitions import NIGHTLY_JOB_NAME, defs
+from integration.home import init_home
+from integration.instance import instance_for
+from simulator import simulate
 from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent
@@ -75,3 +86,98 @@ def test_dagster_webserver_loads_workspace(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- one instance per home: a backfill through the real webserver and daemon ----------------------
+
+BACKFILL = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  __typename ... on PartitionBackfill { status } ... on PythonError { message } } }"""
+RUNS = """{ runsOrError { ... on Runs { results { runId status startTime endTime
+  tags { key value } } } } }"""
+SIM_START = dt.date(2026, 11, 18)
+SIM_NIGHTS = [SIM_START + dt.timedelta(days=i) for i in range(3)]
+
+
+def _gql(port: int, query: str, **variables: object) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        payload = json.loads(response.read())
+    assert "errors" not in payload, payload
+    return payload["data"]
+
+
+@contextmanager
+def dagster_dev(home: Path, inbox: Path) -> Iterator[int]:
+    """``dagster dev`` (webserver + daemon) on the home's instance, as OPERATIONS.md starts it."""
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(instance_for(home).root_directory), "SCF_HOME": str(home),
+           "SCF_INBOX": str(inbox)}
+    log = (home.parent / "dagster-dev.log").open("wb")  # the daemon's log, for a failing test's reader
+    server = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, "dagster dev exited"
+            assert time.monotonic() < deadline, "dagster dev never answered"
+            try:
+                if _gql(port, QUERY)["repositoriesOrError"].get("nodes"):
+                    break
+            except OSError:
+                pass
+            time.sleep(2)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_path):
+    simulate(tmp_path / "sim", seed=3, nights=len(SIM_NIGHTS), start=SIM_START, trades_per_night=40)
+    inbox = tmp_path / "sim" / "inbox"
+    init_home(tmp_path / "ref")
+    init_home(tmp_path / "home")
+    reference = CliRunner().invoke(app, ["run", "--all", "--home", str(tmp_path / "ref"), "--inbox", str(inbox)])
+    assert reference.exit_code == 0, reference.output
+    home = tmp_path / "home"
+    with dagster_dev(home, inbox) as port:
+        keys = [str(d) for d in SIM_NIGHTS]
+        launched = _gql(port, BACKFILL, params={"partitionNames": keys,
+                                                "assetSelection": [{"path": [a]} for a in ASSETS]})
+        backfill_id = launched["launchPartitionBackfill"]["backfillId"]
+        deadline = time.monotonic() + 600
+        while (status := _gql(port, BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]["status"]) in (
+            "REQUESTED",
+        ):
+            assert time.monotonic() < deadline, "the backfill did not finish"
+            time.sleep(3)
+        assert status in ("COMPLETED", "COMPLETED_SUCCESS"), status
+        runs = [r for r in _gql(port, RUNS)["runsOrError"]["results"]
+                if {"key": "dagster/backfill", "value": backfill_id} in r["tags"]]
+        partition = lambda run: next(t["value"] for t in run["tags"]  # noqa: E731
+                                     if t["key"] in ("dagster/partition", "dagster/asset_partition_range_start"))
+        runs.sort(key=lambda r: r["startTime"])
+        assert [partition(r) for r in runs] == keys, "one run per night, started in business-date order"
+        assert all(r["status"] == "SUCCESS" for r in runs)
+        assert all(a["endTime"] <= b["startTime"] for a, b in zip(runs, runs[1:])), "never two nights at once"
+        # A night run by `scf run` on the same home shows in the UI's run history.
+        cli = CliRunner().invoke(app, ["run", "--date", keys[-1], "--home", str(home), "--inbox", str(inbox)])
+        assert cli.exit_code == 0, cli.output
+        assert len(_gql(port, RUNS)["runsOrError"]["results"]) == len(runs) + 1
+    for day in keys:
+        for name in ("findings.csv", "financing_status.csv"):
+            assert (home / "reports" / day / name).read_bytes() == (tmp_path / "ref" / "reports" / day / name).read_bytes()

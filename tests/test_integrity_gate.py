@@ -16,7 +16,7 @@ from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home, ledger_keys
-from integration.runner import run_night
+from integration.runner import failure_messages, run_night
 from integration.settings import load_settings
 from ledger.entries import ArchiveManifest, decode_entry
 from ledger.keys import (
@@ -58,15 +58,8 @@ def scf_verify(home: Path):
 
 
 def failure_causes(result) -> list[str]:
-    """``step: message`` of every failed step's error and of the errors that caused it."""
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error is not None:
-                messages.append(f"{event.step_key}: {error.message.strip()}")
-                error = error.cause
-    return messages
+    """``step: message`` of the failed night (the night's one Dagster step names the asset that failed)."""
+    return failure_messages(result)
 
 
 def assert_night_stops_at_landing(home: Path, inbox: Path, cause: str, night: dt.date = NEXT) -> None:

@@ -1,5 +1,5 @@
 """Data quality as a real part of the night: the source registry, the GX suites, the asset
-checks that warn or block, the reports compliance reads.
+blocking issues that hold the reports, the reports compliance reads.
 
 Three clean simulated nights make the history; each scenario copies that home and runs a
 fourth night whose delivery carries planted data-quality faults (or none).
@@ -50,9 +50,10 @@ def scenario(history: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
 
 
 def run_last(home: Path, inbox: Path):
+    """Run the last night: (the run, its blocking source issues' check ids)."""
     result = run_night(LAST, home=home, inbox=inbox)
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    return result, checks
+    blocking = {c for (c,) in rows(home, "SELECT check_id FROM dq_source_issues WHERE business_date = ? AND blocking", LAST)}
+    return result, blocking
 
 
 def rows(home: Path, sql: str, *params: object) -> list[tuple]:
@@ -74,11 +75,9 @@ def edit_csv(path: Path, edit) -> None:
 @pytest.mark.slow
 def test_clean_night_passes_every_suite_and_writes_the_reports(scenario):
     home, inbox = scenario
-    result, checks = run_last(home, inbox)
+    result, blocking = run_last(home, inbox)
     assert result.success, failure_messages(result)
-    assert checks and all(checks.values()), checks
-    assert set(checks) >= {"expectations_met", "expected_sources_delivered", "volumes_in_line",
-                           "required_sources_present", "schemas_unchanged", "quarantine_within_threshold"}
+    assert not blocking
     assert rows(home, "SELECT count(*) FROM dq_source_issues") == [(0,)]
     results = rows(home, "SELECT DISTINCT business_date, dimension, success FROM dq_results")
     assert {d for d, _, _ in results} == set(NIGHTS)
@@ -100,10 +99,10 @@ def test_schema_drift_blocks_the_nights_reports(scenario):
     night = inbox / LAST.isoformat()
     edit_csv(night / "platform" / "financings.csv", lambda ls: [ls[0].replace("bank_code", "bank_id"), *ls[1:]])
     edit_csv(night / "tax" / "invoice_status.csv", lambda ls: [ls[0] + ",comment", *(line + "," for line in ls[1:])])
-    result, checks = run_last(home, inbox)
+    result, blocking = run_last(home, inbox)
     assert not result.success
-    assert checks["schemas_unchanged"] is False and checks["required_sources_present"] is True
-    assert checks["quarantine_within_threshold"] is True, "a refused file is reported once, as drift"
+    assert blocking == {"DQ_SCHEMA_DRIFT"}, "a refused file is reported once, as drift"
+    assert any("reports of 2026-11-21 are held by data quality" in m and "bank_code" in m for m in failure_messages(result))
     drift = dict(rows(home, "SELECT source, detail FROM dq_source_issues WHERE check_id = 'DQ_SCHEMA_DRIFT'"))
     assert set(drift) == {"platform/financings.csv", "tax/invoice_status.csv"}
     assert "missing column(s) bank_code" in drift["platform/financings.csv"]
@@ -126,11 +125,9 @@ def test_missing_source_volume_collapse_bad_identifiers_and_duplicate_keys_warn(
     applicant = first.split(",")[3]
     broken = applicant[:-1] + ("0" if applicant[-1] != "0" else "1")  # a wrong check character
     edit_csv(financings, lambda ls: [header, first.replace(applicant, broken), *rest, rest[0]])
-    result, checks = run_last(home, inbox)
+    result, blocking = run_last(home, inbox)
     assert result.success, failure_messages(result)
-    assert checks["expected_sources_delivered"] is False and checks["volumes_in_line"] is False
-    assert checks["expectations_met"] is False
-    assert checks["required_sources_present"] and checks["schemas_unchanged"] and checks["quarantine_within_threshold"]
+    assert not blocking
     issues = {(c, s) for c, s in rows(home, "SELECT check_id, source FROM dq_source_issues")}
     assert ("DQ_SOURCE_MISSING", "tax/invoice_status.csv") in issues
     assert ("DQ_VOLUME_DROP", "platform/voucher_events.csv") in issues
@@ -148,20 +145,23 @@ def test_missing_source_volume_collapse_bad_identifiers_and_duplicate_keys_warn(
 
 
 @pytest.mark.slow
-def test_a_required_source_missing_blocks_and_an_empty_inbox_fails(scenario):
+def test_a_required_source_missing_blocks(scenario):
     home, inbox = scenario
     (home / "scf.toml").write_text('[checks]\ndq_required_sources = "platform/financings.csv"\n', "utf-8")
     (inbox / LAST.isoformat() / "platform" / "financings.csv").unlink()
-    result, checks = run_last(home, inbox)
-    assert not result.success and checks["required_sources_present"] is False
+    result, blocking = run_last(home, inbox)
+    assert not result.success and blocking == {"DQ_SOURCE_MISSING"}
     assert rows(home, "SELECT severity FROM findings WHERE business_date = ? AND check_id = 'DQ_SOURCE_MISSING'", LAST) == [("high",)]
-    empty = LAST + dt.timedelta(days=1)
-    (inbox / empty.isoformat()).mkdir()
-    result = run_night(empty, home=home, inbox=inbox)
+
+
+@pytest.mark.slow
+def test_an_empty_inbox_night_fails_with_a_clear_error(scenario):
+    home, inbox = scenario
+    shutil.rmtree(inbox / LAST.isoformat())
+    (inbox / LAST.isoformat()).mkdir()
+    result, _ = run_last(home, inbox)
     assert not result.success
-    errors = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
-    assert any("no file was delivered for business date 2026-11-22" in (err.cause.message if err.cause else err.message)
-               for err in errors)
+    assert any("no file was delivered for business date 2026-11-21" in m for m in failure_messages(result))
 
 
 @pytest.mark.slow
