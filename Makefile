@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all bench sshd venv spec
+.PHONY: demo test test-all bench sshd chromium venv spec
 
 venv: $(VENV)/.installed
 
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml
 sshd:
 	@test -x /usr/sbin/sshd || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server >/dev/null; }
 
+# Debian's Chromium: the browser tests open the Data Docs and the scorecard headless.
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 ## Simulate three nights of a synthetic bank and run them end to end (local folder + DuckDB file).
 demo: venv
 	$(BIN)/scf demo --home demo
@@ -26,7 +30,7 @@ demo: venv
 test: venv sshd
 	$(BIN)/pytest
 
-test-all: venv sshd
+test-all: venv sshd chromium
 	$(BIN)/pytest -m ''
 
 ## Benchmarks (not tests): figures go to BENCHMARKS.md by hand.

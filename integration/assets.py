@@ -1,6 +1,6 @@
 """The nightly job's assets, one partition per business date.
 
-landed_files → typed_tables → voucher_ledger → findings → nightly_reports
+landed_files → typed_tables → data_quality → voucher_ledger → findings → nightly_reports
 
 The warehouse is the storage of every asset: assets return only metadata, and each step
 reads what the previous one wrote.  Every asset replaces its own output for the night,
@@ -22,6 +22,7 @@ from connectors.loader import load_night
 from integration import nights
 from integration.audit import audit_home
 from integration.home import ledger_keys
+from integration import quality_assets
 from integration.pool_jobs import pool_surveillance
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
@@ -100,6 +101,18 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     )
 
 
+def data_quality(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
+    """Tonight's data quality for compliance: the sources against the registry (missing, empty,
+    schema drift, quarantine rate, volume), the GX suites over every typed table (results in
+    dq_results), and under reports/<date>/ the Data Docs site and the data_quality scorecard.
+    A blocking issue holds the night's reports."""
+    started = time.perf_counter()
+    night = quality_assets.measure_night(context, scf)
+    _report(context, started, f"{len(night.issues)} source issues ({len(night.blocking)} blocking), "
+                              f"{night.validation.failed} of {night.validation.results} expectations failed")
+    return dg.MaterializeResult(metadata=quality_assets.quality_metadata(night))
+
+
 def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The hashed voucher ledger after the night's voucher events and financings are appended
     (rejecting what breaks the invariants of money), with the archive manifest's head,
@@ -151,13 +164,14 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
         day = business_date_of(context)
+        quality_assets.hold_if_blocked(warehouse.con, day)
         paths = write_csv_reports(warehouse.con, settings.home, day)
         paths += write_exception_reports(warehouse.con, settings.home, day)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
 
-STEPS = (landed_files, typed_tables, voucher_ledger, findings, nightly_reports, pool_surveillance)
+STEPS = (landed_files, typed_tables, data_quality, voucher_ledger, findings, nightly_reports, pool_surveillance)
 
 
 def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.date) -> None:

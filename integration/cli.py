@@ -268,6 +268,20 @@ def demo(
 
 
 @app.command()
+def quality(
+    date: str = typer.Option(None, "--date", help="Business date YYYY-MM-DD (default: the latest night validated)."),
+    home: Path = HomeOption,
+) -> None:
+    """Print a night's data-quality scorecard (sources, expectations per dimension) and where its reports are."""
+    from quality.scorecard import print_scorecard
+
+    settings = load_settings(home)
+    with settings.open_warehouse() as warehouse:
+        day = _parse_date(date) if date else None
+        print_scorecard(console, warehouse.con, day, settings.home / "reports")
+
+
+@app.command()
 def checks(write: bool = typer.Option(False, "--write", help="Write docs/CHECKS.md instead of printing.")) -> None:
     """Print the check catalogue (or regenerate docs/CHECKS.md)."""
     text = catalogue_markdown()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
 from reconciliation.ledger_checks import LEDGER_CHECKS
+from reconciliation.quality_checks import SOURCE_CHECKS
 from reconciliation.trade_checks import TRADE_CHECKS
 
 FIRST_CHECKS: tuple[Check, ...] = (
@@ -147,7 +148,7 @@ QUALITY_CHECKS: tuple[Check, ...] = (
     ),
 )
 
-CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS
+CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS + SOURCE_CHECKS
 BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
 
 

@@ -16,6 +16,7 @@ import duckdb
 
 from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
+from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import default_params
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
@@ -45,6 +46,7 @@ def open_night(
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
+    con.execute(SOURCE_ISSUES_DDL)
     create_asof_views(con, business_date)
     set_check_variables(con, business_date, {**default_params(), **(params or {})})
     for name in PRELUDES:
