@@ -25,6 +25,7 @@ from integration.home import ledger_keys
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
+from reconciliation.catalogue import default_params
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
@@ -115,6 +116,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             key_name=keys.signer.name,
             origin=settings.ledger.origin,
             fingerprint_key=keys.fingerprint_key,
+            evidence_window_days=int({**default_params(), **settings.check_params}["evidence_window_days"]),
             manifest=ArchiveManifest(manifest.lines, manifest.head),
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")

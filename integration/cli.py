@@ -211,20 +211,22 @@ def simulate(
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
+    malformed_rows: bool = typer.Option(False, "--malformed-rows", help="Also plant malformed financings.csv rows "
+                                        "(full-width characters, 19-digit invoice numbers) with their labels."),
     fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
                                     "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
                                     "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
-    from simulator import simulate as generate
+    from simulator import Tuning, simulate as generate
     from simulator.operations import parse_fault, plan_operations
 
     try:
         faults = [parse_fault(text) for text in fault]
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start),
-                       trades_per_night=trades, anomalies=anomalies)
+    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
+                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows))
     console.print(summary)
     if faults:
         try:

@@ -13,13 +13,19 @@ from pathlib import Path
 
 import duckdb
 
+from ledger.invariants import EVIDENCE_PENDING, ISSUE_WITHOUT_PAYABLE
+
+# An anomaly the ledger can prove only once the evidence window has passed is held, until
+# then, by the pending notice (the financing is in review, never clean).
+HELD_BY = {ISSUE_WITHOUT_PAYABLE: EVIDENCE_PENDING}
+
 
 @dataclass
 class Score:
     """How the findings compare with the labels."""
 
     planted: int = 0
-    missed: list[dict[str, str]] = field(default_factory=list)  # anomalies not found by their night
+    missed: list[dict[str, str]] = field(default_factory=list)  # anomalies not found (or held) by their night
     lookalikes: int = 0
     lookalikes_blocked: dict[str, str] = field(default_factory=dict)  # financing → check ids
     unlabelled_blocked: dict[str, str] = field(default_factory=dict)  # financing → check ids
@@ -56,8 +62,9 @@ def score(con: duckdb.DuckDBPyConnection, labels: list[dict[str, str]], check_id
             continue
         result.planted += 1
         night = dt.date.fromisoformat(label["business_date"])
-        key = (night, label["check_id"], label["financing_id"] or label["voucher_id"])
-        if key not in (found_on_financing if label["financing_id"] else found_on_voucher):
+        on = found_on_financing if label["financing_id"] else found_on_voucher
+        subject = label["financing_id"] or label["voucher_id"]
+        if not any((night, check_id, subject) in on for check_id in (label["check_id"], HELD_BY.get(label["check_id"]))):
             result.missed.append(label)
     blocked = {
         financing_id: check_ids_text

@@ -17,7 +17,8 @@ Layout of an entry::
     ‖ lp(seq: int64) ‖ lp(previous leaf hash: 32 bytes, zeros for the first entry)
     ‖ lp(ledger date) ‖ lp(content record) ‖ lp(annex record)
 
-The *content* is the business record as delivered (a voucher event or a financing); its
+The *content* is the business record as delivered (a voucher event or a financing) or the
+ledger's later decision about an event (:class:`EventStatus`: pending, posted, voided); its
 hash (:func:`content_hash`) identifies a re-delivery across nights.  The *annex* holds
 what the ledger adds to it (the fingerprints of a financing).  ``seq`` and the previous
 leaf hash sit at fixed offsets (:data:`SEQ_OFFSET`, :data:`PREV_OFFSET`) so that a
@@ -51,6 +52,7 @@ class EntryType(IntEnum):
 
     VOUCHER_EVENT = 1
     FINANCING = 2
+    EVENT_STATUS = 3
     ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
 
 
@@ -117,6 +119,29 @@ class FinancingRecord:
     status: str | None
 
 
+POSTED, PENDING, VOIDED = "POSTED", "PENDING", "VOIDED"
+EVENT_STATUSES = (POSTED, PENDING, VOIDED)
+
+
+@dataclass(frozen=True)
+class EventStatus:
+    """A decision about an event already in the ledger (two-phase, as pending transfers).
+
+    An event entry alone means the event is posted.  A status entry changes that, as of
+    its ledger date: ``PENDING`` (its support has not arrived yet, since ``pending_since``),
+    ``POSTED`` (the support arrived, or a decision was corrected), ``VOIDED`` (refused after
+    all, with the check id and reason; no check id when the event is no longer delivered).
+    ``event_hash`` is the content hash of the event version the status is about.
+    """
+
+    event_id: str
+    event_hash: bytes
+    status: str
+    pending_since: dt.date | None = None
+    check_id: str | None = None
+    reason: str | None = None
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """A keyed hash of a financed asset (see :mod:`ledger.fingerprints`)."""
@@ -135,7 +160,7 @@ class FingerprintAnnex:
 
 @dataclass(frozen=True)
 class EmptyAnnex:
-    """Voucher events carry no annex."""
+    """Voucher events and status entries carry no annex."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +173,7 @@ class ArchiveManifest:
     manifest_head: bytes
 
 
-Record = VoucherEvent | FinancingRecord | ArchiveManifest
+Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest
 
 
 @dataclass(frozen=True)
@@ -206,6 +231,14 @@ _KINDS: dict[type, dict[str, Any]] = {
         "maturity_date": DATE,
         "status": STR,
     },
+    EventStatus: {
+        "event_id": STR,
+        "event_hash": BYTES,
+        "status": STR,
+        "pending_since": DATE,
+        "check_id": STR,
+        "reason": STR,
+    },
     ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
@@ -215,11 +248,13 @@ _KINDS: dict[type, dict[str, Any]] = {
 _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: VoucherEvent,
     EntryType.FINANCING: FinancingRecord,
+    EntryType.EVENT_STATUS: EventStatus,
     EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
     EntryType.FINANCING: FingerprintAnnex,
+    EntryType.EVENT_STATUS: EmptyAnnex,
     EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
 }
 

@@ -1,8 +1,8 @@
 """What the ledger reads from the warehouse's typed tables (connectors.schemas).
 
-* the night's voucher events (+ their invoices), in a deterministic order, a batch at a time;
-* the night's financings (+ their presented invoices), by financing id, a batch at a time;
-* the latest version (as of a night) of given financings, payables and tax invoices.
+* every voucher event (+ its invoices) delivered up to a night, in replay order, a batch at a time;
+* every financing (+ its presented invoices) delivered up to a night, by id and night, in batches;
+* the first version (as of a night) of given financings, the latest of tax invoices; when payables arrived.
 
 Rows become :mod:`ledger.entries` records: empty text is null, invoices are in canonical
 order, the rate is an integer in millionths.
@@ -134,28 +134,49 @@ def _ordered_batches(
     con.execute(f"DROP TABLE {table}")
 
 
-def night_events(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Iterator[list[VoucherEvent]]:
-    """The night's voucher events ordered by (event_time, event_id), in batches.
+@dataclass(frozen=True)
+class DeliveredEvent:
+    """One delivered row of an event: the record, the night it came, the event's first night."""
 
-    A record delivered twice in one night appears twice: the ledger treats the repeat as
-    a re-delivery.
+    event: VoucherEvent
+    night: dt.date
+    first_night: dt.date
+
+
+def _delivered_event(row: dict[str, Any]) -> DeliveredEvent:
+    return DeliveredEvent(event_from_row(row), row["business_date"], row["_first_night"])
+
+
+def events_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator[list[DeliveredEvent]]:
+    """Every voucher event row delivered up to ``as_of``, in batches, in replay order.
+
+    Events are ordered by the time of their first delivered version (``event_time``, nulls
+    last), then id; the rows of one event are consecutive, in delivery order (night, file,
+    position).  A record delivered twice appears twice: the ledger treats a repeat as a
+    re-delivery, and a repeat with other content as a conflict.
     """
     cols = ", ".join(f"e.{c}" for c in _EVENT_COLUMNS)
     return _ordered_batches(
         con,
         f"""
-        SELECT {cols}, e.event_time, e.src_sha256, e.src_pos,
-               list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
-                   AS invoices
-        FROM voucher_events e
-        LEFT JOIN voucher_event_invoices i
-          ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
-        WHERE e.business_date = ?
-        GROUP BY ALL
+        SELECT *,
+               first_value(event_time) OVER (PARTITION BY event_id
+                                             ORDER BY business_date, src_sha256, src_pos) AS _first_time,
+               min(business_date) OVER (PARTITION BY event_id) AS _first_night
+        FROM (
+            SELECT {cols}, e.event_time, e.business_date, e.src_sha256, e.src_pos,
+                   list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
+                       AS invoices
+            FROM voucher_events e
+            LEFT JOIN voucher_event_invoices i
+              ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
+            WHERE e.business_date <= ?
+            GROUP BY ALL
+        )
         """,
-        [business_date],
-        "event_time NULLS LAST, event_id, src_sha256, src_pos",
-        event_from_row,
+        [as_of],
+        "_first_time NULLS LAST, event_id, business_date, src_sha256, src_pos",
+        _delivered_event,
     )
 
 
@@ -174,21 +195,33 @@ def _financings_sql(where: str) -> str:
     """
 
 
-def night_financings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Iterator[list[FinancingRecord]]:
-    """The night's financings ordered by financing id, in batches.
+@dataclass(frozen=True)
+class DeliveredFinancing:
+    """A financing as delivered on one night (its latest row of that night)."""
+
+    financing: FinancingRecord
+    night: dt.date
+
+
+def _delivered_financing(row: dict[str, Any]) -> DeliveredFinancing:
+    return DeliveredFinancing(financing_from_row(row), row["business_date"])
+
+
+def financings_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator[list[DeliveredFinancing]]:
+    """Every financing delivered up to ``as_of``: one version per (financing, night), by
+    financing id then night, in batches.
 
     A financing delivered more than once in one night counts in its latest version (the
     later position in its file), as in the warehouse's ``cur_financings`` view: an earlier
-    row of the same night is not a state the financing passed through, and taking both
-    would make a re-run of the night see a status change back and forth.
+    row of the same night is not a state the financing passed through.
     """
     return _ordered_batches(
         con,
-        "SELECT * FROM (" + _financings_sql("f.business_date = ?") + ") QUALIFY row_number() OVER "
-        "(PARTITION BY financing_id ORDER BY src_pos DESC, src_sha256 DESC) = 1",
-        [business_date],
-        "financing_id, src_sha256, src_pos",
-        financing_from_row,
+        "SELECT * FROM (" + _financings_sql("f.business_date <= ?") + ") QUALIFY row_number() OVER "
+        "(PARTITION BY financing_id, business_date ORDER BY src_pos DESC, src_sha256 DESC) = 1",
+        [as_of],
+        "financing_id, business_date",
+        _delivered_financing,
     )
 
 
@@ -196,10 +229,11 @@ def _register_keys(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str,
     con.register(name, pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}))
 
 
-def latest_financings(
+def first_financings(
     con: duckdb.DuckDBPyConnection, financing_ids: Iterable[str | None], as_of: dt.date
-) -> dict[str, FinancingRecord]:
-    """The latest delivered version (as of ``as_of``) of each given financing."""
+) -> dict[str, DeliveredFinancing]:
+    """The first delivered version (as of ``as_of``; of its night, the latest row) of each
+    given financing: what stands of it but its status (other changes are conflicts)."""
     ids = sorted({f for f in financing_ids if f})
     if not ids:
         return {}
@@ -212,34 +246,35 @@ def latest_financings(
                 "f.business_date <= ? AND f.financing_id IN (SELECT financing_id FROM _ledger_wanted_financings)"
             )
             + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
-            "ORDER BY business_date DESC, src_sha256 DESC, src_pos DESC) = 1",
+            "ORDER BY business_date, src_pos DESC, src_sha256 DESC) = 1",
             [as_of],
         )
     finally:
         con.unregister("_ledger_wanted_financings")
-    return {r["financing_id"]: financing_from_row(r) for r in rows}
+    return {r["financing_id"]: _delivered_financing(r) for r in rows}
 
 
-def known_payables(
+def payable_nights(
     con: duckdb.DuckDBPyConnection, wanted: Iterable[tuple[str | None, str | None]], as_of: dt.date
-) -> set[tuple[str, str]]:
-    """Which (core_uscc, ap_ref) pairs appear in ``erp_ap_items`` up to ``as_of``."""
+) -> dict[tuple[str, str], dt.date]:
+    """For the (core_uscc, ap_ref) pairs in ``erp_ap_items`` up to ``as_of``: the night each
+    first appeared."""
     pairs = sorted({(c, a) for c, a in wanted if c and a})
     if not pairs:
-        return set()
+        return {}
     _register_keys(
         con, "_ledger_wanted_payables", {"core_uscc": [c for c, _ in pairs], "ap_ref": [a for _, a in pairs]}
     )
     try:
         rows = con.execute(
-            "SELECT DISTINCT p.core_uscc, p.ap_ref FROM erp_ap_items p "
+            "SELECT p.core_uscc, p.ap_ref, min(p.business_date) FROM erp_ap_items p "
             "JOIN _ledger_wanted_payables w ON w.core_uscc = p.core_uscc AND w.ap_ref = p.ap_ref "
-            "WHERE p.business_date <= ?",
+            "WHERE p.business_date <= ? GROUP BY ALL",
             [as_of],
         ).fetchall()
     finally:
         con.unregister("_ledger_wanted_payables")
-    return {(r[0], r[1]) for r in rows}
+    return {(r[0], r[1]): r[2] for r in rows}
 
 
 @dataclass(frozen=True)

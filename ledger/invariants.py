@@ -13,6 +13,10 @@ The invariants of money, enforced before anything is appended:
 * a voucher id is created once, and events act only on vouchers that exist;
 * a FINANCE event agrees with its row in ``financings`` (voucher, amount, bank, applicant).
 
+Support that has not arrived yet is not a refusal: :func:`decide_event` keeps an ISSUE
+whose payable is not in the ERP yet *pending* for the evidence window, and everything done
+on a pending voucher is pending with it (its states carry ``pending_since``).
+
 Refusals carry a check id, one sentence with the numbers, and the values compared.  The
 functions never mutate what they are given: a refused event leaves the state as it was.
 """
@@ -39,6 +43,7 @@ DUPLICATE_VOUCHER = "LEDGER_DUPLICATE_VOUCHER"
 EVENT_CONFLICT = "LEDGER_EVENT_CONFLICT"
 FINANCING_MISMATCH = "LEDGER_FINANCING_MISMATCH"
 INTEGRITY = "LEDGER_INTEGRITY"
+EVIDENCE_PENDING = "LEDGER_EVIDENCE_PENDING"
 
 CHECK_IDS = (
     NOT_HOLDER,
@@ -53,6 +58,7 @@ CHECK_IDS = (
     EVENT_CONFLICT,
     FINANCING_MISMATCH,
     INTEGRITY,
+    EVIDENCE_PENDING,
 )
 
 ACTIVE, FINANCED, SETTLED, CANCELLED = "ACTIVE", "FINANCED", "SETTLED", "CANCELLED"
@@ -73,6 +79,7 @@ class VoucherState(NamedTuple):
     maturity_date: dt.date | None
     status: str = ACTIVE
     financing_id: str | None = None
+    pending_since: dt.date | None = None  # rests on an ISSUE whose payable has not arrived yet
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,16 @@ class Rejection:
     check_id: str
     reason: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    refused_on: dt.date | None = None  # when later than the event's delivery (a window ended)
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """An accepted event: the voucher states it creates or changes."""
+    """An accepted event: the voucher states it creates or changes; ``pending_since`` is set
+    when it is accepted pending (its support has not arrived yet)."""
 
     updates: tuple[VoucherState, ...]
+    pending_since: dt.date | None = None
 
 
 Outcome = Accepted | Rejection
@@ -151,6 +161,78 @@ def apply_event(
     if voucher.status != ACTIVE:
         return _after_final(event, voucher)
     return Accepted((voucher._replace(status=CANCELLED),))
+
+
+def window_end(first_night: dt.date, window_days: int) -> dt.date:
+    """The last night on which the support of an event first delivered on ``first_night``
+    may arrive; it is voided on the night after."""
+    return first_night + dt.timedelta(days=window_days)
+
+
+def decide_event(
+    event: VoucherEvent,
+    vouchers: Mapping[str, VoucherState],
+    *,
+    as_of: dt.date,
+    first_night: dt.date,
+    window_days: int,
+    payable_night: dt.date | None,
+    financing: FinancingRecord | None = None,
+) -> Outcome:
+    """Decide one voucher event as of night ``as_of``, two-phase.
+
+    ``first_night`` is the night the event was first delivered; ``payable_night`` the night
+    the ISSUE's payable first appeared in its core's ERP (``None``: not yet).  An ISSUE whose
+    payable has not arrived is accepted *pending* until :func:`window_end`, then refused
+    (``LEDGER_ISSUE_WITHOUT_PAYABLE``); a payable that arrives after the window does not
+    count.  An event on a pending voucher is pending with it.
+    """
+    pending: dt.date | None = None
+    payable_exists = True
+    if event.event_type == "ISSUE":
+        deadline = window_end(first_night, window_days)
+        if payable_night is None or payable_night > min(as_of, deadline):
+            if as_of <= deadline:
+                pending = first_night
+            else:
+                payable_exists = False
+    else:
+        touched = (vouchers.get(v) for v in (event.voucher_id, event.parent_voucher_id) if v)
+        pending = min((s.pending_since for s in touched if s and s.pending_since), default=None)
+    outcome = apply_event(event, vouchers, payable_exists=payable_exists, financing=financing)
+    if isinstance(outcome, Rejection):
+        if not payable_exists and outcome.check_id == ISSUE_WITHOUT_PAYABLE and (event.amount_fen or 0) > 0:
+            return Rejection(
+                ISSUE_WITHOUT_PAYABLE,
+                f"{outcome.reason[:-1]}: it was pending from {first_night} and the evidence window of "
+                f"{window_days} days ended on {deadline}.",
+                {**outcome.evidence, "pending_since": first_night, "window_ended": deadline},
+                refused_on=deadline + dt.timedelta(days=1),
+            )
+        return outcome
+    if pending is None:
+        return outcome
+    return Accepted(tuple(s._replace(pending_since=pending) for s in outcome.updates), pending)
+
+
+def pending_notice(event: VoucherEvent, since: dt.date, window_days: int) -> Rejection:
+    """The ``LEDGER_EVIDENCE_PENDING`` finding of an ISSUE accepted pending (not a refusal:
+    a notice, medium, that the voucher and what is built on it wait for the payable)."""
+    until = window_end(since, window_days)
+    return Rejection(
+        EVIDENCE_PENDING,
+        f"Evidence pending since {since}: payable {event.ap_ref or '(none)'} of core {event.issuer_uscc} "
+        f"is not in its ERP yet; ISSUE {event.event_id} of voucher {event.voucher_id} for "
+        f"{yuan(event.amount_fen)}, and what is built on it, wait for it until {until}.",
+        {
+            "pending": True,
+            "pending_since": since,
+            "window_ends": until,
+            "ap_ref": event.ap_ref,
+            "issuer_uscc": event.issuer_uscc,
+            "amount_fen": event.amount_fen,
+        },
+    )
 
 
 def _unknown(event: VoucherEvent, voucher_id: str | None) -> Rejection:

@@ -140,9 +140,10 @@ def voucher_lineage(con: duckdb.DuckDBPyConnection, voucher_id: str, *, as_of: d
             )
         )
     rejected = con.execute(
-        f"SELECT business_date, check_id, event_id, voucher_id, financing_id, reason FROM ledger_rejections "
-        f"WHERE voucher_id IN ({placeholders}) {when} ORDER BY business_date, check_id, event_id",
-        [*chain, *when_params],
+        "SELECT business_date, check_id, event_id, voucher_id, financing_id, reason "
+        "FROM ledger_rejections_as_of(coalesce(?::DATE, (SELECT max(coalesce(as_of, business_date)) "
+        f"FROM ledger_rejections))) WHERE voucher_id IN ({placeholders}) ORDER BY business_date, check_id, event_id",
+        [as_of, *chain],
     ).fetchall()
     return Lineage(
         voucher_id=voucher_id,

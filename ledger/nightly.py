@@ -1,9 +1,10 @@
 """The nightly step: verify, append the night's records, verify again, sign a checkpoint.
 
 :func:`append_night` is what the orchestration calls for business date ``D`` once the
-loader has filled the typed tables.  It is idempotent: re-running a night appends
-nothing twice, reproduces that night's rejections, and re-signs the same checkpoint
-(Ed25519 signatures are deterministic; cosignatures on the file are kept).
+loader has filled the typed tables.  The ledger's decisions as of ``D`` depend only on
+what was delivered up to ``D`` (:mod:`ledger.process`), so it is idempotent: re-running a
+night appends nothing already there, reproduces that night's rejections, and re-signs the
+same checkpoint (Ed25519 signatures are deterministic; cosignatures on the file are kept).
 
 Integrity is a gate: if the stored ledger fails verification, a checkpoint the ledger
 recorded is missing or the ledger went back behind one, or signing would contradict an
@@ -28,10 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.errors import IntegrityError
 from connectors.warehouse import transaction
-from ledger import inputs
 from ledger.checkpoint import CheckpointError, NoteSigner
 from ledger.entries import ArchiveManifest, decode_entry
-from ledger.invariants import INTEGRITY
+from ledger.invariants import EVIDENCE_PENDING, INTEGRITY
 from ledger.process import NightProcessor
 from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint, unpublished_problems
 from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections, store_night
@@ -121,24 +121,24 @@ def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, mani
     return True
 
 
-def ingest_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes) -> dict[str, int]:
-    """Decide and append the night's records in one transaction (no verification, no signing),
-    a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
+def ingest_night(
+    con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes, evidence_window_days: int
+) -> dict[str, int]:
+    """Decide the ledger as of the night and append what changed, in one transaction (no
+    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
 
-    Returns the counts ``appended``, ``redelivered``, ``rejected`` and ``fingerprints``.
+    Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
+    delivered tonight, or voided tonight) and ``fingerprints``.
     """
     ensure_schema(con)
     with gc_paused(), transaction(con):
-        night = NightProcessor(con, business_date, fingerprint_key)
-        for events in inputs.night_events(con, business_date):
-            night.process_events(events)
-        for financings in inputs.night_financings(con, business_date):
-            night.process_financings(financings)
-        store_night(con, business_date, night.new_rejections, night.kept)
+        night = NightProcessor(con, business_date, fingerprint_key, window_days=evidence_window_days)
+        night.run()
+        store_night(con, business_date, night.decisions)
     return dict(
         appended=night.appended,
         redelivered=night.redelivered,
-        rejected=len(night.new_rejections) + len(night.kept),
+        rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
         fingerprints=night.fingerprints,
     )
 
@@ -152,9 +152,13 @@ def append_night(
     key_name: str,
     origin: str,
     fingerprint_key: bytes,
+    evidence_window_days: int,
     manifest: ArchiveManifest | None = None,
 ) -> NightResult:
     """Append night ``business_date`` to the ledger, verify it and sign a checkpoint.
+
+    ``evidence_window_days``: how many nights after its first an event whose support has
+    not arrived stays pending before it is voided (the check parameter of that name).
 
     ``manifest``, the archive manifest's head after the night's landing, is appended
     after the night's records when it differs from the last one recorded, so that the
@@ -174,7 +178,9 @@ def append_night(
     if not before.ok:
         raise _fail(con, business_date, before.first_bad_seq, str(before.problem))
 
-    counts = ingest_night(con, business_date, fingerprint_key=fingerprint_key)
+    counts = ingest_night(
+        con, business_date, fingerprint_key=fingerprint_key, evidence_window_days=evidence_window_days
+    )
     if manifest is not None:
         record_manifest(con, business_date, manifest)
     after: VerifyReport = verify_ledger(con, since=since)

@@ -1,74 +1,166 @@
-"""Deciding one night's records: accept, no-op (re-delivery), or refuse with a reason.
+"""Deciding the ledger as of one night: replay what was delivered, append what changed.
 
-:class:`NightProcessor` decides the night's events (in event-time order) and then its
-financings (in id order), a batch at a time.  At the end of each batch it appends the
-records it accepted, saves the vouchers they changed and writes their fingerprints, so the
-next batch finds them in the ledger like those of earlier nights: what it holds in memory
-is one batch and the night's rejections.  :mod:`ledger.nightly` runs it inside one
-transaction and stores the rejections at the end.
+:class:`NightProcessor` recomputes the ledger's decisions as of night D from everything
+delivered up to D, so that a re-run, a restated delivery, a corrected configuration or
+nights run out of order end in the state the right deliveries would have given in order:
+
+* events, in replay order (:func:`ledger.state.replay_order`), through
+  :func:`ledger.invariants.decide_event`: posted, pending (support not arrived yet, within
+  the evidence window) or refused.  The first delivered version of an event stands; a
+  later version with other content is a conflict (a version after a refused one is
+  decided in its turn);
+* financings, per id in delivery order: the first version, then status revisions; other
+  changes are conflicts; a financing that disagrees with its accepted FINANCE event is
+  refused.  (A FINANCE event is checked against its financing's first version.)
+
+The tree records decisions sparsely and append-only: an event's entry (which alone means
+*posted*) the first time it is accepted, and a status entry (:class:`EventStatus`:
+pending, posted, voided) whenever its decision as of D differs from the tree's as of D
+(the latest entry about the event dated D or earlier); a financing entry whenever the
+financing as of D differs from the tree's as of D, or its fingerprints cover more.  A re-run
+therefore appends nothing already there.  The night's refusals and pending notices are
+left in :attr:`NightProcessor.decisions` for :func:`ledger.rejections.store_night`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Container, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from ledger import inputs
 from ledger.entries import (
+    EVENT_STATUSES,
+    PENDING,
+    POSTED,
+    VOIDED,
+    EventStatus,
+    FingerprintAnnex,
     FinancingRecord,
     Record,
     VoucherEvent,
-    decode_entry,
     diff_fields,
     encode_content,
+    encode_record,
     record_to_dict,
 )
 from ledger.fingerprints import financing_fingerprints, record_fingerprints
+from ledger.inputs import DeliveredEvent, DeliveredFinancing
 from ledger.invariants import (
     EVENT_CONFLICT,
+    FINANCING_MISMATCH,
     Accepted,
     Rejection,
     VoucherState,
     apply_accepted,
-    apply_event,
+    decide_event,
     financing_mismatch,
+    pending_notice,
 )
-from ledger.rejections import EVENT, FINANCING, RejectionKey, RejectionRecord, known_rejections
-from ledger.state import load_vouchers, save_vouchers
+from ledger.rejections import EVENT, FINANCING, RejectionRecord
+from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
 
+_T = TypeVar("_T")
+_STATUS_LIST = ", ".join(f"'{s}'" for s in EVENT_STATUSES)
 
-def _latest_entries(
-    con: duckdb.DuckDBPyConnection, column: str, ids: list[str], where: str, value: str = "e.content_hash"
-) -> dict[str, tuple[int, bytes]]:
-    """For each of ``ids``: (seq, ``value``) of the latest entry matching ``where`` whose
-    ``column`` is that id."""
-    if not ids:
-        return {}
+
+@dataclass
+class TreeEvent:
+    """What the tree says of an event as of the night: its effective status and version
+    (``status`` ``None``: nothing dated that night or earlier), and every version of it
+    the tree holds (content hash -> seq of its entry)."""
+
+    status: str | None = None
+    version: bytes | None = None
+    seq: int | None = None
+    versions: dict[bytes, int] = field(default_factory=dict)
+
+
+def _query_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str], sql: str, params: Sequence[Any]) -> list[tuple]:
+    """Run ``sql``, which joins ``_ledger_wanted_ids(id)``, for the given ids."""
     con.register("_ledger_wanted_ids", pa.table({"id": pa.array(sorted(set(ids)), pa.string())}))
     try:
-        rows = con.execute(
-            f"SELECT e.{column}, max(e.seq), arg_max({value}, e.seq) FROM ledger_entries e "
-            f"JOIN _ledger_wanted_ids w ON w.id = e.{column} WHERE {where} GROUP BY e.{column}"
-        ).fetchall()
+        return con.execute(sql, list(params)).fetchall()
     finally:
         con.unregister("_ledger_wanted_ids")
-    return {r[0]: (int(r[1]), bytes(r[2])) for r in rows}
+
+
+def tree_events(con: duckdb.DuckDBPyConnection, ids: Sequence[str], as_of: dt.date) -> dict[str, TreeEvent]:
+    """:class:`TreeEvent` of each of ``ids`` the tree holds."""
+    found: dict[str, TreeEvent] = {}
+    for event_id, chash, seq in _query_ids(
+        con, ids,
+        "SELECT e.event_id, e.content_hash, min(e.seq) FROM ledger_entries e JOIN _ledger_wanted_ids w "
+        f"ON w.id = e.event_id WHERE e.entry_type NOT IN ('FINANCING', {_STATUS_LIST}) GROUP BY ALL",
+        [],
+    ):
+        found.setdefault(event_id, TreeEvent()).versions[bytes(chash)] = int(seq)
+    for event_id, status, chash, seq in _query_ids(
+        con, ids,
+        f"SELECT e.event_id, CASE WHEN e.entry_type IN ({_STATUS_LIST}) THEN e.entry_type ELSE '{POSTED}' END, "
+        "e.content_hash, e.seq FROM ledger_entries e JOIN _ledger_wanted_ids w ON w.id = e.event_id "
+        "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
+        "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1",
+        [as_of],
+    ):
+        tree = found.setdefault(event_id, TreeEvent())
+        tree.status, tree.version, tree.seq = status, bytes(chash), int(seq)
+    return found
+
+
+def _grouped(batches: Iterable[list[_T]], key: Callable[[_T], str], rows: int) -> Iterator[list[list[_T]]]:
+    """Consecutive rows of equal ``key`` as groups, about ``rows`` rows of groups at a time
+    (a group is never split between two chunks)."""
+    chunk: list[list[_T]] = []
+    size = 0
+    for _, group in itertools.groupby(itertools.chain.from_iterable(batches), key):
+        chunk.append(list(group))
+        size += len(chunk[-1])
+        if size >= rows:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _distinct_versions(
+    rows: Sequence[Any], record: Callable[[Any], Record], night: dt.date, known: Container[bytes]
+) -> tuple[list[tuple[Any, bytes, bytes]], int]:
+    """(row, content, content hash) of each distinct content among ``rows``, first delivery
+    first; and how many rows of ``night`` re-deliver a content in ``known``."""
+    seen: set[bytes] = set()
+    out = []
+    redelivered = 0
+    for row in rows:
+        content, chash = encode_content(record(row))
+        redelivered += row.night == night and chash in known
+        if chash not in seen:
+            seen.add(chash)
+            out.append((row, content, chash))
+    return out, redelivered
+
+
+def _covers(annex: FingerprintAnnex) -> list[tuple[str, int | None]]:
+    """What a financing's fingerprints cover (kinds and amounts, not the keyed digests): an
+    entry is appended again when more is known (an invoice's content arrived), not when the
+    fingerprint key changed."""
+    return sorted((fp.kind, fp.amount_fen) for fp in annex.fingerprints)
 
 
 @dataclass
 class NightProcessor:
-    """The decisions of one night, and what it appended so far."""
+    """The ledger's decisions as of one night, and what it appended so far."""
 
     con: duckdb.DuckDBPyConnection
     business_date: dt.date
     fingerprint_key: bytes = field(repr=False)  # never logged
-    new_rejections: list[RejectionRecord] = field(default_factory=list)
-    kept: set[RejectionKey] = field(default_factory=set)
+    window_days: int = field(kw_only=True)
+    decisions: list[RejectionRecord] = field(default_factory=list)  # refusals and pending notices
     redelivered: int = 0
     appended: int = 0
     fingerprints: int = 0
@@ -77,40 +169,32 @@ class NightProcessor:
         self.store = LedgerStore(self.con)
         self._next_seq = self.store.head().size
         self._pending: list[PendingEntry] = []
-        self._changed: dict[str, VoucherState] = {}
+        self.vouchers: dict[str, VoucherState] = {}
         self._last_seq: dict[str, int] = {}
-        self._refused: set[RejectionKey] = set()
+        self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
 
     # ---- shared -------------------------------------------------------------------
 
-    def _append(self, record: Record, content: bytes, annex: Any = None) -> int:
+    def _append(self, record: Record, content: bytes | None = None, annex: Any = None) -> int:
         self._pending.append(PendingEntry(record, annex, content))
         return self._next_seq + len(self._pending) - 1
 
     def _persist(self) -> None:
-        """Append the batch's accepted records, save the vouchers they changed, write
-        their fingerprints, and forget them."""
+        """Append the chunk's entries and write their fingerprints."""
         appended = self.store.append(self._pending, self.business_date)
-        save_vouchers(self.con, self._changed, self._last_seq)
         self.fingerprints += record_fingerprints(self.con, appended, self.business_date)
         self.appended += len(appended)
         self._next_seq += len(appended)
-        self._pending, self._changed, self._last_seq = [], {}, {}
+        self._pending = []
 
-    def _refuse(
-        self, subject: str, record: Record, chash: bytes, rejection: Rejection,
-        known: dict[RejectionKey, dt.date],
-    ) -> None:
-        key: RejectionKey = (subject, _subject_id(record), chash)
-        if key in known or key in self.kept or key in self._refused:
-            return
-        self._refused.add(key)
+    def _refuse(self, record: VoucherEvent | FinancingRecord, chash: bytes, rejection: Rejection,
+                night: dt.date) -> None:
         is_event = isinstance(record, VoucherEvent)
-        self.new_rejections.append(
+        self.decisions.append(
             RejectionRecord(
-                business_date=self.business_date,
-                subject=subject,
-                subject_id=key[1],
+                business_date=night,
+                subject=EVENT if is_event else FINANCING,
+                subject_id=record.event_id if is_event else record.financing_id,
                 content_hash=chash,
                 check_id=rejection.check_id,
                 event_id=record.event_id if is_event else None,
@@ -121,129 +205,189 @@ class NightProcessor:
             )
         )
 
-    def _seen_before(self, key: RejectionKey, known: dict[RejectionKey, dt.date]) -> bool:
-        """A refused record delivered again: a no-op; reproduced if refused this very night."""
-        first = known.get(key)
-        if first is None:
-            return False
-        if first == self.business_date:
-            self.kept.add(key)
-        return True
-
-    def _conflict(self, seq: int, old: Record, new: Record) -> Rejection:
+    @staticmethod
+    def _conflict(seq: int | None, old: Record, new: Record) -> Rejection:
         names = diff_fields(old, new)
         before, after = record_to_dict(old), record_to_dict(new)
-        what = "event" if isinstance(new, VoucherEvent) else "financing"
+        is_event = isinstance(new, VoucherEvent)
+        what, subject_id = ("event", new.event_id) if is_event else ("financing", new.financing_id)  # type: ignore[union-attr]
         return Rejection(
             EVENT_CONFLICT,
-            f"The {what} {_subject_id(new)} was delivered again with a different "
+            f"The {what} {subject_id} was delivered again with a different "
             f"{', '.join(names)} than the one recorded as entry {seq}.",
             {"entry_seq": seq, **{n: {"ledger": before[n], "delivered": after[n]} for n in names}},
         )
 
-    def _recorded(self, seq: int) -> Record:
-        entry = self.store.entry(seq)
-        assert entry is not None
-        return entry.record
-
     # ---- events -------------------------------------------------------------------
 
-    def process_events(self, events: list[VoucherEvent]) -> None:
-        """Decide a batch of the night's voucher events, in the order given, and persist
-        those accepted (batches must come in the night's order)."""
-        ids = [e.event_id for e in events]
-        recorded = _latest_entries(self.con, "event_id", ids, "e.entry_type <> 'FINANCING'")
-        known = known_rejections(self.con, EVENT, ids)
-        vouchers = load_vouchers(self.con, [v for e in events for v in (e.voucher_id, e.parent_voucher_id)])
-        payables = inputs.known_payables(
-            self.con, [(e.issuer_uscc, e.ap_ref) for e in events if e.event_type == "ISSUE"], self.business_date
+    def process_events(self, groups: list[list[DeliveredEvent]]) -> None:
+        """Decide a chunk of events (each group: the delivered rows of one event), in
+        replay order (chunks must come in that order), and append what changed."""
+        ids = [g[0].event.event_id for g in groups]
+        tree = tree_events(self.con, ids, self.business_date)
+        rows = [d.event for g in groups for d in g]
+        payables = inputs.payable_nights(
+            self.con, [(e.issuer_uscc, e.ap_ref) for e in rows if e.event_type == "ISSUE"], self.business_date
         )
-        financings = inputs.latest_financings(
-            self.con, [e.financing_id for e in events if e.event_type == "FINANCE"], self.business_date
+        financings = inputs.first_financings(
+            self.con, [e.financing_id for e in rows if e.event_type == "FINANCE"], self.business_date
         )
-        tonight: dict[str, tuple[int, bytes, VoucherEvent]] = {}
-        for event in events:
-            content, chash = encode_content(event)
-            key: RejectionKey = (EVENT, event.event_id, chash)
-            if self._seen_before(key, known) or key in self._refused:
-                continue  # refused before, or an exact repeat of one refused tonight
-            if event.event_id in tonight or event.event_id in recorded:
-                seq, old_hash, old = tonight.get(event.event_id) or (*recorded[event.event_id], None)
-                if old_hash == chash:
-                    self.redelivered += 1
-                else:
-                    prior = old if old is not None else self._recorded(seq)
-                    self._refuse(EVENT, event, chash, self._conflict(seq, prior, event), known)
-                continue
-            outcome = apply_event(
-                event,
-                vouchers,
-                payable_exists=(event.issuer_uscc, event.ap_ref) in payables,
-                financing=financings.get(event.financing_id or ""),
-            )
-            if isinstance(outcome, Rejection):
-                self._refuse(EVENT, event, chash, outcome, known)
-                continue
-            assert isinstance(outcome, Accepted)
-            seq = self._append(event, content)
-            tonight[event.event_id] = (seq, chash, event)
-            apply_accepted(vouchers, outcome)
-            for state in outcome.updates:
-                self._changed[state.voucher_id] = state
-                self._last_seq[state.voucher_id] = seq
+        for group in groups:
+            known = tree.get(group[0].event.event_id) or TreeEvent()
+            versions, redelivered = _distinct_versions(group, lambda d: d.event, self.business_date, known.versions)
+            self.redelivered += redelivered
+            accepted: tuple[VoucherEvent, bytes] | None = None
+            first_refusal: Rejection | None = None
+            for delivered, content, chash in versions:
+                event = delivered.event
+                if accepted is not None:
+                    seq = known.versions.get(accepted[1])
+                    self._refuse(event, chash, self._conflict(seq, accepted[0], event), delivered.night)
+                    continue
+                financing = financings.get(event.financing_id or "")
+                outcome = decide_event(
+                    event, self.vouchers, as_of=self.business_date, first_night=delivered.night,
+                    window_days=self.window_days, payable_night=payables.get((event.issuer_uscc or "", event.ap_ref or "")),
+                    financing=financing.financing if financing else None,
+                )
+                if isinstance(outcome, Rejection):
+                    night = outcome.refused_on or delivered.night
+                    if outcome.check_id == FINANCING_MISMATCH and financing:  # its row may come later
+                        night = max(night, financing.night)
+                    self._refuse(event, chash, outcome, night)
+                    first_refusal = first_refusal or outcome
+                    continue
+                self._record_accepted(event, content, chash, outcome, known)
+                accepted = (event, chash)
+                if outcome.pending_since is not None and event.event_type == "ISSUE":
+                    self._refuse(event, chash, pending_notice(event, outcome.pending_since, self.window_days),
+                                 outcome.pending_since)
+            if accepted is None and first_refusal is not None and known.status in (POSTED, PENDING):
+                assert known.version is not None
+                self._append(EventStatus(group[0].event.event_id, known.version, VOIDED,
+                                         check_id=first_refusal.check_id, reason=first_refusal.reason))
+        self._persist()
+
+    def _record_accepted(
+        self, event: VoucherEvent, content: bytes, chash: bytes, outcome: Accepted, known: TreeEvent
+    ) -> None:
+        """Apply an accepted event to the states and make the tree say so (``known`` learns
+        the entry of a version appended now)."""
+        status = PENDING if outcome.pending_since is not None else POSTED
+        if chash not in known.versions:
+            seq = known.versions[chash] = self._append(event, content)
+            if status == PENDING:
+                seq = self._append(EventStatus(event.event_id, chash, PENDING, outcome.pending_since))
+        elif (known.status, known.version) != (status, chash):
+            seq = self._append(EventStatus(event.event_id, chash, status, outcome.pending_since))
+        else:
+            assert known.seq is not None
+            seq = known.seq
+        apply_accepted(self.vouchers, outcome)
+        for state in outcome.updates:
+            self._last_seq[state.voucher_id] = seq
+        if event.event_type == "FINANCE" and event.financing_id:
+            self._finance_events[event.financing_id] = event
+
+    def void_undelivered(self) -> None:
+        """Void the events the tree holds as posted or pending as of the night that are no
+        longer delivered up to it (a restated delivery dropped them)."""
+        rows = self.con.execute(
+            f"SELECT event_id, content_hash FROM (SELECT e.event_id, e.content_hash, e.entry_type "
+            "FROM ledger_entries e WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
+            f"WHERE entry_type <> '{VOIDED}' AND event_id NOT IN "
+            "(SELECT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL) "
+            "ORDER BY event_id",
+            [self.business_date, self.business_date],
+        ).fetchall()
+        for event_id, chash in rows:
+            self._append(EventStatus(event_id, bytes(chash), VOIDED, reason=f"Event {event_id} is no longer delivered."))
         self._persist()
 
     # ---- financings ---------------------------------------------------------------
 
-    def _finance_events(self, financing_ids: list[str]) -> dict[str, VoucherEvent]:
-        """The latest FINANCE event recorded (tonight's included) for each financing."""
-        found: dict[str, VoucherEvent] = {}
-        latest = _latest_entries(self.con, "financing_id", financing_ids, "e.entry_type = 'FINANCE'", "e.entry")
-        for fid, (_, entry) in latest.items():
-            record = decode_entry(entry).record
-            assert isinstance(record, VoucherEvent)
-            found[fid] = record
-        return found
+    def _tree_financings(
+        self, ids: Sequence[str]
+    ) -> tuple[dict[str, set[bytes]], dict[str, tuple[int, bytes, list[tuple[str, int | None]]]]]:
+        """Versions of each financing in the tree (any night), and its effective entry as of
+        the night (seq, content hash, what its fingerprints cover)."""
+        versions: dict[str, set[bytes]] = {}
+        for fid, chash in _query_ids(
+            self.con, ids,
+            "SELECT DISTINCT e.financing_id, e.content_hash FROM ledger_entries e JOIN _ledger_wanted_ids w "
+            "ON w.id = e.financing_id WHERE e.entry_type = 'FINANCING'",
+            [],
+        ):
+            versions.setdefault(fid, set()).add(bytes(chash))
+        effective = {
+            fid: (int(seq), bytes(chash), sorted(tuple(c) for c in covers or []))
+            for fid, seq, chash, covers in _query_ids(
+                self.con, ids,
+                "WITH e AS (SELECT e.financing_id, e.seq, e.content_hash FROM ledger_entries e "
+                "JOIN _ledger_wanted_ids w ON w.id = e.financing_id "
+                "WHERE e.entry_type = 'FINANCING' AND e.business_date <= ? "
+                "QUALIFY row_number() OVER (PARTITION BY e.financing_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
+                "SELECT e.financing_id, e.seq, e.content_hash, list((f.kind, f.amount_fen)) FILTER (WHERE f.kind IS NOT NULL) "
+                "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL",
+                [self.business_date],
+            )
+        }
+        return versions, effective
 
-    def process_financings(self, financings: list[FinancingRecord]) -> None:
-        """Decide a batch of the night's financings (new, re-delivered, status revision, or
-        conflict) and persist those accepted; after the events, in the night's order."""
-        ids = [f.financing_id for f in financings]
-        recorded = _latest_entries(self.con, "financing_id", ids, "e.entry_type = 'FINANCING'")
-        known = known_rejections(self.con, FINANCING, ids)
-        events = self._finance_events(ids)
+    def process_financings(self, groups: list[list[DeliveredFinancing]]) -> None:
+        """Decide a chunk of financings (each group: one financing's versions by night),
+        after every event, and append what changed."""
+        ids = [g[0].financing.financing_id for g in groups]
+        known_versions, effective = self._tree_financings(ids)
         facts = inputs.tax_invoice_facts(
             self.con,
-            [n for f in financings for n in [f.asset_invoice_no, *(i.invoice_no for i in f.invoices)]],
+            [n for g in groups for d in g for n in [d.financing.asset_invoice_no, *(i.invoice_no for i in d.financing.invoices)]],
             self.business_date,
         )
-        tonight: dict[str, tuple[int, bytes, FinancingRecord]] = {}
-        for fin in financings:
-            content, chash = encode_content(fin)
-            key: RejectionKey = (FINANCING, fin.financing_id, chash)
-            if self._seen_before(key, known) or key in self._refused:
-                continue
-            if fin.financing_id in tonight or fin.financing_id in recorded:
-                seq, old_hash, old = tonight.get(fin.financing_id) or (*recorded[fin.financing_id], None)
-                if old_hash == chash:
-                    self.redelivered += 1
+        for group in groups:
+            fid = group[0].financing.financing_id
+            accepted: FinancingRecord | None = None
+            conflicts: list[tuple[FinancingRecord, FinancingRecord, bytes, dt.date]] = []
+            versions, redelivered = _distinct_versions(
+                group, lambda d: d.financing, self.business_date, known_versions.get(fid, set())
+            )
+            self.redelivered += redelivered
+            for delivered, _, chash in versions:
+                fin = delivered.financing
+                if accepted is not None:
+                    if diff_fields(accepted, fin) == ["status"]:
+                        accepted = fin
+                    else:
+                        conflicts.append((accepted, fin, chash, delivered.night))
                     continue
-                prior = old if old is not None else self._recorded(seq)
-                if diff_fields(prior, fin) == ["status"]:
-                    annex = financing_fingerprints(fin, facts, self.fingerprint_key)
-                    tonight[fin.financing_id] = (self._append(fin, content, annex), chash, fin)
-                else:
-                    self._refuse(FINANCING, fin, chash, self._conflict(seq, prior, fin), known)
-                continue
-            event = events.get(fin.financing_id)
-            mismatch = financing_mismatch(event, fin) if event is not None else None
-            if mismatch is not None:
-                self._refuse(FINANCING, fin, chash, mismatch, known)
-                continue
-            annex = financing_fingerprints(fin, facts, self.fingerprint_key)
-            tonight[fin.financing_id] = (self._append(fin, content, annex), chash, fin)
+                event = self._finance_events.get(fid)
+                mismatch = financing_mismatch(event, fin) if event is not None else None
+                if mismatch is not None:
+                    self._refuse(fin, chash, mismatch, delivered.night)
+                    continue
+                accepted = fin
+            seq = effective[fid][0] if fid in effective else None
+            if accepted is not None:
+                annex = financing_fingerprints(accepted, facts, self.fingerprint_key)
+                content, chash = encode_content(accepted)
+                if fid not in effective or effective[fid][1:] != (chash, _covers(annex)):
+                    seq = self._append(accepted, content, annex)
+            for old, fin, chash, night in conflicts:
+                self._refuse(fin, chash, self._conflict(seq, old, fin), night)
         self._persist()
 
+    # ---- the night ----------------------------------------------------------------
 
-def _subject_id(record: Record) -> str:
-    return record.event_id if isinstance(record, VoucherEvent) else record.financing_id
+    def run(self) -> None:
+        """Decide the night: events, undelivered events, financings; save the states."""
+        rows = inputs.BATCH_ROWS
+        for chunk in _grouped(inputs.events_as_of(self.con, self.business_date), lambda d: d.event.event_id, rows):
+            self.process_events(chunk)
+        self.void_undelivered()
+        for fchunk in _grouped(
+            inputs.financings_as_of(self.con, self.business_date), lambda d: d.financing.financing_id, rows
+        ):
+            self.process_financings(fchunk)
+        save_vouchers(self.con, self.vouchers, self._last_seq, self.business_date)
+

@@ -1,10 +1,14 @@
-"""Refused events and financings (``ledger_rejections``) and the financings they implicate.
+"""Refused events and financings, and pending events (``ledger_rejections``), and the
+financings they implicate.
 
-A rejection is keyed by what was refused -- (subject, id, content hash) -- and kept: a
-re-delivery of the same content is a no-op, and re-running a night reproduces exactly
-that night's rejections.  :func:`rejections_as_of` turns them into finding rows: a
-refused event implicates the financing it names and every financing (arrived by that
-night) whose asset is the refused event's voucher or one of its split descendants.
+The rows of a night (``as_of``) are the ledger's decisions as of that night, computed from
+what was delivered up to it: running the night again replaces them, with the same rows
+when the deliveries are the same, and the rows the corrected deliveries imply when they
+are not.  Readers take the night's rows through the ``ledger_rejections_as_of(d)`` table
+macro (rows written before nights were kept apart have no ``as_of`` and count from their
+night on).  :func:`rejections_as_of` turns them into finding rows: a refused event
+implicates the financing it names and every financing (arrived by that night) whose asset
+is the refused event's voucher or one of its split descendants.
 """
 
 from __future__ import annotations
@@ -79,43 +83,23 @@ def known_rejections(
     return {(subject, r[0], bytes(r[1]) if r[1] is not None else None): r[2] for r in rows}
 
 
-def store_night(
-    con: duckdb.DuckDBPyConnection,
-    business_date: dt.date,
-    new: Iterable[RejectionRecord],
-    kept: set[RejectionKey],
+AS_OF_MACRO = """
+CREATE OR REPLACE MACRO ledger_rejections_as_of(d) AS TABLE
+SELECT * FROM ledger_rejections WHERE as_of = d OR (as_of IS NULL AND business_date <= d)
+"""
+
+
+def store_night(con: duckdb.DuckDBPyConnection, as_of: dt.date, records: Iterable[RejectionRecord]) -> None:
+    """Make the event and financing rows of night ``as_of`` exactly ``records``
+    (``LEDGER_INTEGRITY`` rows are never dropped)."""
+    con.execute("DELETE FROM ledger_rejections WHERE as_of = ? AND subject IN (?, ?)", [as_of, EVENT, FINANCING])
+    insert_rejections(con, records, as_of=as_of)
+
+
+def insert_rejections(
+    con: duckdb.DuckDBPyConnection, records: Iterable[RejectionRecord], *, as_of: dt.date | None = None
 ) -> None:
-    """Make the night's event and financing rejections exactly ``kept`` plus ``new``.
-
-    Rows of this night whose key was not met again (a restated night) are dropped;
-    ``LEDGER_INTEGRITY`` rows are never dropped.
-    """
-    keys = sorted(kept, key=lambda k: (k[0], k[1] or "", k[2] or b""))
-    con.register(
-        "_ledger_kept",
-        pa.table(
-            {
-                "subject": pa.array([k[0] for k in keys], pa.string()),
-                "subject_id": pa.array([k[1] for k in keys], pa.string()),
-                "content_hash": pa.array([k[2] for k in keys], pa.binary()),
-            }
-        ),
-    )
-    try:
-        con.execute(
-            "DELETE FROM ledger_rejections r WHERE r.business_date = ? AND r.subject IN (?, ?) AND NOT EXISTS ("
-            " SELECT 1 FROM _ledger_kept k WHERE k.subject = r.subject"
-            " AND k.subject_id IS NOT DISTINCT FROM r.subject_id"
-            " AND k.content_hash IS NOT DISTINCT FROM r.content_hash)",
-            [business_date, EVENT, FINANCING],
-        )
-    finally:
-        con.unregister("_ledger_kept")
-    insert_rejections(con, new)
-
-
-def insert_rejections(con: duckdb.DuckDBPyConnection, records: Iterable[RejectionRecord]) -> None:
-    """Append rows to ``ledger_rejections``."""
+    """Append rows to ``ledger_rejections`` (decisions of night ``as_of``, if given)."""
     rows = list(records)
     if not rows:
         return
@@ -134,6 +118,7 @@ def insert_rejections(con: duckdb.DuckDBPyConnection, records: Iterable[Rejectio
                 "financing_id": pa.array([r.financing_id for r in rows], pa.string()),
                 "reason": pa.array([r.reason for r in rows], pa.string()),
                 "evidence": pa.array([to_json(r.evidence) for r in rows], pa.string()),
+                "as_of": pa.array([as_of] * len(rows), pa.date32()),
             }
         ),
     )
@@ -156,7 +141,7 @@ _AS_OF_SQL = """
 WITH RECURSIVE
 rej AS (
     SELECT row_number() OVER (ORDER BY business_date, subject, subject_id, content_hash, check_id) AS rid, *
-    FROM ledger_rejections WHERE business_date <= $d
+    FROM ledger_rejections_as_of($d)
 ),
 fin AS (
     SELECT financing_id, asset_voucher_id FROM financings
@@ -192,7 +177,7 @@ ORDER BY r.business_date, r.check_id, o.financing_id NULLS FIRST, r.subject_id, 
 def rejections_as_of(
     con: duckdb.DuckDBPyConnection, business_date: dt.date, *, include_unimplicated: bool = True
 ) -> list[LedgerFinding]:
-    """Finding rows for every rejection up to ``business_date``.
+    """Finding rows for every rejection (and pending event) as of ``business_date``.
 
     One row per (rejection, implicated financing); a rejection that implicates no
     financing (yet) gives one row with ``financing_id`` null unless

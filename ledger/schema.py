@@ -7,8 +7,9 @@
 * ``ledger_tree``        -- one row: the tree size, root, right edge (compact range) and
   last leaf hash -- everything an incremental append needs.
 * ``ledger_checkpoints`` -- every checkpoint this ledger signed (also written as files).
-* ``ledger_rejections``  -- refused events and financings, with check id, reason, evidence.
-* ``ledger_voucher_state`` -- the current state of every voucher (derived from entries).
+* ``ledger_rejections``  -- refused events and financings, and pending events, with check id,
+  reason, evidence: the decisions as of each night run (``as_of``), replaced on a re-run.
+* ``ledger_voucher_state`` -- the state of every voucher as of the last night run (derived).
 * ``ledger_fingerprints`` -- keyed hashes of every financed asset.
 * ``peer_fingerprints``   -- fingerprints exported by other banks sharing the key, imported.
 """
@@ -17,17 +18,21 @@ from __future__ import annotations
 
 import duckdb
 
+from ledger.rejections import AS_OF_MACRO
+
 DDL = (
     """
     CREATE TABLE IF NOT EXISTS ledger_entries (
         seq BIGINT NOT NULL,
-        entry_type VARCHAR NOT NULL,      -- ISSUE, SPLIT, TRANSFER, FINANCE, SETTLE, CANCEL, FINANCING
+        entry_type VARCHAR NOT NULL,      -- ISSUE, SPLIT, TRANSFER, FINANCE, SETTLE, CANCEL, FINANCING,
+                                          -- or an event's later status: PENDING, POSTED, VOIDED
         event_id VARCHAR,
         financing_id VARCHAR,
         voucher_id VARCHAR,               -- the voucher acted on / financed
         parent_voucher_id VARCHAR,        -- for SPLIT: the voucher split
         business_date DATE NOT NULL,      -- the night it was appended
-        content_hash BLOB NOT NULL,       -- SHA-256 of version ‖ type ‖ content (re-delivery key)
+        content_hash BLOB NOT NULL,       -- SHA-256 of version ‖ type ‖ content (re-delivery key);
+                                          -- of a status entry: that of the event version it is about
         entry BLOB NOT NULL,              -- canonical bytes (ledger.entries)
         leaf_hash BLOB NOT NULL           -- SHA-256(0x00 ‖ entry)
     )
@@ -62,7 +67,8 @@ DDL = (
     """,
     """
     CREATE TABLE IF NOT EXISTS ledger_rejections (
-        business_date DATE NOT NULL,      -- the night it was first refused
+        business_date DATE NOT NULL,      -- the night the refused version was delivered (a void:
+                                          -- the night its window passed; pending: pending since)
         subject VARCHAR NOT NULL,         -- EVENT, FINANCING or LEDGER
         subject_id VARCHAR,               -- the event_id, the financing_id, or the first bad seq
         content_hash BLOB,                -- with subject_id, the key that makes re-runs reproduce it
@@ -71,7 +77,8 @@ DDL = (
         voucher_id VARCHAR,
         financing_id VARCHAR,
         reason VARCHAR NOT NULL,
-        evidence JSON
+        evidence JSON,
+        as_of DATE                        -- the night whose decisions this row belongs to
     )
     """,
     """
@@ -87,7 +94,9 @@ DDL = (
         maturity_date DATE,
         status VARCHAR NOT NULL,
         financing_id VARCHAR,
-        last_seq BIGINT NOT NULL
+        last_seq BIGINT NOT NULL,
+        pending_since DATE,               -- support not arrived yet: pending since that night
+        as_of DATE                        -- the night these states are of
     )
     """,
     """
@@ -112,6 +121,13 @@ DDL = (
     """,
 )
 
+# Columns added since the first release: warehouses created before get them on open.
+MIGRATIONS = (
+    "ALTER TABLE ledger_rejections ADD COLUMN IF NOT EXISTS as_of DATE",
+    "ALTER TABLE ledger_voucher_state ADD COLUMN IF NOT EXISTS pending_since DATE",
+    "ALTER TABLE ledger_voucher_state ADD COLUMN IF NOT EXISTS as_of DATE",
+)
+
 INDEXES = (
     # proofs read O(log n) single nodes and leaves: point lookups through ART indexes
     "CREATE INDEX IF NOT EXISTS ledger_entries_seq ON ledger_entries (seq)",
@@ -132,7 +148,7 @@ TABLES = (
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ledger tables if they do not exist yet."""
-    for statement in DDL + INDEXES:
+    for statement in DDL + MIGRATIONS + INDEXES + (AS_OF_MACRO,):
         con.execute(statement)
 
 

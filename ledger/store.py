@@ -21,6 +21,7 @@ from ledger.entries import (
     ArchiveManifest,
     EmptyAnnex,
     Entry,
+    EventStatus,
     FingerprintAnnex,
     FinancingRecord,
     Record,
@@ -94,7 +95,13 @@ ARCHIVE_MANIFEST = "ARCHIVE_MANIFEST"
 
 
 def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
-    """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record."""
+    """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record.
+
+    A status entry's type is its status, and it names only its event (its ``content_hash``
+    column is that of the event version it is about: see :class:`ledger.entries.EventStatus`).
+    """
+    if isinstance(record, EventStatus):
+        return (record.status, record.event_id, None, None, None)
     if isinstance(record, ArchiveManifest):
         return (ARCHIVE_MANIFEST, None, None, None, None)
     if isinstance(record, VoucherEvent):
@@ -158,6 +165,8 @@ class LedgerStore:
             )
             prev = leaf_hash(data)
             etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
+            if isinstance(item.record, EventStatus):
+                chash = item.record.event_hash
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from connectors.schemas import SCHEMAS
 from connectors.values import format_fen, parse_offset_datetime
+from ledger.state import all_vouchers
 from ledger.store import insert_arrow
 
 INPUT_TABLES = (
@@ -213,6 +214,7 @@ class Harness:
     signing_key: Any = field(default=None, repr=False)
     origin: str = "test.example/ledger"
     fingerprint_key: bytes = field(default=b"\x07" * 32, repr=False)
+    evidence_window_days: int = 7
 
     def __post_init__(self) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -233,6 +235,7 @@ class Harness:
             key_name=self.origin,
             origin=self.origin,
             fingerprint_key=self.fingerprint_key,
+            evidence_window_days=self.evidence_window_days,
         )
 
     def verifier(self) -> Any:
@@ -303,3 +306,29 @@ def busy_night(business_date: dt.date, chains: int, *, prefix: str = "") -> Nigh
                         financed_fen=395_000, voucher_id=child, maturity=maturity,
                         invoices=[(f"{10**19 + i:020d}", 400_000)])
     return night
+
+
+def ledger_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, Any]:
+    """The ledger's state as of a night, for comparing runs that took different paths (the
+    tree itself may differ: corrections are new entries): voucher states, the events
+    standing (posted or pending, and which version), each financing's version and what its fingerprints
+    cover, and the night's refusals and pending notices."""
+    latest = "QUALIFY row_number() OVER (PARTITION BY {0} ORDER BY business_date DESC, seq DESC) = 1"
+    return {
+        "vouchers": all_vouchers(con),
+        "events": con.execute(
+            "SELECT event_id, CASE WHEN entry_type IN ('PENDING', 'POSTED', 'VOIDED') THEN entry_type "
+            "ELSE 'POSTED' END, content_hash FROM ledger_entries WHERE event_id IS NOT NULL "
+            "AND business_date <= ? " + latest.format("event_id") + " AND entry_type <> 'VOIDED' ORDER BY ALL",
+            [as_of],
+        ).fetchall(),
+        "financings": con.execute(
+            "WITH e AS (SELECT seq, financing_id, content_hash FROM ledger_entries WHERE entry_type = 'FINANCING' "
+            "AND business_date <= ? " + latest.format("financing_id") + ") "
+            "SELECT e.financing_id, e.content_hash, list((f.kind, f.amount_fen) ORDER BY f.kind, f.amount_fen) "
+            "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL ORDER BY ALL", [as_of]
+        ).fetchall(),
+        "decisions": con.execute(
+            "SELECT * EXCLUDE (as_of) FROM ledger_rejections_as_of(?) ORDER BY ALL", [as_of]
+        ).fetchall(),
+    }

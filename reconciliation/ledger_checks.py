@@ -9,11 +9,12 @@ its voucher.  All share one query, ``sql/LEDGER.sql``, over ``ledger_implication
 
 from __future__ import annotations
 
-from reconciliation.check import Category, Check, Severity
+from reconciliation.check import EVIDENCE_WINDOW, Category, Check, Severity
 
 
-def _ledger(check_id: str, severity: Severity, title: str, rule: str) -> Check:
-    return Check(check_id, Category.LEDGER, severity, title, rule, query="LEDGER")
+def _ledger(check_id: str, severity: Severity, title: str, rule: str, params: dict[str, int | str] | None = None) -> Check:
+    return Check(check_id, Category.LEDGER, severity, title, rule, dict(params or {}), query="LEDGER")
+
 
 
 _DOWNSTREAM = " Financings on the voucher, or on any voucher split from it, are implicated."
@@ -34,8 +35,17 @@ LEDGER_CHECKS: tuple[Check, ...] = (
     _ledger("LEDGER_FINANCE_AFTER_MATURITY", Severity.HIGH, "Financing on or after maturity",
             "A FINANCE event dated on or after the voucher's maturity date." + _DOWNSTREAM),
     _ledger("LEDGER_ISSUE_WITHOUT_PAYABLE", Severity.CRITICAL, "Voucher issued without a confirmed payable",
-            "An ISSUE whose payable reference (BUKRS-GJAHR-BELNR-BUZEI) is in none of the issuing core "
-            "enterprise's ERP vendor items received so far." + _DOWNSTREAM),
+            "An ISSUE whose payable reference (BUKRS-GJAHR-BELNR-BUZEI) did not appear in the issuing core "
+            "enterprise's ERP vendor items within evidence_window_days of the night the ISSUE was first "
+            "delivered (until then it is pending: LEDGER_EVIDENCE_PENDING)." + _DOWNSTREAM, EVIDENCE_WINDOW),
+    _ledger("LEDGER_EVIDENCE_PENDING", Severity.MEDIUM, "Voucher evidence pending",
+            "An ISSUE whose payable is not in the issuing core enterprise's ERP vendor items yet (its ERP "
+            "export is late, or the core has never delivered one) is kept pending, with everything done on "
+            "the voucher and on the vouchers split from it, for evidence_window_days after the night it was "
+            "first delivered: the financings on them are in review (\"Evidence pending since D: payable … of "
+            "core …\"). The night the payable arrives the voucher is posted and its financings judged on the "
+            "rest; once the window has passed it is voided (LEDGER_ISSUE_WITHOUT_PAYABLE)." + _DOWNSTREAM,
+            EVIDENCE_WINDOW),
     _ledger("LEDGER_UNKNOWN_VOUCHER", Severity.HIGH, "Event on a voucher never issued",
             "An event acts on a voucher id the ledger has never accepted an ISSUE or SPLIT for." + _DOWNSTREAM),
     _ledger("LEDGER_DUPLICATE_VOUCHER", Severity.CRITICAL, "Voucher id created twice",

@@ -166,7 +166,7 @@ def test_refuses_a_rewritten_history(ledger: Harness) -> None:
     busy_night(dt.date(2026, 11, 20), 3, prefix="X").load(other.con)  # 15 entries, another history
     with pytest.raises(IntegrityError, match="size 10"):  # the nightly sees at once it does not hold checkpoint 10
         other.run(dt.date(2026, 11, 20))
-    assert ingest_night(other.con, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32)["appended"] == 15
+    assert ingest_night(other.con, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32, evidence_window_days=7)["appended"] == 15
     with pytest.raises(InconsistentCheckpoint, match="does not extend the checkpoint of size 10"):
         publish_checkpoint(other.con, checkpoint_dir=ledger.checkpoint_dir,
                            signer=NoteSigner(ORIGIN, ledger.signing_key), origin=ORIGIN)
@@ -177,7 +177,7 @@ def test_refuses_same_size_other_root_and_shrinking(ledger: Harness) -> None:
     signer = NoteSigner(ORIGIN, ledger.signing_key)
     other = duckdb.connect()
     busy_night(dt.date(2026, 11, 20), 2, prefix="Y").load(other)
-    assert ingest_night(other, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32)["appended"] == 10
+    assert ingest_night(other, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32, evidence_window_days=7)["appended"] == 10
     with pytest.raises(InconsistentCheckpoint, match="another root"):
         publish_checkpoint(other, checkpoint_dir=ledger.checkpoint_dir, signer=signer, origin=ORIGIN)
     empty = duckdb.connect()

@@ -96,7 +96,7 @@ def test_checkpoint_and_cosign(home, tmp_path) -> None:
     busy_night(day3, 1, prefix="Z").load(con)
     from ledger.nightly import ingest_night
 
-    ingest_night(con, day3, fingerprint_key=b"k" * 32)
+    ingest_night(con, day3, fingerprint_key=b"k" * 32, evidence_window_days=7)
     con.close()
     result = run("checkpoint", "--home", home)
     assert result.exit_code == 0, result.output

@@ -40,10 +40,12 @@ def ledger(request, tmp_path, monkeypatch) -> Harness:
 
 
 def rejections(h: Harness, day=None) -> list[tuple]:
-    where, params = ("WHERE business_date = ?", [day]) if day else ("", [])
+    """The refusals first made on ``day`` as of that night, or every refusal as of the last night run."""
+    as_of = day or h.con.execute("SELECT max(as_of) FROM ledger_rejections").fetchall()[0][0]
     return h.con.execute(
-        f"SELECT business_date, check_id, event_id, voucher_id, financing_id, reason, evidence "
-        f"FROM ledger_rejections {where} ORDER BY ALL", params
+        "SELECT business_date, check_id, event_id, voucher_id, financing_id, reason, evidence "
+        "FROM ledger_rejections_as_of(?) WHERE check_id <> 'LEDGER_EVIDENCE_PENDING' "
+        "AND (business_date = ? OR ?::DATE IS NULL) ORDER BY ALL", [as_of, day, day]
     ).fetchall()
 
 
@@ -161,6 +163,14 @@ def test_rejections_implicate_descendants_whenever_their_financings_arrive(ledge
     assert [f.financing_id for f in rejections_as_of(ledger.con, D1)] == [None]
 
 
+def pending(h: Harness, day) -> list[tuple]:
+    """(event_id, voucher_id, pending_since) of the ISSUEs pending as of ``day``."""
+    return h.con.execute(
+        "SELECT event_id, voucher_id, business_date FROM ledger_rejections_as_of(?) "
+        "WHERE check_id = 'LEDGER_EVIDENCE_PENDING' ORDER BY ALL", [day]
+    ).fetchall()
+
+
 def test_issue_must_rest_on_a_payable_of_the_issuers_core(ledger: Harness) -> None:
     night = NightRows(D1)
     night.payable("91440300MA5F0000XX", "1000-2026-1-001", 1_000_000)  # another core's payable
@@ -169,8 +179,14 @@ def test_issue_must_rest_on_a_payable_of_the_issuers_core(ledger: Harness) -> No
     _issue(night, "E2", "V-B", ap_ref="1000-2026-2-001")
     night.load(ledger.con)
     ledger.run(D1)
-    assert [(r[1], r[2]) for r in rejections(ledger)] == [("LEDGER_ISSUE_WITHOUT_PAYABLE", "E1")]
-    # a payable delivered on a later night does not count for tonight's ISSUE
+    assert rejections(ledger) == []
+    assert pending(ledger, D1) == [("E1", "V-A", D1)]  # not refused yet: the payable may come
+    # once the window has passed, it is voided
+    after = D1 + dt.timedelta(days=ledger.evidence_window_days + 1)
+    ledger.run(after)
+    assert [(r[0], r[1], r[2]) for r in rejections(ledger)] == [(after, "LEDGER_ISSUE_WITHOUT_PAYABLE", "E1")]
+    assert pending(ledger, after) == []
+    # a payable delivered on a later night does not count for an earlier night's ISSUE
     later = NightRows(D2)
     later.payable(CORE, "1000-2026-3-001", 1_000_000)
     later.load(ledger.con)
@@ -178,7 +194,7 @@ def test_issue_must_rest_on_a_payable_of_the_issuers_core(ledger: Harness) -> No
     _issue(night3, "E3", "V-C", ap_ref="1000-2026-3-001")
     night3.load(ledger.con)
     ledger.run(D1 - dt.timedelta(days=1))
-    assert ("LEDGER_ISSUE_WITHOUT_PAYABLE", "E3") in [(r[1], r[2]) for r in rejections(ledger)]
+    assert pending(ledger, D1 - dt.timedelta(days=1)) == [("E3", "V-C", D1 - dt.timedelta(days=1))]
 
 
 def test_financing_mismatch_in_either_order(ledger: Harness) -> None:
@@ -201,10 +217,15 @@ def test_financing_mismatch_in_either_order(ledger: Harness) -> None:
     later.financing("F-B", bank_code="999999999999", applicant=TIER1, debtor=CORE, face_fen=1_000_000,
                     voucher_id="VB")
     later.load(ledger.con)
-    ledger.run(D2)
+    ledger.run(D2)  # as if both had come the same night: the FINANCE is voided
     rows = rejections(ledger, D2)
-    assert [(r[1], r[2], r[4]) for r in rows] == [("LEDGER_FINANCING_MISMATCH", None, "F-B")]
+    assert [(r[1], r[2], r[4]) for r in rows] == [("LEDGER_FINANCING_MISMATCH", "E4", "F-B")]
     assert json.loads(rows[0][6])["bank"] == {"event": BANK, "financing": "999999999999"}
+    assert entry_types(ledger)[-2:] == ["VOIDED", "FINANCING"]
+    assert ledger.con.execute("SELECT status FROM ledger_voucher_state WHERE voucher_id = 'VB'").fetchall() == [
+        ("ACTIVE",)
+    ]
+    assert [(r[1], r[2]) for r in rejections(ledger, D1)] == [("LEDGER_FINANCING_MISMATCH", "E3")]  # as of D1
 
 
 def test_financing_status_change_is_a_new_entry_other_changes_a_conflict(ledger: Harness) -> None:
@@ -253,7 +274,7 @@ def test_rerunning_an_earlier_night_reproduces_its_rejections(ledger: Harness) -
 
 def test_restated_night_drops_rejections_no_longer_delivered(ledger: Harness) -> None:
     night = NightRows(D1)
-    _issue(night, "E1", "VA")  # no payable: refused
+    _issue(night, "E1", "VA", amount=0)  # refused
     night.load(ledger.con)
     ledger.run(D1)
     assert len(rejections(ledger, D1)) == 1

@@ -123,7 +123,7 @@ def test_pure_state_machine_properties(ops: list[tuple]) -> None:
 def _run(con, day: dt.date, tmp: Path, key: Ed25519PrivateKey):
     return append_night(
         con, day, checkpoint_dir=tmp / "checkpoints", signing_key=key, key_name="test.log",
-        origin="test.log", fingerprint_key=b"f" * 32,
+        origin="test.log", fingerprint_key=b"f" * 32, evidence_window_days=7,
     )
 
 
@@ -152,24 +152,31 @@ def test_nightly_properties(tmp_path_factory, ops, nights, rnd) -> None:
         result = _run(con, day, tmp, key)
         assert result.verified, result.problem
         seen_rejections[day] = con.execute(
-            "SELECT * FROM ledger_rejections WHERE business_date = ? ORDER BY ALL", [day]
+            "SELECT * FROM ledger_rejections WHERE as_of = ? ORDER BY ALL", [day]
         ).fetchall()
         state = all_vouchers(con)
         check_money_and_holders(state)
     size = con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0]
-    for day in days:  # re-running any night appends nothing and reproduces its rejections
+    for day in days:  # re-running any night appends nothing and reproduces its decisions
         result = _run(con, day, tmp, key)
         assert result.verified and result.appended == 0
         assert con.execute(
-            "SELECT * FROM ledger_rejections WHERE business_date = ? ORDER BY ALL", [day]
+            "SELECT * FROM ledger_rejections WHERE as_of = ? ORDER BY ALL", [day]
         ).fetchall() == seen_rejections[day]
     assert con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] == size
     replayed, refused = replay_vouchers(con)
     assert not refused and replayed == all_vouchers(con)
-    accepted_ids = {r[0] for r in con.execute("SELECT event_id FROM ledger_entries").fetchall()}
-    rejected_ids = {r[0] for r in con.execute("SELECT event_id FROM ledger_rejections").fetchall()}
-    assert accepted_ids.isdisjoint(rejected_ids)
-    assert accepted_ids | rejected_ids == {e.event_id for e in events}  # nothing silently dropped
+    standing = {
+        r[0] for r in con.execute(
+            "SELECT event_id FROM ledger_entries WHERE event_id IS NOT NULL AND business_date <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY business_date DESC, seq DESC) = 1 "
+            "AND entry_type <> 'VOIDED'", [days[-1]]
+        ).fetchall()
+    }
+    rejected_ids = {r[0] for r in con.execute(
+        "SELECT event_id FROM ledger_rejections_as_of(?)", [days[-1]]).fetchall()}
+    assert standing.isdisjoint(rejected_ids)
+    assert standing | rejected_ids == {e.event_id for e in events}  # nothing silently dropped
     assert verify_ledger(con).ok
 
 

@@ -279,7 +279,7 @@ def test_what_a_crash_leaves_is_no_integrity_failure(ledger: Harness) -> None:
     goes on and signs."""
     day = DAYS[-1] + dt.timedelta(days=1)
     busy_night(day, 1).load(ledger.con)
-    ingest_night(ledger.con, day, fingerprint_key=ledger.fingerprint_key)  # killed before signing
+    ingest_night(ledger.con, day, fingerprint_key=ledger.fingerprint_key, evidence_window_days=7)  # killed before signing
     result = ledger.run(day)
     assert result.appended == 0 and result.tree_size == SIZE + 5 and result.checkpoint_path is not None
     ledger.con.execute("DELETE FROM ledger_checkpoints WHERE tree_size = ?", [SIZE + 5])  # killed before recording

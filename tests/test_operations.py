@@ -51,7 +51,6 @@ NEEDS_ORDER = pytest.mark.xfail(strict=True, reason="needs ledger: decisions as 
 
 NEEDS_IDEMPOTENCE = pytest.mark.xfail(strict=True, reason="needs ledger: re-running a night appends nothing already "
                                       "there (status changes included)")
-NEEDS_CLOSED = pytest.mark.xfail(strict=True, reason="needs recon: the `closed` verdict for REPAID, DEFAULTED, CANCELLED")
 
 SEED = 20261129
 START = dt.date(2026, 11, 18)
@@ -162,8 +161,9 @@ def test_bad_config_is_a_wrong_csv_override_of_the_gb18030_core(base, tmp_path):
 def test_scf_simulate_plants_faults_and_refuses_unknown_ones(tmp_path):
     out = tmp_path / "sim"
     args = ["simulate", "--out", str(out), "--nights", "2", "--trades", "5", "--seed", "3"]
-    planted_ = CliRunner().invoke(app, [*args, "--fault", "late_source:0", "--fault", "restated_file:1"])
+    planted_ = CliRunner().invoke(app, [*args, "--malformed-rows", "--fault", "late_source:0", "--fault", "restated_file:1"])
     assert planted_.exit_code == 0, planted_.output
+    assert any("kind=nineteen_digit_invoice_twin" in lab["note"] for lab in read_labels(out / "labels.csv"))
     assert [f.kind for f in Schedule.read(out / SCHEDULE_FILE).faults] == ["late_source", "restated_file"]
     assert parse_fault("out_of_order:0,2,1,2") == OutOfOrder((0, 2, 1, 2)) and parse_fault("rerun:1") == Rerun(1)
     for bad in ("nope:1", "late_source:x", "late_source:1", "rerun:0,1"):
@@ -215,7 +215,6 @@ def test_backfill_after_a_correction_equals_the_in_order_run(base, tmp_path):
     played(out, schedule, tmp_path, base[1])
 
 
-@NEEDS_CLOSED
 def test_financings_closed_on_a_later_night_are_closed_from_then(base):
     out, ref, _home = base
     closed = [lab for lab in read_labels(out / "labels.csv") if lab["label"] == "closed"]

@@ -58,8 +58,6 @@ def test_full_width_characters_are_planted_in_asset_refs(malformed_run):
     assert full_width_first("V3f9a") == "V３f9a" and full_width_first("Vabc") == "Vａbc"
 
 
-@pytest.mark.xfail(strict=True, reason="needs recon: DQ_FINANCING_ROW_UNREADABLE, a verdict for an unreadable row, "
-                                       "and its asset counted against the other financings of it")
 def test_unreadable_row_has_a_verdict_every_night_and_its_twin_is_caught(malformed_run):
     root, labels = malformed_run
     planted = of_kind(labels, "nineteen_digit_invoice_twin")

@@ -71,3 +71,11 @@ def test_financing_id_and_asset_ref_follow_the_one_identifier_rule(tmp_path: Pat
     assert sink.quarantined == []
     row = next(r for r in sink.table("financings") if r["financing_id"] == "F9003")
     assert (row["asset_ref"], row["asset_voucher_id"]) == (VOUCHER, VOUCHER)
+
+
+def test_a_finance_events_financing_id_is_read_by_the_same_rule(tmp_path: Path) -> None:
+    header, *rows = sample_text("platform/voucher_events.csv").splitlines()
+    finance = next(r for r in rows if ",FINANCE," in r)
+    data = "\n".join([header, finance.replace("F202611200001", "\uff26202611200001")]) + "\n"
+    sink = parse_bytes(tmp_path, "platform/voucher_events.csv", data)
+    assert [r["financing_id"] for r in sink.table("voucher_events")] == ["F202611200001"]

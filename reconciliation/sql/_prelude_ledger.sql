@@ -1,4 +1,5 @@
--- Every refusal of the voucher ledger up to the night, with the financings built on it: the
+-- Every refusal of the voucher ledger as of the night (and every ISSUE pending, waiting for its
+-- payable: LEDGER_EVIDENCE_PENDING), with the financings built on it: the
 -- financing it names and, when the refused event would have created a voucher (an ISSUE or
 -- SPLIT), every live financing of that voucher or of a voucher split from it (as delivered:
 -- children of a refused split were never accepted). A refused TRANSFER or FINANCE of an
@@ -8,8 +9,7 @@ WITH RECURSIVE
 refused AS (
   SELECT row_number() OVER (ORDER BY r.business_date, r.subject, r.subject_id, r.content_hash, r.check_id) AS rid,
          r.*, e.event_type IN ('ISSUE', 'SPLIT') AND r.check_id <> 'LEDGER_EVENT_CONFLICT' AS creates_voucher
-  FROM ledger_rejections r LEFT JOIN cur_voucher_events e USING (event_id)
-  WHERE r.business_date <= getvariable('business_date')
+  FROM ledger_rejections_as_of(getvariable('business_date')) r LEFT JOIN cur_voucher_events e USING (event_id)
 ),
 splits AS (
   SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
