@@ -128,7 +128,6 @@ def in_order(tmp_path_factory, sim_inbox) -> Path:
     return home
 
 
-@pytest.mark.xfail(strict=True, reason="needs ledger: a re-run night converges to the in-order ledger (issue 9 §2)")
 def test_nights_delivered_out_of_order_converge_to_the_in_order_run(tmp_path, sim_inbox, in_order):
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     inbox.mkdir()
