@@ -98,7 +98,9 @@ BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: 
 RUNS = """{ runsOrError { ... on Runs { results { runId status startTime endTime
   tags { key value } } } } }"""
 SIM_START = dt.date(2026, 11, 18)
-SIM_NIGHTS = [SIM_START + dt.timedelta(days=i) for i in range(3)]
+SIM_NIGHTS = [SIM_START + dt.timedelta(days=i) for i in range(4)]  # 3 backfilled, the 4th by the arrival sensor
+AUTOMATION = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+  sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
 
 
 def _gql(port: int, query: str, **variables: object) -> dict:
@@ -148,6 +150,10 @@ def dagster_dev(home: Path, inbox: Path) -> Iterator[int]:
 
 @pytest.mark.slow
 def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_path):
+    """Through `dagster dev` (webserver + daemon) on the home's instance: the sensors and the
+    cut-off schedule are on; a 3-night backfill runs the nights one at a time, in order; a night
+    run by `scf run` shows in the UI; the arrival sensor runs the 4th night once it is marked
+    complete; every night's reports equal `scf run --all`'s."""
     simulate(tmp_path / "sim", seed=3, nights=len(SIM_NIGHTS), start=SIM_START, trades_per_night=40)
     inbox = tmp_path / "sim" / "inbox"
     init_home(tmp_path / "ref")
@@ -155,8 +161,13 @@ def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_pa
     reference = CliRunner().invoke(app, ["run", "--all", "--home", str(tmp_path / "ref"), "--inbox", str(inbox)])
     assert reference.exit_code == 0, reference.output
     home = tmp_path / "home"
+    (inbox / str(SIM_NIGHTS[-1]) / ".complete").unlink(missing_ok=True)
     with dagster_dev(home, inbox) as port:
-        keys = [str(d) for d in SIM_NIGHTS]
+        [repo] = _gql(port, AUTOMATION)["repositoriesOrError"]["nodes"]
+        assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
+            "nightly_arrival_sensor": "RUNNING", "nightly_failure_sensor": "RUNNING"}
+        assert [s["scheduleState"]["status"] for s in repo["schedules"]] == ["RUNNING"]
+        keys = [str(d) for d in SIM_NIGHTS[:3]]
         launched = _gql(port, BACKFILL, params={"partitionNames": keys,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]})
         backfill_id = launched["launchPartitionBackfill"]["backfillId"]
@@ -179,6 +190,15 @@ def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_pa
         cli = CliRunner().invoke(app, ["run", "--date", keys[-1], "--home", str(home), "--inbox", str(inbox)])
         assert cli.exit_code == 0, cli.output
         assert len(_gql(port, RUNS)["runsOrError"]["results"]) == len(runs) + 1
-    for day in keys:
+        (inbox / str(SIM_NIGHTS[-1]) / ".complete").touch()  # the sender marks the 4th delivery complete
+        deadline = time.monotonic() + 300
+        while not (home / "reports" / str(SIM_NIGHTS[-1]) / "financing_status.csv").exists():
+            assert time.monotonic() < deadline, "the arrival sensor did not run the marked night"
+            time.sleep(3)
+        deadline = time.monotonic() + 120
+        while any(r["status"] != "SUCCESS" for r in _gql(port, RUNS)["runsOrError"]["results"]):
+            assert time.monotonic() < deadline, "the sensor's run did not finish"
+            time.sleep(2)
+    for day in map(str, SIM_NIGHTS):
         for name in ("findings.csv", "financing_status.csv"):
             assert (home / "reports" / day / name).read_bytes() == (tmp_path / "ref" / "reports" / day / name).read_bytes()
