@@ -41,17 +41,6 @@ from simulator.operations import (
 )
 from tests.operations_harness import NightReport, check_outcomes, ledger_verifies, play, reference
 
-# Pieces of other rooms (issue 9) these tests wait for; each mark goes when its piece lands on main.
-NEEDS_PENDING = pytest.mark.xfail(strict=True, reason="needs ledger: pending ISSUE events (two-phase) and recon: "
-                                  "'not found' is pending when the source has not delivered or was quarantined")
-NEEDS_CONVERGENCE = pytest.mark.xfail(strict=True, reason="needs ledger: a re-run with restated input converges "
-                                      "(pending events posted, the bad run's refusals not kept)")
-NEEDS_ORDER = pytest.mark.xfail(strict=True, reason="needs ledger: decisions as of the night, nothing re-appended; "
-                                "ops: a re-run replays the later nights")
-
-NEEDS_IDEMPOTENCE = pytest.mark.xfail(strict=True, reason="needs ledger: re-running a night appends nothing already "
-                                      "there (status changes included)")
-
 SEED = 20261129
 START = dt.date(2026, 11, 18)
 NIGHTS = 3
@@ -174,7 +163,6 @@ def test_scf_simulate_plants_faults_and_refuses_unknown_ones(tmp_path):
 
 
 # ---- per fault, through the real job --------------------------------------------------------------
-@NEEDS_PENDING
 @pytest.mark.parametrize("fault", [LateSource(0), BadConfig(1)], ids=["late_erp", "bad_config_then_fixed"])
 def test_missing_evidence_is_pending_then_as_in_order_once_it_is_there(base, tmp_path, fault):
     """A core's ERP that arrives a night late (its first night: a core that has never
@@ -185,7 +173,6 @@ def test_missing_evidence_is_pending_then_as_in_order_once_it_is_there(base, tmp
     assert_pending_then_resolved(schedule, outcomes, base[1])
 
 
-@NEEDS_CONVERGENCE
 def test_restated_file_converges_to_the_in_order_run(base, tmp_path):
     out, schedule = planted(base[0], tmp_path, RestatedFile(1))
     outcomes = played(out, schedule, tmp_path, base[1])
@@ -196,20 +183,17 @@ def test_restated_file_converges_to_the_in_order_run(base, tmp_path):
         "a financing whose payable has not arrived is never clean"
 
 
-@NEEDS_ORDER
 def test_nights_out_of_order_end_as_in_order(base, tmp_path):
     out, schedule = planted(base[0], tmp_path, OutOfOrder((0, 2, 1, 2)))
     played(out, schedule, tmp_path, base[1])
 
 
-@NEEDS_IDEMPOTENCE
 def test_rerun_of_an_earlier_night_appends_nothing(base, tmp_path):
     out, schedule = planted(base[0], tmp_path, Rerun(0))
     played(out, schedule, tmp_path, base[1])
     assert tree_size(tmp_path / "home") == tree_size(base[2])
 
 
-@NEEDS_CONVERGENCE
 def test_backfill_after_a_correction_equals_the_in_order_run(base, tmp_path):
     out, schedule = planted(base[0], tmp_path, Backfill(0))
     played(out, schedule, tmp_path, base[1])
@@ -268,7 +252,6 @@ def messy(base, tmp_path_factory) -> Base:
 
 
 # No shrinking: every example plays whole nights; a failure prints its history as drawn.
-@NEEDS_ORDER
 @settings(max_examples=3, deadline=None, derandomize=True, database=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
