@@ -19,6 +19,7 @@ class FileKind(str, Enum):
     BILL_XML = "bill_xml"
     VOUCHER_EVENTS = "voucher_events"
     FINANCINGS = "financings"
+    PARTIES = "parties"
 
 
 _ERP_FILES = {
@@ -36,6 +37,7 @@ _RULES: list[tuple[re.Pattern[str], FileKind | None]] = [
     (re.compile(r"^bills/[^/]+\.xml$", re.IGNORECASE), FileKind.BILL_XML),
     (re.compile(r"^platform/voucher_events\.csv$"), FileKind.VOUCHER_EVENTS),
     (re.compile(r"^platform/financings\.csv$"), FileKind.FINANCINGS),
+    (re.compile(r"^reference/parties\.csv$"), FileKind.PARTIES),
 ]
 
 

@@ -257,6 +257,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("reason_code", pa.string()),
         ("reason", pa.string()),
     ),
+    # ---- reference/ ---------------------------------------------------------------
+    "parties": _schema(
+        ("uscc", pa.string()),
+        ("name", pa.string()),
+        ("industry", pa.string()),  # GB/T 4754-2017 code, e.g. C3976
+        ("group_id", pa.string()),  # related-party group
+        ("rating", pa.string()),  # the bank's internal rating, AAA … C
+        ("valid_from", pa.date32()),
+    ),
 }
 
 # Natural key of each parsed table: several nights may deliver the same record; the
@@ -277,6 +286,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "financings": ("financing_id",),
     "financing_invoices": ("financing_id", "invoice_no"),
     "financing_rejects": ("src_sha256", "src_pos"),  # every unreadable row stands on its own
+    "parties": ("uscc", "valid_from"),
 }
 
 QUARANTINE_SCHEMA = pa.schema(

@@ -22,6 +22,7 @@ from connectors.loader import load_night
 from integration import nights
 from integration.audit import audit_home
 from integration.home import ledger_keys
+from integration.pool_jobs import pool_surveillance
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
@@ -156,7 +157,7 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
 
-STEPS = (landed_files, typed_tables, voucher_ledger, findings, nightly_reports)
+STEPS = (landed_files, typed_tables, voucher_ledger, findings, nightly_reports, pool_surveillance)
 
 
 def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.date) -> None:
@@ -178,9 +179,9 @@ def _record_failure(scf: ScfHome, run_id: str, cause: str) -> None:
 
 
 def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The night's five assets on ``partitions``, computed by one step, in order, as one unit.
+    """The night's six assets on ``partitions``, computed by one step, in order, as one unit.
 
-    A night is all or nothing: its five assets are materialized together once every step has
+    A night is all or nothing: its six assets are materialized together once every step has
     succeeded. Each asset of a night depends on the same asset of the night before, and a
     backfill takes one night per run: Dagster's backfill launches each night only after the
     one before has succeeded (and the run queue, limited to one nightly run, runs one at a time)."""

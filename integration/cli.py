@@ -21,6 +21,7 @@ from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
+from pools.cli import demo_cut, pool_app
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 
@@ -43,6 +44,7 @@ class _Scf(typer.Typer):
 app = _Scf(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
+app.add_typer(pool_app, name="pool", help="ABS pools for securitization: cut, verify, list, release.")
 console = Console()
 
 VERDICTS = ("clean", "review", "blocked", "closed")
@@ -262,6 +264,7 @@ def demo(
         f"anomalies found on their night; {len(result.lookalikes_blocked)} of {result.lookalikes} legitimate "
         f"look-alikes blocked; {len(result.unlabelled_blocked)} clean financings blocked."
     )
+    demo_cut(home / "engine", dates[-1])
 
 
 @app.command()

@@ -13,6 +13,7 @@ from functools import cache
 import dagster as dg
 
 from integration.assets import nightly_assets, nightly_partitions
+from integration.pool_jobs import pool_cut
 from integration.resources import ScfHome
 from integration.sensors import build_automation
 from integration.settings import Settings, load_settings
@@ -37,7 +38,7 @@ def _definitions(first_night: dt.date, cutoff: dt.time) -> dg.Definitions:
         description="Land, parse, ledger, reconcile and report one business date.",
     )
     sensors, schedules = build_automation(job, cutoff)
-    return dg.Definitions(assets=assets, jobs=[job], schedules=schedules, sensors=sensors,
+    return dg.Definitions(assets=assets, jobs=[job, pool_cut], schedules=schedules, sensors=sensors,
                           resources={"scf": ScfHome()})
 
 

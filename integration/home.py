@@ -46,6 +46,9 @@ CONFIG_TEMPLATE = """\
 # [limits]
 # max_amount_fen = 10000000000000      # plausibility ceiling of one money amount (10^13 fen)
 
+# [bank]
+# code = "313521000011"                # the bank's CNAPS code, for `scf pool` (docs/POOLS.md)
+
 # [ledger]
 # origin = "scf-recon.local/voucher-ledger"
 # signing_key_file = "ledger/keys/signing_key.pem"

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from connectors.archive import Archive
 from connectors.errors import ConfigError
+from connectors.parsers.fields import BANK_CODE
 from connectors.sources import LocalFolderSource, Source
 from connectors.values import MAX_AMOUNT_FEN
 from connectors.warehouse import Warehouse
@@ -78,6 +79,7 @@ class Settings:
     first_night: dt.date = DEFAULT_FIRST_NIGHT  # [nightly] first_night: the go-live business date
     cutoff: dt.time = dt.time(3, 30)  # [nightly] cutoff: Asia/Shanghai time a night runs even if incomplete
     alert_command: tuple[str, ...] = ()  # [nightly] alert_command: argv run with a failed night's alert file
+    bank_code: str | None = None  # [bank] code: the bank's own 12-digit CNAPS code (pools)
 
     @property
     def warehouse_path(self) -> Path:
@@ -123,7 +125,7 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
-SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly")
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank")
 SOURCE_KINDS = ("local", "sftp")
 _SOURCE_KEYS = {
     "kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str, "known_hosts": str,
@@ -259,6 +261,15 @@ def _nightly(file: Path, table: object) -> tuple[dt.date, dt.time, tuple[str, ..
     return first_night, nightly.get("cutoff", Settings.cutoff), tuple(command)
 
 
+def _bank_code(file: Path, table: object) -> str | None:
+    """``[bank] code``: the bank's own 12-digit CNAPS code, whose financings ``scf pool`` cuts."""
+    bank = _Reader(file, "bank", table, {"code": str})
+    code: str | None = bank.get("code")
+    if code is not None and BANK_CODE.fullmatch(code) is None:
+        bank.fail("code", f"{code!r} is not the bank's 12-digit CNAPS code")
+    return code
+
+
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
     """Read and validate ``<home>/scf.toml`` (if present), then apply the environment and the
     explicit overrides; raises :class:`ConfigError` for a configuration that cannot be right."""
@@ -284,4 +295,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         _memory_limit(config_file, config.get("warehouse", {})),
         max_amount_fen,
         *_nightly(config_file, config.get("nightly", {})),
+        _bank_code(config_file, config.get("bank", {})),
     )

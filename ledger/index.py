@@ -39,7 +39,7 @@ from ledger.entries import (
     _decode_scalar,
     decode_record,
 )
-from ledger.store import LedgerStore, fetch_one, row_keys
+from ledger.store import LedgerStore, content_hash_column, fetch_one, row_keys
 
 FINGERPRINT_COLUMNS = ("seq", "business_date", "financing_id", "kind", "digest", "amount_fen")
 """The columns of ``ledger_fingerprints``, each row copied out of a financing entry's annex."""
@@ -108,7 +108,7 @@ def index_values(entry: bytes) -> tuple:
     """What the index columns (:data:`COLUMNS`) of ``entry`` must hold."""
     parts = _parts(entry)
     content_hash = hashlib.sha256(bytes([VERSION, parts.entry_type]) + parts.content).digest()
-    return (*row_keys(parts.record), parts.ledger_date, content_hash)
+    return (*row_keys(parts.record), parts.ledger_date, content_hash_column(parts.record, content_hash))
 
 
 def _rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:

@@ -116,6 +116,13 @@ def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, s
     return ("FINANCING", None, record.financing_id, record.asset_voucher_id, None)
 
 
+def content_hash_column(record: Record, content_hash: bytes) -> bytes:
+    """The ``content_hash`` column of a record's row: its content hash, except for a status
+    entry, whose column is that of the event version it is about (so that the event's
+    versions and decisions are found by one key)."""
+    return record.event_hash if isinstance(record, EventStatus) else content_hash
+
+
 class LedgerStore:
     """Entries, nodes and tree head of the ledger, on one DuckDB connection."""
 
@@ -165,8 +172,7 @@ class LedgerStore:
             )
             prev = leaf_hash(data)
             etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
-            if isinstance(item.record, EventStatus):
-                chash = item.record.event_hash
+            chash = content_hash_column(item.record, chash)
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
 from simulator.context import Sim
+from simulator.parties import write_parties
 from simulator.params import Tuning
 from simulator.planting import Planter
 from simulator.timefmt import iso
@@ -96,6 +97,8 @@ def simulate(out_dir: Path, *, seed: int = 7, nights: int = 3, start: dt.date = 
     try:
         for night in range(nights):
             sim.begin_night(night)
+            if night == 0:
+                write_parties(sim.inbox / iso(sim.day) / "reference" / "parties.csv", sim.world)
             _run_night(sim, kinds)
             sim.end_night()
     finally:

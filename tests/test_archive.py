@@ -277,6 +277,7 @@ def test_torn_last_manifest_line_is_ignored_then_cut(
     archive.land_night(source, D1)
 
     assert [line["seq"] for line in manifest_lines(archive)] == [1, 2]
+    assert archive.verify().ok, "the line appended after the cut continues the chain"
 
 
 def test_unreadable_manifest_line_is_reported(archive: Archive, inbox: Path, source: LocalFolderSource) -> None:

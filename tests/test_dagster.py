@@ -26,7 +26,7 @@ from simulator import simulate
 from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent
-ASSETS = ["landed_files", "typed_tables", "voucher_ledger", "findings", "nightly_reports"]
+ASSETS = ["landed_files", "typed_tables", "voucher_ledger", "findings", "nightly_reports", "pool_surveillance"]
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   jobs { name isAssetJob } schedules { name cronSchedule executionTimezone }
   assetNodes { assetKey { path } partitionDefinition { type } } } } } }"""

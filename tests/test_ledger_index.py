@@ -7,11 +7,11 @@ import datetime as dt
 import duckdb
 import pytest
 
-from ledger.entries import ArchiveManifest, content_hash, decode_entry
+from ledger.entries import ArchiveManifest, decode_entry
 from ledger.index import COLUMNS, fingerprint_problem, index_problem, index_values
 from ledger.nightly import record_manifest
 from ledger.store import row_keys
-from ledger.testing import SAMPLE_DATE, Harness, busy_night, sample_night
+from ledger.testing import CORE, SAMPLE_DATE, SAMPLE_MATURITY, TIER1, Harness, busy_night, sample_night
 
 
 @pytest.fixture
@@ -20,8 +20,15 @@ def ledger(tmp_path) -> Harness:
     sample_night().load(h.con)
     h.run(SAMPLE_DATE)
     record_manifest(h.con, SAMPLE_DATE, ArchiveManifest(3, b"\x05" * 32))
-    busy_night(SAMPLE_DATE + dt.timedelta(days=1), 2).load(h.con)
-    h.run(SAMPLE_DATE + dt.timedelta(days=1))
+    day2 = SAMPLE_DATE + dt.timedelta(days=1)
+    night = busy_night(day2, 2)
+    # an ISSUE whose payable has not arrived: refused, or held pending where the ledger keeps
+    # a decision about an event as an entry of its own -- whose index columns are checked too
+    night.event("EV-NO-PAYABLE", "ISSUE", "V-NO-PAYABLE", time=f"{day2}T10:00:00+08:00", issuer=CORE,
+                from_uscc=CORE, to_uscc=TIER1, amount_fen=500_000, maturity=SAMPLE_MATURITY,
+                ap_ref="1000-2026-9999999999-001")
+    night.load(h.con)
+    h.run(day2)
     return h
 
 
@@ -30,7 +37,9 @@ def test_index_values_read_from_the_bytes_equal_those_of_the_decoded_entry(ledge
     assert {r[0] for r in rows} >= {"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "FINANCING", "ARCHIVE_MANIFEST"}
     for *stored, raw in rows:
         entry = decode_entry(raw)
-        assert index_values(raw) == (*row_keys(entry.record), entry.ledger_date, content_hash(entry.record))
+        assert index_values(raw)[:-1] == (*row_keys(entry.record), entry.ledger_date)
+        # what the ledger wrote when it appended the entry: every kind of entry, including any
+        # whose content_hash column is not its own content hash, must read as it was written
         assert index_values(raw) == tuple(stored)
     assert index_problem(ledger.con) is None
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from connectors.kinds import FileKind
-from connectors.parsers import bills, erp, logistics, platform, tax
+from connectors.parsers import bills, erp, logistics, platform, reference, tax
 from connectors.parsers.fields import amount_ceiling
 from connectors.parsers.base import FileRejected, ParseContext, Sink
 
@@ -31,6 +31,7 @@ PARSERS: dict[FileKind, Parser] = {
     FileKind.BILL_XML: bills.parse_bills,
     FileKind.VOUCHER_EVENTS: platform.parse_voucher_events,
     FileKind.FINANCINGS: platform.parse_financings,
+    FileKind.PARTIES: reference.parse_parties,
 }
 
 

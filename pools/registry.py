@@ -1,0 +1,104 @@
+"""The warehouse's register of pools and their assets (``pools``, ``pool_assets``).
+
+A pool is ``ACTIVE`` from its cut until it is released; while it is active its assets are
+not candidates of any other cut.  Releasing a pool keeps its rows (and its files): the
+register is the history of every cut.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from connectors.errors import ConfigError
+
+ACTIVE, RELEASED = "ACTIVE", "RELEASED"
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS pools (
+      pool_id VARCHAR NOT NULL, cutoff_date DATE NOT NULL, status VARCHAR NOT NULL,
+      bank_code VARCHAR NOT NULL, criteria_sha256 VARCHAR NOT NULL, total_fen BIGINT NOT NULL,
+      asset_count BIGINT NOT NULL, manifest_sha256 VARCHAR NOT NULL, released_on DATE)""",
+    """CREATE TABLE IF NOT EXISTS pool_assets (
+      pool_id VARCHAR NOT NULL, financing_id VARCHAR NOT NULL, asset_key VARCHAR NOT NULL,
+      outstanding_fen BIGINT NOT NULL)""",
+)
+
+
+@dataclass(frozen=True)
+class PoolRecord:
+    """One row of the register."""
+
+    pool_id: str
+    cutoff_date: dt.date
+    status: str
+    bank_code: str
+    criteria_sha256: str
+    total_fen: int
+    asset_count: int
+    manifest_sha256: str
+    released_on: dt.date | None
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the register's tables if missing."""
+    for statement in DDL:
+        con.execute(statement)
+
+
+def next_pool_id(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> str:
+    """``POOL-<yyyymmdd>-<nn>``: the next free number for that cut-off date."""
+    prefix = f"POOL-{cutoff:%Y%m%d}-"
+    (count,) = con.execute("SELECT count(*) FROM pools WHERE starts_with(pool_id, ?)", [prefix]).fetchone() or (0,)
+    return f"{prefix}{count + 1:02d}"
+
+
+def record_pool(
+    con: duckdb.DuckDBPyConnection, pool: PoolRecord, assets: list[tuple[str, str, int]]
+) -> None:
+    """Register an active pool and its assets ``(financing_id, asset_key, outstanding_fen)``.
+
+    Refuses (fails closed) if any asset is already in an active pool.
+    """
+    keys = [a[1] for a in assets]
+    clash = con.execute(
+        """SELECT a.asset_key, a.pool_id FROM pool_assets a JOIN pools p USING (pool_id)
+           WHERE p.status = 'ACTIVE' AND a.asset_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
+        [keys],
+    ).fetchone()
+    if clash is not None:
+        raise ConfigError(f"asset {clash[0]} is already in active pool {clash[1]}: release that pool first")
+    con.execute(
+        "INSERT INTO pools VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [pool.pool_id, pool.cutoff_date, pool.status, pool.bank_code, pool.criteria_sha256, pool.total_fen,
+         pool.asset_count, pool.manifest_sha256, pool.released_on],
+    )
+    con.executemany("INSERT INTO pool_assets VALUES (?, ?, ?, ?)", [(pool.pool_id, *a) for a in assets])
+
+
+def list_pools(con: duckdb.DuckDBPyConnection) -> list[PoolRecord]:
+    """Every pool of the register, in cut order."""
+    rows = con.execute("SELECT * FROM pools ORDER BY cutoff_date, pool_id").fetchall()
+    return [PoolRecord(*row) for row in rows]
+
+
+def release_pool(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> None:
+    """Mark an active pool released: its assets may be pooled again."""
+    row = con.execute("SELECT status FROM pools WHERE pool_id = ?", [pool_id]).fetchone()
+    if row is None:
+        raise ConfigError(f"no pool {pool_id}: `scf pool list` shows the pools")
+    if row[0] != ACTIVE:
+        raise ConfigError(f"pool {pool_id} is already {row[0].lower()}")
+    con.execute("UPDATE pools SET status = 'RELEASED', released_on = ? WHERE pool_id = ?", [on, pool_id])
+
+
+def assets_in_two_active_pools(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]:
+    """Assets the register shows in more than one active pool (must be none)."""
+    rows = con.execute(
+        """SELECT a.asset_key, list(DISTINCT a.pool_id ORDER BY a.pool_id) FROM pool_assets a
+           JOIN pools p USING (pool_id) WHERE p.status = 'ACTIVE'
+           GROUP BY a.asset_key HAVING count(DISTINCT a.pool_id) > 1 ORDER BY 1"""
+    ).fetchall()
+    return [(key, list(ids)) for key, ids in rows]
