@@ -11,8 +11,10 @@ them into what an operator really sees, and writes it beside them:
   ``review``), the named settings (``scf.toml`` contents) and the *steps*: deliver a piece,
   run a night with some settings.  Each run step says what its night's reports must be:
   ``in_order`` (equal to the in-order run's), ``pending`` (equal, except financings whose
-  evidence has not arrived: ``review`` with an evidence-pending finding) or ``any``
-  (e.g. a night run before an earlier one was delivered: it may also be refused).
+  evidence has not arrived: ``review`` with an evidence-pending finding), ``held`` (the run
+  fails, its reports held by a blocking data-quality issue: a wrong ``[csv]`` override makes
+  a core's ERP unreadable, which is schema drift) or ``any`` (e.g. a night run before an
+  earlier one was delivered: it may also be refused).
 
 The faults (issue 9, "How it is shown"): a source one night late (:class:`LateSource`), a
 restated file (:class:`RestatedFile`), a bad-configuration night then fixed
@@ -34,7 +36,7 @@ from pathlib import Path
 
 SCHEDULE_FILE = "schedule.json"
 FIXED, BAD = "fixed", "bad"
-IN_ORDER, PENDING, ANY = "in_order", "pending", "any"
+IN_ORDER, PENDING, HELD, ANY = "in_order", "pending", "held", "any"
 AP_FILE = "ap_open_items.csv"
 VENDORS_FILE = "vendors.csv"
 
@@ -48,7 +50,7 @@ class Step:
     night: str  # ISO business date
     piece: str = ""  # deliver: folder relative to the simulation's out dir, e.g. "deliveries/2026-11-18.0"
     settings: str = FIXED  # run: key of Schedule.settings
-    expect: str = ANY  # run: IN_ORDER, PENDING or ANY
+    expect: str = ANY  # run: IN_ORDER, PENDING, HELD or ANY
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,7 @@ def _history(p: _Planner, fault: Fault) -> None:
         for n in nights:
             p.deliver(n, 0)
             if n == night:
-                p.run(n, PENDING, BAD)
+                p.run(n, HELD, BAD)
             p.run(n, IN_ORDER)
     elif isinstance(fault, OutOfOrder):
         seen: set[int] = set()
