@@ -227,5 +227,7 @@ def test_a_ledger_holding_a_pending_event_passes_the_gate(tmp_path, sample_inbox
     run_ok(home, sample_inbox)
     assert query(home, "SELECT count(*) FROM ledger_entries WHERE entry_type = 'PENDING'")[0][0] >= 1
     assert scf_verify(home).exit_code == 0
-    (sample_inbox / NEXT.isoformat()).mkdir()
+    redelivered = sample_inbox / NEXT.isoformat() / "platform"
+    redelivered.mkdir(parents=True)  # a night with a delivery (an empty one is an error of its own)
+    shutil.copy(sample_inbox / SAMPLE_NIGHT / "platform" / "voucher_events.csv", redelivered)
     run_ok(home, sample_inbox, NEXT)
