@@ -35,6 +35,7 @@ import duckdb
 from connectors.errors import ScfError
 from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
+from connectors.parsers.csvread import header_names
 
 TRAILING_NIGHTS = 20
 """How many earlier nights (with deliveries) the registry learns from."""
@@ -163,8 +164,7 @@ def csv_header(path: Path) -> list[str]:
         line = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         line = raw.decode("gb18030", errors="replace")
-    delimiter = "|" if "|" in line else ","
-    return [n.strip().strip('"').strip() for n in line.split(delimiter)]
+    return header_names(line)[1]
 
 
 def _previous_csv(registry: Registry, source: str) -> tuple[str, str] | None:

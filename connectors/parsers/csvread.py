@@ -86,6 +86,13 @@ def _header(path: Path, encoding: str) -> str:
     return line
 
 
+def header_names(header: str, delimiter: str | None = None) -> tuple[str, list[str]]:
+    """(delimiter, column names) of a header line: the configured delimiter, else ``|`` if the
+    line holds one, else ``,``; names stripped of blanks and quotes."""
+    delimiter = delimiter or ("|" if "|" in header else ",")
+    return delimiter, [n.strip().strip('"').strip() for n in header.split(delimiter)]
+
+
 class _Layout:
     """Where the wanted columns are in the file's header."""
 
@@ -120,8 +127,7 @@ def for_each_row(
         raise FileRejected(EMPTY_FILE, "empty file")
     encoding = _codec(ctx.csv_encoding) if ctx.csv_encoding else detect_encoding(path)
     header = _header(path, encoding)
-    delimiter = ctx.csv_delimiter or ("|" if "|" in header else ",")
-    names = [n.strip().strip('"').strip() for n in header.split(delimiter)]
+    delimiter, names = header_names(header, ctx.csv_delimiter)
     layout = _Layout(names, required, optional)
     with _short_lines(path, encoding, sink, ctx.scratch_dir) as readable:
         for line, fields in _rows(readable, encoding, delimiter, layout.width, sink):
