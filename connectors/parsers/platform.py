@@ -2,8 +2,12 @@
 
 Each CSV row gives one parent row (``voucher_events`` / ``financings``) and one child row
 per invoice of its ``invoice_nos`` (``no:amount;…``), all with the row's line number.
-Codes (event type, product, status) and identifiers (voucher id, invoice number, bank
-code, bill number) of the wrong form quarantine the row.  A financings.csv row that is
+Codes (event type, product, status) of the wrong form quarantine the row.  Every
+identifier (event, voucher, financing and bill ids, USCCs, ``ap_ref``, invoice numbers,
+bank codes) goes through the one identifier rule (:func:`connectors.values.normalise_identifier`:
+full-width characters and stray spaces at the ends normalised, inner whitespace or control
+characters refused), and those of a fixed form (voucher id, invoice number, bank code, bill
+number) must match it.  A financings.csv row that is
 quarantined also leaves a ``financing_rejects`` row with what of it can be read (financing
 id, bank, product, asset), so that its financing never vanishes from the verdicts.
 """
@@ -92,20 +96,20 @@ def _event(row: Row) -> Converted:
     (event_id, event_time, event_type, voucher_id, parent_voucher_id, issuer_uscc, from_uscc, to_uscc, amount,
      maturity_date, invoice_nos, ap_ref, financing_id) = row  # fmt: skip
     parent = (
-        F.required("event_id", event_id),
+        F.required_ident("event_id", event_id),
         F.convert("event_time", values.parse_offset_datetime, event_time, need=True),
         event_time,  # verbatim: the ledger hashes it
         F.choice("event_type", event_type, EVENT_TYPES),
         F.identifier("voucher_id", voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
         F.optional_identifier("parent_voucher_id", parent_voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
-        F.text(issuer_uscc),
-        F.text(from_uscc),
-        F.text(to_uscc),
+        F.ident("issuer_uscc", issuer_uscc),
+        F.ident("from_uscc", from_uscc),
+        F.ident("to_uscc", to_uscc),
         F.required_fen("amount", amount),
         F.iso_date("maturity_date", maturity_date),
         F.text(invoice_nos),
-        F.text(ap_ref),
-        F.ident("financing_id", financing_id),  # as financings.csv spells it (the identifier rule)
+        F.ident("ap_ref", ap_ref),
+        F.ident("financing_id", financing_id),
     )
     return parent, F.invoice_refs("invoice_nos", invoice_nos)
 
@@ -140,8 +144,8 @@ def _financing(row: Row) -> Converted:
         _financing_id(financing_id),
         _bank_code(bank_code),
         kind,
-        F.text(applicant_uscc),
-        F.text(debtor_uscc),
+        F.ident("applicant_uscc", applicant_uscc),
+        F.ident("debtor_uscc", debtor_uscc),
         ref,
         *_asset(kind, ref, face),
         F.text(invoice_nos),
