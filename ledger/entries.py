@@ -18,7 +18,8 @@ Layout of an entry::
     ‖ lp(ledger date) ‖ lp(content record) ‖ lp(annex record)
 
 The *content* is the business record as delivered (a voucher event or a financing) or the
-ledger's later decision about an event (:class:`EventStatus`: pending, posted, voided); its
+ledger's later decision about one (:class:`EventStatus`: pending, posted, voided;
+:class:`FinancingStatus`: voided); its
 hash (:func:`content_hash`) identifies a re-delivery across nights.  The *annex* holds
 what the ledger adds to it (the fingerprints of a financing).  ``seq`` and the previous
 leaf hash sit at fixed offsets (:data:`SEQ_OFFSET`, :data:`PREV_OFFSET`) so that a
@@ -53,6 +54,7 @@ class EntryType(IntEnum):
     VOUCHER_EVENT = 1
     FINANCING = 2
     EVENT_STATUS = 3
+    FINANCING_STATUS = 4
     ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
 
 
@@ -143,6 +145,27 @@ class EventStatus:
 
 
 @dataclass(frozen=True)
+class FinancingStatus:
+    """A decision about a financing already in the ledger, as of its ledger date.
+
+    ``VOIDED``: the financing entry (the version whose content hash is ``financing_hash``)
+    no longer stands -- its financing is no longer delivered (a restated file dropped it)
+    or is refused (``check_id``, ``reason``).  A voided financing counts nowhere (its
+    fingerprints included, :data:`ledger.schema.AS_OF_MACROS`) until it is accepted again,
+    which appends a new financing entry.
+    """
+
+    financing_id: str
+    financing_hash: bytes
+    status: str
+    check_id: str | None = None
+    reason: str | None = None
+
+
+FINANCING_STATUSES = (VOIDED,)
+
+
+@dataclass(frozen=True)
 class Fingerprint:
     """A keyed hash of a financed asset (see :mod:`ledger.fingerprints`)."""
 
@@ -173,7 +196,7 @@ class ArchiveManifest:
     manifest_head: bytes
 
 
-Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest
+Record = VoucherEvent | FinancingRecord | EventStatus | FinancingStatus | ArchiveManifest
 
 
 @dataclass(frozen=True)
@@ -239,6 +262,7 @@ _KINDS: dict[type, dict[str, Any]] = {
         "check_id": STR,
         "reason": STR,
     },
+    FinancingStatus: {"financing_id": STR, "financing_hash": BYTES, "status": STR, "check_id": STR, "reason": STR},
     ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
@@ -249,12 +273,14 @@ _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: VoucherEvent,
     EntryType.FINANCING: FinancingRecord,
     EntryType.EVENT_STATUS: EventStatus,
+    EntryType.FINANCING_STATUS: FinancingStatus,
     EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
     EntryType.FINANCING: FingerprintAnnex,
     EntryType.EVENT_STATUS: EmptyAnnex,
+    EntryType.FINANCING_STATUS: EmptyAnnex,
     EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
 }
 

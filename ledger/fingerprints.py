@@ -133,12 +133,12 @@ class DuplicateFingerprint:
 
 
 def fingerprint_duplicates_as_of(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[DuplicateFingerprint]:
-    """Every financing (recorded by ``business_date``) that shares a fingerprint with another."""
+    """Every financing (standing as of ``business_date``) that shares a fingerprint with another."""
     rows = con.execute(
         """
         WITH f AS (
-            SELECT kind, digest, financing_id, min(business_date) AS first_seen, max(amount_fen) AS amount_fen
-            FROM ledger_fingerprints WHERE business_date <= ?
+            SELECT kind, digest, financing_id, min(first_seen) AS first_seen, max(amount_fen) AS amount_fen
+            FROM ledger_fingerprints_as_of(?)
             GROUP BY kind, digest, financing_id
         ), g AS (
             SELECT kind, digest, list(financing_id ORDER BY financing_id) AS ids, sum(amount_fen) AS total
@@ -172,15 +172,16 @@ EXPORT_HEADER = "# scf-recon fingerprint export v1; key commitment "
 def export_fingerprints(
     con: duckdb.DuckDBPyConnection, path: Path, *, fingerprint_key: bytes, as_of: dt.date | None = None
 ) -> int:
-    """Write every fingerprint (kind, hex digest, first seen, amount) as CSV; no invoice data.
+    """Write every fingerprint (kind, hex digest, first seen, amount) of the financings standing
+    (as of ``as_of``, or now) as CSV; no invoice data.
 
     The first line commits to the key (:data:`EXPORT_HEADER`), so that a bank holding
     another key refuses the export instead of importing digests that can never match.
     """
     rows = con.execute(
-        "SELECT kind, digest, min(business_date), max(amount_fen) FROM ledger_fingerprints "
-        "WHERE ? IS NULL OR business_date <= ? GROUP BY kind, digest ORDER BY kind, digest",
-        [as_of, as_of],
+        "SELECT kind, digest, min(first_seen), max(amount_fen) FROM ledger_fingerprints_as_of(?) "
+        "GROUP BY kind, digest ORDER BY kind, digest",
+        [as_of or dt.date.max],
     ).fetchall()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -253,16 +254,16 @@ class ExternalMatch:
 
 
 def peer_matches(con: duckdb.DuckDBPyConnection, peer: str | None = None) -> list[ExternalMatch]:
-    """Our financings whose fingerprints appear among the imported ones (of ``peer``, or all).
+    """Our standing financings whose fingerprints appear among the imported ones (of ``peer``, or all).
 
     The nightly check ``DUP_FINANCED_AT_PEER_BANK`` judges the same join against the
     invoices' values; this lists the raw matches.
     """
     found = con.execute(
         "SELECT DISTINCT p.peer, f.kind, f.digest, f.financing_id, p.first_seen, p.amount_fen "
-        "FROM ledger_fingerprints f JOIN peer_fingerprints p ON p.kind = f.kind AND p.digest = f.digest "
+        "FROM ledger_fingerprints_as_of(?) f JOIN peer_fingerprints p ON p.kind = f.kind AND p.digest = f.digest "
         "WHERE ? IS NULL OR p.peer = ? ORDER BY p.peer, f.kind, f.digest, f.financing_id",
-        [peer, peer],
+        [dt.date.max, peer, peer],
     ).fetchall()
     return [
         ExternalMatch(peer_name, kind, bytes(digest).hex(), financing_id, first_seen, amount)

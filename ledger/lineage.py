@@ -58,7 +58,7 @@ class Lineage:
     tier: int
     holders: tuple[str, ...]  # in order, the issuer's tier-1 supplier first
     steps: tuple[LineageStep, ...]
-    financings: tuple[tuple[int, FinancingRecord], ...]  # (seq, latest version) per financing
+    financings: tuple[tuple[int, FinancingRecord], ...]  # (seq, latest version) per financing standing
     rejections: tuple[LineageRejection, ...]
 
     @property
@@ -139,6 +139,11 @@ def voucher_lineage(con: duckdb.DuckDBPyConnection, voucher_id: str, *, as_of: d
                 financing_id=record.financing_id,
             )
         )
+    standing = {
+        r[0] for r in con.execute(
+            "SELECT financing_id FROM ledger_financings_as_of(coalesce(?::DATE, DATE '9999-12-31'))", [as_of]
+        ).fetchall()
+    }
     rejected = con.execute(
         "SELECT business_date, check_id, event_id, voucher_id, financing_id, reason "
         "FROM ledger_rejections_as_of(coalesce(?::DATE, (SELECT max(coalesce(as_of, business_date)) "
@@ -151,6 +156,7 @@ def voucher_lineage(con: duckdb.DuckDBPyConnection, voucher_id: str, *, as_of: d
         tier=tier,
         holders=tuple(holders),
         steps=tuple(steps),
-        financings=tuple(sorted(financings.values(), key=lambda item: item[0])),
+        financings=tuple(sorted((f for f in financings.values() if f[1].financing_id in standing),
+                                key=lambda item: item[0])),
         rejections=tuple(LineageRejection(*r) for r in rejected),
     )

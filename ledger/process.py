@@ -17,7 +17,9 @@ The tree records decisions sparsely and append-only: an event's entry (which alo
 *posted*) the first time it is accepted, and a status entry (:class:`EventStatus`:
 pending, posted, voided) whenever its decision as of D differs from the tree's as of D
 (the latest entry about the event dated D or earlier); a financing entry whenever the
-financing as of D differs from the tree's as of D, or its fingerprints cover more.  A re-run
+financing as of D differs from the tree's as of D (voided counts as absent), or its
+fingerprints cover more; a financing status entry (:class:`FinancingStatus`, voided)
+when a financing the tree holds as of D is refused or no longer delivered.  A re-run
 therefore appends nothing already there.  The night's refusals and pending notices are
 left in :attr:`NightProcessor.decisions` for :func:`ledger.rejections.store_night`.
 """
@@ -41,6 +43,7 @@ from ledger.entries import (
     EventStatus,
     FingerprintAnnex,
     FinancingRecord,
+    FinancingStatus,
     Record,
     VoucherEvent,
     decode_entry,
@@ -315,8 +318,9 @@ class NightProcessor:
             self._finance_events[event.financing_id] = event
 
     def void_undelivered(self) -> None:
-        """Void the events the tree holds as posted or pending as of the night that are no
-        longer delivered up to it (a restated delivery dropped them)."""
+        """Void the events the tree holds as posted or pending, and the financings it holds,
+        as of the night that are no longer delivered up to it (a restated delivery dropped
+        them, or a corrected configuration reads them otherwise)."""
         delivered = {
             r[0] for r in self.con.execute(
                 "SELECT DISTINCT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL",
@@ -326,6 +330,13 @@ class NightProcessor:
         for event_id, status, version in standing_events(self.con, self.business_date):
             if status != VOIDED and event_id not in delivered:
                 self._append(EventStatus(event_id, version, VOIDED, reason=f"Event {event_id} is no longer delivered."))
+        for fid, chash in self.con.execute(
+            "SELECT financing_id, content_hash FROM ledger_financings_as_of($d) WHERE financing_id NOT IN "
+            "(SELECT financing_id FROM financings WHERE business_date <= $d AND financing_id IS NOT NULL) "
+            "ORDER BY financing_id",
+            {"d": self.business_date},
+        ).fetchall():
+            self._append(FinancingStatus(fid, bytes(chash), VOIDED, reason=f"Financing {fid} is no longer delivered."))
         self._persist()
 
     # ---- financings ---------------------------------------------------------------
@@ -334,7 +345,7 @@ class NightProcessor:
         self, ids: Sequence[str]
     ) -> tuple[dict[str, set[bytes]], dict[str, tuple[int, bytes, list[tuple[str, int | None]]]]]:
         """Versions of each financing in the tree (any night), and its effective entry as of
-        the night (seq, content hash, what its fingerprints cover)."""
+        the night (seq, content hash, what its fingerprints cover), unless it stands voided."""
         versions: dict[str, set[bytes]] = {}
         for fid, chash in _query_ids(
             self.con, ids,
@@ -347,10 +358,8 @@ class NightProcessor:
             fid: (int(seq), bytes(chash), sorted(tuple(c) for c in covers or []))
             for fid, seq, chash, covers in _query_ids(
                 self.con, ids,
-                "WITH e AS (SELECT e.financing_id, e.seq, e.content_hash FROM ledger_entries e "
-                "JOIN _ledger_wanted_ids w ON w.id = e.financing_id "
-                "WHERE e.entry_type = 'FINANCING' AND e.business_date <= ? "
-                "QUALIFY row_number() OVER (PARTITION BY e.financing_id ORDER BY e.business_date DESC, e.seq DESC) = 1) "
+                "WITH e AS (SELECT e.financing_id, e.seq, e.content_hash FROM ledger_financings_as_of(?) e "
+                "JOIN _ledger_wanted_ids w ON w.id = e.financing_id) "
                 "SELECT e.financing_id, e.seq, e.content_hash, list((f.kind, f.amount_fen)) FILTER (WHERE f.kind IS NOT NULL) "
                 "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL",
                 [self.business_date],
@@ -371,6 +380,7 @@ class NightProcessor:
         for group in groups:
             fid = group[0].financing.financing_id
             accepted: FinancingRecord | None = None
+            refusal: Rejection | None = None
             conflicts: list[tuple[FinancingRecord, FinancingRecord, bytes, dt.date]] = []
             versions, redelivered = _distinct_versions(
                 group, lambda d: d.financing, self.business_date, known_versions.get(fid, set())
@@ -388,9 +398,12 @@ class NightProcessor:
                 mismatch = financing_mismatch(event, fin) if event is not None else None
                 if mismatch is not None:
                     self._refuse(fin, chash, mismatch, delivered.night)
+                    refusal = refusal or mismatch
                     continue
                 accepted = fin
             seq = effective[fid][0] if fid in effective else None
+            if accepted is None and refusal is not None and fid in effective:  # refused after it was appended
+                self._append(FinancingStatus(fid, effective[fid][1], VOIDED, refusal.check_id, refusal.reason))
             if accepted is not None:
                 annex = financing_fingerprints(accepted, facts, self.fingerprint_key)
                 content, chash = encode_content(accepted)

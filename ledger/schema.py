@@ -12,13 +12,20 @@
 * ``ledger_voucher_state`` -- the state of every voucher as of the last night run (derived).
 * ``ledger_fingerprints`` -- keyed hashes of every financed asset.
 * ``peer_fingerprints``   -- fingerprints exported by other banks sharing the key, imported.
+
+And the table macros that read financings as of a night (:data:`AS_OF_MACROS`): a voided
+financing counts nowhere until it is accepted again.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from ledger.entries import FINANCING_STATUSES
 from ledger.rejections import AS_OF_MACRO
+from ledger.store import FINANCING, financing_status_column
+
+_FINANCING_ENTRIES = ", ".join(f"'{t}'" for t in (FINANCING, *map(financing_status_column, FINANCING_STATUSES)))
 
 DDL = (
     """
@@ -134,6 +141,36 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS ledger_nodes_last_seq ON ledger_nodes (last_seq)",
 )
 
+AS_OF_MACROS = (
+    # The financings standing as of night d: (financing_id, seq, content_hash, business_date)
+    # of each one's latest financing entry, unless a status entry (a void) came after it.
+    f"""
+    CREATE OR REPLACE MACRO ledger_financings_as_of(d) AS TABLE
+    SELECT financing_id, seq, content_hash, business_date FROM (
+        SELECT financing_id, seq, content_hash, business_date, entry_type FROM ledger_entries
+        WHERE entry_type IN ({_FINANCING_ENTRIES}) AND business_date <= d
+        QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, seq DESC) = 1
+    ) WHERE entry_type = '{FINANCING}'
+    """,
+    # The fingerprints of those financings as of night d (those of their standing entry), each
+    # with the night it was first recorded since the financing's last void.
+    f"""
+    CREATE OR REPLACE MACRO ledger_fingerprints_as_of(d) AS TABLE
+    WITH voids AS (
+        SELECT financing_id, business_date, seq FROM ledger_entries
+        WHERE entry_type IN ({_FINANCING_ENTRIES}) AND entry_type <> '{FINANCING}' AND business_date <= d
+        QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, seq DESC) = 1
+    ), since AS (
+        SELECT f.*, min(f.business_date) OVER (PARTITION BY f.financing_id, f.kind, f.digest) AS first_seen
+        FROM ledger_fingerprints f LEFT JOIN voids v USING (financing_id)
+        WHERE f.business_date <= d AND (v.seq IS NULL OR f.business_date > v.business_date
+                                        OR (f.business_date = v.business_date AND f.seq > v.seq))
+    )
+    SELECT s.financing_id, s.kind, s.digest, s.amount_fen, s.first_seen, s.seq
+    FROM since s JOIN ledger_financings_as_of(d) l USING (seq)
+    """,
+)
+
 TABLES = (
     "ledger_entries",
     "ledger_nodes",
@@ -148,7 +185,7 @@ TABLES = (
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ledger tables if they do not exist yet."""
-    for statement in DDL + MIGRATIONS + INDEXES + (AS_OF_MACRO,):
+    for statement in DDL + MIGRATIONS + INDEXES + (AS_OF_MACRO, *AS_OF_MACROS):
         con.execute(statement)
 
 

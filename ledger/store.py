@@ -24,6 +24,7 @@ from ledger.entries import (
     EventStatus,
     FingerprintAnnex,
     FinancingRecord,
+    FinancingStatus,
     Record,
     VoucherEvent,
     decode_entry,
@@ -92,16 +93,26 @@ class TreeHead:
 
 ARCHIVE_MANIFEST = "ARCHIVE_MANIFEST"
 """The ``entry_type`` column of :class:`~ledger.entries.ArchiveManifest` entries."""
+FINANCING = "FINANCING"
+"""The ``entry_type`` column of financing entries; a financing's status entry's is
+``FINANCING_<status>`` (:func:`financing_status_column`)."""
+
+
+def financing_status_column(status: str) -> str:
+    """The ``entry_type`` column of a :class:`~ledger.entries.FinancingStatus` entry."""
+    return f"{FINANCING}_{status}"
 
 
 def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
     """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record.
 
-    A status entry's type is its status, and it names only its event (the event version it
-    is about: :func:`content_hash_column`).
+    An event's status entry's type is its status, and it names only its event (the event
+    version it is about: :func:`content_hash_column`); a financing's names only its financing.
     """
     if isinstance(record, EventStatus):
         return (record.status, record.event_id, None, None, None)
+    if isinstance(record, FinancingStatus):
+        return (financing_status_column(record.status), None, record.financing_id, None, None)
     if isinstance(record, ArchiveManifest):
         return (ARCHIVE_MANIFEST, None, None, None, None)
     if isinstance(record, VoucherEvent):
@@ -113,14 +124,18 @@ def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, s
             record.parent_voucher_id,
         )
     assert isinstance(record, FinancingRecord)
-    return ("FINANCING", None, record.financing_id, record.asset_voucher_id, None)
+    return (FINANCING, None, record.financing_id, record.asset_voucher_id, None)
 
 
 def content_hash_column(record: Record, content_hash: bytes) -> bytes:
     """The ``content_hash`` column of a record's row: its content hash, except for a status
-    entry, whose column is that of the event version it is about (so that the event's
+    entry, whose column is that of the event (financing) version it is about (so that the
     versions and decisions are found by one key)."""
-    return record.event_hash if isinstance(record, EventStatus) else content_hash
+    if isinstance(record, EventStatus):
+        return record.event_hash
+    if isinstance(record, FinancingStatus):
+        return record.financing_hash
+    return content_hash
 
 
 class LedgerStore:

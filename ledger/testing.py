@@ -313,15 +313,13 @@ def busy_night(business_date: dt.date, chains: int, *, prefix: str = "") -> Nigh
 def ledger_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, Any]:
     """The ledger's state as of a night, for comparing runs that took different paths (the
     tree itself may differ: corrections are new entries): voucher states, the events
-    standing (posted or pending, and which version), each financing's version and what its fingerprints
-    cover, and the night's refusals and pending notices."""
-    latest = "QUALIFY row_number() OVER (PARTITION BY {0} ORDER BY business_date DESC, seq DESC) = 1"
+    standing (posted or pending, and which version), each financing standing (not voided): its
+    version and what its fingerprints cover, and the night's refusals and pending notices."""
     return {
         "vouchers": all_vouchers(con),
         "events": [e for e in standing_events(con, as_of) if e[1] != VOIDED],
         "financings": con.execute(
-            "WITH e AS (SELECT seq, financing_id, content_hash FROM ledger_entries WHERE entry_type = 'FINANCING' "
-            "AND business_date <= ? " + latest.format("financing_id") + ") "
+            "WITH e AS (SELECT seq, financing_id, content_hash FROM ledger_financings_as_of(?)) "
             "SELECT e.financing_id, e.content_hash, list((f.kind, f.amount_fen) ORDER BY f.kind, f.amount_fen) "
             "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL ORDER BY ALL", [as_of]
         ).fetchall(),

@@ -18,6 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.warehouse import Warehouse
+from ledger.entries import decode_entry
+from ledger.fingerprints import export_fingerprints, fingerprint_duplicates_as_of
+from ledger.index import fingerprint_problem, index_problem
+from ledger.lineage import voucher_lineage
 from ledger.state import all_vouchers, replay_vouchers
 from ledger.testing import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
 from ledger.verify import verify_ledger
@@ -163,10 +167,12 @@ def deliveries(*, erp_readable: bool, transfer_fen: int = 500_000) -> dict[dt.da
     return {n.business_date: n for n in (n1, n2, n3)}
 
 
-def in_order(path: Path) -> tuple[Harness, dict[dt.date, dict]]:
+def in_order(path: Path, until: dt.date = D3) -> tuple[Harness, dict[dt.date, dict]]:
     h = harness(path)
     verdicts = {}
     for day, night in deliveries(erp_readable=True).items():
+        if day > until:
+            break
         night.load(h.con)
         verdicts[day] = night_run(h, day)
     return h, verdicts
@@ -205,6 +211,70 @@ def test_a_restated_file_converges_and_a_dropped_event_is_voided(tmp_path: Path)
         good[day].load(h.con)
         assert night_run(h, day) == right_verdicts[day]
         assert ledger_state(h.con, day) == ledger_state(right.con, day)
+
+
+def findings_of(h: Harness, day: dt.date) -> list[tuple]:
+    return h.con.execute(
+        "SELECT finding_id, check_id, financing_id, severity, detail, evidence FROM findings "
+        "WHERE business_date = ? ORDER BY ALL", [day]
+    ).fetchall()
+
+
+def duplicated(h: Harness, day: dt.date) -> set[str]:
+    return {d.financing_id for d in fingerprint_duplicates_as_of(h.con, day)}
+
+
+def test_a_financing_dropped_by_a_restated_file_is_voided_then_restored_when_it_comes_back(tmp_path: Path) -> None:
+    right, right_verdicts = in_order(tmp_path / "right", until=D1)
+    h = harness(tmp_path / "restated")
+    wrong = deliveries(erp_readable=True)
+    wrong[D1].financings.append(dict(wrong[D1].financings[0], financing_id="FX"))  # the same voucher again
+    wrong[D1].load(h.con)
+    assert "FX" in night_run(h, D1) and duplicated(h, D1) == {"FA", "FX"}
+    good = deliveries(erp_readable=True)
+    replace_night(h, good[D1])  # restated: FX was never meant to be there
+    assert night_run(h, D1) == right_verdicts[D1]
+    assert entry_types(h)[-1] == "FINANCING_VOIDED"  # append-only: a void, not a rewrite
+    voided = h.con.execute("SELECT business_date, entry FROM ledger_entries ORDER BY seq DESC LIMIT 1").fetchall()[0]
+    record = decode_entry(bytes(voided[1])).record
+    assert voided[0] == D1 and record.financing_id == "FX" and "no longer delivered" in record.reason
+    assert ledger_state(h.con, D1) == ledger_state(right.con, D1)  # fingerprints of FX no longer count
+    assert findings_of(h, D1) == findings_of(right, D1) and duplicated(h, D1) == set()
+    lineage = voucher_lineage(h.con, "VAC")
+    assert lineage is not None and [f.financing_id for _, f in lineage.financings] == ["FA"]
+    ours, theirs = tmp_path / "ours.csv", tmp_path / "theirs.csv"
+    export_fingerprints(h.con, ours, fingerprint_key=h.fingerprint_key)
+    export_fingerprints(right.con, theirs, fingerprint_key=right.fingerprint_key)
+    assert ours.read_text("utf-8") == theirs.read_text("utf-8")
+    size = tree_size(h)
+    assert night_run(h, D1) == right_verdicts[D1] and tree_size(h) == size  # a re-run appends nothing
+    good[D2].financings.append(dict(wrong[D1].financings[-1]))  # FX delivered again, on D2
+    good[D2].load(h.con)
+    assert "FX" in night_run(h, D2)
+    assert entry_types(h)[-1] == "FINANCING"  # restored by a new entry
+    assert duplicated(h, D2) == {"FA", "FX"} and duplicated(h, D1) == set()
+    assert [f[0] for f in ledger_state(h.con, D2)["financings"]] == ["FA", "FB", "FX"]
+    assert verify_ledger(h.con).ok and state_replays(h) and index_problem(h.con) is None
+    assert fingerprint_problem(h.con) is None
+
+
+def test_a_financing_misread_under_a_bad_configuration_converges_once_rerun_with_the_fix(tmp_path: Path) -> None:
+    right, right_verdicts = in_order(tmp_path / "right")
+    h = harness(tmp_path / "fixed")
+    bad = deliveries(erp_readable=True)
+    bad[D1].financings[0]["financing_id"] = "F\u7e3aA"  # a wrong encoding override: mojibake
+    bad[D1].load(h.con)
+    night_run(h, D1)
+    good = deliveries(erp_readable=True)
+    replace_night(h, good[D1])
+    assert night_run(h, D1) == right_verdicts[D1]
+    assert "FINANCING_VOIDED" in entry_types(h)
+    for day in (D2, D3):
+        good[day].load(h.con)
+        assert night_run(h, day) == right_verdicts[day]
+        assert ledger_state(h.con, day) == ledger_state(right.con, day)
+        assert findings_of(h, day) == findings_of(right, day)
+    assert verify_ledger(h.con).ok and state_replays(h)
 
 
 # ---- 3. idempotence, order ------------------------------------------------------------

@@ -16,6 +16,7 @@ from ledger.entries import (
     EntryFormatError,
     EntryType,
     FinancingRecord,
+    FinancingStatus,
     Fingerprint,
     FingerprintAnnex,
     InvoiceAmount,
@@ -27,6 +28,7 @@ from ledger.entries import (
     encode_values,
 )
 from ledger.merkle import leaf_hash
+from ledger.store import content_hash_column, row_keys
 
 EVENT = VoucherEvent(
     event_id="EV000001",
@@ -64,6 +66,7 @@ FINANCING = FinancingRecord(
     status="ACTIVE",
 )
 DAY = dt.date(2026, 11, 20)
+VOID = FinancingStatus("F202611200001", content_hash(FINANCING), "VOIDED", None, "Financing F202611200001 is no longer delivered.")
 
 
 def test_layout_of_an_entry() -> None:
@@ -78,6 +81,14 @@ def test_layout_of_an_entry() -> None:
     assert b"113000" not in data
 
 
+def test_a_financing_status_entry_is_type_4_and_names_the_version_it_voids() -> None:
+    data = encode_entry(VOID, seq=9, prev_leaf_hash=ZERO_HASH, ledger_date=DAY)
+    assert data[:2] == bytes([1, 4])
+    assert decode_entry(data).record.financing_hash == content_hash(FINANCING)
+    assert row_keys(VOID) == ("FINANCING_VOIDED", None, "F202611200001", None, None)
+    assert content_hash_column(VOID, content_hash(VOID)) == content_hash(FINANCING)
+
+
 def test_golden_bytes_are_stable() -> None:
     """The canonical bytes of a known record never change (a change breaks every proof)."""
     data = encode_entry(EVENT, seq=0, prev_leaf_hash=ZERO_HASH, ledger_date=DAY)
@@ -90,7 +101,7 @@ def test_golden_bytes_are_stable() -> None:
     assert leaf_hash(data).hex() == "0bf2c658f58a136c243b789c74dd8c694945cdec4d2946640701ce0dc293dfcf"
 
 
-@pytest.mark.parametrize("record", [EVENT, FINANCING])
+@pytest.mark.parametrize("record", [EVENT, FINANCING, VOID])
 def test_round_trip(record) -> None:
     annex = FingerprintAnnex((Fingerprint("VOUCHER", b"\xab" * 32, 5),)) if record is FINANCING else None
     data = encode_entry(record, seq=123, prev_leaf_hash=b"\x01" * 32, ledger_date=DAY, annex=annex)

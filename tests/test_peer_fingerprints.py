@@ -10,8 +10,11 @@ from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
 from integration.cli import app
+from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex
+from ledger.fingerprints import record_fingerprints
 from ledger.keys import default_fingerprint_key_path
 from ledger.schema import ensure_schema
+from ledger.store import LedgerStore, PendingEntry
 from reconciliation.catalogue import BY_ID
 from reconciliation.findings import run_catalogue
 from tests.factories import financing, invoice
@@ -68,11 +71,12 @@ def test_invoice_financed_at_a_peer_bank_is_found_from_its_exported_fingerprints
 
 
 def _fingerprints(wh: Warehouse, financing_id: str, amount_fen: int, peer_amount_fen: int) -> None:
-    """Our financing's invoice fingerprint, and the peer's of the same invoice."""
+    """Our financing's invoice fingerprint (in its ledger entry), and the peer's of the same invoice."""
     ensure_schema(wh.con)
     digest = bytes.fromhex("ab" * 32)
-    wh.con.execute("INSERT INTO ledger_fingerprints VALUES (1, ?, ?, 'INVOICE_ID', ?, ?)",
-                   [NIGHT, financing_id, digest, amount_fen])
+    record = FinancingRecord(financing_id, *(None,) * 10, (), amount_fen, amount_fen, None, NIGHT, None, "ACTIVE")
+    annex = FingerprintAnnex((Fingerprint("INVOICE_ID", digest, amount_fen),))
+    record_fingerprints(wh.con, LedgerStore(wh.con).append([PendingEntry(record, annex)], NIGHT), NIGHT)
     wh.con.execute("INSERT INTO peer_fingerprints VALUES ('bank-b', 'INVOICE_ID', ?, ?, ?, ?)",
                    [digest, NIGHT - dt.timedelta(days=3), peer_amount_fen, NIGHT])
 

@@ -3,8 +3,8 @@
 -- outright; the same invoice is one when both together present more than it is worth.
 WITH ours AS (
   SELECT DISTINCT f.financing_id, f.kind, f.digest, f.amount_fen
-  FROM ledger_fingerprints f JOIN live_financings l USING (financing_id)
-  WHERE f.business_date <= getvariable('business_date') AND f.kind IN ('INVOICE_ID', 'BILL_RANGE', 'VOUCHER')
+  FROM ledger_fingerprints_as_of(getvariable('business_date')) f JOIN live_financings l USING (financing_id)
+  WHERE f.kind IN ('INVOICE_ID', 'BILL_RANGE', 'VOUCHER')
 ), matched AS (
   SELECT o.*, p.peer, p.first_seen AS peer_first_seen, p.amount_fen AS peer_amount_fen
   FROM ours o JOIN peer_fingerprints p ON p.kind = o.kind AND p.digest = o.digest
