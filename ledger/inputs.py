@@ -24,6 +24,15 @@ from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_
 from ledger.store import fetch_one
 
 BATCH_ROWS = 100_000  # records of a night held as Python objects at a time (read per call)
+INPUT_TABLES = (
+    "voucher_events",
+    "voucher_event_invoices",
+    "financings",
+    "financing_invoices",
+    "erp_ap_items",
+    "tax_invoices",
+)
+"""The typed tables the ledger's decisions rest on."""
 
 _T = TypeVar("_T")
 _night_tables = itertools.count()
@@ -134,6 +143,11 @@ def _ordered_batches(
     con.execute(f"DROP TABLE {table}")
 
 
+def _among(column: str, key: str, table: str | None) -> str:
+    """A condition keeping the rows whose ``column`` is listed in ``table`` (column ``key``)."""
+    return "" if table is None else f"AND {column} IN (SELECT {key} FROM {table})"
+
+
 @dataclass(frozen=True)
 class DeliveredEvent:
     """One delivered row of an event: the record, the night it came, the event's first night."""
@@ -147,8 +161,11 @@ def _delivered_event(row: dict[str, Any]) -> DeliveredEvent:
     return DeliveredEvent(event_from_row(row), row["business_date"], row["_first_night"])
 
 
-def events_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator[list[DeliveredEvent]]:
-    """Every voucher event row delivered up to ``as_of``, in batches, in replay order.
+def events_as_of(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, among: str | None = None
+) -> Iterator[list[DeliveredEvent]]:
+    """Every voucher event row delivered up to ``as_of`` (of the events listed in table
+    ``among``, if given), in batches, in replay order.
 
     Events are ordered by the time of their first delivered version (``event_time``, nulls
     last), then id; the rows of one event are consecutive, in delivery order (night, file,
@@ -170,7 +187,7 @@ def events_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator[lis
             FROM voucher_events e
             LEFT JOIN voucher_event_invoices i
               ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
-            WHERE e.business_date <= ?
+            WHERE e.business_date <= ? {_among("e.event_id", "event_id", among)}
             GROUP BY ALL
         )
         """,
@@ -207,9 +224,11 @@ def _delivered_financing(row: dict[str, Any]) -> DeliveredFinancing:
     return DeliveredFinancing(financing_from_row(row), row["business_date"])
 
 
-def financings_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator[list[DeliveredFinancing]]:
-    """Every financing delivered up to ``as_of``: one version per (financing, night), by
-    financing id then night, in batches.
+def financings_as_of(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, among: str | None = None
+) -> Iterator[list[DeliveredFinancing]]:
+    """Every financing delivered up to ``as_of`` (of those listed in table ``among``, if
+    given): one version per (financing, night), by financing id then night, in batches.
 
     A financing delivered more than once in one night counts in its latest version (the
     later position in its file), as in the warehouse's ``cur_financings`` view: an earlier
@@ -217,7 +236,8 @@ def financings_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Iterator
     """
     return _ordered_batches(
         con,
-        "SELECT * FROM (" + _financings_sql("f.business_date <= ?") + ") QUALIFY row_number() OVER "
+        "SELECT * FROM (" + _financings_sql("f.business_date <= ? " + _among("f.financing_id", "financing_id", among))
+        + ") QUALIFY row_number() OVER "
         "(PARTITION BY financing_id, business_date ORDER BY src_pos DESC, src_sha256 DESC) = 1",
         [as_of],
         "financing_id, business_date",

@@ -34,7 +34,7 @@ from ledger.entries import ArchiveManifest, decode_entry
 from ledger.invariants import EVIDENCE_PENDING, INTEGRITY
 from ledger.process import NightProcessor
 from ledger.publish import latest_checkpoint, load_checkpoints, publish_checkpoint, unpublished_problems
-from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections, store_night
+from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_rejections
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
@@ -56,6 +56,7 @@ class NightResult:
     checkpoint_path: Path | None
     verified: bool = True  # a night that fails verification raises IntegrityError instead
     problem: str | None = None
+    replayed_events: int | None = None  # events decided again on top of the night before; None: all
 
 
 @contextmanager
@@ -123,23 +124,28 @@ def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, mani
 
 def ingest_night(
     con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes, evidence_window_days: int
-) -> dict[str, int]:
+) -> dict[str, int | None]:
     """Decide the ledger as of the night and append what changed, in one transaction (no
     verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
 
     Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
-    delivered tonight, or voided tonight) and ``fingerprints``.
+    delivered tonight, or voided tonight) and ``fingerprints``, and ``replayed_events``
+    (``None`` when the night replayed every event: :mod:`ledger.touched`).
     """
     ensure_schema(con)
     with gc_paused(), transaction(con):
         night = NightProcessor(con, business_date, fingerprint_key, window_days=evidence_window_days)
         night.run()
-        store_night(con, business_date, night.decisions)
+        night.store_decisions()
+    if night.touched is not None:
+        log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
+                 night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
     return dict(
         appended=night.appended,
         redelivered=night.redelivered,
         rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
         fingerprints=night.fingerprints,
+        replayed_events=None if night.touched is None else night.touched.events,
     )
 
 

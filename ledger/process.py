@@ -65,9 +65,19 @@ from ledger.invariants import (
     financing_mismatch,
     pending_notice,
 )
-from ledger.rejections import EVENT, FINANCING, RejectionRecord
+from ledger.rejections import EVENT, FINANCING, RejectionRecord, store_night
 from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
+from ledger.touched import (
+    FAMILY_VOUCHERS,
+    TOUCHED_EVENTS,
+    TOUCHED_FINANCINGS,
+    Touched,
+    drop_touched,
+    incremental_base,
+    mark_touched,
+    save_progress,
+)
 
 _T = TypeVar("_T")
 _STATUS_LIST = ", ".join(f"'{s}'" for s in EVENT_STATUSES)
@@ -200,6 +210,8 @@ class NightProcessor:
         self.vouchers: dict[str, VoucherState] = {}
         self._last_seq: dict[str, int] = {}
         self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
+        self.base: dt.date | None = None  # the night whose decisions this one builds on (None: replay all)
+        self.touched: Touched | None = None
 
     # ---- shared -------------------------------------------------------------------
 
@@ -321,15 +333,18 @@ class NightProcessor:
         """Void the events the tree holds as posted or pending, and the financings it holds,
         as of the night that are no longer delivered up to it (a restated delivery dropped
         them, or a corrected configuration reads them otherwise)."""
-        delivered = {
+        gone = [
             r[0] for r in self.con.execute(
-                "SELECT DISTINCT event_id FROM voucher_events WHERE business_date <= ? AND event_id IS NOT NULL",
-                [self.business_date],
+                "SELECT DISTINCT event_id FROM ledger_entries WHERE event_id IS NOT NULL AND business_date <= $d "
+                "EXCEPT SELECT event_id FROM voucher_events WHERE business_date <= $d",
+                {"d": self.business_date},
             ).fetchall()
-        }
-        for event_id, status, version in standing_events(self.con, self.business_date):
-            if status != VOIDED and event_id not in delivered:
-                self._append(EventStatus(event_id, version, VOIDED, reason=f"Event {event_id} is no longer delivered."))
+        ]
+        for event_id, known in sorted(tree_events(self.con, gone, self.business_date).items()) if gone else ():
+            if known.status in (POSTED, PENDING):
+                assert known.version is not None
+                self._append(EventStatus(event_id, known.version, VOIDED,
+                                         reason=f"Event {event_id} is no longer delivered."))
         for fid, chash in self.con.execute(
             "SELECT financing_id, content_hash FROM ledger_financings_as_of($d) WHERE financing_id NOT IN "
             "(SELECT financing_id FROM financings WHERE business_date <= $d AND financing_id IS NOT NULL) "
@@ -416,14 +431,36 @@ class NightProcessor:
     # ---- the night ----------------------------------------------------------------
 
     def run(self) -> None:
-        """Decide the night: events, undelivered events, financings; save the states."""
+        """Decide the night: events, undelivered events, financings; save the states.
+
+        When the decisions as of an earlier night can be built on (:mod:`ledger.touched`),
+        only the voucher families and financings the night touches are decided again; the
+        rest stand as decided.  Otherwise every event and financing delivered so far is.
+        """
         rows = inputs.BATCH_ROWS
-        for chunk in _grouped(inputs.events_as_of(self.con, self.business_date), lambda d: d.event.event_id, rows):
+        self.base = incremental_base(self.con, self.business_date, self.window_days)
+        events, financings = None, None
+        if self.base is not None:
+            self.touched = mark_touched(self.con, self.base, self.business_date)
+            events, financings = TOUCHED_EVENTS, TOUCHED_FINANCINGS  # families: no event acts across them
+        for chunk in _grouped(
+            inputs.events_as_of(self.con, self.business_date, among=events), lambda d: d.event.event_id, rows
+        ):
             self.process_events(chunk)
         self.void_undelivered()
         for fchunk in _grouped(
-            inputs.financings_as_of(self.con, self.business_date), lambda d: d.financing.financing_id, rows
+            inputs.financings_as_of(self.con, self.business_date, among=financings),
+            lambda d: d.financing.financing_id, rows,
         ):
             self.process_financings(fchunk)
-        save_vouchers(self.con, self.vouchers, self._last_seq, self.business_date)
+        save_vouchers(self.con, self.vouchers, self._last_seq, self.business_date,
+                      among=None if self.base is None else FAMILY_VOUCHERS)
+
+    def store_decisions(self) -> None:
+        """Make the night's refusals and pending notices those decided tonight plus, when the
+        night built on an earlier one, that night's about what it did not decide again."""
+        carried = None if self.base is None else (self.base, TOUCHED_EVENTS, TOUCHED_FINANCINGS)
+        store_night(self.con, self.business_date, self.decisions, carried=carried)
+        save_progress(self.con, self.business_date, self.window_days)
+        drop_touched(self.con)
 

@@ -89,10 +89,29 @@ SELECT * FROM ledger_rejections WHERE as_of = d OR (as_of IS NULL AND business_d
 """
 
 
-def store_night(con: duckdb.DuckDBPyConnection, as_of: dt.date, records: Iterable[RejectionRecord]) -> None:
+def store_night(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    records: Iterable[RejectionRecord],
+    *,
+    carried: tuple[dt.date, str, str] | None = None,
+) -> None:
     """Make the event and financing rows of night ``as_of`` exactly ``records``
-    (``LEDGER_INTEGRITY`` rows are never dropped)."""
+    (``LEDGER_INTEGRITY`` rows are never dropped).
+
+    ``carried`` = (earlier night, table of event ids, table of financing ids): the night
+    decided only those events and financings again; the earlier night's rows about the
+    others stand, and are kept as this night's too.
+    """
     con.execute("DELETE FROM ledger_rejections WHERE as_of = ? AND subject IN (?, ?)", [as_of, EVENT, FINANCING])
+    if carried is not None:
+        base, events, financings = carried
+        con.execute(
+            f"INSERT INTO ledger_rejections SELECT * REPLACE (CAST($d AS DATE) AS as_of) FROM ledger_rejections "
+            f"WHERE as_of = $base AND ((subject = $event AND subject_id NOT IN (SELECT event_id FROM {events})) "
+            f"OR (subject = $financing AND subject_id NOT IN (SELECT financing_id FROM {financings})))",
+            {"d": as_of, "base": base, "event": EVENT, "financing": FINANCING},
+        )
     insert_rejections(con, records, as_of=as_of)
 
 

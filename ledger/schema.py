@@ -10,6 +10,7 @@
 * ``ledger_rejections``  -- refused events and financings, and pending events, with check id,
   reason, evidence: the decisions as of each night run (``as_of``), replaced on a re-run.
 * ``ledger_voucher_state`` -- the state of every voucher as of the last night run (derived).
+* ``ledger_progress``    -- the night those decisions are of (what the next night builds on).
 * ``ledger_fingerprints`` -- keyed hashes of every financed asset.
 * ``peer_fingerprints``   -- fingerprints exported by other banks sharing the key, imported.
 
@@ -107,6 +108,14 @@ DDL = (
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS ledger_progress (
+        as_of DATE NOT NULL,              -- the night whose decisions ledger_voucher_state and
+                                          -- ledger_rejections hold (ledger.touched)
+        window_days INTEGER NOT NULL,     -- the evidence window they were taken with
+        inputs_digest VARCHAR NOT NULL    -- of the input rows up to that night
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS ledger_fingerprints (
         seq BIGINT NOT NULL,              -- the FINANCING entry that records it
         business_date DATE NOT NULL,
@@ -178,6 +187,7 @@ TABLES = (
     "ledger_checkpoints",
     "ledger_rejections",
     "ledger_voucher_state",
+    "ledger_progress",
     "ledger_fingerprints",
     "peer_fingerprints",
 )

@@ -52,12 +52,22 @@ def all_vouchers(con: duckdb.DuckDBPyConnection) -> dict[str, VoucherState]:
 
 
 def save_vouchers(
-    con: duckdb.DuckDBPyConnection, states: Mapping[str, VoucherState], last_seq: Mapping[str, int], as_of: dt.date
+    con: duckdb.DuckDBPyConnection,
+    states: Mapping[str, VoucherState],
+    last_seq: Mapping[str, int],
+    as_of: dt.date,
+    *,
+    among: str | None = None,
 ) -> None:
     """Replace every persisted state by ``states``, the states as of night ``as_of``
-    (``last_seq``: the entry that last changed each)."""
+    (``last_seq``: the entry that last changed each); with ``among``, a table of voucher ids
+    (``voucher_id``), only the states of those vouchers: the others stand, as of ``as_of``."""
     rows = [{**s._asdict(), "last_seq": last_seq[s.voucher_id], "as_of": as_of} for s in states.values()]
-    con.execute("DELETE FROM ledger_voucher_state")
+    if among is None:
+        con.execute("DELETE FROM ledger_voucher_state")
+    else:
+        con.execute(f"DELETE FROM ledger_voucher_state WHERE voucher_id IN (SELECT voucher_id FROM {among})")
+        con.execute("UPDATE ledger_voucher_state SET as_of = ?", [as_of])
     insert_arrow(con, "ledger_voucher_state", pa.Table.from_pylist(rows, schema=_ARROW))
 
 

@@ -18,18 +18,11 @@ import pyarrow as pa
 from connectors.schemas import SCHEMAS
 from connectors.values import format_fen, parse_offset_datetime
 from ledger.entries import VOIDED
+from ledger.inputs import INPUT_TABLES
 from ledger.process import standing_events
 from ledger.state import all_vouchers
 from ledger.store import insert_arrow
 
-INPUT_TABLES = (
-    "voucher_events",
-    "voucher_event_invoices",
-    "financings",
-    "financing_invoices",
-    "erp_ap_items",
-    "tax_invoices",
-)
 
 # Child tables come from the same delivered file as their parent rows.
 _SOURCE_FILE = {"voucher_event_invoices": "voucher_events", "financing_invoices": "financings"}

@@ -1,0 +1,148 @@
+"""What a night must decide again: the voucher families it touches, not the whole history.
+
+The ledger's decisions as of night D depend only on what was delivered up to D
+(:mod:`ledger.process`).  When the decisions as of an earlier night P are persisted
+(voucher states, refusals and pending notices, :data:`PROGRESS`) and nothing they rest on
+has changed since, the decisions as of D differ from them only for
+
+* the *voucher families* (vouchers joined by the events acting on them: an ISSUE and its
+  splits, transitively, and every event naming one of them) that a row delivered after P
+  reaches: an event, a financing row of one of their FINANCE events, or a family still
+  pending (its payable may have arrived, its window may have passed);
+* the financings delivered after P, those presenting an invoice whose tax data arrived
+  after P (their fingerprints may cover more), and those of the FINANCE events replayed.
+
+Everything else stands as decided as of P.  :func:`incremental_base` says whether P can be
+built on: the last night decided is before D, no entry is dated after it (nights re-run
+out of order), no input row is dated between P and D, the evidence window is the same, and
+the input rows up to P are those P was decided from (:func:`inputs_digest`: a restated or
+re-read earlier night).  Otherwise the night replays everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from ledger.inputs import INPUT_TABLES
+from ledger.store import fetch_one
+
+PROGRESS = "ledger_progress"
+"""One row: the night whose decisions the ledger tables hold, the evidence window they were
+taken with and the digest of the input rows they rest on."""
+TOUCHED_EVENTS = "_ledger_touched_events"
+"""Temporary table (``event_id``) of the events a night replays."""
+TOUCHED_FINANCINGS = "_ledger_touched_financings"
+"""Temporary table (``financing_id``) of the financings a night decides again."""
+FAMILY_VOUCHERS = "_ledger_family_vouchers"
+"""Temporary table (``voucher_id``) of the vouchers of the families a night replays."""
+
+
+def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """A digest of every input row (:data:`~ledger.inputs.INPUT_TABLES`) dated ``as_of`` or
+    earlier: the row count and the XOR of the rows' hashes, per table."""
+    parts = []
+    for table in INPUT_TABLES:
+        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?", [as_of])
+        parts.append(f"{table}:{row[0] if row else 0}:{row[1] if row else None}")
+    return ";".join(parts)
+
+
+def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> None:
+    """Record that the ledger tables hold the decisions as of ``as_of``."""
+    con.execute(f"DELETE FROM {PROGRESS}")
+    con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?, ?)", [as_of, window_days, inputs_digest(con, as_of)])
+
+
+def incremental_base(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> dt.date | None:
+    """The night whose persisted decisions night ``as_of`` may build on, or ``None`` (replay all)."""
+    row = fetch_one(con, f"SELECT as_of, window_days, inputs_digest FROM {PROGRESS}")
+    if row is None:
+        return None
+    base, window, digest = row
+    if base >= as_of or window != window_days:
+        return None
+    latest = fetch_one(con, "SELECT max(business_date) FROM ledger_entries")
+    if latest and latest[0] is not None and latest[0] > base:
+        return None
+    between = " UNION ALL ".join(f"SELECT 1 FROM {t} WHERE business_date > ? AND business_date < ?" for t in INPUT_TABLES)
+    if con.execute(f"SELECT EXISTS ({between})", [base, as_of] * len(INPUT_TABLES)).fetchall()[0][0]:
+        return None
+    return base if inputs_digest(con, base) == digest else None
+
+
+@dataclass(frozen=True)
+class Touched:
+    """How much a night replays."""
+
+    events: int
+    financings: int
+    vouchers: int
+
+
+_MARK = f"""
+CREATE OR REPLACE TEMP TABLE _ledger_links AS
+SELECT DISTINCT event_id, v FROM (
+    SELECT event_id, voucher_id AS v FROM voucher_events WHERE business_date <= $d
+    UNION ALL
+    SELECT event_id, parent_voucher_id FROM voucher_events WHERE business_date <= $d
+) WHERE v IS NOT NULL AND event_id IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE _ledger_new_invoices AS
+SELECT DISTINCT invoice_no FROM tax_invoices WHERE business_date > $base AND business_date <= $d;
+
+CREATE OR REPLACE TEMP TABLE {TOUCHED_FINANCINGS} AS
+SELECT financing_id FROM financings WHERE business_date > $base AND business_date <= $d AND financing_id IS NOT NULL
+UNION
+SELECT f.financing_id FROM financings f JOIN _ledger_new_invoices n ON n.invoice_no = f.asset_invoice_no
+WHERE f.business_date <= $d
+UNION
+SELECT i.financing_id FROM financing_invoices i JOIN _ledger_new_invoices n USING (invoice_no)
+WHERE i.business_date <= $d AND i.financing_id IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE {FAMILY_VOUCHERS} AS
+WITH RECURSIVE seeds(v) AS (
+    SELECT voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
+    UNION SELECT parent_voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
+    UNION SELECT e.voucher_id FROM voucher_events e JOIN {TOUCHED_FINANCINGS} t USING (financing_id)
+          WHERE e.business_date <= $d AND e.event_type = 'FINANCE'
+    UNION SELECT voucher_id FROM ledger_voucher_state WHERE pending_since IS NOT NULL
+), family(v) AS (
+    SELECT v FROM seeds WHERE v IS NOT NULL
+    UNION
+    SELECT l2.v FROM family f JOIN _ledger_links l1 ON l1.v = f.v JOIN _ledger_links l2 USING (event_id)
+)
+SELECT v AS voucher_id FROM family;
+
+CREATE OR REPLACE TEMP TABLE {TOUCHED_EVENTS} AS
+SELECT l.event_id FROM _ledger_links l JOIN {FAMILY_VOUCHERS} f ON f.voucher_id = l.v
+UNION
+SELECT event_id FROM voucher_events WHERE business_date > $base AND business_date <= $d AND event_id IS NOT NULL;
+
+INSERT INTO {TOUCHED_FINANCINGS}
+SELECT DISTINCT e.financing_id FROM voucher_events e JOIN {TOUCHED_EVENTS} USING (event_id)
+WHERE e.business_date <= $d AND e.event_type = 'FINANCE' AND e.financing_id IS NOT NULL
+EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};
+
+DROP TABLE _ledger_links;
+DROP TABLE _ledger_new_invoices;
+"""
+
+
+def mark_touched(con: duckdb.DuckDBPyConnection, base: dt.date, as_of: dt.date) -> Touched:
+    """Fill the temporary tables :data:`TOUCHED_EVENTS`, :data:`TOUCHED_FINANCINGS` and
+    :data:`FAMILY_VOUCHERS` with what night ``as_of`` decides again on top of night ``base``."""
+    for statement in filter(str.strip, _MARK.split(";")):
+        con.execute(statement, {k: v for k, v in {"base": base, "d": as_of}.items() if f"${k}" in statement})
+    counts = [
+        fetch_one(con, f"SELECT count(*) FROM {t}") for t in (TOUCHED_EVENTS, TOUCHED_FINANCINGS, FAMILY_VOUCHERS)
+    ]
+    return Touched(*(int(c[0]) if c else 0 for c in counts))
+
+
+def drop_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables of :func:`mark_touched`."""
+    for table in (TOUCHED_EVENTS, TOUCHED_FINANCINGS, FAMILY_VOUCHERS):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
