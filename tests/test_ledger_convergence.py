@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -17,8 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.warehouse import Warehouse
-from ledger.entries import decode_entry
+from connectors.warehouse import Warehouse, transaction
+from ledger.entries import FinancingStatus, decode_entry
+from ledger.inputs import financings_as_of
+from ledger.process import NightProcessor
 from ledger.fingerprints import export_fingerprints, fingerprint_duplicates_as_of
 from ledger.index import fingerprint_problem, index_problem
 from ledger.lineage import voucher_lineage
@@ -275,6 +278,30 @@ def test_a_financing_misread_under_a_bad_configuration_converges_once_rerun_with
         assert ledger_state(h.con, day) == ledger_state(right.con, day)
         assert findings_of(h, day) == findings_of(right, day)
     assert verify_ledger(h.con).ok and state_replays(h)
+
+
+def test_a_financing_refused_after_it_was_appended_is_voided_with_the_reason(tmp_path: Path) -> None:
+    """No delivery refuses a financing its accepted FINANCE event agreed with; should a
+    corrected reading ever do so, the financing the tree holds is voided, with the refusal."""
+    h = harness(tmp_path)
+    night = NightRows(D1)
+    chain(night, "A")
+    night.payable(CORE, AP, 1_000_000)
+    night.load(h.con)
+    night_run(h, D1)
+    [[fa]] = list(financings_as_of(h.con, D1))
+    finance = decode_entry(bytes(h.con.execute(
+        "SELECT entry FROM ledger_entries WHERE entry_type = 'FINANCE'").fetchall()[0][0])).record
+    with transaction(h.con):
+        processor = NightProcessor(h.con, D1, h.fingerprint_key, window_days=WINDOW)
+        processor._finance_events["FA"] = replace(finance, amount_fen=1)  # the event as now read
+        processor.process_financings([[fa]])
+    record = decode_entry(bytes(h.con.execute("SELECT entry FROM ledger_entries ORDER BY seq DESC LIMIT 1")
+                                .fetchall()[0][0])).record
+    assert isinstance(record, FinancingStatus) and record.financing_id == "FA"
+    assert record.check_id == "LEDGER_FINANCING_MISMATCH" and "disagree" in (record.reason or "")
+    assert ledger_state(h.con, D1)["financings"] == [] and duplicated(h, D1) == set()
+    assert verify_ledger(h.con).ok and index_problem(h.con) is None and fingerprint_problem(h.con) is None
 
 
 # ---- 3. idempotence, order ------------------------------------------------------------
