@@ -24,7 +24,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.testing import Harness, busy_night  # noqa: E402
+from tests.ledger_nights import Harness, busy_night  # noqa: E402
 
 
 def cpu_seconds() -> float:

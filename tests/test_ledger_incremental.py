@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ledger.testing import BANK, CORE, TIER1, TIER2, Harness, NightRows
+from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows
 from ledger.verify import verify_ledger
 from tests.test_ledger_convergence import D1, MATURITY, chain, harness, replace_night, state_replays
 

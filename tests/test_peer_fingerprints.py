@@ -17,8 +17,8 @@ from ledger.schema import ensure_schema
 from ledger.store import LedgerStore, PendingEntry
 from reconciliation.catalogue import BY_ID
 from reconciliation.findings import run_catalogue
-from tests.factories import financing, invoice
 from tests.conftest import SAMPLE_NIGHT
+from tests.factories import financing, invoice
 from tests.test_pipeline import NIGHT, read_csv, run_ok
 
 SHARED_KEY = "5c" * 32
