@@ -122,16 +122,22 @@ def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, mani
     return True
 
 
+@dataclass(frozen=True)
+class NightCounts:
+    """What deciding a night appended and replayed."""
+
+    appended: int
+    redelivered: int
+    rejected: int  # refusals of records delivered tonight, or voided tonight
+    fingerprints: int
+    replayed_events: int | None  # None: the night replayed every event (ledger.touched)
+
+
 def ingest_night(
     con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes, evidence_window_days: int
-) -> dict[str, int | None]:
+) -> NightCounts:
     """Decide the ledger as of the night and append what changed, in one transaction (no
-    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
-
-    Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
-    delivered tonight, or voided tonight) and ``fingerprints``, and ``replayed_events``
-    (``None`` when the night replayed every event: :mod:`ledger.touched`).
-    """
+    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time."""
     ensure_schema(con)
     with gc_paused(), transaction(con):
         night = NightProcessor(con, business_date, fingerprint_key, window_days=evidence_window_days)
@@ -140,7 +146,7 @@ def ingest_night(
     if night.touched is not None:
         log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
                  night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
-    return dict(
+    return NightCounts(
         appended=night.appended,
         redelivered=night.redelivered,
         rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
@@ -201,15 +207,16 @@ def append_night(
         raise _fail(con, business_date, None, str(exc)) from exc
     log.info(
         "ledger %s: %d appended, %d re-delivered, %d rejected; tree size %d",
-        business_date, counts["appended"], counts["redelivered"], counts["rejected"], published.checkpoint.size,
+        business_date, counts.appended, counts.redelivered, counts.rejected, published.checkpoint.size,
     )
     return NightResult(
         business_date=business_date,
         tree_size=published.checkpoint.size,
         root_hex=published.checkpoint.root.hex(),
         checkpoint_path=Path(published.source),
-        appended=counts["appended"],
-        redelivered=counts["redelivered"],
-        rejected=counts["rejected"],
-        fingerprints=counts["fingerprints"],
+        appended=counts.appended,
+        redelivered=counts.redelivered,
+        rejected=counts.rejected,
+        fingerprints=counts.fingerprints,
+        replayed_events=counts.replayed_events,
     )

@@ -24,7 +24,6 @@ from ledger.process import standing_events
 from ledger.state import all_vouchers
 from ledger.store import insert_arrow
 
-
 # Child tables come from the same delivered file as their parent rows.
 _SOURCE_FILE = {"voucher_event_invoices": "voucher_events", "financing_invoices": "financings"}
 

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 
 from connectors.warehouse import Warehouse, transaction
 from ledger.entries import FinancingStatus, decode_entry
-from ledger.inputs import financings_as_of
-from ledger.process import NightProcessor
 from ledger.fingerprints import export_fingerprints, fingerprint_duplicates_as_of
 from ledger.index import fingerprint_problem, index_problem
+from ledger.inputs import financings_as_of
 from ledger.lineage import voucher_lineage
+from ledger.process import NightProcessor
 from ledger.state import all_vouchers, replay_vouchers
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue

@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows
 from ledger.verify import verify_ledger
+from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows
 from tests.test_ledger_convergence import D1, MATURITY, chain, harness, replace_night, state_replays
 
 NIGHTS = [D1 + dt.timedelta(days=i) for i in range(6)]
