@@ -361,7 +361,7 @@ def test_spreadsheet_cells_are_neutralised(text, shown):
 def test_formula_payloads_reach_no_report_raw(tmp_path, sample_inbox):
     _append_rows(
         _night(sample_inbox) / "platform" / "financings.csv",
-        "@SUM(1+1),313521000011,VOUCHER,\"=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",+cmd|' /C calc'!A0,"
+        "@SUM(1+1),313521000011,VOUCHER,\"=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",+cmd|'/C:calc'!A0,"  # no inner space: a USCC is an identifier
         "V3f9a1c2b4d5e6f71,,1.00,1.00,0.02,2026-11-20,2027-04-30,ACTIVE",
     )
     home = tmp_path / "home"
@@ -370,7 +370,7 @@ def test_formula_payloads_reach_no_report_raw(tmp_path, sample_inbox):
     with (folder / "financing_status.csv").open(encoding="utf-8", newline="") as handle:
         rows = {r["financing_id"]: r for r in csv.DictReader(handle)}
     row = rows["'@SUM(1+1)"]
-    assert row["applicant_uscc"] == '\'=HYPERLINK("http://evil","x")' and row["debtor_uscc"] == "'+cmd|' /C calc'!A0"
+    assert row["applicant_uscc"] == '\'=HYPERLINK("http://evil","x")' and row["debtor_uscc"] == "'+cmd|'/C:calc'!A0"
     for name in ("findings.csv", "financing_status.csv"):
         for line in csv.reader((folder / name).open(encoding="utf-8", newline="")):
             assert not any(cell.startswith(("=", "+", "@")) for cell in line)
