@@ -359,9 +359,9 @@ def test_spreadsheet_cells_are_neutralised(text, shown):
 
 
 def test_formula_payloads_reach_no_report_raw(tmp_path, sample_inbox):
-    _append_rows(
+    _append_rows(  # no inner space in the USCC columns: the identifier rule would refuse one
         _night(sample_inbox) / "platform" / "financings.csv",
-        "@SUM(1+1),313521000011,VOUCHER,\"=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",+cmd|'/C:calc'!A0,"  # no inner space: a USCC is an identifier
+        "@SUM(1+1),313521000011,VOUCHER,\"=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",+cmd|'/C:calc'!A0,"
         "V3f9a1c2b4d5e6f71,,1.00,1.00,0.02,2026-11-20,2027-04-30,ACTIVE",
     )
     home = tmp_path / "home"
