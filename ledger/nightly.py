@@ -56,7 +56,7 @@ class NightResult:
     checkpoint_path: Path | None
     verified: bool = True  # a night that fails verification raises IntegrityError instead
     problem: str | None = None
-    replayed_events: int | None = None  # events decided again on top of the night before; None: all
+    replayed_events: int = 0  # events decided tonight (all delivered so far, or the touched families')
 
 
 @contextmanager
@@ -122,22 +122,17 @@ def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, mani
     return True
 
 
-@dataclass(frozen=True)
-class NightCounts:
-    """What deciding a night appended and replayed."""
-
-    appended: int
-    redelivered: int
-    rejected: int  # refusals of records delivered tonight, or voided tonight
-    fingerprints: int
-    replayed_events: int | None  # None: the night replayed every event (ledger.touched)
-
-
 def ingest_night(
     con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes, evidence_window_days: int
-) -> NightCounts:
+) -> dict[str, int]:
     """Decide the ledger as of the night and append what changed, in one transaction (no
-    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time."""
+    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
+
+    Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
+    delivered tonight, or voided tonight), ``fingerprints`` and ``replayed_events`` (the
+    events decided tonight: every one delivered so far, or those of the families the night
+    touches, :mod:`ledger.touched`).
+    """
     ensure_schema(con)
     with gc_paused(), transaction(con):
         night = NightProcessor(con, business_date, fingerprint_key, window_days=evidence_window_days)
@@ -146,12 +141,12 @@ def ingest_night(
     if night.touched is not None:
         log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
                  night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
-    return NightCounts(
+    return dict(
         appended=night.appended,
         redelivered=night.redelivered,
         rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
         fingerprints=night.fingerprints,
-        replayed_events=None if night.touched is None else night.touched.events,
+        replayed_events=night.replayed,
     )
 
 
@@ -207,16 +202,16 @@ def append_night(
         raise _fail(con, business_date, None, str(exc)) from exc
     log.info(
         "ledger %s: %d appended, %d re-delivered, %d rejected; tree size %d",
-        business_date, counts.appended, counts.redelivered, counts.rejected, published.checkpoint.size,
+        business_date, counts["appended"], counts["redelivered"], counts["rejected"], published.checkpoint.size,
     )
     return NightResult(
         business_date=business_date,
         tree_size=published.checkpoint.size,
         root_hex=published.checkpoint.root.hex(),
         checkpoint_path=Path(published.source),
-        appended=counts.appended,
-        redelivered=counts.redelivered,
-        rejected=counts.rejected,
-        fingerprints=counts.fingerprints,
-        replayed_events=counts.replayed_events,
+        appended=counts["appended"],
+        redelivered=counts["redelivered"],
+        rejected=counts["rejected"],
+        fingerprints=counts["fingerprints"],
+        replayed_events=counts["replayed_events"],
     )

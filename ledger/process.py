@@ -200,6 +200,7 @@ class NightProcessor:
     window_days: int = field(kw_only=True)
     decisions: list[RejectionRecord] = field(default_factory=list)  # refusals and pending notices
     redelivered: int = 0
+    replayed: int = 0  # events decided
     appended: int = 0
     fingerprints: int = 0
 
@@ -269,6 +270,7 @@ class NightProcessor:
         """Decide a chunk of events (each group: the delivered rows of one event), in
         replay order (chunks must come in that order), and append what changed."""
         ids = [g[0].event.event_id for g in groups]
+        self.replayed += len(ids)
         tree = tree_events(self.con, ids, self.business_date)
         rows = [d.event for g in groups for d in g]
         payables = inputs.payable_nights(
