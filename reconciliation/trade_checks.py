@@ -52,7 +52,9 @@ TRADE_CHECKS: tuple[Check, ...] = (
         "purchase order) or is named by its goods receipts; without an order number, no "
         "shipment from the seller to the buyer consigned within the date window of the issue "
         "carries the invoice's quantity. When several shipments qualify the case goes to "
-        "MATCH_AMBIGUOUS instead." + PENDING_RULE,
+        "MATCH_AMBIGUOUS instead. No waybill names its carrier before it arrives: every carrier that "
+        "delivered within evidence_window_days before the financing's first night is awaited, each on "
+        "its own." + PENDING_RULE,
         {**WAYBILL_MATCH, **EVIDENCE_WINDOW},
     ),
     Check(
@@ -62,8 +64,9 @@ TRADE_CHECKS: tuple[Check, ...] = (
         "Goods never signed for",
         "A waybill behind the invoice is not signed for (status other than 3 签收, or no receipt "
         "time) as of the night, and the waybills that are signed for carry less than the "
-        "invoice's quantity (beyond the quantity tolerance)." + _MATCH_NOTE,
-        {**WAYBILL_MATCH},
+        "invoice's quantity (beyond the quantity tolerance)." + _MATCH_NOTE + " The source awaited is "
+        "the carrier holding the unsigned waybill: its next delivery may sign it." + PENDING_RULE,
+        {**WAYBILL_MATCH, **EVIDENCE_WINDOW},
     ),
     Check(
         "TRADE_WAYBILL_REJECTED",
