@@ -381,15 +381,15 @@ class _Planner:
     def run(self, night: str, expect: str, settings: str = FIXED) -> None:
         self.steps.append(Step("run", night, settings=settings, expect=expect))
 
-    def in_order(self, pending: set[str]) -> None:
+    def in_order(self, pending: dict[str, str]) -> None:
         """Deliver every piece and run each night after each of its pieces, in order: the run
-        on a night's last piece is as in order (``pending`` for the nights in ``pending``);
-        on an earlier piece (a file cut short, restated later) anything may be found."""
+        on a night's last piece is as in order (or as ``pending`` says for its nights); on an
+        earlier piece (a file cut short, restated later) anything may be found."""
         for night in self.d.nights:
             for n in range(len(self.pieces[night])):
                 self.deliver(night, n)
                 last = n == len(self.pieces[night]) - 1
-                self.run(night, ANY if not last else PENDING if night in pending else IN_ORDER)
+                self.run(night, ANY if not last else pending.get(night, IN_ORDER))
 
     def write(self, out: Path) -> Schedule:
         root = out / "deliveries"
@@ -427,7 +427,9 @@ def plan_operations(out: Path, *faults: Fault, seed: int = 7) -> Schedule:
     histories = [f for f in faults if not isinstance(f, _DELIVERY_FAULTS)]
     if histories and (deliveries or len(histories) > 1):
         raise ValueError(f"{type(histories[0]).__name__} is planted alone")
-    late: set[str] = set()
+    # the nights a source is late on: pending; a late tax delivery also withholds evidence of
+    # fraud (a red-letter invoice, a status change), so what that night finds is not compared
+    late: dict[str, str] = {}
     for f in deliveries:
         if isinstance(f, RestatedFile):
             p.cut_payables(f.night, f.core, "restated_file")
@@ -438,7 +440,7 @@ def plan_operations(out: Path, *faults: Fault, seed: int = 7) -> Schedule:
             p.late_carrier(f)
         else:
             p.late_tax(f)
-        late.add(p.night(f.night))
+        late[p.night(f.night)] = ANY if isinstance(f, LateTax) else PENDING
     if histories:
         _history(p, histories[0])
     else:
@@ -472,7 +474,7 @@ def _history(p: _Planner, fault: Fault) -> None:
         p.faults.append(PlantedFault("out_of_order", nights[fault.order[-1]],
                                      "nights delivered and run in the order " + ", ".join(nights[i] for i in fault.order)))
     elif isinstance(fault, Rerun):
-        p.in_order(set())
+        p.in_order({})
         p.run(p.night(fault.night), IN_ORDER)
         if fault.night != len(nights) - 1:
             p.run(nights[-1], IN_ORDER)
