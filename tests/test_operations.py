@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
@@ -37,8 +36,8 @@ from simulator.operations import (
     LateSource,
     LateTax,
     OutOfOrder,
-    RestatedFile,
     Rerun,
+    RestatedFile,
     Schedule,
     Step,
     parse_fault,
