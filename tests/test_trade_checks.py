@@ -233,6 +233,19 @@ def test_waybill_not_found_is_pending_while_a_carrier_has_not_delivered(wh):
     assert stands["severity"] == "high" and verdicts_of(wh, d3)[awaited.financing_id] == "blocked"
 
 
+def test_a_required_carrier_is_awaited_from_the_first_night(wh):
+    """A carrier that has never delivered cannot be named by the data, but the configuration can
+    require it (dq_required_sources): then a waybill not found is pending from the first night."""
+    _carriers_deliver(wh, D1, ON_TIME_CARRIER)
+    tier1_trade(wh, D1, core=CORE, seller=SUPPLIER, waybills=[])
+    late = f"logistics/{LATE_CARRIER}/*.xml"
+    run_trade_catalogue(wh, D1, params={"dq_required_sources": f"platform/financings.csv; {late}"})
+    (pending,) = findings_of(wh, D1, "TRADE_NO_WAYBILL")
+    assert pending["severity"] == "medium" and f"{late} has never been delivered" in pending["detail"]
+    run_trade_catalogue(wh, D1)
+    assert [f["severity"] for f in findings_of(wh, D1, "TRADE_NO_WAYBILL")] == ["high"]
+
+
 def test_a_carrier_silent_beyond_the_window_is_no_longer_awaited(wh):
     _carriers_deliver(wh, D1 - dt.timedelta(days=8), LATE_CARRIER, ON_TIME_CARRIER)
     _carriers_deliver(wh, D2, ON_TIME_CARRIER)

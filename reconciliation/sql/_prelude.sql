@@ -103,12 +103,19 @@ SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable
 
 -- The carriers a waybill not found may be awaited from: no waybill names its carrier before it
 -- arrives, so every carrier that delivered from evidence_window_days before the night `since` on
--- (a carrier silent longer is no longer expected), or failing that every carrier that ever
--- delivered, or, when none ever has, the logistics folder as a whole.
+-- (a carrier silent longer is no longer expected) and every carrier the configuration requires
+-- (dq_required_sources: awaited from the first night, delivered or not); failing those, every
+-- carrier that ever delivered; when none ever has, the logistics folder as a whole.
 CREATE OR REPLACE TEMP MACRO evidence_carriers(since) AS (
-  SELECT coalesce(list(source ORDER BY source) FILTER (WHERE night >= since - getvariable('evidence_window_days')),
-                  list(source ORDER BY source), ['logistics/*/*.xml'])
-  FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
+  SELECT coalesce(list(DISTINCT source ORDER BY source) FILTER (WHERE expected),
+                  list(DISTINCT source ORDER BY source), ['logistics/*/*.xml'])
+  FROM (
+    SELECT source, night >= since - getvariable('evidence_window_days') AS expected
+    FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
+    UNION ALL
+    SELECT trim(s), true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
+    WHERE trim(s) LIKE 'logistics/%/*.xml'
+  )
 );
 
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
