@@ -84,8 +84,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("amount_fen", FEN),  # WRBTR as delivered (a trailing minus makes it negative)
         ("currency", pa.string()),
         ("baseline_date", pa.date32()),
-        ("payment_days", pa.int32()),
-        ("due_date", pa.date32()),  # ZFBDT + ZBD1T
+        ("payment_days", pa.int32()),  # the net period: ZBD3T if set, else ZBD2T if set, else ZBD1T
+        ("due_date", pa.date32()),  # SAP's net due date: ZFBDT + payment_days
         ("item_text", pa.string()),
         ("invoice_no", pa.string()),  # the 20-digit invoice number found in SGTXT, if any
         ("ebeln", pa.string()),

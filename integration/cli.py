@@ -220,7 +220,8 @@ def simulate(
     malformed_rows: bool = typer.Option(False, "--malformed-rows", help="Also plant malformed financings.csv rows "
                                         "(full-width characters, 19-digit invoice numbers) with their labels."),
     fault: list[str] = typer.Option([], "--fault", help="Plant an operational fault (repeatable): late_source:N, "
-                                    "restated_file:N, bad_config:N, out_of_order:0,2,1,2, rerun:N, backfill:N "
+                                    "late_carrier:N, late_tax:N, restated_file:N, bad_config:N, out_of_order:0,2,1,2, "
+                                    "rerun:N, backfill:N "
                                     "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""

@@ -9,8 +9,8 @@ the go-live date (``[nightly] first_night``) to the last finished business date 
 inbox holds a delivery for or that the home has run before. A date with no delivery that
 never ran is not a night (a holiday, a gap: nothing to wait for). Night D may run only
 once every earlier night has succeeded; ``--catch-up`` runs the missing ones first. Running
-D again replays every later night already run, in order, so their reports are what they
-would have been.
+D again replays every later night already run, in order (a night between them that has not
+run yet runs in its place), so their reports are what they would have been.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def plan(
     *, catch_up: bool,
 ) -> Plan:
     """What running ``night`` takes: the earlier nights not yet succeeded (refused unless
-    ``catch_up``), then ``night``, and every night already run after the first of them."""
+    ``catch_up``), then ``night``, and every night after it up to the last one already run."""
     known = {d for d in (*delivered, *runs) if d >= first_night}
     missing = tuple(sorted(d for d in known if d < night and (d not in runs or runs[d].status != SUCCEEDED)))
     if missing and not catch_up:
@@ -168,7 +168,10 @@ def plan(
             f"night {missing[0]} {what}{more}, it comes before {night}: run it first, or give --catch-up"
         )
     first = missing[0] if missing else night
-    to_run = tuple(sorted(d for d in {*known, night} if first <= d <= night or (d > night and d in runs)))
+    # through the last night already run: a night between that has not run yet (delivered late)
+    # runs too, in its place, or the replay of the nights after it would run without it
+    last = max((d for d in runs if d > night), default=night)
+    to_run = tuple(sorted(d for d in {*known, night} if first <= d <= last))
     return Plan(to_run, missing, tuple(d for d in to_run if d in runs and d != night and d not in missing))
 
 

@@ -42,9 +42,15 @@ class Severity(StrEnum):
 #: declaration: every check that waits for evidence lists it among its parameters).
 EVIDENCE_WINDOW: dict[str, int | str] = {"evidence_window_days": 7}
 
+#: The sources the configuration requires every night (``;``-separated source ids of the
+#: data-quality registry): the registry reports them missing, "not found" checks await them.
+REQUIRED_SOURCES: dict[str, int | str] = {"dq_required_sources": ""}
+
 #: Rule text shared by the checks whose finding is "not found": when it is only not yet here.
 PENDING_RULE = (
-    " Not yet is not absent: when the source that would hold the record has not delivered since a "
+    " Not yet is not absent: a source is judged at the grain of whoever delivers it (one core's ERP "
+    "file, one carrier's waybills, the tax platform's nightly invoices). When the source that would "
+    "hold the record has not delivered since a "
     "night from evidence_window_days before the financing's first night on (or never has; a late "
     "delivery brings the nights it missed), or a file of it was quarantined whole in that time, or a "
     "quarantined record of it names the document, the finding is pending (medium, data_quality, "

@@ -9,7 +9,7 @@ quarantine above the threshold) is ``high``; the others are ``medium``.
 
 from __future__ import annotations
 
-from reconciliation.check import Category, Check, Severity
+from reconciliation.check import REQUIRED_SOURCES, Category, Check, Severity
 
 _WINDOW = {"dq_learned_min_nights": 3}
 
@@ -24,7 +24,7 @@ SOURCE_CHECKS: tuple[Check, ...] = (
         "(dq_required_sources, ';'-separated source ids such as platform/financings.csv — high, and "
         "the night's reports are not published as final) or one that delivered on more than half of the "
         "trailing 20 nights, with at least dq_learned_min_nights of history (medium).",
-        {"dq_required_sources": "", **_WINDOW}),
+        {**REQUIRED_SOURCES, **_WINDOW}),
     _dq("DQ_SOURCE_EMPTY", Severity.MEDIUM, "Source delivered no record",
         "A source delivered files holding no record (an empty file or a header alone).", {}),
     _dq("DQ_SCHEMA_DRIFT", Severity.HIGH, "Source changed its columns",

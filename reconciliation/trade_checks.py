@@ -12,7 +12,7 @@ defaults for one name).
 
 from __future__ import annotations
 
-from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
+from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, REQUIRED_SOURCES, Category, Check, Severity
 
 # ---- parameters, one default per name ---------------------------------------------------
 AMOUNT_TOLERANCE: dict[str, int | str] = {"amount_tolerance_fen": 100, "amount_tolerance_ratio_ppm": 1000}
@@ -52,8 +52,10 @@ TRADE_CHECKS: tuple[Check, ...] = (
         "purchase order) or is named by its goods receipts; without an order number, no "
         "shipment from the seller to the buyer consigned within the date window of the issue "
         "carries the invoice's quantity. When several shipments qualify the case goes to "
-        "MATCH_AMBIGUOUS instead." + PENDING_RULE,
-        {**WAYBILL_MATCH, **EVIDENCE_WINDOW},
+        "MATCH_AMBIGUOUS instead. No waybill names its carrier before it arrives: every carrier that "
+        "delivered within evidence_window_days before the financing's first night, and every carrier "
+        "dq_required_sources names (from the first night), is awaited, each on its own." + PENDING_RULE,
+        {**WAYBILL_MATCH, **EVIDENCE_WINDOW, **REQUIRED_SOURCES},
     ),
     Check(
         "TRADE_WAYBILL_NOT_RECEIVED",
@@ -62,8 +64,9 @@ TRADE_CHECKS: tuple[Check, ...] = (
         "Goods never signed for",
         "A waybill behind the invoice is not signed for (status other than 3 签收, or no receipt "
         "time) as of the night, and the waybills that are signed for carry less than the "
-        "invoice's quantity (beyond the quantity tolerance)." + _MATCH_NOTE,
-        {**WAYBILL_MATCH},
+        "invoice's quantity (beyond the quantity tolerance)." + _MATCH_NOTE + " The source awaited is "
+        "the carrier holding the unsigned waybill: its next delivery may sign it." + PENDING_RULE,
+        {**WAYBILL_MATCH, **EVIDENCE_WINDOW},
     ),
     Check(
         "TRADE_WAYBILL_REJECTED",

@@ -121,6 +121,8 @@ class ApItem:
     ebeln: str
     augdt: int | None = None
     augbl: str = ""
+    zbd2t: int | None = None  # discount periods of terms that have them (ZBD1T is then the first)
+    zbd3t: int | None = None
 
     @property
     def ref(self) -> str:
@@ -129,8 +131,8 @@ class ApItem:
 
     @property
     def due(self) -> int:
-        """Net due date ZFBDT + ZBD1T."""
-        return self.zfbdt + self.zbd1t
+        """SAP's net due date: ZFBDT + ZBD3T if set, else ZBD2T if set, else ZBD1T."""
+        return self.zfbdt + (self.zbd3t or self.zbd2t or self.zbd1t)
 
 
 @dataclass(slots=True, eq=False)

@@ -16,8 +16,9 @@ them into what an operator really sees, and writes it beside them:
   a core's ERP unreadable, which is schema drift) or ``any`` (e.g. a night run before an
   earlier one was delivered: it may also be refused).
 
-The faults (issue 9, "How it is shown"): a source one night late (:class:`LateSource`), a
-restated file (:class:`RestatedFile`), a bad-configuration night then fixed
+The faults (issue 9, "How it is shown"): a source one night late — a core's ERP
+(:class:`LateSource`), a carrier's waybills (:class:`LateCarrier`), the tax platform's invoices
+(:class:`LateTax`) — a restated file (:class:`RestatedFile`), a bad-configuration night then fixed
 (:class:`BadConfig`), nights delivered and run out of order (:class:`OutOfOrder`), a
 re-run of an earlier night (:class:`Rerun`) and a backfill after a correction
 (:class:`Backfill`).  Malformed financing rows are planted by the simulator itself
@@ -30,6 +31,7 @@ import csv
 import io
 import json
 import random
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +41,8 @@ FIXED, BAD = "fixed", "bad"
 IN_ORDER, PENDING, HELD, ANY = "in_order", "pending", "held", "any"
 AP_FILE = "ap_open_items.csv"
 VENDORS_FILE = "vendors.csv"
+LATE_KINDS = ("late_source", "late_carrier", "late_tax")  # faults whose night stays pending when run last
+_INVOICE_NO = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
 
 
 # ---- what a schedule is ---------------------------------------------------------------------
@@ -110,6 +114,24 @@ class LateSource:
 
 
 @dataclass(frozen=True)
+class LateCarrier:
+    """A carrier's waybills of night ``night`` are delivered in the next night's folder (each file
+    under a name of its own there: ``late-<night>-<name>``).  ``carrier``: its USCC (default: a
+    seeded choice).  The other carriers deliver on time: a waybill they do not hold stays missing."""
+
+    night: int
+    carrier: str | None = None
+
+
+@dataclass(frozen=True)
+class LateTax:
+    """The tax platform's invoice files (``tax/*.xml``) of night ``night`` are delivered in the next
+    night's folder (named ``late-<night>-<name>`` there)."""
+
+    night: int
+
+
+@dataclass(frozen=True)
 class RestatedFile:
     """A core's ``ap_open_items.csv`` of night ``night`` first arrives cut short (the first
     half of its rows), then restated in full in a later delivery of the same night."""
@@ -152,7 +174,8 @@ class Backfill:
     core: str | None = None
 
 
-Fault = LateSource | RestatedFile | BadConfig | OutOfOrder | Rerun | Backfill
+Fault = LateSource | LateCarrier | LateTax | RestatedFile | BadConfig | OutOfOrder | Rerun | Backfill
+_DELIVERY_FAULTS = (LateSource, LateCarrier, LateTax, RestatedFile)
 
 
 # ---- reading the in-order deliveries ------------------------------------------------------------
@@ -191,6 +214,8 @@ class _Deliveries:
         }
         self.cores = sorted({rel.split("/")[1] for files in self.files.values() for rel in files
                              if rel.startswith("erp/")})
+        self.carriers = sorted({rel.split("/")[1] for files in self.files.values() for rel in files
+                                if rel.startswith("logistics/")})
 
     def gb18030_core(self) -> tuple[str, str]:
         """(USCC, delimiter) of the first core whose ERP files are not UTF-8."""
@@ -202,6 +227,28 @@ class _Deliveries:
                 header = raw.decode("gb18030").split("\n", 1)[0]
                 return core, "|" if "|" in header else ","
         raise ValueError("no core enterprise exports GB18030")
+
+    def financings_presenting(self, night: str, invoices: set[str]) -> tuple[str, ...]:
+        """Financings, up to ``night``, presenting one of ``invoices`` as trade background."""
+        return tuple(sorted({f["financing_id"] for n in self.nights if n <= night
+                             for f in _csv_rows(self.files[n]["platform/financings.csv"])
+                             if invoices & set(_INVOICE_NO.findall(f["invoice_nos"] + " " + f["asset_ref"]))}))
+
+    def invoices_citing(self, night: str, orders: set[str]) -> set[str]:
+        """Invoices, up to ``night``, tied to one of the order numbers ``orders``: by a core's payable
+        (its EBELN) or by the order stated in the invoice's remark."""
+        found: set[str] = set()
+        for n in (n for n in self.nights if n <= night):
+            for rel, raw in self.files[n].items():
+                if rel.endswith(AP_FILE):
+                    found |= {m for r in _csv_rows(raw) if r["EBELN"] in orders
+                              for m in _INVOICE_NO.findall(r["SGTXT"])}
+                elif rel.startswith("tax/") and rel.endswith(".xml"):
+                    for inv in _xml_records(raw, "EInvoice"):
+                        remark = _xml_text(inv, "Remark")
+                        if remark and any(o in remark for o in orders):
+                            found.add(_xml_text(inv, "EIid") or "")
+        return found - {""}
 
     def financings_resting_on(self, night: str, issuer: str, ap_keys: set[str]) -> tuple[str, ...]:
         """Financings, up to ``night``, of the vouchers ``issuer`` issued on ``ap_keys`` and of
@@ -215,6 +262,18 @@ class _Deliveries:
                     vouchers.add(e["voucher_id"])
         return tuple(sorted(f["financing_id"] for n in upto for f in _csv_rows(self.files[n]["platform/financings.csv"])
                             if f["asset_ref"] in vouchers))
+
+
+def _xml_records(raw: bytes, element: str) -> list[str]:
+    """The text of every ``<element>…</element>`` of a delivered XML file (the simulator's own
+    files: one record element per name, no nesting)."""
+    return re.findall(rf"<{element}>.*?</{element}>", raw.decode("utf-8"), re.S)
+
+
+def _xml_text(record: str, tag: str) -> str | None:
+    """The text of the first ``<tag>`` of a record, if any."""
+    m = re.search(rf"<{tag}>([^<]*)</{tag}>", record)
+    return m.group(1).strip() if m else None
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -248,23 +307,57 @@ class _Planner:
         return self.d.cores[int(self.rng.random() * len(self.d.cores))]
 
     # deliveries
-    def late_source(self, f: LateSource) -> None:
-        if f.night >= len(self.d.nights) - 1:
+    def _deliver_late(self, i: int, prefix: str) -> tuple[str, str, dict[str, bytes]]:
+        """Move night ``i``'s files under ``prefix`` into the next night's folder: a fixed-name CSV
+        the next night delivers too gets the late rows ahead of its own (a vendor master is not
+        repeated: the next one holds every vendor), any other file a name of its own there.  Returns
+        (night, next night, the files moved)."""
+        if i >= len(self.d.nights) - 1:
             raise ValueError("a late source needs a later night to arrive in")
-        night, nxt, core = self.night(f.night), self.night(f.night + 1), self.core(f.core)
-        prefix = f"erp/{core}/"
+        night, nxt = self.night(i), self.night(i + 1)
         first, later = self.pieces[night][0], self.pieces[nxt][0]
         held = {rel: raw for rel, raw in first.items() if rel.startswith(prefix)}
+        if not held:
+            raise ValueError(f"nothing under {prefix} on {night}")
         for rel, raw in held.items():
             del first[rel]
             if rel.endswith(VENDORS_FILE):
-                continue  # the next night's vendor master holds every vendor of this one
-            header, rows = _split_lines(later[rel])
-            _old_header, late_rows = _split_lines(raw)
-            later[rel] = header + b"".join(late_rows) + b"".join(rows)
+                continue
+            if rel.endswith(".csv"):  # a fixed-name file
+                if rel in later:
+                    header, rows = _split_lines(later[rel])
+                    _old_header, late_rows = _split_lines(raw)
+                    raw = header + b"".join(late_rows) + b"".join(rows)
+                later[rel] = raw
+            else:
+                folder, _, name = rel.rpartition("/")
+                later[f"{folder}/late-{night}-{name}"] = raw
+        return night, nxt, held
+
+    def late_source(self, f: LateSource) -> None:
+        core = self.core(f.core)
+        prefix = f"erp/{core}/"
+        night, nxt, held = self._deliver_late(f.night, prefix)
         pending = self.d.financings_resting_on(night, core, _ap_keys(held[prefix + AP_FILE]))
         self.faults.append(PlantedFault("late_source", night, f"ERP of core {core} for {night} delivered on {nxt}",
                                         pending))
+
+    def late_carrier(self, f: LateCarrier) -> None:
+        carriers = self.d.carriers
+        carrier = f.carrier or carriers[int(self.rng.random() * len(carriers))]
+        night, nxt, held = self._deliver_late(f.night, f"logistics/{carrier}/")
+        orders = {o for raw in held.values() for w in _xml_records(raw, "Body")
+                  if (o := _xml_text(w, "OriginalDocumentNumber"))}
+        pending = self.d.financings_presenting(night, self.d.invoices_citing(night, orders))
+        self.faults.append(PlantedFault("late_carrier", night, f"waybills of carrier {carrier} for {night} "
+                                        f"delivered on {nxt}", pending))
+
+    def late_tax(self, f: LateTax) -> None:
+        night, nxt, held = self._deliver_late(f.night, "tax/")
+        invoices = {no for rel, raw in held.items() if rel.endswith(".xml")
+                    for inv in _xml_records(raw, "EInvoice") if (no := _xml_text(inv, "EIid"))}
+        pending = self.d.financings_presenting(night, invoices)
+        self.faults.append(PlantedFault("late_tax", night, f"tax invoices for {night} delivered on {nxt}", pending))
 
     def cut_payables(self, i: int, wanted: str | None, kind: str) -> None:
         """Deliver a core's payables of night ``i`` cut short first, restated in full later."""
@@ -287,15 +380,15 @@ class _Planner:
     def run(self, night: str, expect: str, settings: str = FIXED) -> None:
         self.steps.append(Step("run", night, settings=settings, expect=expect))
 
-    def in_order(self, pending: set[str]) -> None:
+    def in_order(self, pending: dict[str, str]) -> None:
         """Deliver every piece and run each night after each of its pieces, in order: the run
-        on a night's last piece is as in order (``pending`` for the nights in ``pending``);
-        on an earlier piece (a file cut short, restated later) anything may be found."""
+        on a night's last piece is as in order (or as ``pending`` says for its nights); on an
+        earlier piece (a file cut short, restated later) anything may be found."""
         for night in self.d.nights:
             for n in range(len(self.pieces[night])):
                 self.deliver(night, n)
                 last = n == len(self.pieces[night]) - 1
-                self.run(night, ANY if not last else PENDING if night in pending else IN_ORDER)
+                self.run(night, ANY if not last else pending.get(night, IN_ORDER))
 
     def write(self, out: Path) -> Schedule:
         root = out / "deliveries"
@@ -320,7 +413,8 @@ def plan_operations(out: Path, *faults: Fault, seed: int = 7) -> Schedule:
     """Plant operational ``faults`` into the simulation under ``out`` (written by
     :func:`simulator.simulate`): write ``out/deliveries/`` and ``out/schedule.json``.
 
-    :class:`LateSource` and :class:`RestatedFile` change the deliveries and combine freely;
+    :class:`LateSource`, :class:`LateCarrier`, :class:`LateTax` and :class:`RestatedFile` change
+    the deliveries and combine freely;
     their schedule delivers every piece in order and runs each night after each of its
     pieces.  :class:`BadConfig`, :class:`OutOfOrder`, :class:`Rerun` and :class:`Backfill`
     are histories of their own and are planted alone.  Deterministic for the same
@@ -328,17 +422,24 @@ def plan_operations(out: Path, *faults: Fault, seed: int = 7) -> Schedule:
     in-order reference runs with them too).
     """
     p = _Planner(_Deliveries(Path(out)), random.Random(seed))
-    deliveries = [f for f in faults if isinstance(f, (LateSource, RestatedFile))]
-    histories = [f for f in faults if not isinstance(f, (LateSource, RestatedFile))]
+    deliveries = [f for f in faults if isinstance(f, _DELIVERY_FAULTS)]
+    histories = [f for f in faults if not isinstance(f, _DELIVERY_FAULTS)]
     if histories and (deliveries or len(histories) > 1):
         raise ValueError(f"{type(histories[0]).__name__} is planted alone")
-    late: set[str] = set()
+    # the nights a source is late on: pending; a late tax delivery also withholds evidence of
+    # fraud (a red-letter invoice, a status change), so what that night finds is not compared
+    late: dict[str, str] = {}
     for f in deliveries:
+        if isinstance(f, RestatedFile):
+            p.cut_payables(f.night, f.core, "restated_file")
+            continue
         if isinstance(f, LateSource):
             p.late_source(f)
-            late.add(p.night(f.night))
+        elif isinstance(f, LateCarrier):
+            p.late_carrier(f)
         else:
-            p.cut_payables(f.night, f.core, "restated_file")
+            p.late_tax(f)
+        late[p.night(f.night)] = ANY if isinstance(f, LateTax) else PENDING
     if histories:
         _history(p, histories[0])
     else:
@@ -372,7 +473,7 @@ def _history(p: _Planner, fault: Fault) -> None:
         p.faults.append(PlantedFault("out_of_order", nights[fault.order[-1]],
                                      "nights delivered and run in the order " + ", ".join(nights[i] for i in fault.order)))
     elif isinstance(fault, Rerun):
-        p.in_order(set())
+        p.in_order({})
         p.run(p.night(fault.night), IN_ORDER)
         if fault.night != len(nights) - 1:
             p.run(nights[-1], IN_ORDER)
@@ -391,7 +492,8 @@ def _history(p: _Planner, fault: Fault) -> None:
 
 
 
-_BY_NAME: dict[str, type] = {"late_source": LateSource, "restated_file": RestatedFile, "bad_config": BadConfig,
+_BY_NAME: dict[str, type] = {"late_source": LateSource, "late_carrier": LateCarrier, "late_tax": LateTax,
+                             "restated_file": RestatedFile, "bad_config": BadConfig,
                              "out_of_order": OutOfOrder, "rerun": Rerun, "backfill": Backfill}
 
 

@@ -235,7 +235,7 @@ VENDOR_COLUMNS = ("LIFNR", "NAME1", "STCD5")
 PO_COLUMNS = ("EBELN", "EBELP", "LIFNR", "BEDAT", "MATNR", "TXZ01", "MENGE", "MEINS", "NETPR", "NETWR")
 GR_COLUMNS = ("MBLNR", "MJAHR", "ZEILE", "BWART", "EBELN", "EBELP", "MENGE", "BUDAT", "XBLNR")
 AP_COLUMNS = ("BUKRS", "LIFNR", "GJAHR", "BELNR", "BUZEI", "BUDAT", "BLDAT", "BLART", "SHKZG", "WRBTR",
-              "WAERS", "ZFBDT", "ZBD1T", "SGTXT", "EBELN", "AUGDT", "AUGBL")
+              "WAERS", "ZFBDT", "ZBD1T", "SGTXT", "EBELN", "AUGDT", "AUGBL", "ZBD2T", "ZBD3T")
 STATUS_COLUMNS = ("fphm", "fpzt", "hcje", "ztbgrq")
 EVENT_COLUMNS = ("event_id", "event_time", "event_type", "voucher_id", "parent_voucher_id", "issuer_uscc",
                  "from_uscc", "to_uscc", "amount", "maturity_date", "invoice_nos", "ap_ref", "financing_id")
@@ -267,7 +267,8 @@ def ap_row(a: ApItem) -> tuple[str, ...]:
     """ap_open_items.csv fields."""
     return (a.bukrs, a.lifnr, str(a.gjahr), a.belnr, a.buzei, ymd(a.budat), ymd(a.bldat), a.blart, a.shkzg,
             sap_amount(a.amount), "CNY", ymd(a.zfbdt), str(a.zbd1t), a.sgtxt, a.ebeln,
-            ymd(a.augdt) if a.augdt is not None else "", a.augbl)
+            ymd(a.augdt) if a.augdt is not None else "", a.augbl,
+            "" if a.zbd2t is None else str(a.zbd2t), "" if a.zbd3t is None else str(a.zbd3t))
 
 
 def refs_text(refs: Sequence[tuple[str, int]]) -> str:

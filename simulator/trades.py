@@ -29,6 +29,20 @@ P_DATE_ONLY = 0.1  # RequestTime written as a bare date
 P_PLAIN_VAT = 0.08  # 普票 instead of 专票
 P_KR = 0.2  # payable booked as KR instead of RE
 PAYMENT_DAYS = (90, 120, 180)
+CASH_DISCOUNT_DAYS = (10, 30)  # discount periods of terms like "2% 10 days, 1% 30 days, net N"
+
+
+def payment_terms(net_days: int, lifnr: str) -> tuple[int, int | None, int | None]:
+    """(ZBD1T, ZBD2T, ZBD3T) of a vendor's payment terms whose net period is ``net_days``: by
+    vendor (its LIFNR), net only, one discount period then net (net in ZBD2T), or two discount
+    periods then net (net in ZBD3T) — SAP's net due date is ZFBDT + the last period set."""
+    first, second = CASH_DISCOUNT_DAYS
+    kind = int(lifnr[-1]) % 3 if lifnr[-1:].isdigit() else 0
+    if kind == 2 and net_days > second:
+        return first, second, net_days
+    if kind >= 1 and net_days > first:
+        return first, net_days, None
+    return net_days, None, None
 
 
 @dataclass(frozen=True)
@@ -263,21 +277,27 @@ class TradeFactory:
         sim = self.sim
         rng = sim.rng
         core = supplier.root
+        belnr = sim.ids.belnr(core.core_no)
+        blart = "KG" if credit_memo else ("KR" if rng.random() < P_KR else "RE")  # drawn first, as always
+        net_days = payment_days or PAYMENT_DAYS[int(rng.random() * len(PAYMENT_DAYS))]
+        zbd1t, zbd2t, zbd3t = payment_terms(net_days, supplier.lifnr)
         ap = ApItem(
             bukrs=core.bukrs,
             lifnr=supplier.lifnr,
             gjahr=year(ap_day),
-            belnr=sim.ids.belnr(core.core_no),
+            belnr=belnr,
             buzei="001",
             budat=ap_day,
             bldat=inv.day,
-            blart="KG" if credit_memo else ("KR" if rng.random() < P_KR else "RE"),
+            blart=blart,
             shkzg="S" if credit_memo else "H",
             amount=-amount if credit_memo else amount,
             zfbdt=ap_day,
-            zbd1t=payment_days or PAYMENT_DAYS[int(rng.random() * len(PAYMENT_DAYS))],
+            zbd1t=zbd1t,
             sgtxt=f"发票{inv.no}",
             ebeln=ebeln,
+            zbd2t=zbd2t,
+            zbd3t=zbd3t,
         )
         sim.files.erp[core.core_no].ap_item(ap)
         return ap

@@ -73,7 +73,8 @@ def test_rerunning_or_catching_up_an_earlier_night_replays_every_later_night_alr
     runs = history(_run("2026-11-18"), _run("2026-11-20"), _run("2026-11-21"))
     delivered = [D("2026-11-18"), D("2026-11-19"), D("2026-11-20"), D("2026-11-21"), D("2026-11-22")]
     rerun = plan(D("2026-11-18"), delivered, runs, GO_LIVE, catch_up=False)
-    assert rerun.nights == (D("2026-11-18"), D("2026-11-20"), D("2026-11-21"))
+    # 19 (delivered, never run) runs in its place: replaying 20 without it would be refused
+    assert rerun.nights == (D("2026-11-18"), D("2026-11-19"), D("2026-11-20"), D("2026-11-21"))
     assert rerun.replay == (D("2026-11-20"), D("2026-11-21"))
     late = plan(D("2026-11-21"), delivered, runs, GO_LIVE, catch_up=True)  # 19 arrived late
     assert late.nights == (D("2026-11-19"), D("2026-11-20"), D("2026-11-21"))

@@ -7,6 +7,7 @@ fault's labels; a property test plays random histories of the same deliveries.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,11 +27,14 @@ from simulator.operations import (
     FIXED,
     HELD,
     IN_ORDER,
+    LATE_KINDS,
     PENDING,
     SCHEDULE_FILE,
     Backfill,
     BadConfig,
+    LateCarrier,
     LateSource,
+    LateTax,
     OutOfOrder,
     Rerun,
     RestatedFile,
@@ -155,6 +159,7 @@ def test_scf_simulate_plants_faults_and_refuses_unknown_ones(tmp_path):
     assert any("kind=nineteen_digit_invoice_twin" in lab["note"] for lab in read_labels(out / "labels.csv"))
     assert [f.kind for f in Schedule.read(out / SCHEDULE_FILE).faults] == ["late_source", "restated_file"]
     assert parse_fault("out_of_order:0,2,1,2") == OutOfOrder((0, 2, 1, 2)) and parse_fault("rerun:1") == Rerun(1)
+    assert parse_fault("late_carrier:0") == LateCarrier(0) and parse_fault("late_tax:1") == LateTax(1)
     for bad in ("nope:1", "late_source:x", "late_source:1", "rerun:0,1"):
         refused = CliRunner().invoke(app, [*args, "--fault", bad])
         assert refused.exit_code == 2, (bad, refused.output)
@@ -169,6 +174,38 @@ def test_missing_evidence_is_pending_then_as_in_order_once_it_is_there(base, tmp
     out, schedule = planted(base[0], tmp_path, LateSource(0))
     outcomes = played(out, schedule, tmp_path, base[1])
     assert_pending_then_resolved(schedule, outcomes, base[1])
+
+
+def test_a_late_carrier_leaves_its_waybills_pending_while_carriers_that_delivered_stand(base, tmp_path):
+    """Waybills are judged per carrier: one carrier's waybills a night late leave the financings
+    on them `review`, evidence pending, then as in order; a waybill not signed for at a carrier
+    that did deliver is still the real finding that night (the look-alike)."""
+    night = sorted(base[1])[1]  # the carrier delivered the night before: it is awaited
+    unsigned = [f for f in base[1][night].findings if f[2] == "TRADE_WAYBILL_NOT_RECEIVED"]
+    assert unsigned, "the night has a waybill not signed for"
+    held: dict[str, set[str]] = {}  # carrier → the waybills it delivered
+    for path in sorted((base[0] / "inbox").glob("*/logistics/*/*.xml")):
+        held.setdefault(path.parent.name, set()).update(
+            re.findall(r"<ShippingNoteNumber>([^<]+)<", path.read_text("utf-8")))
+    carrier = next(c for c, waybills in sorted(held.items()) if not waybills & {f[9] for f in unsigned})
+    out, schedule = planted(base[0], tmp_path, LateCarrier(1, carrier))
+    outcomes = played(out, schedule, tmp_path, base[1])
+    assert_pending_then_resolved(schedule, outcomes, base[1])
+    late_run = next(o for o in outcomes if o.step.night == night and o.step.expect == PENDING)
+    assert all(f in late_run.report.findings for f in unsigned), "unsigned at a carrier that delivered: stands"
+    assert {f[4] for f in unsigned} == {"high"}
+
+
+def test_late_tax_invoices_are_pending_then_as_in_order(base, tmp_path):
+    """The tax platform's invoices a night late: the financings presenting them are `review`,
+    evidence pending (not INVOICE_NOT_IN_TAX_DATA fraud), then as in order.  The late night is
+    not compared whole: the late delivery also withholds a red-letter invoice of that night."""
+    out, schedule = planted(base[0], tmp_path, LateTax(1))
+    outcomes = played(out, schedule, tmp_path, base[1])
+    assert_pending_then_resolved(schedule, outcomes, base[1])
+    late_run = next(o for o in outcomes if o.step.night == schedule.faults[0].night)
+    unknown = [f for f in late_run.report.findings if f[2] == "INVOICE_NOT_IN_TAX_DATA"]
+    assert unknown and {f[4] for f in unknown} == {"medium"}, "no invoice of the late delivery is called unknown"
 
 
 def test_a_bad_configuration_night_is_held_then_converges_once_rerun_with_the_fix(base, tmp_path):
@@ -239,7 +276,7 @@ def histories(draw: st.DrawFn, schedule: Schedule) -> list[Step]:
             steps.append(Step("run", night, settings=draw(st.sampled_from((FIXED, BAD))), expect=ANY))
     for night in schedule.nights:
         steps.extend(Step("deliver", night, piece=piece) for piece in queues[night])
-    late = {f.night for f in schedule.faults if f.kind == "late_source"}
+    late = {f.night for f in schedule.faults if f.kind in LATE_KINDS}
     steps.extend(Step("run", night, expect=PENDING if night in late else IN_ORDER) for night in schedule.nights)
     return steps
 

@@ -205,6 +205,85 @@ def test_waybill_pending_while_a_record_citing_the_order_is_quarantined(wh):
     assert found == {quiet.financing_id: "high", unread.financing_id: "medium"}
 
 
+LATE_CARRIER = make_uscc("440304")
+ON_TIME_CARRIER = "91440300MA5F00004K"  # the waybill factory's carrier
+
+
+def _carriers_deliver(wh: Warehouse, day: dt.date, *carriers: str) -> None:
+    delivered(wh, day, "tax/a.xml", f"erp/{CORE}/ap_open_items.csv", *(f"logistics/{c}/w.xml" for c in carriers))
+
+
+def test_waybill_not_found_is_pending_while_a_carrier_has_not_delivered(wh):
+    """Waybills are judged per carrier: one carrier late (another delivered) leaves a waybill not
+    found pending, whichever carrier holds it; once every carrier has delivered, the finding stands."""
+    _carriers_deliver(wh, D1, LATE_CARRIER, ON_TIME_CARRIER)
+    _carriers_deliver(wh, D2, ON_TIME_CARRIER)
+    awaited = tier1_trade(wh, D2, core=CORE, seller=SUPPLIER, waybills=[])
+    run_trade_catalogue(wh, D2)
+    (pending,) = findings_of(wh, D2, "TRADE_NO_WAYBILL")
+    late = f"logistics/{LATE_CARRIER}/*.xml"
+    assert pending["severity"] == "medium" and pending["category"] == "data_quality"
+    assert pending["detail"].startswith(f"Evidence pending since {D2}: awaited from {late} "
+                                        f"({late} has not been delivered since {D1})")
+    assert evidence(pending)["awaited_sources"] == [late]
+    d3 = D2 + dt.timedelta(days=1)
+    _carriers_deliver(wh, d3, LATE_CARRIER, ON_TIME_CARRIER)  # the late carrier, without the waybill
+    run_trade_catalogue(wh, d3)
+    (stands,) = findings_of(wh, d3, "TRADE_NO_WAYBILL")
+    assert stands["severity"] == "high" and verdicts_of(wh, d3)[awaited.financing_id] == "blocked"
+
+
+def test_a_required_carrier_is_awaited_from_the_first_night(wh):
+    """A carrier that has never delivered cannot be named by the data, but the configuration can
+    require it (dq_required_sources): then a waybill not found is pending from the first night."""
+    _carriers_deliver(wh, D1, ON_TIME_CARRIER)
+    tier1_trade(wh, D1, core=CORE, seller=SUPPLIER, waybills=[])
+    late = f"logistics/{LATE_CARRIER}/*.xml"
+    run_trade_catalogue(wh, D1, params={"dq_required_sources": f"platform/financings.csv; {late}"})
+    (pending,) = findings_of(wh, D1, "TRADE_NO_WAYBILL")
+    assert pending["severity"] == "medium" and f"{late} has never been delivered" in pending["detail"]
+    run_trade_catalogue(wh, D1)
+    assert [f["severity"] for f in findings_of(wh, D1, "TRADE_NO_WAYBILL")] == ["high"]
+
+
+def test_a_carrier_silent_beyond_the_window_is_no_longer_awaited(wh):
+    _carriers_deliver(wh, D1 - dt.timedelta(days=8), LATE_CARRIER, ON_TIME_CARRIER)
+    _carriers_deliver(wh, D2, ON_TIME_CARRIER)
+    tier1_trade(wh, D2, core=CORE, seller=SUPPLIER, waybills=[])
+    run_trade_catalogue(wh, D2)
+    assert [f["severity"] for f in findings_of(wh, D2, "TRADE_NO_WAYBILL")] == ["high"]
+
+
+def test_unsigned_waybill_is_pending_while_its_own_carrier_has_not_delivered(wh):
+    """TRADE_WAYBILL_NOT_RECEIVED awaits the carrier holding the unsigned waybill: its late
+    delivery may sign it (then clean); the same waybill at a carrier that did deliver is the
+    real finding, and an unsigned waybill the late delivery does not sign stands."""
+    _carriers_deliver(wh, D1, LATE_CARRIER, ON_TIME_CARRIER)
+    _carriers_deliver(wh, D2, ON_TIME_CARRIER)
+    signed_late = tier1_trade(wh, D2, core=CORE, seller=SUPPLIER, waybills=[])
+    never_signed = tier1_trade(wh, D2, core=CORE, seller=SUPPLIER_2, waybills=[])
+    for trade in (signed_late, never_signed):
+        waybill(wh, D1, f"LC{trade.ebeln}", consignor=trade.seller, consignee=CORE, quantity=100,
+                shipped=trade.issued - dt.timedelta(days=3), received=None, po_no=trade.ebeln, carrier=LATE_CARRIER)
+    in_transit = tier1_trade(wh, D2, core=CORE, seller=make_uscc(), waybills=[(100, "2")])  # on-time carrier
+    run_trade_catalogue(wh, D2)
+    found = {f["financing_id"]: f for f in findings_of(wh, D2, "TRADE_WAYBILL_NOT_RECEIVED")}
+    assert {k: f["severity"] for k, f in found.items()} == {
+        signed_late.financing_id: "medium", never_signed.financing_id: "medium", in_transit.financing_id: "high"}
+    late = f"logistics/{LATE_CARRIER}/*.xml"
+    assert found[signed_late.financing_id]["detail"].startswith(f"Evidence pending since {D2}: awaited from {late} (")
+    assert evidence(found[signed_late.financing_id])["pending_since"] == str(D2)
+    assert verdicts_of(wh, D2)[signed_late.financing_id] == "review"
+    d3 = D2 + dt.timedelta(days=1)
+    _carriers_deliver(wh, d3, LATE_CARRIER, ON_TIME_CARRIER)
+    waybill(wh, d3, f"LC{signed_late.ebeln}", consignor=SUPPLIER, consignee=CORE, quantity=100,
+            shipped=signed_late.issued - dt.timedelta(days=3), received=signed_late.issued - dt.timedelta(days=1),
+            po_no=signed_late.ebeln, carrier=LATE_CARRIER)
+    run_trade_catalogue(wh, d3)
+    found = {f["financing_id"]: f["severity"] for f in findings_of(wh, d3, "TRADE_WAYBILL_NOT_RECEIVED")}
+    assert found == {never_signed.financing_id: "high", in_transit.financing_id: "high"}
+
+
 # ---- receivables already paid -------------------------------------------------------------------
 def test_receivable_cleared_on_or_before_the_value_date(wh):
     paid = tier1_trade(wh, D1, core=CORE, seller=SUPPLIER)

@@ -65,7 +65,7 @@ def _goods_receipt(core: str | None, row: Row) -> tuple[Any, ...]:
 
 def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
     (bukrs, lifnr, gjahr, belnr, buzei, budat, bldat, blart, shkzg, wrbtr, waers, zfbdt, zbd1t, sgtxt, ebeln,
-     augdt, augbl) = row  # fmt: skip
+     augdt, augbl, zbd2t, zbd3t) = row  # fmt: skip
     key = (
         F.required_ident("BUKRS", bukrs),
         F.required_ident("GJAHR", gjahr),
@@ -73,7 +73,7 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
         F.required_ident("BUZEI", buzei),
     )
     baseline = F.ymd("ZFBDT", zfbdt)
-    days = F.integer("ZBD1T", zbd1t)
+    name, days = _net_days(F.integer("ZBD1T", zbd1t), F.integer("ZBD2T", zbd2t), F.integer("ZBD3T", zbd3t))
     text = F.text(sgtxt)
     invoice = _INVOICE_IN_TEXT.search(text) if text else None
     return (
@@ -92,7 +92,7 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
         F.text(waers),
         baseline,
         days,
-        _due_date(baseline, days),
+        _due_date(baseline, name, days),
         text,
         invoice.group() if invoice else None,
         F.ident("EBELN", ebeln),
@@ -101,14 +101,24 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
     )
 
 
-def _due_date(baseline: dt.date | None, days: int | None) -> dt.date | None:
-    """Net due date ``ZFBDT + ZBD1T`` (an empty ``ZBD1T`` counts as 0 days)."""
+def _net_days(zbd1t: int | None, zbd2t: int | None, zbd3t: int | None) -> tuple[str, int | None]:
+    """The payment-terms period that sets SAP's net due date, as (column, days): ``ZBD3T`` if
+    set, else ``ZBD2T`` if set, else ``ZBD1T`` (INPUTS.md).  Empty and ``0`` are not set, as
+    SAP reads its initial value; the net period may itself be empty (0 days: due on ``ZFBDT``)."""
+    for name, days in (("ZBD3T", zbd3t), ("ZBD2T", zbd2t)):
+        if days:
+            return name, days
+    return "ZBD1T", zbd1t
+
+
+def _due_date(baseline: dt.date | None, name: str, days: int | None) -> dt.date | None:
+    """Net due date ``ZFBDT`` + the net period ``name`` (:func:`_net_days`; empty counts as 0 days)."""
     if baseline is None:
         return None
     try:
         return baseline + dt.timedelta(days=days or 0)
     except OverflowError:
-        raise BadRecord(BAD_VALUE, f"ZBD1T: {days} days after {baseline} is out of range") from None
+        raise BadRecord(BAD_VALUE, f"{name}: {days} days after {baseline} is out of range") from None
 
 
 # table, required columns, optional columns (an export may lack them), converter
@@ -130,7 +140,9 @@ _SPECS: dict[FileKind, tuple[str, tuple[str, ...], tuple[str, ...], Converter]] 
         "erp_ap_items",
         ("BUKRS", "LIFNR", "GJAHR", "BELNR", "BUZEI", "BUDAT", "BLDAT", "BLART", "SHKZG", "WRBTR", "WAERS",
          "ZFBDT", "ZBD1T", "SGTXT", "EBELN"),
-        ("AUGDT", "AUGBL"),  # clearing fields: absent from exports of open items only (BSIK)
+        # clearing fields: absent from exports of open items only (BSIK); discount periods: only
+        # where the terms have them
+        ("AUGDT", "AUGBL", "ZBD2T", "ZBD3T"),
         _ap_item,
     ),
 }  # fmt: skip

@@ -10,7 +10,7 @@ WITH unshipped AS (
          json_object('seller', m.seller_uscc, 'buyer', m.buyer_uscc, 'invoice_date', m.invoice_date,
                      'invoice_quantity', qty_text(m.invoice_quantity), 'orders_searched', coalesce(m.searched_orders, []),
                      'tier', m.tier, 'data_until', getvariable('business_date')) AS evidence,
-         evidence_pending(['logistics/*/*.xml'], coalesce(m.searched_orders, []), n.since) AS pending
+         evidence_pending(evidence_carriers(n.since), coalesce(m.searched_orders, []), n.since) AS pending
   FROM trade_links m JOIN financing_first_night n USING (financing_id)
   WHERE m.waybill_outcome = 'missing'
 )

@@ -72,12 +72,15 @@ SELECT financing_id, bank_code, product, asset_ref, asset_voucher_id, asset_cd_n
 FROM unreadable_financings u
 WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id);
 
--- Not yet is not absent. What may keep evidence from the checks, per source (a file kind of
--- INPUTS.md; a fixed-name file of its own folder, e.g. erp/<core>/ap_open_items.csv): the last
--- night it delivered (a late delivery brings the rows of the nights it missed), its files
--- quarantined whole and its quarantined records (whose raw text may name the document).
+-- Not yet is not absent. What may keep evidence from the checks, per source, at the grain of
+-- the counterparty that delivers it: a core's fixed-name ERP file (erp/<core>/ap_open_items.csv),
+-- one carrier's waybills (logistics/<carrier>/*.xml), the tax platform's invoices (tax/*.xml,
+-- one delivery a night), the bill exchange's records (bills/*.xml): the last night it delivered
+-- (a late delivery brings the rows of the nights it missed), its files quarantined whole and its
+-- quarantined records (whose raw text may name the document).
 CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
-CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml' WHEN 'waybill_xml' THEN 'logistics/*/*.xml'
+CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml'
+               WHEN 'waybill_xml' THEN 'logistics/' || split_part(rel_path, '/', 2) || '/*.xml'
                WHEN 'bill_xml' THEN 'bills/*.xml' ELSE rel_path END;
 
 CREATE OR REPLACE TEMP TABLE evidence_last_delivery AS
@@ -97,6 +100,23 @@ WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL;
 -- The last night the engine loaded anything (tonight, when the night has files).
 CREATE OR REPLACE TEMP TABLE evidence_latest_night AS
 SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable('business_date');
+
+-- The carriers a waybill not found may be awaited from: no waybill names its carrier before it
+-- arrives, so every carrier that delivered from evidence_window_days before the night `since` on
+-- (a carrier silent longer is no longer expected) and every carrier the configuration requires
+-- (dq_required_sources: awaited from the first night, delivered or not); failing those, every
+-- carrier that ever delivered; when none ever has, the logistics folder as a whole.
+CREATE OR REPLACE TEMP MACRO evidence_carriers(since) AS (
+  SELECT coalesce(list(DISTINCT source ORDER BY source) FILTER (WHERE expected),
+                  list(DISTINCT source ORDER BY source), ['logistics/*/*.xml'])
+  FROM (
+    SELECT source, night >= since - getvariable('evidence_window_days') AS expected
+    FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
+    UNION ALL
+    SELECT trim(s), true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
+    WHERE trim(s) LIKE 'logistics/%/*.xml'
+  )
+);
 
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
 -- since while the evidence window from since is open: an awaited source (a list) that has not
