@@ -1,0 +1,114 @@
+"""The XML layouts counterparties send (docs/spec/INPUTS.md), declared as data.
+
+Each source family has a tuple of layouts; :func:`connectors.parsers.layout.detect` picks
+one per file.  Columns a layout lacks are ``None`` in its rows, and the row's ``layout``
+column names the layout, so that the checks can tell "not carried" from "different".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors import values
+from connectors.parsers import fields as F
+from connectors.parsers.base import BAD_VALUE, BadRecord
+from connectors.parsers.layout import Field, XmlLayout, joined, total
+from connectors.schemas import QTY
+
+# ---- field types: (path, text) -> typed value --------------------------------------------
+
+
+def _text(path: str, text: str | None) -> str | None:
+    return F.text(text)
+
+
+def _time(path: str, text: str | None) -> Any:
+    return F.convert(path, values.parse_compact_datetime, text)
+
+
+def _quantity(path: str, text: str | None) -> Any:
+    return F.decimal(path, text, QTY)
+
+
+def _waybill_status(path: str, text: str | None) -> str | None:
+    return F.choice(path, text, WAYBILL_STATUSES, need=False)
+
+
+def _count_total(counts: list[int]) -> int:
+    """Packages of several vehicles, added up (bounded like one count)."""
+    n = total(counts)
+    if n >= 2**31:
+        raise BadRecord(BAD_VALUE, f"TotalNumberOfPackages: total out of range: {n}")
+    return n
+
+
+# ---- logistics/<carrier_uscc>/: 电子路单 ---------------------------------------------------
+
+#: ``Status`` codes: 1 揽收, 2 在途, 3 签收, 4 退签/拒收.
+WAYBILL_STATUSES = frozenset({"1", "2", "3", "4"})
+#: The element naming a waybill file's layout (absent from the contract layout).
+_WAYBILL_VERSION = "Header/DocumentVersionNumber"
+
+#: Fields of ``Body`` both waybill layouts carry at the same paths.
+_WAYBILL_COMMON = (
+    Field("waybill_no", "ShippingNoteNumber", F.ident, required=True),
+    Field("po_no", "OriginalDocumentNumber", F.ident),
+    Field("carrier_name", "Carrier", _text),
+    Field("carrier_uscc", "UnifiedSocialCreditIdentifier", F.ident),
+    Field("consignment_time", "ConsignmentDateTime", _time),
+    Field("despatch_time", "DespatchActualDateTime", _time),
+    Field("receipt_time", "GoodsReceiptDateTime", _time),
+    Field("receipt_place", "ConsigneeInfo/GoodsReceiptPlace", _text),
+    Field("origin_region", "ConsignorInfo/CountrySubdivisionCode", _text),
+    Field("region_code", "ConsigneeInfo/CountrySubdivisionCode", _text),
+)
+
+
+def _status_from_times(row: Mapping[str, Any]) -> str:
+    """A 2015WCCYR waybill's state from its times: 签收 once received (INPUTS.md), else 在途
+    once despatched, else 揽收.  Rejection (4) is not told by this layout."""
+    return "3" if row["receipt_time"] else "2" if row["despatch_time"] else "1"
+
+
+WAYBILL_CONTRACT = XmlLayout(
+    name="contract",
+    record="Body",
+    roots=frozenset({"Root"}),
+    version_path=_WAYBILL_VERSION,
+    fields=(
+        *_WAYBILL_COMMON,
+        Field("consignor_name", "ConsignorInfo/Consignor", _text),
+        Field("consignor_uscc", "ConsignorInfo/ConsignorID", F.ident),
+        Field("consignee_name", "ConsigneeInfo/Consignee", _text),
+        Field("consignee_uscc", "ConsigneeInfo/ConsigneeID", F.ident),
+        Field("goods_desc", "GoodsInfo/DescriptionOfGoods", _text),
+        Field("quantity", "GoodsInfo/Quantity", _quantity),
+        Field("unit", "GoodsInfo/MeaUnits", _text),
+        Field("gross_weight", "GoodsInfo/GoodsItemGrossWeight", _quantity),
+        Field("packages", "GoodsInfo/TotalNumberOfPackages", F.integer),
+        Field("status", "Status", _waybill_status),
+    ),
+)
+
+#: 无车承运人/网络货运 电子路单 as uploaded to the transport authority: parties by name and
+#: region only, goods per vehicle (weight and packages, no quantity), no status.
+WAYBILL_2015WCCYR = XmlLayout(
+    name="2015WCCYR",
+    record="Body",
+    roots=frozenset({"Root"}),
+    version="2015WCCYR",
+    version_path=_WAYBILL_VERSION,
+    marker="VehicleInfo",
+    fields=(
+        *_WAYBILL_COMMON,
+        Field("consignor_name", "ConsignorInfo/Consignor", _text, required=True),
+        Field("consignee_name", "ConsigneeInfo/Consignee", _text, required=True),
+        Field("goods_desc", "VehicleInfo/GoodsInfo/DescriptionOfGoods", _text, combine=joined),
+        Field("gross_weight", "VehicleInfo/GoodsInfo/GoodsItemGrossWeight", _quantity, combine=total),
+        Field("packages", "VehicleInfo/GoodsInfo/TotalNumberOfPackages", F.integer, combine=_count_total),
+    ),
+    derived={"status": _status_from_times},
+)
+
+WAYBILL_LAYOUTS: tuple[XmlLayout, ...] = (WAYBILL_2015WCCYR, WAYBILL_CONTRACT)
