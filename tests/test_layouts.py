@@ -14,7 +14,7 @@ import pytest
 from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
 from connectors.parsers.base import MISSING_FIELD
-from connectors.parsers.layout import UNKNOWN_LAYOUT
+from connectors.parsers.base import UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.schemas import SCHEMAS
 from tests.test_parsers import CARRIER, NIGHT, SAMPLES, MemorySink, parse_bytes, parse_sample

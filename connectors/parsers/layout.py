@@ -17,15 +17,12 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.parsers.base import MISSING_FIELD, BadRecord, FileRejected
+from connectors.parsers.base import DUPLICATE_FIELD, MISSING_FIELD, UNKNOWN_LAYOUT, BadRecord, FileRejected
 
 #: A field's type: ``(path, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`.
 Convert = Callable[[str, str | None], Any]
 #: How a field found several times in a record (one per vehicle …) becomes one value.
 Combine = Callable[[list[Any]], Any]
-
-#: Reason codes of layout detection.
-UNKNOWN_LAYOUT = "UNKNOWN_LAYOUT"  # a file (or a record) that matches no declared layout
 
 
 @dataclass(frozen=True)
@@ -65,9 +62,9 @@ class XmlLayout:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tree", _compile(self.fields, self.groups))
 
-    def carries(self, column: str) -> bool:
-        """Whether a record of this layout can hold ``column`` (read or derived)."""
-        return column in self.derived or any(f.column == column for f in self.fields)
+    def path(self, column: str) -> str:
+        """The path a column is read from (for messages naming the field)."""
+        return next(f.path for f in self.fields if f.column == column)
 
     def read(self, elem: etree._Element) -> dict[str, Any]:
         """The typed values of a record by column (``None`` for what it lacks or the layout does not carry).
@@ -85,13 +82,19 @@ class XmlLayout:
             raise NoLayout(f"<{elem.tag}> holds none of the fields of the {self.name} layout")
         out: dict[str, Any] = {g: elements.get(g, []) for g in self.groups}
         for f in self.fields:
-            found = texts.get(f.path, [])
-            if f.combine is None and len(found) > 1:
-                raise BadRecord("DUPLICATE_FIELD", f"<{f.path}> appears twice")
-            typed = [v for v in (f.convert(f.path, t) for t in found) if v is not None]
-            if f.required and not typed:
+            found = texts.get(f.path)
+            if found is None:
+                value = None
+            elif f.combine is None:
+                if len(found) > 1:
+                    raise BadRecord(DUPLICATE_FIELD, f"<{f.path}> appears twice")
+                value = f.convert(f.path, found[0])
+            else:
+                typed = [v for v in (f.convert(f.path, t) for t in found) if v is not None]
+                value = f.combine(typed) if typed else None
+            if value is None and f.required:
                 raise BadRecord(MISSING_FIELD, f"{f.path} is missing (required by the {self.name} layout)")
-            out[f.column] = (f.combine(typed) if typed else None) if f.combine else (typed[0] if typed else None)
+            out[f.column] = value
         for column, derive in self.derived.items():
             out[column] = derive(out)
         return out

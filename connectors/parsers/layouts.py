@@ -14,7 +14,7 @@ from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_VALUE, BadRecord
 from connectors.parsers.layout import Field, XmlLayout, joined, total
-from connectors.schemas import QTY
+from connectors.schemas import PRICE, QTY, RATE
 
 # ---- field types: (path, text) -> typed value --------------------------------------------
 
@@ -29,6 +29,22 @@ def _time(path: str, text: str | None) -> Any:
 
 def _quantity(path: str, text: str | None) -> Any:
     return F.decimal(path, text, QTY)
+
+
+def _price(path: str, text: str | None) -> Any:
+    return F.decimal(path, text, PRICE)
+
+
+def _tax_rate(path: str, text: str | None) -> Any:
+    return F.decimal(path, text, RATE, parse=values.parse_tax_rate)
+
+
+def _invoice_no(path: str, text: str | None) -> str:
+    return F.identifier(path, text, F.INVOICE_NO, "a 20-digit invoice number")
+
+
+def _invoice_time(path: str, text: str | None) -> Any:
+    return F.convert(path, values.parse_invoice_time, text)
 
 
 def _waybill_status(path: str, text: str | None) -> str | None:
@@ -112,3 +128,54 @@ WAYBILL_2015WCCYR = XmlLayout(
 )
 
 WAYBILL_LAYOUTS: tuple[XmlLayout, ...] = (WAYBILL_2015WCCYR, WAYBILL_CONTRACT)
+
+
+# ---- tax/: 数电票 --------------------------------------------------------------------------
+
+#: The invoice lines of an ``EInvoice``: a group of :data:`TAX_INVOICE`, each read by :data:`TAX_LINE`.
+TAX_LINES = "EInvoiceData/IssuItemInformation"
+
+#: An ``EInvoice`` (one per file, or many in an ``EInvoiceBatch``), every field by its full path:
+#: the header total ``TotalTax-includedAmount`` and the line total ``TotaltaxIncludedAmount``
+#: differ only by case and hyphen.  ``issue_label`` (``Y`` blue, ``N…`` red-letter) is read for
+#: the parser to derive ``is_red``.
+TAX_INVOICE = XmlLayout(
+    name="contract",
+    record="EInvoice",
+    roots=frozenset({"EInvoiceBatch"}),
+    fields=(
+        Field("invoice_no", "Header/EIid", _invoice_no, required=True),
+        Field("issue_label", "Header/InherentLabel/InIssuType/LabelCode", _text, required=True),
+        Field("vat_kind", "Header/InherentLabel/GeneralOrSpecialVAT/LabelCode", _text),
+        Field("seller_uscc", "EInvoiceData/SellerInformation/SellerIdNum", F.ident, required=True),
+        Field("seller_name", "EInvoiceData/SellerInformation/SellerName", _text),
+        Field("buyer_uscc", "EInvoiceData/BuyerInformation/BuyerIdNum", F.ident),
+        Field("buyer_name", "EInvoiceData/BuyerInformation/BuyerName", _text),
+        Field("amount_fen", "EInvoiceData/BasicInformation/TotalAmWithoutTax", F.fen, required=True),
+        Field("tax_fen", "EInvoiceData/BasicInformation/TotalTaxAm", F.fen, required=True),
+        Field("total_fen", "EInvoiceData/BasicInformation/TotalTax-includedAmount", F.fen, required=True),
+        Field("issue_time", "EInvoiceData/BasicInformation/RequestTime", _invoice_time),
+        Field("original_invoice_no", "EInvoiceData/SpecificInformation/RedEInvoice/OriginalInvoiceCode", F.ident),
+        Field("remark", "EInvoiceData/AdditionalInformation/Remark", _text),
+        Field("tax_bureau_code", "TaxSupervisionInfo/TaxBureauCode", _text),
+    ),
+    groups=(TAX_LINES,),
+)
+
+#: One ``IssuItemInformation``; the unit price keeps its real precision (10 decimals and more).
+TAX_LINE = XmlLayout(
+    name="contract",
+    record="IssuItemInformation",
+    roots=frozenset(),
+    fields=(
+        Field("item_name", "ItemName", _text),
+        Field("spec", "SpecMod", _text),
+        Field("unit", "MeaUnits", _text),
+        Field("quantity", "Quantity", _quantity),
+        Field("unit_price", "UnPrice", _price),
+        Field("amount_fen", "Amount", F.fen, required=True),
+        Field("tax_rate", "TaxRate", _tax_rate),
+        Field("tax_fen", "ComTaxAm", F.fen, required=True),
+        Field("tax_code", "TaxClassificationCode", _text),
+    ),
+)

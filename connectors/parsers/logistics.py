@@ -16,9 +16,9 @@ from lxml import etree
 
 from connectors.kinds import folder_uscc
 from connectors.parsers import fields as F
-from connectors.parsers.base import FileRejected, ParseContext, Sink
+from connectors.parsers.base import ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder
-from connectors.parsers.layout import UNKNOWN_LAYOUT, NoLayout, XmlLayout, detect
+from connectors.parsers.layout import XmlLayout, detect
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.parsers.xmlread import for_each_record
 from connectors.schemas import LINEAGE, SCHEMAS
@@ -35,24 +35,15 @@ def parse_waybills(path: Path, ctx: ParseContext, sink: Sink) -> None:
     carrier_dir = folder_uscc(ctx.rel_path)
     message_ref: str | None = None
     layout: XmlLayout | None = None
-    seen = unmatched = 0
 
     def handle(ordinal: int, body: etree._Element) -> None:
-        nonlocal message_ref, layout, seen, unmatched
+        nonlocal message_ref, layout
         root = body.getparent()
         if layout is None:  # the Header before the first body is still in the tree
             message_ref = F.text(root.findtext(_MESSAGE_REF)) if root is not None else None
             layout = detect(WAYBILL_LAYOUTS, root, body)
-        seen += 1
-        try:
-            row = layout.read(body)
-        except NoLayout:
-            unmatched += 1
-            raise
+        row = layout.read(body)
         out.add(ordinal, (carrier_dir, message_ref, *(row.get(c) for c in _READ_COLUMNS), layout.name))
 
     for_each_record(path, sink, "Body", _ROOTS, handle)
-    if seen and unmatched == seen:
-        names = ", ".join(lay.name for lay in WAYBILL_LAYOUTS)
-        raise FileRejected(UNKNOWN_LAYOUT, f"none of the {seen} <Body> records matches a known waybill layout ({names})")
     out.flush()

@@ -16,12 +16,14 @@ from connectors.parsers.base import (
     DUPLICATE_FIELD,
     MALFORMED_XML,
     UNEXPECTED_ROOT,
+    UNKNOWN_LAYOUT,
     BadRecord,
     FileRejected,
     ParseContext,
     Sink,
 )
 from connectors.parsers.batching import BatchBuilder, flush_all
+from connectors.parsers.layout import NoLayout
 
 RAW_LIMIT = 2000  # the quarantine keeps this much of a record's text
 
@@ -33,9 +35,11 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
 
     A record is either the document root or a child of a root whose tag is in ``roots``.
     A record whose handler raises :class:`BadRecord` is quarantined with its ordinal.
-    Raises :class:`FileRejected` on malformed XML or an unexpected document structure.
+    Raises :class:`FileRejected` on malformed XML, an unexpected document structure, or when
+    no record matches a known layout (each raised :class:`NoLayout`): such a file is never
+    loaded as empty rows.
     """
-    ordinal = 0
+    ordinal = unmatched = 0
     events = etree.iterparse(
         str(path), events=("end",), tag=record_tag, remove_comments=True, remove_pis=True, no_network=True
     )
@@ -50,6 +54,7 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
             try:
                 handle(ordinal, elem)
             except BadRecord as err:
+                unmatched += isinstance(err, NoLayout)
                 sink.quarantine(ordinal, err.reason_code, err.reason, record_text(elem))
             elem.clear()
             if parent is not None:
@@ -59,6 +64,8 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
         raise FileRejected(MALFORMED_XML, str(err)) from None
     if ordinal == 0 and events.root.tag not in roots:
         raise FileRejected(UNEXPECTED_ROOT, f"root <{events.root.tag}>, expected {_names(roots | {record_tag})}")
+    if ordinal and unmatched == ordinal:
+        raise FileRejected(UNKNOWN_LAYOUT, f"none of the {ordinal} <{record_tag}> records matches a known layout")
 
 
 def _names(tags: frozenset[str]) -> str:
