@@ -13,11 +13,16 @@ import pytest
 
 from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
-from connectors.parsers.base import MISSING_FIELD
-from connectors.parsers.base import UNKNOWN_LAYOUT
+from connectors.parsers.base import MISSING_FIELD, UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.schemas import SCHEMAS
-from tests.test_parsers import CARRIER, NIGHT, SAMPLES, MemorySink, parse_bytes, parse_sample
+from tests.test_parsers import (
+    CARRIER,
+    NIGHT,
+    MemorySink,
+    parse_bytes,
+    parse_sample,
+)
 
 MORE = Path(__file__).resolve().parents[1] / "docs" / "spec" / "samples-more"
 WCCYR = MORE / "logistics-2015WCCYR" / "waybills_0001.xml"
@@ -111,7 +116,7 @@ def test_goods_of_several_vehicles_add_up(tmp_path: Path) -> None:
 def test_a_missing_required_field_quarantines_the_record_naming_it(tmp_path: Path) -> None:
     text = _wccyr_text().replace("<Consignee>深圳市华星电子集团有限公司</Consignee>", "")
     sink = parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
-    [(pos, code, reason, raw)] = sink.quarantined
+    [(pos, code, reason, _raw)] = sink.quarantined
     assert (pos, code) == (1, MISSING_FIELD)
     assert "ConsigneeInfo/Consignee" in reason and "2015WCCYR" in reason
     assert [r["waybill_no"] for r in sink.table("waybills")] == ["SD20261114009"]

@@ -7,8 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 from connectors.warehouse import Warehouse
-from tests.test_trade_checks import fired, findings_of, verdicts_of
-from tests.trade_factories import Trade, deep_trade, make_uscc, run_trade_catalogue, tier1_trade
+from tests.test_trade_checks import findings_of, fired, verdicts_of
+from tests.trade_factories import (
+    Trade,
+    deep_trade,
+    make_uscc,
+    run_trade_catalogue,
+    tier1_trade,
+)
 
 D1 = dt.date(2026, 11, 19)
 CORE = make_uscc("440305")

@@ -17,7 +17,13 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.parsers.base import DUPLICATE_FIELD, MISSING_FIELD, UNKNOWN_LAYOUT, BadRecord, FileRejected
+from connectors.parsers.base import (
+    DUPLICATE_FIELD,
+    MISSING_FIELD,
+    UNKNOWN_LAYOUT,
+    BadRecord,
+    FileRejected,
+)
 
 #: A field's type: ``(path, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`.
 Convert = Callable[[str, str | None], Any]
@@ -57,7 +63,7 @@ class XmlLayout:
     marker: str | None = None
     derived: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     groups: tuple[str, ...] = ()  # repeating child records (invoice lines …), given as elements
-    _tree: _Tree = field(init=False, repr=False, compare=False)
+    _tree: dict[str, _Node] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tree", _compile(self.fields, self.groups))
@@ -129,43 +135,61 @@ def detect(layouts: Iterable[XmlLayout], root: etree._Element | None, first: etr
     return next(lay for lay in layouts if lay.version is None and lay.marker is None)
 
 
-_Tree = dict[str, "str | tuple[str] | _Tree"]
+class _Node:
+    """What is wanted of an element met on a layout's paths: its text (a field path), attributes
+    (``name`` → field path), its whole element (a group), and/or elements below it."""
+
+    __slots__ = ("attributes", "children", "group", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.attributes: list[tuple[str, str]] = []
+        self.group: str | None = None
+        self.children: dict[str, _Node] = {}
 
 
-def _compile(fields: Iterable[Field], groups: Iterable[str]) -> _Tree:
-    tree: _Tree = {}
-    entries: list[tuple[str, str | tuple[str]]] = [(f.path, f.path) for f in fields]
-    entries.extend((g, (g,)) for g in groups)
-    for path, value in entries:
-        *parents, last = path.split("/")
-        node = tree
-        for tag in parents:
-            child = node.setdefault(tag, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"{path} lies below the leaf {tag}")
-            node = child
-        if last in node:
-            raise ValueError(f"{path} given twice, or as a leaf and a parent")
-        node[last] = value
+def _compile(fields: Iterable[Field], groups: Iterable[str]) -> dict[str, _Node]:
+    """The tree of wanted paths.  ``a/b`` is the text of ``b`` below ``a``, ``a/b/@c`` its attribute ``c``."""
+    tree: dict[str, _Node] = {}
+    for path, is_group in [*((f.path, False) for f in fields), *((g, True) for g in groups)]:
+        tags = path.split("/")
+        attribute = tags.pop()[1:] if tags[-1].startswith("@") else None
+        nodes = tree
+        for tag in tags[:-1]:
+            nodes = nodes.setdefault(tag, _Node()).children
+        node = nodes.setdefault(tags[-1], _Node())
+        if attribute is not None:
+            node.attributes.append((attribute, path))
+        elif is_group:
+            node.group = path
+        elif node.text is None:
+            node.text = path
+        else:
+            raise ValueError(f"{path} given twice")
     return tree
 
 
 def _walk(
-    elem: etree._Element, tree: _Tree, texts: dict[str, list[str | None]], elements: dict[str, list[etree._Element]]
+    elem: etree._Element,
+    tree: dict[str, _Node],
+    texts: dict[str, list[str | None]],
+    elements: dict[str, list[etree._Element]],
 ) -> None:
-    """Collect the texts of the wanted leaves and the elements of the groups, descending into every
-    element on a wanted path (so a path under a repeating element — one per vehicle — is met once
-    per repetition)."""
+    """Collect the texts and attributes of the wanted fields and the elements of the groups,
+    descending into every element on a wanted path (so a path under a repeating element — one
+    per vehicle — is met once per repetition)."""
     for child in elem:
-        wanted = tree.get(child.tag)
-        if wanted is None:
+        node = tree.get(child.tag)
+        if node is None:
             continue
-        if isinstance(wanted, str):
-            texts.setdefault(wanted, []).append(child.text)
-        elif isinstance(wanted, tuple):
-            elements.setdefault(wanted[0], []).append(child)
-        else:
-            _walk(child, wanted, texts, elements)
+        if node.text is not None:
+            texts.setdefault(node.text, []).append(child.text)
+        for name, path in node.attributes:
+            texts.setdefault(path, []).append(child.get(name))
+        if node.group is not None:
+            elements.setdefault(node.group, []).append(child)
+        elif node.children:
+            _walk(child, node.children, texts, elements)
 
 
 def total(values: list[Any]) -> Any:

@@ -47,6 +47,18 @@ def _invoice_time(path: str, text: str | None) -> Any:
     return F.convert(path, values.parse_invoice_time, text)
 
 
+def _iso_date(path: str, text: str | None) -> Any:
+    return F.iso_date(path, text)
+
+
+def _rate(path: str, text: str | None) -> Any:
+    return F.decimal(path, text, RATE)
+
+
+def _cd_no(path: str, text: str | None) -> str:
+    return F.identifier(path, text, F.CD_NO, "a 30-digit bill number")
+
+
 def _waybill_status(path: str, text: str | None) -> str | None:
     return F.choice(path, text, WAYBILL_STATUSES, need=False)
 
@@ -177,5 +189,59 @@ TAX_LINE = XmlLayout(
         Field("tax_rate", "TaxRate", _tax_rate),
         Field("tax_fen", "ComTaxAm", F.fen, required=True),
         Field("tax_code", "TaxClassificationCode", _text),
+    ),
+)
+
+
+# ---- bills/: 票交所 bill records ---------------------------------------------------------------
+
+#: The endorsements of a ``CdInf`` (a group of :data:`BILL`, in order), each read by :data:`ENDORSEMENT`.
+ENDORSEMENTS = "Endrsmt"
+
+
+def _party_fields(tag: str, column: str) -> tuple[Field, Field]:
+    return Field(f"{column}_name", f"{tag}/Nm", _text), Field(f"{column}_uscc", f"{tag}/CmonId", F.ident)
+
+
+#: A ``CdInf`` of a ``CdInfList``.  ``cd_range_text`` (``start-end``, or ``0`` = not splittable)
+#: is read for the parser to derive ``splittable`` and the range.
+BILL = XmlLayout(
+    name="contract",
+    record="CdInf",
+    roots=frozenset({"CdInfList"}),
+    fields=(
+        Field("cd_no", "CdNo", _cd_no, required=True),
+        Field("cd_range_text", "CdRange", _text, required=True),
+        Field("bill_type", "Tp", _text),
+        Field("amount_fen", "CdAmt", F.fen, required=True),
+        Field("currency", "CdAmt/@Ccy", _text),
+        Field("issue_date", "IsseDt", _iso_date),
+        Field("due_date", "DueDt", _iso_date),
+        *_party_fields("Drwr", "drawer"),
+        *_party_fields("Accptr", "acceptor"),
+        *_party_fields("Pyee", "payee"),
+        Field("ban_endorsement", "BanEndrsmtMk", _text),
+        Field("discount_date", "Dscnt/Dt", _iso_date),
+        Field("discount_rate", "Dscnt/IntrstRate", _rate),
+        Field("discount_amount_fen", "Dscnt/Amt", F.fen),
+        Field("discount_bank", "Dscnt/DscntBk", F.ident),
+        Field("pledge_date", "Collztn/Dt", _iso_date),
+        Field("pledge_bank", "Collztn/CollztnBk", F.ident),
+        Field("bill_status", "CdSts", _text),
+        Field("circulation_status", "CircSts", _text),
+        Field("invoice_nos", "InvcNb", F.ident, combine=list),
+    ),
+    groups=(ENDORSEMENTS,),
+)
+
+#: One ``Endrsmt``.
+ENDORSEMENT = XmlLayout(
+    name="contract",
+    record="Endrsmt",
+    roots=frozenset(),
+    fields=(
+        Field("endorsement_date", "Dt", _iso_date),
+        Field("endorser_uscc", "Endrsr/CmonId", F.ident),
+        Field("endorsee_uscc", "Endrsee/CmonId", F.ident),
     ),
 )

@@ -13,7 +13,6 @@ from pathlib import Path
 from lxml import etree
 
 from connectors.parsers.base import (
-    DUPLICATE_FIELD,
     MALFORMED_XML,
     UNEXPECTED_ROOT,
     UNKNOWN_LAYOUT,
@@ -76,62 +75,6 @@ def record_text(elem: etree._Element) -> str:
     """The element serialized, cut to :data:`RAW_LIMIT` characters (for a quarantine record)."""
     text: str = etree.tostring(elem, encoding="unicode", with_tail=False)
     return text[:RAW_LIMIT]
-
-
-Texts = dict[str, str | None]
-Groups = dict[str, list[etree._Element]]
-_Tree = dict[str, "str | tuple[str] | _Tree"]
-
-
-class Paths:
-    """The paths a record parser reads, below the record element, compiled into a tree.
-
-    Paths are ``/``-joined tags, e.g. ``EInvoiceData/BasicInformation/TotalTaxAm``.
-    :meth:`read` walks the record once, descending only into elements on a wanted path:
-    a leaf path gives its text, a ``repeated`` path gives the list of its elements (in
-    document order, not walked into).  Other elements are ignored.
-    """
-
-    def __init__(self, leaves: Iterable[str], repeated: Iterable[str] = ()) -> None:
-        self._tree: _Tree = {}
-        entries: list[tuple[str, str | tuple[str]]] = [(p, p) for p in leaves]
-        entries.extend((p, (p,)) for p in repeated)
-        for path, value in entries:
-            *parents, last = path.split("/")
-            node = self._tree
-            for tag in parents:
-                child = node.setdefault(tag, {})
-                if not isinstance(child, dict):
-                    raise ValueError(f"{path} lies below the leaf {tag}")
-                node = child
-            if last in node:
-                raise ValueError(f"{path} given twice, or as a leaf and a parent")
-            node[last] = value
-
-    def read(self, elem: etree._Element) -> tuple[Texts, Groups]:
-        """The texts of the wanted leaves present and the elements of the repeated paths.
-
-        A leaf met twice raises :class:`BadRecord` (the record would be ambiguous).
-        """
-        texts: Texts = {}
-        groups: Groups = {}
-        _walk(elem, self._tree, texts, groups)
-        return texts, groups
-
-
-def _walk(elem: etree._Element, tree: _Tree, texts: Texts, groups: Groups) -> None:
-    for child in elem:
-        wanted = tree.get(child.tag)
-        if wanted is None:
-            continue
-        if isinstance(wanted, str):
-            if wanted in texts:
-                raise BadRecord(DUPLICATE_FIELD, f"<{wanted}> appears twice")
-            texts[wanted] = child.text
-        elif isinstance(wanted, dict):
-            _walk(child, wanted, texts, groups)
-        else:
-            groups.setdefault(wanted[0], []).append(child)
 
 
 ParentAndChildren = tuple[tuple[object, ...], list[tuple[object, ...]]]
