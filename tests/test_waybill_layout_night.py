@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_the_simulator_delivers_one_carriers_waybills_in_2015wccyr(tmp_path):
 
     probe = simulate(tmp_path / "probe", seed=3, nights=1, start=START, trades_per_night=30)
     carriers = sorted(p.name for p in (tmp_path / "probe" / "inbox" / START.isoformat() / "logistics").iterdir())
-    chosen = carriers[0]
+    chosen = carriers[0]  # a carrier with waybills tonight
     result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "sim"), "--seed", "3", "--nights", "1",
                                       "--start", START.isoformat(), "--trades", "30", "--wccyr-carrier", chosen])
     assert result.exit_code == 0, result.output
@@ -92,3 +93,23 @@ def test_the_simulator_delivers_one_carriers_waybills_in_2015wccyr(tmp_path):
     assert seen[chosen] == {"2015WCCYR"}
     assert {c: v for c, v in seen.items() if c != chosen} == {c: {"contract"} for c in seen if c != chosen}
     assert probe.totals["waybills"] > 0
+
+
+@pytest.mark.slow
+def test_every_planted_anomaly_is_found_when_most_carriers_send_2015wccyr(tmp_path):
+    from integration.scoring import read_labels, score
+    from reconciliation.catalogue import BY_ID
+
+    simulate(tmp_path / "probe", seed=20261121, nights=1, start=START, trades_per_night=10, anomalies=False)
+    world = json.loads((tmp_path / "probe" / "world.json").read_text(encoding="utf-8"))
+    carriers = sorted(k["uscc"] for k in world["carriers"])
+    sim = tmp_path / "sim"
+    simulate(sim, seed=20261121, nights=NIGHTS, start=START, trades_per_night=120,
+             tuning=Tuning(wccyr_carriers=frozenset(carriers[1:])))
+    days = [START + dt.timedelta(days=n) for n in range(NIGHTS)]
+    run_nights(tmp_path / "home", sim / "inbox", days)
+    assert layouts(tmp_path / "home") == {"contract", "2015WCCYR"}
+    with Warehouse(tmp_path / "home" / "warehouse.duckdb") as wh:
+        result = score(wh.con, read_labels(sim / "labels.csv"), set(BY_ID))
+    assert result.planted > 0 and result.missed == []
+    assert result.lookalikes_blocked == {} and result.unlabelled_blocked == {}
