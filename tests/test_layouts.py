@@ -10,12 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
 from connectors.parsers.base import MISSING_FIELD, UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.schemas import SCHEMAS
+from tests.test_fuzz_parsers import FUZZ
+from tests.test_fuzz_parsers import _parse as fuzz_parse
 from tests.test_parsers import (
     CARRIER,
     NIGHT,
@@ -148,3 +152,14 @@ def test_every_layout_column_is_a_waybills_column() -> None:
     columns = set(SCHEMAS["waybills"].names)
     for layout in WAYBILL_LAYOUTS:
         assert {f.column for f in layout.fields} | set(layout.derived) <= columns, layout.name
+
+
+@pytest.mark.parametrize("name", ["logistics-2015WCCYR/waybills_0001.xml", "tax/26320000000000012346.xml"])
+@FUZZ
+@given(data=st.data())
+def test_byte_mutations_of_the_real_layouts_never_crash_a_parser(tmp_path, name, data):
+    raw = bytearray((MORE / name).read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at : at + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
+    fuzz_parse(tmp_path, MORE_FILES[name][0], bytes(raw))
