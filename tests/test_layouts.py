@@ -163,3 +163,13 @@ def test_byte_mutations_of_the_real_layouts_never_crash_a_parser(tmp_path, name,
         at = data.draw(st.integers(0, len(raw) - 1))
         raw[at : at + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
     fuzz_parse(tmp_path, MORE_FILES[name][0], bytes(raw))
+
+
+@pytest.mark.parametrize(("rel", "text"), [
+    ("tax/x.xml", "<EInvoiceBatch><EInvoice><Kopf><Nr>1</Nr></Kopf></EInvoice><EInvoice/></EInvoiceBatch>"),
+    ("bills/x.xml", "<CdInfList><CdInf><Number>1</Number></CdInf></CdInfList>"),
+])
+def test_invoices_or_bills_matching_no_layout_reject_their_file(tmp_path: Path, rel: str, text: str) -> None:
+    with pytest.raises(FileRejected) as err:
+        parse_bytes(tmp_path, rel, '<?xml version="1.0" encoding="UTF-8"?>' + text)
+    assert err.value.reason_code == UNKNOWN_LAYOUT
