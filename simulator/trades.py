@@ -57,7 +57,7 @@ class Tweaks:
 CLEAN = Tweaks()
 
 
-def contract_carriers(sim: "Sim") -> list[Carrier]:
+def contract_carriers(sim: Sim) -> list[Carrier]:
     """The carriers sending the contract waybill layout, the one that carries quantity and status."""
     return [k for k in sim.world.carriers if sim.tuning.waybill_layout(k.uscc) == "contract"]
 
