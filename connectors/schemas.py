@@ -21,7 +21,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 QTY = pa.decimal128(18, 4)
-PRICE = pa.decimal128(24, 8)
+PRICE = pa.decimal128(38, 18)  # real 数电票 unit prices carry 10 decimals and more
 RATE = pa.decimal128(9, 6)
 FEN = pa.int64()
 
@@ -155,7 +155,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("unit", pa.string()),
         ("gross_weight", QTY),
         ("packages", pa.int32()),
-        ("status", pa.string()),  # 1 揽收, 2 在途, 3 签收, 4 退签/拒收
+        ("status", pa.string()),  # 1 揽收, 2 在途, 3 签收, 4 退签/拒收 (2015WCCYR: from the times)
+        ("origin_region", pa.string()),  # ConsignorInfo/CountrySubdivisionCode (2015WCCYR)
+        ("layout", pa.string()),  # the layout the waybill came in: contract, 2015WCCYR
     ),
     # ---- bills/ -----------------------------------------------------------------
     "bills": _schema(

@@ -118,6 +118,7 @@ class Warehouse:
         """Create every parsed table, the quarantine and the files register if missing."""
         for name, schema in SCHEMAS.items():
             self.con.execute(create_table_sql(name, schema))
+            upgrade_table(self.con, name, schema)
         self.con.execute(create_table_sql("quarantine", QUARANTINE_SCHEMA))
         self.con.execute(create_table_sql("files", FILES_SCHEMA))
 
@@ -138,6 +139,22 @@ class Warehouse:
             self.con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
         finally:
             self.con.unregister("_incoming")
+
+
+def upgrade_table(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+    """Bring a table made by an earlier release to ``schema``, without loss: columns the schema
+    has gained (always at its end, so rows still insert by position) are added, empty for the
+    rows already there, and a decimal column the schema widened (more digits, more decimals) is
+    widened in place."""
+    existing = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND NOT internal "
+        "AND schema_name = 'main'", [name]).fetchall())  # fmt: skip
+    for f in schema:
+        wanted = duckdb_type(f.type)
+        if f.name not in existing:
+            con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {wanted}")
+        elif existing[f.name] != wanted and pa.types.is_decimal(f.type) and existing[f.name].startswith("DECIMAL"):
+            con.execute(f"ALTER TABLE {name} ALTER COLUMN {f.name} TYPE {wanted}")
 
 
 def install_sql_helpers(con: duckdb.DuckDBPyConnection) -> None:

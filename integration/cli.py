@@ -223,6 +223,8 @@ def simulate(
                                     "late_carrier:N, late_tax:N, restated_file:N, bad_config:N, out_of_order:0,2,1,2, "
                                     "rerun:N, backfill:N "
                                     "(N: night index); writes deliveries/ and schedule.json."),
+    wccyr_carrier: list[str] = typer.Option([], "--wccyr-carrier", help="A carrier (USCC, or * for all) that "
+                                            "sends its waybills in the real 2015WCCYR layout (repeatable)."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
     from simulator import Tuning
@@ -234,7 +236,8 @@ def simulate(
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
-                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows))
+                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
+                                                    wccyr_carriers=frozenset(wccyr_carrier)))
     console.print(summary)
     if faults:
         try:

@@ -13,6 +13,7 @@ from simulator.params import Tuning
 from simulator.parties import write_parties
 from simulator.planting import Planter
 from simulator.timefmt import iso
+from simulator.trades import contract_carriers
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def simulate(out_dir: Path, *, seed: int = 7, nights: int = 3, start: dt.date = 
     sim = Sim(out_dir, seed=seed, nights=nights, start=start, trades_per_night=trades_per_night,
               anomalies=anomalies, tuning=tuning)
     kinds = planters(anomalies, tuning)
+    if not contract_carriers(sim):  # every carrier sends 2015WCCYR: frauds only the contract layout tells are not planted
+        kinds = [p for p in kinds if not p.contract_waybill]
     try:
         for night in range(nights):
             sim.begin_night(night)

@@ -60,14 +60,14 @@ def trade_waybill_not_received(sim: Sim, i: int) -> None:
 
 def trade_waybill_rejected(sim: Sim, i: int) -> None:
     """A financed invoice whose waybill was refused by the consignee (Status 4)."""
-    f, trade, where = _bent_trade(sim, i, Tweaks(waybill_status="4"))
+    f, trade, where = _bent_trade(sim, i, Tweaks(waybill_status="4", contract_waybill=True))
     _label(sim, "TRADE_WAYBILL_REJECTED", "rejected", f, trade, f"{where}; waybill status 4")
 
 
 def trade_waybill_qty_mismatch(sim: Sim, i: int) -> None:
     """A financed invoice whose waybill carried far less than invoiced."""
     pct = (25, 40)[i % 2]
-    f, trade, where = _bent_trade(sim, i, Tweaks(waybill_qty_pct=pct, waybills=1))
+    f, trade, where = _bent_trade(sim, i, Tweaks(waybill_qty_pct=pct, waybills=1, contract_waybill=True))
     w = trade.waybills[0]
     _label(sim, "TRADE_WAYBILL_QTY_MISMATCH", "short_shipment", f, trade,
            f"{where}; waybill qty {w.quantity} vs invoiced {trade.invoice.quantity}")
@@ -75,7 +75,7 @@ def trade_waybill_qty_mismatch(sim: Sim, i: int) -> None:
 
 def trade_waybill_overused(sim: Sim, i: int) -> None:
     """One waybill backing three invoices of one order whose quantities exceed it."""
-    trade = sim.trades.tier1(items=1, tw=Tweaks(waybills=1))
+    trade = sim.trades.tier1(items=1, tw=Tweaks(waybills=1, contract_waybill=True))
     invoices = [trade.invoice, sim.trades.extra_invoice(trade, 80, 1), sim.trades.extra_invoice(trade, 70, 2)]
     w = trade.waybills[0]
     maturity = trade.ap.due if trade.ap is not None else sim.day + 120
@@ -179,9 +179,10 @@ PLANTERS: tuple[Planter, ...] = (
     Planter("TRADE_NO_PAYABLE", "no_payable", trade_no_payable),
     Planter("TRADE_NO_WAYBILL", "no_waybill", trade_no_waybill),
     Planter("TRADE_WAYBILL_NOT_RECEIVED", "not_received", trade_waybill_not_received),
-    Planter("TRADE_WAYBILL_REJECTED", "rejected", trade_waybill_rejected),
-    Planter("TRADE_WAYBILL_QTY_MISMATCH", "qty_mismatch", trade_waybill_qty_mismatch),
-    Planter("TRADE_WAYBILL_OVERUSED", "overused", trade_waybill_overused),
+    # a rejection, a short quantity, an overused waybill: only the contract layout tells them
+    Planter("TRADE_WAYBILL_REJECTED", "rejected", trade_waybill_rejected, contract_waybill=True),
+    Planter("TRADE_WAYBILL_QTY_MISMATCH", "qty_mismatch", trade_waybill_qty_mismatch, contract_waybill=True),
+    Planter("TRADE_WAYBILL_OVERUSED", "overused", trade_waybill_overused, contract_waybill=True),
     Planter("TRADE_TIMELINE_BROKEN", "timeline", trade_timeline_broken),
     Planter("TRADE_PARTY_MISMATCH", "party_mismatch", trade_party_mismatch),
     Planter("TRADE_INVALID_USCC", "invalid_uscc", trade_invalid_uscc),

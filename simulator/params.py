@@ -37,6 +37,9 @@ class Tuning:
     plant_closures: bool = True
     """Plant financings closed on a later night (:mod:`simulator.closures`; only when
     ``anomalies=True``: they carry ``closed`` labels)."""
+    wccyr_carriers: frozenset[str] = frozenset()
+    """Carriers (by USCC, or ``"*"`` for all) that send their waybills in the real 2015WCCYR
+    layout instead of the contract one (same trades, what that layout carries)."""
     pending_cap: int = 20_000
     """Most actions (voucher steps, late financing rows) kept for later nights."""
     reservoir_size: int = 64
@@ -46,6 +49,10 @@ class Tuning:
     sharing a total (2**27 bits = 16 MiB)."""
     tier1_per_core: int | None = None
     """Tier-1 suppliers per core enterprise; ``None`` scales with ``trades_per_night``."""
+
+    def waybill_layout(self, carrier_uscc: str) -> str:
+        """The layout a carrier's waybills are delivered in."""
+        return "2015WCCYR" if {"*", carrier_uscc} & self.wccyr_carriers else "contract"
 
     def instances_per_kind(self, trades_per_night: int) -> int:
         """How many of each scenario kind to plant per night."""

@@ -24,6 +24,7 @@ class Planter:
     check_id: str
     kind: str
     plant: Callable[[Sim, int], None]
+    contract_waybill: bool = False  # evidenced only by what the contract waybill layout carries
 
 
 def tonight_or_next(sim: Sim, action: Callable[[Sim], None]) -> None:

@@ -34,6 +34,12 @@ def _fragments(c: Company) -> dict[str, str]:
         t["consignee"] = (f"<ConsigneeInfo><Consignee>{c.name}</Consignee><ConsigneeID>{c.uscc}</ConsigneeID>"
                           f"<GoodsReceiptPlace>{r.place}</GoodsReceiptPlace><CountrySubdivisionCode>"
                           f"{r.district_code}</CountrySubdivisionCode></ConsigneeInfo>")
+        # 2015WCCYR: parties by name and place only
+        t["consignor_wccyr"] = (f"<ConsignorInfo><Consignor>{c.name}</Consignor><PlaceOfLoading>{r.place}</PlaceOfLoading>"
+                                f"<CountrySubdivisionCode>{r.district_code}</CountrySubdivisionCode></ConsignorInfo>")
+        t["consignee_wccyr"] = (f"<ConsigneeInfo><Consignee>{c.name}</Consignee><GoodsReceiptPlace>{r.place}"
+                                f"</GoodsReceiptPlace><CountrySubdivisionCode>{r.district_code}"
+                                f"</CountrySubdivisionCode></ConsigneeInfo>")
         t["bureau_code"] = f"1{r.province_code[:2]}00000000"
         t["bureau_name"] = f"国家税务总局{r.province}税务局"
         t["tag"] = f"SWEI{r.province_code[:2]}00"
@@ -149,8 +155,23 @@ def invoice_file(inv: Invoice) -> str:
     )
 
 
-def waybill_header(carrier: Carrier, message_ref: str, sent: int) -> str:
-    """Opening of a waybill file up to and including its ``<Header>``."""
+
+
+def waybill_header(carrier: Carrier, message_ref: str, sent: int, layout: str = "contract") -> str:
+    """Opening of a waybill file of ``layout`` up to and including its ``<Header>``."""
+    if layout == "2015WCCYR":
+        return (
+            f"{XML_DECL}<Root>\n"
+            f"  <Header>\n"
+            f"    <MessageReferenceNumber>{message_ref}</MessageReferenceNumber>\n"
+            f"    <DocumentName>无车承运人电子路单</DocumentName>\n"
+            f"    <DocumentVersionNumber>2015WCCYR</DocumentVersionNumber>\n"
+            f"    <SenderCode>{carrier.uscc}</SenderCode>\n"
+            f"    <RecipientCode>wcjc0001</RecipientCode>\n"
+            f"    <MessageSendingDateTime>{compact_time(sent)}</MessageSendingDateTime>\n"
+            f"    <MessageFunctionCode>9</MessageFunctionCode>\n"
+            f"  </Header>\n"
+        )
     return (
         f"{XML_DECL}<Root>\n"
         f"  <Header>\n"
@@ -162,8 +183,10 @@ def waybill_header(carrier: Carrier, message_ref: str, sent: int) -> str:
     )
 
 
-def waybill_body(w: Waybill) -> str:
-    """One ``<Body>`` element."""
+def waybill_body(w: Waybill, layout: str = "contract") -> str:
+    """One ``<Body>`` element of ``layout``."""
+    if layout == "2015WCCYR":
+        return _waybill_body_2015wccyr(w)
     received = compact_time(w.received) if w.received is not None else ""
     grams = w.grams
     return (
@@ -180,6 +203,31 @@ def waybill_body(w: Waybill) -> str:
         f"<MeaUnits>{w.unit}</MeaUnits><GoodsItemGrossWeight>{grams // 1000}.{grams % 1000:03d}</GoodsItemGrossWeight>"
         f"<TotalNumberOfPackages>{w.packages}</TotalNumberOfPackages></GoodsInfo>\n"
         f"    <Status>{w.status}</Status>\n"
+        f"  </Body>\n"
+    )
+
+
+def _waybill_body_2015wccyr(w: Waybill) -> str:
+    """One ``<Body>`` as a 2015WCCYR carrier uploads it: no party USCCs, no quantity, no status
+    (a rejection is not told: the waybill simply has no receipt time), goods under one vehicle."""
+    received = compact_time(w.received) if w.received is not None and w.status == "3" else ""
+    grams = w.grams
+    return (
+        f"  <Body>\n"
+        f"    <OriginalDocumentNumber>{w.order_no}</OriginalDocumentNumber>\n"
+        f"    <ShippingNoteNumber>{w.no}</ShippingNoteNumber>\n"
+        f"{w.carrier.text}"
+        f"    <ConsignmentDateTime>{compact_time(w.consigned)}</ConsignmentDateTime>\n"
+        f"    <BusinessTypeCode>1002996</BusinessTypeCode>\n"
+        f"    <DespatchActualDateTime>{compact_time(w.despatched)}</DespatchActualDateTime>\n"
+        f"    <GoodsReceiptDateTime>{received}</GoodsReceiptDateTime>\n"
+        f"    {_fragments(w.consignor)['consignor_wccyr']}\n"
+        f"    {_fragments(w.consignee)['consignee_wccyr']}\n"
+        f"    <VehicleInfo><VehicleNumber>{w.carrier.region.short[:1]}{w.no[-5:]}</VehicleNumber>"
+        f"<Driver><NameOfPerson>司机</NameOfPerson></Driver><GoodsInfo><DescriptionOfGoods>{w.goods}</DescriptionOfGoods>"
+        f"<CargoTypeClassificationCode>90</CargoTypeClassificationCode>"
+        f"<GoodsItemGrossWeight>{grams // 1000}.{grams % 1000:03d}</GoodsItemGrossWeight>"
+        f"<TotalNumberOfPackages>{w.packages}</TotalNumberOfPackages></GoodsInfo></VehicleInfo>\n"
         f"  </Body>\n"
     )
 

@@ -18,7 +18,7 @@ from simulator.catalog import DRAWERS, Product
 from simulator.documents import ApItem, GoodsReceipt, Invoice, Line, PoItem, Trade, Waybill
 from simulator.money import tax_of, unit_price_text
 from simulator.timefmt import DAY, HOUR, year
-from simulator.world import Company
+from simulator.world import Carrier, Company
 
 if TYPE_CHECKING:
     from simulator.context import Sim
@@ -65,9 +65,15 @@ class Tweaks:
     line_tax_gap: int = 0  # fen added to the first line's tax (<= 6 keeps the line legal)
     guard: bool = True  # keep the total unique per seller/buyer pair
     fine_unit_price: bool = False  # unit price with 6 decimals (qty x price != amount)
+    contract_waybill: bool = False  # shipped by a carrier sending the contract layout (quantity, status 4)
 
 
 CLEAN = Tweaks()
+
+
+def contract_carriers(sim: Sim) -> list[Carrier]:
+    """The carriers sending the contract waybill layout, the one that carries quantity and status."""
+    return [k for k in sim.world.carriers if sim.tuning.waybill_layout(k.uscc) == "contract"]
 
 
 _M64 = (1 << 64) - 1
@@ -190,7 +196,7 @@ class TradeFactory:
             return []
         first = lines[0].product
         goods = first.text + ("等" if len(lines) > 1 else "")
-        carriers = sim.world.carriers
+        carriers = contract_carriers(sim) if tw.contract_waybill else sim.world.carriers
         carrier = carriers[int(rnd() * len(carriers))]
         status = tw.waybill_status
         deliver = sim.files.waybills.waybill

@@ -162,13 +162,15 @@ class WaybillFiles:
                  rng: random.Random, counts: Counts) -> None:
         self._rng, self._counts, self._day = rng, counts.by_kind, day
         self._dirs = {k.uscc: night_dir / "logistics" / k.uscc for k in carriers}
+        self._layouts = {k.uscc: tuning.waybill_layout(k.uscc) for k in carriers}
         self._batches = {k.uscc: self._rolling(k, tuning) for k in carriers}
         self._singles = {k.uscc: _Singles(rng, tuning) for k in carriers}
 
     def _rolling(self, carrier: Carrier, tuning: Tuning) -> RollingXml:
         def opening(n: int) -> str:
             sent = (self._day - 1) * DAY + 20 * HOUR + n * 60
-            return render.waybill_header(carrier, f"{self._rng.getrandbits(128):032x}", sent)
+            return render.waybill_header(carrier, f"{self._rng.getrandbits(128):032x}", sent,
+                                         self._layouts[carrier.uscc])
 
         return RollingXml(self._dirs[carrier.uscc], "waybills", tuning.waybill_batch_size, opening, "</Root>\n")
 
@@ -176,12 +178,13 @@ class WaybillFiles:
         """Deliver one waybill."""
         self._counts["waybills"] += 1
         key = w.carrier.uscc
+        layout = self._layouts[key]
         if self._singles[key].take():
             sent = (w.received if w.received is not None else w.despatched) + 1800
-            text = render.waybill_header(w.carrier, f"{self._rng.getrandbits(128):032x}", sent)
-            _write_small(self._dirs[key] / f"{w.no}.xml", text + render.waybill_body(w) + "</Root>\n")
+            text = render.waybill_header(w.carrier, f"{self._rng.getrandbits(128):032x}", sent, layout)
+            _write_small(self._dirs[key] / f"{w.no}.xml", text + render.waybill_body(w, layout) + "</Root>\n")
         else:
-            self._batches[key].write(render.waybill_body(w))
+            self._batches[key].write(render.waybill_body(w, layout))
 
     def close(self) -> None:
         """Close every carrier's open batch."""

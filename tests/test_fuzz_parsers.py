@@ -17,11 +17,11 @@ from tests.test_parsers import SAMPLE_ROWS, SAMPLES, MemorySink, parse_bytes
 
 FILE_CODES = {
     base.EMPTY_FILE, base.BAD_ENCODING, base.MALFORMED_CSV, base.MISSING_COLUMN, base.DUPLICATE_COLUMN,
-    base.MALFORMED_XML, base.UNEXPECTED_ROOT, base.LINE_TOO_LONG,
+    base.MALFORMED_XML, base.UNEXPECTED_ROOT, base.LINE_TOO_LONG, base.UNKNOWN_LAYOUT,
 }  # fmt: skip
 RECORD_CODES = {
     base.ROW_SHAPE, base.MISSING_FIELD, base.BAD_VALUE, base.BAD_ID, base.BAD_ENUM, base.DUPLICATE_FIELD,
-    base.RANGE_MISMATCH, base.LINE_TOO_LONG,
+    base.RANGE_MISMATCH, base.LINE_TOO_LONG, base.UNKNOWN_LAYOUT,
 }  # fmt: skip
 CSV_FILES = sorted(rel for rel in SAMPLE_ROWS if rel.endswith(".csv"))
 XML_FILES = sorted(rel for rel in SAMPLE_ROWS if rel.endswith(".xml"))

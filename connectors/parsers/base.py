@@ -24,6 +24,7 @@ MISSING_COLUMN = "MISSING_COLUMN"
 DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
 MALFORMED_XML = "MALFORMED_XML"
 UNEXPECTED_ROOT = "UNEXPECTED_ROOT"
+UNKNOWN_LAYOUT = "UNKNOWN_LAYOUT"  # an XML file (or one record) that matches no declared layout
 
 # Reason codes of record-level quarantine.
 ROW_SHAPE = "ROW_SHAPE"  # a CSV row with the wrong number of fields

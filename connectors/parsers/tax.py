@@ -1,6 +1,7 @@
 """tax/: 数电票 ``EInvoice`` XML (one per file or an ``EInvoiceBatch``) and the status feed.
 
-Every field is read by its full path below ``EInvoice`` (the line total
+Invoices and their lines are read through the declared layouts :data:`~connectors.parsers.layouts.TAX_INVOICE`
+and :data:`~connectors.parsers.layouts.TAX_LINE`: every field by its full path below ``EInvoice`` (the line total
 ``TotaltaxIncludedAmount`` and the header total ``TotalTax-includedAmount`` differ only
 by case and hyphen).  An invoice that breaks the format (number not 20 digits, no
 seller, an amount that does not parse …) is quarantined with its ordinal in the file;
@@ -16,108 +17,56 @@ from typing import Any
 
 from lxml import etree
 
-from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_ENUM, BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
-from connectors.parsers.xmlread import Paths, parse_parent_child_records
-from connectors.schemas import LINEAGE, PRICE, QTY, RATE, SCHEMAS
+from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES
+from connectors.parsers.xmlread import parse_parent_child_records
+from connectors.schemas import LINEAGE, QTY, SCHEMAS
 
-_ROOTS = frozenset({"EInvoiceBatch"})
 _STATUSES = frozenset({"0", "1", "2", "3", "4"})
-
-_NO = "Header/EIid"
-_ISSUE_TYPE = "Header/InherentLabel/InIssuType/LabelCode"
-_VAT_KIND = "Header/InherentLabel/GeneralOrSpecialVAT/LabelCode"
-_SELLER_ID = "EInvoiceData/SellerInformation/SellerIdNum"
-_SELLER_NAME = "EInvoiceData/SellerInformation/SellerName"
-_BUYER_ID = "EInvoiceData/BuyerInformation/BuyerIdNum"
-_BUYER_NAME = "EInvoiceData/BuyerInformation/BuyerName"
-_AMOUNT = "EInvoiceData/BasicInformation/TotalAmWithoutTax"
-_TAX = "EInvoiceData/BasicInformation/TotalTaxAm"
-_TOTAL = "EInvoiceData/BasicInformation/TotalTax-includedAmount"
-_ISSUE_TIME = "EInvoiceData/BasicInformation/RequestTime"
-_ORIGINAL = "EInvoiceData/SpecificInformation/RedEInvoice/OriginalInvoiceCode"
-_REMARK = "EInvoiceData/AdditionalInformation/Remark"
-_BUREAU = "TaxSupervisionInfo/TaxBureauCode"
-_LINES = "EInvoiceData/IssuItemInformation"
-_INVOICE = Paths(
-    [_NO, _ISSUE_TYPE, _VAT_KIND, _SELLER_ID, _SELLER_NAME, _BUYER_ID, _BUYER_NAME, _AMOUNT, _TAX, _TOTAL,
-     _ISSUE_TIME, _ORIGINAL, _REMARK, _BUREAU],
-    repeated=[_LINES],
-)  # fmt: skip
-_LINE = Paths(
-    ["ItemName", "SpecMod", "MeaUnits", "Quantity", "UnPrice", "Amount", "TaxRate", "ComTaxAm", "TaxClassificationCode"]
-)
+_ISSUE_LABEL = "issue_label"
 
 _ONE_FEN = Decimal(1)
-# where the aggregated values sit in a tax_invoice_lines row (the columns after the lineage ones)
+_AGGREGATES = ("line_count", "lines_amount_fen", "lines_tax_fen", "lines_quantity", "max_line_tax_gap_fen")
+# the tax_invoices columns before the line aggregates, and the tax_invoice_lines columns a line carries
+_INVOICE_COLUMNS = SCHEMAS["tax_invoices"].names[len(LINEAGE) : -len(_AGGREGATES)]
 _LINE_COLUMNS = SCHEMAS["tax_invoice_lines"].names[len(LINEAGE) :]
+_LINE_READ = _LINE_COLUMNS[2:]  # after invoice_no, line_no
+# where the aggregated values sit in a tax_invoice_lines row
 _L_QUANTITY, _L_AMOUNT, _L_TAX = (_LINE_COLUMNS.index(c) for c in ("quantity", "amount_fen", "tax_fen"))
 
 
 def parse_invoices(path: Path, ctx: ParseContext, sink: Sink) -> None:
-    """Parse a 数电票 XML file into ``tax_invoices`` and ``tax_invoice_lines``."""
-    parse_parent_child_records(path, ctx, sink, "EInvoice", _ROOTS, ("tax_invoices", "tax_invoice_lines"), _invoice)
+    """Parse a 数电票 XML file into ``tax_invoices`` and ``tax_invoice_lines`` (layout :data:`TAX_INVOICE`)."""
+    parse_parent_child_records(
+        path, ctx, sink, TAX_INVOICE.record, TAX_INVOICE.roots, ("tax_invoices", "tax_invoice_lines"), _invoice
+    )
 
 
 def _invoice(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    texts, groups = _INVOICE.read(elem)
-    get = texts.get
-    invoice_no = F.identifier(_NO, get(_NO), F.INVOICE_NO, "a 20-digit invoice number")
-    label = F.required(_ISSUE_TYPE, get(_ISSUE_TYPE))
+    read = TAX_INVOICE.read(elem)
+    label = read[_ISSUE_LABEL]
     if label != "Y" and not label.startswith("N"):
-        raise BadRecord(BAD_ENUM, f"{_ISSUE_TYPE}: {label!r} is neither Y (blue) nor N (red-letter)")
-    is_red = label != "Y"
+        raise BadRecord(BAD_ENUM, f"{TAX_INVOICE.path(_ISSUE_LABEL)}: {label!r} is neither Y (blue) nor N (red-letter)")
+    read["is_red"] = is_red = label != "Y"
     # The red-letter label may carry the reversed invoice's number after the N.
-    original = F.ident(_ORIGINAL, get(_ORIGINAL)) or (F.ident(_ISSUE_TYPE, label[1:]) if is_red else None)
-    lines = [_line(invoice_no, n, line) for n, line in enumerate(groups.get(_LINES, ()), 1)]
-    row = (
-        invoice_no,
-        is_red,
-        original,
-        F.text(get(_VAT_KIND)),
-        F.required_ident(_SELLER_ID, get(_SELLER_ID)),
-        F.text(get(_SELLER_NAME)),
-        F.ident(_BUYER_ID, get(_BUYER_ID)),
-        F.text(get(_BUYER_NAME)),
-        F.required_fen(_AMOUNT, get(_AMOUNT)),
-        F.required_fen(_TAX, get(_TAX)),
-        F.required_fen(_TOTAL, get(_TOTAL)),
-        F.convert(_ISSUE_TIME, values.parse_invoice_time, get(_ISSUE_TIME)),
-        F.text(get(_REMARK)),
-        F.text(get(_BUREAU)),
-        *_line_aggregates(lines),
-    )
+    if read["original_invoice_no"] is None and is_red:
+        read["original_invoice_no"] = F.ident(TAX_INVOICE.path(_ISSUE_LABEL), label[1:])
+    lines = [_line(read["invoice_no"], n, line) for n, line in enumerate(read[TAX_LINES], 1)]
+    row = (*(read[c] for c in _INVOICE_COLUMNS), *_line_aggregates(lines))
     return row, [line for line, _ in lines]
 
 
 def _line(invoice_no: str, line_no: int, elem: etree._Element) -> tuple[tuple[Any, ...], int | None]:
     """One ``IssuItemInformation``: the line row and its tax gap in fen (None without a rate)."""
     try:
-        get = _LINE.read(elem)[0].get
-        quantity = F.decimal("Quantity", get("Quantity"), QTY)
-        amount = F.required_fen("Amount", get("Amount"))
-        rate = F.decimal("TaxRate", get("TaxRate"), RATE, parse=values.parse_tax_rate)
-        tax = F.required_fen("ComTaxAm", get("ComTaxAm"))
-        unit_price = F.decimal("UnPrice", get("UnPrice"), PRICE)
+        read = TAX_LINE.read(elem)
     except BadRecord as err:
-        raise BadRecord(err.reason_code, f"{_LINES}[{line_no}]/{err.reason}") from None
-    row = (
-        invoice_no,
-        line_no,
-        F.text(get("ItemName")),
-        F.text(get("SpecMod")),
-        F.text(get("MeaUnits")),
-        quantity,
-        unit_price,
-        amount,
-        rate,
-        tax,
-        F.text(get("TaxClassificationCode")),
-    )
+        raise BadRecord(err.reason_code, f"{TAX_LINES}[{line_no}]/{err.reason}") from None
+    amount, rate, tax = read["amount_fen"], read["tax_rate"], read["tax_fen"]
     gap = None if rate is None else int(abs(amount * rate - tax).quantize(_ONE_FEN, ROUND_HALF_UP))
-    return row, gap
+    return (invoice_no, line_no, *(read[c] for c in _LINE_READ)), gap
 
 
 def _line_aggregates(lines: Iterable[tuple[tuple[Any, ...], int | None]]) -> tuple[Any, ...]:

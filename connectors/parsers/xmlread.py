@@ -13,15 +13,16 @@ from pathlib import Path
 from lxml import etree
 
 from connectors.parsers.base import (
-    DUPLICATE_FIELD,
     MALFORMED_XML,
     UNEXPECTED_ROOT,
+    UNKNOWN_LAYOUT,
     BadRecord,
     FileRejected,
     ParseContext,
     Sink,
 )
 from connectors.parsers.batching import BatchBuilder, flush_all
+from connectors.parsers.layout import NoLayout
 
 RAW_LIMIT = 2000  # the quarantine keeps this much of a record's text
 
@@ -33,9 +34,11 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
 
     A record is either the document root or a child of a root whose tag is in ``roots``.
     A record whose handler raises :class:`BadRecord` is quarantined with its ordinal.
-    Raises :class:`FileRejected` on malformed XML or an unexpected document structure.
+    Raises :class:`FileRejected` on malformed XML, an unexpected document structure, or when
+    no record matches a known layout (each raised :class:`NoLayout`): such a file is never
+    loaded as empty rows.
     """
-    ordinal = 0
+    ordinal = unmatched = 0
     events = etree.iterparse(
         str(path), events=("end",), tag=record_tag, remove_comments=True, remove_pis=True, no_network=True
     )
@@ -50,6 +53,7 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
             try:
                 handle(ordinal, elem)
             except BadRecord as err:
+                unmatched += isinstance(err, NoLayout)
                 sink.quarantine(ordinal, err.reason_code, err.reason, record_text(elem))
             elem.clear()
             if parent is not None:
@@ -59,6 +63,8 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
         raise FileRejected(MALFORMED_XML, str(err)) from None
     if ordinal == 0 and events.root.tag not in roots:
         raise FileRejected(UNEXPECTED_ROOT, f"root <{events.root.tag}>, expected {_names(roots | {record_tag})}")
+    if ordinal and unmatched == ordinal:
+        raise FileRejected(UNKNOWN_LAYOUT, f"none of the {ordinal} <{record_tag}> records matches a known layout")
 
 
 def _names(tags: frozenset[str]) -> str:
@@ -69,62 +75,6 @@ def record_text(elem: etree._Element) -> str:
     """The element serialized, cut to :data:`RAW_LIMIT` characters (for a quarantine record)."""
     text: str = etree.tostring(elem, encoding="unicode", with_tail=False)
     return text[:RAW_LIMIT]
-
-
-Texts = dict[str, str | None]
-Groups = dict[str, list[etree._Element]]
-_Tree = dict[str, "str | tuple[str] | _Tree"]
-
-
-class Paths:
-    """The paths a record parser reads, below the record element, compiled into a tree.
-
-    Paths are ``/``-joined tags, e.g. ``EInvoiceData/BasicInformation/TotalTaxAm``.
-    :meth:`read` walks the record once, descending only into elements on a wanted path:
-    a leaf path gives its text, a ``repeated`` path gives the list of its elements (in
-    document order, not walked into).  Other elements are ignored.
-    """
-
-    def __init__(self, leaves: Iterable[str], repeated: Iterable[str] = ()) -> None:
-        self._tree: _Tree = {}
-        entries: list[tuple[str, str | tuple[str]]] = [(p, p) for p in leaves]
-        entries.extend((p, (p,)) for p in repeated)
-        for path, value in entries:
-            *parents, last = path.split("/")
-            node = self._tree
-            for tag in parents:
-                child = node.setdefault(tag, {})
-                if not isinstance(child, dict):
-                    raise ValueError(f"{path} lies below the leaf {tag}")
-                node = child
-            if last in node:
-                raise ValueError(f"{path} given twice, or as a leaf and a parent")
-            node[last] = value
-
-    def read(self, elem: etree._Element) -> tuple[Texts, Groups]:
-        """The texts of the wanted leaves present and the elements of the repeated paths.
-
-        A leaf met twice raises :class:`BadRecord` (the record would be ambiguous).
-        """
-        texts: Texts = {}
-        groups: Groups = {}
-        _walk(elem, self._tree, texts, groups)
-        return texts, groups
-
-
-def _walk(elem: etree._Element, tree: _Tree, texts: Texts, groups: Groups) -> None:
-    for child in elem:
-        wanted = tree.get(child.tag)
-        if wanted is None:
-            continue
-        if isinstance(wanted, str):
-            if wanted in texts:
-                raise BadRecord(DUPLICATE_FIELD, f"<{wanted}> appears twice")
-            texts[wanted] = child.text
-        elif isinstance(wanted, dict):
-            _walk(child, wanted, texts, groups)
-        else:
-            groups.setdefault(wanted[0], []).append(child)
 
 
 ParentAndChildren = tuple[tuple[object, ...], list[tuple[object, ...]]]

@@ -6,7 +6,9 @@ WITH claims AS (
   SELECT DISTINCT a.carrier_uscc, a.waybill_no, b.carrier_uscc AS pooled_carrier, b.waybill_no AS pooled_waybill, b.quantity
   FROM claims a JOIN claims b USING (invoice_no)
 ), carried AS (
-  SELECT carrier_uscc, waybill_no, sum(quantity) AS carried, list(pooled_waybill ORDER BY pooled_waybill) AS pooled
+  -- NULL when a pooled waybill carries no quantity (2015WCCYR): overuse cannot be told
+  SELECT carrier_uscc, waybill_no, CASE WHEN bool_and(quantity IS NOT NULL) THEN sum(quantity) END AS carried,
+         list(pooled_waybill ORDER BY pooled_waybill) AS pooled
   FROM pool GROUP BY ALL
 ), claimed AS (
   SELECT c.carrier_uscc, c.waybill_no, sum(i.net_quantity) AS claimed,

@@ -3,16 +3,19 @@ WITH sharing AS (
 ), per_invoice AS (
   SELECT w.financing_id, w.invoice_no, any_value(w.invoice_quantity) AS invoice_quantity,
          any_value(w.buyer_uscc) AS buyer_uscc, sum(w.quantity) AS carried, max(s.invoices) AS sharing,
+         bool_and(w.quantity IS NOT NULL) AS quantity_carried,
          list(w.waybill_no ORDER BY w.waybill_no) AS waybills,
-         coalesce(list(w.waybill_no ORDER BY w.waybill_no) FILTER (WHERE w.consignee_uscc <> w.buyer_uscc), [])
+         coalesce(list(w.waybill_no ORDER BY w.waybill_no) FILTER (WHERE NOT w.consignee_agrees), [])
            AS misdelivered,
-         coalesce(list(w.waybill_no || ' to ' || w.consignee_uscc ORDER BY w.waybill_no)
-                  FILTER (WHERE w.consignee_uscc <> w.buyer_uscc), []) AS misdelivered_to
+         coalesce(list(w.waybill_no || ' to ' || coalesce(w.consignee_uscc, w.consignee_name) ORDER BY w.waybill_no)
+                  FILTER (WHERE NOT w.consignee_agrees), []) AS misdelivered_to
   FROM trade_waybills w JOIN sharing s USING (carrier_uscc, waybill_no)
   GROUP BY w.financing_id, w.invoice_no
 ), judged AS (
+  -- a waybill layout without quantity (2015WCCYR) cannot tell a quantity mismatch: not judged
   SELECT *, len(misdelivered) > 0 AS wrong_consignee,
-         sharing = 1 AND invoice_quantity IS NOT NULL AND NOT quantities_agree(carried, invoice_quantity) AS wrong_quantity
+         sharing = 1 AND quantity_carried AND invoice_quantity IS NOT NULL
+           AND NOT quantities_agree(carried, invoice_quantity) AS wrong_quantity
   FROM per_invoice
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref,

@@ -13,12 +13,14 @@ SELECT DISTINCT ON (invoice_no)
        waybill_outcome, waybill_candidates, waybill_nos
 FROM trade_links ORDER BY invoice_no;
 
--- The matched waybills behind each financing's invoices.
+-- The matched waybills behind each financing's invoices; consignee_agrees says whether the
+-- waybill's consignee is the invoice's buyer (NULL: the waybill does not tell, see party_agrees).
 CREATE OR REPLACE TEMP VIEW trade_waybills AS
 SELECT m.financing_id, m.invoice_no, m.value_date, m.invoice_quantity, m.seller_uscc, m.buyer_uscc,
-       w.carrier_uscc, w.waybill_no, w.po_no, w.consignor_uscc, w.consignee_uscc, w.quantity, w.status,
-       w.consignment_time, w.despatch_time, w.receipt_time, w.arrived
-FROM trade_links m JOIN mt_waybill_links w USING (invoice_no)
+       w.carrier_uscc, w.waybill_no, w.po_no, w.consignor_uscc, w.consignee_uscc, w.consignee_name, w.layout,
+       w.quantity, w.status, w.consignment_time, w.despatch_time, w.receipt_time, w.arrived,
+       party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, m.buyer_uscc, i.buyer_name) AS consignee_agrees
+FROM trade_links m JOIN mt_waybill_links w USING (invoice_no) JOIN mt_invoices i USING (invoice_no)
 WHERE m.waybill_outcome = 'matched';
 
 -- What the matched waybills of each financing's invoice carried, and how much of it was

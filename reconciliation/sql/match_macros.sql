@@ -39,6 +39,29 @@ CREATE OR REPLACE TEMP MACRO uscc_well_formed(s) AS
 CREATE OR REPLACE TEMP MACRO uscc_valid(s) AS
   uscc_well_formed(s) AND substr(uscc_compact(s), 18, 1) = uscc_check_char(s);
 
+-- A USCC's administrative-division code (positions 3–8, INPUTS.md "reference/parties.csv"), and a
+-- division code cut to the level it names (trailing 00 pairs dropped: 320500 -> 3205, 110000 -> 11).
+CREATE OR REPLACE TEMP MACRO uscc_region(s) AS
+  CASE WHEN uscc_well_formed(s) THEN substr(uscc_compact(s), 3, 6) END;
+CREATE OR REPLACE TEMP MACRO division_prefix(code) AS regexp_replace(trim(code), '(00)+$', '');
+-- Two division codes agree when one lies within the other (district 320506 in city 320500);
+-- an unknown code agrees with any.
+CREATE OR REPLACE TEMP MACRO regions_agree(a, b) AS
+  coalesce(starts_with(division_prefix(a), division_prefix(b)) OR starts_with(division_prefix(b), division_prefix(a)), true);
+-- A party's name as compared: full-width brackets as half-width, then spaces (the ideographic
+-- one included), brackets and punctuation dropped, lower case; NULL when nothing is left.
+CREATE OR REPLACE TEMP MACRO party_name_key(s) AS
+  nullif(lower(regexp_replace(translate(s, '（）【】', '()[]'), '[\s　()\[\]·.,，、]', '', 'g')), '');
+-- Does the party a waybill names (its USCC, else its name and division code) agree with a party of
+-- the invoice (USCC and name)? With a USCC on the waybill, the USCCs decide; a layout naming
+-- parties only by name and region (2015WCCYR) agrees when the names agree after normalisation and
+-- the region lies within the USCC's division. NULL when the waybill says nothing of the party: a
+-- field the layout does not carry is never a mismatch.
+CREATE OR REPLACE TEMP MACRO party_agrees(w_uscc, w_name, w_region, uscc, name) AS
+  CASE WHEN w_uscc IS NOT NULL THEN w_uscc = uscc
+       WHEN party_name_key(w_name) IS NULL THEN NULL
+       ELSE party_name_key(w_name) = party_name_key(name) AND regions_agree(w_region, uscc_region(uscc)) END;
+
 -- Order numbers an invoice's remark states: 订单4500012345, 采购订单号: ABC-PO-202611-0000007,
 -- PO 4500012345 (what follows, up to a space or punctuation).
 CREATE OR REPLACE TEMP MACRO remark_order_refs(remark) AS

@@ -13,13 +13,17 @@ SELECT p.financing_id, p.invoice_no, p.amount_fen, p.bank_code, p.product, p.val
 FROM presented_invoices p JOIN live_financings f USING (financing_id);
 
 CREATE OR REPLACE TEMP TABLE mt_tax_invoices AS
-SELECT invoice_no, is_red, original_invoice_no, seller_uscc, buyer_uscc, amount_fen, tax_fen, total_fen,
+SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen, total_fen,
        issue_time, issue_time::DATE AS issue_date, remark, line_count, lines_amount_fen, lines_tax_fen,
        lines_quantity, max_line_tax_gap_fen, business_date AS arrived
 FROM cur_tax_invoices;
 
+-- A waybill names its parties by USCC (contract layout) or by name and division code only
+-- (2015WCCYR, see party_agrees); a layout without quantity leaves it NULL: never a mismatch.
 CREATE OR REPLACE TEMP TABLE mt_waybills AS
-SELECT carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, quantity, status,
+SELECT carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, consignor_name, consignee_name,
+       origin_region, region_code AS dest_region, party_name_key(consignor_name) AS consignor_key,
+       party_name_key(consignee_name) AS consignee_key, quantity, status, layout,
        consignment_time, despatch_time, receipt_time, coalesce(consignment_time, despatch_time)::DATE AS shipped,
        business_date AS arrived
 FROM cur_waybills;
@@ -45,7 +49,8 @@ WITH presented AS (
   SELECT original_invoice_no AS invoice_no, sum(abs(lines_quantity)) AS red_quantity
   FROM mt_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented) GROUP BY ALL
 )
-SELECT p.invoice_no, t.invoice_no IS NOT NULL AS known, t.seller_uscc, t.buyer_uscc,
+SELECT p.invoice_no, t.invoice_no IS NOT NULL AS known, t.seller_uscc, t.buyer_uscc, t.seller_name, t.buyer_name,
+       party_name_key(t.seller_name) AS seller_key, party_name_key(t.buyer_name) AS buyer_key,
        t.amount_fen, t.total_fen, t.issue_date, t.remark,
        t.lines_quantity AS quantity,
        t.lines_quantity - coalesce(red.red_quantity, 0) AS net_quantity,
@@ -131,36 +136,52 @@ WHERE o.outcome = 'matched';
 -- seller or to the buyer: all of them, one order being delivered by several waybills.
 -- Without one, the waybills from the seller to the buyer consigned within date_window_days
 -- of the issue, grouped into deliveries by the order they cite: the deliveries whose
--- quantity agrees with the invoice's, else the single waybills whose quantity does.
+-- quantity agrees with the invoice's (or that carry no quantity: a layout without one is
+-- matched on parties and dates alone), else the single waybills whose quantity does.
+-- Parties agree by USCC, or by name and region where the waybill names no USCC (party_agrees).
 CREATE OR REPLACE TEMP TABLE mt_waybill_links AS
 WITH keyed AS (
   SELECT k.invoice_no, w.carrier_uscc, w.waybill_no
   FROM mt_order_keys k
   JOIN mt_invoices i USING (invoice_no)
   JOIN mt_waybills w ON w.po_no = k.order_no
-  WHERE w.consignor_uscc = i.seller_uscc OR w.consignee_uscc = i.buyer_uscc
+  WHERE coalesce(party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name), false)
+     OR coalesce(party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, i.buyer_uscc, i.buyer_name), false)
   UNION
   SELECT g.invoice_no, w.carrier_uscc, w.waybill_no
   FROM mt_gr_links g
   JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = 'matched'
   JOIN mt_invoices i ON i.invoice_no = g.invoice_no
   JOIN mt_waybills w ON w.waybill_no = g.delivery_note
-  WHERE w.consignor_uscc = i.seller_uscc OR w.consignee_uscc = i.buyer_uscc
+  WHERE coalesce(party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name), false)
+     OR coalesce(party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, i.buyer_uscc, i.buyer_name), false)
 ), unkeyed AS MATERIALIZED (
   SELECT i.* FROM mt_invoices i
   WHERE i.known AND i.invoice_no NOT IN (SELECT invoice_no FROM mt_order_keys)
-), windowed AS (
-  SELECT i.invoice_no, i.quantity AS invoice_quantity, w.carrier_uscc, w.waybill_no, w.quantity,
-         coalesce(w.po_no, w.carrier_uscc || '/' || w.waybill_no) AS delivery
+), between_parties AS (
+  -- waybills naming both parties by USCC: an equality join; the others by name, then judged
+  SELECT i.invoice_no, i.quantity AS invoice_quantity, i.issue_date, w.*
   FROM unkeyed i
   JOIN mt_waybills w ON w.consignor_uscc = i.seller_uscc AND w.consignee_uscc = i.buyer_uscc
-  WHERE w.shipped BETWEEN i.issue_date - getvariable('date_window_days') AND i.issue_date + getvariable('date_window_days')
+  UNION ALL
+  SELECT i.invoice_no, i.quantity AS invoice_quantity, i.issue_date, w.*
+  FROM unkeyed i
+  JOIN mt_waybills w ON w.consignor_key = i.seller_key AND w.consignee_key = i.buyer_key
+  WHERE (w.consignor_uscc IS NULL OR w.consignee_uscc IS NULL)
+    AND party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name)
+    AND party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, i.buyer_uscc, i.buyer_name)
+), windowed AS (
+  SELECT invoice_no, invoice_quantity, carrier_uscc, waybill_no, quantity,
+         coalesce(po_no, carrier_uscc || '/' || waybill_no) AS delivery
+  FROM between_parties
+  WHERE shipped BETWEEN issue_date - getvariable('date_window_days') AND issue_date + getvariable('date_window_days')
 ), deliveries AS (
-  SELECT invoice_no, delivery, any_value(invoice_quantity) AS invoice_quantity, sum(quantity) AS quantity
+  SELECT invoice_no, delivery, any_value(invoice_quantity) AS invoice_quantity,
+         CASE WHEN bool_and(quantity IS NOT NULL) THEN sum(quantity) END AS quantity
   FROM windowed GROUP BY invoice_no, delivery
 ), qualifying_deliveries AS (
   SELECT invoice_no, delivery FROM deliveries
-  WHERE invoice_quantity IS NULL OR quantities_agree(quantity, invoice_quantity)
+  WHERE invoice_quantity IS NULL OR quantity IS NULL OR quantities_agree(quantity, invoice_quantity)
 ), inferred AS (
   SELECT w.invoice_no, w.carrier_uscc, w.waybill_no, w.delivery
   FROM windowed w JOIN qualifying_deliveries USING (invoice_no, delivery)
@@ -175,7 +196,8 @@ WITH keyed AS (
   SELECT invoice_no, carrier_uscc, waybill_no, 'parties', delivery FROM inferred
 )
 SELECT l.invoice_no, l.method, l.delivery,
-       w.carrier_uscc, w.waybill_no, w.po_no, w.consignor_uscc, w.consignee_uscc, w.quantity, w.status,
+       w.carrier_uscc, w.waybill_no, w.po_no, w.consignor_uscc, w.consignee_uscc, w.consignor_name, w.consignee_name,
+       w.origin_region, w.dest_region, w.layout, w.quantity, w.status,
        w.consignment_time, w.despatch_time, w.receipt_time, w.shipped, w.arrived
 FROM links l JOIN mt_waybills w USING (carrier_uscc, waybill_no);
 
@@ -231,7 +253,7 @@ WITH po AS (
   FROM mt_gr_links GROUP BY invoice_no
 ), wb AS (
   SELECT invoice_no, list(DISTINCT waybill_no ORDER BY waybill_no) AS waybill_nos,
-         sum(quantity) AS quantity, max(arrived) AS arrived
+         CASE WHEN bool_and(quantity IS NOT NULL) THEN sum(quantity) END AS quantity, max(arrived) AS arrived
   FROM mt_waybill_links GROUP BY invoice_no
 ), instrument AS (
   SELECT financing_id, invoice_no, count(DISTINCT coalesce(from_uscc, '') || '>' || coalesce(to_uscc, '')) AS parties,
