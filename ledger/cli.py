@@ -26,7 +26,16 @@ from rich.table import Table
 
 from connectors.errors import ScfError
 from connectors.values import format_fen
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
+from ledger.checkpoint import (
+    COSIGNATURE_V1_ALG,
+    Checkpoint,
+    CheckpointError,
+    NoteSigner,
+    NoteVerifier,
+    cosign,
+    decode_note,
+    parse_note,
+)
 from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
 from ledger.keys import default_log_vkey_path, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
@@ -135,7 +144,11 @@ def verify(
     origin: Optional[str] = ORIGIN,
     key_name: Optional[str] = KEY_NAME,
     log_key: Optional[str] = LOG_KEY,
-    witness: List[str] = typer.Option([], "--witness", help="Known cosigner key (verifier key text); repeatable."),
+    witness: List[str] = typer.Option(
+        [], "--witness",
+        help="Known cosigner key (verifier key text: type 04 = tlog-cosignature v1; a pinned 01 key accepts "
+        "that cosigner's legacy pre-v1 lines); repeatable.",
+    ),
     quorum: int = typer.Option(0, "--quorum", help="Cosignatures required on every checkpoint."),
     checkpoints: Optional[Path] = CHECKPOINTS,
     nodes: bool = typer.Option(False, "--nodes", help="Also check every stored interior node."),
@@ -243,8 +256,8 @@ def prove(
                 }
             )
         if old_size is not None:
-            if not 0 <= old_size <= size:
-                raise _fail(f"--old-size must be between 0 and {size}", 2)
+            if not 0 < old_size <= size:  # RFC 9162: no consistency proof from the empty tree
+                raise _fail(f"--old-size must be between 1 and {size}", 2)
             old_root = store.root_at(old_size)
             proof = store.consistency_proof(old_size, size)
             good = verify_consistency(old_size, size, old_root, root, proof)
@@ -265,7 +278,7 @@ def _latest_note(folder: Path) -> tuple[Checkpoint, str] | None:
     best: tuple[Checkpoint, str] | None = None
     for path in folder.glob("*.txt") if folder.is_dir() else []:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = decode_note(path.read_bytes())
             cp = Checkpoint.parse(parse_note(text).body)
         except (CheckpointError, OSError):
             continue
@@ -313,13 +326,13 @@ def cosign_command(
     log_key: Optional[str] = LOG_KEY,
     out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
-    """Add your signature to a checkpoint the pinned log signed."""
+    """Add your tlog-cosignature v1 to a checkpoint the pinned log signed."""
     home = _home(home)
     origin = _origin(origin, home)
     log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
     try:
-        signer = NoteSigner(name, _signing_key(key))
-        text = cosign(checkpoint_file.read_text(encoding="utf-8"), signer, origin=origin, log=log)
+        signer = NoteSigner(name, _signing_key(key), COSIGNATURE_V1_ALG)
+        text = cosign(decode_note(checkpoint_file.read_bytes()), signer, origin=origin, log=log)
     except (CheckpointError, OSError, ValueError) as exc:
         raise _fail(f"refused: {exc}") from None
     (out or checkpoint_file).write_text(text, encoding="utf-8")

@@ -58,13 +58,17 @@ def verify_inclusion(
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> bool:
-    """True iff ``proof`` shows the tree ``(old_size, old_root)`` is a prefix of the new one."""
-    if old_size < 0 or old_size > new_size or not _well_formed(*proof):
+    """True iff ``proof`` shows the tree ``(old_size, old_root)`` is a prefix of the new one.
+
+    RFC 9162 §2.1.4 defines consistency proofs only for ``0 < old_size <= new_size``:
+    a proof "from" the empty tree proves nothing about any root, so it is refused (as
+    Go's ``sumdb/tlog.CheckTree`` refuses it).  Equal sizes need equal roots and an
+    empty proof.
+    """
+    if old_size < 1 or old_size > new_size or not _well_formed(*proof):
         return False
     if old_size == new_size:
         return not proof and old_root == new_root and _well_formed(old_root)
-    if old_size == 0:
-        return not proof
     if not proof or not _well_formed(old_root, new_root):
         return False
     path = list(proof)
