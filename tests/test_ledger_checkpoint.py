@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.errors import IntegrityError
 from ledger.checkpoint import (
     COSIGNATURE_V1_ALG,
     Checkpoint,
@@ -28,7 +29,6 @@ from ledger.checkpoint import (
     sign_checkpoint,
     signers_of,
 )
-from connectors.errors import IntegrityError
 from ledger.keys import (
     create_fingerprint_key,
     create_signing_key,
