@@ -40,7 +40,7 @@ from ledger.keys import (
 from ledger.merkle import EMPTY_ROOT
 from ledger.nightly import ingest_night
 from ledger.proofcheck import verify_consistency
-from ledger.publish import InconsistentCheckpoint, publish_checkpoint
+from ledger.publish import InconsistentCheckpoint, load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema
 from ledger.testing import Harness, busy_night
 
@@ -372,6 +372,22 @@ def test_republishing_keeps_cosignatures(ledger: Harness) -> None:
     path.write_text(cosign(path.read_text(), bank, origin=ORIGIN, log=ledger.verifier()))
     assert ledger.run(dt.date(2026, 11, 20)).verified
     open_checkpoint(path.read_text(), origin=ORIGIN, log=ledger.verifier(), witnesses=[bank.verifier()], quorum=1)
+
+
+def test_an_old_checkpoint_with_a_legacy_cosignature_stays_verifiable(ledger: Harness) -> None:
+    """A file cosigned before v1 keeps its line through a re-run and still meets a legacy-pinned quorum."""
+    path = ledger.checkpoint_dir / "10.txt"
+    key = Ed25519PrivateKey.generate()
+    legacy = NoteSigner("bank2.example", key)
+    path.write_text(path.read_text() + legacy.sign(parse_note(path.read_text()).body).line())
+    assert ledger.run(dt.date(2026, 11, 20)).verified  # the nightly re-signs: the old line is kept
+    found, problems = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ORIGIN, log=ledger.verifier(),
+                                       witnesses=[legacy.verifier()], quorum=1)
+    assert not problems and [s.checkpoint.size for s in found if s.source.endswith("10.txt")] == [10]
+    v1 = NoteSigner("bank2.example", key, COSIGNATURE_V1_ALG).verifier()
+    _, problems = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ORIGIN, log=ledger.verifier(),
+                                   witnesses=[v1], quorum=1)
+    assert problems == [f"checkpoint {path}: 0 cosignatures from known keys; 1 required"]
 
 
 # ---- key files --------------------------------------------------------------------------
