@@ -41,11 +41,12 @@ from ledger.keys import default_log_vkey_path, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
 from ledger.merkle import leaf_hash
 from ledger.proofcheck import verify_consistency, verify_inclusion
-from ledger.publish import load_checkpoints, publish_checkpoint
+from ledger.publish import load_checkpoints, publish_checkpoint, write_atomically
 from ledger.schema import ensure_schema, has_schema
 from ledger.state import all_vouchers, replay_vouchers
 from ledger.store import LedgerStore, row_keys
 from ledger.verify import verify_ledger
+from ledger.witness import witness_cosign
 
 DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
 
@@ -325,18 +326,47 @@ def cosign_command(
     key_name: Optional[str] = KEY_NAME,
     log_key: Optional[str] = LOG_KEY,
     out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
+    state: Optional[Path] = typer.Option(
+        None, "--state",
+        help="Your record of the last checkpoint you cosigned for this log (created on first use): "
+        "cosign only a tree that extends it, as a C2SP witness does.",
+    ),
+    proof: Optional[Path] = typer.Option(
+        None, "--proof", help="With --state: the JSON of `scf ledger prove … --old-size <its size> --size <new size>`."
+    ),
 ) -> None:
     """Add your tlog-cosignature v1 to a checkpoint the pinned log signed."""
     home = _home(home)
     origin = _origin(origin, home)
     log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
+    if proof is not None and state is None:
+        raise _fail("--proof needs --state (the checkpoint the proof starts from)", 2)
+    hashes = _consistency_proof(proof)
     try:
         signer = NoteSigner(name, _signing_key(key), COSIGNATURE_V1_ALG)
-        text = cosign(decode_note(checkpoint_file.read_bytes()), signer, origin=origin, log=log)
+        note = decode_note(checkpoint_file.read_bytes())
+        if state is None:
+            text = cosign(note, signer, origin=origin, log=log)
+        else:
+            previous = decode_note(state.read_bytes()) if state.exists() else None
+            text = witness_cosign(note, signer, origin=origin, log=log, previous=previous, proof=hashes)
     except (CheckpointError, OSError, ValueError) as exc:
         raise _fail(f"refused: {exc}") from None
-    (out or checkpoint_file).write_text(text, encoding="utf-8")
+    write_atomically(out or checkpoint_file, text)
+    if state is not None:
+        write_atomically(state, text)
     console.print(f"cosigned by {name}; verifier key {signer.verifier().vkey()}", style="green")
+
+
+def _consistency_proof(path: Optional[Path]) -> list[bytes]:
+    """The consistency proof in a ``scf ledger prove --old-size`` JSON file (none without one)."""
+    if path is None:
+        return []
+    try:
+        hashes = json.loads(path.read_text(encoding="utf-8"))["consistency"]["proof"]
+        return [base64.b64decode(h, validate=True) for h in hashes]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"--proof {path} is not the JSON of `scf ledger prove --old-size`: {exc!r}", 2) from None
 
 
 @ledger_app.command()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Callable, Iterable, Mapping, Sequence
 
-from ledger.proofcheck import verify_consistency, verify_inclusion  # noqa: F401  (re-export)
+from ledger.proofcheck import EMPTY_ROOT, verify_consistency, verify_inclusion  # noqa: F401  (re-export)
 
 NodeId = tuple[int, int]
 Emit = Callable[[int, int, list[bytes]], None]
@@ -35,7 +35,6 @@ def collector(into: dict[NodeId, bytes]) -> Emit:
     return emit
 
 _sha256 = hashlib.sha256
-EMPTY_ROOT = _sha256(b"").digest()
 
 
 def leaf_hash(entry: bytes) -> bytes:

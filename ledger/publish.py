@@ -29,8 +29,7 @@ from ledger.checkpoint import (
     parse_note,
     sign_checkpoint,
 )
-from ledger.merkle import EMPTY_ROOT
-from ledger.proofcheck import verify_consistency
+from ledger.proofcheck import extends
 from ledger.store import LedgerStore, fetch_one
 
 
@@ -131,7 +130,8 @@ def latest_checkpoint(found: Sequence[SignedCheckpoint]) -> Checkpoint | None:
     return max((s.checkpoint for s in found), key=lambda c: c.size, default=None)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, LF) through a fsynced temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
@@ -167,11 +167,9 @@ def publish_checkpoint(
         if cp.size == head.size and cp.root != head.root:
             raise InconsistentCheckpoint(f"a checkpoint of size {cp.size} was signed with another root")
     latest = latest_checkpoint(found)
-    if latest is not None and latest.size == 0 and latest.root != EMPTY_ROOT:
-        raise InconsistentCheckpoint("the signed checkpoint of size 0 does not hold the empty tree's root")
-    if latest is not None and 0 < latest.size < head.size:
-        proof = store.consistency_proof(latest.size, head.size)
-        if not verify_consistency(latest.size, head.size, latest.root, head.root, proof):
+    if latest is not None and latest.size < head.size:
+        proof = store.consistency_proof(latest.size, head.size) if latest.size else []
+        if not extends(latest.size, head.size, latest.root, head.root, proof):
             raise InconsistentCheckpoint(
                 f"the tree of size {head.size} does not extend the checkpoint of size {latest.size}"
             )
@@ -183,7 +181,7 @@ def publish_checkpoint(
         if parse_note(existing).body == checkpoint.body():
             note = merge_signatures(existing, note)
     if not path.exists() or decode_note(path.read_bytes()) != note:
-        _write_atomically(path, note)
+        write_atomically(path, note)
     known = fetch_one(con, "SELECT count(*) FROM ledger_checkpoints WHERE tree_size = ?", [head.size])
     if not known or not known[0]:
         con.execute(

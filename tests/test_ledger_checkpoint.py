@@ -42,7 +42,9 @@ from ledger.nightly import ingest_night
 from ledger.proofcheck import verify_consistency
 from ledger.publish import InconsistentCheckpoint, load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema
+from ledger.store import LedgerStore
 from ledger.testing import Harness, busy_night
+from ledger.witness import witness_cosign
 
 # golang.org/x/mod/sumdb/note (note_test.go) and c2sp.org/signed-note published vectors
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -388,6 +390,32 @@ def test_an_old_checkpoint_with_a_legacy_cosignature_stays_verifiable(ledger: Ha
     _, problems = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ORIGIN, log=ledger.verifier(),
                                    witnesses=[v1], quorum=1)
     assert problems == [f"checkpoint {path}: 0 cosignatures from known keys; 1 required"]
+
+
+def test_a_witness_cosigns_only_what_extends_its_last_cosignature(ledger: Harness) -> None:
+    """The v1 statement ("the largest consistent tree I have seen") is kept true by the cosigner's state."""
+    bank = NoteSigner("bank2.example/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1_ALG)
+    log = ledger.verifier()
+    ten = (ledger.checkpoint_dir / "10.txt").read_text()
+    state = witness_cosign(ten, bank, origin=ORIGIN, log=log, previous=None)  # first use
+    busy_night(dt.date(2026, 11, 21), 1, prefix="W").load(ledger.con)
+    assert ledger.run(dt.date(2026, 11, 21)).verified
+    fifteen = (ledger.checkpoint_dir / "15.txt").read_text()
+    proof = LedgerStore(ledger.con).consistency_proof(10, 15)
+    with pytest.raises(CheckpointError, match="no valid consistency proof from size 10 to 15"):
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state)
+    with pytest.raises(CheckpointError, match="no valid consistency proof"):
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state, proof=proof[::-1])
+    newer = witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state, proof=proof)
+    open_checkpoint(newer, origin=ORIGIN, log=log, witnesses=[bank.verifier()], quorum=1)
+    with pytest.raises(CheckpointError, match="larger tree"):  # a rollback
+        witness_cosign(ten, bank, origin=ORIGIN, log=log, previous=newer)
+    other = sign_checkpoint(Checkpoint(ORIGIN, 15, b"\x05" * 32), NoteSigner(ORIGIN, ledger.signing_key))
+    with pytest.raises(CheckpointError, match="split view"):
+        witness_cosign(other, bank, origin=ORIGIN, log=log, previous=newer)
+    assert witness_cosign(newer, bank, origin=ORIGIN, log=log, previous=newer) == newer  # same tree again
+    with pytest.raises(CheckpointError, match="state is not a checkpoint it cosigned"):  # a state it never signed
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=ten)
 
 
 # ---- key files --------------------------------------------------------------------------

@@ -106,6 +106,34 @@ def test_go_verifies_our_checkpoints_and_cli_cosignatures(home: Path, go_interop
         go_interop.run("open", *args, stdin=tampered)
 
 
+def test_a_stateful_cli_cosigner_follows_the_log_with_proofs(home: Path, go_interop: Interop, tmp_path: Path) -> None:
+    """`scf ledger cosign --state --proof` cosigns each checkpoint in turn, as a C2SP witness does."""
+    key_file = tmp_path / "witness.pem"
+    key_file.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    state, vkey = tmp_path / "state" / "last.txt", ""
+    sizes = sorted(int(p.stem) for p in (home / "ledger" / "checkpoints").glob("*.txt"))
+    assert len(sizes) >= 3
+    previous = None
+    for size in sizes:
+        note, proof = home / "ledger" / "checkpoints" / f"{size}.txt", tmp_path / f"proof{size}.json"
+        extra: list[object] = []
+        if previous is not None:
+            proof.write_text(cli("prove", "0", "--home", home, "--size", size, "--old-size", previous))
+            extra = ["--proof", proof]
+        out = cli("cosign", note, "--key", key_file, "--name", "w.example/w", "--home", home, "--state", state,
+                  "--out", tmp_path / f"cosigned{size}.txt", *extra)
+        vkey, previous = out.strip().rsplit(" ", 1)[-1], size
+        assert state.read_text() == (tmp_path / f"cosigned{size}.txt").read_text()
+        go_interop.run("open", "-origin", DEFAULT_ORIGIN, "-log", log_vkey(home), "-witness", vkey, "-quorum", "1",
+                       stdin=state.read_bytes())
+    first = home / "ledger" / "checkpoints" / f"{sizes[0]}.txt"
+    result = runner.invoke(ledger_app, ["cosign", str(first), "--key", str(key_file), "--name", "w.example/w",
+                                        "--home", str(home), "--state", str(state), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "already cosigned a larger tree" in result.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_we_accept_a_cosignature_made_by_go(home: Path, go_interop: Interop) -> None:
     vkey = log_vkey(home)
     note = latest_note(home).read_text()
