@@ -37,7 +37,7 @@ from ledger.merkle import EMPTY_ROOT
 from ledger.proofcheck import verify_consistency, verify_inclusion
 from ledger.store import LedgerStore
 from ledger.testing import SAMPLE_DATE, Harness, busy_night, sample_night
-from tests.interop.conftest import GoFailed, Interop
+from tests.interop.gobuild import GoFailed, Interop
 
 runner = CliRunner()
 SEED = bytes(range(32))
