@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all bench sshd chromium golang venv spec
+.PHONY: demo test test-all lint bench sshd chromium golang venv spec
 
 venv: $(VENV)/.installed
 
@@ -31,8 +31,13 @@ golang:
 demo: venv
 	$(BIN)/scf demo --home demo
 
-## The test suite (slow tests excluded; `make test-all` includes them).
-test: venv sshd golang
+## The linters: ruff (E, F, W, B, SIM, UP, I) and mypy, zero findings (config in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
+test: venv sshd golang lint
 	$(BIN)/pytest
 
 test-all: venv sshd chromium golang

@@ -33,8 +33,8 @@ import binascii
 import hashlib
 import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -100,7 +100,7 @@ def key_id(name: str, public_key: bytes, alg: int = ED25519_ALG) -> bytes:
 
 def cosignature_message(body: str, timestamp: int) -> bytes:
     """What a tlog-cosignature v1 signs: ``cosignature/v1\\ntime <unix>\\n`` + the note body."""
-    return f"{COSIGNATURE_V1_HEADER}time {timestamp}\n{body}".encode("utf-8")
+    return f"{COSIGNATURE_V1_HEADER}time {timestamp}\n{body}".encode()
 
 
 def cosignature_time(sig: NoteSignature) -> int:

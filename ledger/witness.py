@@ -10,7 +10,7 @@ verifies (:func:`ledger.proofcheck.extends`).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ledger.checkpoint import CheckpointError, NoteSigner, NoteVerifier, cosign, open_checkpoint
 from ledger.proofcheck import extends

@@ -43,8 +43,8 @@ from ledger.proofcheck import verify_consistency
 from ledger.publish import InconsistentCheckpoint, load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema
 from ledger.store import LedgerStore
-from ledger.testing import Harness, busy_night
 from ledger.witness import witness_cosign
+from tests.ledger_nights import Harness, busy_night
 
 # golang.org/x/mod/sumdb/note (note_test.go) and c2sp.org/signed-note published vectors
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -173,7 +173,8 @@ U7WM79jrzyhGZ5/GUBTpM7NzwdyfFx61t3RovgcC4Ro=
 
 \u2014 {REAL_ORIGIN} zTM8sQAAAZ5W0WdjBAMARjBEAiBjW5IQf9pvsYLfQFX6hoGREPMHbdQ3urbllzalApkptQIgIpwtEroeW2BXaHAI4kJXFbon5Ch9MNL5zRNZ55lvGt0=
 \u2014 {REAL_ORIGIN} ui8GwCF1+kWqZrxGdhj4aX3gcw7XUlXQQabg/27lefwhUkzbC3NygNI75MdhL1bfTW9g8Ei59RA23oHP7Ry1k3ZFWwQ=
-\u2014 transparency.dev/DEV:witness-little-garden 2AQqhwAAAABqEiEgzgFIqqhbUoDwjMWE6UP8nd8/KYTzwZ2rhIgcqoXHAwVkjZr4AscylP3v7sEodkRAErumC2q44vdgJY096st5BQ==
+\u2014 transparency.dev/DEV:witness-little-garden \
+2AQqhwAAAABqEiEgzgFIqqhbUoDwjMWE6UP8nd8/KYTzwZ2rhIgcqoXHAwVkjZr4AscylP3v7sEodkRAErumC2q44vdgJY096st5BQ==
 \u2014 witness1.smartit.nu/witness1 pIyCDwAAAABqEiEghIp82KWebrw7/oHQwlTAm3g2RKS4+eebl8eO0WH+/iEcxZ75W3u5hNI7TOQtmJbqmNWVuE0tgh0XwzdZsDsUAQ==
 \u2014 remora.n621.de 2net5wAAAABqEiEgPlfF3V06o0Y+fHM+J5J9s27wgxxcOVSpZ/2g/KSiXCg9DEZI+aVCIobWX9sXTynk5XeU/zZ0WBxtqB0DrAWfBw==
 \u2014 witness.stagemole.eu Z/euoAAAAABqEiEgw0i+7g2ENfDAWHmtRzCfKTHSDwYDJA2NmKeGi9Y8FtEyOUvVr+AJmIY/2TUFucgKi7lI7cUiOvKFYe/TmN9DAg==
@@ -189,7 +190,7 @@ REAL_WITNESS_VKEYS = [
 def test_real_witness_cosignatures_are_accepted() -> None:
     log = NoteVerifier.from_vkey(REAL_LOG_VKEY)
     witnesses = [NoteVerifier.from_vkey(v) for v in REAL_WITNESS_VKEYS]
-    assert all(w.alg == COSIGNATURE_V1_ALG and w.vkey() == v for w, v in zip(witnesses, REAL_WITNESS_VKEYS))
+    assert all(w.alg == COSIGNATURE_V1_ALG and w.vkey() == v for w, v in zip(witnesses, REAL_WITNESS_VKEYS, strict=True))
     cp = open_checkpoint(REAL_NOTE, origin=REAL_ORIGIN, log=log, witnesses=witnesses, quorum=3)
     assert cp.size == 1432088532
     note = parse_note(REAL_NOTE)

@@ -36,8 +36,8 @@ from ledger.keys import default_log_vkey_path
 from ledger.merkle import EMPTY_ROOT
 from ledger.proofcheck import verify_consistency, verify_inclusion
 from ledger.store import LedgerStore
-from ledger.testing import SAMPLE_DATE, Harness, busy_night, sample_night
 from tests.interop.gobuild import GoFailed, Interop
+from tests.ledger_nights import SAMPLE_DATE, Harness, busy_night, sample_night
 
 runner = CliRunner()
 SEED = bytes(range(32))
@@ -210,12 +210,12 @@ def test_go_computes_the_same_tree_roots_and_proofs(home: Path, go_interop: Inte
         roots = {n: store.root_at(n) for n in range(1, size + 1)}
         assert {int(n): base64.b64decode(r) for n, r in go["roots"].items()} == roots
         leaves = [store.entry_bytes(seq)[1] for seq in range(size)]  # type: ignore[index]
-        for (i, n), proof in zip(inclusion, go["inclusion"]):
+        for (i, n), proof in zip(inclusion, go["inclusion"], strict=True):
             path = [base64.b64decode(p) for p in proof or []]
             assert verify_inclusion(leaves[i], i, n, path, roots[n]), (i, n)
             if n in (size, size - 1, 16, 5):  # and the very proofs our store hands out
                 assert path == store.inclusion_proof(i, n), (i, n)
-        for (m, n), proof in zip(consistency, go["consistency"]):
+        for (m, n), proof in zip(consistency, go["consistency"], strict=True):
             path = [base64.b64decode(p) for p in proof or []]
             assert verify_consistency(m, n, roots[m], roots[n], path), (m, n)
             if n in (size, 16):
