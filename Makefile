@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all lint bench sshd chromium venv spec
+.PHONY: demo test test-all lint bench sshd chromium golang venv spec
 
 venv: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ sshd:
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# Debian's Go 1.19 and golang.org/x/mod 0.7: tests/interop builds a small Go program offline
+# (GOPATH mode, /usr/share/gocode) that checks our checkpoints, cosignatures and proofs.
+golang:
+	@{ command -v go >/dev/null && test -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note; } || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null; }
+
 ## Simulate three nights of a synthetic bank and run them end to end (local folder + DuckDB file).
 demo: venv
 	$(BIN)/scf demo --home demo
@@ -32,10 +37,10 @@ lint: venv
 	$(BIN)/mypy
 
 ## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
-test: venv sshd lint
+test: venv sshd golang lint
 	$(BIN)/pytest
 
-test-all: venv sshd chromium
+test-all: venv sshd chromium golang
 	$(BIN)/pytest -m ''
 
 ## Benchmarks (not tests): figures go to BENCHMARKS.md by hand.

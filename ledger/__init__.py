@@ -5,7 +5,8 @@ Every accepted voucher event and financing becomes an entry with canonical bytes
 by :mod:`ledger.store`), checked against the voucher state machine first
 (:mod:`ledger.invariants`); refusals are kept with their reasons
 (:mod:`ledger.rejections`).  Tree heads are published as C2SP signed checkpoints that
-other banks can cosign (:mod:`ledger.checkpoint`, :mod:`ledger.publish`), and anyone
+other banks cosign in tlog-cosignature v1 (:mod:`ledger.checkpoint`, :mod:`ledger.publish`,
+:mod:`ledger.witness`), and anyone
 can check entries and proofs without trusting the ledger (:mod:`ledger.verify`, which
 verifies :mod:`ledger.segments` side by side in worker processes, and
 :mod:`ledger.proofcheck`).

@@ -26,17 +26,27 @@ from rich.table import Table
 
 from connectors.errors import ScfError
 from connectors.values import format_fen
-from ledger.checkpoint import Checkpoint, CheckpointError, NoteSigner, NoteVerifier, cosign, parse_note
+from ledger.checkpoint import (
+    COSIGNATURE_V1_ALG,
+    Checkpoint,
+    CheckpointError,
+    NoteSigner,
+    NoteVerifier,
+    cosign,
+    decode_note,
+    parse_note,
+)
 from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
 from ledger.keys import default_log_vkey_path, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
 from ledger.merkle import leaf_hash
 from ledger.proofcheck import verify_consistency, verify_inclusion
-from ledger.publish import load_checkpoints, publish_checkpoint
+from ledger.publish import load_checkpoints, publish_checkpoint, write_atomically
 from ledger.schema import ensure_schema, has_schema
 from ledger.state import all_vouchers, replay_vouchers
 from ledger.store import LedgerStore, row_keys
 from ledger.verify import verify_ledger
+from ledger.witness import witness_cosign
 
 DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
 
@@ -135,7 +145,11 @@ def verify(
     origin: str | None = ORIGIN,
     key_name: str | None = KEY_NAME,
     log_key: str | None = LOG_KEY,
-    witness: list[str] = typer.Option([], "--witness", help="Known cosigner key (verifier key text); repeatable."),
+    witness: list[str] = typer.Option(
+        [], "--witness",
+        help="Known cosigner key (verifier key text: type 04 = tlog-cosignature v1; a pinned 01 key accepts "
+        "that cosigner's legacy pre-v1 lines); repeatable.",
+    ),
     quorum: int = typer.Option(0, "--quorum", help="Cosignatures required on every checkpoint."),
     checkpoints: Path | None = CHECKPOINTS,
     nodes: bool = typer.Option(False, "--nodes", help="Also check every stored interior node."),
@@ -243,8 +257,8 @@ def prove(
                 }
             )
         if old_size is not None:
-            if not 0 <= old_size <= size:
-                raise _fail(f"--old-size must be between 0 and {size}", 2)
+            if not 0 < old_size <= size:  # RFC 9162: no consistency proof from the empty tree
+                raise _fail(f"--old-size must be between 1 and {size}", 2)
             old_root = store.root_at(old_size)
             proof = store.consistency_proof(old_size, size)
             good = verify_consistency(old_size, size, old_root, root, proof)
@@ -265,7 +279,7 @@ def _latest_note(folder: Path) -> tuple[Checkpoint, str] | None:
     best: tuple[Checkpoint, str] | None = None
     for path in folder.glob("*.txt") if folder.is_dir() else []:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = decode_note(path.read_bytes())
             cp = Checkpoint.parse(parse_note(text).body)
         except (CheckpointError, OSError):
             continue
@@ -312,18 +326,47 @@ def cosign_command(
     key_name: str | None = KEY_NAME,
     log_key: str | None = LOG_KEY,
     out: Path | None = typer.Option(None, "--out", help="Write here instead of in place."),
+    state: Path | None = typer.Option(
+        None, "--state",
+        help="Your record of the last checkpoint you cosigned for this log (created on first use): "
+        "cosign only a tree that extends it, as a C2SP witness does.",
+    ),
+    proof: Path | None = typer.Option(
+        None, "--proof", help="With --state: the JSON of `scf ledger prove … --old-size <its size> --size <new size>`."
+    ),
 ) -> None:
-    """Add your signature to a checkpoint the pinned log signed."""
+    """Add your tlog-cosignature v1 to a checkpoint the pinned log signed."""
     home = _home(home)
     origin = _origin(origin, home)
     log = _log_verifier(home, log_key, _key_name(key_name, origin, home))
+    if proof is not None and state is None:
+        raise _fail("--proof needs --state (the checkpoint the proof starts from)", 2)
+    hashes = _consistency_proof(proof)
     try:
-        signer = NoteSigner(name, _signing_key(key))
-        text = cosign(checkpoint_file.read_text(encoding="utf-8"), signer, origin=origin, log=log)
+        signer = NoteSigner(name, _signing_key(key), COSIGNATURE_V1_ALG)
+        note = decode_note(checkpoint_file.read_bytes())
+        if state is None:
+            text = cosign(note, signer, origin=origin, log=log)
+        else:
+            previous = decode_note(state.read_bytes()) if state.exists() else None
+            text = witness_cosign(note, signer, origin=origin, log=log, previous=previous, proof=hashes)
     except (CheckpointError, OSError, ValueError) as exc:
         raise _fail(f"refused: {exc}") from None
-    (out or checkpoint_file).write_text(text, encoding="utf-8")
+    write_atomically(out or checkpoint_file, text)
+    if state is not None:
+        write_atomically(state, text)
     console.print(f"cosigned by {name}; verifier key {signer.verifier().vkey()}", style="green")
+
+
+def _consistency_proof(path: Path | None) -> list[bytes]:
+    """The consistency proof in a ``scf ledger prove --old-size`` JSON file (none without one)."""
+    if path is None:
+        return []
+    try:
+        hashes = json.loads(path.read_text(encoding="utf-8"))["consistency"]["proof"]
+        return [base64.b64decode(h, validate=True) for h in hashes]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"--proof {path} is not the JSON of `scf ledger prove --old-size`: {exc!r}", 2) from None
 
 
 @ledger_app.command()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ledger.proofcheck import verify_consistency, verify_inclusion  # noqa: F401  (re-export)
+from ledger.proofcheck import EMPTY_ROOT, verify_consistency, verify_inclusion  # noqa: F401  (re-export)
 
 NodeId = tuple[int, int]
 Emit = Callable[[int, int, list[bytes]], None]
@@ -35,7 +35,6 @@ def collector(into: dict[NodeId, bytes]) -> Emit:
     return emit
 
 _sha256 = hashlib.sha256
-EMPTY_ROOT = _sha256(b"").digest()
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -213,10 +212,14 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
 
 
 def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
-    """Leaf ranges whose MTHs form PROOF(old_size, D[new_size]) (RFC 9162 SUBPROOF)."""
-    if not 0 <= old_size <= new_size:
+    """Leaf ranges whose MTHs form PROOF(old_size, D[new_size]) (RFC 9162 SUBPROOF).
+
+    Defined for ``0 < old_size <= new_size`` only (RFC 9162 §2.1.4.1): there is no proof
+    from the empty tree.
+    """
+    if not 0 < old_size <= new_size:
         raise ValueError(f"no consistency proof from {old_size} to {new_size}")
-    if old_size in (0, new_size):
+    if old_size == new_size:
         return []
     out: list[tuple[int, int]] = []
     lo, hi, m, complete = 0, new_size, old_size, True

@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Sequence
 
 HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+"""MTH of the empty tree (RFC 9162 §2.1.1): the hash of the empty string."""
 
 
 def _node(left: bytes, right: bytes) -> bytes:
@@ -58,13 +60,17 @@ def verify_inclusion(
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> bool:
-    """True iff ``proof`` shows the tree ``(old_size, old_root)`` is a prefix of the new one."""
-    if old_size < 0 or old_size > new_size or not _well_formed(*proof):
+    """True iff ``proof`` shows the tree ``(old_size, old_root)`` is a prefix of the new one.
+
+    RFC 9162 §2.1.4 defines consistency proofs only for ``0 < old_size <= new_size``:
+    a proof "from" the empty tree proves nothing about any root, so it is refused (as
+    Go's ``sumdb/tlog.CheckTree`` refuses it).  Equal sizes need equal roots and an
+    empty proof.
+    """
+    if old_size < 1 or old_size > new_size or not _well_formed(*proof):
         return False
     if old_size == new_size:
         return not proof and old_root == new_root and _well_formed(old_root)
-    if old_size == 0:
-        return not proof
     if not proof or not _well_formed(old_root, new_root):
         return False
     path = list(proof)
@@ -90,3 +96,14 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def extends(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
+    """True iff the tree ``(new_size, new_root)`` extends ``(old_size, old_root)``.
+
+    The empty tree (root SHA-256 of nothing) is a prefix of every tree and needs no proof;
+    any other tree needs an RFC 9162 consistency proof (:func:`verify_consistency`).
+    """
+    if old_size == 0:
+        return old_root == EMPTY_ROOT and not proof and new_size >= 0
+    return verify_consistency(old_size, new_size, old_root, new_root, proof)

@@ -23,12 +23,13 @@ from ledger.checkpoint import (
     CheckpointError,
     NoteSigner,
     NoteVerifier,
+    decode_note,
     merge_signatures,
     open_checkpoint,
     parse_note,
     sign_checkpoint,
 )
-from ledger.proofcheck import verify_consistency
+from ledger.proofcheck import extends
 from ledger.store import LedgerStore, fetch_one
 
 
@@ -67,19 +68,20 @@ def load_checkpoints(
     """
     found: list[SignedCheckpoint] = []
     problems: list[str] = []
-    candidates: list[tuple[str, str, int | None, int]] = []
+    candidates: list[tuple[str, bytes, int | None, int]] = []
     if checkpoint_dir is not None and Path(checkpoint_dir).is_dir():
         for path in sorted(Path(checkpoint_dir).glob("*.txt"), key=lambda p: (len(p.stem), p.stem)):
             expected = int(path.stem) if path.stem.isdigit() else None
-            candidates.append((str(path), path.read_text(encoding="utf-8"), expected, quorum))
+            candidates.append((str(path), path.read_bytes(), expected, quorum))
     if con is not None:
         for size, note in con.execute(
             "SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size"
         ).fetchall():
             # the log's own record of what it signed: cosignatures live on the published files
-            candidates.append((f"ledger_checkpoints[{size}]", note, int(size), 0))
-    for source, text, expected, needed in candidates:
+            candidates.append((f"ledger_checkpoints[{size}]", note.encode("utf-8"), int(size), 0))
+    for source, data, expected, needed in candidates:
         try:
+            text = decode_note(data)
             checkpoint = open_checkpoint(text, origin=origin, log=log, witnesses=witnesses, quorum=needed)
         except CheckpointError as exc:
             problems.append(f"checkpoint {source}: {exc}")
@@ -128,7 +130,8 @@ def latest_checkpoint(found: Sequence[SignedCheckpoint]) -> Checkpoint | None:
     return max((s.checkpoint for s in found), key=lambda c: c.size, default=None)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, LF) through a fsynced temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
@@ -165,8 +168,8 @@ def publish_checkpoint(
             raise InconsistentCheckpoint(f"a checkpoint of size {cp.size} was signed with another root")
     latest = latest_checkpoint(found)
     if latest is not None and latest.size < head.size:
-        proof = store.consistency_proof(latest.size, head.size)
-        if not verify_consistency(latest.size, head.size, latest.root, head.root, proof):
+        proof = store.consistency_proof(latest.size, head.size) if latest.size else []
+        if not extends(latest.size, head.size, latest.root, head.root, proof):
             raise InconsistentCheckpoint(
                 f"the tree of size {head.size} does not extend the checkpoint of size {latest.size}"
             )
@@ -174,11 +177,11 @@ def publish_checkpoint(
     note = sign_checkpoint(checkpoint, signer)
     path = checkpoint_path(checkpoint_dir, head.size)
     if path.exists():
-        existing = path.read_text(encoding="utf-8")
+        existing = decode_note(path.read_bytes())
         if parse_note(existing).body == checkpoint.body():
             note = merge_signatures(existing, note)
-    if not path.exists() or path.read_text(encoding="utf-8") != note:
-        _write_atomically(path, note)
+    if not path.exists() or decode_note(path.read_bytes()) != note:
+        write_atomically(path, note)
     known = fetch_one(con, "SELECT count(*) FROM ledger_checkpoints WHERE tree_size = ?", [head.size])
     if not known or not known[0]:
         con.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import stat
 
 import duckdb
@@ -12,13 +13,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.errors import IntegrityError
 from ledger.checkpoint import (
+    COSIGNATURE_V1_ALG,
     Checkpoint,
     CheckpointError,
+    Note,
+    NoteSignature,
     NoteSigner,
     NoteVerifier,
     cosign,
+    cosignature_time,
+    decode_note,
     open_checkpoint,
     parse_note,
+    public_bytes,
     sign_checkpoint,
     signers_of,
 )
@@ -30,9 +37,13 @@ from ledger.keys import (
     load_verifier,
     public_key_pem,
 )
+from ledger.merkle import EMPTY_ROOT
 from ledger.nightly import ingest_night
-from ledger.publish import InconsistentCheckpoint, publish_checkpoint
+from ledger.proofcheck import verify_consistency
+from ledger.publish import InconsistentCheckpoint, load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema
+from ledger.store import LedgerStore
+from ledger.witness import witness_cosign
 from tests.ledger_nights import Harness, busy_night
 
 # golang.org/x/mod/sumdb/note (note_test.go) and c2sp.org/signed-note published vectors
@@ -106,7 +117,7 @@ def test_pinned_origin_and_key() -> None:
 
 def test_cosign_and_quorum() -> None:
     log, note = log_and_checkpoint()
-    banks = [NoteSigner(f"bank{i}.example", Ed25519PrivateKey.generate()) for i in range(3)]
+    banks = [NoteSigner(f"bank{i}.example", Ed25519PrivateKey.generate(), COSIGNATURE_V1_ALG) for i in range(3)]
     witnesses = [b.verifier() for b in banks]
     for bank in banks[:2]:
         note = cosign(note, bank, origin=ORIGIN, log=log.verifier())
@@ -116,7 +127,7 @@ def test_cosign_and_quorum() -> None:
     with pytest.raises(CheckpointError, match="2 cosignatures"):
         open_checkpoint(note, origin=ORIGIN, log=log.verifier(), witnesses=witnesses, quorum=3)
     # an unknown cosigner does not count; a known one with a bad signature is fatal
-    stranger = NoteSigner("stranger.example", Ed25519PrivateKey.generate())
+    stranger = NoteSigner("stranger.example", Ed25519PrivateKey.generate(), COSIGNATURE_V1_ALG)
     with_stranger = cosign(note, stranger, origin=ORIGIN, log=log.verifier())
     with pytest.raises(CheckpointError):
         open_checkpoint(with_stranger, origin=ORIGIN, log=log.verifier(), witnesses=witnesses, quorum=3)
@@ -148,6 +159,156 @@ def test_malformed_notes() -> None:
     for bad in (note[:-1], note.replace("\n\n", "\n"), note + "junk\n", note.replace("\u2014", "--")):
         with pytest.raises(CheckpointError):
             parse_note(bad)
+
+
+# ---- C2SP tlog-cosignature v1 --------------------------------------------------------------
+
+# A real checkpoint of the staging CT log arche2025h1.staging.ct.transparency.dev as published
+# with its witnesses' cosignatures (the first line is the log's RFC 6962 signature, type 0x05,
+# which this code does not know and must ignore), and the witnesses' published verifier keys.
+REAL_ORIGIN = "arche2025h1.staging.ct.transparency.dev"
+REAL_NOTE = f"""{REAL_ORIGIN}
+1432088532
+U7WM79jrzyhGZ5/GUBTpM7NzwdyfFx61t3RovgcC4Ro=
+
+\u2014 {REAL_ORIGIN} zTM8sQAAAZ5W0WdjBAMARjBEAiBjW5IQf9pvsYLfQFX6hoGREPMHbdQ3urbllzalApkptQIgIpwtEroeW2BXaHAI4kJXFbon5Ch9MNL5zRNZ55lvGt0=
+\u2014 {REAL_ORIGIN} ui8GwCF1+kWqZrxGdhj4aX3gcw7XUlXQQabg/27lefwhUkzbC3NygNI75MdhL1bfTW9g8Ei59RA23oHP7Ry1k3ZFWwQ=
+\u2014 transparency.dev/DEV:witness-little-garden \
+2AQqhwAAAABqEiEgzgFIqqhbUoDwjMWE6UP8nd8/KYTzwZ2rhIgcqoXHAwVkjZr4AscylP3v7sEodkRAErumC2q44vdgJY096st5BQ==
+\u2014 witness1.smartit.nu/witness1 pIyCDwAAAABqEiEghIp82KWebrw7/oHQwlTAm3g2RKS4+eebl8eO0WH+/iEcxZ75W3u5hNI7TOQtmJbqmNWVuE0tgh0XwzdZsDsUAQ==
+\u2014 remora.n621.de 2net5wAAAABqEiEgPlfF3V06o0Y+fHM+J5J9s27wgxxcOVSpZ/2g/KSiXCg9DEZI+aVCIobWX9sXTynk5XeU/zZ0WBxtqB0DrAWfBw==
+\u2014 witness.stagemole.eu Z/euoAAAAABqEiEgw0i+7g2ENfDAWHmtRzCfKTHSDwYDJA2NmKeGi9Y8FtEyOUvVr+AJmIY/2TUFucgKi7lI7cUiOvKFYe/TmN9DAg==
+"""
+REAL_LOG_VKEY = f"{REAL_ORIGIN}+ba2f06c0+AU0vHmlGCS/PdN8b2OaGmKprLI8HKM+dJ472xgFYh15f"
+REAL_WITNESS_VKEYS = [
+    "transparency.dev/DEV:witness-little-garden+d8042a87+BCtusOxINQNUTN5Oj8HObRkh2yHf/MwYaGX4CPdiVEPM",
+    "witness1.smartit.nu/witness1+a48c820f+BPSFWg9G6KPiO7QPryYO5Xq4oYJJ+kAvLKLSimDhoxMO",
+    "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2",
+]
+
+
+def test_real_witness_cosignatures_are_accepted() -> None:
+    log = NoteVerifier.from_vkey(REAL_LOG_VKEY)
+    witnesses = [NoteVerifier.from_vkey(v) for v in REAL_WITNESS_VKEYS]
+    assert all(w.alg == COSIGNATURE_V1_ALG and w.vkey() == v for w, v in zip(witnesses, REAL_WITNESS_VKEYS, strict=True))
+    cp = open_checkpoint(REAL_NOTE, origin=REAL_ORIGIN, log=log, witnesses=witnesses, quorum=3)
+    assert cp.size == 1432088532
+    note = parse_note(REAL_NOTE)
+    assert [cosignature_time(s) for s in note.signatures[2:]] == [1779573024] * 4
+    assert signers_of(REAL_NOTE, witnesses) == [w.name for w in witnesses]
+    # the cosignature covers the body: another size, or the same key read as a plain 0x01 key, fails
+    with pytest.raises(CheckpointError, match="invalid signature"):
+        open_checkpoint(REAL_NOTE.replace("1432088532", "1432088533"), origin=REAL_ORIGIN, log=log)
+    plain = [NoteVerifier(w.name, w.public_key) for w in witnesses]
+    with pytest.raises(CheckpointError, match="0 cosignatures"):
+        open_checkpoint(REAL_NOTE, origin=REAL_ORIGIN, log=log, witnesses=plain, quorum=1)
+
+
+def test_our_cosignature_is_tlog_cosignature_v1() -> None:
+    log, note = log_and_checkpoint()
+    key = Ed25519PrivateKey.generate()
+    bank = NoteSigner("bank.example/witness", key, COSIGNATURE_V1_ALG)
+    cosigned = cosign(note, bank, origin=ORIGIN, log=log.verifier(), timestamp=1679315147)
+    line = cosigned.splitlines()[-1]
+    assert line.startswith("\u2014 bank.example/witness ")
+    raw = base64.b64decode(line.split(" ")[2])
+    public = public_bytes(key.public_key())
+    assert raw[:4] == hashlib.sha256(b"bank.example/witness\n\x04" + public).digest()[:4]
+    assert len(raw) == 4 + 8 + 64 and int.from_bytes(raw[4:12], "big") == 1679315147
+    body = parse_note(note).body
+    # the signed message, checked with the bare Ed25519 primitive (raises if wrong)
+    key.public_key().verify(raw[12:], b"cosignature/v1\ntime 1679315147\n" + body.encode())
+    vkey = bank.verifier().vkey()
+    assert base64.b64decode(vkey.split("+", 2)[2])[0] == 0x04
+    open_checkpoint(cosigned, origin=ORIGIN, log=log.verifier(), witnesses=[NoteVerifier.from_vkey(vkey)], quorum=1)
+    # the timestamp is signed: changing it breaks the cosignature
+    forged = base64.b64encode(raw[:4] + (1679315148).to_bytes(8, "big") + raw[12:]).decode()
+    with pytest.raises(CheckpointError, match="invalid signature"):
+        open_checkpoint(cosigned.replace(line.split(" ")[2], forged), origin=ORIGIN, log=log.verifier(),
+                        witnesses=[bank.verifier()])
+    too_late = base64.b64encode(raw[:4] + (2**63).to_bytes(8, "big") + raw[12:]).decode()
+    with pytest.raises(CheckpointError, match="invalid signature"):
+        open_checkpoint(cosigned.replace(line.split(" ")[2], too_late), origin=ORIGIN, log=log.verifier(),
+                        witnesses=[bank.verifier()])
+    with pytest.raises(CheckpointError, match="0x04"):  # a cosigner never signs a bare 0x01 line
+        cosign(note, NoteSigner("bank.example/witness", key), origin=ORIGIN, log=log.verifier())
+
+
+def test_legacy_cosignatures_count_only_under_a_pinned_legacy_key() -> None:
+    """Cosignatures made before v1 (0x01 lines over the bare body) stay verifiable when pinned."""
+    log, note = log_and_checkpoint()
+    key = Ed25519PrivateKey.generate()
+    legacy_signer = NoteSigner("bank2.example", key)
+    body = parse_note(note).body
+    old_file = note + legacy_signer.sign(body).line()  # what the old `scf ledger cosign` wrote
+    legacy_pin, v1_pin = legacy_signer.verifier(), NoteSigner("bank2.example", key, COSIGNATURE_V1_ALG).verifier()
+    open_checkpoint(old_file, origin=ORIGIN, log=log.verifier(), witnesses=[legacy_pin], quorum=1)
+    with pytest.raises(CheckpointError, match="0 cosignatures"):  # a v1 pin ignores the legacy line
+        open_checkpoint(old_file, origin=ORIGIN, log=log.verifier(), witnesses=[v1_pin], quorum=1)
+    # cosigning the old file again adds a v1 line; both pins of one key count once
+    both = cosign(old_file, NoteSigner("bank2.example", key, COSIGNATURE_V1_ALG), origin=ORIGIN, log=log.verifier())
+    assert len(parse_note(both).signatures) == 3
+    open_checkpoint(both, origin=ORIGIN, log=log.verifier(), witnesses=[v1_pin], quorum=1)
+    with pytest.raises(CheckpointError, match="1 cosignatures"):
+        open_checkpoint(both, origin=ORIGIN, log=log.verifier(), witnesses=[legacy_pin, v1_pin], quorum=2)
+
+
+# ---- forbidden characters (c2sp.org/signed-note) ----------------------------------------
+
+
+def _raw_signed(signer: NoteSigner, body: str) -> str:
+    """A note signed over ``body`` without the signer's own checks (what a hostile log could write)."""
+    sig = signer.private_key.sign(body.encode("utf-8"))
+    return body + "\n" + NoteSignature(signer.name, signer.verifier().key_id, sig).line()
+
+
+ROOT_B64 = base64.b64encode(b"\x01" * 32).decode()
+
+
+@pytest.mark.parametrize("body", [
+    f"{ORIGIN}\n12\n{ROOT_B64}\nextension\x01line\n",  # control character in an extension line
+    f"{ORIGIN}\n12\n{ROOT_B64}\nextension\ttab\n",
+    f"{ORIGIN}\n12\n{ROOT_B64}\r\n",
+    f"{ORIGIN}\x00\n12\n{ROOT_B64}\n",
+    f"{ORIGIN}\n12\n{ROOT_B64}\n\x1b[31mred\n",
+])
+def test_notes_with_forbidden_characters_are_refused(body: str) -> None:
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    note = _raw_signed(signer, body)
+    with pytest.raises(CheckpointError, match="forbidden control character"):
+        open_checkpoint(note, origin=ORIGIN, log=signer.verifier())
+    with pytest.raises(CheckpointError, match="forbidden control character"):
+        signer.sign(body)
+    with pytest.raises(CheckpointError, match="forbidden control character"):
+        Checkpoint.parse(body)
+
+
+def test_forbidden_characters_elsewhere_are_refused() -> None:
+    signer, note = log_and_checkpoint()
+    open_checkpoint(note + "\u2014 other.example AAAAAAA=\n", origin=ORIGIN, log=signer.verifier())
+    with pytest.raises(CheckpointError, match="U\\+0007"):  # in a signature line, even an unknown one
+        open_checkpoint(note + "\u2014 other\x07.example AAAAAAA=\n", origin=ORIGIN, log=signer.verifier())
+    with pytest.raises(CheckpointError, match="forbidden"):
+        Checkpoint(ORIGIN + "\x7f\x08", 1, b"\x00" * 32).body()
+    with pytest.raises(CheckpointError, match="UTF-8"):
+        decode_note(note.encode() + b"\xff\n")
+    with pytest.raises(CheckpointError, match="UTF-8"):
+        parse_note(note.replace(ORIGIN, ORIGIN + "\udcff"))
+    # an extension line without control characters is still allowed; an empty one is not
+    with_extension = f"{ORIGIN}\n12\n{ROOT_B64}\nan extension\n"
+    assert open_checkpoint(_raw_signed(signer, with_extension), origin=ORIGIN, log=signer.verifier()).size == 12
+    with pytest.raises(CheckpointError):
+        open_checkpoint(_raw_signed(signer, f"{ORIGIN}\n12\n{ROOT_B64}\n\nafter a blank line\n"),
+                        origin=ORIGIN, log=signer.verifier())
+
+
+def test_a_note_text_may_hold_blank_lines() -> None:
+    """signed-note: the text ends at the *last* blank line (the spec's own example has one)."""
+    signer = NoteSigner("quasimodo.example/salvatore", Ed25519PrivateKey.generate())
+    text = "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned \u00e8 subito sera.\n"
+    note = Note(text, (signer.sign(text),)).render()
+    assert parse_note(note).body == text
+    assert signers_of(note, [signer.verifier()]) == [signer.name]
 
 
 # ---- refusing to sign an inconsistent checkpoint ---------------------------------------
@@ -186,12 +347,76 @@ def test_refuses_same_size_other_root_and_shrinking(ledger: Harness) -> None:
         publish_checkpoint(empty, checkpoint_dir=ledger.checkpoint_dir, signer=signer, origin=ORIGIN)
 
 
+def test_a_signed_empty_tree_is_extended_without_a_proof_from_size_0(tmp_path) -> None:
+    """RFC 9162 has no consistency proof from size 0: the empty checkpoint is checked by its root."""
+    h = Harness(duckdb.connect(), tmp_path / "checkpoints", origin=ORIGIN)
+    ensure_schema(h.con)
+    signer = NoteSigner(ORIGIN, h.signing_key)
+    empty = publish_checkpoint(h.con, checkpoint_dir=h.checkpoint_dir, signer=signer, origin=ORIGIN)
+    assert empty.checkpoint.size == 0 and empty.checkpoint.root == EMPTY_ROOT
+    assert not verify_consistency(0, 1, EMPTY_ROOT, b"\x02" * 32, [])  # would "prove" any new root
+    busy_night(dt.date(2026, 11, 20), 2).load(h.con)
+    assert h.run(dt.date(2026, 11, 20)).verified
+    assert (h.checkpoint_dir / "10.txt").is_file()
+    # a signed "empty" checkpoint with another root is a contradiction, not a prefix
+    bad = Harness(duckdb.connect(), tmp_path / "bad", h.signing_key, ORIGIN)
+    ensure_schema(bad.con)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "0.txt").write_text(sign_checkpoint(Checkpoint(ORIGIN, 0, b"\x03" * 32), signer))
+    busy_night(dt.date(2026, 11, 20), 1).load(bad.con)
+    assert ingest_night(bad.con, dt.date(2026, 11, 20), fingerprint_key=b"k" * 32, evidence_window_days=7)["appended"]
+    with pytest.raises(InconsistentCheckpoint, match="size 0"):
+        publish_checkpoint(bad.con, checkpoint_dir=tmp_path / "bad", signer=signer, origin=ORIGIN)
+
+
 def test_republishing_keeps_cosignatures(ledger: Harness) -> None:
     path = ledger.checkpoint_dir / "10.txt"
-    bank = NoteSigner("bank2.example", Ed25519PrivateKey.generate())
+    bank = NoteSigner("bank2.example", Ed25519PrivateKey.generate(), COSIGNATURE_V1_ALG)
     path.write_text(cosign(path.read_text(), bank, origin=ORIGIN, log=ledger.verifier()))
     assert ledger.run(dt.date(2026, 11, 20)).verified
     open_checkpoint(path.read_text(), origin=ORIGIN, log=ledger.verifier(), witnesses=[bank.verifier()], quorum=1)
+
+
+def test_an_old_checkpoint_with_a_legacy_cosignature_stays_verifiable(ledger: Harness) -> None:
+    """A file cosigned before v1 keeps its line through a re-run and still meets a legacy-pinned quorum."""
+    path = ledger.checkpoint_dir / "10.txt"
+    key = Ed25519PrivateKey.generate()
+    legacy = NoteSigner("bank2.example", key)
+    path.write_text(path.read_text() + legacy.sign(parse_note(path.read_text()).body).line())
+    assert ledger.run(dt.date(2026, 11, 20)).verified  # the nightly re-signs: the old line is kept
+    found, problems = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ORIGIN, log=ledger.verifier(),
+                                       witnesses=[legacy.verifier()], quorum=1)
+    assert not problems and [s.checkpoint.size for s in found if s.source.endswith("10.txt")] == [10]
+    v1 = NoteSigner("bank2.example", key, COSIGNATURE_V1_ALG).verifier()
+    _, problems = load_checkpoints(ledger.con, ledger.checkpoint_dir, origin=ORIGIN, log=ledger.verifier(),
+                                   witnesses=[v1], quorum=1)
+    assert problems == [f"checkpoint {path}: 0 cosignatures from known keys; 1 required"]
+
+
+def test_a_witness_cosigns_only_what_extends_its_last_cosignature(ledger: Harness) -> None:
+    """The v1 statement ("the largest consistent tree I have seen") is kept true by the cosigner's state."""
+    bank = NoteSigner("bank2.example/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1_ALG)
+    log = ledger.verifier()
+    ten = (ledger.checkpoint_dir / "10.txt").read_text()
+    state = witness_cosign(ten, bank, origin=ORIGIN, log=log, previous=None)  # first use
+    busy_night(dt.date(2026, 11, 21), 1, prefix="W").load(ledger.con)
+    assert ledger.run(dt.date(2026, 11, 21)).verified
+    fifteen = (ledger.checkpoint_dir / "15.txt").read_text()
+    proof = LedgerStore(ledger.con).consistency_proof(10, 15)
+    with pytest.raises(CheckpointError, match="no valid consistency proof from size 10 to 15"):
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state)
+    with pytest.raises(CheckpointError, match="no valid consistency proof"):
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state, proof=proof[::-1])
+    newer = witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=state, proof=proof)
+    open_checkpoint(newer, origin=ORIGIN, log=log, witnesses=[bank.verifier()], quorum=1)
+    with pytest.raises(CheckpointError, match="larger tree"):  # a rollback
+        witness_cosign(ten, bank, origin=ORIGIN, log=log, previous=newer)
+    other = sign_checkpoint(Checkpoint(ORIGIN, 15, b"\x05" * 32), NoteSigner(ORIGIN, ledger.signing_key))
+    with pytest.raises(CheckpointError, match="split view"):
+        witness_cosign(other, bank, origin=ORIGIN, log=log, previous=newer)
+    assert witness_cosign(newer, bank, origin=ORIGIN, log=log, previous=newer) == newer  # same tree again
+    with pytest.raises(CheckpointError, match="state is not a checkpoint it cosigned"):  # a state it never signed
+        witness_cosign(fifteen, bank, origin=ORIGIN, log=log, previous=ten)
 
 
 # ---- key files --------------------------------------------------------------------------

@@ -215,8 +215,12 @@ def test_corrupted_consistency_proofs_fail(size1: int, size2: int, proof: list[b
 
 def test_edge_cases_of_verification() -> None:
     r1, r2 = b"don't care 1", b"don't care 2"
-    assert verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
-    assert verify_consistency(0, 1, r1, r2, [])
+    # RFC 9162: consistency proofs exist only for 0 < m <= n; "from the empty tree" is refused
+    assert not verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
+    assert not verify_consistency(0, 1, r1, r2, [])
+    assert not verify_consistency(0, 1, EMPTY_ROOT, ROOTS[0], [])
+    with pytest.raises(ValueError):
+        merkle.consistency_ranges(0, 3)
     assert verify_consistency(1, 1, ROOTS[0], ROOTS[0], [])
     assert not verify_consistency(1, 0, r1, r2, [])
     assert not verify_consistency(2, 1, r1, r2, [])
