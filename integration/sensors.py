@@ -9,8 +9,9 @@
   launch are recorded on the run (tag ``scf/missing_sources``) and become findings.
 - ``nightly_failure_sensor`` writes an alert for every failed run (see :mod:`integration.alerts`).
 
-Launches wait while a night is queued or running, stop at a failed night, and follow the
-order rule of :mod:`integration.nights`; the run queue runs them one at a time.
+Launches wait while a night is queued or running or a backfill is in progress, stop at a
+failed night, and follow the order rule of :mod:`integration.nights`; the run queue runs
+them one at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 
 import dagster as dg
 import duckdb
+from dagster._core.execution.backfill import BulkActionStatus  # not exported by dagster 1.13
 
 from integration import nights
 from integration.alerts import original_error, write_alert
@@ -35,6 +37,8 @@ def _due(instance: dg.DagsterInstance, settings: Settings) -> tuple[list[dt.date
     """The nights due now and which of them ran before (replays), or why none can be launched."""
     if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
         return "a night is queued or running"
+    if instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=1):
+        return "a backfill is running: it launches its nights itself"
     runs: dict[dt.date, nights.NightRun] = {}
     if settings.warehouse_path.exists():
         try:
