@@ -54,7 +54,7 @@ def expected_sources(settings: Settings, day: dt.date) -> frozenset[str]:
     params = {**default_params(), **settings.check_params}
     if settings.warehouse_path.exists():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'files'").fetchone()[0]:
+            if con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'files'").fetchone():
                 return frozenset(load_registry(con, day, params).expected)
     with duckdb.connect() as con:  # a home that has landed nothing yet: the configured sources only
         con.execute(create_table_sql("files", FILES_SCHEMA))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,7 @@ def test_soak_twenty_nights_delivered_one_by_one_run_once_in_order_and_a_ui_reru
         runs = _settled(port)
         assert [_partition(r) for r in runs] == days, "every night once, in business-date order"
         assert all(r["status"] == "SUCCESS" for r in runs)
-        assert all(a["endTime"] <= b["startTime"] for a, b in zip(runs, runs[1:])), "never two nights at once"
+        assert all(a["endTime"] <= b["startTime"] for a, b in pairwise(runs)), "never two nights at once"
         output, _ = reference.communicate(timeout=1800)
         assert reference.returncode == 0, output.decode()[-3000:]
         _same_reports(home, tmp_path / "ref", days)

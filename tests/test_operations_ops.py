@@ -18,12 +18,12 @@ from connectors.sftp import HostKeyRejected
 from connectors.warehouse import create_table_sql
 from integration.definitions import build_definitions
 from integration.home import init_home
+from integration.instance import instance_for
 from integration.nights import NIGHT_RUNS_SCHEMA, NightRun, due_nights
 from integration.resources import ScfHome
-from integration.instance import instance_for
 from integration.runner import run_night
-from integration.settings import load_settings
 from integration.sensors import MISSING_TAG
+from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import SshdServer, sshd_server, write_private_key  # noqa: F401  (fixture)
 
