@@ -306,6 +306,13 @@ class SftpSource:
             raise UnsafeEntry(f"{where} is not a regular file (a symbolic link?): refused, not read")
         return self._read(path, listed, where)
 
+    def has_marker(self, business_date: dt.date, name: str) -> bool:
+        """Whether ``<root>/<date>/<name>`` is a regular file on the server (``lstat``: a link is not)."""
+        try:
+            return stat.S_ISREG(self._session().lstat(posixpath.join(self._night_path(business_date), name)).st_mode or 0)
+        except FileNotFoundError:
+            return False
+
     @contextmanager
     def _read(self, path: bytes, listed: SFTPAttributes, where: str) -> Iterator[BinaryIO]:
         with self._session().open(path, "rb") as remote:  # paramiko takes bytes paths

@@ -68,6 +68,11 @@ class Source(Protocol):
         """Open one file of a night for a streaming binary read."""
         ...
 
+    def has_marker(self, business_date: dt.date, name: str) -> bool:
+        """Whether the night folder holds the regular file ``name`` (a sender's completion marker,
+        which :meth:`list_night` skips as a dot file)."""
+        ...
+
     def close(self) -> None:
         """Release connections; the source may not be used afterwards."""
         ...
@@ -222,6 +227,13 @@ class LocalFolderSource:
             os.close(fd)
             raise
         return os.fdopen(fd, "rb")
+
+    def has_marker(self, business_date: dt.date, name: str) -> bool:
+        """Whether ``<root>/<date>/<name>`` is a regular file (a symbolic link is not a marker)."""
+        try:
+            return stat.S_ISREG(os.lstat(self.root / business_date.isoformat() / name).st_mode)
+        except FileNotFoundError:
+            return False
 
     def close(self) -> None:
         """Nothing to release for a local folder."""

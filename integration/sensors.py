@@ -1,13 +1,17 @@
 """The sensors and the cut-off schedule that run the nights unattended (docs/OPERATIONS.md).
 
-- ``nightly_arrival_sensor`` launches the oldest night waiting to run once its delivery is
-  complete: the local inbox's night folder holds the marker file ``.complete``.
+- ``nightly_arrival_sensor`` launches the oldest night waiting to run: a night run before
+  that an earlier night's re-run made stale at once (the replay, as ``scf run --date`` does),
+  a new night once its delivery is complete (:mod:`integration.arrival`: the ``.complete``
+  marker, or every expected source present), in the local inbox or over SFTP.
 - ``nightly_reconciliation_schedule`` is the cut-off: at ``[nightly] cutoff`` (Asia/Shanghai)
-  it launches every night still waiting, complete or not (missing sources become findings).
+  it launches every night still waiting, complete or not; the expected sources missing at
+  launch are recorded on the run (tag ``scf/missing_sources``) and become findings.
 - ``nightly_failure_sensor`` writes an alert for every failed run (see :mod:`integration.alerts`).
 
-Launches wait while a night is queued or running, stop at a failed night, and follow the
-order rule of :mod:`integration.nights`; the run queue runs them one at a time.
+Launches wait while a night is queued or running or a backfill is in progress, stop at a
+failed night, and follow the order rule of :mod:`integration.nights`; the run queue runs
+them one at a time.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster._core.execution.backfill import BulkActionStatus  # not exported by dagster 1.13
 
 from integration import nights
 from integration.alerts import original_error, write_alert
+from integration.arrival import delivery
 from integration.resources import ScfHome
 from integration.settings import Settings
 
-COMPLETE_MARKER = ".complete"
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED]
+MISSING_TAG = "scf/missing_sources"
 
 
 def _error_of(event: dg.DagsterEvent) -> Any:
@@ -33,10 +39,12 @@ def _error_of(event: dg.DagsterEvent) -> Any:
     return getattr(event.event_specific_data, "error", None)
 
 
-def _due(instance: dg.DagsterInstance, settings: Settings) -> list[dt.date] | str:
-    """The nights due now, or why none can be launched."""
+def _due(instance: dg.DagsterInstance, settings: Settings) -> tuple[list[dt.date], set[dt.date]] | str:
+    """The nights due now and which of them ran before (replays), or why none can be launched."""
     if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
         return "a night is queued or running"
+    if instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=1):
+        return "a backfill is running: it launches its nights itself"
     runs: dict[dt.date, nights.NightRun] = {}
     if settings.warehouse_path.exists():
         try:
@@ -48,12 +56,13 @@ def _due(instance: dg.DagsterInstance, settings: Settings) -> list[dt.date] | st
     if not due:
         failed = [d for d, r in runs.items() if r.status == nights.FAILED]
         return f"night {min(failed)} failed: re-run it (scf run --date)" if failed else "no night is waiting"
-    return due
+    return due, set(runs)
 
 
-def _request(day: dt.date, settings: Settings, why: str) -> dg.RunRequest:
+def _request(day: dt.date, why: str, missing: tuple[str, ...] = ()) -> dg.RunRequest:
+    tags = {"scf/launched_by": why, **({MISSING_TAG: ";".join(missing)} if missing else {})}
     return dg.RunRequest(run_key=f"{why}:{day}:{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
-                         partition_key=day.isoformat(), tags={"scf/launched_by": why})
+                         partition_key=day.isoformat(), tags=tags)
 
 
 def build_automation(job: dg.UnresolvedAssetJobDefinition, cutoff: dt.time) -> tuple[list, list]:
@@ -62,25 +71,32 @@ def build_automation(job: dg.UnresolvedAssetJobDefinition, cutoff: dt.time) -> t
     @dg.sensor(job=job, name="nightly_arrival_sensor", minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING)
     def arrival(context: dg.SensorEvaluationContext, scf: ScfHome) -> dg.RunRequest | dg.SkipReason:
-        """Launch the oldest night waiting to run once its folder holds the ``.complete`` marker."""
+        """Launch the oldest night waiting to run: a stale night at once (replay), a new one
+        once its delivery is complete (the ``.complete`` marker or every expected source)."""
         settings = scf.settings()
         due = _due(context.instance, settings)
         if isinstance(due, str):
             return dg.SkipReason(due)
-        night = due[0]
-        if settings.sftp is None and (settings.inbox / night.isoformat() / COMPLETE_MARKER).exists():
-            return _request(night, settings, "arrival")
-        return dg.SkipReason(f"night {night}: waiting for its {COMPLETE_MARKER} marker or the cut-off")
+        night, ran = due[0][0], due[1]
+        if night in ran:
+            return _request(night, "replay")
+        try:
+            arrived = delivery(settings, night)
+        except duckdb.IOException:
+            return dg.SkipReason("the warehouse is in use")
+        return _request(night, "arrival") if arrived.complete else dg.SkipReason(arrived.waiting_for())
 
     @dg.schedule(cron_schedule=f"{cutoff.minute} {cutoff.hour} * * *", job=job, execution_timezone="Asia/Shanghai",
                  name="nightly_reconciliation_schedule", default_status=dg.DefaultScheduleStatus.RUNNING)
     def cut_off(context: dg.ScheduleEvaluationContext, scf: ScfHome) -> list[dg.RunRequest] | dg.SkipReason:
-        """At the cut-off (China time), launch every night still waiting, in order, complete or not."""
+        """At the cut-off (China time), launch every night still waiting, in order, complete or
+        not, recording on each run the expected sources its inbox folder lacked."""
         settings = scf.settings()
         due = _due(context.instance, settings)
         if isinstance(due, str):
             return dg.SkipReason(due)
-        return [_request(night, settings, "cutoff") for night in due]
+        return [_request(night, "cutoff", () if night in due[1] else delivery(settings, night).missing)
+                for night in due[0]]
 
     @dg.run_failure_sensor(name="nightly_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
     def failure(context: dg.RunFailureSensorContext, scf: ScfHome) -> None:

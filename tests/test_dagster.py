@@ -117,12 +117,14 @@ def _gql(port: int, query: str, **variables: object) -> dict:
 
 
 @contextmanager
-def dagster_dev(home: Path, inbox: Path) -> Iterator[int]:
-    """``dagster dev`` (webserver + daemon) on the home's instance, as OPERATIONS.md starts it."""
+def dagster_dev(home: Path, inbox: Path | None) -> Iterator[int]:
+    """``dagster dev`` (webserver + daemon) on the home's instance, as OPERATIONS.md starts it
+    (``inbox`` None: the home's configured source, e.g. SFTP)."""
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(instance_for(home).root_directory), "SCF_HOME": str(home),
-           "SCF_INBOX": str(inbox)}
-    log = (home.parent / "dagster-dev.log").open("wb")  # the daemon's log, for a failing test's reader
+    env = {**{k: v for k, v in os.environ.items() if k != "SCF_INBOX"},
+           "DAGSTER_HOME": str(instance_for(home).root_directory), "SCF_HOME": str(home),
+           **({"SCF_INBOX": str(inbox)} if inbox else {})}
+    log = (home.parent / "dagster-dev.log").open("ab")  # the daemon's log (over restarts), for a failing test's reader
     server = subprocess.Popen(
         [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -1,15 +1,16 @@
 WITH receipts AS (
   SELECT m.financing_id, m.invoice_no,
          coalesce(sum(g.signed_quantity) FILTER (WHERE g.posting_date <= m.value_date), 0) AS by_value_date,
-         coalesce(list(DISTINCT g.mblnr || ' on ' || g.posting_date) FILTER (WHERE g.posting_date > m.value_date), [])
-           AS late
+         coalesce(list_sort(list(DISTINCT g.mblnr || ' on ' || g.posting_date)
+                            FILTER (WHERE g.posting_date > m.value_date)), []) AS late
   FROM trade_links m JOIN mt_gr_links g USING (invoice_no)
   WHERE m.gr_outcome = 'matched'
   GROUP BY m.financing_id, m.invoice_no
 ), early_shipments AS (
   SELECT w.financing_id, w.invoice_no,
-         list(DISTINCT printf('waybill %s was consigned on %s, before its order %s of %s', w.waybill_no,
-                              coalesce(w.consignment_time, w.despatch_time)::DATE, p.ebeln, p.po_date)) AS reasons
+         list_sort(list(DISTINCT printf('waybill %s was consigned on %s, before its order %s of %s', w.waybill_no,
+                                        coalesce(w.consignment_time, w.despatch_time)::DATE, p.ebeln, p.po_date)))
+           AS reasons
   FROM trade_waybills w
   JOIN trade_links m USING (financing_id, invoice_no)
   JOIN mt_po_links p ON p.invoice_no = w.invoice_no AND p.ebeln = w.po_no
