@@ -16,8 +16,10 @@ import dagster as dg
 import duckdb
 
 from connectors.errors import ScfError
+from integration.nights import BUSINESS_TZ
 from integration.resources import ScfHome
 from quality.night import QualityNight, run_data_quality
+from quality.timeliness import arrival_deadline
 from reconciliation.catalogue import default_params
 
 
@@ -28,10 +30,13 @@ class ReportsHeld(ScfError):
 def measure_night(context: dg.AssetExecutionContext, scf: ScfHome) -> QualityNight:
     """Run the data-quality stage for the night being materialized, with the home's parameters."""
     settings = scf.settings()
+    day = dt.date.fromisoformat(context.partition_key)
+    files = settings.archive().night_manifest(day).files
     with settings.open_warehouse() as warehouse:
         return run_data_quality(
-            warehouse.con, dt.date.fromisoformat(context.partition_key), home=settings.home,
+            warehouse.con, day, home=settings.home,
             objects=settings.archive_root / "objects", params={**default_params(), **settings.check_params},
+            files=files, deadline=arrival_deadline(day, settings.cutoff, BUSINESS_TZ),
         )
 
 
