@@ -14,8 +14,10 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
+from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from quality.registry import source_of
@@ -110,3 +112,12 @@ def test_a_fault_the_registry_cannot_judge_yet_is_refused(tmp_path: Path):
         plant_dq_faults(tmp_path, DqFault("missing_source", 1))
     with pytest.raises(ValueError, match="nights 0 to 1"):
         plant_dq_faults(tmp_path, DqFault("late_file", 2))
+
+
+def test_scf_simulate_plants_data_quality_faults(tmp_path: Path):
+    out = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--nights", "2", "--trades", "5",
+                                   "--no-anomalies", "--dq-fault", "duplicated_key:1", "--dq-fault", "late_file:0"])
+    assert out.exit_code == 0, out.output
+    assert [f["kind"] for f in json.loads((tmp_path / "dq_faults.json").read_text("utf-8"))] == ["duplicated_key", "late_file"]
+    refused = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--nights", "1", "--dq-fault", "missing_source:0"])
+    assert refused.exit_code != 0 and "from night 3 on" in refused.output
