@@ -19,10 +19,9 @@ import dagster as dg
 
 from connectors.errors import ScfError
 from connectors.loader import load_night
-from integration import nights
+from integration import nights, quality_assets
 from integration.audit import audit_home
 from integration.home import ledger_keys
-from integration import quality_assets
 from integration.pool_jobs import pool_surveillance
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
@@ -221,11 +220,12 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
     @dg.multi_asset(specs=specs, partitions_def=partitions, can_subset=False, name="night",
                     check_specs=quality_assets.night_check_specs(partitions),
                     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1))
-    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult]:
+    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         """Land, parse, ledger, reconcile and report one business date, in that order; the
         night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
         day, run_id = business_date_of(context), context.run.run_id
-        results, step_name = [], "order"
+        results: list[dg.MaterializeResult] = []
+        step_name = "order"
         checks: list[dg.AssetCheckResult] = []  # the night's asset checks, shown even when the night fails
         try:
             with scf.night_lock():

@@ -19,6 +19,7 @@ even when it fails.
 import datetime as dt
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -48,7 +49,7 @@ def measure_night(context: dg.AssetExecutionContext, scf: ScfHome) -> QualityNig
         )
 
 
-def quality_metadata(night: QualityNight) -> dict[str, object]:
+def quality_metadata(night: QualityNight) -> dict[str, Any]:
     """What the step reports to Dagster."""
     return {"source_issues": len(night.issues), "blocking_issues": len(night.blocking),
             "expectations": night.validation.results, "expectations_failed": night.validation.failed,
@@ -107,7 +108,7 @@ def night_check_specs(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheck
                                   partitions_def=partitions) for c in NIGHT_CHECKS]
 
 
-def _result(check: NightCheck, passed: bool, metadata: dict[str, object]) -> dg.AssetCheckResult:
+def _result(check: NightCheck, passed: bool, metadata: dict[str, Any]) -> dg.AssetCheckResult:
     severity = dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(asset_key=check.asset, check_name=check.name, passed=passed, severity=severity,
                                metadata=metadata)

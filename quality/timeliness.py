@@ -24,8 +24,11 @@ from quality.registry import SourceIssue, source_of
 class ArrivedFile(Protocol):
     """A landed file as the archive describes it (:class:`connectors.archive.LandedFile`)."""
 
-    rel_path: str
-    arrived_at: str | None
+    @property
+    def rel_path(self) -> str: ...
+
+    @property
+    def arrived_at(self) -> str | None: ...
 
 
 def arrival_deadline(day: dt.date, cutoff: dt.time, zone: ZoneInfo) -> dt.datetime:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
-from simulator.context import Sim
 from simulator.arrivals import stamp_arrivals
-from simulator.parties import write_parties
+from simulator.context import Sim
 from simulator.params import Tuning
+from simulator.parties import write_parties
 from simulator.planting import Planter
 from simulator.timefmt import iso
 

@@ -74,7 +74,8 @@ def test_asset_checks_per_partition_through_the_webserver(tmp_path):
 
         for check in NIGHT_CHECKS:
             [clean] = executions(check.name, CLEAN)
-            assert (clean["status"], clean["partition"], clean["evaluation"]["success"]) == ("SUCCEEDED", CLEAN.isoformat(), True), check.name
+            outcome = (clean["status"], clean["partition"], clean["evaluation"]["success"])
+            assert outcome == ("SUCCEEDED", CLEAN.isoformat(), True), check.name
         [drift] = executions("schema_unchanged", DRIFT)
         assert drift["status"] == "FAILED" and drift["evaluation"] == {"success": False, "severity": "ERROR",
                                                                          "partition": DRIFT.isoformat()}

@@ -30,7 +30,7 @@ class Landed:
 def at(hour: int, minute: int = 0) -> str:
     """An arrival on the day after DAY, China time, written as the archive writes it (UTC)."""
     local = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(hour, minute), tzinfo=BUSINESS_TZ)
-    return local.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return local.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def test_the_deadline_is_the_cut_off_on_the_next_day_in_china():
