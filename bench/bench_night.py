@@ -133,6 +133,7 @@ def main() -> None:
         "end_to_end_s": round(total_s, 1),
         "peak_rss_mib": round(peak_mib),
         "steps_s": {k: round(v, 1) for k, v in steps.items()},
+        "data_quality_share": round(steps.get("data_quality", 0.0) / total_s, 3),
         "peak_rss_mib_after_step": times.peak_rss_mib,
         "peak_rss_mib_parse_workers": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "records_per_s": {k: round(records / v) for k, v in steps.items() if v},

@@ -5,7 +5,8 @@ Layout under the archive root (docs/ARCHITECTURE.md, "Archive and manifest"):
 * ``objects/<sha[:2]>/<sha>``: the bytes of every file ever received, read-only,
   named by their SHA-256; written through a temp file, fsync and rename.
 * ``manifest.jsonl``: one JSON line per *sighting*: ``seq, business_date, rel_path,
-  sha256, size, source, received_at, prev``. A sighting is appended only when
+  sha256, size, source, received_at, arrived_at (the source's own time of the file, when it gives one),
+  prev``. A sighting is appended only when
   ``(business_date, rel_path)`` has no entry yet or its latest entry has other bytes.
 
 The manifest is hash-chained: the chain head after line ``n`` is
@@ -92,6 +93,7 @@ class Sighting:
     source: str
     received_at: str  # UTC, ISO 8601
     prev: str | None = None  # hex chain head before this line; None on legacy lines only
+    arrived_at: str | None = None  # UTC, ISO 8601: the source's modification time (None: not known)
 
     def to_json(self) -> str:
         """The manifest line, without its newline."""
@@ -104,6 +106,8 @@ class Sighting:
             "source": self.source,
             "received_at": self.received_at,
         }
+        if self.arrived_at is not None:
+            record["arrived_at"] = self.arrived_at
         if self.prev is not None:
             record["prev"] = self.prev
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
@@ -124,6 +128,7 @@ class Sighting:
                 source=record["source"],
                 received_at=record["received_at"],
                 prev=record.get("prev"),
+                arrived_at=record.get("arrived_at"),
             )
         except KeyError as exc:
             raise ValueError(f"missing field {exc}") from exc
@@ -148,6 +153,8 @@ class LandedFile:
     object_path: Path
     status: FileStatus
     superseded: tuple[str, ...]  # earlier other bytes of this night and path, oldest first
+    received_at: str | None = None  # when the engine landed these bytes (UTC, ISO 8601)
+    arrived_at: str | None = None  # when the source wrote them (UTC, ISO 8601; None: not known)
 
     @property
     def to_parse(self) -> bool:
@@ -262,7 +269,8 @@ class _Index:
         else:
             status = FileStatus.NEW
         return LandedFile(
-            latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded
+            latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded,
+            latest.received_at, latest.arrived_at,
         )
 
 
@@ -309,6 +317,8 @@ class Archive:
                         source=source.name,
                         received_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
                         prev=index.head.hex(),
+                        arrived_at=None if remote.mtime is None else dt.datetime.fromtimestamp(
+                            remote.mtime, dt.UTC).isoformat(timespec="seconds"),
                     )
                     index.add(sighting, append(sighting))
                     log.info(

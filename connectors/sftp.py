@@ -284,7 +284,7 @@ class SftpSource:
             if stat.S_ISDIR(mode):
                 self._walk(sftp, folder + b"/" + raw, rel_path + "/", out)
             elif stat.S_ISREG(mode):
-                out.append(RemoteFile(rel_path, entry.st_size or 0))
+                out.append(RemoteFile(rel_path, entry.st_size or 0, entry.st_mtime))
             else:
                 log.warning("%s: skipping %s/%s: not a regular file (not read)", self.name, folder.decode(errors="replace"), name)
 

@@ -28,7 +28,7 @@ import stat
 import unicodedata
 import urllib.parse
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -46,6 +46,7 @@ class RemoteFile:
 
     rel_path: str  # posix path relative to the night folder, e.g. "tax/inv_001.xml"
     size: int
+    mtime: float | None = field(default=None, compare=False)  # when the source wrote it (POSIX seconds): its arrival
 
 
 class Source(Protocol):
@@ -204,7 +205,7 @@ class LocalFolderSource:
                 if stat.S_ISDIR(info.st_mode):
                     self._walk(entry.path, rel_path + "/", out)
                 elif stat.S_ISREG(info.st_mode):
-                    out.append(RemoteFile(rel_path, info.st_size))
+                    out.append(RemoteFile(rel_path, info.st_size, info.st_mtime))
                 else:
                     log.warning("%s: skipping %s: not a regular file (not read)", self.name, os.fsdecode(entry.path))
 

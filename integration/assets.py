@@ -182,6 +182,16 @@ def _ensure_in_order(context: dg.AssetExecutionContext, scf: ScfHome, day: dt.da
     nights.plan(day, nights.nights_for_order(settings), runs, settings.first_night, catch_up=False)
 
 
+def _checks_after(step_name: str, scf: ScfHome, day: dt.date) -> list[dg.AssetCheckResult]:
+    """The asset checks a step of the night decides (integration/quality_assets.py)."""
+    if step_name == "data_quality":
+        with scf.settings().open_warehouse() as warehouse:
+            return quality_assets.quality_check_results(warehouse.con, day)
+    if step_name == "voucher_ledger":
+        return list(filter(None, [quality_assets.integrity_check_result(None)]))
+    return []
+
+
 def _record_failure(scf: ScfHome, run_id: str, cause: str) -> None:
     """Record the run as failed, if the warehouse can be opened (the alert names the cause anyway)."""
     try:
@@ -208,13 +218,15 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
     ]
 
     @dg.multi_asset(specs=specs, partitions_def=partitions, can_subset=False, name="night",
+                    check_specs=quality_assets.night_check_specs(partitions),
                     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1))
-    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult]:
+    def night(context: dg.AssetExecutionContext, scf: ScfHome) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         """Land, parse, ledger, reconcile and report one business date, in that order; the
         night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
         day, run_id = business_date_of(context), context.run.run_id
         results: list[dg.MaterializeResult] = []
         step_name = "order"
+        checks: list[dg.AssetCheckResult] = []  # the night's asset checks, shown even when the night fails
         try:
             with scf.night_lock():
                 _ensure_in_order(context, scf, day)
@@ -225,11 +237,14 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                         results.append(dg.MaterializeResult(asset_key=step_name, metadata=step(context, scf).metadata))
                     finally:
                         _step.reset(token)
+                    checks += _checks_after(step_name, scf, day)
                 with scf.settings().open_warehouse() as warehouse:
                     nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
         except Exception as error:
             _record_failure(scf, run_id, f"{step_name}: {error}")
+            yield from [*checks, *filter(None, [quality_assets.integrity_check_result(error)])]
             raise NightStepError(f"{step_name}: {error}") from error
         yield from results
+        yield from checks
 
     return [night]

@@ -225,20 +225,31 @@ def simulate(
                                     "(N: night index); writes deliveries/ and schedule.json."),
     wccyr_carrier: list[str] = typer.Option([], "--wccyr-carrier", help="A carrier (USCC, or * for all) that "
                                             "sends its waybills in the real 2015WCCYR layout (repeatable)."),
+    dq_fault: list[str] = typer.Option([], "--dq-fault", help="Plant a data-quality fault (repeatable): "
+                                       "missing_source:N, late_file:N, renamed_column:N, volume_collapse:N, "
+                                       "invalid_identifier:N, duplicated_key:N; writes dq_faults.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
     from simulator import Tuning
     from simulator import simulate as generate
+    from simulator.dq_faults import parse_dq_fault, plant_dq_faults
     from simulator.operations import parse_fault, plan_operations
 
     try:
         faults = [parse_fault(text) for text in fault]
+        dq_faults = [parse_dq_fault(text) for text in dq_fault]
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
                        anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
                                                     wccyr_carriers=frozenset(wccyr_carrier)))
     console.print(summary)
+    if dq_faults:
+        try:
+            planted = plant_dq_faults(out, *dq_faults)
+        except ValueError as err:
+            raise typer.BadParameter(str(err)) from None
+        console.print(f"{len(planted)} data-quality fault(s) planted: {out / 'dq_faults.json'}")
     if faults:
         try:
             schedule = plan_operations(out, *faults, seed=seed)

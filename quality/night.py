@@ -7,7 +7,7 @@ read what it stored (``dq_source_issues``, ``dq_results``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import duckdb
 
 from quality.registry import SourceIssue, load_registry, source_issues, store_source_issues
 from quality.scorecard import write_scorecard
+from quality.timeliness import ArrivedFile, late_sources
 from quality.validate import NightValidation, validate_night
 
 
@@ -34,16 +35,26 @@ class QualityNight:
 
 
 def run_data_quality(
-    con: duckdb.DuckDBPyConnection, day: dt.date, *, home: Path, objects: Path, params: Mapping[str, int | str]
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    *,
+    home: Path,
+    objects: Path,
+    params: Mapping[str, int | str],
+    files: Iterable[ArrivedFile] = (),
+    deadline: dt.datetime | None = None,
 ) -> QualityNight:
     """Check tonight's sources and validate tonight's tables; store the results, write the reports.
 
     ``params`` are the resolved check parameters (defaults overridden by configuration);
-    ``objects`` is the archive's object folder (CSV headers are read from it).
+    ``objects`` is the archive's object folder (CSV headers are read from it); ``files`` the
+    night's landed files, judged for timeliness against ``deadline`` (None: not judged).
     Raises :class:`quality.registry.NoDeliveryError` for a night without any delivered file.
     """
     registry = load_registry(con, day, params)
     issues = source_issues(con, registry, objects, params)
+    if deadline is not None:
+        issues += late_sources(files, day, deadline)
     store_source_issues(con, day, issues)
     reports = home / "reports" / day.isoformat()
     validation = validate_night(

@@ -1,10 +1,14 @@
 """Validate a night with Great Expectations and keep the results in the warehouse.
 
-GX Core's SQL path needs a SQLAlchemy dialect for DuckDB: ``duckdb_engine`` 0.17 (its
-latest) with DuckDB 2.0 and SQLAlchemy 2.1 returns no rows for GX's metric queries (every
-expectation fails with ``MetricResolutionError``), so each suite validates a pandas frame
-that DuckDB selects from the warehouse through Arrow: only tonight's rows and the columns
-the suite reads.  The cost is measured in ``BENCHMARKS.md``.
+Each suite validates a pandas frame that DuckDB selects from the warehouse through Arrow:
+only tonight's rows and the columns the suite reads.  GX Core's SQL path on the DuckDB file
+(SQLAlchemy + ``duckdb_engine``) was measured instead (``bench/bench_dq_paths.py``,
+``BENCHMARKS.md``): as shipped it returns no rows, because GX runs each metric query in a
+pooled connection it releases before fetching the rows, and a DuckDB cursor's result goes
+with its connection (GX keeps one connection only for sqlite, SQL Server, BigQuery and
+Databricks); with one kept connection it is faster, but GX has no regular expressions for
+DuckDB (``Regex is not supported for dialect duckdb``), the USCC expectation is pandas-only,
+and the night's process already holds the warehouse open with its own settings.
 
 Each suite runs as a GX checkpoint; GX then builds the night's Data Docs site under
 ``reports/<date>/data_docs/`` from the stored validation results; each expectation's outcome becomes a row of ``dq_results``.

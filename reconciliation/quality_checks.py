@@ -25,6 +25,9 @@ SOURCE_CHECKS: tuple[Check, ...] = (
         "the night's reports are not published as final) or one that delivered on more than half of the "
         "trailing 20 nights, with at least dq_learned_min_nights of history (medium).",
         {**REQUIRED_SOURCES, **_WINDOW}),
+    _dq("DQ_SOURCE_LATE", Severity.MEDIUM, "Source delivered late",
+        "A source's file for the night arrived (its modification time at the source) after the night's cut-off, "
+        "[nightly] cutoff (Asia/Shanghai) on the next day, when the scheduled night runs with what has arrived.", {}),
     _dq("DQ_SOURCE_EMPTY", Severity.MEDIUM, "Source delivered no record",
         "A source delivered files holding no record (an empty file or a header alone).", {}),
     _dq("DQ_SCHEMA_DRIFT", Severity.HIGH, "Source changed its columns",

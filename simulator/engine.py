@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
+from simulator.arrivals import stamp_arrivals
 from simulator.context import Sim
 from simulator.params import Tuning
 from simulator.parties import write_parties
@@ -106,6 +107,8 @@ def simulate(out_dir: Path, *, seed: int = 7, nights: int = 3, start: dt.date = 
             sim.end_night()
     finally:
         sim.labels.close()
+    for day in sim.days:
+        stamp_arrivals(sim.inbox / iso(day), dt.date.fromordinal(day))
     sim.world.write_json(out_dir / "world.json")
     return SimulationSummary(
         out_dir=out_dir,

@@ -28,6 +28,7 @@ re-run of an earlier night (:class:`Rerun`) and a backfill after a correction
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import random
@@ -35,6 +36,8 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from simulator.arrivals import stamp_arrivals
 
 SCHEDULE_FILE = "schedule.json"
 FIXED, BAD = "fixed", "bad"
@@ -404,6 +407,7 @@ class _Planner:
                     target = out / name / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(raw)
+                stamp_arrivals(out / name, dt.date.fromisoformat(night))
         schedule = Schedule(list(self.d.nights), self.settings, self.faults, self.steps, names)
         (out / SCHEDULE_FILE).write_text(schedule.to_json(), "utf-8")
         return schedule

@@ -81,7 +81,7 @@ def test_first_landing_archives_every_file_as_new(inbox: Path, archive: Archive,
     assert manifest.to_parse() == manifest.files
     lines = manifest_lines(archive)
     assert [line["seq"] for line in lines] == [1, 2, 3]
-    assert list(lines[0]) == ["seq", "business_date", "rel_path", "sha256", "size", "source", "received_at", "prev"]
+    assert list(lines[0]) == ["seq", "business_date", "rel_path", "sha256", "size", "source", "received_at", "arrived_at", "prev"]
     assert lines[0]["prev"] == "0" * 64, "the chain starts from the zero head"
     assert {line["business_date"] for line in lines} == {"2024-03-01"}
     assert {line["source"] for line in lines} == {source.name}

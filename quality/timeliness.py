@@ -1,0 +1,61 @@
+"""Timeliness: each delivered file's arrival against its night's cut-off.
+
+A file's *arrival* is the time its source last wrote it (the inbox's or the SFTP server's
+modification time), which the archive records with each sighting (``arrived_at``): unlike
+the landing time, it does not move when a night is replayed or caught up later.  The files
+of business date D are due by the night's cut-off, ``[nightly] cutoff`` (Asia/Shanghai) on
+D + 1, when the scheduled night runs with whatever has arrived.  A file that arrived later
+(a late delivery, a restatement sent after the night ran) is *late*: one ``DQ_SOURCE_LATE``
+issue per source, which warns (a late source is judged by what it brought: the night still
+reconciles it). A file whose source gave no time is not judged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from quality.registry import SourceIssue, source_of
+
+
+class ArrivedFile(Protocol):
+    """A landed file as the archive describes it (:class:`connectors.archive.LandedFile`)."""
+
+    @property
+    def rel_path(self) -> str: ...
+
+    @property
+    def arrived_at(self) -> str | None: ...
+
+
+def arrival_deadline(day: dt.date, cutoff: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """When the files of business date ``day`` are due: the cut-off on the next day, in ``zone``."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), cutoff, tzinfo=zone)
+
+
+def late_sources(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[SourceIssue]:
+    """One ``DQ_SOURCE_LATE`` issue per source with a file of ``day`` that arrived after ``deadline``."""
+    late: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    for f in files:
+        source = source_of(f.rel_path)
+        if source is None or f.arrived_at is None:
+            continue
+        arrived = dt.datetime.fromisoformat(f.arrived_at)
+        if arrived > deadline:
+            late[source].append((f.rel_path, arrived))
+    issues = []
+    for source, arrivals in sorted(late.items()):
+        arrivals.sort()
+        last = max(a for _, a in arrivals)
+        due = deadline.isoformat(timespec="minutes")
+        issues.append(SourceIssue(
+            "DQ_SOURCE_LATE", source, False,
+            f"Source {source} delivered {len(arrivals)} file(s) for {day} after the night's cut-off {due}: "
+            f"the last arrived {last.astimezone(deadline.tzinfo).isoformat(timespec='minutes')}.",
+            {"deadline": due, "files": [{"file": p, "arrived_at": a.isoformat()} for p, a in arrivals],
+             "late_minutes": int((last - deadline).total_seconds() // 60)},
+        ))
+    return issues
