@@ -54,6 +54,9 @@ class EntryType(IntEnum):
     FINANCING = 2
     EVENT_STATUS = 3
     ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
+    POOL_RESERVE = 32
+    POOL_RELEASE = 33
+    POOL_SELL = 34
 
 
 class EntryFormatError(ValueError):
@@ -173,7 +176,35 @@ class ArchiveManifest:
     manifest_head: bytes
 
 
-Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest
+@dataclass(frozen=True)
+class PoolMembership:
+    """An asset's membership of an ABS pool (:mod:`ledger.pool_membership`): one entry per asset
+    and step.  ``financing_seq`` is the FINANCING entry the pool rests on; ``outstanding_fen``
+    the amount the asset is pooled for."""
+
+    pool_id: str
+    financing_id: str
+    asset_key: str  # <product>:<asset_ref>, the asset's identity across pools
+    outstanding_fen: int | None
+    financing_seq: int | None
+
+
+@dataclass(frozen=True)
+class PoolReserve(PoolMembership):
+    """The asset is reserved for the pool: it is in no other active pool from now on."""
+
+
+@dataclass(frozen=True)
+class PoolRelease(PoolMembership):
+    """The pool lets the asset go: unless it was sold, it may be pooled again."""
+
+
+@dataclass(frozen=True)
+class PoolSell(PoolMembership):
+    """The asset is sold with the pool: never financed or pooled again."""
+
+
+Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest | PoolReserve | PoolRelease | PoolSell
 
 
 @dataclass(frozen=True)
@@ -240,6 +271,8 @@ _KINDS: dict[type, dict[str, Any]] = {
         "reason": STR,
     },
     ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
+    **{cls: {"pool_id": STR, "financing_id": STR, "asset_key": STR, "outstanding_fen": INT, "financing_seq": INT}
+       for cls in (PoolReserve, PoolRelease, PoolSell)},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
     EmptyAnnex: {},
@@ -250,12 +283,18 @@ _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.FINANCING: FinancingRecord,
     EntryType.EVENT_STATUS: EventStatus,
     EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
+    EntryType.POOL_RESERVE: PoolReserve,
+    EntryType.POOL_RELEASE: PoolRelease,
+    EntryType.POOL_SELL: PoolSell,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
     EntryType.FINANCING: FingerprintAnnex,
     EntryType.EVENT_STATUS: EmptyAnnex,
     EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
+    EntryType.POOL_RESERVE: EmptyAnnex,
+    EntryType.POOL_RELEASE: EmptyAnnex,
+    EntryType.POOL_SELL: EmptyAnnex,
 }
 
 

@@ -62,6 +62,7 @@ from ledger.invariants import (
     financing_mismatch,
     pending_notice,
 )
+from ledger.pool_membership import sold_refusal
 from ledger.rejections import EVENT, FINANCING, RejectionRecord
 from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
@@ -197,6 +198,7 @@ class NightProcessor:
         self.vouchers: dict[str, VoucherState] = {}
         self._last_seq: dict[str, int] = {}
         self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
+        self._sold = sold_refusal(self.con, self.business_date)  # assets sold with an ABS pool
 
     # ---- shared -------------------------------------------------------------------
 
@@ -383,6 +385,10 @@ class NightProcessor:
                         accepted = fin
                     else:
                         conflicts.append((accepted, fin, chash, delivered.night))
+                    continue
+                sold = None if fid in known_versions else self._sold.get(f"{fin.product}:{fin.asset_ref}")
+                if sold is not None:  # a new financing of an asset sold with a pool
+                    self._refuse(fin, chash, sold, delivered.night)
                     continue
                 event = self._finance_events.get(fid)
                 mismatch = financing_mismatch(event, fin) if event is not None else None

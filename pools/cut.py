@@ -1,7 +1,9 @@
 """Cutting a pool: candidates → eligibility → optimal selection → signed files + register.
 
 A cut is made against the latest signed ledger checkpoint of a night up to the cut-off:
-every asset's FINANCING entry must lie inside that tree.  Files are written to a temporary
+every asset's FINANCING entry must lie inside that tree.  The pool's assets are then
+reserved in the ledger (``POOL_RESERVE`` entries, under a checkpoint signed at once:
+:mod:`pools.membership`), and each tape row names both leaves.  Files are written to a temporary
 folder and renamed into ``<home>/pools/<pool_id>/`` inside the transaction that registers
 the pool, so a failed cut leaves neither a folder nor a register row.
 """
@@ -22,9 +24,9 @@ import duckdb
 from connectors.errors import ConfigError
 from connectors.values import format_fen
 from connectors.warehouse import transaction
-from ledger.checkpoint import NoteSigner
+from ledger.entries import PoolReserve
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools import manifest, registry, strata
+from pools import manifest, membership, registry, strata
 from pools.candidates import Candidate, load_candidates
 from pools.criteria import Criteria, load_criteria
 from pools.eligibility import Verdict, WaterfallStep, assess, waterfall
@@ -85,7 +87,7 @@ def cut_pool(
     bank_code: str,
     cutoff: dt.date,
     criteria_path: Path,
-    signer: NoteSigner,
+    signing: membership.LedgerSigning,
     gap: float = 1e-6,
 ) -> CutResult:
     """Cut a pool as of ``cutoff`` under the criteria file; register and sign it if one exists."""
@@ -107,7 +109,8 @@ def cut_pool(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
-            write_tape(staging, pool)
+            reserve_leaves, reservation = reserve(con, pool_id, pool, cutoff, signing)
+            write_tape(staging, pool, reserve_leaves)
             write_eligibility(staging, verdicts, chosen)
             shutil.copyfile(criteria_path, staging / "criteria.toml")
             weighted = weighted_averages(pool, cutoff, outcome.total_fen)
@@ -115,7 +118,8 @@ def cut_pool(
             strata.write_xlsx(staging / "stratification.xlsx", pool_id, figures, tables)
             strata.write_html(staging / "pool_report.html", pool_id, figures, tables)
             doc = _manifest(pool_id, bank_code, cutoff, criteria, steps, outcome, pool, weighted, ledger_cut, staging)
-            digest = manifest.write(staging / MANIFEST, manifest.sign(doc, signer))
+            doc["ledger_reservation"] = reservation
+            digest = manifest.write(staging / MANIFEST, manifest.sign(doc, signing.signer))
             registry.record_pool(
                 con,
                 registry.PoolRecord(pool_id, cutoff, registry.ACTIVE, bank_code, criteria.sha256, outcome.total_fen,
@@ -129,6 +133,17 @@ def cut_pool(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return CutResult(pool_id, folder, criteria, verdicts, steps, outcome)
+
+
+def reserve(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[Candidate], on: dt.date,
+            signing: membership.LedgerSigning) -> tuple[dict[str, int], dict[str, Any]]:
+    """Reserve the assets for the pool in the ledger: each asset's POOL_RESERVE leaf, and the
+    signed checkpoint that holds them (as the manifest records it)."""
+    records = [PoolReserve(pool_id, c.financing_id, c.asset_key, c.outstanding_fen, c.ledger_leaf_index)
+               for c in sorted(assets, key=lambda c: c.asset_key)]
+    seqs, published = membership.record(con, records, on, signing)
+    return ({r.asset_key: seq for r, seq in zip(records, seqs)},
+            {**membership.checkpoint_doc(published), "business_date": on.isoformat()})
 
 
 def _yuan(fen: int) -> str:

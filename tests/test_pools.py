@@ -143,7 +143,8 @@ def test_a_tape_row_the_ledger_does_not_vouch_for_fails_verify(home: Path) -> No
     # re-sign nothing: a forged tape with its hash fixed in the manifest still breaks the signature,
     # and a tape pointing at another leaf breaks the inclusion check
     (row,) = read_tape_csv(folder / "tape.csv")
-    forged = (folder / "tape.csv").read_text("utf-8").replace(f",{row['ledger_leaf_index']}\n", ",0\n")
+    leaves = f",{row['ledger_leaf_index']},{row['reserve_leaf_index']}\n"
+    forged = (folder / "tape.csv").read_text("utf-8").replace(leaves, f",0,{row['reserve_leaf_index']}\n")
     (folder / "tape.csv").write_text(forged, "utf-8")
     result = verify(home, POOL)
     assert result.exit_code == 1
@@ -165,7 +166,8 @@ def test_an_asset_cannot_enter_two_pools(home: Path) -> None:
     third = cut(home)
     assert third.exit_code == 0, third.output
     assert (home / "pools" / POOL.replace("-01", "-02") / "tape.csv").exists()
-    assert verify(home, POOL.replace("-01", "-02")).exit_code == 0
+    checked = verify(home, POOL.replace("-01", "-02"))
+    assert checked.exit_code == 0, checked.output
 
 
 def test_infeasible_limits_explain_themselves(home: Path) -> None:
