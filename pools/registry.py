@@ -28,6 +28,8 @@ DDL = (
       outstanding_fen BIGINT NOT NULL)""",
     "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS added_on DATE",  # cut-off or replenishment night
     "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS sold_on DATE",
+    """UPDATE pool_assets SET added_on = p.cutoff_date FROM pools p
+       WHERE p.pool_id = pool_assets.pool_id AND pool_assets.added_on IS NULL""",  # rows from before added_on
 )
 
 

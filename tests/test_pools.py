@@ -212,11 +212,18 @@ def test_surveillance_flags_a_pooled_financing_whose_invoice_is_red_flushed_a_ni
     run_ok(home, inbox, dt.date(2026, 11, 21))  # the nightly job's pool_surveillance asset surveys the pool
     written = home / "pools" / POOL / "surveillance" / "2026-11-21.csv"
     flagged = [r for r in read_csv(written) if r["financing_id"] == CLEAN]
-    assert flagged and flagged[0]["issue"] == "NOT_CLEAN" and "blocked" in flagged[0]["detail"]
+    assert [r["issue"] for r in flagged] == ["POOL_ASSET_NOT_CLEAN"]
+    assert f"Pooled in {POOL} since {SAMPLE_NIGHT}" in flagged[0]["detail"]
+    assert "INVOICE_RED_FLUSHED" in flagged[0]["detail"]
+    # the same finding is in the night's findings.csv, through the catalogue's path (low: the
+    # financing's own findings make its verdict)
+    findings = read_csv(home / "reports" / "2026-11-21" / "findings.csv")
+    pooled = [(f["financing_id"], f["severity"]) for f in findings if f["check_id"] == "POOL_ASSET_NOT_CLEAN"]
+    assert pooled == [(CLEAN, "low")]
     quiet = scf("pool", "survey", "--date", SAMPLE_NIGHT, "--home", str(home))
     assert quiet.exit_code == 0 and "0 alert(s)" in quiet.output
     again = scf("pool", "survey", "--date", "2026-11-21", "--home", str(home))
-    assert again.exit_code == 0 and f"NOT_CLEAN {CLEAN}" in again.output
+    assert again.exit_code == 0 and f"POOL_ASSET_NOT_CLEAN {CLEAN}" in again.output
 
 
 def test_the_pool_cut_job_takes_its_criteria_as_run_config(home: Path) -> None:
