@@ -19,6 +19,7 @@ from ledger.checkpoint import NoteVerifier
 from ledger.keys import load_verifier
 from pools import membership, registry
 from pools.cut import CutResult, cut_pool
+from pools.replenish import replenish_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
@@ -69,6 +70,27 @@ def cut_command(
     with _warehouse(settings, read_only=False) as warehouse:
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
                           cutoff=_date(cutoff), criteria_path=criteria, signing=ledger_signing(settings), gap=gap)
+    print_cut(result)
+    if isinstance(result.outcome, Infeasible):
+        raise typer.Exit(1)
+
+
+@pool_app.command("replenish")
+def replenish_command(
+    pool_id: str = typer.Argument(..., help="The active (revolving) pool to top up."),
+    date: str = typer.Option(..., "--date", help="Business date YYYY-MM-DD (a night already run)."),
+    home: Optional[Path] = HOME,
+    gap: float = typer.Option(1e-6, "--gap", help="Relative optimality gap at which HiGHS may stop."),
+) -> None:
+    """Top an active pool up from the night's eligible set under its own criteria and limits: its
+    remaining assets stay, the added ones are reserved in the ledger (pools/<id>/replenishments/<date>/)."""
+    settings = load_settings(home)
+    with _warehouse(settings, read_only=False) as warehouse:
+        result = replenish_pool(warehouse.con, pools_dir=pools_dir(settings), pool_id=pool_id, day=_date(date),
+                                signing=ledger_signing(settings), gap=gap)
+    if result.folder is None and not isinstance(result.outcome, Infeasible):
+        console.print(f"pool {pool_id} meets its limits as it is: nothing to add")
+        return
     print_cut(result)
     if isinstance(result.outcome, Infeasible):
         raise typer.Exit(1)

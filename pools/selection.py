@@ -1,7 +1,7 @@
 """Optimal selection of a pool from the eligible assets: a MILP solved by HiGHS.
 
-Variables: ``x_i`` ∈ {0,1} (asset i in the pool), ``T`` the pool's total (fen), ``y_o`` ∈ {0,1}
-(obligor o present, when counted), ``t, u_o`` ≥ 0 (top-N linearisation).  With ``a_i`` the
+Variables: ``x_i`` ∈ {0,1} (asset i in the pool; fixed to 1 for an asset that must stay in it),
+``T`` the pool's total (fen), ``y_o`` ∈ {0,1} (obligor o present, when counted), ``t, u_o`` ≥ 0 (top-N linearisation).  With ``a_i`` the
 asset's outstanding amount and a share limit ``p = num/den``:
 
 * target: ``(1−tol)·target ≤ T = Σ a_i x_i ≤ (1+tol)·target``;
@@ -58,6 +58,7 @@ class Asset:
     industry: str  # the industry division the limit applies to
     region: str  # the province the limit applies to
     remaining_days: int
+    fixed: bool = False  # must be in the pool (a replenished pool's remaining assets)
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,9 @@ class _Model:
         self.slack_scale: dict[str, float] = {}
         n = len(assets)
         self.x = self._cols(n, 0.0, 1.0, integer=True)
+        kept = np.array([x for x, a in zip(self.x, assets) if a.fixed], dtype=np.int32)
+        if len(kept):
+            self.h.changeColsBounds(len(kept), kept, np.ones(len(kept)), np.ones(len(kept)))
         (self.T,) = self._cols(1, 0.0, INF)
         self._row([*self.x, self.T], [*(a.amount_fen for a in assets), -1], 0.0, 0.0)
         target = limits.target_fen
@@ -254,7 +258,7 @@ class _Model:
                 if den * group_fen <= num * limits.min_total_fen and not self.elastic("target_min"):
                     continue  # holds in any pool of the target's size: no row needed
                 if name == "single_asset" and den * group_fen > num * limits.max_total_fen \
-                        and not self.elastic("target_max") and not self.elastic(name):
+                        and not self.elastic("target_max") and not self.elastic(name) and not assets[idx[0]].fixed:
                     self.h.changeColBounds(self.x[idx[0]], 0.0, 0.0)  # too large for any pool
                     continue
                 cols = [self.x[i] for i in idx] + [self.T]

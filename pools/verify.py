@@ -1,6 +1,7 @@
 """``scf pool verify``: a pool's files are what was signed, and the ledger vouches for each asset.
 
-Checks, in order, and reports every failure (not only the first):
+Checks, in order, for the pool's folder and each of its ``replenishments/<date>/`` folders
+(1–5), and reports every failure (not only the first):
 
 1. the manifest's signature, by the ledger's key (the trusted key of the home);
 2. the SHA-256 of every file the manifest lists;
@@ -42,7 +43,16 @@ from pools.tape import TAPE_COLUMNS, read_tape_csv, tape_text
 def verify_pool(
     folder: Path, con: duckdb.DuckDBPyConnection, *, log: NoteVerifier, origin: str
 ) -> list[str]:
-    """Every problem found with the pool in ``folder`` (empty: the pool verifies)."""
+    """Every problem found with the pool in ``folder`` and its replenishments (empty: the pool
+    verifies)."""
+    problems = _verify_files(folder, con, log, origin)
+    for part in sorted(p for p in (folder / "replenishments").glob("*") if p.is_dir()):
+        problems += [f"replenishment {part.name}: {p}" for p in _verify_files(part, con, log, origin)]
+    return problems + _pooled_twice(folder.parent, con)
+
+
+def _verify_files(folder: Path, con: duckdb.DuckDBPyConnection, log: NoteVerifier, origin: str) -> list[str]:
+    """Checks 1–5 of one signed folder (a cut or a replenishment)."""
     try:
         doc = json.loads((folder / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as err:
@@ -58,9 +68,7 @@ def verify_pool(
         elif manifest.file_sha256(path) != digest:
             problems.append(f"{name} does not match its SHA-256 in the manifest (changed after the cut)")
     rows = _tape(folder, doc, problems)
-    problems += _ledger(rows, doc, con, log, origin)
-    problems += _pooled_twice(folder.parent, con)
-    return problems
+    return problems + _ledger(rows, doc, con, log, origin)
 
 
 def _tape(folder: Path, doc: dict, problems: list[str]) -> list[dict[str, str]]:
