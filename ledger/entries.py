@@ -204,7 +204,8 @@ class PoolSell(PoolMembership):
     """The asset is sold with the pool: never financed or pooled again."""
 
 
-Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest | PoolReserve | PoolRelease | PoolSell
+PoolEntry = PoolReserve | PoolRelease | PoolSell
+Record = VoucherEvent | FinancingRecord | EventStatus | ArchiveManifest | PoolEntry
 
 
 @dataclass(frozen=True)

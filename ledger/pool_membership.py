@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from connectors.errors import ConfigError
-from ledger.entries import EntryType, PoolMembership, PoolRelease, PoolReserve, PoolSell, decode_entry
+from ledger.entries import EntryType, PoolEntry, PoolMembership, PoolRelease, PoolReserve, PoolSell, decode_entry
 from ledger.invariants import Rejection
 from ledger.store import LedgerStore, PendingEntry
 
@@ -91,7 +91,7 @@ def replay(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | None = None, belo
 
 
 def append_membership(
-    con: duckdb.DuckDBPyConnection, records: Sequence[PoolMembership], on: dt.date
+    con: duckdb.DuckDBPyConnection, records: Sequence[PoolEntry], on: dt.date
 ) -> list[int]:
     """Append pool entries dated ``on`` (call inside the transaction that registers them);
     refuse the whole batch if one would break an invariant.  Returns their seqs."""

@@ -21,7 +21,7 @@ import duckdb
 from connectors.errors import ConfigError, IntegrityError
 from connectors.warehouse import transaction
 from ledger.checkpoint import NoteSigner
-from ledger.entries import PoolMembership, PoolRelease, PoolSell
+from ledger.entries import PoolEntry, PoolRelease, PoolSell
 from ledger.pool_membership import append_membership
 from ledger.publish import SignedCheckpoint, latest_checkpoint, load_checkpoints, publish_checkpoint
 from ledger.schema import ensure_schema
@@ -39,7 +39,7 @@ class LedgerSigning:
 
 
 def record(
-    con: duckdb.DuckDBPyConnection, records: Sequence[PoolMembership], on: dt.date, signing: LedgerSigning
+    con: duckdb.DuckDBPyConnection, records: Sequence[PoolEntry], on: dt.date, signing: LedgerSigning
 ) -> tuple[list[int], SignedCheckpoint]:
     """Append the entries dated ``on`` and sign the new tree head (inside the caller's
     transaction); their seqs and the checkpoint.  A ledger that does not verify since its
