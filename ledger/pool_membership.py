@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 import duckdb
 
 from connectors.errors import ConfigError
-from ledger.entries import EntryType, PoolEntry, PoolMembership, PoolRelease, PoolReserve, PoolSell, decode_entry
+from ledger.entries import (
+    EntryType,
+    FinancingRecord,
+    PoolEntry,
+    PoolMembership,
+    PoolRelease,
+    PoolReserve,
+    PoolSell,
+    decode_entry,
+)
 from ledger.invariants import Rejection
 from ledger.store import LedgerStore, PendingEntry
 
@@ -105,13 +114,41 @@ def append_membership(
     return [a.seq for a in appended]
 
 
-def sold_refusal(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, Rejection]:
-    """Per sold asset key (as of the night), the refusal of any new financing of it."""
-    return {
-        key: Rejection(
+@dataclass(frozen=True)
+class SoldAssets:
+    """The assets sold with a pool as of a night: a new financing of one is refused."""
+
+    pools: dict[str, str]  # asset key -> the pool it was sold with
+    bills: dict[str, list[tuple[int, int, str]]]  # bill number -> (range start, end, asset key) sold
+
+    def refusal(self, financing: FinancingRecord) -> Rejection | None:
+        """The refusal of a new financing whose asset was sold: the same asset, or a sub-bill
+        range overlapping a sold one of the same bill."""
+        key = f"{financing.product}:{financing.asset_ref}"
+        found = key if key in self.pools else None
+        start, end = financing.asset_range_start, financing.asset_range_end
+        if found is None and financing.asset_cd_no and start is not None and end is not None:
+            found = next((sold for low, high, sold in self.bills.get(financing.asset_cd_no, ())
+                          if low <= end and start <= high), None)
+        if found is None:
+            return None
+        return Rejection(
             ASSET_SOLD,
-            f"The asset {key} was sold with ABS pool {pool}: it can no longer be financed.",
-            {"asset_key": key, "pool_id": pool},
+            f"The asset {key} was sold with ABS pool {self.pools[found]}"
+            + ("" if found == key else f" (as part of {found})") + ": it can no longer be financed.",
+            {"asset_key": key, "sold_asset_key": found, "pool_id": self.pools[found]},
         )
-        for key, pool in replay(con, as_of=as_of).sold.items()
-    }
+
+
+def sold_assets(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> SoldAssets:
+    """The assets sold with a pool by a POOL_SELL dated ``as_of`` or earlier (sub-bill ranges,
+    ``BILL:<CdNo>:<start>-<end>``, indexed by bill)."""
+    pools = replay(con, as_of=as_of).sold
+    bills: dict[str, list[tuple[int, int, str]]] = {}
+    for key in pools:
+        product, _, ref = key.partition(":")
+        cd, _, span = ref.rpartition(":")
+        low, _, high = span.partition("-")
+        if product == "BILL" and cd and low.isdigit() and high.isdigit():
+            bills.setdefault(cd, []).append((int(low), int(high), key))
+    return SoldAssets(pools, bills)

@@ -62,7 +62,7 @@ from ledger.invariants import (
     financing_mismatch,
     pending_notice,
 )
-from ledger.pool_membership import sold_refusal
+from ledger.pool_membership import sold_assets
 from ledger.rejections import EVENT, FINANCING, RejectionRecord
 from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
@@ -198,7 +198,7 @@ class NightProcessor:
         self.vouchers: dict[str, VoucherState] = {}
         self._last_seq: dict[str, int] = {}
         self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
-        self._sold = sold_refusal(self.con, self.business_date)  # assets sold with an ABS pool
+        self._sold = sold_assets(self.con, self.business_date)  # assets sold with an ABS pool
 
     # ---- shared -------------------------------------------------------------------
 
@@ -386,7 +386,7 @@ class NightProcessor:
                     else:
                         conflicts.append((accepted, fin, chash, delivered.night))
                     continue
-                sold = None if fid in known_versions else self._sold.get(f"{fin.product}:{fin.asset_ref}")
+                sold = None if fid in known_versions else self._sold.refusal(fin)
                 if sold is not None:  # a new financing of an asset sold with a pool
                     self._refuse(fin, chash, sold, delivered.night)
                     continue

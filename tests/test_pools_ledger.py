@@ -98,3 +98,20 @@ def test_a_sold_asset_is_never_pooled_or_financed_again(home: Path) -> None:
     assert status["F202611210009"] == "blocked"
     assert query(home, "SELECT count(*) FROM ledger_entries WHERE financing_id = 'F202611210009'")[0][0] == 0
     assert verify(home, POOL).exit_code == 0  # released and sold: register and ledger agree
+
+
+def test_a_sub_range_of_a_sold_bill_range_is_refused_too() -> None:
+    from ledger.entries import FinancingRecord
+    from ledger.pool_membership import SoldAssets
+
+    sold = SoldAssets({"BILL:731352100001120261101000000123:1-5000000": POOL},
+                      {"731352100001120261101000000123": [(1, 5_000_000, "BILL:731352100001120261101000000123:1-5000000")]})
+
+    def bill(start: int, end: int, cd: str = "731352100001120261101000000123") -> FinancingRecord:
+        return FinancingRecord("F-NEW", BANK, "BILL", None, None, f"{cd}:{start}-{end}", None, cd, start, end, None,
+                               (), None, None, None, None, None, "ACTIVE")
+
+    inside = sold.refusal(bill(4_000_001, 6_000_000))
+    assert inside is not None and inside.check_id == ASSET_SOLD and f"sold with ABS pool {POOL}" in inside.reason
+    assert sold.refusal(bill(5_000_001, 6_000_000)) is None  # the next range of the same bill
+    assert sold.refusal(bill(1, 5_000_000, cd="731352100001120261101000000999")) is None  # another bill
