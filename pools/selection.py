@@ -364,10 +364,11 @@ class SelectionError(RuntimeError):
     """The solver returned a pool that breaks a limit when measured exactly (never silent)."""
 
 
-def _tightened(limits: Limits, margin_fen: int) -> Limits | None:
+def _tightened(limits: Limits, margin_fen: int, spread: Fraction) -> Limits | None:
     """``limits`` with room for ``margin_fen`` of assets to leave the pool: the minimum total
-    raised by it, every share and the minimum WA rate tightened by the share of the pool it is
-    (to 1e-6); ``None`` when no room is left."""
+    raised by it, every share tightened by the share of the pool it is and the minimum WA rate
+    raised by that share of ``spread`` (how far a rate can be from it), to 1e-6; ``None`` when
+    no room is left."""
     low, high = limits.min_total_fen, limits.max_total_fen
     target = math.floor((low + high + margin_fen + 1) / 2)
     if target <= 0 or 2 * target - high < low + margin_fen or target > high:
@@ -378,7 +379,7 @@ def _tightened(limits: Limits, margin_fen: int) -> Limits | None:
         return None if p is None else Fraction(math.floor(p * shrink * 10**6), 10**6)
 
     rate = None if limits.min_wa_rate is None else Fraction(
-        math.ceil((limits.min_wa_rate + Fraction(margin_fen, math.floor(low)) * Fraction(1, 10)) * 10**6), 10**6)
+        math.ceil((limits.min_wa_rate + Fraction(margin_fen, math.floor(low)) * spread) * 10**6), 10**6)
     return replace(limits, target_fen=target, tolerance=Fraction(high - target, target),
                    single_asset=share(limits.single_asset), single_obligor=share(limits.single_obligor),
                    top_n_share=share(limits.top_n_share), industry=share(limits.industry),
@@ -404,6 +405,7 @@ def _relax_and_round(assets: Sequence[Asset], limits: Limits, gap: float,
     rounding gives no pool (the MILP decides then)."""
     bound = _Model(assets, limits, "wa_yield", time_limit=time_limit, relaxed=True)
     largest = max((a.amount_fen for a in assets), default=0)
+    spread = max((abs(a.rate - (limits.min_wa_rate or 0)) for a in assets), default=Fraction(0))
     rounders: dict[int, _Model] = {}
     rho = limits.min_wa_rate or Fraction(0)
     chosen: list[int] | None = None
@@ -419,7 +421,7 @@ def _relax_and_round(assets: Sequence[Asset], limits: Limits, gap: float,
         pool = None
         for _ in range(4):
             if room not in rounders:
-                tight = _tightened(limits, room * largest)
+                tight = _tightened(limits, room * largest, spread)
                 if tight is None:
                     return None
                 rounders[room] = _Model(assets, tight, "wa_yield", time_limit=time_limit, relaxed=True)
