@@ -111,10 +111,10 @@ def main() -> None:
         seconds = (time.perf_counter() - started, time.process_time() - cpu)
         if isinstance(result, Selection):
             chosen = set(result.keys)
-            report("MILP", seconds, [a for a in assets if a.key in chosen], limits,
+            report("select", seconds, [a for a in assets if a.key in chosen], limits,
                    f"{result.status}, gap {result.mip_gap:.1e}, {result.solves} solves")
         else:
-            print(f"  MILP    {seconds[0]:7.2f} s  infeasible: {result.explain()}")
+            print(f"  select  {seconds[0]:7.2f} s  infeasible: {result.explain()}")
         started, cpu = time.perf_counter(), time.process_time()
         pool = greedy(assets, limits)
         report("greedy", (time.perf_counter() - started, time.process_time() - cpu), pool, limits)
