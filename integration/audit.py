@@ -31,6 +31,7 @@ from ledger.schema import has_schema
 from ledger.store import ARCHIVE_MANIFEST
 from ledger.verify import verify_ledger
 
+
 @dataclass(frozen=True)
 class AuditReport:
     """What :func:`audit_home` checked, one line per part (raised on the first problem)."""

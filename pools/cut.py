@@ -179,7 +179,7 @@ def reserve(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[Candidate
     records = [PoolReserve(pool_id, c.financing_id, c.asset_key, c.outstanding_fen, c.ledger_leaf_index)
                for c in sorted(assets, key=lambda c: c.asset_key)]
     seqs, published = membership.record(con, records, on, signing)
-    return ({r.asset_key: seq for r, seq in zip(records, seqs)},
+    return ({r.asset_key: seq for r, seq in zip(records, seqs, strict=True)},
             {**membership.checkpoint_doc(published), "business_date": on.isoformat()})
 
 

@@ -159,7 +159,7 @@ def _pooled_twice(pools_dir: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     ledger = replay(con)
     problems += [f"ledger entry {seq}: {problem}" for seq, problem in ledger.problems]
     for record in registry.list_pools(con):
-        for fid, key, _, sold_on in registry.pool_assets(con, record.pool_id):
+        for _, key, _, sold_on in registry.pool_assets(con, record.pool_id):
             held = ledger.active.get(key) == record.pool_id
             if held != (record.status == registry.ACTIVE) or (sold_on is not None) != (ledger.sold.get(key) == record.pool_id):
                 problems.append(f"asset {key} of pool {record.pool_id}: the register says {record.status.lower()}"

@@ -270,10 +270,10 @@ def write_xlsx(path: Path, business_date: dt.date, found: Sequence[FindingRow],
         sheet.write_string(0, col, name, header)
         sheet.set_column(col, col, width)
     shown = found[:XLSX_MAX_ROWS]
-    for n, row in enumerate(shown, start=1):
+    for n, finding in enumerate(shown, start=1):
         for col, (name, _width) in enumerate(_XLSX_FINDING_COLUMNS):
-            value = getattr(row, name)
-            fmt = severity_formats.get(row.severity) if name == "severity" else (wrap if name == "detail" else None)
+            value = getattr(finding, name)
+            fmt = severity_formats.get(finding.severity) if name == "severity" else (wrap if name == "detail" else None)
             sheet.write_string(n, col, spreadsheet_safe(value), fmt)
     sheet.autofilter(0, 0, max(len(shown), 1), len(_XLSX_FINDING_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)

@@ -14,8 +14,11 @@ from connectors.warehouse import Warehouse
 from ledger.entries import PoolReserve, PoolSell, decode_entry
 from ledger.pool_membership import ASSET_SOLD, append_membership, replay
 from pools.tape import read_tape_csv
+from tests import test_pools as sample
 from tests.test_pipeline import query, read_csv, run_ok
-from tests.test_pools import BANK, CLEAN, POOL, cut, home, night_home, scf, verify  # noqa: F401 (fixtures)
+from tests.test_pools import BANK, CLEAN, POOL, cut, scf, verify
+
+night_home, home = sample.night_home, sample.home  # the sample night's home, and a copy of it per test
 
 ASSET = "VOUCHER:V3f9a1c2b4d5e6f71"
 
@@ -45,9 +48,8 @@ def test_a_cut_reserves_each_asset_in_the_ledger_under_a_signed_checkpoint(home:
 
 def test_the_ledger_refuses_an_asset_in_two_active_pools(home: Path) -> None:
     assert cut(home).exit_code == 0
-    with Warehouse(home / "warehouse.duckdb") as wh:
-        with pytest.raises(ConfigError, match=f"already in active pool {POOL}"):
-            append_membership(wh.con, [PoolReserve("POOL-X", CLEAN, ASSET, 3_000_000, None)], dt.date(2026, 11, 21))
+    with Warehouse(home / "warehouse.duckdb") as wh, pytest.raises(ConfigError, match=f"already in active pool {POOL}"):
+        append_membership(wh.con, [PoolReserve("POOL-X", CLEAN, ASSET, 3_000_000, None)], dt.date(2026, 11, 21))
 
 
 def test_verify_fails_when_the_register_and_the_ledger_disagree(home: Path) -> None:

@@ -13,8 +13,9 @@ import pytest
 
 from ledger.entries import PoolReserve
 from pools.tape import read_tape_csv
+from tests import test_pools as sample
 from tests.test_pipeline import query, run_ok
-from tests.test_pools import BLOCKED, CLEAN, CRITERIA, POOL, cut, night_home, scf, verify  # noqa: F401 (fixture)
+from tests.test_pools import BLOCKED, CLEAN, CRITERIA, POOL, cut, scf, verify
 from tests.test_pools_ledger import entries
 
 NIGHT2 = "2026-11-21"
@@ -35,13 +36,17 @@ WAYBILL = """<?xml version="1.0" encoding="UTF-8"?>
     <ConsignmentDateTime>20261028080000</ConsignmentDateTime>
     <DespatchActualDateTime>20261028100000</DespatchActualDateTime>
     <GoodsReceiptDateTime>20261030153000</GoodsReceiptDateTime>
-    <ConsignorInfo><Consignor>苏州恒隆新材料科技有限公司</Consignor><ConsignorID>91320500MA1X000024</ConsignorID><PlaceOfLoading>江苏省苏州市吴中区</PlaceOfLoading><CountrySubdivisionCode>320506</CountrySubdivisionCode></ConsignorInfo>
-    <ConsigneeInfo><Consignee>深圳市华星电子集团有限公司</Consignee><ConsigneeID>91440300MA5F00001A</ConsigneeID><GoodsReceiptPlace>广东省深圳市南山区</GoodsReceiptPlace><CountrySubdivisionCode>440305</CountrySubdivisionCode></ConsigneeInfo>
-    <GoodsInfo><DescriptionOfGoods>导光板 55寸</DescriptionOfGoods><Quantity>50</Quantity><MeaUnits>PC</MeaUnits><GoodsItemGrossWeight>425.000</GoodsItemGrossWeight><TotalNumberOfPackages>5</TotalNumberOfPackages></GoodsInfo>
+    <ConsignorInfo><Consignor>苏州恒隆新材料科技有限公司</Consignor><ConsignorID>91320500MA1X000024</ConsignorID>
+      <PlaceOfLoading>江苏省苏州市吴中区</PlaceOfLoading><CountrySubdivisionCode>320506</CountrySubdivisionCode></ConsignorInfo>
+    <ConsigneeInfo><Consignee>深圳市华星电子集团有限公司</Consignee><ConsigneeID>91440300MA5F00001A</ConsigneeID>
+      <GoodsReceiptPlace>广东省深圳市南山区</GoodsReceiptPlace><CountrySubdivisionCode>440305</CountrySubdivisionCode></ConsigneeInfo>
+    <GoodsInfo><DescriptionOfGoods>导光板 55寸</DescriptionOfGoods><Quantity>50</Quantity><MeaUnits>PC</MeaUnits>
+      <GoodsItemGrossWeight>425.000</GoodsItemGrossWeight><TotalNumberOfPackages>5</TotalNumberOfPackages></GoodsInfo>
     <Status>3</Status>
   </Body>
 </Root>
 """
+night_home = sample.night_home  # the sample night's home
 REVOLVING = CRITERIA.replace('target = "30000.00"\ntolerance = 0.10', 'target = "40000.00"\ntolerance = 0.30')
 
 
