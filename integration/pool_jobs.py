@@ -14,9 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.errors import ConfigError
-from integration.home import ledger_keys
 from integration.resources import ScfHome
-from pools.cli import pools_dir
+from pools.cli import ledger_signing, pools_dir
 from pools.cut import cut_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
@@ -52,7 +51,7 @@ def cut_pool_op(context: dg.OpExecutionContext, config: PoolCutConfig, scf: ScfH
     with scf.night_lock(), settings.open_warehouse() as warehouse:  # never while a night runs
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
                           cutoff=dt.date.fromisoformat(config.cutoff), criteria_path=Path(config.criteria_file),
-                          signer=ledger_keys(settings).signer, gap=config.gap)
+                          signing=ledger_signing(settings), gap=config.gap)
     if isinstance(result.outcome, Infeasible):
         raise dg.Failure(description=result.outcome.explain())
     context.log.info(f"pool {result.pool_id}: {len(result.outcome.keys)} assets under {result.folder}")

@@ -57,6 +57,9 @@ class EntryType(IntEnum):
     EVENT_STATUS = 3
     FINANCING_STATUS = 4
     ARCHIVE_MANIFEST = 16  # values are permanent and need not be contiguous
+    POOL_RESERVE = 32
+    POOL_RELEASE = 33
+    POOL_SELL = 34
 
 
 class EntryFormatError(ValueError):
@@ -197,7 +200,36 @@ class ArchiveManifest:
     manifest_head: bytes
 
 
-Record = VoucherEvent | FinancingRecord | EventStatus | FinancingStatus | ArchiveManifest
+@dataclass(frozen=True)
+class PoolMembership:
+    """An asset's membership of an ABS pool (:mod:`ledger.pool_membership`): one entry per asset
+    and step.  ``financing_seq`` is the FINANCING entry the pool rests on; ``outstanding_fen``
+    the amount the asset is pooled for."""
+
+    pool_id: str
+    financing_id: str
+    asset_key: str  # <product>:<asset_ref>, the asset's identity across pools
+    outstanding_fen: int | None
+    financing_seq: int | None
+
+
+@dataclass(frozen=True)
+class PoolReserve(PoolMembership):
+    """The asset is reserved for the pool: it is in no other active pool from now on."""
+
+
+@dataclass(frozen=True)
+class PoolRelease(PoolMembership):
+    """The pool lets the asset go: unless it was sold, it may be pooled again."""
+
+
+@dataclass(frozen=True)
+class PoolSell(PoolMembership):
+    """The asset is sold with the pool: never financed or pooled again."""
+
+
+PoolEntry = PoolReserve | PoolRelease | PoolSell
+Record = VoucherEvent | FinancingRecord | EventStatus | FinancingStatus | ArchiveManifest | PoolEntry
 
 
 @dataclass(frozen=True)
@@ -265,6 +297,8 @@ _KINDS: dict[type, dict[str, Any]] = {
     },
     FinancingStatus: {"financing_id": STR, "financing_hash": BYTES, "status": STR, "check_id": STR, "reason": STR},
     ArchiveManifest: {"manifest_lines": INT, "manifest_head": BYTES},
+    **{cls: {"pool_id": STR, "financing_id": STR, "asset_key": STR, "outstanding_fen": INT, "financing_seq": INT}
+       for cls in (PoolReserve, PoolRelease, PoolSell)},
     Fingerprint: {"kind": STR, "digest": BYTES, "amount_fen": INT},
     FingerprintAnnex: {"fingerprints": Fingerprint},
     EmptyAnnex: {},
@@ -276,6 +310,9 @@ _CONTENT_TYPES: dict[EntryType, type] = {
     EntryType.EVENT_STATUS: EventStatus,
     EntryType.FINANCING_STATUS: FinancingStatus,
     EntryType.ARCHIVE_MANIFEST: ArchiveManifest,
+    EntryType.POOL_RESERVE: PoolReserve,
+    EntryType.POOL_RELEASE: PoolRelease,
+    EntryType.POOL_SELL: PoolSell,
 }
 _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.VOUCHER_EVENT: EmptyAnnex,
@@ -283,6 +320,9 @@ _ANNEX_TYPES: dict[EntryType, type] = {
     EntryType.EVENT_STATUS: EmptyAnnex,
     EntryType.FINANCING_STATUS: EmptyAnnex,
     EntryType.ARCHIVE_MANIFEST: EmptyAnnex,
+    EntryType.POOL_RESERVE: EmptyAnnex,
+    EntryType.POOL_RELEASE: EmptyAnnex,
+    EntryType.POOL_SELL: EmptyAnnex,
 }
 
 

@@ -65,6 +65,7 @@ from ledger.invariants import (
     financing_mismatch,
     pending_notice,
 )
+from ledger.pool_membership import sold_assets
 from ledger.rejections import EVENT, FINANCING, RejectionRecord, store_night
 from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
@@ -213,6 +214,7 @@ class NightProcessor:
         self._finance_events: dict[str, VoucherEvent] = {}  # accepted FINANCE events by financing id
         self.base: dt.date | None = None  # the night whose decisions this one builds on (None: replay all)
         self.touched: Touched | None = None
+        self._sold = sold_assets(self.con, self.business_date)  # assets sold with an ABS pool
 
     # ---- shared -------------------------------------------------------------------
 
@@ -415,6 +417,10 @@ class NightProcessor:
                         accepted = fin
                     else:
                         conflicts.append((accepted, fin, chash, delivered.night))
+                    continue
+                sold = None if fid in known_versions else self._sold.refusal(fin)
+                if sold is not None:  # a new financing of an asset sold with a pool
+                    self._refuse(fin, chash, sold, delivered.night)
                     continue
                 event = self._finance_events.get(fid)
                 mismatch = financing_mismatch(event, fin) if event is not None else None

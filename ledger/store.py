@@ -25,10 +25,12 @@ from ledger.entries import (
     FinancingRecord,
     FinancingStatus,
     FingerprintAnnex,
+    PoolMembership,
     Record,
     VoucherEvent,
     decode_entry,
     encode_entry_with_hash,
+    entry_type_of,
 )
 from ledger.merkle import (
     CompactRange,
@@ -115,6 +117,8 @@ def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, s
         return (financing_status_column(record.status), None, record.financing_id, None, None)
     if isinstance(record, ArchiveManifest):
         return (ARCHIVE_MANIFEST, None, None, None, None)
+    if isinstance(record, PoolMembership):  # POOL_RESERVE, POOL_RELEASE, POOL_SELL
+        return (entry_type_of(record).name, None, record.financing_id, None, None)
     if isinstance(record, VoucherEvent):
         return (
             record.event_type or "?",

@@ -40,8 +40,10 @@ WITH party AS (
 ), bill_ended AS (
   SELECT DISTINCT cd_no, range_start, range_end FROM cur_bills WHERE circulation_status = 'TF0501'
 ), pooled AS (
-  SELECT a.financing_id, a.asset_key, a.pool_id FROM pool_assets a JOIN pools p USING (pool_id)
-  WHERE p.status = 'ACTIVE'
+  SELECT a.financing_id, a.asset_key,
+         CASE WHEN a.sold_on IS NULL THEN '' ELSE 'sold with ' END || a.pool_id AS pool_id
+  FROM pool_assets a JOIN pools p USING (pool_id)
+  WHERE p.status = 'ACTIVE' OR a.sold_on IS NOT NULL
 ), leaf AS (
   SELECT financing_id, max(seq) AS seq FROM ledger_entries
   WHERE entry_type = 'FINANCING' AND seq < $tree_size GROUP BY ALL
@@ -92,7 +94,7 @@ class Candidate:
     verdict: str | None
     open_checks: str | None  # check ids of the open findings, ';'-separated
     asset_ended: str | None  # why the asset has no value left, if so
-    pooled_in: str | None  # the active pool holding it, if any
+    pooled_in: str | None  # the active pool holding it (or 'sold with <pool>'), if any
     ledger_leaf_index: int | None
     cutoff: dt.date
 

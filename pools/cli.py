@@ -1,4 +1,4 @@
-"""``scf pool cut|verify|survey|list|release``: ABS pools for the securitization team."""
+"""``scf pool cut|verify|survey|list|replenish|release|sell``: ABS pools for the securitization team."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import NoteVerifier
 from ledger.keys import load_verifier
-from pools import registry
+from pools import membership, registry
 from pools.cut import CutResult, cut_pool
+from pools.replenish import replenish_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
 
-pool_app = typer.Typer(help="ABS pools: cut, verify, list, release.", no_args_is_help=True)
+pool_app = typer.Typer(help="ABS pools: cut, verify, survey, list, replenish, release, sell.", no_args_is_help=True)
 console = Console()
 
 HOME = typer.Option(None, "--home", help="Engine home. Default: $SCF_HOME or ./home.")
@@ -32,6 +33,11 @@ DEMO_CRITERIA = Path(__file__).resolve().parents[1] / "docs" / "examples" / "poo
 def pools_dir(settings: Settings) -> Path:
     """``<home>/pools``."""
     return settings.home / "pools"
+
+
+def ledger_signing(settings: Settings) -> membership.LedgerSigning:
+    """The home's ledger signer (checked against its pin), origin and checkpoint folder."""
+    return membership.LedgerSigning(ledger_keys(settings).signer, settings.ledger.origin, settings.checkpoint_dir)
 
 
 def _warehouse(settings: Settings, *, read_only: bool) -> Warehouse:
@@ -62,7 +68,28 @@ def cut_command(
         raise ConfigError(f"{settings.home / 'scf.toml'}: set [bank] code (the bank's 12-digit CNAPS code) to cut pools")
     with _warehouse(settings, read_only=False) as warehouse:
         result = cut_pool(warehouse.con, pools_dir=pools_dir(settings), bank_code=settings.bank_code,
-                          cutoff=_date(cutoff), criteria_path=criteria, signer=ledger_keys(settings).signer, gap=gap)
+                          cutoff=_date(cutoff), criteria_path=criteria, signing=ledger_signing(settings), gap=gap)
+    print_cut(result)
+    if isinstance(result.outcome, Infeasible):
+        raise typer.Exit(1)
+
+
+@pool_app.command("replenish")
+def replenish_command(
+    pool_id: str = typer.Argument(..., help="The active (revolving) pool to top up."),
+    date: str = typer.Option(..., "--date", help="Business date YYYY-MM-DD (a night already run)."),
+    home: Path | None = HOME,
+    gap: float = typer.Option(1e-6, "--gap", help="Relative optimality gap at which HiGHS may stop."),
+) -> None:
+    """Top an active pool up from the night's eligible set under its own criteria and limits: its
+    remaining assets stay, the added ones are reserved in the ledger (pools/<id>/replenishments/<date>/)."""
+    settings = load_settings(home)
+    with _warehouse(settings, read_only=False) as warehouse:
+        result = replenish_pool(warehouse.con, pools_dir=pools_dir(settings), pool_id=pool_id, day=_date(date),
+                                signing=ledger_signing(settings), gap=gap)
+    if result.folder is None and not isinstance(result.outcome, Infeasible):
+        console.print(f"pool {pool_id} meets its limits as it is: nothing to add")
+        return
     print_cut(result)
     if isinstance(result.outcome, Infeasible):
         raise typer.Exit(1)
@@ -150,12 +177,29 @@ def release_command(
     on: str = typer.Option(None, "--on", help="Release date YYYY-MM-DD (default: today)."),
     home: Path | None = HOME,
 ) -> None:
-    """Release an active pool: its assets may be pooled again (files and register row are kept)."""
+    """Release an active pool: its assets may be pooled again unless sold (files and register row
+    are kept; the ledger records a POOL_RELEASE of each asset)."""
     settings = load_settings(home)
     with _warehouse(settings, read_only=False) as warehouse:
         registry.ensure_tables(warehouse.con)
-        registry.release_pool(warehouse.con, pool_id, _date(on) if on else dt.date.today())
-    console.print(f"pool {pool_id} released")
+        published = membership.release(warehouse.con, pool_id, _date(on) if on else dt.date.today(),
+                                       ledger_signing(settings))
+    console.print(f"pool {pool_id} released (ledger checkpoint {published.checkpoint.size})")
+
+
+@pool_app.command("sell")
+def sell_command(
+    pool_id: str = typer.Argument(..., help="The pool sold to the issuing vehicle."),
+    on: str = typer.Option(..., "--on", help="Sale date YYYY-MM-DD."),
+    home: Path | None = HOME,
+) -> None:
+    """Record the sale of an active pool's assets: the ledger records a POOL_SELL of each; a sold
+    asset is never pooled or financed again (a new financing of it is refused: LEDGER_ASSET_SOLD)."""
+    settings = load_settings(home)
+    with _warehouse(settings, read_only=False) as warehouse:
+        registry.ensure_tables(warehouse.con)
+        published = membership.sell(warehouse.con, pool_id, _date(on), ledger_signing(settings))
+    console.print(f"pool {pool_id} sold (ledger checkpoint {published.checkpoint.size})")
 
 
 def demo_cut(home: Path, cutoff: dt.date) -> None:

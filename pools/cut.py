@@ -1,7 +1,9 @@
 """Cutting a pool: candidates → eligibility → optimal selection → signed files + register.
 
 A cut is made against the latest signed ledger checkpoint of a night up to the cut-off:
-every asset's FINANCING entry must lie inside that tree.  Files are written to a temporary
+every asset's FINANCING entry must lie inside that tree.  The pool's assets are then
+reserved in the ledger (``POOL_RESERVE`` entries, under a checkpoint signed at once:
+:mod:`pools.membership`), and each tape row names both leaves.  Files are written to a temporary
 folder and renamed into ``<home>/pools/<pool_id>/`` inside the transaction that registers
 the pool, so a failed cut leaves neither a folder nor a register row.
 """
@@ -11,8 +13,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,9 +25,9 @@ import duckdb
 from connectors.errors import ConfigError
 from connectors.values import format_fen
 from connectors.warehouse import transaction
-from ledger.checkpoint import NoteSigner
+from ledger.entries import PoolReserve
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools import manifest, registry, strata
+from pools import manifest, membership, registry, strata
 from pools.candidates import Candidate, load_candidates
 from pools.criteria import Criteria, load_criteria
 from pools.eligibility import Verdict, WaterfallStep, assess, waterfall
@@ -85,7 +88,7 @@ def cut_pool(
     bank_code: str,
     cutoff: dt.date,
     criteria_path: Path,
-    signer: NoteSigner,
+    signing: membership.LedgerSigning,
     gap: float = 1e-6,
 ) -> CutResult:
     """Cut a pool as of ``cutoff`` under the criteria file; register and sign it if one exists."""
@@ -103,32 +106,81 @@ def cut_pool(
     with transaction(con):
         pool_id = registry.next_pool_id(con, cutoff)
         folder = pools_dir / pool_id
-        staging = pools_dir / f".{pool_id}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
-            write_tape(staging, pool)
-            write_eligibility(staging, verdicts, chosen)
-            shutil.copyfile(criteria_path, staging / "criteria.toml")
-            weighted = weighted_averages(pool, cutoff, outcome.total_fen)
-            figures, tables = strata.key_figures(pool, weighted), strata.tables(pool)
-            strata.write_xlsx(staging / "stratification.xlsx", pool_id, figures, tables)
-            strata.write_html(staging / "pool_report.html", pool_id, figures, tables)
-            doc = _manifest(pool_id, bank_code, cutoff, criteria, steps, outcome, pool, weighted, ledger_cut, staging)
-            digest = manifest.write(staging / MANIFEST, manifest.sign(doc, signer))
+        with staged(folder) as staging:
+            digest = write_signed_files(
+                con, staging, PoolFiles(pool_id, bank_code, cutoff, criteria, criteria_path, verdicts, steps, outcome,
+                                        pool, ledger_cut), signing)
             registry.record_pool(
                 con,
                 registry.PoolRecord(pool_id, cutoff, registry.ACTIVE, bank_code, criteria.sha256, outcome.total_fen,
                                     len(pool), digest, None),
                 [(c.financing_id, c.asset_key, c.outstanding_fen) for c in pool],
             )
-            if folder.exists():
-                raise ConfigError(f"{folder} exists but the register has no such pool: move it away")
-            staging.rename(folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return CutResult(pool_id, folder, criteria, verdicts, steps, outcome)
+
+
+@dataclass(frozen=True)
+class PoolFiles:
+    """What a pool's (or a replenishment's) signed files hold: ``pool`` are the assets added."""
+
+    pool_id: str
+    bank_code: str
+    day: dt.date  # the cut-off, or the replenishment's night
+    criteria: Criteria
+    criteria_path: Path
+    verdicts: list[Verdict]
+    steps: list[WaterfallStep]
+    outcome: Selection
+    pool: list[Candidate]
+    ledger_cut: LedgerCut
+    extra: dict[str, Any] = field(default_factory=dict)  # more manifest members
+
+
+@contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """A temporary folder beside ``folder``, renamed to it when the block succeeds and removed
+    when it fails; an existing ``folder`` is never replaced."""
+    staging = folder.parent / f".{folder.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        if folder.exists():
+            raise ConfigError(f"{folder} exists but the register does not hold it: move it away")
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_signed_files(con: duckdb.DuckDBPyConnection, staging: Path, files: PoolFiles,
+                       signing: membership.LedgerSigning) -> str:
+    """Reserve the added assets in the ledger and write every file and the signed manifest into
+    ``staging`` (inside the caller's transaction); the manifest's SHA-256."""
+    pool, day = files.pool, files.day
+    reserve_leaves, reservation = reserve(con, files.pool_id, pool, day, signing)
+    write_tape(staging, pool, reserve_leaves)
+    write_eligibility(staging, files.verdicts, {c.asset_key for c in pool})
+    shutil.copyfile(files.criteria_path, staging / "criteria.toml")
+    weighted = weighted_averages(pool, day, sum(c.outstanding_fen for c in pool))
+    figures, tables = strata.key_figures(pool, weighted), strata.tables(pool)
+    strata.write_xlsx(staging / "stratification.xlsx", files.pool_id, figures, tables)
+    strata.write_html(staging / "pool_report.html", files.pool_id, figures, tables)
+    doc = _manifest(files.pool_id, files.bank_code, day, files.criteria, files.steps, files.outcome, pool, weighted,
+                    files.ledger_cut, staging)
+    doc.update(files.extra, ledger_reservation=reservation)
+    return manifest.write(staging / MANIFEST, manifest.sign(doc, signing.signer))
+
+
+def reserve(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[Candidate], on: dt.date,
+            signing: membership.LedgerSigning) -> tuple[dict[str, int], dict[str, Any]]:
+    """Reserve the assets for the pool in the ledger: each asset's POOL_RESERVE leaf, and the
+    signed checkpoint that holds them (as the manifest records it)."""
+    records = [PoolReserve(pool_id, c.financing_id, c.asset_key, c.outstanding_fen, c.ledger_leaf_index)
+               for c in sorted(assets, key=lambda c: c.asset_key)]
+    seqs, published = membership.record(con, records, on, signing)
+    return ({r.asset_key: seq for r, seq in zip(records, seqs, strict=True)},
+            {**membership.checkpoint_doc(published), "business_date": on.isoformat()})
 
 
 def _yuan(fen: int) -> str:
@@ -156,7 +208,7 @@ def weighted_averages(pool: list[Candidate], cutoff: dt.date, total: int) -> dic
 def _manifest(pool_id: str, bank_code: str, cutoff: dt.date, criteria: Criteria, steps: list[WaterfallStep],
               selection: Selection, pool: list[Candidate], weighted: dict[str, str], ledger_cut: LedgerCut,
               folder: Path) -> dict[str, Any]:
-    total = selection.total_fen
+    total = sum(c.outstanding_fen for c in pool)
     return {
         "pool_id": pool_id,
         "cutoff_date": cutoff.isoformat(),

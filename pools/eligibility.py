@@ -33,7 +33,9 @@ def _clean(c: Candidate, e: Eligibility) -> str | None:
 
 
 def _unpooled(c: Candidate, e: Eligibility) -> str | None:
-    return None if c.pooled_in is None else f"in active pool {c.pooled_in}"
+    if c.pooled_in is None:
+        return None
+    return c.pooled_in if c.pooled_in.startswith("sold") else f"in active pool {c.pooled_in}"
 
 
 def _has_value(c: Candidate, e: Eligibility) -> str | None:
@@ -110,7 +112,7 @@ def _legal_final(c: Candidate, e: Eligibility) -> str | None:
 
 RULES: tuple[Rule, ...] = (
     Rule("NOT_CLEAN", "latest verdict is clean", _clean),
-    Rule("IN_ACTIVE_POOL", "not in another active pool", _unpooled),
+    Rule("IN_ACTIVE_POOL", "not in another active pool, never sold with one", _unpooled),
     Rule("NO_VALUE_LEFT", "asset not settled, cancelled, red-flushed or ended", _has_value),
     Rule("NOT_IN_LEDGER", "financing recorded in the signed ledger", _ledger),
     Rule("INCOMPLETE", "rate, value date and maturity date present", _complete),

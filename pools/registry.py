@@ -1,8 +1,10 @@
 """The warehouse's register of pools and their assets (``pools``, ``pool_assets``).
 
 A pool is ``ACTIVE`` from its cut until it is released; while it is active its assets are
-not candidates of any other cut.  Releasing a pool keeps its rows (and its files): the
-register is the history of every cut.
+not candidates of any other cut.  An asset sold with a pool (``sold_on``) is never a
+candidate again, released or not.  Releasing a pool keeps its rows (and its files): the
+register is the history of every cut.  The ledger holds the same membership as signed
+entries (:mod:`pools.membership`); ``scf pool verify`` checks that the two agree.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS pool_assets (
       pool_id VARCHAR NOT NULL, financing_id VARCHAR NOT NULL, asset_key VARCHAR NOT NULL,
       outstanding_fen BIGINT NOT NULL)""",
+    "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS added_on DATE",  # cut-off or replenishment night
+    "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS sold_on DATE",
+    """UPDATE pool_assets SET added_on = p.cutoff_date FROM pools p
+       WHERE p.pool_id = pool_assets.pool_id AND pool_assets.added_on IS NULL""",  # rows from before added_on
 )
 
 
@@ -60,22 +66,65 @@ def record_pool(
 ) -> None:
     """Register an active pool and its assets ``(financing_id, asset_key, outstanding_fen)``.
 
-    Refuses (fails closed) if any asset is already in an active pool.
+    Refuses (fails closed) if any asset is already in an active pool or was sold.
     """
-    keys = [a[1] for a in assets]
-    clash = con.execute(
-        """SELECT a.asset_key, a.pool_id FROM pool_assets a JOIN pools p USING (pool_id)
-           WHERE p.status = 'ACTIVE' AND a.asset_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
-        [keys],
-    ).fetchone()
-    if clash is not None:
-        raise ConfigError(f"asset {clash[0]} is already in active pool {clash[1]}: release that pool first")
+    _refuse_pooled(con, [a[1] for a in assets])
     con.execute(
         "INSERT INTO pools VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [pool.pool_id, pool.cutoff_date, pool.status, pool.bank_code, pool.criteria_sha256, pool.total_fen,
          pool.asset_count, pool.manifest_sha256, pool.released_on],
     )
-    con.executemany("INSERT INTO pool_assets VALUES (?, ?, ?, ?)", [(pool.pool_id, *a) for a in assets])
+    add_assets(con, pool.pool_id, assets, pool.cutoff_date)
+
+
+def add_assets(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[tuple[str, str, int]],
+               on: dt.date) -> None:
+    """Add assets ``(financing_id, asset_key, outstanding_fen)`` to a registered pool on ``on``;
+    refuses any already in an active pool or sold with a pool."""
+    _refuse_pooled(con, [a[1] for a in assets])
+    con.executemany("INSERT INTO pool_assets (pool_id, financing_id, asset_key, outstanding_fen, added_on) "
+                    "VALUES (?, ?, ?, ?, ?)", [(pool_id, *a, on) for a in assets])
+    con.execute(
+        """UPDATE pools SET total_fen = s.total, asset_count = s.n FROM (
+             SELECT sum(outstanding_fen) AS total, count(*) AS n FROM pool_assets WHERE pool_id = ?) s
+           WHERE pool_id = ?""",
+        [pool_id, pool_id],
+    )
+
+
+def _refuse_pooled(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    clash = con.execute(
+        """SELECT a.asset_key, a.pool_id, a.sold_on IS NOT NULL FROM pool_assets a JOIN pools p USING (pool_id)
+           WHERE (p.status = 'ACTIVE' OR a.sold_on IS NOT NULL)
+             AND a.asset_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
+        [keys],
+    ).fetchone()
+    if clash is not None:
+        raise ConfigError(f"asset {clash[0]} was sold with pool {clash[1]}" if clash[2] else
+                          f"asset {clash[0]} is already in active pool {clash[1]}: release that pool first")
+
+
+def pool_assets(con: duckdb.DuckDBPyConnection, pool_id: str) -> list[tuple[str, str, int, dt.date | None]]:
+    """``(financing_id, asset_key, outstanding_fen, sold_on)`` of every asset of a pool, by asset."""
+    return con.execute(
+        "SELECT financing_id, asset_key, outstanding_fen, sold_on FROM pool_assets WHERE pool_id = ? ORDER BY asset_key",
+        [pool_id],
+    ).fetchall()
+
+
+def get_pool(con: duckdb.DuckDBPyConnection, pool_id: str) -> PoolRecord:
+    """One pool of the register (a pool id it does not hold is the operator's error)."""
+    row = con.execute("SELECT * FROM pools WHERE pool_id = ?", [pool_id]).fetchone()
+    if row is None:
+        raise ConfigError(f"no pool {pool_id}: `scf pool list` shows the pools")
+    return PoolRecord(*row)
+
+
+def mark_sold(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> None:
+    """Record the sale of every unsold asset of an active pool."""
+    if get_pool(con, pool_id).status != ACTIVE:
+        raise ConfigError(f"pool {pool_id} is not active: only an active pool is sold")
+    con.execute("UPDATE pool_assets SET sold_on = ? WHERE pool_id = ? AND sold_on IS NULL", [on, pool_id])
 
 
 def list_pools(con: duckdb.DuckDBPyConnection) -> list[PoolRecord]:
@@ -85,12 +134,10 @@ def list_pools(con: duckdb.DuckDBPyConnection) -> list[PoolRecord]:
 
 
 def release_pool(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> None:
-    """Mark an active pool released: its assets may be pooled again."""
-    row = con.execute("SELECT status FROM pools WHERE pool_id = ?", [pool_id]).fetchone()
-    if row is None:
-        raise ConfigError(f"no pool {pool_id}: `scf pool list` shows the pools")
-    if row[0] != ACTIVE:
-        raise ConfigError(f"pool {pool_id} is already {row[0].lower()}")
+    """Mark an active pool released: its assets may be pooled again (unless they were sold)."""
+    status = get_pool(con, pool_id).status
+    if status != ACTIVE:
+        raise ConfigError(f"pool {pool_id} is already {status.lower()}")
     con.execute("UPDATE pools SET status = 'RELEASED', released_on = ? WHERE pool_id = ?", [on, pool_id])
 
 

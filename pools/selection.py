@@ -1,7 +1,7 @@
 """Optimal selection of a pool from the eligible assets: a MILP solved by HiGHS.
 
-Variables: ``x_i`` ∈ {0,1} (asset i in the pool), ``T`` the pool's total (fen), ``y_o`` ∈ {0,1}
-(obligor o present, when counted), ``t, u_o`` ≥ 0 (top-N linearisation).  With ``a_i`` the
+Variables: ``x_i`` ∈ {0,1} (asset i in the pool; fixed to 1 for an asset that must stay in it),
+``T`` the pool's total (fen), ``y_o`` ∈ {0,1} (obligor o present, when counted), ``t, u_o`` ≥ 0 (top-N linearisation).  With ``a_i`` the
 asset's outstanding amount and a share limit ``p = num/den``:
 
 * target: ``(1−tol)·target ≤ T = Σ a_i x_i ≤ (1+tol)·target``;
@@ -61,6 +61,7 @@ class Asset:
     industry: str  # the industry division the limit applies to
     region: str  # the province the limit applies to
     remaining_days: int
+    fixed: bool = False  # must be in the pool (a replenished pool's remaining assets)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ class _Model:
 
     def __init__(self, assets: Sequence[Asset], limits: Limits, objective: str, *,
                  elastic: Callable[[str], bool] = lambda name: False, gap: float = 1e-6,
-                 time_limit: float | None = None) -> None:
+                 time_limit: float | None = None, relaxed: bool = False) -> None:
+        self.relaxed = relaxed  # the LP relaxation: x and y continuous in [0, 1]
         self.assets = assets
         self.limits = limits
         self.elastic = elastic
@@ -237,6 +239,9 @@ class _Model:
         self.slack_scale: dict[str, float] = {}
         n = len(assets)
         self.x = self._cols(n, 0.0, 1.0, integer=True)
+        kept = np.array([x for x, a in zip(self.x, assets, strict=True) if a.fixed], dtype=np.int32)
+        if len(kept):
+            self.h.changeColsBounds(len(kept), kept, np.ones(len(kept)), np.ones(len(kept)))
         (self.T,) = self._cols(1, 0.0, INF)
         self._row([*self.x, self.T], [*(a.amount_fen for a in assets), -1], 0.0, 0.0)
         target = limits.target_fen
@@ -256,7 +261,7 @@ class _Model:
                 if den * group_fen <= num * limits.min_total_fen and not self.elastic("target_min"):
                     continue  # holds in any pool of the target's size: no row needed
                 if name == "single_asset" and den * group_fen > num * limits.max_total_fen \
-                        and not self.elastic("target_max") and not self.elastic(name):
+                        and not self.elastic("target_max") and not self.elastic(name) and not assets[idx[0]].fixed:
                     self.h.changeColBounds(self.x[idx[0]], 0.0, 0.0)  # too large for any pool
                     continue
                 cols = [self.x[i] for i in idx] + [self.T]
@@ -295,7 +300,7 @@ class _Model:
         self.h.addVars(count, np.full(count, low), np.full(count, high))
         cols = list(range(self.ncols, self.ncols + count))
         self.ncols += count
-        if integer:
+        if integer and not self.relaxed:
             self.h.changeColsIntegrality(count, np.array(cols, dtype=np.int32),
                                          np.full(count, highspy.HighsVarType.kInteger))
         return cols
@@ -329,6 +334,15 @@ class _Model:
         values = self.h.getSolution().col_value
         return status, [i for i, col in enumerate(self.x) if values[col] > 0.5]
 
+    def solve_relaxation(self) -> tuple[float, np.ndarray] | None:
+        """Solve the LP relaxation: its optimal objective and the asset columns' values (``None``
+        when it has no optimal solution)."""
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.asarray(self.h.getSolution().col_value)
+        return float(self.h.getInfo().objective_function_value), values[np.asarray(self.x, dtype=np.int64)]
+
     @property
     def gap(self) -> float:
         return float(self.h.getInfo().mip_gap)
@@ -353,9 +367,99 @@ class SelectionError(RuntimeError):
     """The solver returned a pool that breaks a limit when measured exactly (never silent)."""
 
 
+def _tightened(limits: Limits, margin_fen: int, spread: Fraction) -> Limits | None:
+    """``limits`` with room for ``margin_fen`` of assets to leave the pool: the minimum total
+    raised by it, every share tightened by the share of the pool it is and the minimum WA rate
+    raised by that share of ``spread`` (how far a rate can be from it), to 1e-6; ``None`` when
+    no room is left."""
+    low, high = limits.min_total_fen, limits.max_total_fen
+    target = math.floor((low + high + margin_fen + 1) / 2)
+    if target <= 0 or 2 * target - high < low + margin_fen or target > high:
+        return None
+    shrink = 1 - Fraction(margin_fen, math.floor(low)) if low >= 1 else Fraction(0)
+
+    def share(p: Fraction | None) -> Fraction | None:
+        return None if p is None else Fraction(math.floor(p * shrink * 10**6), 10**6)
+
+    rate = None if limits.min_wa_rate is None else Fraction(
+        math.ceil((limits.min_wa_rate + Fraction(margin_fen, math.floor(low)) * spread) * 10**6), 10**6)
+    return replace(limits, target_fen=target, tolerance=Fraction(high - target, target),
+                   single_asset=share(limits.single_asset), single_obligor=share(limits.single_obligor),
+                   top_n_share=share(limits.top_n_share), industry=share(limits.industry),
+                   region=share(limits.region), short_term_share=share(limits.short_term_share),
+                   min_wa_rate=rate)
+
+
+def _yield_weights(model: _Model, assets: Sequence[Asset], rho: Fraction) -> dict[int, float]:
+    """Dinkelbach's objective at ``rho``: Σ a_i (r_i − ρ) x_i."""
+    return {x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets, strict=True)}
+
+
+def _relax_and_round(assets: Sequence[Asset], limits: Limits, gap: float,
+                     time_limit: float | None) -> tuple[list[int], float, int] | None:
+    """The WA-yield pool by LP relaxation and rounding, with its proven gap, when that suffices.
+
+    Each Dinkelbach step at ``ρ`` solves the LP relaxation under the real limits — its optimum
+    ``U`` bounds every pool (every pool's WA rate ≤ ρ + U / minimum total) — and under limits
+    tightened by the room that the fractional assets of that LP take (:func:`_tightened`); that
+    LP's fractional assets are dropped, and the pool is kept only if it holds every limit when
+    measured exactly (the room is quadrupled, up to four times, until it does).  Returns the
+    chosen asset indexes, the relative gap proven and the number of LP solves; ``None`` when
+    rounding gives no pool (the MILP decides then)."""
+    bound = _Model(assets, limits, "wa_yield", time_limit=time_limit, relaxed=True)
+    largest = max((a.amount_fen for a in assets), default=0)
+    spread = max((abs(a.rate - (limits.min_wa_rate or 0)) for a in assets), default=Fraction(0))
+    rounders: dict[int, _Model] = {}
+    rho = limits.min_wa_rate or Fraction(0)
+    chosen: list[int] | None = None
+    best, wa_gap, solves = Fraction(0), math.inf, 0
+    while solves < 60:
+        bound.maximise(_yield_weights(bound, assets, rho))
+        relaxation = bound.solve_relaxation()
+        solves += 1
+        if relaxation is None:
+            return None
+        upper_value, values = relaxation
+        room = max(1, int(((values > 1e-9) & (values < 1 - 1e-9)).sum()))
+        pool = None
+        for _ in range(4):
+            if room not in rounders:
+                tight = _tightened(limits, room * largest, spread)
+                if tight is None:
+                    return None
+                rounders[room] = _Model(assets, tight, "wa_yield", time_limit=time_limit, relaxed=True)
+            model = rounders[room]
+            model.maximise(_yield_weights(model, assets, rho))
+            rounded = model.solve_relaxation()
+            solves += 1
+            if rounded is not None:
+                picked = [int(i) for i in np.flatnonzero(rounded[1] > 1 - 1e-9)]
+                if all(m.holds for m in measure([assets[i] for i in picked], limits)):
+                    pool = picked
+                    break
+            room *= 4
+        if pool is None:
+            return None
+        found = wa_rate(assets[i] for i in pool)
+        if chosen is None or found > best:
+            chosen, best = pool, found
+        upper = rho + Fraction(max(0.0, upper_value)) / limits.min_total_fen
+        wa_gap = float((upper - best) / best) if best > 0 else math.inf
+        if wa_gap <= gap or found <= rho:
+            break
+        rho = best
+    return (chosen, wa_gap, solves) if chosen is not None and wa_gap <= gap else None
+
+
 def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield", *,
            gap: float = 1e-6, time_limit: float | None = None) -> Selection | Infeasible:
-    """The optimal pool under ``limits``, or an explanation of why none exists."""
+    """The optimal pool under ``limits`` (to the relative ``gap``), or an explanation of why none
+    exists.  ``wa_yield`` first tries LP relaxation and rounding (:func:`_relax_and_round`),
+    which proves its own gap; the MILP runs when that does not reach ``gap``."""
+    if objective == "wa_yield" and assets:
+        rounded = _relax_and_round(assets, limits, gap, time_limit)
+        if rounded is not None:
+            return _selection(assets, limits, objective, rounded[0], "Optimal (LP bound)", rounded[1], rounded[2])
     model = _Model(assets, limits, objective, gap=gap, time_limit=time_limit)
     solves = 0
     if objective == "diversification":
@@ -385,13 +489,19 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
             model.warm_start()
     if chosen is None:
         return _explain(assets, limits, objective, gap, time_limit)
+    return _selection(assets, limits, objective, chosen, status,
+                      model.gap if objective == "diversification" else wa_gap, solves)
+
+
+def _selection(assets: Sequence[Asset], limits: Limits, objective: str, chosen: list[int], status: str,
+               gap_reached: float, solves: int) -> Selection:
+    """The chosen pool, measured exactly; a pool that breaks a limit is never returned."""
     pool = [assets[i] for i in chosen]
     measures = measure(pool, limits)
     broken = [m for m in measures if not m.holds]
     if broken:
         raise SelectionError("the solver's pool breaks " + ", ".join(m.describe() for m in broken)
                              + ": report this instance")
-    gap_reached = model.gap if objective == "diversification" else wa_gap
     return Selection(tuple(a.key for a in pool), sum(a.amount_fen for a in pool), status, gap_reached,
                      objective, objective_value(pool, objective), tuple(measures), solves)
 

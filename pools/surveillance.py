@@ -1,11 +1,13 @@
 """Nightly surveillance of active pools: ``<home>/pools/<pool_id>/surveillance/<date>.csv``.
 
-For every pool active on the night (cut on or before it, not released), each asset is
-reported when it is no longer ``clean`` (a red-flushed invoice, a duplicate found at a peer
-bank, …), has been DEFAULTED or CANCELLED, or has matured and is still ACTIVE (unpaid);
-and the pool is reported when its remaining assets (those still ACTIVE) break a
-concentration limit of the criteria it was cut under (repayments and ageing change the
-shares).  The target size is not surveyed: a pool shrinks as it repays (``replenish``).
+For every pool active on the night (cut on or before it, not released), the file lists its
+assets' surveillance findings of the night — the ``POOL_*`` checks of the catalogue
+(:mod:`pools.checks`): no longer clean, DEFAULTED or CANCELLED, matured and still ACTIVE;
+they are in that night's ``findings.csv`` too — and ``LIMIT_BREACH`` for each concentration
+limit of the pool's criteria that its remaining assets (those still ACTIVE) break
+(repayments and ageing change the shares).  The target size is not surveyed: a pool
+shrinks as it repays (``scf pool replenish``).  The night's findings must exist (the
+night was run).
 """
 
 from __future__ import annotations
@@ -20,25 +22,25 @@ import duckdb
 from connectors.warehouse import create_asof_views
 from pools import registry
 from pools.candidates import load_candidates
+from pools.checks import POOL_CHECKS
 from pools.criteria import load_criteria
 from pools.cut import to_asset
 from pools.selection import measure
 from pools.tape import tape_text
+from reconciliation.findings import ensure_tables as ensure_findings_tables
 
-NOT_CLEAN, CLOSED, MATURED_UNPAID, LIMIT_BREACH = "NOT_CLEAN", "CLOSED", "MATURED_UNPAID", "LIMIT_BREACH"
+LIMIT_BREACH = "LIMIT_BREACH"
 COLUMNS = ("pool_id", "business_date", "financing_id", "asset_id", "issue", "detail")
 
-_ASSETS_SQL = """
-WITH verdict AS (
-  SELECT financing_id, verdict, check_ids FROM financing_verdicts WHERE business_date <= $day
-  QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
-)
-SELECT a.financing_id, a.asset_key, f.status, f.maturity_date, v.verdict, v.check_ids
-FROM pool_assets a
-LEFT JOIN cur_financings f USING (financing_id)
-LEFT JOIN verdict v USING (financing_id)
-WHERE a.pool_id = $pool
-ORDER BY a.asset_key
+_FINDINGS_SQL = """
+SELECT financing_id, json_extract_string(evidence, '$.asset_id'), check_id, detail FROM findings
+WHERE business_date = $day AND check_id IN (SELECT unnest($checks::VARCHAR[]))
+  AND json_extract_string(evidence, '$.pool_id') = $pool
+ORDER BY 2, 3
+"""
+_ACTIVE_SQL = """
+SELECT a.financing_id FROM pool_assets a JOIN cur_financings f USING (financing_id)
+WHERE a.pool_id = $pool AND a.added_on <= $day AND f.status = 'ACTIVE'
 """
 
 
@@ -57,22 +59,10 @@ class Alert:
 def survey_pool(con: duckdb.DuckDBPyConnection, record: registry.PoolRecord, folder: Path,
                 day: dt.date) -> list[Alert]:
     """The alerts of one pool on ``day`` (views as of ``day`` must exist)."""
-    alerts = []
-    active_ids = set()
-    for fid, key, status, maturity, verdict, checks in con.execute(
-        _ASSETS_SQL, {"day": day, "pool": record.pool_id}
-    ).fetchall():
-        def alert(issue: str, detail: str, fid: str = fid, key: str = key) -> None:
-            alerts.append(Alert(record.pool_id, day, fid, key, issue, detail))
-
-        if status in ("DEFAULTED", "CANCELLED"):
-            alert(CLOSED, f"financing {status.lower()}")
-        elif status == "ACTIVE":
-            active_ids.add(fid)
-            if maturity is not None and maturity < day:
-                alert(MATURED_UNPAID, f"matured {maturity} and still active")
-        if verdict not in (None, "clean", "closed"):
-            alert(NOT_CLEAN, f"verdict {verdict}: {checks}")
+    alerts = [Alert(record.pool_id, day, fid, key, check_id, detail) for fid, key, check_id, detail in con.execute(
+        _FINDINGS_SQL, {"day": day, "checks": [c.check_id for c in POOL_CHECKS], "pool": record.pool_id}
+    ).fetchall()]
+    active_ids = {r[0] for r in con.execute(_ACTIVE_SQL, {"day": day, "pool": record.pool_id}).fetchall()}
     criteria = load_criteria(folder / "criteria.toml")
     remaining = [c for c in load_candidates(con, bank_code=record.bank_code, cutoff=day, tree_size=2**62)
                  if c.financing_id in active_ids and c.rate is not None and c.remaining_term_days is not None]
@@ -85,6 +75,7 @@ def survey_pool(con: duckdb.DuckDBPyConnection, record: registry.PoolRecord, fol
 def survey(con: duckdb.DuckDBPyConnection, pools_dir: Path, day: dt.date) -> dict[str, list[Alert]]:
     """Survey every pool active on ``day``; write each one's ``surveillance/<day>.csv``."""
     registry.ensure_tables(con)
+    ensure_findings_tables(con)
     create_asof_views(con, day)
     out = {}
     for record in registry.list_pools(con):

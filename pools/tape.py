@@ -9,6 +9,7 @@ Parquet (never a float).
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +39,8 @@ TAPE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("remaining_term_days", pa.int32(), "days from the cut-off date to maturity"),
     ("invoice_nos", pa.string(), "trade-background invoices presented, as delivered (no:amount;…)"),
     ("ledger_leaf_index", pa.int64(), "leaf index (seq) of the financing's FINANCING entry in the signed ledger"),
+    ("reserve_leaf_index", pa.int64(), "leaf index (seq) of the POOL_RESERVE entry that put the asset in this pool "
+                                       "(under the manifest's ledger_reservation checkpoint)"),
 )
 TAPE_SCHEMA = pa.schema([pa.field(name, dtype) for name, dtype, _ in TAPE_COLUMNS])
 ELIGIBILITY_COLUMNS = (
@@ -46,8 +49,8 @@ ELIGIBILITY_COLUMNS = (
 )  # fmt: skip
 
 
-def tape_rows(pool: list[Candidate]) -> list[dict[str, object]]:
-    """One row per asset, in asset-id order."""
+def tape_rows(pool: list[Candidate], reserve_leaves: Mapping[str, int]) -> list[dict[str, object]]:
+    """One row per asset, in asset-id order (``reserve_leaves``: each asset's POOL_RESERVE seq)."""
     return [
         {
             "asset_id": c.asset_key,
@@ -64,6 +67,7 @@ def tape_rows(pool: list[Candidate]) -> list[dict[str, object]]:
             "remaining_term_days": c.remaining_term_days,
             "invoice_nos": c.invoice_nos,
             "ledger_leaf_index": c.ledger_leaf_index,
+            "reserve_leaf_index": reserve_leaves[c.asset_key],
         }
         for c in sorted(pool, key=lambda c: c.asset_key)
     ]
@@ -78,9 +82,9 @@ def tape_text(value: object) -> str:
     return spreadsheet_safe(str(value))
 
 
-def write_tape(folder: Path, pool: list[Candidate]) -> None:
+def write_tape(folder: Path, pool: list[Candidate], reserve_leaves: Mapping[str, int]) -> None:
     """Write ``tape.csv``, ``tape.parquet`` and ``data_dictionary.csv`` into ``folder``."""
-    rows = tape_rows(pool)
+    rows = tape_rows(pool, reserve_leaves)
     with (folder / "tape.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([name for name, _, _ in TAPE_COLUMNS])

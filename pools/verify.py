@@ -1,6 +1,7 @@
 """``scf pool verify``: a pool's files are what was signed, and the ledger vouches for each asset.
 
-Checks, in order, and reports every failure (not only the first):
+Checks, in order, for the pool's folder and each of its ``replenishments/<date>/`` folders
+(1–5), and reports every failure (not only the first):
 
 1. the manifest's signature, by the ledger's key (the trusted key of the home);
 2. the SHA-256 of every file the manifest lists;
@@ -10,8 +11,12 @@ Checks, in order, and reports every failure (not only the first):
    pinned origin, its root that of the stored tree at that size;
 5. each tape row: its ``ledger_leaf_index`` is inside that tree with a valid RFC 9162
    inclusion proof, and the entry there is the FINANCING of that financing, for that
-   asset, amount and obligor;
-6. no asset is in two active pools (the register, and the tapes of the active pools).
+   asset, amount and obligor; its ``reserve_leaf_index`` is inside the signed tree of the
+   manifest's ``ledger_reservation`` with a valid proof, and is the POOL_RESERVE of that
+   asset, financing, amount and FINANCING leaf for this pool;
+6. no asset is in two active pools and no sold asset was pooled again (the register, the
+   tapes of the active pools, and the ledger's pool entries replayed), and the register
+   and the ledger agree on every pool's assets.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ import duckdb
 import pyarrow.parquet as pq
 
 from connectors.values import format_fen, parse_fen
-from ledger.checkpoint import CheckpointError, NoteVerifier, open_checkpoint
-from ledger.entries import FinancingRecord
+from ledger.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
+from ledger.entries import FinancingRecord, PoolReserve, decode_entry
 from ledger.merkle import leaf_hash
+from ledger.pool_membership import replay
 from ledger.proofcheck import verify_inclusion
 from ledger.store import LedgerStore
 from pools import manifest, registry
@@ -37,7 +43,16 @@ from pools.tape import TAPE_COLUMNS, read_tape_csv, tape_text
 def verify_pool(
     folder: Path, con: duckdb.DuckDBPyConnection, *, log: NoteVerifier, origin: str
 ) -> list[str]:
-    """Every problem found with the pool in ``folder`` (empty: the pool verifies)."""
+    """Every problem found with the pool in ``folder`` and its replenishments (empty: the pool
+    verifies)."""
+    problems = _verify_files(folder, con, log, origin)
+    for part in sorted(p for p in (folder / "replenishments").glob("*") if p.is_dir()):
+        problems += [f"replenishment {part.name}: {p}" for p in _verify_files(part, con, log, origin)]
+    return problems + _pooled_twice(folder.parent, con)
+
+
+def _verify_files(folder: Path, con: duckdb.DuckDBPyConnection, log: NoteVerifier, origin: str) -> list[str]:
+    """Checks 1–5 of one signed folder (a cut or a replenishment)."""
     try:
         doc = json.loads((folder / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as err:
@@ -53,9 +68,7 @@ def verify_pool(
         elif manifest.file_sha256(path) != digest:
             problems.append(f"{name} does not match its SHA-256 in the manifest (changed after the cut)")
     rows = _tape(folder, doc, problems)
-    problems += _ledger(rows, doc, con, log, origin)
-    problems += _pooled_twice(folder.parent, con)
-    return problems
+    return problems + _ledger(rows, doc, con, log, origin)
 
 
 def _tape(folder: Path, doc: dict, problems: list[str]) -> list[dict[str, str]]:
@@ -76,48 +89,81 @@ def _tape(folder: Path, doc: dict, problems: list[str]) -> list[dict[str, str]]:
     return rows
 
 
+def _signed_tree(section: dict, what: str, store: LedgerStore, log: NoteVerifier,
+                 origin: str) -> Checkpoint | str:
+    """The signed checkpoint a manifest section records, held by the ledger here; or what is wrong."""
+    try:
+        checkpoint = open_checkpoint(section.get("note", ""), origin=origin, log=log)
+    except CheckpointError as err:
+        return f"the ledger checkpoint of the {what} does not verify: {err}"
+    if base64.b64encode(checkpoint.root).decode() != section.get("root") or checkpoint.size != section.get("tree_size"):
+        return f"the manifest's tree size or root of the {what} differ from its signed checkpoint"
+    if checkpoint.size > store.head().size or store.root_at(checkpoint.size) != checkpoint.root:
+        return f"the ledger here does not hold the signed tree of size {checkpoint.size} (the {what})"
+    return checkpoint
+
+
+def _leaf(store: LedgerStore, fid: str, text: str, checkpoint: Checkpoint, what: str) -> tuple[int, object] | str:
+    """(seq, record) of a tape row's leaf (``what``: its name) proven included under ``checkpoint``;
+    or what is wrong."""
+    try:
+        seq = int(text)
+    except ValueError:
+        return f"{fid}: no {what} index"
+    found = store.entry_bytes(seq) if 0 <= seq < checkpoint.size else None
+    if found is None:
+        return f"{fid}: {what} {seq} is outside the tree of size {checkpoint.size}"
+    if not verify_inclusion(leaf_hash(found[0]), seq, checkpoint.size, store.inclusion_proof(seq, checkpoint.size),
+                            checkpoint.root):
+        return f"{fid}: {what} {seq} has no valid inclusion proof under the checkpoint"
+    return seq, decode_entry(found[0]).record
+
+
 def _ledger(rows: list[dict[str, str]], doc: dict, con: duckdb.DuckDBPyConnection, log: NoteVerifier,
             origin: str) -> list[str]:
-    cut = doc.get("ledger_checkpoint", {})
-    try:
-        checkpoint = open_checkpoint(cut.get("note", ""), origin=origin, log=log)
-    except CheckpointError as err:
-        return [f"the ledger checkpoint of the cut does not verify: {err}"]
-    if base64.b64encode(checkpoint.root).decode() != cut.get("root") or checkpoint.size != cut.get("tree_size"):
-        return ["the manifest's tree size or root differ from its signed checkpoint"]
     store = LedgerStore(con)
-    if checkpoint.size > store.head().size or store.root_at(checkpoint.size) != checkpoint.root:
-        return [f"the ledger here does not hold the signed tree of size {checkpoint.size}"]
-    problems = []
+    cut = _signed_tree(doc.get("ledger_checkpoint", {}), "cut", store, log, origin)
+    reservation = _signed_tree(doc.get("ledger_reservation", {}), "reservation", store, log, origin)
+    problems = [c for c in (cut, reservation) if isinstance(c, str)]
+    if problems:
+        return problems
+    assert isinstance(cut, Checkpoint) and isinstance(reservation, Checkpoint)
     for row in rows:
         fid = row["financing_id"]
-        try:
-            seq = int(row["ledger_leaf_index"])
-        except ValueError:
-            problems.append(f"{fid}: no ledger leaf index")
+        financing = _leaf(store, fid, row["ledger_leaf_index"], cut, "leaf")
+        if isinstance(financing, str):
+            problems.append(financing)
+        else:
+            seq, record = financing
+            if not isinstance(record, FinancingRecord) or record.financing_id != fid:
+                problems.append(f"{fid}: leaf {seq} is not the FINANCING entry of {fid}")
+            elif (f"{record.product}:{record.asset_ref}" != row["asset_id"] or record.debtor_uscc != row["obligor_uscc"]
+                  or format_fen(record.face_amount_fen or 0) != row["outstanding_amount"]):
+                problems.append(f"{fid}: the tape row differs from the ledger's FINANCING entry at leaf {seq}")
+        reserved = _leaf(store, fid, row["reserve_leaf_index"], reservation, "reserve leaf")
+        if isinstance(reserved, str):
+            problems.append(reserved)
             continue
-        found = store.entry_bytes(seq) if 0 <= seq < checkpoint.size else None
-        if found is None:
-            problems.append(f"{fid}: leaf {seq} is outside the tree of size {checkpoint.size}")
-            continue
-        entry = found[0]
-        if not verify_inclusion(leaf_hash(entry), seq, checkpoint.size, store.inclusion_proof(seq, checkpoint.size),
-                                checkpoint.root):
-            problems.append(f"{fid}: leaf {seq} has no valid inclusion proof under the checkpoint")
-            continue
-        decoded = store.entry(seq)
-        record = decoded.record if decoded is not None else None
-        if not isinstance(record, FinancingRecord) or record.financing_id != fid:
-            problems.append(f"{fid}: leaf {seq} is not the FINANCING entry of {fid}")
-        elif (f"{record.product}:{record.asset_ref}" != row["asset_id"] or record.debtor_uscc != row["obligor_uscc"]
-              or format_fen(record.face_amount_fen or 0) != row["outstanding_amount"]):
-            problems.append(f"{fid}: the tape row differs from the ledger's FINANCING entry at leaf {seq}")
+        seq, record = reserved
+        if not (isinstance(record, PoolReserve) and record.pool_id == doc.get("pool_id")
+                and record.financing_id == fid and record.asset_key == row["asset_id"]
+                and format_fen(record.outstanding_fen or 0) == row["outstanding_amount"]
+                and str(record.financing_seq) == row["ledger_leaf_index"]):
+            problems.append(f"{fid}: leaf {seq} is not the POOL_RESERVE of asset {row['asset_id']} for this pool")
     return problems
 
 
 def _pooled_twice(pools_dir: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     problems = [f"asset {key} is in active pools {', '.join(ids)}" for key, ids in
                 registry.assets_in_two_active_pools(con)]
+    ledger = replay(con)
+    problems += [f"ledger entry {seq}: {problem}" for seq, problem in ledger.problems]
+    for record in registry.list_pools(con):
+        for _, key, _, sold_on in registry.pool_assets(con, record.pool_id):
+            held = ledger.active.get(key) == record.pool_id
+            if held != (record.status == registry.ACTIVE) or (sold_on is not None) != (ledger.sold.get(key) == record.pool_id):
+                problems.append(f"asset {key} of pool {record.pool_id}: the register says {record.status.lower()}"
+                                f"{', sold' if sold_on else ''}, the ledger does not")
     seen: dict[str, str] = {}
     for record in registry.list_pools(con):
         if record.status != registry.ACTIVE:

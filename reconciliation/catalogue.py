@@ -10,6 +10,7 @@ from this module (``scf checks --write``) and a test keeps the two equal.
 
 from __future__ import annotations
 
+from pools.checks import POOL_CHECKS
 from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
 from reconciliation.ledger_checks import LEDGER_CHECKS
 from reconciliation.quality_checks import SOURCE_CHECKS
@@ -148,7 +149,8 @@ QUALITY_CHECKS: tuple[Check, ...] = (
     ),
 )
 
-CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS + SOURCE_CHECKS
+# POOL_CHECKS last: they read the findings of every check before them
+CHECKS: tuple[Check, ...] = FIRST_CHECKS + TRADE_CHECKS + LEDGER_CHECKS + QUALITY_CHECKS + SOURCE_CHECKS + POOL_CHECKS
 BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
 
 

@@ -55,6 +55,10 @@ LEDGER_CHECKS: tuple[Check, ...] = (
             "stands." + _DOWNSTREAM),
     _ledger("LEDGER_FINANCING_MISMATCH", Severity.HIGH, "Financing disagrees with its FINANCE event",
             "A financing and the FINANCE event naming it disagree on voucher, amount, bank or applicant."),
+    _ledger("LEDGER_ASSET_SOLD", Severity.CRITICAL, "Financing of an asset sold with an ABS pool",
+            "A new financing whose asset (product and asset reference, or a sub-bill range overlapping one) the "
+            "ledger records as sold with an ABS pool (a POOL_SELL entry dated that night or earlier): a sold "
+            "asset is never financed again."),
     _ledger("LEDGER_INTEGRITY", Severity.CRITICAL, "Ledger verification failed",
             "The stored ledger no longer verifies: an entry, the tree or a signed checkpoint was altered."),
 )

@@ -16,6 +16,7 @@ import duckdb
 
 from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
+from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import default_params
 
@@ -46,6 +47,7 @@ def open_night(
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
+    ensure_pool_tables(con)  # the POOL_* checks read the pool register
     con.execute(SOURCE_ISSUES_DDL)
     create_asof_views(con, business_date)
     set_check_variables(con, business_date, {**default_params(), **(params or {})})

@@ -143,7 +143,8 @@ def test_a_tape_row_the_ledger_does_not_vouch_for_fails_verify(home: Path) -> No
     # re-sign nothing: a forged tape with its hash fixed in the manifest still breaks the signature,
     # and a tape pointing at another leaf breaks the inclusion check
     (row,) = read_tape_csv(folder / "tape.csv")
-    forged = (folder / "tape.csv").read_text("utf-8").replace(f",{row['ledger_leaf_index']}\n", ",0\n")
+    leaves = f",{row['ledger_leaf_index']},{row['reserve_leaf_index']}\n"
+    forged = (folder / "tape.csv").read_text("utf-8").replace(leaves, f",0,{row['reserve_leaf_index']}\n")
     (folder / "tape.csv").write_text(forged, "utf-8")
     result = verify(home, POOL)
     assert result.exit_code == 1
@@ -165,7 +166,8 @@ def test_an_asset_cannot_enter_two_pools(home: Path) -> None:
     third = cut(home)
     assert third.exit_code == 0, third.output
     assert (home / "pools" / POOL.replace("-01", "-02") / "tape.csv").exists()
-    assert verify(home, POOL.replace("-01", "-02")).exit_code == 0
+    checked = verify(home, POOL.replace("-01", "-02"))
+    assert checked.exit_code == 0, checked.output
 
 
 def test_infeasible_limits_explain_themselves(home: Path) -> None:
@@ -210,11 +212,18 @@ def test_surveillance_flags_a_pooled_financing_whose_invoice_is_red_flushed_a_ni
     run_ok(home, inbox, dt.date(2026, 11, 21))  # the nightly job's pool_surveillance asset surveys the pool
     written = home / "pools" / POOL / "surveillance" / "2026-11-21.csv"
     flagged = [r for r in read_csv(written) if r["financing_id"] == CLEAN]
-    assert flagged and flagged[0]["issue"] == "NOT_CLEAN" and "blocked" in flagged[0]["detail"]
+    assert [r["issue"] for r in flagged] == ["POOL_ASSET_NOT_CLEAN"]
+    assert f"Pooled in {POOL} since {SAMPLE_NIGHT}" in flagged[0]["detail"]
+    assert "INVOICE_RED_FLUSHED" in flagged[0]["detail"]
+    # the same finding is in the night's findings.csv, through the catalogue's path (low: the
+    # financing's own findings make its verdict)
+    findings = read_csv(home / "reports" / "2026-11-21" / "findings.csv")
+    pooled = [(f["financing_id"], f["severity"]) for f in findings if f["check_id"] == "POOL_ASSET_NOT_CLEAN"]
+    assert pooled == [(CLEAN, "low")]
     quiet = scf("pool", "survey", "--date", SAMPLE_NIGHT, "--home", str(home))
     assert quiet.exit_code == 0 and "0 alert(s)" in quiet.output
     again = scf("pool", "survey", "--date", "2026-11-21", "--home", str(home))
-    assert again.exit_code == 0 and f"NOT_CLEAN {CLEAN}" in again.output
+    assert again.exit_code == 0 and f"POOL_ASSET_NOT_CLEAN {CLEAN}" in again.output
 
 
 def test_the_pool_cut_job_takes_its_criteria_as_run_config(home: Path) -> None:

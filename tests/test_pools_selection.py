@@ -130,3 +130,33 @@ def test_wa_yield_objective_prefers_higher_rates_at_the_same_size() -> None:
     assert isinstance(result, Selection)
     assert set(result.keys) == {"HIGH", "MID"}
     assert result.objective_value == Fraction(35, 1000)
+
+
+def test_a_large_pool_is_chosen_by_lp_rounding_with_a_proven_gap_and_beats_greedy() -> None:
+    from bench.bench_pools import greedy, instance
+
+    assets, limits = instance(20_000, 5)
+    result = select(assets, limits, "wa_yield", gap=1e-4)
+    assert isinstance(result, Selection)
+    assert result.status == "Optimal (LP bound)" and result.mip_gap <= 1e-4
+    assert all(m.holds for m in result.measures)
+    chosen = set(result.keys)
+    assert objective_value([a for a in assets if a.key in chosen], "wa_yield") >= objective_value(
+        greedy(assets, limits), "wa_yield")
+
+
+@given(instances())
+@settings(max_examples=25, deadline=None)
+def test_assets_that_must_stay_are_kept_and_the_rest_is_optimal(instance: tuple[list[Asset], Limits, str]) -> None:
+    assets, limits, objective = instance
+    kept = replace(assets[0], fixed=True)
+    result = select([kept, *assets[1:]], limits, objective)
+    pools_with_it = [
+        pool for r in range(1, len(assets) + 1) for pool in itertools.combinations(assets, r)
+        if assets[0] in pool and all(m.holds for m in measure(pool, limits))
+    ]
+    if not pools_with_it:
+        assert isinstance(result, Infeasible)
+        return
+    assert isinstance(result, Selection) and assets[0].key in result.keys
+    assert result.objective_value == max(objective_value(p, objective) for p in pools_with_it)
