@@ -30,6 +30,8 @@ from ledger.publish import load_checkpoints, unpublished_problems
 from ledger.schema import has_schema
 from ledger.store import ARCHIVE_MANIFEST
 from ledger.verify import verify_ledger
+from worklist.effective import trail_problem
+from worklist.trail import read_trail, trail_path
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -77,6 +79,8 @@ def audit_home(settings: Settings) -> AuditReport:
     ledger_keys(settings)
     archive = _check_archive(settings)
     lines = [f"archive: {archive.checked} objects intact, manifest chain of {archive.head.lines} lines holds"]
+    trail = read_trail(trail_path(settings.home))  # raises naming the first bad line
+    lines.append(f"dispositions trail: chain of {len(trail.lines)} lines holds")
     if not settings.warehouse_path.exists():
         return AuditReport((*lines, "ledger: no warehouse yet"))
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -92,9 +96,9 @@ def audit_home(settings: Settings) -> AuditReport:
         report = verify_ledger(con, trusted=[s.checkpoint for s in found])
         if not report.ok:
             raise _fail(f"ledger {report.summary()}")
-        problem = manifest_anchor_problem(con, archive)
-        if problem is not None:
-            raise _fail(problem)
+        for problem in (manifest_anchor_problem(con, archive), trail_problem(con, trail)):
+            if problem is not None:
+                raise _fail(problem)
         for check in (index_problem, fingerprint_problem):
             found_index = check(con)
             if found_index is not None:
