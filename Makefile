@@ -18,16 +18,17 @@ $(VENV)/.installed: pyproject.toml
 sshd:
 	@test -x /usr/sbin/sshd || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server >/dev/null; }
 
-# Debian's Chromium: the browser tests open the Data Docs and the scorecard headless.
+# Debian's Chromium: the browser tests open the Data Docs, the scorecard and the exception worklist
+# headless (the worklist's through Selenium and chromium-driver, with a CJK font for its screenshot).
 chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && test -d /usr/share/fonts/truetype/wqy || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-wqy-zenhei >/dev/null; }
 
 ## Simulate three nights of a synthetic bank and run them end to end (local folder + DuckDB file).
 demo: venv
 	$(BIN)/scf demo --home demo
 
 ## The test suite (slow tests excluded; `make test-all` includes them).
-test: venv sshd
+test: venv sshd chromium
 	$(BIN)/pytest
 
 test-all: venv sshd chromium
