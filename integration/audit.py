@@ -85,6 +85,9 @@ def audit_home(settings: Settings) -> AuditReport:
         return AuditReport((*lines, "ledger: no warehouse yet"))
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
+        problem = trail_problem(con, trail)
+        if problem is not None:
+            raise _fail(problem)
         if not has_schema(con):
             return AuditReport((*lines, "ledger: none yet"))
         found, problems = load_checkpoints(
@@ -96,9 +99,9 @@ def audit_home(settings: Settings) -> AuditReport:
         report = verify_ledger(con, trusted=[s.checkpoint for s in found])
         if not report.ok:
             raise _fail(f"ledger {report.summary()}")
-        for problem in (manifest_anchor_problem(con, archive), trail_problem(con, trail)):
-            if problem is not None:
-                raise _fail(problem)
+        problem = manifest_anchor_problem(con, archive)
+        if problem is not None:
+            raise _fail(problem)
         for check in (index_problem, fingerprint_problem):
             found_index = check(con)
             if found_index is not None:

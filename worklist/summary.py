@@ -28,6 +28,8 @@ def _key(row: FindingRow, dimension: str) -> str:
         return row.bank_code or NO_BANK
     if dimension == "product":
         return row.product or "—"
+    if dimension == "status":
+        return row.status
     return row.check_id
 
 
