@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import duckdb
+
 from reconciliation.check import severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
 

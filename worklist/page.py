@@ -216,7 +216,7 @@ def _verdict_tr(v: VerdictRow) -> str:
 
 
 def _select(key: str, title: str, values: Sequence[tuple[str, str]]) -> str:
-    options = [f'<option value="" data-label="全部 all">全部 all</option>']
+    options = ['<option value="" data-label="全部 all">全部 all</option>']
     options += [f'<option value="{_e(v)}" data-label="{_e(text)}">{_e(text)}</option>' for v, text in values]
     return f'<label>{_e(title)}<select id="f-{key}">{"".join(options)}</select></label>'
 
@@ -279,7 +279,7 @@ def render_page(day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[Ve
         '<p class="sub">' + " · ".join(f"{_e(label(VERDICT_LABELS, v))} {counts.get(v, 0)}" for v in VERDICT_LABELS)
         + f" · 问题 findings {len(found)}</p>",
         "<h2>今晚待办 What needs action tonight</h2>", _cards(found, verdicts),
-        f'<h2 id="findings-title">问题 Findings</h2>', _filters(found),
+        '<h2 id="findings-title">问题 Findings</h2>', _filters(found),
         _table("findings", FINDING_HEADERS, "".join(_finding_tr(r) for r in found)),
     ]
     if not found:

@@ -100,11 +100,14 @@ class VerdictRow:
 
 _SOURCES = """
 WITH f AS (SELECT finding_id, financing_id, invoice_no, waybill_no FROM findings WHERE business_date = $1),
-latest_fin AS (SELECT financing_id, src_sha256, src_pos FROM financings WHERE business_date <= $1
+latest_fin AS (SELECT financing_id, src_sha256, src_pos FROM financings
+               WHERE business_date <= $1 AND financing_id IN (SELECT financing_id FROM f)
                QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, src_pos DESC) = 1),
-latest_inv AS (SELECT invoice_no, src_sha256, src_pos FROM tax_invoices WHERE business_date <= $1
+latest_inv AS (SELECT invoice_no, src_sha256, src_pos FROM tax_invoices
+               WHERE business_date <= $1 AND invoice_no IN (SELECT invoice_no FROM f)
                QUALIFY row_number() OVER (PARTITION BY invoice_no ORDER BY business_date DESC, src_pos DESC) = 1),
-latest_wb AS (SELECT waybill_no, src_sha256, src_pos FROM waybills WHERE business_date <= $1
+latest_wb AS (SELECT waybill_no, src_sha256, src_pos FROM waybills
+              WHERE business_date <= $1 AND waybill_no IN (SELECT waybill_no FROM f)
               QUALIFY row_number() OVER (PARTITION BY waybill_no ORDER BY business_date DESC, src_pos DESC) = 1),
 src AS (
   SELECT f.finding_id, 'financing' AS document, x.src_sha256, x.src_pos FROM f JOIN latest_fin x USING (financing_id)

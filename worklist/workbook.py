@@ -26,8 +26,15 @@ from openpyxl import load_workbook
 
 from reconciliation.reports import spreadsheet_safe
 from worklist.actions import Action, DispositionError, ReasonCode
-from worklist.labels import (ACTION_LABELS, REASON_LABELS, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS, code_of,
-                             label)
+from worklist.labels import (
+    ACTION_LABELS,
+    REASON_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    VERDICT_LABELS,
+    code_of,
+    label,
+)
 from worklist.names import bank_name
 from worklist.record import Request
 from worklist.rows import FindingRow, VerdictRow
@@ -247,7 +254,7 @@ def read_requests(path: Path, user: str) -> tuple[dt.date, list[Request]]:
             raise DispositionError(f"{path}: the Findings sheet lacks a column ({error})") from error
         requests = []
         for n, row in enumerate(rows, start=2):
-            def cell(h: str) -> str:
+            def cell(h: str, row: tuple = row) -> str:
                 value = row[at[h]] if at[h] < len(row) else None
                 return "" if value is None else str(value).strip()
 
