@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from integration.settings import load_settings
 from worklist.actions import Action, DispositionError, ReasonCode, Status
@@ -34,7 +33,7 @@ def _act(home: Path | None, night: str | None, requests: list[Request]) -> None:
     records = record_actions(load_settings(home).home, requests, night=_night(night))
     for r in records:
         console.print(f"{r.finding_id}: {r.action.value} by {r.user} recorded (night {r.night}; counts from the "
-                      f"night after {r.after})", markup=False)
+                      f"night after {r.after})", markup=False, soft_wrap=True)
 
 
 @finding_app.command("ack")
@@ -107,12 +106,12 @@ def list_(status: list[Status] = typer.Option([], "--status", help="Only these s
             [day, [s.value for s in status], [s.value for s in status]]).fetchall()
     finally:
         con.close()
-    table = Table(title=f"Findings of night {day}")
-    for column in ("finding", "severity", "check", "financing", "status", "age (nights)", "assignee"):
-        table.add_column(column)
+    layout = "{:<24}  {:<8}  {:<34}  {:<20}  {:<14}  {:>5}  {}"  # plain lines: ids whole, easy to copy
+    console.print(f"Findings of night {day}", markup=False)
+    console.print(layout.format("finding", "severity", "check", "financing", "status", "age", "assignee"),
+                  markup=False, soft_wrap=True)
     for row in rows:
-        table.add_row(*map(str, row))
-    console.print(table)
+        console.print(layout.format(*map(str, row)), markup=False, soft_wrap=True)
 
 
 @finding_app.command("history")

@@ -52,6 +52,7 @@ th{background:#eef1f4;cursor:pointer;user-select:none;font-size:13px}
 th[data-dir=asc]::after{content:" \\25B2"}th[data-dir=desc]::after{content:" \\25BC"}
 .id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11.5px;white-space:nowrap;overflow:hidden;
  text-overflow:ellipsis;display:block}
+.id.brk{white-space:normal;overflow-wrap:normal;word-break:keep-all}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .code{color:#5b6570;font-size:11.5px;display:block}
 .sev-critical td:first-child{border-left:4px solid #9b1c1c}.sev-high td:first-child{border-left:4px solid #c2410c}
@@ -143,6 +144,11 @@ def _pretty(evidence: str) -> str:
         return evidence
 
 
+def _breakable(text: str) -> str:
+    """An id that may break only after ``_`` or before ``:``/``-`` (never inside a number)."""
+    return _e(text).replace("_", "_<wbr>").replace(":", "<wbr>:").replace("-", "<wbr>-")
+
+
 def _named(name: str, code: str) -> str:
     return f'{_e(name)}<span class="code id" title="{_e(code)}">{_e(code)}</span>' if name else \
         f'<span class="id" title="{_e(code)}">{_e(code)}</span>'
@@ -151,7 +157,7 @@ def _named(name: str, code: str) -> str:
 def _ids(r: FindingRow) -> str:
     parts = [("凭证 voucher", r.voucher_id), ("发票 invoice", r.invoice_no), ("票据 bill", r.bill_ref),
              ("运单 waybill", r.waybill_no)]
-    return "".join(f'<span class="id" title="{k} {_e(v)}">{_e(v)}</span>' for k, v in parts if v)
+    return "".join(f'<span class="id brk" title="{k} {_e(v)}">{_breakable(v)}</span>' for k, v in parts if v)
 
 
 def _sources(r: FindingRow) -> str:
@@ -170,8 +176,7 @@ def _finding_tr(r: FindingRow) -> str:
         f'{_e(label(SEVERITY_LABELS, r.severity))}</td>',
         f'<td data-sort="{r.age_nights:06d}">{_e(label(STATUS_LABELS, r.status))}'
         f'<span class="code">{r.age_nights} 晚 night(s){" · " + _e(r.assignee) if r.assignee else ""}</span></td>',
-        f'<td><span class="id" title="{_e(r.check_id)}">{_e(r.check_id)}</span><span class="code">{_e(r.category)}'
-        "</span></td>",
+        f'<td><span class="id brk">{_breakable(r.check_id)}</span><span class="code">{_e(r.category)}</span></td>',
         f"<td>{financing}<span class=\"code\">{_e(r.product)}</span></td>",
         f"<td>{_named(r.bank_name, r.bank_code)}</td>",
         f"<td>{_named(r.applicant_name, r.applicant_uscc)}</td>",
@@ -189,7 +194,7 @@ def _finding_tr(r: FindingRow) -> str:
 
 FINDING_HEADERS: tuple[tuple[str, int], ...] = (
     ("严重度 Severity", 6), ("状态 Status", 8), ("检查 Check", 12), ("融资 Financing", 9), ("银行 Bank", 8),
-    ("申请人 Applicant", 10), ("金额 Amount", 8), ("单据 Documents", 13), ("说明 Detail", 26))
+    ("申请人 Applicant", 10), ("金额 Amount", 8), ("单据 Documents", 16), ("说明 Detail", 23))
 VERDICT_HEADERS: tuple[tuple[str, int], ...] = (
     ("融资 Financing", 11), ("结论 Verdict", 8), ("问题 Findings", 9), ("检查 Checks", 20), ("银行 Bank", 12),
     ("申请人 Applicant", 14), ("债务人 Debtor", 14), ("金额 Amount", 9), ("结论起始 Since", 8))
