@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all bench sshd chromium venv spec
+.PHONY: demo test test-all lint bench sshd chromium venv spec
 
 venv: $(VENV)/.installed
 
@@ -27,8 +27,13 @@ chromium:
 demo: venv
 	$(BIN)/scf demo --home demo
 
-## The test suite (slow tests excluded; `make test-all` includes them).
-test: venv sshd chromium
+## The linters: ruff (E, F, W, B, SIM, UP, I) and mypy, zero findings (config in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
+test: venv sshd chromium lint
 	$(BIN)/pytest
 
 test-all: venv sshd chromium

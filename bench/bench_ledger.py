@@ -38,8 +38,8 @@ from ledger.merkle import EMPTY_ROOT  # noqa: E402
 from ledger.proofcheck import verify_consistency, verify_inclusion  # noqa: E402
 from ledger.schema import ensure_schema  # noqa: E402
 from ledger.store import LedgerStore, PendingEntry  # noqa: E402
-from ledger.testing import Harness, busy_night  # noqa: E402
 from ledger.verify import verify_ledger  # noqa: E402
+from tests.ledger_nights import Harness, busy_night  # noqa: E402
 
 
 def timed(fn, *args, **kw):
@@ -87,7 +87,7 @@ def synthetic_events(start: int, count: int) -> list[PendingEntry]:
             PendingEntry(
                 VoucherEvent(
                     event_id=f"EV{i:012d}",
-                    event_time="2026-11-20T10:%02d:%02d+08:00" % (i // 60 % 60, i % 60),
+                    event_time=f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}+08:00",
                     event_type="TRANSFER",
                     voucher_id=f"V{i:016x}",
                     parent_voucher_id=None,
@@ -130,7 +130,7 @@ def bare_hashlib(entries: list[bytes]) -> tuple[bytes, float]:
     level = [sha(b"\x00" + e).digest() for e in entries]
     while len(level) > 1:
         odd = level[-1] if len(level) % 2 else None
-        level = [sha(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2])]
+        level = [sha(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=False)]
         if odd is not None:
             level.append(odd)
     return (level[0] if level else EMPTY_ROOT), time.perf_counter() - start

@@ -307,7 +307,7 @@ class Archive:
                         sha256=sha256,
                         size=size,
                         source=source.name,
-                        received_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                        received_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
                         prev=index.head.hex(),
                     )
                     index.add(sighting, append(sighting))
@@ -347,7 +347,7 @@ class Archive:
             if _SHA256.match(path.name) and path.parent.name == path.name[:2]
         ]
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # hashlib releases the GIL: one core each
-            for path, actual in zip(paths, pool.map(_hash_file, paths)):
+            for path, actual in zip(paths, pool.map(_hash_file, paths), strict=True):
                 if actual != path.name:
                     log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
                     corrupt.append(CorruptObject(path, path.name, actual))

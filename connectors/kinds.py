@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 
-class FileKind(str, Enum):
+class FileKind(StrEnum):
     """The kinds of file INPUTS.md lists; each has one parser."""
 
     ERP_VENDORS = "erp_vendors"

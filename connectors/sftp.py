@@ -308,7 +308,7 @@ class SftpSource:
 
     @contextmanager
     def _read(self, path: bytes, listed: SFTPAttributes, where: str) -> Iterator[BinaryIO]:
-        with self._session().open(path, "rb") as remote:  # type: ignore[arg-type]  # paramiko takes bytes paths
+        with self._session().open(path, "rb") as remote:  # paramiko takes bytes paths
             opened = remote.stat()
             if (opened.st_size, opened.st_mtime) != (listed.st_size, listed.st_mtime):
                 raise UnsafeEntry(f"{where} changed between its check and its opening (swapped for a link?): refused")

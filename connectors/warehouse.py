@@ -98,7 +98,7 @@ class Warehouse:
         (e.g. ``"4GB"``; beyond it DuckDB spills to ``<file>.tmp``)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"memory_limit": memory_limit} if memory_limit else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit} if memory_limit else {}
         self.con = duckdb.connect(str(path), read_only=read_only, config=config)
         if not read_only:
             self.ensure_schema()
@@ -151,8 +151,8 @@ def install_sql_helpers(con: duckdb.DuckDBPyConnection) -> None:
 
 def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """Build an Arrow table from row tuples ordered as the schema's fields."""
-    columns = list(zip(*rows)) if rows else [() for _ in schema]
-    return pa.table([pa.array(list(c), type=f.type) for c, f in zip(columns, schema)], schema=schema)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.table([pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:

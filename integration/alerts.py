@@ -37,7 +37,7 @@ def write_alert(home: Path, business_date: str, run_id: str, cause: str, command
         "run_id": run_id,
         "step": step if message else None,
         "cause": message or cause,
-        "raised_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "raised_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "action": "fix the cause, then `scf run --date <business_date>` (docs/OPERATIONS.md, Alerts)",
     }
     tmp = path.with_suffix(".tmp")

@@ -19,10 +19,9 @@ import dagster as dg
 
 from connectors.errors import ScfError
 from connectors.loader import load_night
-from integration import nights
+from integration import nights, quality_assets
 from integration.audit import audit_home
 from integration.home import ledger_keys
-from integration import quality_assets
 from integration.pool_jobs import pool_surveillance
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
@@ -216,7 +215,8 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         """Land, parse, ledger, reconcile and report one business date, in that order; the
         night runs only once every earlier night has succeeded (docs/OPERATIONS.md)."""
         day, run_id = business_date_of(context), context.run.run_id
-        results, step_name = [], "order"
+        results: list[dg.MaterializeResult] = []
+        step_name = "order"
         try:
             with scf.night_lock():
                 _ensure_in_order(context, scf, day)

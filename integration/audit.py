@@ -33,6 +33,7 @@ from ledger.verify import verify_ledger
 from worklist.effective import trail_problem
 from worklist.trail import read_trail, trail_path
 
+
 @dataclass(frozen=True)
 class AuditReport:
     """What :func:`audit_home` checked, one line per part (raised on the first problem)."""

@@ -18,13 +18,14 @@ from rich.table import Table
 from connectors.errors import ScfError
 from integration import nights
 from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
+from integration.scoring import read_labels, score
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
 from pools.cli import demo_cut, pool_app
-from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 from worklist.cli import finding_app
+
 
 class _Scf(typer.Typer):
     """The ``scf`` command: any failure ends with ``error: <cause and fix>`` on one line and exit
@@ -122,13 +123,13 @@ def run(
     settings = load_settings(home, inbox)
     if all_nights:
         dates, skipped = nights_of_inbox(settings)
-        for day, reason in skipped:
-            console.print(f"[yellow]skipping[/yellow] night folder {day}: {reason}")
+        for folder, reason in skipped:
+            console.print(f"[yellow]skipping[/yellow] night folder {folder}: {reason}")
     else:
         day = _parse_date(date)
-        reason = nights.out_of_range(day, settings.first_night, nights.last_finished_night())
-        if reason:
-            raise nights.NightOrderError(f"business date {day}: {reason}; give a date in that range")
+        outside = nights.out_of_range(day, settings.first_night, nights.last_finished_night())
+        if outside:
+            raise nights.NightOrderError(f"business date {day}: {outside}; give a date in that range")
         plan = plan_night(settings, day, catch_up=catch_up)
         if plan.missing:
             console.print(f"Catching up first: {', '.join(map(str, plan.missing))}")
@@ -149,8 +150,10 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
             (day, verdict): n for day, verdict, n in warehouse.con.execute(
                 "SELECT business_date, verdict, count(*) FROM financing_verdicts GROUP BY ALL").fetchall()
         } if _has_table(warehouse.con, "financing_verdicts") else {}
+    skipped: list[tuple[dt.date | None, str]]
     try:
-        delivered, skipped = nights_of_inbox(settings)
+        delivered, found = nights_of_inbox(settings)
+        skipped = list(found)
     except FileNotFoundError as error:  # the inbox is gone: the history still shows
         delivered, skipped = [], [(None, str(error))]
     stale = nights.stale_nights(runs)
@@ -167,12 +170,13 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
                       f"run {run.run_id[:8]}  {counts}".rstrip(), markup=False)
         if run.status == nights.FAILED:
             console.print(f"    {run.error}", markup=False)
-    for day, reason in skipped:
-        console.print(f"not a night: {day}: {reason}" if day else reason, markup=False)
+    for folder, reason in skipped:
+        console.print(f"not a night: {folder}: {reason}" if folder else reason, markup=False)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(found and found[0])
 
 
 @app.command()
@@ -222,7 +226,8 @@ def simulate(
                                     "(N: night index); writes deliveries/ and schedule.json."),
 ) -> None:
     """Write a synthetic bank's deliveries, with planted anomalies and their labels."""
-    from simulator import Tuning, simulate as generate
+    from simulator import Tuning
+    from simulator import simulate as generate
     from simulator.operations import parse_fault, plan_operations
 
     try:
@@ -248,9 +253,8 @@ def demo(
     trades: int = typer.Option(200, "--trades"),
 ) -> None:
     """Simulate a few nights and run them end to end on the embedded default."""
-    from simulator import simulate as generate
-
     from integration.home import init_home
+    from simulator import simulate as generate
 
     home = home.resolve()
     sim = home / "simulated"
@@ -329,7 +333,7 @@ def _write_trace(home: Path, error: BaseException) -> Path | None:
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("a", encoding="utf-8") as out:
-            out.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat()} scf {' '.join(sys.argv[1:])}\n")
+            out.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} scf {' '.join(sys.argv[1:])}\n")
             out.write("".join(traceback.format_exception(error)))
             for trace in getattr(error, "traces", ()):
                 out.write(trace + "\n")

@@ -78,7 +78,7 @@ class Plan:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def config_hash(scf_toml: bytes) -> str:
@@ -135,7 +135,7 @@ def nights_for_order(settings: Settings) -> list[dt.date]:
 
 def last_finished_night(now: dt.datetime | None = None) -> dt.date:
     """The latest business date that is over in Asia/Shanghai (yesterday there)."""
-    today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(BUSINESS_TZ).date()
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(BUSINESS_TZ).date()
     return today - dt.timedelta(days=1)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.errors import ConfigError
-from integration.resources import ScfHome
 from integration.home import ledger_keys
+from integration.resources import ScfHome
 from pools.cli import pools_dir
 from pools.cut import cut_pool
 from pools.selection import Infeasible

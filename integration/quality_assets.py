@@ -11,6 +11,7 @@ says why, but no report is published as final and the night fails naming the cau
 """
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -35,7 +36,7 @@ def measure_night(context: dg.AssetExecutionContext, scf: ScfHome) -> QualityNig
         )
 
 
-def quality_metadata(night: QualityNight) -> dict[str, object]:
+def quality_metadata(night: QualityNight) -> dict[str, Any]:
     """What the step reports to Dagster."""
     return {"source_issues": len(night.issues), "blocking_issues": len(night.blocking),
             "expectations": night.validation.results, "expectations_failed": night.validation.failed,

@@ -18,6 +18,7 @@ from integration.definitions import NIGHTLY_JOB_NAME, build_definitions
 from integration.instance import instance_for
 from integration.settings import Settings, load_settings
 
+
 class NightFailedError(ScfError):
     """A night's run failed; the message names the night, the step and the original error,
     ``traces`` holds the failed step's traces (for the log file)."""

@@ -13,6 +13,7 @@ order rule of :mod:`integration.nights`; the run queue runs them one at a time.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -25,6 +26,11 @@ from integration.settings import Settings
 COMPLETE_MARKER = ".complete"
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED]
+
+
+def _error_of(event: dg.DagsterEvent) -> Any:
+    """The error a failure event carries (a ``SerializableErrorInfo``), or None."""
+    return getattr(event.event_specific_data, "error", None)
 
 
 def _due(instance: dg.DagsterInstance, settings: Settings) -> list[dt.date] | str:
@@ -46,7 +52,7 @@ def _due(instance: dg.DagsterInstance, settings: Settings) -> list[dt.date] | st
 
 
 def _request(day: dt.date, settings: Settings, why: str) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"{why}:{day}:{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}",
+    return dg.RunRequest(run_key=f"{why}:{day}:{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}",
                          partition_key=day.isoformat(), tags={"scf/launched_by": why})
 
 
@@ -82,10 +88,10 @@ def build_automation(job: dg.UnresolvedAssetJobDefinition, cutoff: dt.time) -> t
         settings = scf.settings()
         run = context.dagster_run
         night = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start") or "unknown"
-        causes = [original_error(e.event_specific_data.error) for e in context.get_step_failure_events()
-                  if e.event_specific_data.error is not None]
-        if not causes and context.failure_event.event_specific_data.error is not None:
-            causes = [original_error(context.failure_event.event_specific_data.error)]
+        causes = [original_error(error) for error in map(_error_of, context.get_step_failure_events()) if error is not None]
+        run_error = _error_of(context.failure_event)
+        if not causes and run_error is not None:
+            causes = [original_error(run_error)]
         path = write_alert(settings.home, night, run.run_id, "; ".join(causes) or "the run failed",
                            list(settings.alert_command))
         context.log.info(f"alert written: {path}")

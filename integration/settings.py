@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -147,7 +148,7 @@ def _invalid(file: Path, where: str, reason: str) -> ConfigError:
 class _Reader:
     """Typed access to one section of the parsed file; every error names file, key and reason."""
 
-    def __init__(self, file: Path, section: str, table: object, keys: dict[str, type]) -> None:
+    def __init__(self, file: Path, section: str, table: object, keys: Mapping[str, type]) -> None:
         self.file, self.section = file, section
         if not isinstance(table, dict):
             self.fail(None, f"must be a table ([{section}]), not a {type(table).__name__}")
@@ -270,6 +271,11 @@ def _bank_code(file: Path, table: object) -> str | None:
     return code
 
 
+def _ledger_fields(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The [ledger] section as LedgerSettings fields (``*_file`` keys are paths)."""
+    return {k: Path(v) if k.endswith("_file") else v for k, v in table.items()}
+
+
 def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settings:
     """Read and validate ``<home>/scf.toml`` (if present), then apply the environment and the
     explicit overrides; raises :class:`ConfigError` for a configuration that cannot be right."""
@@ -291,7 +297,7 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         sftp,
         _csv_overrides(config_file, config.get("csv", {})),
         check_params,
-        LedgerSettings(**{k: Path(v) if k.endswith("_file") else v for k, v in ledger.table.items()}),
+        LedgerSettings(**_ledger_fields(ledger.table)),
         _memory_limit(config_file, config.get("warehouse", {})),
         max_amount_fen,
         *_nightly(config_file, config.get("nightly", {})),

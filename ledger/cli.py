@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import duckdb
 import typer
@@ -54,21 +54,21 @@ LOG_KEY = typer.Option(
 CHECKPOINTS = typer.Option(None, "--checkpoints", help="Checkpoint folder (default <home>/ledger/checkpoints).")
 
 
-def _settings(home: Optional[Path]) -> Any:
+def _settings(home: Path | None) -> Any:
     from integration.settings import load_settings  # here: integration.settings imports this module
 
     return load_settings(home)
 
 
-def _home(home: Optional[Path]) -> Path:
+def _home(home: Path | None) -> Path:
     return _settings(home).home
 
 
-def _origin(origin: Optional[str], home: Path) -> str:
+def _origin(origin: str | None, home: Path) -> str:
     return origin or os.environ.get("SCF_LEDGER_ORIGIN") or _settings(home).ledger.origin
 
 
-def _key_name(key_name: Optional[str], origin: str, home: Path) -> str:
+def _key_name(key_name: str | None, origin: str, home: Path) -> str:
     return key_name or _settings(home).ledger.key_name or origin
 
 
@@ -77,7 +77,7 @@ def _signing_key_file(home: Path) -> Path:
     return settings.under_home(settings.ledger.signing_key_file)
 
 
-def _checkpoint_dir(home: Path, checkpoints: Optional[Path]) -> Path:
+def _checkpoint_dir(home: Path, checkpoints: Path | None) -> Path:
     return checkpoints or _settings(home).checkpoint_dir
 
 
@@ -99,7 +99,7 @@ def _connect(home: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _log_verifier(home: Path, log_key: Optional[str], key_name: str) -> NoteVerifier:
+def _log_verifier(home: Path, log_key: str | None, key_name: str) -> NoteVerifier:
     pinned = default_log_vkey_path(home)
     if not log_key and not pinned.is_file():
         raise _fail(f"no pinned log key at {pinned}: run `scf init --home {home}` or give --log-key", 2)
@@ -130,17 +130,17 @@ def _fingerprint_key(home: Path) -> bytes:
 
 @ledger_app.command()
 def verify(
-    home: Optional[Path] = HOME,
-    since: Optional[int] = typer.Option(None, "--since", help="Start from the signed checkpoint of this size."),
-    origin: Optional[str] = ORIGIN,
-    key_name: Optional[str] = KEY_NAME,
-    log_key: Optional[str] = LOG_KEY,
-    witness: List[str] = typer.Option([], "--witness", help="Known cosigner key (verifier key text); repeatable."),
+    home: Path | None = HOME,
+    since: int | None = typer.Option(None, "--since", help="Start from the signed checkpoint of this size."),
+    origin: str | None = ORIGIN,
+    key_name: str | None = KEY_NAME,
+    log_key: str | None = LOG_KEY,
+    witness: list[str] = typer.Option([], "--witness", help="Known cosigner key (verifier key text); repeatable."),
     quorum: int = typer.Option(0, "--quorum", help="Cosignatures required on every checkpoint."),
-    checkpoints: Optional[Path] = CHECKPOINTS,
+    checkpoints: Path | None = CHECKPOINTS,
     nodes: bool = typer.Option(False, "--nodes", help="Also check every stored interior node."),
     state: bool = typer.Option(False, "--state", help="Also replay the events and compare voucher states."),
-    workers: Optional[int] = typer.Option(
+    workers: int | None = typer.Option(
         None, "--workers", min=1, help="Processes verifying segments side by side (default: one per CPU)."
     ),
 ) -> None:
@@ -201,10 +201,10 @@ def _targets(store: LedgerStore, target: str) -> list[int]:
 @ledger_app.command()
 def prove(
     target: str = typer.Argument(..., help="Entry seq, voucher id, event id or financing id."),
-    home: Optional[Path] = HOME,
-    size: Optional[int] = typer.Option(None, "--size", help="Tree size to prove against (default: latest checkpoint)."),
-    old_size: Optional[int] = typer.Option(None, "--old-size", help="Also prove consistency from this size."),
-    checkpoints: Optional[Path] = CHECKPOINTS,
+    home: Path | None = HOME,
+    size: int | None = typer.Option(None, "--size", help="Tree size to prove against (default: latest checkpoint)."),
+    old_size: int | None = typer.Option(None, "--old-size", help="Also prove consistency from this size."),
+    checkpoints: Path | None = CHECKPOINTS,
 ) -> None:
     """Inclusion proofs (JSON) of an entry, or of every entry of a voucher/event/financing."""
     home = _home(home)
@@ -276,11 +276,11 @@ def _latest_note(folder: Path) -> tuple[Checkpoint, str] | None:
 
 @ledger_app.command()
 def checkpoint(
-    home: Optional[Path] = HOME,
-    key: Optional[Path] = typer.Option(None, "--key", help="Log signing key PEM (default <home>/ledger/keys/signing_key.pem)."),
-    origin: Optional[str] = ORIGIN,
-    key_name: Optional[str] = KEY_NAME,
-    checkpoints: Optional[Path] = CHECKPOINTS,
+    home: Path | None = HOME,
+    key: Path | None = typer.Option(None, "--key", help="Log signing key PEM (default <home>/ledger/keys/signing_key.pem)."),
+    origin: str | None = ORIGIN,
+    key_name: str | None = KEY_NAME,
+    checkpoints: Path | None = CHECKPOINTS,
 ) -> None:
     """Sign the current tree head as <checkpoints>/<size>.txt (refuses to contradict)."""
     home = _home(home)
@@ -307,11 +307,11 @@ def cosign_command(
     checkpoint_file: Path = typer.Argument(..., help="The checkpoint note to cosign."),
     key: Path = typer.Option(..., "--key", help="Your (cosigning bank's) Ed25519 key PEM."),
     name: str = typer.Option(..., "--name", help="Your key name."),
-    home: Optional[Path] = HOME,
-    origin: Optional[str] = ORIGIN,
-    key_name: Optional[str] = KEY_NAME,
-    log_key: Optional[str] = LOG_KEY,
-    out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of in place."),
+    home: Path | None = HOME,
+    origin: str | None = ORIGIN,
+    key_name: str | None = KEY_NAME,
+    log_key: str | None = LOG_KEY,
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
     """Add your signature to a checkpoint the pinned log signed."""
     home = _home(home)
@@ -329,8 +329,8 @@ def cosign_command(
 @ledger_app.command()
 def lineage(
     voucher: str = typer.Argument(..., help="Voucher id."),
-    home: Optional[Path] = HOME,
-    as_of: Optional[dt.datetime] = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="As of a night."),
+    home: Path | None = HOME,
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="As of a night."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """The chain of a voucher back to its ISSUE: tiers, holders, invoices, financings."""
@@ -374,8 +374,8 @@ def _lineage_json(found: Any) -> dict[str, Any]:
 @ledger_app.command("export-fingerprints")
 def export_fingerprints_command(
     out: Path = typer.Argument(..., help="CSV to write: kind, digest, first_seen, amount_fen."),
-    home: Optional[Path] = HOME,
-    as_of: Optional[dt.datetime] = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
+    home: Path | None = HOME,
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
 ) -> None:
     """Export the fingerprints of financed assets (keyed hashes only, no invoice data), with a
     commitment to the key so that a bank holding another key refuses them."""
@@ -395,7 +395,7 @@ def import_fingerprints_command(
     peer: str = typer.Option(..., "--peer", help="Name of the bank the export comes from."),
     effective: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"],
                                           help="First business date whose checks see these fingerprints."),
-    home: Optional[Path] = HOME,
+    home: Path | None = HOME,
 ) -> None:
     """Import a peer bank's fingerprints (same shared key): later nights flag our financings of
     the same invoice, bill range or voucher (check DUP_FINANCED_AT_PEER_BANK). An export made

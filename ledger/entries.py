@@ -30,9 +30,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import Any, Callable, Sequence
+from typing import Any
 
 VERSION = 1
 NULL_LENGTH = 0xFFFFFFFF
@@ -543,10 +544,11 @@ def none_if_empty(value: Any) -> Any:
 
 def sorted_invoices(pairs: Sequence[tuple[str | None, int | None]]) -> tuple[InvoiceAmount, ...]:
     """Invoice citations in canonical order (by number, then amount), duplicates kept."""
-    key: Callable[[tuple[str | None, int | None]], tuple[str, int]] = lambda p: (
-        p[0] or "",
-        p[1] if p[1] is not None else -(2**63),
-    )
+    def key(p: tuple[str | None, int | None]) -> tuple[str, int]:
+        return (
+            p[0] or "",
+            p[1] if p[1] is not None else -(2**63),
+        )
     return tuple(InvoiceAmount(none_if_empty(no), fen) for no, fen in sorted(pairs, key=key))
 
 

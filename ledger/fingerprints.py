@@ -21,9 +21,9 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -103,7 +103,7 @@ def record_fingerprints(
             continue
         assert isinstance(item.record, FinancingRecord)
         for fp in item.annex.fingerprints:
-            for k, v in zip(rows, (item.seq, business_date, item.record.financing_id, fp.kind, fp.digest, fp.amount_fen)):
+            for k, v in zip(rows, (item.seq, business_date, item.record.financing_id, fp.kind, fp.digest, fp.amount_fen), strict=True):
                 rows[k].append(v)
     table = pa.table(
         {

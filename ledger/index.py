@@ -167,7 +167,7 @@ def index_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
             expected = index_values(entry)
         except EntryFormatError as exc:
             return int(seq), f"entry {seq} is malformed: {exc}"
-        for name, have, want in zip(COLUMNS, stored, expected):
+        for name, have, want in zip(COLUMNS, stored, expected, strict=True):
             if have != want:
                 return int(seq), f"column {name} of entry {seq} reads {have!r}, the entry says {want!r}"
     return None

@@ -24,8 +24,9 @@ functions never mutate what they are given: a refused event leaves the state as 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, MutableMapping, NamedTuple
+from typing import Any, NamedTuple
 
 from connectors.values import format_fen, parse_offset_datetime
 from ledger.entries import FinancingRecord, VoucherEvent

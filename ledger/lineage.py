@@ -106,7 +106,7 @@ def voucher_lineage(con: duckdb.DuckDBPyConnection, voucher_id: str, *, as_of: d
     limits = {v: split_seq.get(chain[i + 1], 2**63) for i, v in enumerate(chain[:-1])}
     steps: list[LineageStep] = []
     financings: dict[str, tuple[int, FinancingRecord]] = {}
-    tier, holders = 0, []
+    tier, holders = 0, list[str]()
     for seq, day, record in records:
         if isinstance(record, FinancingRecord):
             if record.asset_voucher_id == voucher_id:

@@ -15,7 +15,7 @@ Proof *generation* lives here and reads nodes through a ``fetch`` callable; proo
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ledger.proofcheck import verify_consistency, verify_inclusion  # noqa: F401  (re-export)
 
@@ -62,7 +62,7 @@ def reduce_perfect(hashes: list[bytes], first_index: int = 0, emit: Emit | None 
     sha = _sha256
     level, cur = 0, hashes
     while len(cur) > 1:
-        cur = [sha(b"\x01" + a + b).digest() for a, b in zip(cur[::2], cur[1::2])]
+        cur = [sha(b"\x01" + a + b).digest() for a, b in zip(cur[::2], cur[1::2], strict=False)]
         level += 1
         if emit is not None:
             emit(level, first_index >> level, cur)
@@ -155,7 +155,7 @@ class CompactRange:
         """
         if other.begin != self.size:
             raise ValueError(f"range [{other.begin}, {other.size}) does not start where [{self.begin}, {self.size}) ends")
-        for (level, _), h in zip(self.node_ids(other.size, other.begin), other.hashes):
+        for (level, _), h in zip(self.node_ids(other.size, other.begin), other.hashes, strict=True):
             self._push(level, h, emit)
 
     def root(self) -> bytes:

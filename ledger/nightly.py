@@ -19,10 +19,10 @@ import datetime as dt
 import gc
 import hashlib
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -202,5 +202,8 @@ def append_night(
         tree_size=published.checkpoint.size,
         root_hex=published.checkpoint.root.hex(),
         checkpoint_path=Path(published.source),
-        **counts,
+        appended=counts["appended"],
+        redelivered=counts["redelivered"],
+        rejected=counts["rejected"],
+        fingerprints=counts["fingerprints"],
     )

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Container, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -39,14 +40,13 @@ from ledger.entries import (
     POSTED,
     VOIDED,
     EventStatus,
-    FingerprintAnnex,
     FinancingRecord,
+    FingerprintAnnex,
     Record,
     VoucherEvent,
     decode_entry,
     diff_fields,
     encode_content,
-    encode_record,
     record_to_dict,
 )
 from ledger.fingerprints import financing_fingerprints, record_fingerprints
@@ -214,19 +214,24 @@ class NightProcessor:
 
     def _refuse(self, record: VoucherEvent | FinancingRecord, chash: bytes, rejection: Rejection,
                 night: dt.date) -> None:
-        is_event = isinstance(record, VoucherEvent)
+        if isinstance(record, VoucherEvent):
+            subject, subject_id, event_id, voucher_id = EVENT, record.event_id, record.event_id, record.voucher_id
+            context = {"event_type": record.event_type}
+        else:
+            subject, subject_id, event_id, voucher_id = FINANCING, record.financing_id, None, record.asset_voucher_id
+            context = {}
         self.decisions.append(
             RejectionRecord(
                 business_date=night,
-                subject=EVENT if is_event else FINANCING,
-                subject_id=record.event_id if is_event else record.financing_id,
+                subject=subject,
+                subject_id=subject_id,
                 content_hash=chash,
                 check_id=rejection.check_id,
-                event_id=record.event_id if is_event else None,
-                voucher_id=record.voucher_id if is_event else record.asset_voucher_id,
+                event_id=event_id,
+                voucher_id=voucher_id,
                 financing_id=record.financing_id,
                 reason=rejection.reason,
-                evidence={**({"event_type": record.event_type} if is_event else {}), **rejection.evidence},
+                evidence={**context, **rejection.evidence},
             )
         )
 

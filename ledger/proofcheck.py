@@ -10,7 +10,7 @@ copy this file alone to check what the ledger hands out.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 HASH_SIZE = 32
 

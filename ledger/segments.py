@@ -24,9 +24,11 @@ import hashlib
 import queue
 import threading
 import time
+from collections.abc import Generator, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, TypeVar
+from itertools import pairwise
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -76,7 +78,7 @@ class SegmentResult:
     cpu_seconds: float = 0.0  # spent by a worker process on this segment (0 in the caller's process)
 
 
-def prefetched(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
     """Iterate ``items`` on a worker thread, ``depth`` items ahead.
 
     Closing this generator early stops the worker, which closes ``items``.
@@ -206,7 +208,7 @@ def _prepare(batch: pa.RecordBatch, pos: int) -> _Page:
     return page
 
 
-def _pages(batches: Iterable[pa.RecordBatch], start: int) -> Iterator[_Page]:
+def _pages(batches: Iterable[pa.RecordBatch], start: int) -> Generator[_Page, None, None]:
     """Prepared pages, numbered from entry ``start``."""
     pos = start
     try:
@@ -231,7 +233,7 @@ def _check_page(page: _Page, prev: bytes | None) -> list[bytes]:
     assert page.data is not None and page.bounds is not None
     data, bounds, pos = page.data, page.bounds, page.pos
     sha = hashlib.sha256
-    computed = [sha(data[a:b]).digest() for a, b in zip(bounds, bounds[1:])]  # slices copy nothing
+    computed = [sha(data[a:b]).digest() for a, b in pairwise(bounds)]  # slices copy nothing
     joined = b"".join(computed)
     if page.stored is None or page.stored != joined:
         stored = page.batch.column(2).to_pylist()

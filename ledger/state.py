@@ -10,7 +10,7 @@ re-checks every invariant of the history and detects a doctored cache.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
 
 import duckdb
 import pyarrow as pa
@@ -90,7 +90,7 @@ def replay_vouchers(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, VoucherSt
         + "ORDER BY seq"
     ).to_arrow_reader(1 << 14)
     for batch in reader:
-        for seq, day, raw in zip(*(batch.column(i).to_pylist() for i in range(3))):
+        for seq, day, raw in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
             entry = decode_entry(raw)
             record = entry.record
             assert isinstance(record, (VoucherEvent, EventStatus))

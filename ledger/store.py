@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -22,8 +22,8 @@ from ledger.entries import (
     EmptyAnnex,
     Entry,
     EventStatus,
-    FingerprintAnnex,
     FinancingRecord,
+    FingerprintAnnex,
     Record,
     VoucherEvent,
     decode_entry,
@@ -176,7 +176,7 @@ class LedgerStore:
             for key, value in zip(cols, (
                 seq, etype, event_id, financing_id, voucher_id, parent,
                 business_date, chash, data, prev,
-            )):
+            ), strict=True):
                 cols[key].append(value)
             appended.append(AppendedEntry(seq, item.record, item.annex, prev, chash))
         levels: list[int] = []
@@ -312,7 +312,7 @@ def nodes_table(levels: list[int], idxs: list[int], hashes: list[bytes]) -> pa.T
         {
             "level": pa.array(levels, pa.int16()),
             "idx": pa.array(idxs, pa.int64()),
-            "last_seq": pa.array([((i + 1) << lv) - 1 for lv, i in zip(levels, idxs)], pa.int64()),
+            "last_seq": pa.array([((i + 1) << lv) - 1 for lv, i in zip(levels, idxs, strict=True)], pa.int64()),
             "hash": pa.array(hashes, pa.binary()),
         }
     )

@@ -27,11 +27,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
-from typing import Iterator, Sequence
+from itertools import pairwise
 
 import duckdb
 
@@ -104,7 +105,7 @@ def _plan(start: int, end: int, marks: Sequence[int], rows: int | None) -> list[
         bounds += range((start // rows + 1) * rows, end, rows)
     bounds.append(end)
     return [
-        Segment(a, b, tuple(m for m in marks if a < m <= b)) for a, b in zip(bounds, bounds[1:]) if a < b
+        Segment(a, b, tuple(m for m in marks if a < m <= b)) for a, b in pairwise(bounds) if a < b
     ]
 
 
@@ -117,7 +118,7 @@ def _results(
     batch_rows: int,
     check_nodes: bool,
     prefetch: bool,
-) -> Iterator[SegmentResult]:
+) -> Generator[SegmentResult, None, None]:
     """The segments' results, in order: from worker processes if ``path`` is given."""
     if path is None:
         for segment in segments:

@@ -126,4 +126,5 @@ def load_candidates(
     registry.ensure_tables(con)
     create_asof_views(con, cutoff)
     rows = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size}).fetchall()
-    return [Candidate(*row, cutoff=cutoff) for row in rows]
+    # the SELECT lists Candidate's fields in order, all but the cut-off
+    return [Candidate(*row, cutoff=cutoff) for row in rows]  # type: ignore[misc]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -13,8 +12,8 @@ from rich.table import Table
 from connectors.errors import ConfigError
 from connectors.values import format_fen
 from connectors.warehouse import Warehouse
-from integration.settings import Settings, load_settings
 from integration.home import ledger_keys, pinned_log_verifier
+from integration.settings import Settings, load_settings
 from ledger.checkpoint import NoteVerifier
 from ledger.keys import load_verifier
 from pools import registry
@@ -54,7 +53,7 @@ def _date(text: str) -> dt.date:
 def cut_command(
     cutoff: str = typer.Option(..., "--cutoff", help="Cut-off date YYYY-MM-DD (a night already run)."),
     criteria: Path = typer.Option(..., "--criteria", help="The programme's criteria file (TOML)."),
-    home: Optional[Path] = HOME,
+    home: Path | None = HOME,
     gap: float = typer.Option(1e-6, "--gap", help="Relative optimality gap at which HiGHS may stop."),
 ) -> None:
     """Cut a pool: eligibility of every candidate, optimal selection, signed files."""
@@ -93,8 +92,8 @@ def print_cut(result: CutResult) -> None:
 @pool_app.command("verify")
 def verify_command(
     pool_id: str = typer.Argument(..., help="The pool to verify, e.g. POOL-20261120-01."),
-    home: Optional[Path] = HOME,
-    log_key: Optional[str] = typer.Option(None, "--log-key", help="Pinned ledger verifier key (text or PEM); "
+    home: Path | None = HOME,
+    log_key: str | None = typer.Option(None, "--log-key", help="Pinned ledger verifier key (text or PEM); "
                                           "default: the key pinned by `scf init`."),
 ) -> None:
     """Re-check a pool: file hashes, signature, each asset's inclusion proof, nothing pooled twice."""
@@ -116,7 +115,7 @@ def verify_command(
 @pool_app.command("survey")
 def survey_command(
     date: str = typer.Option(..., "--date", help="Business date YYYY-MM-DD (a night already run)."),
-    home: Optional[Path] = HOME,
+    home: Path | None = HOME,
 ) -> None:
     """Surveillance of every active pool on a night: assets no longer clean, closed, matured
     unpaid, or limits broken (writes pools/<pool_id>/surveillance/<date>.csv)."""
@@ -130,7 +129,7 @@ def survey_command(
 
 
 @pool_app.command("list")
-def list_command(home: Optional[Path] = HOME) -> None:
+def list_command(home: Path | None = HOME) -> None:
     """Every pool cut in this home."""
     settings = load_settings(home)
     with _warehouse(settings, read_only=False) as warehouse:
@@ -149,7 +148,7 @@ def list_command(home: Optional[Path] = HOME) -> None:
 def release_command(
     pool_id: str = typer.Argument(..., help="The pool to release."),
     on: str = typer.Option(None, "--on", help="Release date YYYY-MM-DD (default: today)."),
-    home: Optional[Path] = HOME,
+    home: Path | None = HOME,
 ) -> None:
     """Release an active pool: its assets may be pooled again (files and register row are kept)."""
     settings = load_settings(home)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from connectors import values
 from connectors.errors import ConfigError
@@ -189,7 +189,7 @@ class _Reader:
         self.doc = doc
         self.where = where
 
-    def fail(self, key: str, why: str) -> None:
+    def fail(self, key: str, why: str) -> NoReturn:
         raise ConfigError(f"{self.where}: {key} {why}")
 
     def no_unknown(self, table: Any, known: set[str], prefix: str) -> None:

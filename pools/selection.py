@@ -30,13 +30,16 @@ the target's size and what it breaks (every limit elastic if the target cannot b
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import highspy
 import numpy as np
@@ -263,7 +266,7 @@ class _Model:
         self.y: dict[str, int] = {}
         if limits.min_obligors is not None or objective == "diversification":
             ys = self._cols(len(obligors), 0.0, 1.0, integer=True)
-            for y, (o, idx) in zip(ys, obligors.items()):
+            for y, (o, idx) in zip(ys, obligors.items(), strict=True):
                 self.y[o] = y
                 self._row([y, *(self.x[i] for i in idx)], [1, *(-1 for _ in idx)], -INF, 0.0)
             if limits.min_obligors is not None:
@@ -272,7 +275,7 @@ class _Model:
             num, den = limits.top_n_share.numerator, limits.top_n_share.denominator
             (t,) = self._cols(1, 0.0, INF)
             us = self._cols(len(obligors), 0.0, INF)
-            for u, idx in zip(us, obligors.values()):  # u_o ≥ S_o − t
+            for u, idx in zip(us, obligors.values(), strict=True):  # u_o ≥ S_o − t
                 self._row([u, t, *(self.x[i] for i in idx)], [1, 1, *(-assets[i].amount_fen for i in idx)], 0.0, INF)
             self._limit_row(f"top_{limits.top_n}_obligors", [t, *us, self.T],
                             [den * limits.top_n, *(den for _ in us), -num], -INF, 0.0, float(den) * target)
@@ -364,7 +367,7 @@ def select(assets: Sequence[Asset], limits: Limits, objective: str = "wa_yield",
         status, chosen, best, wa_gap = "", None, Fraction(0), 0.0
         while solves < 50:
             # Dinkelbach's objective tends to 0: its gap is absolute, ``gap`` of the pool's interest
-            model.maximise({x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets)},
+            model.maximise({x: float((a.rate - rho) * a.amount_fen) for x, a in zip(model.x, assets, strict=True)},
                            abs_gap=gap * float(max(rho, Fraction(1, 10**4)) * limits.target_fen))
             status, found = model.solve()
             solves += 1
@@ -399,7 +402,7 @@ def _explain(assets: Sequence[Asset], limits: Limits, objective: str, gap: float
     single = []
     status = ""
     for name in names:
-        model = _Model(assets, limits, objective, elastic=lambda n, name=name: n == name, gap=gap,
+        model = _Model(assets, limits, objective, elastic=functools.partial(operator.eq, name), gap=gap,
                        time_limit=time_limit)
         status, chosen = model.solve()
         if chosen:  # relaxing this limit alone gives a (non-empty) pool
@@ -437,7 +440,8 @@ def _least(assets: Sequence[Asset], limits: Limits, objective: str, found: Measu
     step = 10_000
 
     def feasible(k: int) -> bool:
-        relaxed = replace(limits, **{attr: Fraction(k, step)})
+        change: dict[str, Any] = {attr: Fraction(k, step)}
+        relaxed = replace(limits, **change)
         return bool(_Model(assets, relaxed, objective, gap=gap, time_limit=time_limit).solve()[1])
 
     if attr == "min_wa_rate":  # lowered: the feasible side is below

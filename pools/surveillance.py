@@ -62,7 +62,7 @@ def survey_pool(con: duckdb.DuckDBPyConnection, record: registry.PoolRecord, fol
     for fid, key, status, maturity, verdict, checks in con.execute(
         _ASSETS_SQL, {"day": day, "pool": record.pool_id}
     ).fetchall():
-        def alert(issue: str, detail: str) -> None:
+        def alert(issue: str, detail: str, fid: str = fid, key: str = key) -> None:
             alerts.append(Alert(record.pool_id, day, fid, key, issue, detail))
 
         if status in ("DEFAULTED", "CANCELLED"):

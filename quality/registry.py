@@ -229,7 +229,8 @@ def _night_issues(
                                   {"files": night.files}))
     drift = _drift(registry, source, night, codes, objects)
     if drift:
-        issues.append(SourceIssue("DQ_SCHEMA_DRIFT", source, True, f"Source {source} changed its columns for {day}: {drift['what']}.", drift))
+        what = f"Source {source} changed its columns for {day}: {drift['what']}."
+        issues.append(SourceIssue("DQ_SCHEMA_DRIFT", source, True, what, drift))
     total = night.rows + night.quarantined
     max_percent = int(params["dq_quarantine_max_percent"])
     refused = night.rows == 0 and night.quarantined > 0  # nothing of the source could be loaded

@@ -83,7 +83,7 @@ def load_scorecard(con: duckdb.DuckDBPyConnection, day: dt.date) -> Scorecard:
     findings = [tuple(r) for r in con.execute(
         "SELECT check_id, severity, detail FROM findings WHERE business_date = ? AND category = 'data_quality' "
         "ORDER BY check_id, detail", [day]).fetchall()] if _has_table(con, "findings") else []
-    return Scorecard(day, issues, scores, trend, failed, quarantine, findings)  # type: ignore[arg-type]
+    return Scorecard(day, issues, scores, trend, failed, quarantine, findings)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -194,7 +194,7 @@ def write_xlsx(card: Scorecard, path: Path) -> None:
                   [[d.isoformat(), *(shares[s].get(d, "") for s in sources)] for d in nights])
     if nights and sources:
         chart = book.add_chart({"type": "line"})
-        for col, source in enumerate(sources, start=1):
+        for col, _source in enumerate(sources, start=1):
             chart.add_series({"name": ["Trend", 0, col], "categories": ["Trend", 1, 0, len(nights), 0],
                               "values": ["Trend", 1, col, len(nights), col]})
         chart.set_title({"name": f"Share of expectations met, last {TREND_NIGHTS} nights"})

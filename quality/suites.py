@@ -157,7 +157,8 @@ def table_suites(day: dt.date) -> dict[str, tuple[Frame, list[gxe.Expectation]]]
         "bills": (("cd_no", "range_start", "range_end", "amount_fen", "issue_date", "due_date", "drawer_uscc", "acceptor_uscc"),
                   [*_not_null("cd_no", "range_start", "range_end", "amount_fen", "due_date"),
                    _regex("cd_no", CD_NO), _amount("amount_fen"), *_usccs("drawer_uscc", "acceptor_uscc"),
-                   _dim("validity", gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="range_end", column_B="range_start", or_equal=True)),
+                   _dim("validity", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                       column_A="range_end", column_B="range_start", or_equal=True)),
                    _dim("validity", gxe.ExpectColumnValuesToBeBetween(column="range_start", min_value=1))]),
         "erp_vendors": (("core_uscc", "lifnr", "vendor_uscc"), [*_not_null("lifnr"), *_usccs("core_uscc", "vendor_uscc")]),
         "erp_po_items": (("core_uscc", "ebeln", "ebelp", "po_date", "net_value_fen"),

@@ -147,7 +147,7 @@ def _row(day: dt.date, frame: Frame, suite: str, result: object, data: pd.DataFr
     sample = [
         {"value": str(value), "file": paths.get(data.at[index, "src_sha256"], data.at[index, "src_sha256"]),
          "pos": int(data.at[index, "src_pos"])}
-        for value, index in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []))
+        for value, index in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []), strict=False)
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")

@@ -16,11 +16,11 @@ overrides them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """The finding categories of OUTPUTS.md."""
 
     DUPLICATE = "duplicate"
@@ -29,7 +29,7 @@ class Category(str, Enum):
     DATA_QUALITY = "data_quality"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Severities, from the gravest; ``high`` and ``critical`` block a financing."""
 
     CRITICAL = "critical"

@@ -13,7 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import duckdb
 
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS financing_verdicts (
 _SEVERITY_RANK = severity_rank_sql()
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """The verdicts of OUTPUTS.md, in the order the reports list them."""
 
     BLOCKED = "blocked"  # any high or critical finding

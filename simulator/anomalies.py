@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 # ---- duplicates ------------------------------------------------------------------------
-def dup_invoice_multi_financed(sim: "Sim", i: int) -> None:
+def dup_invoice_multi_financed(sim: Sim, i: int) -> None:
     """One invoice presented by two financings whose amounts exceed its total."""
     check = "DUP_INVOICE_MULTI_FINANCED"
     variant = i % 3
@@ -41,7 +41,7 @@ def dup_invoice_multi_financed(sim: "Sim", i: int) -> None:
     first = finance_now(sim, v, pos.take(v.amount))
     inv = trade.invoice
 
-    def second_financing(s: "Sim") -> None:
+    def second_financing(s: Sim) -> None:
         second = factor_trade(s, trade, bank=s.platform.bank(first.bank))
         note = f"invoice {inv.no} behind voucher {v.id} financing and factored again for its total {inv.total} fen"
         for f in (first, second):
@@ -54,7 +54,7 @@ def dup_invoice_multi_financed(sim: "Sim", i: int) -> None:
         second_financing(sim)
 
 
-def invoice_financed_beyond_value(sim: "Sim", i: int) -> None:
+def invoice_financed_beyond_value(sim: Sim, i: int) -> None:
     """One financing presents an invoice for more than its total."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -64,13 +64,13 @@ def invoice_financed_beyond_value(sim: "Sim", i: int) -> None:
                        invoice_no=inv.no, note=f"presented {amount} fen of an invoice totalling {inv.total}")
 
 
-def dup_voucher_multi_financed(sim: "Sim", i: int) -> None:
+def dup_voucher_multi_financed(sim: Sim, i: int) -> None:
     """One voucher financed at two banks (the second bank books it without a FINANCE event)."""
     trade, v, pos = issued_voucher(sim)
     refs = pos.take(v.amount)
     first = finance_now(sim, v, refs)
 
-    def second_financing(s: "Sim") -> None:
+    def second_financing(s: Sim) -> None:
         bank = s.platform.bank(first.bank)
         second = s.platform.book("VOUCHER", bank, trade.seller.uscc, v.issuer.uscc, v.id, refs, v.amount,
                                  v.maturity, row_delay=0)
@@ -84,7 +84,7 @@ def dup_voucher_multi_financed(sim: "Sim", i: int) -> None:
         second_financing(sim)
 
 
-def dup_bill_range_multi_financed(sim: "Sim", i: int) -> None:
+def dup_bill_range_multi_financed(sim: Sim, i: int) -> None:
     """Two financings of overlapping sub-ranges of one bill."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -105,7 +105,7 @@ def dup_bill_range_multi_financed(sim: "Sim", i: int) -> None:
 
 
 # ---- invoice status --------------------------------------------------------------------
-def invoice_not_in_tax_data(sim: "Sim", i: int) -> None:
+def invoice_not_in_tax_data(sim: Sim, i: int) -> None:
     """A financing presents a 20-digit invoice number the tax feed never delivers."""
     check = "INVOICE_NOT_IN_TAX_DATA"
     rng = sim.rng
@@ -130,7 +130,7 @@ def invoice_not_in_tax_data(sim: "Sim", i: int) -> None:
                        voucher_id=child.id, note="voucher transferred and financed on an invoice never delivered")
 
 
-def invoice_red_flushed(sim: "Sim", i: int) -> None:
+def invoice_red_flushed(sim: Sim, i: int) -> None:
     """A financed invoice fully red-flushed, or partly so the remainder < amount financed."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -138,7 +138,7 @@ def invoice_red_flushed(sim: "Sim", i: int) -> None:
     full = i % 2 == 0
     red_total = inv.total if full else inv.total * 60 // 100
 
-    def flush(s: "Sim") -> None:
+    def flush(s: Sim) -> None:
         s.trades.red_letter(inv, red_total, flows.red_issue_time(s, inv))
         s.files.status_change(inv.no, "3", red_total, s.day - 1)
         s.labels.anomaly(s.night, "INVOICE_RED_FLUSHED", "red_flush_full" if full else "red_flush_partial",
@@ -148,7 +148,7 @@ def invoice_red_flushed(sim: "Sim", i: int) -> None:
     tonight_or_next(sim, flush)
 
 
-def invoice_status_abnormal(sim: "Sim", i: int) -> None:
+def invoice_status_abnormal(sim: Sim, i: int) -> None:
     """A financed invoice turns 失控 (1), 作废 (2) or 异常 (4)."""
     status = ("1", "2", "4")[i % 3]
     if i % 2:
@@ -159,7 +159,7 @@ def invoice_status_abnormal(sim: "Sim", i: int) -> None:
         f = finance_now(sim, v, pos.take(v.amount))
     inv = trade.invoice
 
-    def change(s: "Sim") -> None:
+    def change(s: Sim) -> None:
         s.files.status_change(inv.no, status, 0, s.day - 1)
         s.labels.anomaly(s.night, "INVOICE_STATUS_ABNORMAL", f"status_{status}", financing=f, invoice_no=inv.no,
                          note=f"invoice status {status} after financing")
@@ -168,7 +168,7 @@ def invoice_status_abnormal(sim: "Sim", i: int) -> None:
 
 
 # ---- voucher ledger ----------------------------------------------------------------------
-def ledger_not_holder(sim: "Sim", i: int) -> None:
+def ledger_not_holder(sim: Sim, i: int) -> None:
     """Double spend: holder A transfers to B, then A finances or transfers it again."""
     trade, v, pos = issued_voucher(sim)
     a = v.holder
@@ -187,7 +187,7 @@ def ledger_not_holder(sim: "Sim", i: int) -> None:
                            note=f"{a.uscc} transferred {v.id} twice")
 
 
-def ledger_split_exceeds(sim: "Sim", i: int) -> None:
+def ledger_split_exceeds(sim: Sim, i: int) -> None:
     """A SPLIT moving more than the parent has left; the oversized child is financed."""
     trade, v, _pos = issued_voucher(sim)
     original = v.amount
@@ -199,7 +199,7 @@ def ledger_split_exceeds(sim: "Sim", i: int) -> None:
                        note=f"split {big} out of {v.id} with {original - original * 60 // 100} left")
 
 
-def ledger_finance_after_maturity(sim: "Sim", i: int) -> None:
+def ledger_finance_after_maturity(sim: Sim, i: int) -> None:
     """A FINANCE on (or after) the voucher's maturity date."""
     tomorrow = sim.can_postpone()
     late = tomorrow and i % 2 == 1
@@ -208,7 +208,7 @@ def ledger_finance_after_maturity(sim: "Sim", i: int) -> None:
     trade = sim.trades.tier1(tw=Tweaks(payable_day=ap_day, payment_days=maturity - ap_day))
     v, pos = sim.platform.issue(trade)
 
-    def finance(s: "Sim") -> None:
+    def finance(s: Sim) -> None:
         f = finance_now(s, v, pos.take(v.amount))
         s.labels.anomaly(s.night, "LEDGER_FINANCE_AFTER_MATURITY", "after_maturity" if late else "on_maturity",
                          financing=f, voucher_id=v.id, note=f"financed on {iso(s.day)}, maturity {iso(v.maturity)}")
@@ -217,7 +217,7 @@ def ledger_finance_after_maturity(sim: "Sim", i: int) -> None:
         finance(sim)
 
 
-def ledger_issue_without_payable(sim: "Sim", i: int) -> None:
+def ledger_issue_without_payable(sim: Sim, i: int) -> None:
     """An ISSUE citing a payable no core ERP ever delivers; the voucher is financed."""
     trade = sim.trades.tier1()
     ap = trade.ap
@@ -229,7 +229,7 @@ def ledger_issue_without_payable(sim: "Sim", i: int) -> None:
                        note=f"ISSUE cites payable {ghost}")
 
 
-def ledger_move_after_final(sim: "Sim", i: int) -> None:
+def ledger_move_after_final(sim: Sim, i: int) -> None:
     """A TRANSFER of a voucher already financed (or cancelled)."""
     trade, v, pos = issued_voucher(sim)
     a = v.holder
@@ -250,7 +250,7 @@ def ledger_move_after_final(sim: "Sim", i: int) -> None:
 
 
 # ---- the bill exchange, paid receivables, the financing's timeline ------------------------------
-def bill_exchange_conflict(sim: "Sim", i: int) -> None:
+def bill_exchange_conflict(sim: Sim, i: int) -> None:
     """A bill range discounted here that the exchange shows discounted at another bank, pledged,
     locked or in recourse."""
     trade = sim.trades.tier1()
@@ -280,7 +280,7 @@ def bill_exchange_conflict(sim: "Sim", i: int) -> None:
                        note=note)
 
 
-def receivable_already_paid(sim: "Sim", i: int) -> None:
+def receivable_already_paid(sim: Sim, i: int) -> None:
     """The core pays a payable, then a voucher issued on it (or its invoice) is financed."""
     trade = sim.trades.tier1()
     flows.clear(sim, trade)  # paid tonight: cleared on the financing's value date
@@ -297,7 +297,7 @@ def receivable_already_paid(sim: "Sim", i: int) -> None:
                        invoice_no=trade.invoice.no, note=note)
 
 
-def financing_before_invoice(sim: "Sim", i: int) -> None:
+def financing_before_invoice(sim: Sim, i: int) -> None:
     """An invoice factoring valued before the invoice was issued, its row delivered now (or a
     night later)."""
     trade = sim.trades.tier1()

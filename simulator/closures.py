@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 CLOSING_STATUSES = ("REPAID", "DEFAULTED", "CANCELLED")
 
 
-def closed_later(sim: "Sim", i: int) -> None:
+def closed_later(sim: Sim, i: int) -> None:
     """A clean factoring whose row comes again on the next night with a closing status
     (nothing on the last night: its row could only be restated the same night)."""
     if not sim.can_postpone():
@@ -27,7 +27,7 @@ def closed_later(sim: "Sim", i: int) -> None:
     f = factor_trade(sim, sim.trades.tier1())
     status = CLOSING_STATUSES[i % len(CLOSING_STATUSES)]
 
-    def close(s: "Sim") -> None:
+    def close(s: Sim) -> None:
         restate(s, f, status)
         s.labels.add("closed", s.night, "", "status_change", financing=f, note=f"ACTIVE, then {status}")
 

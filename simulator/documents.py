@@ -241,4 +241,4 @@ class Financing:
     maturity: int
     status: str = "ACTIVE"
     row_night: int = 0  # index of the night its row is delivered
-    as_delivered: "RowEdit | None" = None  # bends the row's fields as delivered (a malformed row)
+    as_delivered: RowEdit | None = None  # bends the row's fields as delivered (a malformed row)

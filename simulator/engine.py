@@ -9,8 +9,8 @@ from pathlib import Path
 
 from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
 from simulator.context import Sim
-from simulator.parties import write_parties
 from simulator.params import Tuning
+from simulator.parties import write_parties
 from simulator.planting import Planter
 from simulator.timefmt import iso
 

@@ -18,17 +18,17 @@ if TYPE_CHECKING:
     from simulator.context import Sim
 
 
-def _label(sim: "Sim", check: str, kind: str, f: Financing, trade: Trade, note: str, waybill: bool = True) -> None:
+def _label(sim: Sim, check: str, kind: str, f: Financing, trade: Trade, note: str, waybill: bool = True) -> None:
     sim.labels.anomaly(sim.night, check, kind, financing=f, invoice_no=trade.invoice.no,
                        waybill_no=trade.waybills[0].no if waybill and trade.waybills else "", note=note)
 
 
-def _tier1_voucher_financed(sim: "Sim", tw: Tweaks) -> tuple[Financing, Trade]:
+def _tier1_voucher_financed(sim: Sim, tw: Tweaks) -> tuple[Financing, Trade]:
     trade, v, pos = issued_voucher(sim, sim.trades.tier1(tw=tw))
     return finance_now(sim, v, pos.take(v.amount)), trade
 
 
-def _bent_trade(sim: "Sim", i: int, tw: Tweaks) -> tuple[Financing, Trade, str]:
+def _bent_trade(sim: Sim, i: int, tw: Tweaks) -> tuple[Financing, Trade, str]:
     """Alternately a tier-1 trade financed by its voucher, or a deeper-tier trade behind a
     voucher transfer financed by the transferee."""
     if i % 2 == 0:
@@ -38,7 +38,7 @@ def _bent_trade(sim: "Sim", i: int, tw: Tweaks) -> tuple[Financing, Trade, str]:
     return f, deep, "deeper-tier transferee financing"
 
 
-def trade_no_payable(sim: "Sim", i: int) -> None:
+def trade_no_payable(sim: Sim, i: int) -> None:
     """A tier-1 invoice factored though no payable in the core's ERP cites it."""
     trade = sim.trades.tier1(tw=Tweaks(book_payable=False))
     f = factor_trade(sim, trade)
@@ -46,25 +46,25 @@ def trade_no_payable(sim: "Sim", i: int) -> None:
            waybill=False)
 
 
-def trade_no_waybill(sim: "Sim", i: int) -> None:
+def trade_no_waybill(sim: Sim, i: int) -> None:
     """A financed invoice with no waybill (and, at tier 1, no goods receipt)."""
     f, trade, where = _bent_trade(sim, i, Tweaks(waybills=0))
     _label(sim, "TRADE_NO_WAYBILL", "no_waybill", f, trade, f"{where}; order {trade.invoice.order_no} never shipped")
 
 
-def trade_waybill_not_received(sim: "Sim", i: int) -> None:
+def trade_waybill_not_received(sim: Sim, i: int) -> None:
     """A financed invoice whose only waybill is still in transit (Status 2, no receipt)."""
     f, trade, where = _bent_trade(sim, i, Tweaks(waybill_status="2"))
     _label(sim, "TRADE_WAYBILL_NOT_RECEIVED", "in_transit", f, trade, f"{where}; waybill status 2")
 
 
-def trade_waybill_rejected(sim: "Sim", i: int) -> None:
+def trade_waybill_rejected(sim: Sim, i: int) -> None:
     """A financed invoice whose waybill was refused by the consignee (Status 4)."""
     f, trade, where = _bent_trade(sim, i, Tweaks(waybill_status="4"))
     _label(sim, "TRADE_WAYBILL_REJECTED", "rejected", f, trade, f"{where}; waybill status 4")
 
 
-def trade_waybill_qty_mismatch(sim: "Sim", i: int) -> None:
+def trade_waybill_qty_mismatch(sim: Sim, i: int) -> None:
     """A financed invoice whose waybill carried far less than invoiced."""
     pct = (25, 40)[i % 2]
     f, trade, where = _bent_trade(sim, i, Tweaks(waybill_qty_pct=pct, waybills=1))
@@ -73,7 +73,7 @@ def trade_waybill_qty_mismatch(sim: "Sim", i: int) -> None:
            f"{where}; waybill qty {w.quantity} vs invoiced {trade.invoice.quantity}")
 
 
-def trade_waybill_overused(sim: "Sim", i: int) -> None:
+def trade_waybill_overused(sim: Sim, i: int) -> None:
     """One waybill backing three invoices of one order whose quantities exceed it."""
     trade = sim.trades.tier1(items=1, tw=Tweaks(waybills=1))
     invoices = [trade.invoice, sim.trades.extra_invoice(trade, 80, 1), sim.trades.extra_invoice(trade, 70, 2)]
@@ -86,7 +86,7 @@ def trade_waybill_overused(sim: "Sim", i: int) -> None:
                            invoice_no=inv.no, waybill_no=w.no, note=note)
 
 
-def trade_timeline_broken(sim: "Sim", i: int) -> None:
+def trade_timeline_broken(sim: Sim, i: int) -> None:
     """Invoice before the PO date, or goods received after the financing's value date."""
     if i % 2 == 0:
         trade = sim.trades.tier1(tw=Tweaks(invoice_before_po=5))
@@ -103,7 +103,7 @@ def trade_timeline_broken(sim: "Sim", i: int) -> None:
            f"value date {iso(day - 3)}, goods received {iso(w.received // 86_400)}")
 
 
-def trade_party_mismatch(sim: "Sim", i: int) -> None:
+def trade_party_mismatch(sim: Sim, i: int) -> None:
     """Invoice parties that are not those of the financed step."""
     if i % 2 == 0:
         def stranger(holder: Company) -> Company:
@@ -120,7 +120,7 @@ def trade_party_mismatch(sim: "Sim", i: int) -> None:
            f"applicant {impostor.uscc} is not the seller {trade.seller.uscc}", waybill=False)
 
 
-def trade_invalid_uscc(sim: "Sim", i: int) -> None:
+def trade_invalid_uscc(sim: Sim, i: int) -> None:
     """A financed invoice sold by a 'supplier' whose USCC check character is wrong."""
     core = sim.world.cores[i % len(sim.world.cores)]
     shells = sim.world.shells[core.core_no]
@@ -132,7 +132,7 @@ def trade_invalid_uscc(sim: "Sim", i: int) -> None:
            waybill=False)
 
 
-def trade_circular(sim: "Sim", i: int) -> None:
+def trade_circular(sim: Sim, i: int) -> None:
     """A -> B -> C -> A invoices within a few days, each factored."""
     tier2 = sim.world.by_tier[2]
     a = flows.pick(sim, tier2)
@@ -150,7 +150,7 @@ def trade_circular(sim: "Sim", i: int) -> None:
         _label(sim, "TRADE_CIRCULAR", "abc_circle", f, trade, note)
 
 
-def trade_totals_inconsistent(sim: "Sim", i: int) -> None:
+def trade_totals_inconsistent(sim: Sim, i: int) -> None:
     """Header total != amount + tax, or header amount != sum of line amounts."""
     if i % 2 == 0:
         tw, kind, what = Tweaks(total_skew=100_000 + 1_000 * i), "total_not_sum", "total != amount + tax"
@@ -161,7 +161,7 @@ def trade_totals_inconsistent(sim: "Sim", i: int) -> None:
     _label(sim, "TRADE_TOTALS_INCONSISTENT", kind, f, trade, what, waybill=False)
 
 
-def dup_invoice_reissued(sim: "Sim", i: int) -> None:
+def dup_invoice_reissued(sim: Sim, i: int) -> None:
     """An invoice re-issued under a new number (same parties, amount, day), not red-flushed,
     both financed at different banks."""
     trade = sim.trades.tier1()

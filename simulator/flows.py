@@ -60,12 +60,12 @@ class Factored:
     amount: int
 
 
-def pick(sim: "Sim", items: list[Company]) -> Company:
+def pick(sim: Sim, items: list[Company]) -> Company:
     """A random element."""
     return items[int(sim.rng.random() * len(items))]
 
 
-def percent_of(sim: "Sim", amount: int, lo: int, hi: int) -> int:
+def percent_of(sim: Sim, amount: int, lo: int, hi: int) -> int:
     """``amount`` x a random whole percentage in [lo, hi], rounded down to the yuan
     (at least one yuan, less than the amount when lo, hi < 100)."""
     pct = lo + int(sim.rng.random() * (hi - lo + 1))
@@ -73,7 +73,7 @@ def percent_of(sim: "Sim", amount: int, lo: int, hi: int) -> int:
 
 
 # ---- entry points ------------------------------------------------------------------
-def one_trade(sim: "Sim") -> None:
+def one_trade(sim: Sim) -> None:
     """Generate one clean trade and whatever pays for it."""
     if sim.rng.random() < P_TIER1:
         tier1_trade(sim)
@@ -81,7 +81,7 @@ def one_trade(sim: "Sim") -> None:
         deep_trade(sim)
 
 
-def tier1_trade(sim: "Sim") -> None:
+def tier1_trade(sim: Sim) -> None:
     """A tier-1 sale paid by voucher, bill, factoring, or plain bank transfer."""
     rng = sim.rng
     if not sim.is_last:
@@ -105,25 +105,23 @@ def tier1_trade(sim: "Sim") -> None:
         if rng.random() < P_CANCELLED and sim.later(1, lambda s: restate(s, f, "CANCELLED")):
             return
         sim.reservoir.offer(Factored(f, trade, amount))
-    elif rng.random() < P_RETURN:
-        if not sim.later(1, lambda s: partial_return(s, trade)):
-            partial_return(sim, trade)
+    elif rng.random() < P_RETURN and not sim.later(1, lambda s: partial_return(s, trade)):
+        partial_return(sim, trade)
 
 
-def deep_trade(sim: "Sim") -> None:
+def deep_trade(sim: Sim) -> None:
     """An unfinanced sale between suppliers of one tree; sometimes its invoice changes status."""
     rng = sim.rng
     tier = 2 + int(rng.random() * 4)
     seller = pick(sim, sim.world.by_tier[tier])
     assert seller.parent is not None
     trade = sim.trades.deep(seller, seller.parent)
-    if rng.random() < P_DEEP_STATUS:
-        if not sim.later(1, lambda s: status_change(s, trade.invoice)):
-            status_change(sim, trade.invoice)
+    if rng.random() < P_DEEP_STATUS and not sim.later(1, lambda s: status_change(s, trade.invoice)):
+        status_change(sim, trade.invoice)
 
 
 # ---- vouchers ------------------------------------------------------------------------
-def decide(sim: "Sim", v: Voucher, pos: Position, fresh: bool) -> None:
+def decide(sim: Sim, v: Voucher, pos: Position, fresh: bool) -> None:
     """What the holder of an open voucher does with it (maybe on a later night)."""
     if v.state != "open":
         return
@@ -153,12 +151,12 @@ def decide(sim: "Sim", v: Voucher, pos: Position, fresh: bool) -> None:
     # else: the holder keeps it until maturity (beyond the run)
 
 
-def finance(sim: "Sim", v: Voucher, pos: Position, bank: Bank | None = None) -> Financing:
+def finance(sim: Sim, v: Voucher, pos: Position, bank: Bank | None = None) -> Financing:
     """FINANCE the whole voucher, presenting the holder's own invoices."""
     return sim.platform.finance_voucher(v, pos.take(v.amount), bank=bank)
 
 
-def backing(sim: "Sim", seller: Company, buyer: Company, amount: int) -> tuple[list[tuple[str, int]], Position]:
+def backing(sim: Sim, seller: Company, buyer: Company, amount: int) -> tuple[list[tuple[str, int]], Position]:
     """Deeper-tier trade(s) evidencing a transfer of ``amount`` from ``buyer`` to ``seller``."""
     rng = sim.rng
     if amount >= 20_000 and rng.random() < P_TWO_INVOICES:
@@ -176,7 +174,7 @@ def backing(sim: "Sim", seller: Company, buyer: Company, amount: int) -> tuple[l
     return refs, pos
 
 
-def split_transfer(sim: "Sim", v: Voucher, pos: Position) -> None:
+def split_transfer(sim: Sim, v: Voucher, pos: Position) -> None:
     """Split a part off, pass it to one of the holder's suppliers, then decide on the rest."""
     holder = v.holder
     child = sim.platform.split(v, percent_of(sim, v.amount, 20, 80))
@@ -187,7 +185,7 @@ def split_transfer(sim: "Sim", v: Voucher, pos: Position) -> None:
     decide(sim, v, pos, fresh=False)
 
 
-def transfer_whole(sim: "Sim", v: Voucher, pos: Position) -> None:
+def transfer_whole(sim: Sim, v: Voucher, pos: Position) -> None:
     """Pass the whole voucher to one of the holder's suppliers."""
     holder = v.holder
     nxt = pick(sim, holder.children)
@@ -196,7 +194,7 @@ def transfer_whole(sim: "Sim", v: Voucher, pos: Position) -> None:
     decide(sim, v, npos, fresh=True)
 
 
-def financed_children(sim: "Sim", v: Voucher, pos: Position) -> list[Financing]:
+def financed_children(sim: Sim, v: Voucher, pos: Position) -> list[Financing]:
     """Split into 2-3 children, each financed once (possibly at different banks)."""
     out = []
     for _ in range(2 + int(sim.rng.random() * 2)):
@@ -209,7 +207,7 @@ def financed_children(sim: "Sim", v: Voucher, pos: Position) -> list[Financing]:
     return out
 
 
-def short_tenor_trade(sim: "Sim") -> tuple[Trade, int]:
+def short_tenor_trade(sim: Sim) -> tuple[Trade, int]:
     """A tier-1 trade whose payable falls due on a later night of the run (and that night)."""
     rng = sim.rng
     m_night = sim.night + 1 + int(rng.random() * (sim.last - sim.night))
@@ -219,14 +217,14 @@ def short_tenor_trade(sim: "Sim") -> tuple[Trade, int]:
     return sim.trades.tier1(tw=Tweaks(payable_day=ap_day, payment_days=m_day - ap_day)), m_night
 
 
-def settle_candidate(sim: "Sim") -> None:
+def settle_candidate(sim: Sim) -> None:
     """A short-tenor voucher that matures within the run and is settled on that night."""
     trade, m_night = short_tenor_trade(sim)
     v, _pos = sim.platform.issue(trade)
     sim.later(m_night - sim.night, lambda s: settle(s, v, trade))
 
 
-def settle(sim: "Sim", v: Voucher, trade: Trade) -> None:
+def settle(sim: Sim, v: Voucher, trade: Trade) -> None:
     """SETTLE at maturity and restate the payable as cleared."""
     if v.state != "open":
         return
@@ -234,7 +232,7 @@ def settle(sim: "Sim", v: Voucher, trade: Trade) -> None:
     clear(sim, trade)
 
 
-def clear(sim: "Sim", trade: Trade) -> None:
+def clear(sim: Sim, trade: Trade) -> None:
     """The core pays the payable: its row is delivered again with AUGDT/AUGBL."""
     ap = trade.ap
     assert ap is not None
@@ -243,13 +241,13 @@ def clear(sim: "Sim", trade: Trade) -> None:
     sim.files.erp[trade.buyer.core_no].ap_item(ap)
 
 
-def short_factoring(sim: "Sim") -> None:
+def short_factoring(sim: Sim) -> None:
     """A factoring maturing within the run: REPAID (payable cleared) or DEFAULTED then."""
     trade, m_night = short_tenor_trade(sim)
     f = factor_trade(sim, trade)
     paid = sim.turn("short_factoring") % DEFAULT_EVERY != 0
 
-    def mature(s: "Sim") -> None:
+    def mature(s: Sim) -> None:
         restate(s, f, "REPAID" if paid else "DEFAULTED")
         if paid:
             clear(s, trade)
@@ -257,14 +255,14 @@ def short_factoring(sim: "Sim") -> None:
     sim.later(m_night - sim.night, mature)
 
 
-def restate(sim: "Sim", f: Financing, status: str) -> None:
+def restate(sim: Sim, f: Financing, status: str) -> None:
     """Deliver a financing's row again with a new status."""
     f.status = status
     sim.files.financing(f)
 
 
 # ---- bills and factoring ---------------------------------------------------------------
-def factor(sim: "Sim", inv: Invoice, amount: int, maturity: int, *, bank: Bank | None = None,
+def factor(sim: Sim, inv: Invoice, amount: int, maturity: int, *, bank: Bank | None = None,
            applicant: Company | None = None, value_date: int | None = None) -> Financing:
     """INVOICE factoring of ``amount`` of ``inv`` (applicant: the seller unless told)."""
     return sim.platform.book("INVOICE", bank or sim.platform.bank(), (applicant or inv.seller).uscc,
@@ -272,7 +270,7 @@ def factor(sim: "Sim", inv: Invoice, amount: int, maturity: int, *, bank: Bank |
                              value_date=value_date, row_delay=0)
 
 
-def factor_trade(sim: "Sim", trade: Trade, amount: int | None = None, **kw: object) -> Financing:
+def factor_trade(sim: Sim, trade: Trade, amount: int | None = None, **kw: object) -> Financing:
     """INVOICE factoring of a trade's invoice (whole total by default), maturing with its
     payable (or 120 days after the invoice when there is none)."""
     inv = trade.invoice
@@ -280,7 +278,7 @@ def factor_trade(sim: "Sim", trade: Trade, amount: int | None = None, **kw: obje
     return factor(sim, inv, inv.total if amount is None else amount, maturity, **kw)  # type: ignore[arg-type]
 
 
-def bill_flow(sim: "Sim", trade: Trade) -> None:
+def bill_flow(sim: Sim, trade: Trade) -> None:
     """The core pays by supply-chain bill; the payee holds, discounts, splits or endorses it."""
     rng = sim.rng
     plat = sim.platform
@@ -306,7 +304,7 @@ def bill_flow(sim: "Sim", trade: Trade) -> None:
     plat.deliver_bill(ranges)
 
 
-def endorse_down(sim: "Sim", r: BillRange) -> None:
+def endorse_down(sim: Sim, r: BillRange) -> None:
     """Endorse a range to one of the holder's suppliers, who usually discounts it."""
     holder = r.holder
     nxt = pick(sim, holder.children)
@@ -318,13 +316,13 @@ def endorse_down(sim: "Sim", r: BillRange) -> None:
 
 
 # ---- invoice life after delivery ---------------------------------------------------------
-def red_issue_time(sim: "Sim", original: Invoice) -> int:
+def red_issue_time(sim: Sim, original: Invoice) -> int:
     """When a red-letter invoice for ``original`` is issued: the day before tonight,
     never before the original."""
     return max(original.issued + HOUR, (sim.day - 1) * DAY + 9 * HOUR + int(sim.rng.random() * 8 * HOUR))
 
 
-def partial_return(sim: "Sim", trade: Trade) -> None:
+def partial_return(sim: Sim, trade: Trade) -> None:
     """Part of an unfinanced tier-1 delivery goes back: 102 reversal, red-letter invoice,
     KG credit memo, status 3 with the red-flushed amount."""
     inv = trade.invoice
@@ -348,7 +346,7 @@ def partial_return(sim: "Sim", trade: Trade) -> None:
     sim.files.status_change(inv.no, "3", red_total, day)
 
 
-def status_change(sim: "Sim", inv: Invoice) -> None:
+def status_change(sim: Sim, inv: Invoice) -> None:
     """A status change of an unfinanced invoice: red-flushed (fully or partly), 作废, 失控,
     or 异常 later restored to 正常."""
     rng = sim.rng

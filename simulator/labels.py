@@ -28,7 +28,7 @@ class LabelWriter:
     """Appends label rows as scenarios are planted."""
 
     def __init__(self, path: Path, night_days: list[int]) -> None:
-        self._f = open(path, "w", encoding="utf-8", newline="")
+        self._f = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by close())
         self._w = csv.writer(self._f, lineterminator="\n")
         self._w.writerow(LABEL_COLUMNS)
         self._n = 0

@@ -17,12 +17,12 @@ if TYPE_CHECKING:
     from simulator.context import Sim
 
 
-def _mark(sim: "Sim", check: str, kind: str, financings: list[Financing], note: str, **fields: str) -> None:
+def _mark(sim: Sim, check: str, kind: str, financings: list[Financing], note: str, **fields: str) -> None:
     for f in financings:
         sim.labels.lookalike(sim.night, check, kind, financing=f, note=note, **fields)
 
 
-def voucher_plus_bill(sim: "Sim", i: int) -> None:
+def voucher_plus_bill(sim: Sim, i: int) -> None:
     """One invoice paid part by voucher, part by bill; both financed, together <= total."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -36,7 +36,7 @@ def voucher_plus_bill(sim: "Sim", i: int) -> None:
           f"{inv.no}: {part} by voucher + {bill.amount} by bill = total {inv.total}", invoice_no=inv.no)
 
 
-def red_letter_other_invoice(sim: "Sim", i: int) -> None:
+def red_letter_other_invoice(sim: Sim, i: int) -> None:
     """Same parties, same amount: the red-letter invoice reverses the unfinanced twin."""
     financed = sim.trades.tier1()
     f = factor_trade(sim, financed)
@@ -50,7 +50,7 @@ def red_letter_other_invoice(sim: "Sim", i: int) -> None:
           invoice_no=financed.invoice.no)
 
 
-def same_amount_other_parties(sim: "Sim", i: int) -> None:
+def same_amount_other_parties(sim: Sim, i: int) -> None:
     """Two unrelated invoices, same amount and day, different parties; both financed."""
     first = sim.trades.tier1()
     inv = first.invoice
@@ -63,7 +63,7 @@ def same_amount_other_parties(sim: "Sim", i: int) -> None:
           f"{inv.no} and {second.invoice.no} both {inv.total} fen between different parties")
 
 
-def partial_financing(sim: "Sim", i: int) -> None:
+def partial_financing(sim: Sim, i: int) -> None:
     """Part of an invoice financed (or two parts at two banks on two nights), within its total."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -76,7 +76,7 @@ def partial_financing(sim: "Sim", i: int) -> None:
     b = percent_of(sim, inv.total, 20, 40)
     first = factor_trade(sim, trade, a)
 
-    def second(s: "Sim") -> None:
+    def second(s: Sim) -> None:
         f2 = factor_trade(s, trade, b, bank=s.platform.bank(first.bank))
         _mark(s, "DUP_INVOICE_MULTI_FINANCED", "two_partial_factorings", [first, f2],
               f"{a} + {b} <= {inv.total} fen", invoice_no=inv.no)
@@ -84,7 +84,7 @@ def partial_financing(sim: "Sim", i: int) -> None:
     tonight_or_next(sim, second)
 
 
-def bill_disjoint_ranges(sim: "Sim", i: int) -> None:
+def bill_disjoint_ranges(sim: Sim, i: int) -> None:
     """Two non-overlapping sub-ranges of one bill discounted at two banks."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -99,7 +99,7 @@ def bill_disjoint_ranges(sim: "Sim", i: int) -> None:
                              bill_ref=r.ref, invoice_no=inv.no, note=f"{r1.ref} and {r2.ref} do not overlap")
 
 
-def multi_waybill_order(sim: "Sim", i: int) -> None:
+def multi_waybill_order(sim: Sim, i: int) -> None:
     """One order delivered by several waybills (1:N), then financed."""
     trade = sim.trades.tier1(items=1, tw=Tweaks(waybills=2 + i % 2))
     if i % 2:
@@ -114,7 +114,7 @@ def multi_waybill_order(sim: "Sim", i: int) -> None:
                               f"{trade.invoice.quantity}")
 
 
-def rounding_within_one_yuan(sim: "Sim", i: int) -> None:
+def rounding_within_one_yuan(sim: Sim, i: int) -> None:
     """Payable booked a few fen below the invoice (抹零); or a line tax off by a few fen."""
     rng = sim.rng
     if i % 2 == 0:
@@ -133,7 +133,7 @@ def rounding_within_one_yuan(sim: "Sim", i: int) -> None:
                          invoice_no=trade.invoice.no, note=f"a line's tax off by {gap} fen (within 0.06)")
 
 
-def voucher_children_financed(sim: "Sim", i: int) -> None:
+def voucher_children_financed(sim: Sim, i: int) -> None:
     """A voucher split into children, each financed once, the rest financed too."""
     _trade, v, pos = issued_voucher(sim)
     plat = sim.platform
@@ -148,7 +148,7 @@ def voucher_children_financed(sim: "Sim", i: int) -> None:
           f"{v.id} split; each piece financed once", voucher_id=v.id)
 
 
-def reissue_after_red_flush(sim: "Sim", i: int) -> None:
+def reissue_after_red_flush(sim: Sim, i: int) -> None:
     """A wrong invoice fully red-flushed and re-issued; only the re-issue is financed."""
     trade = sim.trades.tier1()
     inv = trade.invoice
@@ -164,7 +164,7 @@ def reissue_after_red_flush(sim: "Sim", i: int) -> None:
                          invoice_no=copy.no, note=f"{copy.no} replaces {inv.no}, which red {red.no} flushed")
 
 
-def other_range_discounted_elsewhere(sim: "Sim", i: int) -> None:
+def other_range_discounted_elsewhere(sim: Sim, i: int) -> None:
     """A bill split in two: the exchange shows one range discounted at another bank (off the
     platform), the other range discounted here."""
     trade = sim.trades.tier1()
@@ -181,7 +181,7 @@ def other_range_discounted_elsewhere(sim: "Sim", i: int) -> None:
                          bill_ref=ours.ref, note=f"{theirs.ref} discounted by {elsewhere.cnaps}, {ours.ref} here")
 
 
-def paid_at_maturity(sim: "Sim", i: int) -> None:
+def paid_at_maturity(sim: Sim, i: int) -> None:
     """A factoring whose payable the core clears on the next night, after the value date (on the
     last night it stays open)."""
     trade = sim.trades.tier1()
@@ -191,7 +191,7 @@ def paid_at_maturity(sim: "Sim", i: int) -> None:
           f"payable cleared after the value date {iso(f.value_date)}", invoice_no=trade.invoice.no)
 
 
-def valued_on_issue_day(sim: "Sim", i: int) -> None:
+def valued_on_issue_day(sim: Sim, i: int) -> None:
     """An invoice factoring valued on the very day the invoice was issued."""
     trade = sim.trades.tier1()
     inv = trade.invoice

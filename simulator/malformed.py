@@ -48,7 +48,7 @@ def _nineteen_digit_invoice(fields: tuple[str, ...]) -> tuple[str, ...]:
     return (*fields[:INVOICE_NOS], f"{no[:-1]}:{rest}", *fields[INVOICE_NOS + 1:])
 
 
-def _twin(sim: "Sim", kind: str, check_id: str, edit: RowEdit) -> None:
+def _twin(sim: Sim, kind: str, check_id: str, edit: RowEdit) -> None:
     """A voucher financed at one bank and booked again at another on a row bent by ``edit``."""
     trade, v, pos = issued_voucher(sim)
     refs = pos.take(v.amount)
@@ -60,17 +60,17 @@ def _twin(sim: "Sim", kind: str, check_id: str, edit: RowEdit) -> None:
     sim.labels.anomaly(sim.night, check_id, kind, financing=second, voucher_id=v.id, note=note)
 
 
-def fullwidth_asset_ref_twin(sim: "Sim", i: int) -> None:
+def fullwidth_asset_ref_twin(sim: Sim, i: int) -> None:
     """A voucher financed twice, the second row's asset_ref with a full-width character."""
     _twin(sim, "fullwidth_asset_ref_twin", "DUP_VOUCHER_MULTI_FINANCED", _fullwidth_asset_ref)
 
 
-def nineteen_digit_invoice_twin(sim: "Sim", i: int) -> None:
+def nineteen_digit_invoice_twin(sim: Sim, i: int) -> None:
     """A voucher financed twice, the second row presenting a 19-digit invoice number."""
     _twin(sim, "nineteen_digit_invoice_twin", "DQ_FINANCING_ROW_UNREADABLE", _nineteen_digit_invoice)
 
 
-def fullwidth_asset_ref_only(sim: "Sim", i: int) -> None:
+def fullwidth_asset_ref_only(sim: Sim, i: int) -> None:
     """A voucher's only financing, its row's asset_ref with a full-width character."""
     _trade, v, pos = issued_voucher(sim)
     f = sim.platform.finance_voucher(v, pos.take(v.amount), row_delay=0, as_delivered=_fullwidth_asset_ref)

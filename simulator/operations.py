@@ -86,7 +86,7 @@ class Schedule:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
     @classmethod
-    def read(cls, path: Path) -> "Schedule":
+    def read(cls, path: Path) -> Schedule:
         """Read a ``schedule.json``."""
         raw = json.loads(path.read_text("utf-8"))
         return cls(
@@ -210,9 +210,8 @@ class _Deliveries:
         upto = [n for n in self.nights if n <= night]
         for n in upto:
             for e in _csv_rows(self.files[n]["platform/voucher_events.csv"]):
-                if e["event_type"] == "ISSUE" and e["issuer_uscc"] == issuer and e["ap_ref"] in ap_keys:
-                    vouchers.add(e["voucher_id"])
-                elif e["event_type"] == "SPLIT" and e["parent_voucher_id"] in vouchers:
+                issued = e["event_type"] == "ISSUE" and e["issuer_uscc"] == issuer and e["ap_ref"] in ap_keys
+                if issued or (e["event_type"] == "SPLIT" and e["parent_voucher_id"] in vouchers):
                     vouchers.add(e["voucher_id"])
         return tuple(sorted(f["financing_id"] for n in upto for f in _csv_rows(self.files[n]["platform/financings.csv"])
                             if f["asset_ref"] in vouchers))
@@ -410,4 +409,4 @@ def parse_fault(text: str) -> Fault:
         return OutOfOrder(numbers)
     if len(numbers) != 1:
         raise ValueError(f"{text!r}: {kind} takes one night index")
-    return _BY_NAME[kind](numbers[0])  # type: ignore[no-any-return]
+    return _BY_NAME[kind](numbers[0])

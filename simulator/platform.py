@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simulator.documents import BillRange, Discount, Endorsement, Financing, RowEdit, Trade
-from simulator.money import discounted, fen_text as format_fen
+from simulator.money import discounted
+from simulator.money import fen_text as format_fen
 from simulator.render import refs_text
 from simulator.timefmt import DAY, HOUR, iso, offset_time
 from simulator.world import Bank, Company
@@ -68,7 +69,7 @@ class Position:
 class Platform:
     """Writes platform events and financings (and bill records) for the current night."""
 
-    def __init__(self, sim: "Sim") -> None:
+    def __init__(self, sim: Sim) -> None:
         self.sim = sim
         self._k = 0
         self._step = max(1, (12 * HOUR * 1000) // max(1, sim.trades_per_night * 4 + 1000))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from simulator.documents import ApItem, BillRange, Financing, GoodsReceipt, Invoice, Line, PoItem, Waybill
-from simulator.money import annual_rate_text, chinese_amount, fen_text as format_fen, sap_amount
+from simulator.money import annual_rate_text, chinese_amount, sap_amount
+from simulator.money import fen_text as format_fen
 from simulator.timefmt import compact_time, invoice_time, iso, offset_time, ymd
 from simulator.world import Bank, Carrier, Company
 

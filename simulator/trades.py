@@ -100,7 +100,7 @@ def lines_for_total(product: Product, total: int, qty_hint: int | None = None) -
 class TradeFactory:
     """Builds trades and delivers their documents into the current night's files."""
 
-    def __init__(self, sim: "Sim") -> None:
+    def __init__(self, sim: Sim) -> None:
         self.sim = sim
 
     # ---- pieces ----------------------------------------------------------------------

@@ -36,7 +36,7 @@ MAX_TIER = 5
 
 def org_code_check(body8: str) -> str:
     """GB 11714 check character of an 8-character organisation code."""
-    total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_WEIGHTS))
+    total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
     c9 = 11 - total % 11
     return "X" if c9 == 10 else "0" if c9 == 11 else str(c9)
 
@@ -73,9 +73,9 @@ class Company:
     short: str  # 2-4 letter code used in its own order numbers
     account: str  # settlement account number
     account_bank: str  # CNAPS code of the bank keeping that account
-    core: "Company | None" = None  # the core whose tree it belongs to (None for cores)
-    parent: "Company | None" = None  # its buyer in the tree
-    children: list["Company"] = field(default_factory=list)
+    core: Company | None = None  # the core whose tree it belongs to (None for cores)
+    parent: Company | None = None  # its buyer in the tree
+    children: list[Company] = field(default_factory=list)
     products: tuple[Product, ...] = ()
     lifnr: str = ""  # vendor number in its core's SAP (tier 1)
     bukrs: str = ""  # company code (cores)
@@ -84,7 +84,7 @@ class Company:
     texts: dict[str, str] = field(default_factory=dict)  # render cache of fixed XML fragments
 
     @property
-    def root(self) -> "Company":
+    def root(self) -> Company:
         """The core enterprise ultimately buying from this company."""
         return self.core if self.core is not None else self
 

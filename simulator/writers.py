@@ -281,5 +281,5 @@ class NightFiles:
         self.bills.close()
         self.events.close()
         self.financings.close()
-        for core, e in zip(self._world.cores, self.erp):
+        for core, e in zip(self._world.cores, self.erp, strict=True):
             e.close(self._world.vendors(core))

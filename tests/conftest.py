@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from connectors.warehouse import Warehouse
+from tests.sshd import sshd_server  # noqa: F401  (the SFTP tests' fixture, shared through conftest)
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "docs" / "spec"

@@ -47,9 +47,8 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
               voucher: str | None = None, bill: tuple[str, int, int] | None = None,
               status: str = "ACTIVE") -> None:
     """A financing and the invoices it presents (invoice no → fen)."""
-    if face_fen is not None:
-        face = face_fen
-    else:  # a bill range holds one fen per unit
+    face = face_fen
+    if face is None:  # a bill range holds one fen per unit
         face = bill[2] - bill[1] + 1 if bill else sum(invoices.values())
     asset_ref = voucher or (f"{bill[0]}:{bill[1]}-{bill[2]}" if bill else next(iter(invoices)))
     position = insert(warehouse, "financings", day, financing_id=financing_id, bank_code=bank, product=product,

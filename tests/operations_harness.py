@@ -37,7 +37,7 @@ class NightReport:
     pending: frozenset[str]  # financings with an evidence-pending finding
 
     @classmethod
-    def read(cls, home: Path, night: str) -> "NightReport":
+    def read(cls, home: Path, night: str) -> NightReport:
         """Read the reports the home holds for ``night``."""
         folder = home / "reports" / night
         with (folder / "findings.csv").open(encoding="utf-8", newline="") as handle:

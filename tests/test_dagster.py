@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -185,7 +186,7 @@ def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_pa
         runs.sort(key=lambda r: r["startTime"])
         assert [partition(r) for r in runs] == keys, "one run per night, started in business-date order"
         assert all(r["status"] == "SUCCESS" for r in runs)
-        assert all(a["endTime"] <= b["startTime"] for a, b in zip(runs, runs[1:])), "never two nights at once"
+        assert all(a["endTime"] <= b["startTime"] for a, b in pairwise(runs)), "never two nights at once"
         # A night run by `scf run` on the same home shows in the UI's run history.
         cli = CliRunner().invoke(app, ["run", "--date", keys[-1], "--home", str(home), "--inbox", str(inbox)])
         assert cli.exit_code == 0, cli.output

@@ -98,7 +98,7 @@ def test_workbook_is_typed_summarised_fitted_and_set_up_for_print(night):
     assert header == [c.header for c in FINDING_COLUMNS] and header[0] == ACTION_HEADER
     found = wh.con.execute("SELECT count(*) FROM findings WHERE business_date = ?", [D1]).fetchone()[0]
     assert sheet.max_row == 1 + found
-    row = {h: c for h, c in zip(header, sheet[2])}
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
     amount = row["融资金额 Amount"]
     assert isinstance(amount.value, (int, float)) and amount.number_format == MONEY  # a number, not text
     assert isinstance(row["首次发现 First seen"].value, dt.datetime) and row["首次发现 First seen"].number_format == "yyyy-mm-dd"
@@ -110,7 +110,7 @@ def test_workbook_is_typed_summarised_fitted_and_set_up_for_print(night):
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     assert "受理 acknowledge" in lists["A2"] and "DOCUMENT_VERIFIED" in lists["C2"]  # the action and reason pick-lists
-    letter = {h: c.column_letter for h, c in zip(header, sheet[1])}
+    letter = {h: c.column_letter for h, c in zip(header, sheet[1], strict=True)}
     assert sheet.column_dimensions[letter[ID_HEADER]].width >= len("FND-") + 20  # ids not clipped
     assert sheet.column_dimensions[letter["说明 Detail"]].width < 75  # long text wraps instead
     for name in book.sheetnames:

@@ -30,7 +30,7 @@ BILL = "731352100001120261101000000123"
 def findings_of(wh: Warehouse, day: dt.date) -> list[dict]:
     cur = wh.con.execute("SELECT * FROM findings WHERE business_date = ? ORDER BY finding_id", [day])
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def verdicts_of(wh: Warehouse, day: dt.date) -> dict[str, str]:

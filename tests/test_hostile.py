@@ -28,7 +28,6 @@ from integration.home import CONFIG_TEMPLATE, init_home
 from integration.settings import load_settings
 from reconciliation.reports import spreadsheet_safe
 from tests.conftest import SAMPLE_NIGHT
-from tests.sshd import sshd_server  # noqa: F401  (fixture)
 from tests.test_parsers import SAMPLES, _batch, _invoice, parse_bytes
 from tests.test_pipeline import query, run_ok
 
@@ -182,9 +181,8 @@ def test_a_file_swapped_for_a_symlink_after_listing_is_refused_not_followed(tmp_
     else:
         tax.rename(tmp_path / "tax-away")
         tax.symlink_to(secret, target_is_directory=True)
-    with pytest.raises(UnsafeEntry, match="symbolic link"):
-        with source.open(NIGHT, "tax/invoice_status.csv"):
-            pass
+    with pytest.raises(UnsafeEntry, match="symbolic link"), source.open(NIGHT, "tax/invoice_status.csv"):
+        pass
 
 
 def test_a_fifo_in_the_inbox_is_skipped_without_hanging(sample_inbox):
@@ -262,9 +260,8 @@ def test_sftp_refuses_links_and_keeps_bad_names(sshd_server, tmp_path, sample_in
             remote.list_night(linked_night)
         (night / "tax" / "invoice_status.csv").unlink()
         (night / "tax" / "invoice_status.csv").symlink_to(secret / "shadow")
-        with pytest.raises(UnsafeEntry, match="symbolic link"):
-            with remote.open(NIGHT, "tax/invoice_status.csv"):
-                pass
+        with pytest.raises(UnsafeEntry, match="symbolic link"), remote.open(NIGHT, "tax/invoice_status.csv"):
+            pass
 
 
 # -- a bad record stays one bad record (§3) -------------------------------------------------------

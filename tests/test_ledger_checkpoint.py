@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.errors import IntegrityError
 from ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -21,7 +22,6 @@ from ledger.checkpoint import (
     sign_checkpoint,
     signers_of,
 )
-from connectors.errors import IntegrityError
 from ledger.keys import (
     create_fingerprint_key,
     create_signing_key,
@@ -33,7 +33,7 @@ from ledger.keys import (
 from ledger.nightly import ingest_night
 from ledger.publish import InconsistentCheckpoint, publish_checkpoint
 from ledger.schema import ensure_schema
-from ledger.testing import Harness, busy_night
+from tests.ledger_nights import Harness, busy_night
 
 # golang.org/x/mod/sumdb/note (note_test.go) and c2sp.org/signed-note published vectors
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

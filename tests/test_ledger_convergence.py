@@ -12,16 +12,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.warehouse import Warehouse
 from ledger.state import all_vouchers, replay_vouchers
-from ledger.testing import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
+from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
 
 D1 = dt.date(2026, 11, 18)
 D2, D3 = D1 + dt.timedelta(days=1), D1 + dt.timedelta(days=2)
@@ -256,9 +255,9 @@ def planned(chains: list[tuple], *, late_erp: int | None = None) -> dict[dt.date
     for n, (night, payable_after, defaulted) in enumerate(chains):
         ap_ref = f"1000-2026-51000{n:05d}-001"
         chain(nights[NIGHTS[night]], f"P{n}", ap_ref=ap_ref)
-        if payable_after is not None and night + payable_after < len(NIGHTS):
-            if NIGHTS[night + payable_after] != late_erp:
-                nights[NIGHTS[night + payable_after]].payable(CORE, ap_ref, 1_000_000)
+        arrives = None if payable_after is None else night + payable_after
+        if arrives is not None and arrives < len(NIGHTS) and NIGHTS[arrives] != late_erp:
+            nights[NIGHTS[arrives]].payable(CORE, ap_ref, 1_000_000)
         if defaulted:
             fin = nights[NIGHTS[night]].financings[-1]
             nights[NIGHTS[-1]].financings.append(dict(fin, status="DEFAULTED"))

@@ -11,7 +11,7 @@ from ledger.entries import ArchiveManifest, decode_entry
 from ledger.index import COLUMNS, fingerprint_problem, index_problem, index_values
 from ledger.nightly import record_manifest
 from ledger.store import row_keys
-from ledger.testing import CORE, SAMPLE_DATE, SAMPLE_MATURITY, TIER1, Harness, busy_night, sample_night
+from tests.ledger_nights import CORE, SAMPLE_DATE, SAMPLE_MATURITY, TIER1, Harness, busy_night, sample_night
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from ledger.fingerprints import (
     peer_matches,
 )
 from ledger.lineage import voucher_lineage
-from ledger.testing import (
+from tests.ledger_nights import (
     BANK,
     CORE,
     SAMPLE_DATE,

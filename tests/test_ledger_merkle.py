@@ -8,6 +8,7 @@ positions there are 1-based leaf numbers; here leaf indices are 0-based.
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -294,7 +295,7 @@ def test_ranges_built_apart_and_joined_equal_one_range(cuts: list[int], start: i
             assert (level, first + j) not in emitted
             emitted[(level, first + j)] = value
 
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in pairwise(bounds):
         part = merkle.CompactRange(a, begin=a)
         part.extend(hashes[a:b], emit)
         assert len(part.hashes) == len(merkle.CompactRange.node_ids(b, a))

@@ -11,7 +11,8 @@ import pytest
 from ledger import inputs as ledger_inputs
 from ledger.checkpoint import open_checkpoint
 from ledger.rejections import rejections_as_of
-from ledger.testing import (
+from ledger.verify import verify_ledger
+from tests.ledger_nights import (
     BANK,
     CORE,
     SAMPLE_DATE,
@@ -22,7 +23,6 @@ from ledger.testing import (
     NightRows,
     sample_night,
 )
-from ledger.verify import verify_ledger
 
 D1 = SAMPLE_DATE
 D2 = D1 + dt.timedelta(days=1)

@@ -28,8 +28,8 @@ from ledger.invariants import (
 )
 from ledger.nightly import append_night
 from ledger.state import all_vouchers, replay_vouchers
-from ledger.testing import NightRows
 from ledger.verify import verify_ledger
+from tests.ledger_nights import NightRows
 
 CORE, BANK = "CORE", "313521000011"
 PARTIES = ["T1", "T2", "T3", "T4"]

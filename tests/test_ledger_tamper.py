@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from concurrent.futures.process import BrokenProcessPool
-import datetime as dt
 
 import duckdb
 import pytest
@@ -19,8 +19,8 @@ from ledger.proofcheck import verify_inclusion
 from ledger.publish import load_checkpoints
 from ledger.rejections import rejections_as_of
 from ledger.store import LedgerStore
-from ledger.testing import Harness, busy_night
 from ledger.verify import VerifyReport, verify_ledger
+from tests.ledger_nights import Harness, busy_night
 
 DAYS = [dt.date(2026, 11, 20) + dt.timedelta(days=i) for i in range(3)]
 SIZE = 3 * 4 * 5  # three nights of four five-entry chains

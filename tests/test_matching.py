@@ -35,7 +35,7 @@ SUB = make_uscc("320507")
 def matches(wh: Warehouse, day: dt.date) -> dict[tuple[str, str], dict]:
     cur = wh.con.execute("SELECT * FROM trade_matches WHERE business_date = ?", [day])
     names = [d[0] for d in cur.description]
-    return {(r[1], r[2]): dict(zip(names, r)) for r in cur.fetchall()}
+    return {(r[1], r[2]): dict(zip(names, r, strict=True)) for r in cur.fetchall()}
 
 
 def only(rows: dict[tuple[str, str], dict]) -> dict:

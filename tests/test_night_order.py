@@ -86,8 +86,8 @@ def test_stale_nights_are_those_an_earlier_night_ran_after():
 
 
 def test_only_finished_nights_after_go_live_are_offered():
-    assert nights.last_finished_night(dt.datetime(2026, 11, 20, 15, 59, tzinfo=dt.timezone.utc)) == D("2026-11-19")
-    assert nights.last_finished_night(dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.timezone.utc)) == D("2026-11-20")
+    assert nights.last_finished_night(dt.datetime(2026, 11, 20, 15, 59, tzinfo=dt.UTC)) == D("2026-11-19")
+    assert nights.last_finished_night(dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC)) == D("2026-11-20")
     assert "before the first night" in nights.out_of_range(D("2025-12-31"), GO_LIVE, D("2026-11-20"))
     assert "not over yet" in nights.out_of_range(D("2026-11-21"), GO_LIVE, D("2026-11-20"))
     assert nights.out_of_range(D("2026-11-20"), GO_LIVE, D("2026-11-20")) is None

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from typer.testing import CliRunner
 
 from connectors.warehouse import Warehouse
@@ -33,8 +32,8 @@ from simulator.operations import (
     BadConfig,
     LateSource,
     OutOfOrder,
-    RestatedFile,
     Rerun,
+    RestatedFile,
     Schedule,
     Step,
     parse_fault,

@@ -13,9 +13,9 @@ import dagster as dg
 
 from integration.definitions import build_definitions
 from integration.home import init_home
+from integration.instance import instance_for
 from integration.nights import NightRun, due_nights
 from integration.resources import ScfHome
-from integration.instance import instance_for
 from integration.runner import run_night
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT

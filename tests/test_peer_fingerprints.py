@@ -14,8 +14,8 @@ from ledger.keys import default_fingerprint_key_path
 from ledger.schema import ensure_schema
 from reconciliation.catalogue import BY_ID
 from reconciliation.findings import run_catalogue
-from tests.factories import financing, invoice
 from tests.conftest import SAMPLE_NIGHT
+from tests.factories import financing, invoice
 from tests.test_pipeline import NIGHT, read_csv, run_ok
 
 SHARED_KEY = "5c" * 32

@@ -4,8 +4,8 @@ quarantine of bad input while the night completes."""
 from __future__ import annotations
 
 import csv
-import json
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest

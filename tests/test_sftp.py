@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from connectors.archive import Archive
 from connectors.sftp import HostKeyRejected, SftpAuthFailed, SftpError, SftpSource
 from connectors.sources import LocalFolderSource, RemoteFile
-from tests.sshd import SshdServer, sshd_server, write_private_key  # noqa: F401  (fixture)
+from tests.sshd import SshdServer, write_private_key
 
 pytestmark = pytest.mark.sftp
 
@@ -57,7 +57,7 @@ def inbox(tmp_path: Path) -> Path:
     night = tmp_path / "inbox" / D1.isoformat()
     files = {
         "erp/91310000MA1FL1MMXL/vendors.csv": "LIFNR|NAME1|STCD5\n0001|上海甲公司|91310000MA1FL1MMXL\n".encode(),
-        "tax/发票_001.xml": "<EInvoice><Header><EIid>24312000000000000001</EIid></Header></EInvoice>".encode(),
+        "tax/发票_001.xml": b"<EInvoice><Header><EIid>24312000000000000001</EIid></Header></EInvoice>",
         "tax/empty.xml": b"",
         "bills/batch.xml": os.urandom(3 * 1024 * 1024 + 17),  # several chunks and prefetch windows
         "tax/upload.xml.part": b"half",
@@ -98,9 +98,9 @@ def test_lands_a_night_over_sftp_with_the_bytes_of_the_folder(
 
 @pytest.mark.parametrize("kind", ["ed25519", "ecdsa", "rsa"])
 def test_each_key_type_authenticates(sshd_server: SshdServer, pinned: Path, inbox: Path, kind: str) -> None:
-    with sftp_source(sshd_server, pinned, inbox, sshd_server.client_keys[kind]) as remote:
-        with remote.open(D1, "erp/91310000MA1FL1MMXL/vendors.csv") as stream:
-            assert stream.read().startswith(b"LIFNR|")
+    with sftp_source(sshd_server, pinned, inbox, sshd_server.client_keys[kind]) as remote, \
+            remote.open(D1, "erp/91310000MA1FL1MMXL/vendors.csv") as stream:
+        assert stream.read().startswith(b"LIFNR|")
 
 
 def test_hashed_known_hosts_entry_is_honoured(sshd_server: SshdServer, tmp_path: Path, inbox: Path) -> None:

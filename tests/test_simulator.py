@@ -21,6 +21,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -588,7 +589,7 @@ def test_erp_exports_vary_like_real_saps(delivery: Delivery) -> None:
     assert any(r["AUGDT"] for r in ap), "no settled payable"
     gr = [r for _c, r in delivery.erp_rows("goods_receipts.csv", NIGHTS)]
     assert any(r["BWART"] == "102" and r["MENGE"].endswith("-") for r in gr)
-    for _n, core, name, _k, _d, rows in delivery.erp:
+    for _n, core, _name, _k, _d, rows in delivery.erp:
         assert uscc.is_valid(core)
         for r in rows:  # every value parses with the engine's own scalar rules
             for col in ("WRBTR", "NETPR", "NETWR"):
@@ -694,7 +695,7 @@ def test_platform_rows_are_consistent(delivery: Delivery) -> None:
         bills[cd_no].append((start, end))
     for ranges in bills.values():
         ranges.sort()
-        assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:])), "overlapping bill records"
+        assert all(a[1] < b[0] for a, b in pairwise(ranges)), "overlapping bill records"
 
 
 def test_split_children_never_exceed_their_parent(delivery: Delivery) -> None:

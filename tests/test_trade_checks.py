@@ -43,7 +43,7 @@ def findings_of(wh: Warehouse, day: dt.date, check_id: str | None = None) -> lis
         "SELECT * FROM findings WHERE business_date = ? AND (? IS NULL OR check_id = ?) ORDER BY financing_id, finding_id",
         [day, check_id, check_id])
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def fired(wh: Warehouse, day: dt.date) -> set[tuple[str, str]]:
@@ -154,7 +154,8 @@ def test_payable_pending_while_the_cores_erp_has_not_delivered(wh):
     assert found[ghost.financing_id]["severity"] == "medium"
     pending = found[waiting.financing_id]
     assert pending["severity"] == "medium"
-    assert pending["detail"].startswith(f"Evidence pending since {D2}: awaited from {ap_file} ({ap_file} has not been delivered since {D1})")
+    assert pending["detail"].startswith(
+        f"Evidence pending since {D2}: awaited from {ap_file} ({ap_file} has not been delivered since {D1})")
     assert evidence(pending)["pending"] is True
     assert verdicts_of(wh, D2) == {waiting.financing_id: "review", ghost.financing_id: "review",
                                    missing.financing_id: "blocked"}

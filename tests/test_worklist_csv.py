@@ -23,7 +23,7 @@ def test_each_csv_has_a_bom_twin_with_the_same_rows(tmp_path):
         paths = write_csv_reports(wh.con, tmp_path, D1)
     assert [p.name for p in paths] == ["findings.csv", "financing_status.csv", "findings_excel.csv",
                                        "financing_status_excel.csv"]
-    for plain, excel in zip(paths[:2], paths[2:]):
+    for plain, excel in zip(paths[:2], paths[2:], strict=True):
         data = plain.read_bytes()
         assert not data.startswith(b"\xef\xbb\xbf") and excel.read_bytes() == b"\xef\xbb\xbf" + data
         rows = list(csv.DictReader(io.StringIO(excel.read_text("utf-8-sig"))))

@@ -12,12 +12,12 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from connectors.errors import ScfError
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """The actions of the worklist (values are permanent: they are in the trail)."""
 
     ACKNOWLEDGE = "acknowledge"  # seen, being worked on
@@ -28,7 +28,7 @@ class Action(str, Enum):
     CONFIRM = "confirm"  # confirmed (escalated): a real problem, never waived by a later approval
 
 
-class ReasonCode(str, Enum):
+class ReasonCode(StrEnum):
     """Why a finding is waived as a false positive (values are permanent: they are in the trail)."""
 
     DOCUMENT_VERIFIED = "DOCUMENT_VERIFIED"  # the document was checked at its source (tax bureau, carrier, core)
@@ -38,7 +38,7 @@ class ReasonCode(str, Enum):
     OTHER = "OTHER"  # explained in the comment
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Where a finding stands in the worklist on a night."""
 
     NEW = "new"  # first seen tonight, nobody has acted
@@ -113,8 +113,8 @@ class ActionRecord:
         return cls(
             at=str(text("at")), night=dt.date.fromisoformat(str(text("night"))),
             after=dt.date.fromisoformat(str(text("after"))), finding_id=str(text("finding_id")),
-            action=Action(text("action")), user=str(text("user")), assignee=text("assignee"),
-            reason_code=ReasonCode(text("reason_code")) if record.get("reason_code") else None,
+            action=Action(str(text("action"))), user=str(text("user")), assignee=text("assignee"),
+            reason_code=ReasonCode(str(text("reason_code"))) if record.get("reason_code") else None,
             comment=text("comment"), evidence_sha256=text("evidence_sha256"),
         )
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from integration.settings import load_settings
 from worklist.actions import Action, DispositionError, ReasonCode, Status
+from worklist.effective import scalar
 from worklist.record import Request, record_actions
 from worklist.trail import read_trail, trail_path
 
@@ -97,7 +98,7 @@ def list_(status: list[Status] = typer.Option([], "--status", help="Only these s
     settings = load_settings(home)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        day = _night(night) or con.execute("SELECT max(business_date) FROM finding_dispositions").fetchone()[0]
+        day = _night(night) or scalar(con, "SELECT max(business_date) FROM finding_dispositions")
         rows = con.execute(
             "SELECT d.finding_id, f.severity, f.check_id, coalesce(f.financing_id, ''), d.status, d.age_nights, "
             "coalesce(d.assignee, '') FROM finding_dispositions d JOIN findings f USING (business_date, finding_id) "

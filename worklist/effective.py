@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -46,6 +47,12 @@ def evidence_fingerprint_sql(column: str = "evidence") -> str:
     """SQL: the SHA-256 hex of a finding's evidence JSON without its :data:`NIGHT_STAMP_KEYS`."""
     removed = "{" + ",".join(f'"{key}":null' for key in NIGHT_STAMP_KEYS) + "}"
     return f"sha256(json_merge_patch(coalesce({column}, '{{}}'), '{removed}'))"
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The first column of the first row of a query (``None`` without a row)."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,8 +126,7 @@ def fold(records: Iterable[ActionRecord]) -> dict[str, FindingState]:
 
 def trail_problem(con: duckdb.DuckDBPyConnection, trail: Trail) -> str | None:
     """The first line the warehouse copied that the trail no longer holds as it was, if any."""
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'disposition_log'"
-                       ).fetchone()[0]:
+    if not scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'disposition_log'"):
         return None
     copied = con.execute("SELECT seq, head FROM disposition_log ORDER BY seq").fetchall()
     if len(copied) > len(trail.lines):
@@ -142,11 +148,11 @@ def sync_trail(con: duckdb.DuckDBPyConnection, home: Path) -> Trail:
     problem = trail_problem(con, trail)
     if problem is not None:
         raise TrailCorrupt(f"{path}: {problem} (restore it from backup, then run `scf verify`)")
-    start = con.execute("SELECT count(*) FROM disposition_log").fetchone()[0]
+    start = scalar(con, "SELECT count(*) FROM disposition_log")
     rows = [
         (seq, line.decode("utf-8"), trail.heads[seq].hex(), r.night, r.after, r.finding_id, r.action.value, r.user,
          r.assignee, r.reason_code.value if r.reason_code else None, r.comment, r.evidence_sha256, r.at)
-        for seq, (r, line) in enumerate(zip(trail.records, trail.lines), 1) if seq > start
+        for seq, (r, line) in enumerate(zip(trail.records, trail.lines, strict=True), 1) if seq > start
     ]
     if rows:
         con.executemany(f"INSERT INTO disposition_log VALUES ({', '.join('?' * 13)})", rows)
@@ -160,7 +166,7 @@ def _logged(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[ActionRecor
     keys = ("at", "night", "after", "finding_id", "action", "user", "assignee", "reason_code", "comment",
             "evidence_sha256")
     return [ActionRecord.from_fields({k: (v.isoformat() if isinstance(v, dt.date) else v)
-                                      for k, v in zip(keys, row)}) for row in rows]
+                                      for k, v in zip(keys, row, strict=True)}) for row in rows]
 
 
 def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from worklist.actions import Action, ActionRecord, DispositionError, ReasonCode
-from worklist.effective import FindingState, apply, evidence_fingerprint_sql, fold
+from worklist.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
 from worklist.trail import Trail, append_records, trail_path
 
 
@@ -39,7 +39,7 @@ def _nights(warehouse: Path, night: dt.date | None) -> tuple[dt.date, dt.date]:
         raise DispositionError(f"no warehouse at {warehouse}: run a night first")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        latest = con.execute("SELECT max(business_date) FROM findings").fetchone()[0]
+        latest = scalar(con, "SELECT max(business_date) FROM findings")
     except duckdb.CatalogException:
         latest = None
     finally:
@@ -70,7 +70,7 @@ def record_actions(home: Path, requests: Sequence[Request], *, night: dt.date | 
     warehouse = home / "warehouse.duckdb"
     seen, latest = _nights(warehouse, night)
     evidence = _evidence(warehouse, seen, [r.finding_id for r in requests])
-    at = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+    at = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     records = []
     for request in requests:
         if request.finding_id not in evidence:

@@ -17,6 +17,7 @@ import duckdb
 
 from reconciliation.check import Severity, severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
+from worklist.effective import scalar
 from worklist.names import bank_name, create_party_names
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
@@ -148,7 +149,7 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> lis
         [business_date],
     ).fetchall()
     sources = _sources(con, business_date)
-    return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]
+    return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]  # type: ignore[misc]
 
 
 def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[VerdictRow]:
@@ -172,8 +173,7 @@ def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> lis
 
 def previous_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
     """The latest night before ``business_date`` that has verdicts, if any."""
-    return con.execute("SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?",
-                       [business_date]).fetchone()[0]
+    return scalar(con, "SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?", [business_date])
 
 
 def yuan(fen: int | None) -> str:

@@ -165,7 +165,7 @@ class _Book:
             sheet.write_string(0, col, column.header, self.input_header if column.kind == "input" else self.header)
         sheet.set_row(0, 32)
         for n, row in enumerate(values, start=1):
-            for col, (column, value) in enumerate(zip(columns, row)):
+            for col, (column, value) in enumerate(zip(columns, row, strict=True)):
                 self._cell(sheet, n, col, column.kind, value)
         sheet.autofilter(0, 0, max(len(shown), 1), len(columns) - 1)
         sheet.freeze_panes(1, 0)

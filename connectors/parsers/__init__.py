@@ -13,8 +13,8 @@ from pathlib import Path
 
 from connectors.kinds import FileKind
 from connectors.parsers import bills, erp, logistics, platform, reference, tax
-from connectors.parsers.fields import amount_ceiling
 from connectors.parsers.base import FileRejected, ParseContext, Sink
+from connectors.parsers.fields import amount_ceiling
 
 __all__ = ["FileRejected", "ParseContext", "Sink", "parse_file"]
 

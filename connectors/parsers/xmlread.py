@@ -153,5 +153,5 @@ def parse_parent_child_records(
         for row in child_rows:
             children.add(ordinal, row)
 
-    for_each_record(path, sink, record_tag, roots, handle)
+    for_each_record(path, sink, record_tag, frozenset(roots), handle)
     flush_all(parents, children)

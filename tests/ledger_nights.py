@@ -8,9 +8,10 @@ loader would (lineage columns filled, invoices exploded into their child tables)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -293,7 +294,11 @@ def busy_night(business_date: dt.date, chains: int, *, prefix: str = "") -> Nigh
         tag = f"{prefix}{day}{i:07d}"
         root, child, ap_ref = f"V{tag}R", f"V{tag}C", f"1000-{business_date.year}-{tag}-001"
         tier2 = f"9132{i % 97:02d}00MA1X00{i % 1000:04d}"
-        t = lambda s: f"{business_date}T{9 + (i * 5 + s) // 3600 % 14:02d}:{(i * 5 + s) // 60 % 60:02d}:{(i * 5 + s) % 60:02d}+08:00"  # noqa: E731
+
+        def t(s: int, i: int = i) -> str:
+            sec = i * 5 + s
+            return f"{business_date}T{9 + sec // 3600 % 14:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}+08:00"
+
         common = dict(issuer=CORE, maturity=maturity)
         night.payable(CORE, ap_ref, 1_000_000 + i)
         night.event(f"E{tag}1", "ISSUE", root, time=t(0), from_uscc=CORE, to_uscc=TIER1,
