@@ -22,7 +22,8 @@ def original_error(error: SerializableErrorInfo) -> str:
         error = error.cause
     message = error.message.strip()
     head, _, rest = message.partition(": ")
-    return rest if head.endswith(f".{error.cls_name}") or head == error.cls_name else message
+    named = head.endswith(f".{error.cls_name}") or head == error.cls_name
+    return rest if named and rest else message  # an error without a message is named by its class
 
 
 def write_alert(home: Path, business_date: str, run_id: str, cause: str, command: list[str] | None = None) -> Path:
