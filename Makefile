@@ -18,9 +18,10 @@ $(VENV)/.installed: pyproject.toml
 sshd:
 	@test -x /usr/sbin/sshd || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server >/dev/null; }
 
-# Debian's Chromium: the browser tests open the Data Docs and the scorecard headless.
+# Debian's Chromium: the browser tests open the Data Docs, the scorecard and the exception worklist
+# headless (the worklist's through Selenium and chromium-driver, with a CJK font for its screenshot).
 chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && test -d /usr/share/fonts/truetype/wqy || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-wqy-zenhei >/dev/null; }
 
 # Debian's Go 1.19 and golang.org/x/mod 0.7: tests/interop builds a small Go program offline
 # (GOPATH mode, /usr/share/gocode) that checks our checkpoints, cosignatures and proofs.
@@ -37,7 +38,7 @@ lint: venv
 	$(BIN)/mypy
 
 ## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
-test: venv sshd golang lint
+test: venv sshd chromium golang lint
 	$(BIN)/pytest
 
 test-all: venv sshd chromium golang

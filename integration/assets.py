@@ -30,6 +30,7 @@ from reconciliation.catalogue import default_params
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
+from worklist.effective import sync_trail
 
 progress = logging.getLogger("scf.progress")
 _step: ContextVar[str] = ContextVar("step")  # the asset of the night being computed
@@ -144,6 +145,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     started = time.perf_counter()
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
+        sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
         run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params)
     _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
     return dg.MaterializeResult(

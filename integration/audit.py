@@ -30,6 +30,8 @@ from ledger.publish import load_checkpoints, unpublished_problems
 from ledger.schema import has_schema
 from ledger.store import ARCHIVE_MANIFEST
 from ledger.verify import verify_ledger
+from worklist.effective import trail_problem
+from worklist.trail import read_trail, trail_path
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,15 @@ def audit_home(settings: Settings) -> AuditReport:
     ledger_keys(settings)
     archive = _check_archive(settings)
     lines = [f"archive: {archive.checked} objects intact, manifest chain of {archive.head.lines} lines holds"]
+    trail = read_trail(trail_path(settings.home))  # raises naming the first bad line
+    lines.append(f"dispositions trail: chain of {len(trail.lines)} lines holds")
     if not settings.warehouse_path.exists():
         return AuditReport((*lines, "ledger: no warehouse yet"))
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
+        problem = trail_problem(con, trail)
+        if problem is not None:
+            raise _fail(problem)
         if not has_schema(con):
             return AuditReport((*lines, "ledger: none yet"))
         found, problems = load_checkpoints(

@@ -24,6 +24,7 @@ from integration.summary import NightSummary, night_summary
 from ledger.cli import ledger_app
 from pools.cli import demo_cut, pool_app
 from reconciliation.catalogue import BY_ID, catalogue_markdown
+from worklist.cli import finding_app
 
 
 class _Scf(typer.Typer):
@@ -45,6 +46,7 @@ class _Scf(typer.Typer):
 app = _Scf(help="scf-recon: nightly data integration and fraud reconciliation for supply-chain finance.",
                   no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger", help="The hashed voucher ledger: verify, prove, checkpoint, cosign, lineage.")
+app.add_typer(finding_app, name="finding", help="The worklist: acknowledge, assign, waive, approve, confirm, load a workbook.")
 app.add_typer(pool_app, name="pool", help="ABS pools for securitization: cut, verify, list, release.")
 console = Console()
 

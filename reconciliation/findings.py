@@ -22,6 +22,8 @@ from reconciliation.catalogue import CHECKS
 from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
+from worklist.effective import ensure_tables as ensure_worklist_tables
+from worklist.effective import store_night_dispositions, waived_sql
 
 FINDINGS_DDL = """
 CREATE TABLE IF NOT EXISTS findings (
@@ -77,9 +79,10 @@ class CheckRun:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the findings and verdict tables if missing."""
+    """Create the findings and verdict tables (and the worklist's) if missing."""
     con.execute(FINDINGS_DDL)
     con.execute(VERDICTS_DDL)
+    ensure_worklist_tables(con)
 
 
 def run_catalogue(
@@ -146,13 +149,16 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         FROM keyed k""",
         [business_date],
     )
+    store_night_dispositions(con, business_date)
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute(
         f"""INSERT INTO financing_verdicts
         WITH worst AS (
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
-          FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id
+          FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL
+            AND finding_id NOT IN ({waived_sql()})  -- an approved waiver (worklist) no longer counts
+          GROUP BY financing_id
         ), named AS (  -- every financing named by a delivered row, readable or not
           SELECT financing_id, bank_code, product, applicant_uscc, debtor_uscc, financed_amount_fen, status
           FROM cur_financings

@@ -30,7 +30,8 @@ def night_report_dir(home: Path, business_date: dt.date) -> Path:
 
 
 def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date: dt.date) -> list[Path]:
-    """Write ``findings.csv`` and ``financing_status.csv`` of a night; return their paths.
+    """Write ``findings.csv`` and ``financing_status.csv`` of a night, and beside each its
+    :func:`excel_variant`; return their paths.
 
     Rows are in a fixed order (gravest first, then by id) so that a re-run of the same
     night writes byte-identical files.  Temporary ``*.part`` files a killed run left under
@@ -55,7 +56,22 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
         business_date,
         status,
     )
-    return [findings, status]
+    return [findings, status, excel_variant(findings), excel_variant(status)]
+
+
+EXCEL_SUFFIX = "_excel"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def excel_variant(path: Path) -> Path:
+    """``<name>_excel.csv`` beside ``<name>.csv``: the same bytes after a UTF-8 byte-order mark, so
+    that Excel (a Chinese Windows Excel included) opens it by a double click as UTF-8, not as
+    GBK.  The file of OUTPUTS.md itself stays without a BOM for the systems that read it."""
+    target = path.with_name(path.stem + EXCEL_SUFFIX + path.suffix)
+    tmp = target.with_suffix(".csv.part")
+    tmp.write_bytes(UTF8_BOM + path.read_bytes())
+    tmp.replace(target)
+    return target
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,4 +1,6 @@
-"""The nightly exception report: a self-contained sortable HTML page and an XLSX workbook."""
+"""The nightly exception report: the worklist page (self-contained, Chinese first, names beside
+codes, links and source records) and the workbook a clerk expects (typed cells, summary,
+print set-up), read back with openpyxl."""
 
 from __future__ import annotations
 
@@ -8,98 +10,136 @@ import shutil
 import subprocess
 import zipfile
 from html.parser import HTMLParser
-from xml.etree import ElementTree
 
 import pytest
+from openpyxl import load_workbook
 
 from connectors.warehouse import Warehouse
 from reconciliation.exception_report import write_exception_reports
-from tests.factories import financing, invoice
+from tests.factories import financing, insert, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from worklist.workbook import ACTION_HEADER, FINDING_COLUMNS, ID_HEADER, MONEY
 
-D1 = dt.date(2026, 11, 20)
+D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 CORE = make_uscc("440305")
-NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+APPLICANT = "91320500MA1X000024"  # tests.factories.financing's applicant
 
 
 @pytest.fixture
 def night(tmp_path):
-    """A night with findings of several severities at two banks, one of them with HTML in its data."""
+    """A night with findings of several severities at two banks, one of them with HTML in its data,
+    a party master naming the applicant, and the file the test rows came from."""
     with Warehouse(tmp_path / "w.duckdb") as wh:
         tier1_trade(wh, D1, core=CORE, seller=make_uscc(), waybills=[(100, "4")], bank="313521000011")
         tier1_trade(wh, D1, core=CORE, seller=make_uscc(), with_payable=False, bank="105100000017")
         tier1_trade(wh, D1, core=CORE, seller=make_uscc())  # clean
         invoice(wh, D1, "26320000000000000001", 10_000_00)
         financing(wh, D1, "F<b>1</b>", "INVOICE", invoices={"26320000000000000001": 20_000_00})
+        insert(wh, "parties", D1, uscc=APPLICANT, name="苏州精工机械有限公司", valid_from=D1)
+        wh.con.execute("INSERT INTO files (business_date, rel_path, sha256) VALUES (?, 'platform/financings.csv', ?)",
+                       [D1, f"test-{D1}"])
         run_trade_catalogue(wh, D1)
         yield wh, tmp_path / "home"
 
 
-class _Tables(HTMLParser):
-    """Collects the section titles and the header cells of every sortable table."""
+class _Page(HTMLParser):
+    """Counts scripts and external resources; collects the findings rows' data attributes and the anchors."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.sections: list[str] = []
-        self.summaries: list[str] = []
-        self.scripts = 0
-        self.external = 0
-        self._in: str | None = None
+        self.scripts = self.external = 0
+        self.rows: list[dict[str, str]] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in ("h2", "summary"):
-            self._in = tag
-        if tag == "script":
-            self.scripts += 1
-            self.external += "src" in attrs
-        if tag == "link" and attrs.get("rel") == "stylesheet":
-            self.external += 1
-
-    def handle_endtag(self, tag):
-        if tag == self._in:
-            self._in = None
-
-    def handle_data(self, data):
-        if self._in == "h2":
-            self.sections.append(data)
-        elif self._in == "summary":
-            self.summaries.append(data)
+        self.scripts += tag == "script"
+        self.external += (tag == "script" and "src" in attrs) or (tag == "link" and attrs.get("rel") == "stylesheet")
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "tr" and "data-severity" in attrs:
+            self.rows.append(attrs)
+        if tag == "a" and attrs.get("href", "").startswith("#fin-"):
+            self.links.append(attrs["href"][1:])
 
 
-def test_html_is_self_contained_sortable_and_grouped_by_severity_then_bank(night):
+def test_page_is_self_contained_chinese_first_with_names_links_and_sources(night):
     wh, home = night
     page, book = write_exception_reports(wh.con, home, D1)
     assert page == home / "reports" / "2026-11-20" / "exceptions.html" and book.name == "exceptions.xlsx"
     text = page.read_text("utf-8")
-    parsed = _Tables()
+    parsed = _Page()
     parsed.feed(text)
     assert parsed.scripts == 1 and parsed.external == 0
-    assert "function sortTable" in text and 'class="sortable"' in text
-    severities = [s.split(" ")[0] for s in parsed.sections if s.split(" ")[0] in ("Critical", "High", "Medium", "Low")]
-    assert severities == ["Critical", "High"]
-    banks = [s for s in parsed.summaries if s.startswith("Bank")]
-    assert banks == ["Bank 313521000011 — 1 finding(s), 1 financing(s)",  # critical: the rejected waybill
-                     "Bank 105100000017 — 1 finding(s), 1 financing(s)",  # high: no payable …
-                     "Bank 313521000011 — 2 finding(s), 1 financing(s)"]  # … over-financed, no waybill
+    found = wh.con.execute("SELECT finding_id, severity, financing_id FROM findings WHERE business_date = ?",
+                           [D1]).fetchall()
+    assert sorted((r["id"], r["data-severity"], r["data-financing"]) for r in parsed.rows) == sorted(found)
+    assert [r["data-severity"] for r in parsed.rows] == sorted((r["data-severity"] for r in parsed.rows),
+                                                               key=["critical", "high", "medium", "low"].index)
+    assert set(parsed.links) == {f"fin-{f}" for _, _, f in found} and set(parsed.links) <= parsed.ids
+    assert "<h1>异常工作清单 Exception worklist — 2026-11-20</h1>" in text
+    assert "今晚待办 What needs action tonight" in text and f"<b>{len(found)}</b>" in text  # all new tonight
     assert "F&lt;b&gt;1&lt;/b&gt;" in text and "F<b>1</b>" not in text
-    assert "TRADE_WAYBILL_REJECTED" in text and "Financings held — 3" in text
+    assert "苏州精工机械有限公司" in text and "城市商业银行" in text and "中国建设银行" in text  # names beside codes
+    assert re.search(r"¥\d{1,3}(,\d{3})+\.\d\d", text)  # thousands separators
+    position = wh.con.execute("SELECT src_pos FROM financings WHERE financing_id = 'F<b>1</b>'").fetchone()[0]
+    assert f"platform/financings.csv #{position}" in text  # the source file and record …
+    assert f'href="../../archive/objects/te/test-{D1}"' in text  # … and the archived object
 
 
-def test_xlsx_has_findings_and_verdicts_with_autofilter(night):
+def test_workbook_is_typed_summarised_fitted_and_set_up_for_print(night):
     wh, home = night
-    _page, book = write_exception_reports(wh.con, home, D1)
-    with zipfile.ZipFile(book) as z:
-        workbook = ElementTree.fromstring(z.read("xl/workbook.xml"))
-        names = [s.get("name") for s in workbook.find("m:sheets", NS)]
-        assert names == ["Findings", "Verdicts"]
-        strings: list[str | None] = []
-        for n, expected_rows in ((1, 1 + 4), (2, 1 + 4)):
-            sheet = ElementTree.fromstring(z.read(f"xl/worksheets/sheet{n}.xml"))  # inline strings
-            assert sheet.find("m:autoFilter", NS) is not None
-            assert len(sheet.find("m:sheetData", NS)) == expected_rows
-            strings += [t.text for t in sheet.iter(f"{{{NS['m']}}}t")]
-    assert "TRADE_NO_PAYABLE" in strings and "blocked" in strings and "F<b>1</b>" in strings
+    _page, path = write_exception_reports(wh.con, home, D1)
+    book = load_workbook(path)
+    assert book.sheetnames == ["Summary", "Findings", "Verdicts"]
+    sheet = book["Findings"]
+    header = [c.value for c in sheet[1]]
+    assert header == [c.header for c in FINDING_COLUMNS] and header[0] == ACTION_HEADER
+    found = wh.con.execute("SELECT count(*) FROM findings WHERE business_date = ?", [D1]).fetchone()[0]
+    assert sheet.max_row == 1 + found
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    amount = row["融资金额 Amount"]
+    assert isinstance(amount.value, (int, float)) and amount.number_format == MONEY  # a number, not text
+    assert isinstance(row["首次发现 First seen"].value, dt.datetime) and row["首次发现 First seen"].number_format == "yyyy-mm-dd"
+    assert row["账龄(晚) Age (nights)"].value == 1
+    assert row["状态 Status"].value == "新增 new"
+    financed = wh.con.execute("SELECT financed_amount_fen FROM financing_verdicts WHERE financing_id = ?",
+                              [row["融资编号 Financing"].value]).fetchone()[0]
+    assert round(amount.value * 100) == financed
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+    lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
+    assert "受理 acknowledge" in lists["A2"] and "DOCUMENT_VERIFIED" in lists["C2"]  # the action and reason pick-lists
+    letter = {h: c.column_letter for h, c in zip(header, sheet[1], strict=True)}
+    assert sheet.column_dimensions[letter[ID_HEADER]].width >= len("FND-") + 20  # ids not clipped
+    assert sheet.column_dimensions[letter["说明 Detail"]].width < 75  # long text wraps instead
+    for name in book.sheetnames:
+        ws = book[name]
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage  # fit to one page wide (fitToWidth: default 1) …
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0  # … as many pages tall
+        assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+    assert book["Findings"].print_title_rows == "$1:$1"  # the header row repeated on every page
+    verdicts = book["Verdicts"]
+    assert [c.value for c in verdicts[1]][:2] == ["融资编号 Financing", "结论 Verdict"]
+    stored = wh.con.execute("SELECT verdict FROM financing_verdicts WHERE business_date = ?", [D1]).fetchall()
+    labels = {"blocked": "拦截 blocked", "review": "复核 review", "clean": "通过 clean"}
+    assert sorted(verdicts.cell(r, 2).value for r in range(2, verdicts.max_row + 1)) == sorted(labels[v] for v, in stored)
+
+
+def test_summary_compares_tonight_with_last_night(night):
+    wh, home = night
+    tier1_trade(wh, D2, core=CORE, seller=make_uscc(), with_payable=False, bank="105100000017")  # one more high
+    run_trade_catalogue(wh, D2)
+    _page, path = write_exception_reports(wh.con, home, D2)
+    rows = list(load_workbook(path)["Summary"].iter_rows(values_only=True))
+    assert rows[1][:2] == ("上一晚 Last night", "2026-11-20")
+    counts = dict(wh.con.execute("SELECT business_date, count(*) FILTER (WHERE severity = 'high') FROM findings "
+                                 "GROUP BY ALL").fetchall())
+    high = next(r for r in rows if r[0] == "高 high")
+    assert high[1] == counts[D2] and high[4] == counts[D1] and high[6] == counts[D2] - counts[D1]
+    bank = next(r for r in rows if r[0] and str(r[0]).endswith("105100000017"))
+    assert bank[0] == "中国建设银行 105100000017" and bank[1] > bank[4]
 
 
 def test_reports_are_identical_when_rewritten(night):
@@ -116,9 +156,8 @@ def test_a_night_without_findings_still_gets_its_reports(tmp_path):
         tier1_trade(wh, D1, core=CORE, seller=make_uscc())
         run_trade_catalogue(wh, D1)
         page, book = write_exception_reports(wh.con, tmp_path, D1)
-        assert "No findings tonight." in page.read_text("utf-8")
-        assert re.search(r"Financings held — 0", page.read_text("utf-8"))
-        assert zipfile.is_zipfile(book)
+        assert "今晚无问题 No findings tonight." in page.read_text("utf-8")
+        assert zipfile.is_zipfile(book) and load_workbook(book)["Findings"].max_row == 1
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to parse the inline script")

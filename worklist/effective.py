@@ -1,0 +1,215 @@
+"""Each night's worklist state of every finding, folded from the dispositions trail.
+
+The night copies new trail lines into the warehouse table ``disposition_log`` (after
+checking that every line it copied before is still in the file: a truncated or re-chained
+trail stops the night), then :func:`store_night_dispositions` writes ``finding_dispositions``
+for the night: one row per finding with its status (:class:`~worklist.actions.Status`),
+assignee, waiver and age in nights.  Only actions recorded after an earlier night was the
+latest run count (``after < night``), so a re-run of a night gives the same rows.  A waiver
+counts (status ``waived``) only when approved by a second user and the finding's evidence
+tonight is the evidence it was waived on; otherwise the finding is ``reopened``.  The
+verdicts read the ``waived`` rows of this table and nothing else of the worklist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from worklist.actions import Action, ActionRecord, DispositionError, Status
+from worklist.trail import Trail, TrailCorrupt, read_trail, trail_path
+
+LOG_DDL = """
+CREATE TABLE IF NOT EXISTS disposition_log (
+  seq INTEGER NOT NULL, line VARCHAR NOT NULL, head VARCHAR NOT NULL, night DATE NOT NULL, after_night DATE NOT NULL,
+  finding_id VARCHAR NOT NULL, action VARCHAR NOT NULL, "user" VARCHAR NOT NULL, assignee VARCHAR,
+  reason_code VARCHAR, comment VARCHAR, evidence_sha256 VARCHAR, recorded_at VARCHAR NOT NULL)
+"""
+DISPOSITIONS_DDL = """
+CREATE TABLE IF NOT EXISTS finding_dispositions (
+  business_date DATE NOT NULL, finding_id VARCHAR NOT NULL, status VARCHAR NOT NULL, age_nights INTEGER NOT NULL,
+  assignee VARCHAR, reason_code VARCHAR, comment VARCHAR, waived_by VARCHAR, approved_by VARCHAR,
+  last_action VARCHAR, last_user VARCHAR, last_at VARCHAR)
+"""
+
+
+#: Evidence keys that only stamp the night a finding was judged on (the checks' "data until"
+#: dates): left out of the evidence a waiver is compared on, or every waiver would reopen.
+NIGHT_STAMP_KEYS: tuple[str, ...] = ("data_until", "tax_data_until")
+
+
+def evidence_fingerprint_sql(column: str = "evidence") -> str:
+    """SQL: the SHA-256 hex of a finding's evidence JSON without its :data:`NIGHT_STAMP_KEYS`."""
+    removed = "{" + ",".join(f'"{key}":null' for key in NIGHT_STAMP_KEYS) + "}"
+    return f"sha256(json_merge_patch(coalesce({column}, '{{}}'), '{removed}'))"
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The first column of the first row of a query (``None`` without a row)."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``disposition_log`` and ``finding_dispositions`` if missing."""
+    con.execute(LOG_DDL)
+    con.execute(DISPOSITIONS_DDL)
+
+
+@dataclass(frozen=True)
+class FindingState:
+    """A finding's worklist state from the actions on it, before tonight's evidence is compared."""
+
+    acknowledged: bool = False
+    assignee: str | None = None
+    waived_by: str | None = None  # the maker of the current waiver
+    approved_by: str | None = None  # its checker, once approved
+    reason_code: str | None = None
+    comment: str | None = None
+    evidence_sha256: str | None = None  # what the waiver was made on
+    confirmed: bool = False
+    last: ActionRecord | None = None
+
+    def status(self, evidence_sha256: str | None, first_night: bool) -> Status:
+        """The status against tonight's evidence."""
+        if self.confirmed:
+            return Status.CONFIRMED
+        if self.approved_by is not None:
+            return Status.WAIVED if evidence_sha256 == self.evidence_sha256 else Status.REOPENED
+        if self.waived_by is not None:
+            return Status.WAIVER_PENDING
+        if self.assignee is not None:
+            return Status.ASSIGNED
+        if self.acknowledged:
+            return Status.ACKNOWLEDGED
+        return Status.NEW if first_night else Status.OPEN
+
+
+def apply(state: FindingState, record: ActionRecord) -> FindingState:
+    """The state after one more action; raises :class:`DispositionError` for an action that
+    does not fit (an approval or rejection without a pending waiver, or by its maker)."""
+    action = record.action
+    if action in (Action.APPROVE, Action.REJECT):
+        if state.waived_by is None or state.approved_by is not None:
+            raise DispositionError(f"{record.finding_id} has no waiver waiting for approval")
+        if record.user == state.waived_by:
+            raise DispositionError(f"{record.user} waived {record.finding_id}: a second user must {action.value} it")
+    state = replace(state, last=record)
+    if action is Action.ACKNOWLEDGE:
+        return replace(state, acknowledged=True)
+    if action is Action.ASSIGN:
+        return replace(state, assignee=record.assignee)
+    if action is Action.WAIVE:
+        return replace(state, waived_by=record.user, approved_by=None, reason_code=record.reason_code.value
+                       if record.reason_code else None, comment=record.comment,
+                       evidence_sha256=record.evidence_sha256, confirmed=False)
+    if action is Action.APPROVE:
+        return replace(state, approved_by=record.user)
+    if action is Action.REJECT:
+        return replace(state, waived_by=None, reason_code=None, evidence_sha256=None, comment=record.comment)
+    return replace(state, confirmed=True, waived_by=None, approved_by=None, reason_code=None,
+                   evidence_sha256=None, comment=record.comment)  # CONFIRM
+
+
+def fold(records: Iterable[ActionRecord]) -> dict[str, FindingState]:
+    """Every finding's state after the actions, in trail order."""
+    states: dict[str, FindingState] = {}
+    for record in records:
+        states[record.finding_id] = apply(states.get(record.finding_id, FindingState()), record)
+    return states
+
+
+def trail_problem(con: duckdb.DuckDBPyConnection, trail: Trail) -> str | None:
+    """The first line the warehouse copied that the trail no longer holds as it was, if any."""
+    if not scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'disposition_log'"):
+        return None
+    copied = con.execute("SELECT seq, head FROM disposition_log ORDER BY seq").fetchall()
+    if len(copied) > len(trail.lines):
+        return (f"the dispositions trail has {len(trail.lines)} lines but the warehouse copied "
+                f"{len(copied)}: lines were removed")
+    for seq, head in copied:
+        if trail.heads[seq].hex() != head:
+            return f"the dispositions trail's line {seq} is not the line the warehouse copied: it was rewritten"
+    return None
+
+
+def sync_trail(con: duckdb.DuckDBPyConnection, home: Path) -> Trail:
+    """Verify ``<home>``'s trail (chain, and against the warehouse's copy) and copy its new lines.
+
+    Raises :class:`~worklist.trail.TrailCorrupt` naming the problem: the night stops."""
+    ensure_tables(con)
+    path = trail_path(home)
+    trail = read_trail(path)
+    problem = trail_problem(con, trail)
+    if problem is not None:
+        raise TrailCorrupt(f"{path}: {problem} (restore it from backup, then run `scf verify`)")
+    start = scalar(con, "SELECT count(*) FROM disposition_log")
+    rows = [
+        (seq, line.decode("utf-8"), trail.heads[seq].hex(), r.night, r.after, r.finding_id, r.action.value, r.user,
+         r.assignee, r.reason_code.value if r.reason_code else None, r.comment, r.evidence_sha256, r.at)
+        for seq, (r, line) in enumerate(zip(trail.records, trail.lines, strict=True), 1) if seq > start
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO disposition_log VALUES ({', '.join('?' * 13)})", rows)
+    return trail
+
+
+def _logged(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[ActionRecord]:
+    rows = con.execute(
+        'SELECT recorded_at, night, after_night, finding_id, action, "user", assignee, reason_code, comment, '
+        "evidence_sha256 FROM disposition_log WHERE after_night < ? ORDER BY seq", [before]).fetchall()
+    keys = ("at", "night", "after", "finding_id", "action", "user", "assignee", "reason_code", "comment",
+            "evidence_sha256")
+    return [ActionRecord.from_fields({k: (v.isoformat() if isinstance(v, dt.date) else v)
+                                      for k, v in zip(keys, row, strict=True)}) for row in rows]
+
+
+def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+    """Replace the night's ``finding_dispositions``: one row per finding of the night's
+    ``findings`` (which must be stored first)."""
+    ensure_tables(con)
+    try:
+        states = fold(_logged(con, business_date))
+    except DispositionError as error:  # the trail itself was checked when recorded: this is tampering
+        raise TrailCorrupt(f"dispositions trail: {error} (the warehouse copy was altered)") from error
+    evidence = dict(con.execute(
+        f"SELECT finding_id, {evidence_fingerprint_sql()} FROM findings WHERE business_date = ? AND finding_id IN "
+        "(SELECT unnest(?::VARCHAR[]))", [business_date, list(states)]).fetchall()) if states else {}
+    acted = [
+        (fid, s.status(evidence[fid], False).value, s.assignee, s.reason_code, s.comment, s.waived_by, s.approved_by,
+         s.last.action.value if s.last else None, s.last.user if s.last else None, s.last.at if s.last else None)
+        for fid, s in states.items() if fid in evidence
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE night_acted (finding_id VARCHAR, status VARCHAR, assignee VARCHAR, "
+                "reason_code VARCHAR, comment VARCHAR, waived_by VARCHAR, approved_by VARCHAR, last_action VARCHAR, "
+                "last_user VARCHAR, last_at VARCHAR)")
+    if acted:
+        con.executemany(f"INSERT INTO night_acted VALUES ({', '.join('?' * 10)})", acted)
+    con.execute("DELETE FROM finding_dispositions WHERE business_date = ?", [business_date])
+    con.execute(
+        f"""INSERT INTO finding_dispositions
+        WITH ages AS (
+          SELECT finding_id, count(*)::INTEGER AS age_nights FROM findings
+          WHERE business_date <= $1 AND finding_id IN (SELECT finding_id FROM findings WHERE business_date = $1)
+          GROUP BY finding_id)
+        SELECT $1, f.finding_id,
+               coalesce(a.status, CASE WHEN f.first_seen_date = $1 THEN '{Status.NEW.value}'
+                                       ELSE '{Status.OPEN.value}' END),
+               g.age_nights, a.assignee, a.reason_code, a.comment, a.waived_by, a.approved_by, a.last_action,
+               a.last_user, a.last_at
+        FROM findings f JOIN ages g USING (finding_id) LEFT JOIN night_acted a USING (finding_id)
+        WHERE f.business_date = $1""",
+        [business_date],
+    )
+
+
+def waived_sql(business_date_param: str = "$1") -> str:
+    """SQL selecting the ``finding_id`` of the night's findings whose waiver counts (the one
+    place a disposition touches a verdict)."""
+    return (f"SELECT finding_id FROM finding_dispositions WHERE business_date = {business_date_param} "
+            f"AND status = '{Status.WAIVED.value}'")

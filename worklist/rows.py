@@ -1,0 +1,185 @@
+"""The rows the exception report shows (page and workbook alike), read from the warehouse.
+
+A finding comes with its worklist status and age (``finding_dispositions``), its
+financing's bank, product, parties and amount, the names beside the codes
+(:mod:`worklist.names`), and where its documents came from: the delivered file, the
+archived object and the record's position (``src_sha256``/``src_pos`` of the financing,
+invoice and waybill rows it names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import duckdb
+
+from reconciliation.check import Severity, severity_rank_sql
+from reconciliation.findings import verdict_rank_sql
+from worklist.effective import scalar
+from worklist.names import bank_name, create_party_names
+
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+NO_BANK = "(no financing)"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where one document of a finding was delivered: file, archived object, record position."""
+
+    document: str  # financing, invoice, waybill
+    rel_path: str  # in the night folder it came in, e.g. platform/financings.csv
+    sha256: str
+    position: int  # src_pos: the record's position in that file
+
+    @property
+    def archive_path(self) -> str:
+        """The archived object's path under the home."""
+        return f"archive/objects/{self.sha256[:2]}/{self.sha256}"
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One finding as the report shows it."""
+
+    finding_id: str
+    severity: str
+    status: str
+    age_nights: int
+    assignee: str
+    reason_code: str
+    comment: str
+    check_id: str
+    category: str
+    financing_id: str
+    bank_code: str
+    product: str
+    applicant_uscc: str
+    applicant_name: str
+    debtor_uscc: str
+    debtor_name: str
+    amount_fen: int | None
+    voucher_id: str
+    invoice_no: str
+    bill_ref: str
+    waybill_no: str
+    detail: str
+    evidence: str
+    first_seen_date: dt.date
+    sources: tuple[SourceRef, ...] = field(default=())
+
+    @property
+    def bank_name(self) -> str:
+        """The lending bank's name (class), or ``""``."""
+        return bank_name(self.bank_code)
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """One financing's verdict of the night."""
+
+    financing_id: str
+    verdict: str
+    check_ids: str
+    bank_code: str
+    product: str
+    applicant_uscc: str
+    applicant_name: str
+    debtor_uscc: str
+    debtor_name: str
+    amount_fen: int | None
+    status: str
+    verdict_since: dt.date
+    findings: int
+
+    @property
+    def bank_name(self) -> str:
+        """The lending bank's name (class), or ``""``."""
+        return bank_name(self.bank_code)
+
+
+_SOURCES = """
+WITH f AS (SELECT finding_id, financing_id, invoice_no, waybill_no FROM findings WHERE business_date = $1),
+latest_fin AS (SELECT financing_id, src_sha256, src_pos FROM financings
+               WHERE business_date <= $1 AND financing_id IN (SELECT financing_id FROM f)
+               QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, src_pos DESC) = 1),
+latest_inv AS (SELECT invoice_no, src_sha256, src_pos FROM tax_invoices
+               WHERE business_date <= $1 AND invoice_no IN (SELECT invoice_no FROM f)
+               QUALIFY row_number() OVER (PARTITION BY invoice_no ORDER BY business_date DESC, src_pos DESC) = 1),
+latest_wb AS (SELECT waybill_no, src_sha256, src_pos FROM waybills
+              WHERE business_date <= $1 AND waybill_no IN (SELECT waybill_no FROM f)
+              QUALIFY row_number() OVER (PARTITION BY waybill_no ORDER BY business_date DESC, src_pos DESC) = 1),
+src AS (
+  SELECT f.finding_id, 'financing' AS document, x.src_sha256, x.src_pos FROM f JOIN latest_fin x USING (financing_id)
+  UNION ALL SELECT f.finding_id, 'invoice', x.src_sha256, x.src_pos FROM f JOIN latest_inv x USING (invoice_no)
+  UNION ALL SELECT f.finding_id, 'waybill', x.src_sha256, x.src_pos FROM f JOIN latest_wb x USING (waybill_no))
+SELECT s.finding_id, s.document, coalesce(p.rel_path, ''), s.src_sha256, s.src_pos
+FROM src s LEFT JOIN (SELECT sha256, min(rel_path) AS rel_path FROM files GROUP BY sha256) p ON p.sha256 = s.src_sha256
+ORDER BY s.finding_id, s.document
+"""
+
+
+def _sources(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, tuple[SourceRef, ...]]:
+    found: dict[str, list[SourceRef]] = defaultdict(list)
+    for finding_id, document, rel_path, sha, pos in con.execute(_SOURCES, [business_date]).fetchall():
+        found[finding_id].append(SourceRef(document, rel_path, sha, int(pos)))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[FindingRow]:
+    """The night's findings, gravest first, then by bank, check and financing."""
+    create_party_names(con, business_date)
+    rows = con.execute(
+        f"""SELECT f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
+                   coalesce(d.assignee, ''), coalesce(d.reason_code, ''), coalesce(d.comment, ''),
+                   f.check_id, f.category, coalesce(f.financing_id, ''), coalesce(v.bank_code, ''),
+                   coalesce(v.product, ''), coalesce(v.applicant_uscc, ''), coalesce(a.name, ''),
+                   coalesce(v.debtor_uscc, ''), coalesce(b.name, ''), v.financed_amount_fen,
+                   coalesce(f.voucher_id, ''), coalesce(f.invoice_no, ''), coalesce(f.bill_ref, ''),
+                   coalesce(f.waybill_no, ''), f.detail, coalesce(f.evidence, ''), f.first_seen_date
+            FROM findings f
+            LEFT JOIN financing_verdicts v ON v.business_date = f.business_date AND v.financing_id = f.financing_id
+            LEFT JOIN finding_dispositions d ON d.business_date = f.business_date AND d.finding_id = f.finding_id
+            LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
+            LEFT JOIN party_names b ON b.uscc = v.debtor_uscc
+            WHERE f.business_date = ?
+            ORDER BY {severity_rank_sql("f.severity")}, v.bank_code IS NULL, v.bank_code, f.check_id,
+                     f.financing_id, f.finding_id""",
+        [business_date],
+    ).fetchall()
+    sources = _sources(con, business_date)
+    return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]  # type: ignore[misc]
+
+
+def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[VerdictRow]:
+    """The night's verdicts, blocked first (``party_names`` from :func:`load_findings`)."""
+    create_party_names(con, business_date)
+    rows = con.execute(
+        f"""SELECT v.financing_id, v.verdict, v.check_ids, coalesce(v.bank_code, ''), coalesce(v.product, ''),
+                   coalesce(v.applicant_uscc, ''), coalesce(a.name, ''), coalesce(v.debtor_uscc, ''),
+                   coalesce(b.name, ''), v.financed_amount_fen, coalesce(v.status, ''), v.verdict_since,
+                   (SELECT count(*) FROM findings f WHERE f.business_date = v.business_date
+                      AND f.financing_id = v.financing_id)
+            FROM financing_verdicts v
+            LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
+            LEFT JOIN party_names b ON b.uscc = v.debtor_uscc
+            WHERE v.business_date = ?
+            ORDER BY {verdict_rank_sql("v.verdict")}, v.financing_id""",
+        [business_date],
+    ).fetchall()
+    return [VerdictRow(*row) for row in rows]
+
+
+def previous_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
+    """The latest night before ``business_date`` that has verdicts, if any."""
+    return scalar(con, "SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?", [business_date])
+
+
+def yuan(fen: int | None) -> str:
+    """``¥1,234,567.89`` from fen (exact; ``""`` for none)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
