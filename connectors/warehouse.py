@@ -10,6 +10,7 @@ rows (invoice lines, presented invoices, endorsements) following their parent's 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -90,6 +91,28 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.commit()
 
 
+LOCK_WAIT_SECONDS = 15.0  # readers (the arrival sensor, scf status, scf verify) hold the file for moments
+
+
+def connect_waiting(path: Path, *, read_only: bool = False, config: dict[str, str | bool | int | float | list[str]] | None = None,
+                    wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting up to ``wait_seconds`` while another process holds its lock.
+
+    DuckDB admits one writing process or many readers; a reader that looks in for a moment (the
+    arrival sensor's tick, ``scf status``) must not fail a night that starts at that instant.
+    A lock still held after the wait raises DuckDB's own error, which names the holding process."""
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
 class Warehouse:
     """One DuckDB file holding every night's typed tables, findings and ledger."""
 
@@ -99,7 +122,7 @@ class Warehouse:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit} if memory_limit else {}
-        self.con = duckdb.connect(str(path), read_only=read_only, config=config)
+        self.con = connect_waiting(path, read_only=read_only, config=config)
         if not read_only:
             self.ensure_schema()
         install_sql_helpers(self.con)
