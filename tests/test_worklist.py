@@ -12,8 +12,8 @@ import pytest
 
 from connectors.errors import IntegrityError
 from connectors.warehouse import Warehouse
-from tests.factories import financing, invoice
-from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from tests.factories import invoice
+from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
 from worklist.actions import Action, DispositionError, ReasonCode
 from worklist.effective import sync_trail
 from worklist.record import Request, record_actions
@@ -57,9 +57,7 @@ def home(tmp_path: Path) -> Path:
     home.mkdir()
 
     def build(wh: Warehouse) -> None:
-        tier1_trade(wh, D1, core=CORE, seller=make_uscc(), financing_id="FCLEAN")
-        invoice(wh, D1, "26320000000000000001", 10_000_00)
-        financing(wh, D1, "FOVER", "INVOICE", invoices={"26320000000000000001": 20_000_00})
+        one_blocked_one_clean(wh, D1, CORE)
 
     verdicts = night(home, D1, build)
     assert verdicts["FOVER"] == "blocked" and verdicts["FCLEAN"] == "clean"

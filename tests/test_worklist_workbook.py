@@ -15,7 +15,7 @@ from connectors.warehouse import Warehouse
 from integration.cli import app
 from reconciliation.exception_report import write_exception_reports
 from tests.factories import financing, invoice
-from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
 from worklist.effective import sync_trail
 from worklist.trail import trail_path
 from worklist.workbook import ACTION_HEADER, COMMENT_HEADER, ID_HEADER, REASON_HEADER
@@ -66,9 +66,7 @@ def test_actions_filled_in_the_workbook_change_the_next_night_only_once_approved
     home.mkdir()
 
     def build(wh: Warehouse) -> None:
-        tier1_trade(wh, D1, core=CORE, seller=make_uscc(), financing_id="FCLEAN")
-        invoice(wh, D1, "26320000000000000001", 10_000_00)
-        financing(wh, D1, "FOVER", "INVOICE", invoices={"26320000000000000001": 20_000_00})
+        one_blocked_one_clean(wh, D1, CORE)
 
     book = night(home, D1, build)
     assert verdict(home, D1, "FOVER") == "blocked"

@@ -22,7 +22,7 @@ from reconciliation.catalogue import FIRST_CHECKS
 from reconciliation.check import Check
 from reconciliation.findings import CheckRun, run_catalogue
 from reconciliation.trade_checks import TRADE_CHECKS
-from tests.factories import financing, insert
+from tests.factories import financing, insert, invoice
 
 _serials = itertools.count(1)
 
@@ -248,3 +248,12 @@ def run_trade_catalogue(wh: Warehouse, day: dt.date, params: Mapping[str, int | 
                         checks: Sequence[Check] | None = None) -> CheckRun:
     """Run the catalogue (the first and trade checks unless ``checks`` says otherwise) for one night."""
     return run_catalogue(wh.con, day, params=params, checks=FIRST_CHECKS + TRADE_CHECKS if checks is None else checks)
+
+
+def one_blocked_one_clean(wh: Warehouse, day: dt.date, core: str) -> None:
+    """A night whose financing FOVER is blocked (an invoice financed twice its value, no waybill:
+    two findings) and FCLEAN is clean (a whole tier-1 trade)."""
+    tier1_trade(wh, day, core=core, seller=make_uscc(), financing_id="FCLEAN")
+    invoice(wh, day, "26320000000000000001", 10_000_00)
+    financing(wh, day, "FOVER", "INVOICE", invoices={"26320000000000000001": 20_000_00})
+
