@@ -26,8 +26,8 @@ from ledger.keys import (
     default_signing_key_path,
     public_key_pem,
 )
-from tests.conftest import SAMPLE_NIGHT
-from tests.test_pipeline import NIGHT, query, run_ok
+from tests.conftest import REPO, SAMPLE_NIGHT
+from tests.integration.test_pipeline import NIGHT, query, run_ok
 
 NEXT = NIGHT + dt.timedelta(days=1)
 runner = CliRunner()
@@ -38,7 +38,7 @@ def pristine(tmp_path_factory) -> tuple[Path, Path]:
     """A home after the sample night, and an inbox holding the next night too."""
     root = tmp_path_factory.mktemp("gate")
     inbox = root / "inbox"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "docs" / "spec" / "samples", inbox)
+    shutil.copytree(REPO / "docs" / "spec" / "samples", inbox)
     later = inbox / NEXT.isoformat() / "tax" / "26320000000000012345.xml"
     later.parent.mkdir(parents=True)
     later.write_bytes((inbox / SAMPLE_NIGHT / "tax" / "26320000000000012345.xml").read_bytes())

@@ -19,7 +19,7 @@ from reconciliation.catalogue import BY_ID
 from reconciliation.findings import run_catalogue
 from tests.conftest import SAMPLE_NIGHT
 from tests.factories import financing, invoice
-from tests.test_pipeline import NIGHT, read_csv, run_ok
+from tests.integration.test_pipeline import NIGHT, read_csv, run_ok
 
 SHARED_KEY = "5c" * 32
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from connectors.warehouse import Warehouse
-from tests.test_trade_checks import findings_of, fired, verdicts_of
+from tests.reconciliation.test_trade_checks import findings_of, fired, verdicts_of
 from tests.trade_factories import (
     Trade,
     deep_trade,

@@ -12,7 +12,7 @@ import pytest
 from connectors.parsers.base import BAD_VALUE
 from simulator import Tuning, simulate
 from simulator.trades import payment_terms
-from tests.test_parsers import parse_bytes
+from tests.connectors.test_parsers import parse_bytes
 
 CORE = "91440300MA5F00001A"
 HEADER = "BUKRS,LIFNR,GJAHR,BELNR,BUZEI,BUDAT,BLDAT,BLART,SHKZG,WRBTR,WAERS,ZFBDT,ZBD1T,SGTXT,EBELN,AUGDT,AUGBL,ZBD2T,ZBD3T\n"

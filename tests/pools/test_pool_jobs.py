@@ -24,8 +24,8 @@ from integration.settings import load_settings
 from pools import registry
 from pools.tape import TAPE_COLUMNS, read_tape_csv
 from tests.conftest import SAMPLE_NIGHT, SAMPLES, SPEC
-from tests.test_parsers import parse_bytes
-from tests.test_pipeline import read_csv, run_ok
+from tests.connectors.test_parsers import parse_bytes
+from tests.integration.test_pipeline import read_csv, run_ok
 
 BANK = "313521000011"
 CLEAN, BLOCKED = "F202611200001", "F202611200002"

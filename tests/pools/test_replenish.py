@@ -13,10 +13,11 @@ import pytest
 
 from ledger.entries import PoolReserve
 from pools.tape import read_tape_csv
-from tests import test_pools as sample
-from tests.test_pipeline import query, run_ok
-from tests.test_pools import BLOCKED, CLEAN, CRITERIA, POOL, cut, scf, verify
-from tests.test_pools_ledger import entries
+from tests.conftest import REPO
+from tests.integration.test_pipeline import query, run_ok
+from tests.pools import test_pool_jobs as sample
+from tests.pools.test_ledger import entries
+from tests.pools.test_pool_jobs import BLOCKED, CLEAN, CRITERIA, POOL, cut, scf, verify
 
 NIGHT2 = "2026-11-21"
 # the bill financing's waybill arrives (it was blocked for want of it) and the pooled voucher repays
@@ -63,7 +64,7 @@ def revolving(night_home: Path, tmp_path: Path) -> Path:
     (night / "logistics" / "91440300MA5F00004K").mkdir(parents=True)
     (night / "logistics" / "91440300MA5F00004K" / "waybills_0001.xml").write_text(WAYBILL, "utf-8")
     (night / "platform").mkdir()
-    sample = (Path(__file__).parents[1] / "docs" / "spec" / "samples" / "2026-11-20" / "platform" / "financings.csv")
+    sample = (REPO / "docs" / "spec" / "samples" / "2026-11-20" / "platform" / "financings.csv")
     header, repaid = sample.read_text("utf-8").splitlines()[:2]
     (night / "platform" / "financings.csv").write_text(f"{header}\n{repaid.replace(',ACTIVE', ',REPAID')}\n", "utf-8")
     run_ok(home, tmp_path / "inbox2", dt.date(2026, 11, 21))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from connectors.parsers.base import BAD_ENUM, BAD_VALUE, ROW_SHAPE
 from tests.conftest import SAMPLE_NIGHT
-from tests.test_parsers import parse_bytes, sample_text
-from tests.test_pipeline import query, read_csv, run_ok
+from tests.connectors.test_parsers import parse_bytes, sample_text
+from tests.integration.test_pipeline import query, read_csv, run_ok
 
 VOUCHER = "V3f9a1c2b4d5e6f71"
 CD_NO = "731352100001120261101000000123"

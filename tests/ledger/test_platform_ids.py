@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hostile import _full_width
-from tests.test_parsers import SAMPLES, parse_bytes
+from tests.connectors.test_hostile import _full_width
+from tests.connectors.test_parsers import SAMPLES, parse_bytes
 
 EVENTS, FINANCINGS = "platform/voucher_events.csv", "platform/financings.csv"
 

@@ -40,6 +40,7 @@ from connectors.values import (
     parse_yyyymmdd,
 )
 from simulator import Tuning, simulate
+from tests.conftest import REPO
 
 SMALL = Tuning(tax_batch_size=80, waybill_batch_size=30, bill_batch_size=10, per_kind=2)
 NIGHTS = 4
@@ -544,7 +545,7 @@ def test_output_does_not_depend_on_string_hashing(tmp_path: Path) -> None:
     for hash_seed in ("0", "4242"):
         out = tmp_path / hash_seed
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, cwd=Path(__file__).parents[1])
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, cwd=REPO)
         digests.add(_tree_digest(out))
     simulate(tmp_path / "here", seed=5, nights=2, trades_per_night=150, tuning=SMALL)
     digests.add(_tree_digest(tmp_path / "here"))

@@ -8,8 +8,8 @@ import datetime as dt
 from pathlib import Path
 
 from ledger.verify import verify_ledger
+from tests.ledger.test_convergence import D1, MATURITY, chain, harness, replace_night, state_replays
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows
-from tests.test_ledger_convergence import D1, MATURITY, chain, harness, replace_night, state_replays
 
 NIGHTS = [D1 + dt.timedelta(days=i) for i in range(6)]
 WINDOW = 2

@@ -25,9 +25,10 @@ from connectors.parsers.base import (
 from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.xmlread import for_each_record
 from connectors.schemas import SCHEMAS
+from tests.conftest import REPO
 
 NIGHT = dt.date(2026, 11, 20)
-SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "spec" / "samples" / "2026-11-20"
+SAMPLES = REPO / "docs" / "spec" / "samples" / "2026-11-20"
 CORE = "91440300MA5F00001A"
 CARRIER = "91440300MA5F00004K"
 

@@ -19,7 +19,7 @@ from integration.runner import failure_messages, run_night
 from simulator import simulate
 from simulator.dq_faults import DqFault, plant_dq_faults
 from tests.conftest import REPO
-from tests.test_dagster import BIN, _free_port, _gql
+from tests.integration.test_dagster import BIN, _free_port, _gql
 
 START = dt.date(2026, 11, 18)
 CLEAN, DRIFT = START, START + dt.timedelta(days=1)

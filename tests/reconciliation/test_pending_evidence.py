@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import SAMPLE_NIGHT
-from tests.test_pipeline import read_csv, run_ok
+from tests.integration.test_pipeline import read_csv, run_ok
 
 INVOICE = "26320000000000023456"  # presented by F202611200001, delivered in tax/batch_0001.xml
 

@@ -14,9 +14,9 @@ from connectors.warehouse import Warehouse
 from ledger.entries import PoolReserve, PoolSell, decode_entry
 from ledger.pool_membership import ASSET_SOLD, append_membership, replay
 from pools.tape import read_tape_csv
-from tests import test_pools as sample
-from tests.test_pipeline import query, read_csv, run_ok
-from tests.test_pools import BANK, CLEAN, POOL, cut, scf, verify
+from tests.integration.test_pipeline import query, read_csv, run_ok
+from tests.pools import test_pool_jobs as sample
+from tests.pools.test_pool_jobs import BANK, CLEAN, POOL, cut, scf, verify
 
 night_home, home = sample.night_home, sample.home  # the sample night's home, and a copy of it per test
 

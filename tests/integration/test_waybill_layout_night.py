@@ -17,8 +17,8 @@ from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from simulator import Tuning, simulate
 from tests.conftest import SAMPLE_NIGHT
-from tests.test_layouts import WCCYR
-from tests.test_parsers import CARRIER
+from tests.connectors.test_layouts import WCCYR
+from tests.connectors.test_parsers import CARRIER
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 START = dt.date(2026, 11, 18)
@@ -47,7 +47,7 @@ def test_the_sample_night_with_real_2015wccyr_waybills_gives_the_same_verdicts(t
     shutil.copyfile(WCCYR, sample_inbox / SAMPLE_NIGHT / "logistics" / CARRIER / "waybills_0001.xml")
     run_nights(tmp_path / "home", sample_inbox, [NIGHT])
     assert layouts(tmp_path / "home") == {"2015WCCYR"}
-    # the contract-layout sample night's verdicts (tests/test_pipeline.py::test_sample_night_end_to_end)
+    # the contract-layout sample night's verdicts (tests/integration/test_pipeline.py::test_sample_night_end_to_end)
     assert statuses(tmp_path / "home", NIGHT) == {
         "F202611200001": ("clean", ""),
         "F202611200002": ("blocked", "TRADE_NO_WAYBILL"),
@@ -75,7 +75,7 @@ def test_the_simulator_delivers_one_carriers_waybills_in_2015wccyr(tmp_path):
     from typer.testing import CliRunner
 
     from integration.cli import app
-    from tests.test_layouts import parse_more
+    from tests.connectors.test_layouts import parse_more
 
     probe = simulate(tmp_path / "probe", seed=3, nights=1, start=START, trades_per_night=30)
     carriers = sorted(p.name for p in (tmp_path / "probe" / "inbox" / START.isoformat() / "logistics").iterdir())

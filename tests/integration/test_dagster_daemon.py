@@ -23,9 +23,9 @@ from integration.cli import app
 from integration.definitions import NIGHTLY_JOB_NAME
 from integration.home import init_home
 from simulator import simulate
+from tests.integration.test_dagster import AUTOMATION, BIN, RUNS, _gql, dagster_dev
+from tests.integration.test_operations_ops import _configure, _sftp_home
 from tests.sshd import sshd_server  # noqa: F401  (fixture)
-from tests.test_dagster import AUTOMATION, BIN, RUNS, _gql, dagster_dev
-from tests.test_operations_ops import _configure, _sftp_home
 
 REPORTS = ("findings.csv", "financing_status.csv")
 STOP_SENSOR = """mutation($id: String!) { stopSensor(id: $id) { __typename

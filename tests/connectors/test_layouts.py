@@ -18,9 +18,10 @@ from connectors.parsers import FileRejected, ParseContext, parse_file
 from connectors.parsers.base import MISSING_FIELD, UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.schemas import SCHEMAS
-from tests.test_fuzz_parsers import FUZZ
-from tests.test_fuzz_parsers import _parse as fuzz_parse
-from tests.test_parsers import (
+from tests.conftest import REPO
+from tests.connectors.test_fuzz_parsers import FUZZ
+from tests.connectors.test_fuzz_parsers import _parse as fuzz_parse
+from tests.connectors.test_parsers import (
     CARRIER,
     NIGHT,
     MemorySink,
@@ -28,7 +29,7 @@ from tests.test_parsers import (
     parse_sample,
 )
 
-MORE = Path(__file__).resolve().parents[1] / "docs" / "spec" / "samples-more"
+MORE = REPO / "docs" / "spec" / "samples-more"
 WCCYR = MORE / "logistics-2015WCCYR" / "waybills_0001.xml"
 SELLER = "91320500MA1X000024"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from connectors.parsers import FileRejected, base
-from tests.test_parsers import SAMPLE_ROWS, SAMPLES, MemorySink, parse_bytes
+from tests.connectors.test_parsers import SAMPLE_ROWS, SAMPLES, MemorySink, parse_bytes
 
 FILE_CODES = {
     base.EMPTY_FILE, base.BAD_ENCODING, base.MALFORMED_CSV, base.MISSING_COLUMN, base.DUPLICATE_COLUMN,

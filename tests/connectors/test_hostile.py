@@ -27,9 +27,9 @@ from integration.cli import app
 from integration.home import CONFIG_TEMPLATE, init_home
 from integration.settings import load_settings
 from reconciliation.reports import spreadsheet_safe
-from tests.conftest import SAMPLE_NIGHT
-from tests.test_parsers import SAMPLES, _batch, _invoice, parse_bytes
-from tests.test_pipeline import query, run_ok
+from tests.conftest import REPO, SAMPLE_NIGHT
+from tests.connectors.test_parsers import SAMPLES, _batch, _invoice, parse_bytes
+from tests.integration.test_pipeline import query, run_ok
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 
@@ -393,7 +393,7 @@ def test_parse_workers_die_with_a_killed_run(tmp_path):
         "        time.sleep(600)\n",
         "utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     night = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
     try:
         workers = [int(pid) for pid in night.stdout.readline().split()]
