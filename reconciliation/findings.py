@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import duckdb
 
@@ -78,6 +79,13 @@ class CheckRun:
     verdicts: dict[str, int] = field(default_factory=dict)
 
 
+class Judge(Protocol):
+    """What computes a night's ``night_findings`` and ``night_trade_matches`` (see :func:`judge_night`)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, business_date: dt.date, *,
+                 params: Mapping[str, int | str] | None = None, checks: Iterable[Check] = CHECKS) -> CheckRun: ...
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the findings and verdict tables (and the worklist's) if missing."""
     con.execute(FINDINGS_DDL)
@@ -91,9 +99,43 @@ def run_catalogue(
     *,
     params: Mapping[str, int | str] | None = None,
     checks: Iterable[Check] = CHECKS,
+    judge: Judge | None = None,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts."""
+    """Run every check for ``business_date`` and replace that night's findings and verdicts.
+
+    ``judge`` computes the night's ``night_findings`` and ``night_trade_matches`` (by default
+    :func:`judge_night`, on this DuckDB connection; the Spark engine gives its own,
+    :mod:`engines.spark`); storing them, the finding ids and the verdicts are the same either way.
+    """
     ensure_tables(con)
+    run = (judge or judge_night)(con, business_date, params=params, checks=checks)
+    with transaction(con):
+        _store_night(con, business_date)
+        store_trade_matches(con, business_date)
+    run.findings_by_category = dict(
+        con.execute(
+            "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
+            [business_date],
+        ).fetchall()
+    )
+    run.verdicts = dict(
+        con.execute(
+            "SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY ALL ORDER BY 1",
+            [business_date],
+        ).fetchall()
+    )
+    return run
+
+
+def judge_night(
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    *,
+    params: Mapping[str, int | str] | None = None,
+    checks: Iterable[Check] = CHECKS,
+) -> CheckRun:
+    """Open the night's session, match, and run every check into the temporary table
+    ``night_findings`` (the match into ``night_trade_matches``); nothing is stored."""
     run = CheckRun(business_date)
     open_night(con, business_date, params)
     run.trade_matches = prepare_trade_matches(con, run.seconds_by_check)
@@ -114,21 +156,6 @@ def run_catalogue(
             FROM ({check.sql()})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
-    with transaction(con):
-        _store_night(con, business_date)
-        store_trade_matches(con, business_date)
-    run.findings_by_category = dict(
-        con.execute(
-            "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
-            [business_date],
-        ).fetchall()
-    )
-    run.verdicts = dict(
-        con.execute(
-            "SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY ALL ORDER BY 1",
-            [business_date],
-        ).fetchall()
-    )
     return run
 
 

@@ -1,0 +1,463 @@
+"""DuckDB SQL of the catalogue → Spark SQL: what does not port, named once, and how it is handled.
+
+The catalogue is written once, in DuckDB SQL (``reconciliation/sql/*.sql`` and the SQL the
+night's session builds around it).  :class:`Translator` takes that stream of statements, in
+the order the DuckDB session runs them (:mod:`engines.record`), and gives the Spark SQL of
+each one: sqlglot (``read="duckdb"``, ``write="spark"``) does the bulk, after the rewrites
+below, which are everything the catalogue uses that Spark has no spelling for.
+
+=============================  ==============================================================
+DuckDB construct               handling
+=============================  ==============================================================
+``SET VARIABLE`` /             the value is kept here; every ``getvariable('name')`` is
+``getvariable``                replaced by it as a literal (:meth:`Translator._substitute`)
+``CREATE MACRO`` (scalar)      kept here; every call is expanded in place, its parameters
+                               replaced by the arguments (:meth:`Translator._expand`)
+``CREATE MACRO … AS TABLE``    kept here; a call in ``FROM`` becomes the macro's query as a
+                               subquery
+``CREATE TABLE`` of the        not run: the warehouse's tables are the open store's
+warehouse, ``ALTER``,          (:mod:`engines.store`); their upkeep is the warehouse's job
+``CREATE INDEX``, ``UPDATE``
+``CREATE TEMP TABLE … AS``     a Spark temp view, materialised (checkpointed) by the runner
+``CREATE TEMP TABLE (cols)``   an empty Spark temp view that ``INSERT INTO`` appends to
+``LATERAL (VALUES …)``         ``LATERAL (SELECT … UNION ALL SELECT …)`` (:func:`_values_as_select`)
+correlated scalar aggregate    a ``CROSS JOIN LATERAL`` of its aggregates, the expression over
+subquery (outer columns in     them outside (:func:`_lateral_aggregates`); also ``EXISTS`` in a
+its result), ``EXISTS`` in a   higher-order function's array
+lambda's array
+``list(…) FILTER (WHERE c)``   the filter on the ``collect_list`` of the ordered list
+``WITH RECURSIVE`` with        the recursion in ``UNION ALL``, then ``SELECT DISTINCT`` of it
+``UNION``                      (:func:`_recursive_union_all`)
+``AS MATERIALIZED`` (CTE)      a plain CTE (a hint)
+``list(x ORDER BY k)``         ``transform(array_sort(collect_list(struct(k, x))), …)``
+                               (:func:`_ordered_list`); ``DISTINCT`` adds ``array_distinct``
+``list[a:b]`` (1-based)        ``slice(list, a, b - a + 1)``
+``json_object(k, v, …)``       ``to_json(named_struct(k, v, …))`` (nulls kept, see
+                               :data:`SPARK_CONF`)
+``json_merge_patch(a, b)``     ``a`` with ``b``'s members appended (``b``'s keys are never in
+                               ``a`` in the catalogue: the pending members)
+``len(list)``                  ``size(list)`` (``len`` is the catalogue's spelling of a list's
+                               length; sqlglot would read it as a string's)
+``JSON`` (type, ``x::JSON``)   ``STRING``: a JSON text (:func:`spark_type`)
+``TIMESTAMP_S`` (``_MS/_NS``)  ``TIMESTAMP``
+``regexp_full_match(s, p)``    ``s RLIKE '^(?:p)$'``
+``printf``                     ``format_string`` with ``%s`` of dates and decimals as text
+a bare ``SELECT``              not run: what the DuckDB session reads back (its check that
+                               the parameters are set, counts) changes nothing
+=============================  ==============================================================
+
+Anything else sqlglot cannot write for Spark raises :class:`NotPortable` naming the
+statement, never a silent change of meaning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlglot
+from sqlglot import exp
+
+from connectors.errors import ScfError
+
+#: Spark settings the translated SQL relies on: UTC dates, ``to_json`` keeping null members
+#: (as DuckDB's ``json_object`` does), DuckDB's NULL (not an error) for an index out of range.
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.jsonGenerator.ignoreNullFields": "false",
+    "spark.sql.caseSensitive": "false",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    # DuckDB gives NULL for a list index out of range and for x / 0, as Spark outside ANSI mode
+    "spark.sql.ansi.enabled": "false",
+}
+
+_LEN = re.compile(r"\blen\(", re.IGNORECASE)
+_READ_ONLY = re.compile(r"^\s*(SELECT|DESCRIBE|SHOW)\b", re.IGNORECASE)
+_SET_VARIABLE = re.compile(r"^\s*SET\s+VARIABLE\s+(\w+)\s*=\s*(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+class NotPortable(ScfError):
+    """A statement of the catalogue that the Spark engine cannot run."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the Spark runner does with one translated statement."""
+
+    kind: str  # "view", "table" (materialised view), "empty" (a view of no rows), "insert"
+    name: str
+    sql: str  # Spark SQL: the query (view/table/insert) or the column list (empty)
+
+
+@dataclass
+class _Macro:
+    params: list[str]
+    body: exp.Expression
+    table: bool
+
+
+@dataclass
+class Translator:
+    """Turns the DuckDB session's statements, in order, into Spark actions (see the module)."""
+
+    base_tables: frozenset[str]
+    variables: dict[str, object] = field(default_factory=dict)
+    macros: dict[str, _Macro] = field(default_factory=dict)
+    reads: set[str] = field(default_factory=set)  # the warehouse tables the statements read
+
+    def feed(self, sql: str, params: Sequence[object] | None = None) -> list[Action]:
+        """The Spark actions of one executed DuckDB statement (a script: several)."""
+        variable = _SET_VARIABLE.match(sql)
+        if variable:
+            self._set_variable(variable.group(1), variable.group(2), params)
+            return []
+        if _READ_ONLY.match(sql):
+            return []
+        if params:
+            raise NotPortable(f"a statement with parameters the Spark engine cannot bind: {sql.strip()[:120]}")
+        actions: list[Action] = []
+        for statement in sqlglot.parse(_LEN.sub("array_length(", sql), read="duckdb"):
+            if statement is not None:
+                actions.extend(self._statement(statement))
+        return actions
+
+    # -- statements --------------------------------------------------------------------------
+
+    def _set_variable(self, name: str, value_sql: str, params: Sequence[object] | None) -> None:
+        if value_sql == "?":
+            if not params or len(params) != 1:
+                raise NotPortable(f"SET VARIABLE {name} without its one parameter")
+            self.variables[name] = params[0]
+            return
+        value = sqlglot.parse_one(value_sql, read="duckdb")
+        if isinstance(value, exp.Cast) and value.to.is_type(exp.DataType.Type.DATE) and value.this.is_string:
+            self.variables[name] = dt.date.fromisoformat(value.this.name)
+        elif isinstance(value, exp.Literal):
+            self.variables[name] = value.this if value.is_string else int(value.this)
+        else:
+            raise NotPortable(f"SET VARIABLE {name} = {value_sql}: not a literal")
+
+    def _statement(self, statement: exp.Expression) -> list[Action]:
+        if isinstance(statement, exp.Create):
+            return self._create(statement)
+        if isinstance(statement, exp.Insert):
+            target = statement.this.find(exp.Table)
+            name = target.name if target else ""
+            if name in self.base_tables:
+                return []  # warehouse upkeep
+            return [Action("insert", name, self._spark(statement.expression))]
+        if isinstance(statement, (exp.Alter, exp.Update)) and _target(statement) in self.base_tables:
+            return []
+        raise NotPortable(f"no Spark handling for: {statement.sql(dialect='duckdb')[:160]}")
+
+    def _create(self, create: exp.Create) -> list[Action]:
+        kind = (create.args.get("kind") or "").upper()
+        temporary = bool(create.find(exp.TemporaryProperty))
+        if kind == "MACRO":
+            function = create.this
+            body = create.expression
+            if isinstance(body, exp.Paren | exp.Subquery) and isinstance(body.this, exp.Select):
+                body = exp.Subquery(this=body.this)
+            self.macros[function.this.name.lower()] = _Macro(
+                [p.name for p in function.expressions], body, isinstance(create.expression, exp.Select | exp.Union))
+            return []
+        if kind == "INDEX":
+            return []
+        name = create.this.name if isinstance(create.this, exp.Table) else create.this.this.name
+        if kind == "TABLE" and not temporary:
+            if name in self.base_tables:
+                return []
+            raise NotPortable(f"CREATE TABLE {name}: not a warehouse table, not temporary")
+        query = create.expression
+        if kind == "VIEW" and query is not None:
+            return [Action("view", name, self._spark(query))]
+        if kind == "TABLE" and query is not None:
+            return [Action("table", name, self._spark(query))]
+        if kind == "TABLE" and isinstance(create.this, exp.Schema):
+            columns = ", ".join(f"{c.name} {c.args['kind'].sql(dialect='spark')}" for c in create.this.expressions)
+            return [Action("empty", name, columns)]
+        raise NotPortable(f"no Spark handling for: {create.sql(dialect='duckdb')[:160]}")
+
+    # -- expressions -------------------------------------------------------------------------
+
+    def _spark(self, query: exp.Expression) -> str:
+        tree = self._expand(query.copy())
+        self.reads.update(t.name for t in tree.find_all(exp.Table) if t.name in self.base_tables)
+        tree = _recursive_union_all(_bottom_up(tree, _rewrite))
+        tree = _lateral_aggregates(tree)
+        try:
+            return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+        except sqlglot.errors.UnsupportedError as error:
+            raise NotPortable(f"{error}: {query.sql(dialect='duckdb')[:160]}") from error
+
+    def _expand(self, tree: exp.Expression) -> exp.Expression:
+        """Replace variables and macro calls until none is left."""
+        for _ in range(50):
+            changed = False
+
+            def step(node: exp.Expression) -> exp.Expression:
+                nonlocal changed
+                if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
+                    changed = True
+                    return self._variable(node.expressions[0])
+                if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
+                    macro = self.macros.get(node.this.name.lower())
+                    if macro and macro.table:
+                        changed = True
+                        body = _bind(macro, node.this.expressions)
+                        alias = node.alias or node.this.name
+                        return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+                if isinstance(node, exp.Anonymous):
+                    macro = self.macros.get(node.name.lower())
+                    if macro and not macro.table:
+                        changed = True
+                        return exp.Paren(this=_bind(macro, node.expressions))
+                return node
+
+            tree = tree.transform(step)
+            if not changed:
+                return tree
+        raise NotPortable("macro expansion does not end (a recursive macro)")
+
+    def _variable(self, name_node: exp.Expression) -> exp.Expression:
+        name = name_node.name
+        if name not in self.variables:
+            raise NotPortable(f"getvariable('{name}') before SET VARIABLE {name}")
+        return _literal(self.variables[name])
+
+
+def _target(statement: exp.Expression) -> str:
+    table = statement.find(exp.Table)
+    return table.name if table else ""
+
+
+def _bind(macro: _Macro, arguments: Sequence[exp.Expression]) -> exp.Expression:
+    if len(arguments) != len(macro.params):
+        raise NotPortable(f"macro called with {len(arguments)} arguments, defined with {len(macro.params)}")
+    values = {p.lower(): a for p, a in zip(macro.params, arguments, strict=True)}
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name.lower() in values:
+            return exp.Paren(this=values[node.name.lower()].copy())
+        if isinstance(node, exp.Column) and not node.args.get("db") and node.table.lower() in values:
+            return exp.Dot(this=exp.Paren(this=values[node.table.lower()].copy()), expression=node.this.copy())
+        return node
+
+    return macro.body.copy().transform(bind)
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | Decimal):
+        return exp.Literal.number(value)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise NotPortable(f"a variable of type {type(value).__name__}")
+
+
+def _bottom_up(tree: exp.Expression, rewrite: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """``rewrite`` applied to every node, children before their parent (so a rewritten node's
+    arguments are already Spark's)."""
+    for node in reversed(list(tree.dfs())):
+        new = rewrite(node)
+        if new is not node:
+            if node is tree:
+                tree = new
+            else:
+                node.replace(new)
+    return tree
+
+
+def _values_as_select(values: exp.Values, alias: exp.TableAlias) -> exp.Expression:
+    """``VALUES (a, b), (c, d) AS r(x, y)`` as ``SELECT a AS x, b AS y UNION ALL SELECT c, d`` (Spark
+    evaluates no outer column in an inline table)."""
+    names = [c.name for c in alias.columns]
+    rows = [exp.select(*(exp.alias_(v.copy(), n) for v, n in zip(row.expressions, names, strict=True)))
+            for row in values.expressions]
+    union: exp.Expression = rows[0]
+    for row in rows[1:]:
+        union = exp.union(union, row, distinct=False)
+    return union
+
+
+def _lateral_aggregates(tree: exp.Expression) -> exp.Expression:
+    """Scalar subqueries Spark cannot correlate, as ``CROSS JOIN LATERAL`` aggregates.
+
+    A scalar subquery ``(SELECT f(agg₁, …, outer columns) FROM … WHERE …)`` without ``GROUP BY`` is
+    one row per outer row: its aggregates go into a lateral subquery joined to the enclosing
+    ``SELECT`` (Spark correlates those), ``f`` stays outside, over the lateral's columns.  An
+    ``EXISTS`` inside a higher-order function's array (which Spark refuses) becomes
+    ``count(*) > 0`` the same way.
+    """
+    counter = 0
+    for subquery in list(tree.find_all(exp.Subquery, exp.Exists)):
+        inner = subquery.this
+        if not isinstance(inner, exp.Select) or inner.args.get("group"):
+            continue
+        if isinstance(subquery, exp.Exists):
+            if not any(isinstance(a, exp.Func) and a.find(exp.Lambda) for a in _ancestors(subquery)):
+                continue
+            projection = exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0))
+        elif isinstance(subquery.parent, exp.From | exp.Join | exp.Lateral | exp.In | exp.Union) or subquery.alias:
+            continue
+        elif len(inner.expressions) == 1 and inner.expressions[0].find(exp.AggFunc):
+            projection = inner.expressions[0].unalias()
+        else:
+            continue
+        outer = subquery.find_ancestor(exp.Select)
+        if outer is None or outer.args.get("group"):
+            raise NotPortable(f"a correlated aggregate subquery in a grouped SELECT: {subquery.sql(dialect='duckdb')[:120]}")
+        name = f"_lateral{counter}"
+        counter += 1
+        aggregates = [a for a in projection.find_all(exp.AggFunc) if not a.find_ancestor(exp.AggFunc)]
+        columns = [exp.alias_(a.copy(), f"a{k}") for k, a in enumerate(aggregates)]
+        for k, aggregate in enumerate(aggregates):
+            aggregate.replace(exp.column(f"a{k}", table=name))
+        lateral = inner.copy()
+        lateral.set("expressions", columns)
+        outer.append("joins", exp.Join(this=exp.Lateral(this=exp.Subquery(this=lateral),
+                                                        alias=exp.TableAlias(this=exp.to_identifier(name))),
+                                       kind="CROSS"))
+        subquery.replace(exp.paren(projection))
+    return tree
+
+
+def _ancestors(node: exp.Expression) -> list[exp.Expression]:
+    found = []
+    while node.parent is not None:
+        node = node.parent
+        found.append(node)
+    return found
+
+
+def _recursive_union_all(tree: exp.Expression) -> exp.Expression:
+    """``WITH RECURSIVE r AS (a UNION b)`` as ``r_all AS (a UNION ALL b'), r AS (SELECT DISTINCT * FROM r_all)``
+    (Spark recurses with ``UNION ALL`` only; a cycle then ends in Spark's recursion limit, an error)."""
+    for with_ in tree.find_all(exp.With):
+        if not with_.args.get("recursive"):
+            continue
+        for cte in list(with_.expressions):
+            union = cte.this
+            name = cte.alias
+            if not (isinstance(union, exp.Union) and union.args.get("distinct")
+                    and any(t.name == name for t in union.find_all(exp.Table))):
+                continue
+            everything = f"{name}_all"
+            union.set("distinct", False)
+            for table in union.find_all(exp.Table):
+                if table.name == name:
+                    table.set("this", exp.to_identifier(everything))
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(everything), columns=cte.args["alias"].columns))
+            distinct = exp.CTE(this=exp.select("*").from_(everything).distinct(), alias=exp.TableAlias(this=exp.to_identifier(name)))
+            with_.set("expressions", [*with_.expressions[: cte.index + 1], distinct, *with_.expressions[cte.index + 1:]])
+    return tree
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    """The DuckDB-only functions of the module's table, rewritten for Spark."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+        return node
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):
+        return node.this
+    if isinstance(node, exp.RegexpFullMatch):
+        return exp.RegexpLike(this=node.this, expression=_anchored(node.expression))
+    if isinstance(node, exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        if modifiers is None:
+            return _replace_first(node)
+        if modifiers.name != "g":
+            raise NotPortable(f"regexp_replace with options {modifiers.name!r}")
+        node.set("modifiers", None)
+        node.set("single_replace", None)
+        return node
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _ordered_list(node.this)
+    if isinstance(node, exp.Filter) and not isinstance(node.this, exp.AggFunc):
+        aggregate = node.this.find(exp.ArrayAgg)  # an ordered list: the filter goes on what it collects
+        if aggregate is None:
+            raise NotPortable(f"FILTER on {node.this.sql(dialect='duckdb')[:80]}")
+        aggregate.replace(exp.Filter(this=aggregate.copy(), expression=node.expression))
+        return node.this
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Values) and isinstance(node.parent, exp.Lateral):
+        return exp.Subquery(this=_values_as_select(node.this, node.parent.args["alias"]))
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        low, high = node.expressions[0].this, node.expressions[0].expression
+        return exp.func("slice", node.this, low, exp.paren(exp.Sub(this=exp.paren(high), expression=exp.paren(low.copy()))) + 1)
+    if isinstance(node, exp.JSONObject):
+        fields = []
+        for pair in node.expressions:
+            fields.extend([pair.this, pair.expression])
+        return exp.func("to_json", exp.func("named_struct", *fields))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_merge_patch":
+        return _append_members(*node.expressions)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_bool_or":
+        x = exp.to_identifier("_x")
+        return exp.func("exists", node.expressions[0], exp.Lambda(this=exp.column("_x"), expressions=[x]))
+    return _json_as_text(node)
+
+
+def _anchored(pattern: exp.Expression) -> exp.Expression:
+    if not pattern.is_string:
+        raise NotPortable("regexp_full_match with a pattern that is not a literal")
+    return exp.Literal.string(f"^(?:{pattern.name})\\z")
+
+
+def _replace_first(node: exp.RegexpReplace) -> exp.Expression:
+    """DuckDB's ``regexp_replace`` without ``'g'`` replaces the first match only; Spark's, all."""
+    pattern, replacement = node.expression, node.args["replacement"]
+    if not pattern.is_string or not replacement.is_string or "$" in replacement.name or "\\" in replacement.name:
+        raise NotPortable("regexp_replace (first match) with a pattern or replacement that is not a plain literal")
+    first = exp.Literal.string(f"(?s)^(.*?)(?:{pattern.name})")
+    return exp.RegexpReplace(this=node.this, expression=first, replacement=exp.Literal.string(f"$1{replacement.name}"))
+
+
+def _ordered_list(order: exp.Order) -> exp.Expression:
+    """``list(x ORDER BY k…)``: the items sorted by their keys (ascending, nulls last, as DuckDB)."""
+    fields: list[exp.Expression] = []
+    for position, key in enumerate(order.expressions):
+        if key.args.get("desc"):
+            raise NotPortable("list(… ORDER BY … DESC)")
+        fields.extend([exp.Literal.string(f"k{position}"), key.this])
+    value = order.this
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        value = value.expressions[0]
+    fields.extend([exp.Literal.string("v"), value])
+    collected = exp.func("array_sort", exp.ArrayAgg(this=exp.func("named_struct", *fields)))
+    item = exp.to_identifier("_s")
+    items = exp.func("transform", collected, exp.Lambda(this=exp.column("v", table="_s"), expressions=[item]))
+    return exp.func("array_distinct", items) if distinct else items
+
+
+def _append_members(document: exp.Expression, patch: exp.Expression) -> exp.Expression:
+    """``json_merge_patch(a, b)`` where ``b`` adds members ``a`` does not have: ``a``'s text with ``b``'s appended."""
+    a, b = exp.paren(document), exp.paren(patch)
+    body = exp.func("substr", a, exp.Literal.number(1), exp.func("length", a.copy()) - 1)
+    comma = exp.Case(ifs=[exp.If(this=exp.EQ(this=a.copy(), expression=exp.Literal.string("{}")), true=exp.Literal.string(""))],
+                     default=exp.Literal.string(","))
+    return exp.func("concat", body, comma, exp.func("substr", b, exp.Literal.number(2)))
+
+
+def spark_type(duckdb_type: str) -> str:
+    """A DuckDB column type in Spark SQL (``JSON`` is text)."""
+    built = exp.DataType.build(duckdb_type, dialect="duckdb").transform(_json_as_text)
+    return built.sql(dialect="spark")
+
+
+def _json_as_text(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.JSON):
+        return exp.DataType.build("VARCHAR")
+    if isinstance(node, exp.DataType) and node.is_type(*_TIMESTAMPS):
+        return exp.DataType.build("TIMESTAMP")
+    return node
+
+
+_TIMESTAMPS = (exp.DataType.Type.TIMESTAMP_S, exp.DataType.Type.TIMESTAMP_MS, exp.DataType.Type.TIMESTAMP_NS)

@@ -1,0 +1,136 @@
+"""The catalogue on Spark: the four-flow match and every check, over the open store.
+
+:func:`spark_judge` is a :class:`reconciliation.findings.Judge`: for night D it
+
+1. exports the night's tables to the open store (:mod:`engines.store`);
+2. records the statements the DuckDB engine runs to judge the night (:mod:`engines.record`);
+3. registers every warehouse table the statements read as a Spark view over the store, its
+   columns in the warehouse's order and types;
+4. translates each statement (:mod:`engines.portable`) and runs it on Spark: temporary
+   tables become materialised views, the checks' rows are appended to ``night_findings``;
+5. hands ``night_findings`` and ``night_trade_matches`` back to DuckDB (Arrow), where the
+   finding ids, the verdicts and the reports are made by the same code as for the DuckDB
+   engine (:func:`reconciliation.findings.run_catalogue`).
+
+The session is a local one (``local[2]``) unless ``master`` names a cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+
+from engines.portable import SPARK_CONF, Action, NotPortable, Translator, spark_type
+from engines.record import base_tables, empty_copy, record_night
+from engines.store import columns, export_night
+from reconciliation.catalogue import CHECKS
+from reconciliation.check import Check
+from reconciliation.findings import CheckRun
+
+#: The temporary tables the night's judgement hands back to DuckDB.
+RESULTS: tuple[str, ...] = ("night_findings", "night_trade_matches")
+
+
+def spark_session(master: str = "local[2]", app_name: str = "scf-recon") -> SparkSession:
+    """A Spark session configured for the translated catalogue (:data:`engines.portable.SPARK_CONF`)."""
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("FATAL")  # errors reach the caller as exceptions, once
+    return session
+
+
+class SparkJudge:
+    """Judges nights on Spark over the store of a home (a :class:`reconciliation.findings.Judge`)."""
+
+    def __init__(self, spark: SparkSession, store: Path) -> None:
+        self.spark = spark
+        self.store = store
+        self.seconds: dict[str, float] = {}
+
+    def __call__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        business_date: dt.date,
+        *,
+        params: Mapping[str, int | str] | None = None,
+        checks: Iterable[Check] = CHECKS,
+    ) -> CheckRun:
+        """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``."""
+        started = time.perf_counter()
+        copy = empty_copy(con)
+        try:
+            statements = record_night(copy, business_date, params=params, checks=checks)
+            tables = base_tables(copy)
+            translator = Translator(frozenset(tables))
+            actions = [a for s in statements for a in translator.feed(s.sql, s.params)]
+            self.seconds["record"] = time.perf_counter() - started
+            export_night(con, self.store, business_date, translator.reads)
+            self.seconds["export"] = time.perf_counter() - started - self.seconds["record"]
+            self._register(con, translator.reads)
+            run = CheckRun(business_date)
+            self._run(actions, run)
+            self._hand_back(con, copy)
+        finally:
+            copy.close()
+        self.seconds["total"] = time.perf_counter() - started
+        run.trade_matches = con.execute("SELECT count(*) FROM night_trade_matches").fetchall()[0][0]
+        return run
+
+    def _register(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
+        """Every warehouse table as a Spark view over the store, in the warehouse's columns and types."""
+        for table in tables:
+            cols = columns(con, table)
+            typed = ", ".join(f"CAST({name} AS {spark_type(dtype)}) AS {name}" for name, dtype in cols)
+            folder = self.store / table
+            if any(folder.rglob("*.parquet")):
+                self.spark.read.option("basePath", str(folder)).parquet(str(folder)).createOrReplaceTempView(f"_store_{table}")
+                frame = self.spark.sql(f"SELECT {typed} FROM _store_{table}")
+            else:
+                schema = ", ".join(f"{name} {spark_type(dtype)}" for name, dtype in cols)
+                frame = self.spark.createDataFrame([], schema)
+            frame.createOrReplaceTempView(table)
+
+    def _run(self, actions: list[Action], run: CheckRun) -> None:
+        for action in actions:
+            started = time.perf_counter()
+            if action.kind == "empty":
+                frame = self.spark.createDataFrame([], action.sql)
+            elif action.kind == "insert":
+                frame = self.spark.table(action.name).unionByName(_positional(self.spark.sql(action.sql), self.spark.table(action.name)))
+                frame = frame.localCheckpoint()
+            else:
+                frame = self.spark.sql(action.sql)
+                if action.kind == "table":
+                    frame = frame.localCheckpoint()
+            frame.createOrReplaceTempView(action.name)
+            run.seconds_by_check[f"spark:{action.kind}:{action.name}"] = (
+                run.seconds_by_check.get(f"spark:{action.kind}:{action.name}", 0.0) + time.perf_counter() - started)
+
+    def _hand_back(self, con: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection) -> None:
+        """``night_findings`` and ``night_trade_matches`` from Spark into ``con``, in DuckDB's types."""
+        for name in RESULTS:
+            cols = [(row[0], row[1]) for row in copy.execute(f"DESCRIBE {name}").fetchall()]
+            arrow: pa.Table = self.spark.table(name).toArrow()
+            con.register(f"_spark_{name}", arrow)
+            try:
+                typed = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in cols)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {typed} FROM _spark_{name}")
+            finally:
+                con.unregister(f"_spark_{name}")
+
+
+def _positional(frame: DataFrame, like: DataFrame) -> DataFrame:
+    """``frame``'s columns renamed to ``like``'s, by position (``INSERT INTO t SELECT …``)."""
+    if len(frame.columns) != len(like.columns):
+        raise NotPortable(f"INSERT of {len(frame.columns)} columns into a table of {len(like.columns)}")
+    return frame.toDF(*like.columns)
+
+
