@@ -18,8 +18,8 @@ from enum import StrEnum
 import duckdb
 
 from connectors.warehouse import transaction
-from reconciliation.catalogue import CHECKS
-from reconciliation.check import Category, Check, severity_rank_sql
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 from worklist.effective import ensure_tables as ensure_worklist_tables
@@ -90,19 +90,21 @@ def run_catalogue(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts."""
+    """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
+    night's findings and verdicts."""
     ensure_tables(con)
     run = CheckRun(business_date)
-    open_night(con, business_date, params)
+    open_night(con, business_date, params, catalogue)
     run.trade_matches = prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
         "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
     )
-    for check in checks:
+    for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
@@ -111,7 +113,7 @@ def run_catalogue(
                    CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
-            FROM ({check.sql()})"""
+            FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
     with transaction(con):
@@ -169,8 +171,8 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         ), judged AS (
           SELECT f.financing_id,
                  CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status
