@@ -55,7 +55,12 @@ NOTES: Mapping[str, str] = {
         "Waybills are those of the four-flow match: the ones citing the trade's order number, or, without "
         "one, the seller's shipments to the buyer within the date window whose quantity agrees with the invoice."
     ),
-    "split_family": "Financings on the voucher, or on any voucher split from it, are implicated.",
+    "split_family": (
+        "The financing the refused event or row names is implicated; when the refused event would have "
+        "created a voucher (an ISSUE or SPLIT), so is every live financing of that voucher or of a voucher "
+        "split from it, whenever it arrives. A refused TRANSFER or FINANCE moved nothing: the financings "
+        "made before it on the voucher stand."
+    ),
     "pool_surveillance": "The pool's surveillance: the financing's verdict is unchanged.",
 }
 #: A note that makes a finding wait for evidence needs the window it waits for.
