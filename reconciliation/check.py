@@ -2,7 +2,7 @@
 
 A check is a SQL query (``reconciliation/sql/<check_id>.sql``, whose header block declares
 everything else: :mod:`reconciliation.catalogue` reads it) over the as-of views of the
-warehouse (``cur_*``, see :func:`connectors.warehouse.create_asof_views`) and the shared
+warehouse (``cur_*``, see :func:`warehouse.asof.create_asof_views`) and the shared
 views of the night's session (:mod:`reconciliation.session`).  Its rows name what it
 implicates and explain it:
 

@@ -17,11 +17,11 @@ from decimal import Decimal
 from stdnum.cn import uscc as stdnum_uscc
 
 from connectors.values import format_fen
-from connectors.warehouse import Warehouse
 from reconciliation.catalogue import CATALOGUE
 from reconciliation.check import Check, Family
 from reconciliation.findings import CheckRun, run_catalogue
 from tests.factories import financing, insert, invoice
+from warehouse.connection import Warehouse
 
 _serials = itertools.count(1)
 

@@ -9,7 +9,6 @@ import duckdb
 import pytest
 
 from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
 from ledger.entries import decode_entry
 from ledger.fingerprints import (
     BILL_RANGE,
@@ -35,6 +34,7 @@ from tests.ledger_nights import (
     NightRows,
     sample_night,
 )
+from warehouse.connection import Warehouse
 
 V0, V1 = "V3f9a1c2b4d5e6f70", "V3f9a1c2b4d5e6f71"
 D2 = SAMPLE_DATE + dt.timedelta(days=1)

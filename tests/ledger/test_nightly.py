@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from ledger import inputs as ledger_inputs
 from ledger.checkpoint import open_checkpoint
 from ledger.verify import verify_ledger
@@ -23,6 +22,7 @@ from tests.ledger_nights import (
     implications,
     sample_night,
 )
+from warehouse.connection import Warehouse
 
 D1 = SAMPLE_DATE
 D2 = D1 + dt.timedelta(days=1)

@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.merkle import leaf_hash
 from ledger.nightly import ingest_night
@@ -21,6 +20,7 @@ from ledger.publish import load_checkpoints
 from ledger.store import LedgerStore
 from ledger.verify import VerifyReport, verify_ledger
 from tests.ledger_nights import Harness, busy_night, implications
+from warehouse.connection import Warehouse
 
 DAYS = [dt.date(2026, 11, 20) + dt.timedelta(days=i) for i in range(3)]
 SIZE = 3 * 4 * 5  # three nights of four five-entry chains

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from reconciliation.catalogue import (
     CATALOGUE,
     CHECKS,
@@ -24,6 +23,7 @@ from reconciliation.check import Category, Family, Severity
 from reconciliation.findings import run_catalogue
 from tests.conftest import REPO
 from tests.factories import financing, invoice
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 18)
 SQL = Path(str(resources.files("reconciliation.sql")))

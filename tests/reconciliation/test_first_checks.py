@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from reconciliation.catalogue import CATALOGUE
 from reconciliation.check import Family
 from reconciliation.findings import run_catalogue as run_all
 from tests.factories import delivered, financing, insert, invoice, quarantined
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 18)
 
