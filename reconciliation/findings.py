@@ -49,6 +49,11 @@ class Verdict(StrEnum):
     CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
     CLOSED = "closed"  # no longer live, whatever its findings
 
+    @property
+    def held(self) -> bool:
+        """Whether the financing is held for the back office (``blocked`` or in ``review``)."""
+        return self in (Verdict.BLOCKED, Verdict.REVIEW)
+
 
 #: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
 CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
