@@ -67,13 +67,8 @@ def severity_rank_sql(column: str = "severity") -> str:
 
 
 def severity_macros_sql() -> str:
-    """The session's SQL macros of the severity vocabulary: ``severity_rank(s)`` and
-    ``severity_blocks(s)`` (a ``high`` or ``critical`` finding blocks its financing)."""
-    blocking = ", ".join(f"'{s.value}'" for s in Severity if s.blocks)
-    return (
-        f"CREATE OR REPLACE TEMP MACRO severity_rank(s) AS {severity_rank_sql('s')};\n"
-        f"CREATE OR REPLACE TEMP MACRO severity_blocks(s) AS coalesce(s IN ({blocking}), false);\n"
-    )
+    """The session's SQL macro of the severity vocabulary, ``severity_rank(s)``, for the check bodies."""
+    return f"CREATE OR REPLACE TEMP MACRO severity_rank(s) AS {severity_rank_sql('s')};\n"
 
 
 @dataclass(frozen=True)
