@@ -28,7 +28,6 @@ import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
 from paramiko.sftp_attr import SFTPAttributes
 
-from connectors.errors import ScfError
 from connectors.sources import (
     RemoteFile,
     UnsafeEntry,
@@ -38,6 +37,7 @@ from connectors.sources import (
     parse_night_name,
     unescape_path,
 )
+from foundation.errors import ScfError
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import duckdb
 
-from connectors.errors import ConfigError, IntegrityError
 from connectors.warehouse import transaction
+from foundation.errors import ConfigError, IntegrityError
 from ledger.checkpoint import NoteSigner
 from ledger.entries import PoolEntry, PoolRelease, PoolSell
 from ledger.pool_membership import append_membership

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 
 ACTIVE, RELEASED = "ACTIVE", "RELEASED"
 

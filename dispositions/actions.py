@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from enum import Enum, StrEnum
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 
 
 class Action(StrEnum):

@@ -2,8 +2,8 @@
 
 An action names a finding of a night's report (default: the latest night run); a waiver
 keeps the fingerprint of the finding's evidence on that night
-(:func:`~worklist.effective.evidence_fingerprint_sql`), so a change reopens it.  Every
-action is checked in trail order with :func:`worklist.effective.apply` before anything is
+(:func:`~dispositions.effective.evidence_fingerprint_sql`), so a change reopens it.  Every
+action is checked in trail order with :func:`dispositions.effective.apply` before anything is
 written (all of a batch, or none).
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from worklist.actions import Action, ActionRecord, DispositionError, ReasonCode
-from worklist.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
-from worklist.trail import Trail, append_records, trail_path
+from dispositions.actions import Action, ActionRecord, DispositionError, ReasonCode
+from dispositions.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
+from dispositions.trail import Trail, append_records, trail_path
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def record_actions(home: Path, requests: Sequence[Request], *, night: dt.date | 
                    now: dt.datetime | None = None) -> list[ActionRecord]:
     """Check and append ``requests`` (all or none) to ``<home>``'s trail; return the records.
 
-    Raises :class:`~worklist.actions.DispositionError` naming the first request that does not
+    Raises :class:`~dispositions.actions.DispositionError` naming the first request that does not
     fit: a finding not in the night's report, a waiver without reason or comment, an approval
     by the waiver's maker or without a waiver pending."""
     warehouse = home / "warehouse.duckdb"
