@@ -32,10 +32,13 @@ golang:
 demo: venv
 	$(BIN)/scf demo --home demo
 
-## The linters: ruff (E, F, W, B, SIM, UP, I) and mypy, zero findings (config in pyproject.toml).
+## The linters, zero findings (config in pyproject.toml): ruff (E, F, W, B, SIM, UP, I), mypy,
+## import-linter (the layers of docs/ARCHITECTURE.md) and vulture (dead code).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 ## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
 test: venv sshd chromium golang lint

@@ -120,7 +120,7 @@ class _RejectUnknownHostKey(paramiko.RejectPolicy):
     def __init__(self, host: str, port: int, known_hosts: Path) -> None:
         self._host, self._port, self._known_hosts = host, port, known_hosts
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(self, client: paramiko.SSHClient, _hostname: str, key: paramiko.PKey) -> None:
         raise HostKeyRejected(self._host, self._port, self._known_hosts, key, None)
 
 

@@ -224,11 +224,6 @@ def parse_invoice_refs(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> list[
     return refs
 
 
-def is_invoice_no(text: str | None) -> bool:
-    """True for a 20-digit 数电票 number."""
-    return bool(text) and bool(_INVOICE_NO.fullmatch(text))  # type: ignore[arg-type]
-
-
 _QUANTA: dict[int, Decimal] = {}  # scale -> Decimal("1E-<scale>")
 
 
