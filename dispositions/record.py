@@ -11,26 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from dispositions.actions import Action, ActionRecord, DispositionError, ReasonCode
+from dispositions.actions import Action, ActionRecord, DispositionError, Request
 from dispositions.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
 from dispositions.trail import Trail, append_records, trail_path
-
-
-@dataclass(frozen=True)
-class Request:
-    """One action a user asks for."""
-
-    finding_id: str
-    action: Action
-    user: str
-    assignee: str | None = None
-    reason_code: ReasonCode | None = None
-    comment: str | None = None
 
 
 def _nights(warehouse: Path, night: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -75,9 +62,8 @@ def record_actions(home: Path, requests: Sequence[Request], *, night: dt.date | 
     for request in requests:
         if request.finding_id not in evidence:
             raise DispositionError(f"{request.finding_id} is not a finding of night {seen}")
-        records.append(ActionRecord(
-            at=at, night=seen, after=latest, finding_id=request.finding_id, action=request.action, user=request.user,
-            assignee=request.assignee, reason_code=request.reason_code, comment=request.comment,
+        records.append(ActionRecord.of(
+            request, at=at, night=seen, after=latest,
             evidence_sha256=evidence[request.finding_id] if request.action is Action.WAIVE else None))
 
     def checked(trail: Trail) -> list[ActionRecord]:

@@ -9,9 +9,9 @@ import duckdb
 import typer
 from rich.console import Console
 
-from dispositions.actions import Action, DispositionError, ReasonCode, Status
+from dispositions.actions import Action, DispositionError, ReasonCode, Request, Status
 from dispositions.effective import scalar
-from dispositions.record import Request, record_actions
+from dispositions.record import record_actions
 from dispositions.trail import read_trail, trail_path
 from integration.settings import load_settings
 

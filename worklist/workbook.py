@@ -24,8 +24,7 @@ from typing import Any
 import xlsxwriter
 from openpyxl import load_workbook
 
-from dispositions.actions import Action, DispositionError, ReasonCode
-from dispositions.record import Request
+from dispositions.actions import Action, DispositionError, ReasonCode, Request
 from reconciliation.reports import spreadsheet_safe
 from worklist.labels import (
     ACTION_LABELS,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connectors.warehouse import Warehouse
-from dispositions.actions import Action, DispositionError, ReasonCode
+from dispositions.actions import Action, DispositionError, ReasonCode, Request
 from dispositions.effective import sync_trail
-from dispositions.record import Request, record_actions
+from dispositions.record import record_actions
 from dispositions.trail import TrailCorrupt, read_trail, trail_path
 from foundation.errors import IntegrityError
 from tests.factories import invoice
