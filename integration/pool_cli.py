@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.warehouse import Warehouse
 from foundation.errors import ConfigError
 from foundation.values import format_fen
 from integration.home import ledger_keys, pinned_log_verifier
@@ -22,6 +21,7 @@ from pools.replenish import replenish_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
+from warehouse.connection import Warehouse
 
 pool_app = typer.Typer(help="ABS pools: cut, verify, survey, list, replenish, release, sell.", no_args_is_help=True)
 console = Console()

@@ -27,7 +27,6 @@ from pathlib import Path
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.warehouse import transaction
 from foundation.errors import IntegrityError
 from ledger.checkpoint import CheckpointError, NoteSigner
 from ledger.entries import ArchiveManifest, decode_entry
@@ -38,6 +37,7 @@ from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
+from warehouse.connection import transaction
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from connectors.warehouse import Warehouse
 from pools.candidates import load_candidates
 from tests.pools import test_pool_jobs as sample
 from tests.pools.test_pool_jobs import BANK, BLOCKED, CLEAN
+from warehouse.connection import Warehouse
 
 night_home = sample.night_home
 
