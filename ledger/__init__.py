@@ -15,7 +15,7 @@ Entry points:
 
 * :func:`append_night` -- the nightly step (the orchestration's asset calls it);
 * :func:`verify_ledger`, :func:`voucher_lineage`;
-* ``ledger.cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
+* ``integration.ledger_cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
 * :mod:`ledger.keys` -- key files for the caller to load and pass in.
 """
 

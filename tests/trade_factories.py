@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 from reconciliation.catalogue import CATALOGUE
 from reconciliation.check import Check, Family
 from reconciliation.findings import CheckRun, run_catalogue

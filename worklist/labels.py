@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dispositions.actions import Action, ReasonCode, Status
 from reconciliation.check import Severity
 from reconciliation.findings import Verdict
-from worklist.actions import Action, ReasonCode, Status
 
 SEVERITY_LABELS: dict[str, str] = {Severity.CRITICAL: "严重 critical", Severity.HIGH: "高 high",
                                    Severity.MEDIUM: "中 medium", Severity.LOW: "低 low"}
