@@ -4,19 +4,23 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all lint bench sshd chromium golang venv spec
+.PHONY: demo test test-all lint bench sshd chromium golang java venv spec
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench,spark]'
 	touch $@
 
 # Debian's OpenSSH server: the SFTP tests start a real sshd on loopback.
 sshd:
 	@test -x /usr/sbin/sshd || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssh-server >/dev/null; }
+
+# Debian's OpenJDK 17: the Spark engine's tests run PySpark in local mode (engines/, tests/engines).
+java:
+	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; }
 
 # Debian's Chromium: the browser tests open the Data Docs, the scorecard and the exception worklist
 # headless (the worklist's through Selenium and chromium-driver, with a CJK font for its screenshot).
@@ -32,22 +36,28 @@ golang:
 demo: venv
 	$(BIN)/scf demo --home demo
 
-## The linters: ruff (E, F, W, B, SIM, UP, I) and mypy, zero findings (config in pyproject.toml).
+## The linters, zero findings (config in pyproject.toml): ruff (E, F, W, B, SIM, UP, I), mypy,
+## import-linter (the layers of docs/ARCHITECTURE.md) and vulture (dead code).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 ## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
-test: venv sshd chromium golang lint
+test: venv sshd chromium golang java lint
 	$(BIN)/pytest
 
-test-all: venv sshd chromium golang
+test-all: venv sshd chromium golang java
 	$(BIN)/pytest -m ''
 
 ## Benchmarks (not tests): figures go to BENCHMARKS.md by hand.
 bench: venv
 	$(BIN)/python bench/bench_night.py
 
-## Refresh the repo's copy of the contract (docs/spec/) from the steering folder's shared/spec.
+## Refresh the repo's copy of the contract (docs/spec/) from the steering folder's shared/spec
+## (tests/test_spec_copy.py checks the copy against the same folder).
+SCF_SHARED_SPEC ?= ../shared/spec
 spec:
-	rm -rf docs/spec && cp -r ../shared/spec docs/spec && chmod -R u+w docs/spec
+	test -d $(SCF_SHARED_SPEC)
+	rm -rf docs/spec && cp -r $(SCF_SHARED_SPEC) docs/spec && chmod -R u+w docs/spec

@@ -61,7 +61,7 @@ from decimal import Decimal
 import sqlglot
 from sqlglot import exp
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 
 #: Spark settings the translated SQL relies on: UTC dates, ``to_json`` keeping null members
 #: (as DuckDB's ``json_object`` does), DuckDB's NULL (not an error) for an index out of range.
@@ -96,7 +96,7 @@ class Action:
 @dataclass
 class _Macro:
     params: list[str]
-    body: exp.Expression
+    body: exp.Expr
     table: bool
 
 
@@ -141,7 +141,7 @@ class Translator:
         else:
             raise NotPortable(f"SET VARIABLE {name} = {value_sql}: not a literal")
 
-    def _statement(self, statement: exp.Expression) -> list[Action]:
+    def _statement(self, statement: exp.Expr) -> list[Action]:
         if isinstance(statement, exp.Create):
             return self._create(statement)
         if isinstance(statement, exp.Insert):
@@ -184,7 +184,7 @@ class Translator:
 
     # -- expressions -------------------------------------------------------------------------
 
-    def _spark(self, query: exp.Expression) -> str:
+    def _spark(self, query: exp.Expr) -> str:
         tree = self._expand(query.copy())
         self.reads.update(t.name for t in tree.find_all(exp.Table) if t.name in self.base_tables)
         tree = _recursive_union_all(_bottom_up(tree, _rewrite))
@@ -194,12 +194,12 @@ class Translator:
         except sqlglot.errors.UnsupportedError as error:
             raise NotPortable(f"{error}: {query.sql(dialect='duckdb')[:160]}") from error
 
-    def _expand(self, tree: exp.Expression) -> exp.Expression:
+    def _expand(self, tree: exp.Expr) -> exp.Expr:
         """Replace variables and macro calls until none is left."""
         for _ in range(50):
             changed = False
 
-            def step(node: exp.Expression) -> exp.Expression:
+            def step(node: exp.Expr) -> exp.Expr:
                 nonlocal changed
                 if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
                     changed = True
@@ -223,24 +223,24 @@ class Translator:
                 return tree
         raise NotPortable("macro expansion does not end (a recursive macro)")
 
-    def _variable(self, name_node: exp.Expression) -> exp.Expression:
+    def _variable(self, name_node: exp.Expr) -> exp.Expr:
         name = name_node.name
         if name not in self.variables:
             raise NotPortable(f"getvariable('{name}') before SET VARIABLE {name}")
         return _literal(self.variables[name])
 
 
-def _target(statement: exp.Expression) -> str:
+def _target(statement: exp.Expr) -> str:
     table = statement.find(exp.Table)
     return table.name if table else ""
 
 
-def _bind(macro: _Macro, arguments: Sequence[exp.Expression]) -> exp.Expression:
+def _bind(macro: _Macro, arguments: Sequence[exp.Expr]) -> exp.Expr:
     if len(arguments) != len(macro.params):
         raise NotPortable(f"macro called with {len(arguments)} arguments, defined with {len(macro.params)}")
     values = {p.lower(): a for p, a in zip(macro.params, arguments, strict=True)}
 
-    def bind(node: exp.Expression) -> exp.Expression:
+    def bind(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table and node.name.lower() in values:
             return exp.Paren(this=values[node.name.lower()].copy())
         if isinstance(node, exp.Column) and not node.args.get("db") and node.table.lower() in values:
@@ -250,7 +250,7 @@ def _bind(macro: _Macro, arguments: Sequence[exp.Expression]) -> exp.Expression:
     return macro.body.copy().transform(bind)
 
 
-def _literal(value: object) -> exp.Expression:
+def _literal(value: object) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | Decimal):
@@ -262,7 +262,7 @@ def _literal(value: object) -> exp.Expression:
     raise NotPortable(f"a variable of type {type(value).__name__}")
 
 
-def _bottom_up(tree: exp.Expression, rewrite: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+def _bottom_up(tree: exp.Expr, rewrite: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
     """``rewrite`` applied to every node, children before their parent (so a rewritten node's
     arguments are already Spark's)."""
     for node in reversed(list(tree.dfs())):
@@ -275,19 +275,19 @@ def _bottom_up(tree: exp.Expression, rewrite: Callable[[exp.Expression], exp.Exp
     return tree
 
 
-def _values_as_select(values: exp.Values, alias: exp.TableAlias) -> exp.Expression:
+def _values_as_select(values: exp.Values, alias: exp.TableAlias) -> exp.Expr:
     """``VALUES (a, b), (c, d) AS r(x, y)`` as ``SELECT a AS x, b AS y UNION ALL SELECT c, d`` (Spark
     evaluates no outer column in an inline table)."""
     names = [c.name for c in alias.columns]
     rows = [exp.select(*(exp.alias_(v.copy(), n) for v, n in zip(row.expressions, names, strict=True)))
             for row in values.expressions]
-    union: exp.Expression = rows[0]
+    union: exp.Expr = rows[0]
     for row in rows[1:]:
         union = exp.union(union, row, distinct=False)
     return union
 
 
-def _lateral_aggregates(tree: exp.Expression) -> exp.Expression:
+def _lateral_aggregates(tree: exp.Expr) -> exp.Expr:
     """Scalar subqueries Spark cannot correlate, as ``CROSS JOIN LATERAL`` aggregates.
 
     A scalar subquery ``(SELECT f(agg₁, …, outer columns) FROM … WHERE …)`` without ``GROUP BY`` is
@@ -329,7 +329,7 @@ def _lateral_aggregates(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _ancestors(node: exp.Expression) -> list[exp.Expression]:
+def _ancestors(node: exp.Expr) -> list[exp.Expr]:
     found = []
     while node.parent is not None:
         node = node.parent
@@ -337,7 +337,7 @@ def _ancestors(node: exp.Expression) -> list[exp.Expression]:
     return found
 
 
-def _recursive_union_all(tree: exp.Expression) -> exp.Expression:
+def _recursive_union_all(tree: exp.Expr) -> exp.Expr:
     """``WITH RECURSIVE r AS (a UNION b)`` as ``r_all AS (a UNION ALL b'), r AS (SELECT DISTINCT * FROM r_all)``
     (Spark recurses with ``UNION ALL`` only; a cycle then ends in Spark's recursion limit, an error)."""
     for with_ in tree.find_all(exp.With):
@@ -360,7 +360,7 @@ def _recursive_union_all(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     """The DuckDB-only functions of the module's table, rewritten for Spark."""
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
@@ -404,13 +404,13 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return _json_as_text(node)
 
 
-def _anchored(pattern: exp.Expression) -> exp.Expression:
+def _anchored(pattern: exp.Expr) -> exp.Expr:
     if not pattern.is_string:
         raise NotPortable("regexp_full_match with a pattern that is not a literal")
     return exp.Literal.string(f"^(?:{pattern.name})\\z")
 
 
-def _replace_first(node: exp.RegexpReplace) -> exp.Expression:
+def _replace_first(node: exp.RegexpReplace) -> exp.Expr:
     """DuckDB's ``regexp_replace`` without ``'g'`` replaces the first match only; Spark's, all."""
     pattern, replacement = node.expression, node.args["replacement"]
     if not pattern.is_string or not replacement.is_string or "$" in replacement.name or "\\" in replacement.name:
@@ -419,9 +419,9 @@ def _replace_first(node: exp.RegexpReplace) -> exp.Expression:
     return exp.RegexpReplace(this=node.this, expression=first, replacement=exp.Literal.string(f"$1{replacement.name}"))
 
 
-def _ordered_list(order: exp.Order) -> exp.Expression:
+def _ordered_list(order: exp.Order) -> exp.Expr:
     """``list(x ORDER BY k…)``: the items sorted by their keys (ascending, nulls last, as DuckDB)."""
-    fields: list[exp.Expression] = []
+    fields: list[exp.Expr] = []
     for position, key in enumerate(order.expressions):
         if key.args.get("desc"):
             raise NotPortable("list(… ORDER BY … DESC)")
@@ -437,7 +437,7 @@ def _ordered_list(order: exp.Order) -> exp.Expression:
     return exp.func("array_distinct", items) if distinct else items
 
 
-def _append_members(document: exp.Expression, patch: exp.Expression) -> exp.Expression:
+def _append_members(document: exp.Expr, patch: exp.Expr) -> exp.Expr:
     """``json_merge_patch(a, b)`` where ``b`` adds members ``a`` does not have: ``a``'s text with ``b``'s appended."""
     a, b = exp.paren(document), exp.paren(patch)
     body = exp.func("substr", a, exp.Literal.number(1), exp.func("length", a.copy()) - 1)
@@ -452,7 +452,7 @@ def spark_type(duckdb_type: str) -> str:
     return built.sql(dialect="spark")
 
 
-def _json_as_text(node: exp.Expression) -> exp.Expression:
+def _json_as_text(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.JSON):
         return exp.DataType.build("VARCHAR")
     if isinstance(node, exp.DataType) and node.is_type(*_TIMESTAMPS):

@@ -18,10 +18,10 @@ from typing import Any
 
 import duckdb
 
-from connectors.warehouse import install_sql_helpers
-from reconciliation.catalogue import CHECKS
+from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Check
 from reconciliation.findings import judge_night
+from warehouse.connection import install_sql_helpers
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,14 @@ def record_night(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> list[Recorded]:
     """The statements the DuckDB engine runs to judge ``business_date``, run on ``copy``
     (an :func:`empty_copy`, which keeps the session's temporary tables for their schemas)."""
     recording = _RecordingConnection(copy)
     install_sql_helpers(recording)  # type: ignore[arg-type]  # the connection's own macros (yuan)
-    judge_night(recording, business_date, params=params, checks=checks)  # type: ignore[arg-type]
+    judge_night(recording, business_date, params=params, checks=checks, catalogue=catalogue)  # type: ignore[arg-type]
     return recording.statements
 
 

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from engines.portable import SPARK_CONF, Action, NotPortable, Translator, spark_type
 from engines.record import base_tables, empty_copy, record_night
 from engines.store import columns, export_night
-from reconciliation.catalogue import CHECKS
+from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Check
 from reconciliation.findings import CheckRun
 
@@ -61,13 +61,14 @@ class SparkJudge:
         business_date: dt.date,
         *,
         params: Mapping[str, int | str] | None = None,
-        checks: Iterable[Check] = CHECKS,
+        checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
     ) -> CheckRun:
         """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``."""
         started = time.perf_counter()
         copy = empty_copy(con)
         try:
-            statements = record_night(copy, business_date, params=params, checks=checks)
+            statements = record_night(copy, business_date, params=params, checks=checks, catalogue=catalogue)
             tables = base_tables(copy)
             translator = Translator(frozenset(tables))
             actions = [a for s in statements for a in translator.feed(s.sql, s.params)]
@@ -81,7 +82,6 @@ class SparkJudge:
         finally:
             copy.close()
         self.seconds["total"] = time.perf_counter() - started
-        run.trade_matches = con.execute("SELECT count(*) FROM night_trade_matches").fetchall()[0][0]
         return run
 
     def _register(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:

@@ -15,10 +15,11 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from reconciliation.session import sql_script
+from warehouse.asof import create_asof_views
 
 _SQL = """
 WITH party AS (
@@ -49,11 +50,13 @@ WITH party AS (
   WHERE entry_type = 'FINANCING' AND seq < $tree_size GROUP BY ALL
 )
 SELECT f.financing_id, f.product, f.asset_ref, f.product || ':' || f.asset_ref AS asset_key,
-       f.applicant_uscc, f.debtor_uscc, ob.name, ob.industry, ob.group_id, ob.rating, og.group_id,
-       f.face_amount_fen, f.rate, f.value_date, f.maturity_date, f.invoice_nos,
-       v.verdict, o.check_ids,
-       coalesce(ev.why, ei.why, CASE WHEN b.cd_no IS NOT NULL THEN 'bill ended' END),
-       coalesce(pf.pool_id, pk.pool_id), l.seq
+       f.applicant_uscc AS originator_uscc, f.debtor_uscc AS obligor_uscc, ob.name AS obligor_name,
+       ob.industry, ob.group_id AS obligor_group, ob.rating, og.group_id AS originator_group,
+       f.face_amount_fen AS outstanding_fen, f.rate, f.value_date, f.maturity_date, f.invoice_nos,
+       v.verdict, o.check_ids AS open_checks,
+       coalesce(ev.why, ei.why, CASE WHEN b.cd_no IS NOT NULL THEN 'bill ended' END) AS asset_ended,
+       coalesce(pf.pool_id, pk.pool_id) AS pooled_in, l.seq AS ledger_leaf_index,
+       uscc_region(f.debtor_uscc) AS region
 FROM cur_financings f
 LEFT JOIN party ob ON ob.uscc = f.debtor_uscc
 LEFT JOIN party og ON og.uscc = f.applicant_uscc
@@ -96,17 +99,13 @@ class Candidate:
     asset_ended: str | None  # why the asset has no value left, if so
     pooled_in: str | None  # the active pool holding it (or 'sold with <pool>'), if any
     ledger_leaf_index: int | None
+    region: str | None  # the obligor's administrative-division code: uscc_region, the checks' one rule
     cutoff: dt.date
 
     @property
     def remaining_term_days(self) -> int | None:
         """Days from the cut-off to maturity."""
         return None if self.maturity_date is None else (self.maturity_date - self.cutoff).days
-
-    @property
-    def region(self) -> str | None:
-        """The obligor's administrative-division code (USCC positions 3–8)."""
-        return self.obligor_uscc[2:8] if self.obligor_uscc and len(self.obligor_uscc) == 18 else None
 
     @property
     def province(self) -> str | None:
@@ -127,6 +126,7 @@ def load_candidates(
     ensure_ledger_schema(con)
     registry.ensure_tables(con)
     create_asof_views(con, cutoff)
-    rows = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size}).fetchall()
-    # the SELECT lists Candidate's fields in order, all but the cut-off
-    return [Candidate(*row, cutoff=cutoff) for row in rows]  # type: ignore[misc]
+    con.execute(sql_script("match_macros.sql"))  # uscc_region (positions 3–8 of a well-formed USCC)
+    cursor = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size})
+    names = [column[0] for column in cursor.description]  # the SELECT names each of Candidate's fields but the cut-off
+    return [Candidate(**dict(zip(names, row, strict=True)), cutoff=cutoff) for row in cursor.fetchall()]

@@ -18,13 +18,13 @@ from typing import Protocol
 
 import duckdb
 
-from connectors.warehouse import transaction
-from reconciliation.catalogue import CHECKS
-from reconciliation.check import Category, Check, severity_rank_sql
+from dispositions.effective import ensure_tables as ensure_worklist_tables
+from dispositions.effective import store_night_dispositions, waived_sql
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
-from worklist.effective import ensure_tables as ensure_worklist_tables
-from worklist.effective import store_night_dispositions, waived_sql
+from warehouse.connection import transaction
 
 FINDINGS_DDL = """
 CREATE TABLE IF NOT EXISTS findings (
@@ -50,6 +50,11 @@ class Verdict(StrEnum):
     CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
     CLOSED = "closed"  # no longer live, whatever its findings
 
+    @property
+    def held(self) -> bool:
+        """Whether the financing is held for the back office (``blocked`` or in ``review``)."""
+        return self in (Verdict.BLOCKED, Verdict.REVIEW)
+
 
 #: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
 CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
@@ -74,7 +79,6 @@ class CheckRun:
 
     business_date: dt.date
     seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
-    trade_matches: int = 0
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
 
@@ -83,7 +87,8 @@ class Judge(Protocol):
     """What computes a night's ``night_findings`` and ``night_trade_matches`` (see :func:`judge_night`)."""
 
     def __call__(self, con: duckdb.DuckDBPyConnection, business_date: dt.date, *,
-                 params: Mapping[str, int | str] | None = None, checks: Iterable[Check] = CHECKS) -> CheckRun: ...
+                 params: Mapping[str, int | str] | None = None, checks: Iterable[Check] | None = None,
+                 catalogue: Catalogue = CATALOGUE) -> CheckRun: ...
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -98,17 +103,19 @@ def run_catalogue(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
     judge: Judge | None = None,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts.
+    """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
+    night's findings and verdicts.
 
     ``judge`` computes the night's ``night_findings`` and ``night_trade_matches`` (by default
     :func:`judge_night`, on this DuckDB connection; the Spark engine gives its own,
     :mod:`engines.spark`); storing them, the finding ids and the verdicts are the same either way.
     """
     ensure_tables(con)
-    run = (judge or judge_night)(con, business_date, params=params, checks=checks)
+    run = (judge or judge_night)(con, business_date, params=params, checks=checks, catalogue=catalogue)
     with transaction(con):
         _store_night(con, business_date)
         store_trade_matches(con, business_date)
@@ -132,19 +139,20 @@ def judge_night(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> CheckRun:
     """Open the night's session, match, and run every check into the temporary table
     ``night_findings`` (the match into ``night_trade_matches``); nothing is stored."""
     run = CheckRun(business_date)
-    open_night(con, business_date, params)
-    run.trade_matches = prepare_trade_matches(con, run.seconds_by_check)
+    open_night(con, business_date, params, catalogue)
+    prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
         "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
     )
-    for check in checks:
+    for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
@@ -153,7 +161,7 @@ def judge_night(
                    CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
-            FROM ({check.sql()})"""
+            FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
     return run
@@ -196,8 +204,8 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         ), judged AS (
           SELECT f.financing_id,
                  CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status

@@ -1,7 +1,7 @@
 """The SQL session of one night: the as-of views, the parameters, the shared views.
 
 Every check of night D runs on a connection prepared here: ``cur_*`` views holding the
-history up to D (:func:`connectors.warehouse.create_asof_views`), the catalogue's
+history up to D (:func:`warehouse.asof.create_asof_views`), the catalogue's
 parameters as DuckDB variables (configuration overriding the defaults), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
 """
@@ -14,11 +14,12 @@ from importlib import resources
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
-from reconciliation.catalogue import default_params
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import severity_macros_sql
+from warehouse.asof import create_asof_views
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
@@ -40,16 +41,21 @@ def set_check_variables(
 
 
 def open_night(
-    con: duckdb.DuckDBPyConnection, business_date: dt.date, params: Mapping[str, int | str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    params: Mapping[str, int | str] | None = None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> None:
-    """Prepare ``con`` for the checks of ``business_date`` (see the module docstring)."""
-    unknown = set(params or {}) - set(default_params())
+    """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring)."""
+    defaults = catalogue.default_params()
+    unknown = set(params or {}) - set(defaults)
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
     ensure_pool_tables(con)  # the POOL_* checks read the pool register
     con.execute(SOURCE_ISSUES_DDL)
     create_asof_views(con, business_date)
-    set_check_variables(con, business_date, {**default_params(), **(params or {})})
+    set_check_variables(con, business_date, {**defaults, **(params or {})})
+    con.execute(severity_macros_sql())
     for name in PRELUDES:
         con.execute(sql_script(name))
