@@ -146,7 +146,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
         sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
-        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params)
+        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params, judge=scf.judge())
     _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
     return dg.MaterializeResult(
         metadata={

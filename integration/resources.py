@@ -13,6 +13,7 @@ import dagster as dg
 from foundation.errors import ScfError
 from integration.nights import config_hash
 from integration.settings import Settings, load_settings
+from reconciliation.findings import Judge
 
 LOCK_FILE = "night.lock"
 
@@ -31,6 +32,19 @@ class ScfHome(dg.ConfigurableResource):
 
     home: str = ""
     inbox: str = ""
+    spark_master: str = "local[2]"  # the Spark engine's master: local mode, or a cluster's URL
+
+    def judge(self) -> Judge | None:
+        """What judges the night's findings: ``None`` (DuckDB, :func:`reconciliation.findings.judge_night`)
+        or the catalogue on Spark over the home's open store, as ``[findings] engine`` says.  A
+        DuckDB night never starts a JVM; pyspark is imported only for a Spark night."""
+        settings = self.settings()
+        if settings.findings_engine != "spark":
+            return None
+        from engines.spark import SparkJudge, spark_session
+        from engines.store import store_root
+
+        return SparkJudge(spark_session(self.spark_master), store_root(settings.home))
 
     def settings(self) -> Settings:
         """The settings of this home, with the configured overrides applied."""

@@ -81,6 +81,7 @@ class Settings:
     cutoff: dt.time = dt.time(3, 30)  # [nightly] cutoff: Asia/Shanghai time a night runs even if incomplete
     alert_command: tuple[str, ...] = ()  # [nightly] alert_command: argv run with a failed night's alert file
     bank_code: str | None = None  # [bank] code: the bank's own 12-digit CNAPS code (pools)
+    findings_engine: str = "duckdb"  # [findings] engine: where the catalogue runs (FINDINGS_ENGINES)
 
     @property
     def warehouse_path(self) -> Path:
@@ -126,7 +127,10 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
-SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank")
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank", "findings")
+#: Where the findings stage may run the catalogue: the embedded DuckDB, or Spark over the open
+#: store (engines/, docs/SCALE.md); the ledger always runs on DuckDB.
+FINDINGS_ENGINES = ("duckdb", "spark")
 SOURCE_KINDS = ("local", "sftp")
 _SOURCE_KEYS = {
     "kind": str, "inbox": str, "host": str, "port": int, "username": str, "key_file": str, "known_hosts": str,
@@ -271,6 +275,15 @@ def _bank_code(file: Path, table: object) -> str | None:
     return code
 
 
+def _findings_engine(file: Path, table: object) -> str:
+    """``[findings] engine``: one of :data:`FINDINGS_ENGINES`."""
+    findings = _Reader(file, "findings", table, {"engine": str})
+    engine: str = findings.get("engine", Settings.findings_engine)
+    if engine not in FINDINGS_ENGINES:
+        findings.fail("engine", f"{engine!r} is not one of {', '.join(FINDINGS_ENGINES)}")
+    return engine
+
+
 def _ledger_fields(table: Mapping[str, Any]) -> dict[str, Any]:
     """The [ledger] section as LedgerSettings fields (``*_file`` keys are paths)."""
     return {k: Path(v) if k.endswith("_file") else v for k, v in table.items()}
@@ -302,4 +315,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         max_amount_fen,
         *_nightly(config_file, config.get("nightly", {})),
         _bank_code(config_file, config.get("bank", {})),
+        _findings_engine(config_file, config.get("findings", {})),
     )

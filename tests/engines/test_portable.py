@@ -1,0 +1,86 @@
+"""The DuckDB → Spark translation of the catalogue's SQL (engines/portable.py), without Spark."""
+
+from __future__ import annotations
+
+import pytest
+
+from engines.portable import NotPortable, Translator, spark_type
+
+
+def _translate(*statements: str | tuple[str, list[object]]) -> list[str]:
+    translator = Translator(frozenset({"files", "financings"}))
+    actions = []
+    for statement in statements:
+        sql, params = statement if isinstance(statement, tuple) else (statement, None)
+        actions += translator.feed(sql, params)
+    return [action.sql for action in actions]
+
+
+def test_variables_become_literals_and_macros_are_expanded() -> None:
+    (sql,) = _translate(
+        ("SET VARIABLE window_days = ?", [7]),
+        "SET VARIABLE business_date = DATE '2026-11-20'",
+        "CREATE OR REPLACE TEMP MACRO yuan(fen) AS (fen // 100)::VARCHAR",
+        "CREATE OR REPLACE TEMP VIEW v AS SELECT yuan(amount_fen) AS y FROM financings "
+        "WHERE business_date <= getvariable('business_date') - getvariable('window_days')",
+    )
+    assert "getvariable" not in sql.lower() and "yuan" not in sql.lower()
+    assert "CAST('2026-11-20' AS DATE) - 7" in sql
+    assert "DIV 100" in sql
+
+
+def test_a_table_macro_becomes_a_subquery() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE MACRO as_of(d) AS TABLE SELECT * FROM financings WHERE business_date <= d",
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT r.* FROM as_of(DATE '2026-11-20') r",
+    )
+    assert "FROM (SELECT * FROM financings WHERE business_date <= (CAST('2026-11-20' AS DATE))) AS r" in sql
+
+
+def test_duckdb_only_functions_are_rewritten() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT list(DISTINCT x ORDER BY x) AS xs, l[1:3] AS head, "
+        "regexp_full_match(a, '[0-9]{8}') AS full, regexp_replace(a, '0', '') AS first, "
+        "regexp_replace(a, '0', '', 'g') AS every, len(l) AS n FROM files",
+    )
+    assert "ARRAY_DISTINCT(TRANSFORM(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', x, 'v', x))), _s -> _s.v))" in sql
+    assert "SLICE(l, 1, ((3) - (1)) + 1)" in sql
+    assert "a RLIKE '^(?:[0-9]{8})\\\\z'" in sql
+    assert "REGEXP_REPLACE(a, '(?s)^(.*?)(?:0)', '$1')" in sql  # DuckDB replaces the first match only
+    assert "REGEXP_REPLACE(a, '0', '')" in sql
+    assert "SIZE(l)" in sql
+
+
+def test_a_correlated_aggregate_subquery_becomes_a_lateral_join() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT f.financing_id, "
+        "(SELECT CASE WHEN count(*) > 0 THEN f.value_date END FROM files d WHERE d.rel_path = f.asset_ref) AS p "
+        "FROM financings f",
+    )
+    assert "CROSS JOIN LATERAL (SELECT COUNT(*) AS a0 FROM files AS d WHERE d.rel_path = f.asset_ref) AS _lateral0" in sql
+    assert "CASE WHEN _lateral0.a0 > 0 THEN f.value_date END" in sql
+
+
+def test_what_does_not_port_is_refused_with_the_statement() -> None:
+    with pytest.raises(NotPortable, match="DESC"):
+        _translate("CREATE OR REPLACE TEMP TABLE t AS SELECT list(x ORDER BY x DESC) FROM files")
+    with pytest.raises(NotPortable, match="getvariable"):
+        _translate("CREATE OR REPLACE TEMP VIEW v AS SELECT getvariable('unset') FROM files")
+    with pytest.raises(NotPortable, match="not temporary"):
+        _translate("CREATE TABLE elsewhere (a INTEGER)")
+
+
+def test_warehouse_upkeep_and_reads_are_not_run_on_spark() -> None:
+    assert _translate(
+        "CREATE TABLE IF NOT EXISTS financings (business_date DATE)",
+        "ALTER TABLE financings ADD COLUMN IF NOT EXISTS x DATE",
+        ("SELECT getvariable(?)", ["x"]),
+        "SELECT count(*) FROM files",
+    ) == []
+
+
+def test_duckdb_types_in_spark() -> None:
+    assert spark_type("JSON") == "STRING"
+    assert spark_type("TIMESTAMP_S") == "TIMESTAMP"
+    assert spark_type("DECIMAL(38,18)") == "DECIMAL(38, 18)"
+    assert spark_type("VARCHAR[]") == "ARRAY<STRING>"
