@@ -91,6 +91,7 @@ class Action:
     kind: str  # "view", "table" (materialised view), "empty" (a view of no rows), "insert"
     name: str
     sql: str  # Spark SQL: the query (view/table/insert) or the column list (empty)
+    label: str = ""  # the check whose rows an insert appends (the session's check_id variable)
 
 
 @dataclass
@@ -149,7 +150,7 @@ class Translator:
             name = target.name if target else ""
             if name in self.base_tables:
                 return []  # warehouse upkeep
-            return [Action("insert", name, self._spark(statement.expression))]
+            return [Action("insert", name, self._spark(statement.expression), str(self.variables.get("check_id", "")))]
         if isinstance(statement, (exp.Alter, exp.Update)) and _target(statement) in self.base_tables:
             return []
         raise NotPortable(f"no Spark handling for: {statement.sql(dialect='duckdb')[:160]}")

@@ -32,6 +32,7 @@ from engines.store import columns, export_night
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Check
 from reconciliation.findings import CheckRun
+from reconciliation.session import open_night
 
 #: The temporary tables the night's judgement hands back to DuckDB.
 RESULTS: tuple[str, ...] = ("night_findings", "night_trade_matches")
@@ -79,6 +80,8 @@ class SparkJudge:
             run = CheckRun(business_date)
             self._run(actions, run)
             self._hand_back(con, copy)
+            # the verdicts read the night's as-of views and unreadable rows on the DuckDB side
+            open_night(con, business_date, params, catalogue)
         finally:
             copy.close()
         self.seconds["total"] = time.perf_counter() - started
@@ -101,18 +104,25 @@ class SparkJudge:
     def _run(self, actions: list[Action], run: CheckRun) -> None:
         for action in actions:
             started = time.perf_counter()
-            if action.kind == "empty":
-                frame = self.spark.createDataFrame([], action.sql)
-            elif action.kind == "insert":
-                frame = self.spark.table(action.name).unionByName(_positional(self.spark.sql(action.sql), self.spark.table(action.name)))
+            try:
+                self._act(action)
+            except Exception as error:  # Spark's analysis errors: one line naming the statement and the cause
+                cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise NotPortable(f"Spark cannot run {action.kind} {action.name} {action.label}: {cause}") from error
+            key = action.label or f"spark:{action.name}"
+            run.seconds_by_check[key] = run.seconds_by_check.get(key, 0.0) + time.perf_counter() - started
+
+    def _act(self, action: Action) -> None:
+        if action.kind == "empty":
+            frame = self.spark.createDataFrame([], action.sql)
+        elif action.kind == "insert":
+            table = self.spark.table(action.name)
+            frame = table.unionByName(_positional(self.spark.sql(action.sql), table)).localCheckpoint()
+        else:
+            frame = self.spark.sql(action.sql)
+            if action.kind == "table":
                 frame = frame.localCheckpoint()
-            else:
-                frame = self.spark.sql(action.sql)
-                if action.kind == "table":
-                    frame = frame.localCheckpoint()
-            frame.createOrReplaceTempView(action.name)
-            run.seconds_by_check[f"spark:{action.kind}:{action.name}"] = (
-                run.seconds_by_check.get(f"spark:{action.kind}:{action.name}", 0.0) + time.perf_counter() - started)
+        frame.createOrReplaceTempView(action.name)
 
     def _hand_back(self, con: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection) -> None:
         """``night_findings`` and ``night_trade_matches`` from Spark into ``con``, in DuckDB's types."""
