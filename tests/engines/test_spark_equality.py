@@ -82,7 +82,7 @@ def test_spark_gives_duckdbs_rows(judged: tuple[duckdb.DuckDBPyConnection, duckd
 
 def test_the_night_found_what_it_planted(judged: tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]) -> None:
     _, on_spark = judged
-    checks = {c for (c,) in on_spark.execute("SELECT DISTINCT check_id FROM findings WHERE business_date = ?", [LAST]).fetchall()}
-    verdicts = {v for (v,) in on_spark.execute("SELECT DISTINCT verdict FROM financing_verdicts WHERE business_date = ?", [LAST]).fetchall()}
+    checks = {c for (c,) in on_spark.execute("SELECT check_id FROM findings WHERE business_date = ?", [LAST]).fetchall()}
+    verdicts = {v for (v,) in on_spark.execute("SELECT verdict FROM financing_verdicts WHERE business_date = ?", [LAST]).fetchall()}
     assert {"DUP_INVOICE_MULTI_FINANCED", "INVOICE_RED_FLUSHED"} <= checks
     assert {"blocked", "clean"} <= verdicts
