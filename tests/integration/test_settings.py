@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource
+from foundation.errors import ConfigError
 from integration.settings import load_settings
 
 
@@ -55,3 +58,13 @@ signing_key_file = "/secure/ledger.pem"
     assert settings.ledger.signer_name == "bank-a"
     # A local inbox given explicitly replaces the configured SFTP source.
     assert isinstance(load_settings(tmp_path, inbox=tmp_path / "copy").source(), LocalFolderSource)
+
+
+def test_findings_engine_is_duckdb_unless_configured_and_validated(tmp_path, monkeypatch):
+    monkeypatch.delenv("SCF_INBOX", raising=False)
+    assert load_settings(tmp_path).findings_engine == "duckdb"
+    (tmp_path / "scf.toml").write_text('[findings]\nengine = "spark"\n', "utf-8")
+    assert load_settings(tmp_path).findings_engine == "spark"
+    (tmp_path / "scf.toml").write_text('[findings]\nengine = "trino"\n', "utf-8")
+    with pytest.raises(ConfigError, match="engine.*'trino' is not one of duckdb, spark"):
+        load_settings(tmp_path)
