@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 pytest.importorskip("pyspark")
+pytestmark = pytest.mark.timeout(1800)  # one Spark session plans ~90 statements: minutes on a loaded machine
 
 from engines.spark import SparkJudge, spark_session  # noqa: E402
 from integration.home import init_home  # noqa: E402
