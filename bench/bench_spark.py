@@ -29,7 +29,7 @@ from simulator import simulate
 from warehouse.connection import install_sql_helpers
 
 START = dt.date(2026, 11, 18)
-NOT_YET_ON_SPARK = ("TRADE_NO_WAYBILL", "TRADE_CIRCULAR", "DUP_INVOICE_REISSUED")
+NOT_YET_ON_SPARK = ("TRADE_NO_WAYBILL", "TRADE_CIRCULAR", "DUP_INVOICE_REISSUED", "TRADE_INVALID_USCC")
 
 
 def main() -> None:

@@ -34,14 +34,14 @@ lambda's array
 ``list[a:b]`` (1-based)        ``slice(list, a, b - a + 1)``
 ``json_object(k, v, …)``       ``to_json(named_struct(k, v, …))`` (nulls kept, see
                                :data:`SPARK_CONF`)
-``json_merge_patch(a, b)``     ``a`` with ``b``'s members appended (``b``'s keys are never in
-                               ``a`` in the catalogue: the pending members)
+``json_merge_patch(a, b)``     ``a`` (compacted) with ``b``'s non-null members appended (``b``'s
+                               keys are never in ``a`` in the catalogue: the pending members)
 ``len(list)``                  ``size(list)`` (``len`` is the catalogue's spelling of a list's
                                length; sqlglot would read it as a string's)
 ``JSON`` (type, ``x::JSON``)   ``STRING``: a JSON text (:func:`spark_type`)
 ``TIMESTAMP_S`` (``_MS/_NS``)  ``TIMESTAMP``
 ``regexp_full_match(s, p)``    ``s RLIKE '^(?:p)$'``
-``printf``                     ``format_string`` with ``%s`` of dates and decimals as text
+``printf``                     ``format_string``, every ``%s`` argument cast to text first
 a bare ``SELECT``              not run: what the DuckDB session reads back (its check that
                                the parameters are set, counts) changes nothing
 =============================  ==============================================================
@@ -398,12 +398,30 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         for pair in node.expressions:
             fields.extend([pair.this, pair.expression])
         return exp.func("to_json", exp.func("named_struct", *fields))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "printf":
+        return _printf(node)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "json_merge_patch":
         return _append_members(*node.expressions)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "list_bool_or":
         x = exp.to_identifier("_x")
         return exp.func("exists", node.expressions[0], exp.Lambda(this=exp.column("_x"), expressions=[x]))
     return _json_as_text(node)
+
+
+_SPECIFIER = re.compile(r"%(?:%|[-#+ 0,(]*\d*(?:\.\d+)?([a-zA-Z]))")
+
+
+def _printf(node: exp.Anonymous) -> exp.Expr:
+    """``printf``'s ``%s`` of a date or decimal is its text in DuckDB, a number or Java's text in
+    Spark's ``format_string``: every ``%s`` argument is cast to text first (as DuckDB prints it)."""
+    template, *arguments = node.expressions
+    if not template.is_string:
+        raise NotPortable("printf with a format that is not a literal")
+    kinds = [m.group(1) for m in _SPECIFIER.finditer(template.name) if m.group(1)]
+    if len(kinds) != len(arguments):
+        raise NotPortable(f"printf({template.name!r}) with {len(arguments)} arguments")
+    cast = [exp.cast(a, exp.DataType.build("VARCHAR")) if kind == "s" else a for kind, a in zip(kinds, arguments, strict=True)]
+    return exp.Anonymous(this="format_string", expressions=[template, *cast])
 
 
 def _anchored(pattern: exp.Expr) -> exp.Expr:
@@ -440,8 +458,16 @@ def _ordered_list(order: exp.Order) -> exp.Expr:
 
 
 def _append_members(document: exp.Expr, patch: exp.Expr) -> exp.Expr:
-    """``json_merge_patch(a, b)`` where ``b`` adds members ``a`` does not have: ``a``'s text with ``b``'s appended."""
-    a, b = exp.paren(document), exp.paren(patch)
+    """``json_merge_patch(a, b)`` where ``b`` adds members ``a`` does not have: ``a``'s text (compact,
+    as DuckDB writes JSON) with ``b``'s members appended, a member of ``b`` that is null left out
+    (a merge patch's null removes a member)."""
+    if not (isinstance(patch, exp.Anonymous) and patch.name.lower() == "to_json"):
+        raise NotPortable("json_merge_patch with a patch that is not a json_object")
+    patch = exp.Anonymous(this="to_json", expressions=[*patch.expressions, exp.Anonymous(
+        this="map", expressions=[exp.Literal.string("ignoreNullFields"), exp.Literal.string("true")])])
+    a = exp.paren(exp.RegexpReplace(this=document, expression=exp.Literal.string('("(?:[^"\\\\]|\\\\.)*")|\\s+'),
+                                    replacement=exp.Literal.string("$1")))
+    b = exp.paren(patch)
     body = exp.func("substr", a, exp.Literal.number(1), exp.func("length", a.copy()) - 1)
     comma = exp.Case(ifs=[exp.If(this=exp.EQ(this=a.copy(), expression=exp.Literal.string("{}")), true=exp.Literal.string(""))],
                      default=exp.Literal.string(","))
