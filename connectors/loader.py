@@ -33,7 +33,8 @@ from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from connectors.values import MAX_AMOUNT_FEN
 from quality.quarantine import QuarantineLog
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES
 
 log = logging.getLogger(__name__)
 
@@ -242,17 +243,17 @@ def _register_files(
 ) -> None:
     by_path = {f.rel_path: f for f in landed}
     rows = [
-        (
-            business_date,
-            o.rel_path,
-            o.sha256,
-            by_path[o.rel_path].size,
-            o.kind,
-            o.status,
-            o.rows,
-            o.quarantined,
-            ";".join(by_path[o.rel_path].superseded) or None,
+        FILES.Row(
+            business_date=business_date,
+            rel_path=o.rel_path,
+            sha256=o.sha256,
+            size=by_path[o.rel_path].size,
+            file_kind=o.kind,
+            status=o.status,
+            rows=o.rows,
+            quarantined=o.quarantined,
+            superseded=";".join(by_path[o.rel_path].superseded) or None,
         )
         for o in outcomes
     ]
-    warehouse.append("files", rows_to_table(rows, FILES_SCHEMA))
+    warehouse.append("files", FILES.arrow(rows))

@@ -37,7 +37,7 @@ from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
-from warehouse.connection import transaction
+from warehouse.transactions import transaction
 
 log = logging.getLogger(__name__)
 

@@ -51,8 +51,7 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     view = f"_ledger_insert_{next(_names)}"
     con.register(view, data)
     try:
-        cols = ", ".join(data.column_names)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
 
@@ -163,7 +162,8 @@ class LedgerStore:
     def _write_head(self, edge: CompactRange, last_leaf: bytes, business_date: dt.date) -> None:
         self.con.execute("DELETE FROM ledger_tree")
         self.con.execute(
-            "INSERT INTO ledger_tree VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO ledger_tree BY NAME SELECT ? AS tree_size, ? AS root_hash, ? AS edge, ? AS last_leaf_hash, "
+            "? AS business_date",
             [edge.size, edge.root(), b"".join(edge.hashes), last_leaf, business_date],
         )
 

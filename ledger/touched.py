@@ -53,7 +53,8 @@ def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
 def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> None:
     """Record that the ledger tables hold the decisions as of ``as_of``."""
     con.execute(f"DELETE FROM {PROGRESS}")
-    con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?, ?)", [as_of, window_days, inputs_digest(con, as_of)])
+    con.execute(f"INSERT INTO {PROGRESS} BY NAME SELECT ? AS as_of, ? AS window_days, ? AS inputs_digest",
+                [as_of, window_days, inputs_digest(con, as_of)])
 
 
 def incremental_base(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> dt.date | None:

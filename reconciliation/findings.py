@@ -21,23 +21,12 @@ from reconciliation.catalogue import CHECKS
 from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
-from warehouse.connection import transaction
+from warehouse.registry import create_table
+from warehouse.results import FINANCING_VERDICTS, FINDINGS
+from warehouse.transactions import transaction
 from worklist.effective import ensure_tables as ensure_worklist_tables
 from worklist.effective import store_night_dispositions, waived_sql
 
-FINDINGS_DDL = """
-CREATE TABLE IF NOT EXISTS findings (
-  finding_id VARCHAR NOT NULL, business_date DATE NOT NULL, check_id VARCHAR NOT NULL,
-  category VARCHAR NOT NULL, severity VARCHAR NOT NULL, financing_id VARCHAR,
-  voucher_id VARCHAR, invoice_no VARCHAR, bill_ref VARCHAR, waybill_no VARCHAR,
-  detail VARCHAR NOT NULL, evidence VARCHAR, first_seen_date DATE NOT NULL)
-"""
-VERDICTS_DDL = """
-CREATE TABLE IF NOT EXISTS financing_verdicts (
-  business_date DATE NOT NULL, financing_id VARCHAR NOT NULL, verdict VARCHAR NOT NULL,
-  check_ids VARCHAR NOT NULL, bank_code VARCHAR, product VARCHAR, applicant_uscc VARCHAR,
-  debtor_uscc VARCHAR, financed_amount_fen BIGINT, status VARCHAR, verdict_since DATE NOT NULL)
-"""
 _SEVERITY_RANK = severity_rank_sql()
 
 
@@ -80,8 +69,8 @@ class CheckRun:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the findings and verdict tables (and the worklist's) if missing."""
-    con.execute(FINDINGS_DDL)
-    con.execute(VERDICTS_DDL)
+    create_table(con, FINDINGS)
+    create_table(con, FINANCING_VERDICTS)
     ensure_worklist_tables(con)
 
 
@@ -136,23 +125,23 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
     key = ", ".join(f"coalesce({c}, '')" for c in _DOCUMENT_COLUMNS)
     con.execute("DELETE FROM findings WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO findings
+        f"""INSERT INTO findings BY NAME
         WITH keyed AS (
           SELECT 'FND-' || substr(sha256(concat_ws('|', check_id, {key})), 1, 20) AS finding_id, *
           FROM night_findings
           QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY {_SEVERITY_RANK}, detail, evidence) = 1
         )
-        SELECT k.finding_id, $1, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
+        SELECT k.finding_id, $1 AS business_date, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
                k.invoice_no, k.bill_ref, k.waybill_no, k.detail, k.evidence,
                coalesce((SELECT min(p.business_date) FROM findings p
-                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1)
+                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1) AS first_seen_date
         FROM keyed k""",
         [business_date],
     )
     store_night_dispositions(con, business_date)
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO financing_verdicts
+        f"""INSERT INTO financing_verdicts BY NAME
         WITH worst AS (
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
@@ -180,9 +169,9 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
           WHERE business_date < $1
           QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
         )
-        SELECT $1, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
+        SELECT $1 AS business_date, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
                j.debtor_uscc, j.financed_amount_fen, j.status,
-               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END
+               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since
         FROM judged j LEFT JOIN previous p USING (financing_id)""",
         [business_date],
     )

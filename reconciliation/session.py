@@ -16,9 +16,10 @@ import duckdb
 
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
-from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import default_params
 from warehouse.asof import create_asof_views
+from warehouse.registry import create_table
+from warehouse.results import DQ_SOURCE_ISSUES
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
@@ -48,7 +49,7 @@ def open_night(
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
     ensure_pool_tables(con)  # the POOL_* checks read the pool register
-    con.execute(SOURCE_ISSUES_DDL)
+    create_table(con, DQ_SOURCE_ISSUES)
     create_asof_views(con, business_date)
     set_check_variables(con, business_date, {**default_params(), **(params or {})})
     for name in PRELUDES:
