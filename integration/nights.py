@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from warehouse.registry import create_table
 from warehouse.results import NIGHT_RUNS
 

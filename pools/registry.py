@@ -10,11 +10,11 @@ entries (:mod:`pools.membership`); ``scf pool verify`` checks that the two agree
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import duckdb
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import POOL_ASSETS, POOLS
 
@@ -58,7 +58,10 @@ def record_pool(
     Refuses (fails closed) if any asset is already in an active pool or was sold.
     """
     _refuse_pooled(con, [a[1] for a in assets])
-    insert_rows(con, POOLS, [POOLS.Row(**asdict(pool))])
+    insert_rows(con, POOLS, [POOLS.Row(
+        pool_id=pool.pool_id, cutoff_date=pool.cutoff_date, status=pool.status, bank_code=pool.bank_code,
+        criteria_sha256=pool.criteria_sha256, total_fen=pool.total_fen, asset_count=pool.asset_count,
+        manifest_sha256=pool.manifest_sha256, released_on=pool.released_on)])
     add_assets(con, pool.pool_id, assets, pool.cutoff_date)
 
 
@@ -125,7 +128,7 @@ def release_pool(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> N
     status = get_pool(con, pool_id).status
     if status != ACTIVE:
         raise ConfigError(f"pool {pool_id} is already {status.lower()}")
-    con.execute("UPDATE pools SET status = 'RELEASED', released_on = ? WHERE pool_id = ?", [on, pool_id])
+    con.execute("UPDATE pools SET status = ?, released_on = ? WHERE pool_id = ?", [RELEASED, on, pool_id])
 
 
 def assets_in_two_active_pools(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]:

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import ScfError
 from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
 from connectors.parsers.csvread import header_names
+from foundation.errors import ScfError
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_SOURCE_ISSUES
 

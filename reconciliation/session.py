@@ -15,11 +15,10 @@ from importlib import resources
 import duckdb
 
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools.registry import ensure_tables as ensure_pool_tables
 from reconciliation.catalogue import default_params
 from warehouse.asof import create_asof_views
 from warehouse.registry import create_table
-from warehouse.results import DQ_SOURCE_ISSUES
+from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
@@ -48,8 +47,8 @@ def open_night(
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
-    ensure_pool_tables(con)  # the POOL_* checks read the pool register
-    create_table(con, DQ_SOURCE_ISSUES)
+    for table in (POOLS, POOL_ASSETS, DQ_SOURCE_ISSUES):  # the POOL_* and DQ_* checks read them
+        create_table(con, table)
     create_asof_views(con, business_date)
     set_check_variables(con, business_date, {**default_params(), **(params or {})})
     for name in PRELUDES:

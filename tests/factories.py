@@ -8,7 +8,7 @@ import itertools
 import pyarrow as pa
 
 from connectors.kinds import classify
-from connectors.values import format_fen
+from foundation.values import format_fen
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES, QUARANTINE, SCHEMAS
 

@@ -318,7 +318,7 @@ POOL_ASSETS = Table(
     "The assets of every pool.",
 )
 
-# ---- worklist (worklist.effective) ----------------------------------------------------------
+# ---- worklist (dispositions.effective) ------------------------------------------------------
 DISPOSITION_LOG = Table(
     "disposition_log",
     (

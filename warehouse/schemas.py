@@ -364,7 +364,7 @@ QUARANTINE = Table(
         Column("reason", pa.string(), False),
         Column("raw", pa.string(), note="the offending text, truncated to 2,000 characters"),
     ),
-    "What was set aside from a night's delivery, with file, position and reason (quality.quarantine).",
+    "What was set aside from a night's delivery, with file, position and reason (connectors.quarantine).",
 )
 
 FILES = Table(

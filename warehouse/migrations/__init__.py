@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from warehouse.registry import create_table, duckdb_type
 from warehouse.results import SCHEMA_VERSION
 from warehouse.tables import TABLES

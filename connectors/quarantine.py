@@ -31,11 +31,6 @@ class QuarantineLog:
         self.records.append(QUARANTINE.Row(business_date=business_date, src_sha256=sha256, src_path=rel_path, src_pos=src_pos,
                                            file_kind=kind, reason_code=reason_code, reason=reason, raw=clipped))
 
-    def replace_by_file_record(self, src_pos: int | None, reason_code: str, reason: str) -> None:
-        """The file as a whole was refused: its record-level entries give way to one entry."""
-        self.records.clear()
-        self.add(src_pos, reason_code, reason, None)
-
     def table(self) -> pa.Table:
         """The records as an Arrow table of the warehouse's ``quarantine`` schema."""
         return QUARANTINE.arrow(self.records)
