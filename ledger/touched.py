@@ -122,7 +122,7 @@ SELECT l.event_id FROM _ledger_links l JOIN {FAMILY_VOUCHERS} f ON f.voucher_id 
 UNION
 SELECT event_id FROM voucher_events WHERE business_date > $base AND business_date <= $d AND event_id IS NOT NULL;
 
-INSERT INTO {TOUCHED_FINANCINGS}
+INSERT INTO {TOUCHED_FINANCINGS} BY NAME
 SELECT DISTINCT e.financing_id FROM voucher_events e JOIN {TOUCHED_EVENTS} USING (event_id)
 WHERE e.business_date <= $d AND e.event_type = 'FINANCE' AND e.financing_id IS NOT NULL
 EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};

@@ -101,11 +101,11 @@ def run_catalogue(
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
-            f"""INSERT INTO night_findings
-            SELECT '{check.check_id}',
-                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
-                   coalesce(severity, '{check.severity.value}'),
-                   financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
+            f"""INSERT INTO night_findings BY NAME
+            SELECT '{check.check_id}' AS check_id,
+                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END AS category,
+                   coalesce(severity, '{check.severity.value}') AS severity,
+                   financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR AS evidence
             FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
