@@ -105,12 +105,14 @@ def load_night(
     csv_override: CsvOverride | None = None,
     workers: int | None = None,
     max_amount_fen: int = MAX_AMOUNT_FEN,
+    on_file: Callable[[FileOutcome], None] | None = None,
 ) -> NightLoad:
     """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
 
     Files are parsed by ``workers`` processes (default: one per core) when the night is
     large enough to repay starting them, and inserted in path order either way.  A money
-    amount beyond ``max_amount_fen`` quarantines its record.
+    amount beyond ``max_amount_fen`` quarantines its record.  ``on_file`` is told each
+    file's outcome as soon as its rows are in (progress).
     """
     files = sorted(landed, key=lambda f: f.rel_path)
     jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
@@ -124,12 +126,18 @@ def load_night(
     ):
         warehouse.clear_night(business_date)
         pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
+
+        def store_next() -> None:
+            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+            if on_file:
+                on_file(result.files[-1])
+
         for landed_file in files:
             pending.append((landed_file, _submit(pool, jobs[landed_file.rel_path], landed_file, Path(spool))))
             if len(pending) >= 2 * _MAX_WORKERS:
-                result.files.append(_store(warehouse, business_date, *pending.popleft()))
+                store_next()
         while pending:
-            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+            store_next()
         _register_files(warehouse, business_date, files, result.files)
     for outcome in result.files:
         result.rows_by_table.update(outcome.table_rows)
