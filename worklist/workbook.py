@@ -14,6 +14,7 @@ the exact amounts are in the CSVs) formatted ``¥#,##0.00``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import xlsxwriter
 from openpyxl import load_workbook
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 
 from reconciliation.reports import spreadsheet_safe
 from worklist.actions import Action, DispositionError, ReasonCode
@@ -41,6 +43,7 @@ from worklist.rows import FindingRow, VerdictRow
 from worklist.summary import DIMENSIONS, Tally, tally
 
 XLSX_MAX_ROWS = 1_048_575  # rows below the header an Excel sheet can hold
+XLSX_MAX_CHARS = 32_767  # UTF-16 units a cell's text can hold
 NIGHT_PROPERTY = "scf_night"
 MONEY = '"¥"#,##0.00'
 DATE = "yyyy-mm-dd"
@@ -112,6 +115,8 @@ VERDICT_COLUMNS: tuple[Column, ...] = (
 
 def _width(text: str) -> int:
     """Display width: an East Asian wide character counts two."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
@@ -159,18 +164,39 @@ class _Book:
         shown = rows[:XLSX_MAX_ROWS]
         values = [[c.value(r) for c in columns] for r in shown]
         for col, column in enumerate(columns):
-            widest = max([_width(_shown(column, v[col])) for v in values] or [0])
+            widest = max(map(_width, {_shown(column, v[col]) for v in values}), default=0)
             header_width = max(_width(part) for part in column.header.split(" ", 1))
             sheet.set_column(col, col, max(6, min(column.max_width, max(widest, header_width)) + 2))
             sheet.write_string(0, col, column.header, self.input_header if column.kind == "input" else self.header)
         sheet.set_row(0, 32)
-        for n, row in enumerate(values, start=1):
-            for col, (column, value) in enumerate(zip(columns, row, strict=True)):
-                self._cell(sheet, n, col, column.kind, value)
+        self._rows(sheet, columns, values)
         sheet.autofilter(0, 0, max(len(shown), 1), len(columns) - 1)
         sheet.freeze_panes(1, 0)
         sheet.repeat_rows(0)
         return sheet
+
+    def _rows(self, sheet: Any, columns: Sequence[Column], values: list[list[Any]]) -> None:
+        """Write the data rows below the header.
+
+        A night's Verdicts sheet has millions of cells, and xlsxwriter's per-cell calls were
+        most of the reports' time: every row but the last is written here straight into the
+        sheet's row stream (``constant_memory`` mode), as the XML xlsxwriter writes for the
+        same cells (tests/worklist/test_workbook_rows.py compares the sheets byte for byte);
+        the last row goes through :meth:`_cell`, so that the sheet's dimensions are xlsxwriter's own.
+        """
+        if not values:
+            return
+        sheet._write_single_row(1)  # flush the header row; the stream is at row 1 now
+        cells = [_CellXml(sheet, xl_col_to_name(col), column.kind, self.formats[column.kind])
+                 for col, column in enumerate(columns)]
+        write = sheet.fh.write
+        for n, row in enumerate(values[:-1], start=1):
+            sheet._write_row(n, None)
+            number = str(n + 1)
+            write("".join([cell.xml(number, value) for cell, value in zip(cells, row, strict=True)]))
+            write("</row>")
+        for col, (column, value) in enumerate(zip(columns, values[-1], strict=True)):
+            self._cell(sheet, len(values), col, column.kind, value)
 
     def _cell(self, sheet: Any, row: int, col: int, kind: str, value: Any) -> None:
         fmt = self.formats[kind]
@@ -184,6 +210,56 @@ class _Book:
             sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt)
         else:
             sheet.write_string(row, col, spreadsheet_safe(str(value)), fmt)
+
+
+class _CellXml:
+    """The ``<c>`` element of one column's cells, as xlsxwriter writes it in ``constant_memory``
+    mode for :meth:`_Book._cell` (inline strings; blanks with their format).  A text's element
+    is kept per distinct text (codes, names and labels repeat down a column)."""
+
+    def __init__(self, sheet: Any, letter: str, kind: str, fmt: Any) -> None:
+        self.sheet = sheet
+        self.letter = letter
+        self.kind = kind
+        self.attrs = f' s="{fmt._get_xf_index()}"'
+        self.texts: dict[str, str] = {}
+        self.dates: dict[dt.date, float] = {}
+
+    def xml(self, row: str, value: Any) -> str:
+        """The cell at ``<letter><row>`` (the row's number as Excel counts it) holding ``value``."""
+        if value is None or value == "":
+            return f'<c r="{self.letter}{row}"{self.attrs}/>'
+        kind = self.kind
+        if kind == "money":  # int / int is correctly rounded, as float(Decimal(value) / 100) is
+            return f'<c r="{self.letter}{row}"{self.attrs}><v>{value / 100:.16G}</v></c>'
+        if kind == "int":
+            return f'<c r="{self.letter}{row}"{self.attrs}><v>{value:.16G}</v></c>'
+        if kind == "date":
+            serial = self.dates.get(value)
+            if serial is None:
+                serial = self.dates[value] = self.sheet._convert_date_time(dt.datetime.combine(value, dt.time()))
+            return f'<c r="{self.letter}{row}"{self.attrs}><v>{serial:.16G}</v></c>'
+        inline = self.texts.get(value)
+        if inline is None:
+            inline = self.texts[value] = self._inline(str(value))
+        return f'<c r="{self.letter}{row}"{self.attrs}{inline}'
+
+    def _inline(self, text: str) -> str:
+        """The rest of a text cell's element after its reference and format."""
+        text = spreadsheet_safe(text)
+        space = ""
+        if _NEEDS_ESCAPE.search(text):  # else the text goes as it is (most do)
+            if len(text) > XLSX_MAX_CHARS // 2 and _utf16_len(text) > XLSX_MAX_CHARS:
+                text = _utf16_truncate(text, XLSX_MAX_CHARS)
+            text = self.sheet._escape_control_characters(text)
+            space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+            text = self.sheet._escape_data(text)
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$|^.{16384}', re.DOTALL)
+"""A text xlsxwriter would change: control characters, XML's specials, its ``_xHHHH_`` escape,
+white space at an end, or long enough to need truncating."""
 
 
 def _summary(book: _Book, found: Sequence[FindingRow], previous: Sequence[FindingRow],
