@@ -117,7 +117,10 @@ def _width(text: str) -> int:
     """Display width: an East Asian wide character counts two."""
     if text.isascii():
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return len(text) + sum(unicodedata.east_asian_width(c) in "WF" for c in text.translate(_DROP_ASCII))
+
+
+_DROP_ASCII = dict.fromkeys(range(128))
 
 
 def _shown(column: Column, value: Any) -> str:
@@ -164,7 +167,7 @@ class _Book:
         shown = rows[:XLSX_MAX_ROWS]
         values = [[c.value(r) for c in columns] for r in shown]
         for col, column in enumerate(columns):
-            widest = max(map(_width, {_shown(column, v[col]) for v in values}), default=0)
+            widest = max((_width(_shown(column, value)) for value in {v[col] for v in values}), default=0)
             header_width = max(_width(part) for part in column.header.split(" ", 1))
             sheet.set_column(col, col, max(6, min(column.max_width, max(widest, header_width)) + 2))
             sheet.write_string(0, col, column.header, self.input_header if column.kind == "input" else self.header)
@@ -189,11 +192,13 @@ class _Book:
         sheet._write_single_row(1)  # flush the header row; the stream is at row 1 now
         cells = [_CellXml(sheet, xl_col_to_name(col), column.kind, self.formats[column.kind])
                  for col, column in enumerate(columns)]
+        body = values[:-1]
+        numbers = [str(n) for n in range(2, len(values) + 1)]  # as Excel counts the rows
+        by_column = [cell.column([row[col] for row in body], numbers) for col, cell in enumerate(cells)]
         write = sheet.fh.write
-        for n, row in enumerate(values[:-1], start=1):
+        for n, row_cells in enumerate(zip(*by_column, strict=True), start=1):
             sheet._write_row(n, None)
-            number = str(n + 1)
-            write("".join([cell.xml(number, value) for cell, value in zip(cells, row, strict=True)]))
+            write("".join(row_cells))
             write("</row>")
         for col, (column, value) in enumerate(zip(columns, values[-1], strict=True)):
             self._cell(sheet, len(values), col, column.kind, value)
@@ -214,35 +219,32 @@ class _Book:
 
 class _CellXml:
     """The ``<c>`` element of one column's cells, as xlsxwriter writes it in ``constant_memory``
-    mode for :meth:`_Book._cell` (inline strings; blanks with their format).  A text's element
-    is kept per distinct text (codes, names and labels repeat down a column)."""
+    mode for :meth:`_Book._cell` (inline strings; blanks with their format), a column at a time;
+    a text's element is made once per distinct text (codes, names and labels repeat down a column)."""
 
     def __init__(self, sheet: Any, letter: str, kind: str, fmt: Any) -> None:
         self.sheet = sheet
         self.letter = letter
         self.kind = kind
         self.attrs = f' s="{fmt._get_xf_index()}"'
-        self.texts: dict[str, str] = {}
-        self.dates: dict[dt.date, float] = {}
 
-    def xml(self, row: str, value: Any) -> str:
-        """The cell at ``<letter><row>`` (the row's number as Excel counts it) holding ``value``."""
-        if value is None or value == "":
-            return f'<c r="{self.letter}{row}"{self.attrs}/>'
-        kind = self.kind
-        if kind == "money":  # int / int is correctly rounded, as float(Decimal(value) / 100) is
-            return f'<c r="{self.letter}{row}"{self.attrs}><v>{value / 100:.16G}</v></c>'
-        if kind == "int":
-            return f'<c r="{self.letter}{row}"{self.attrs}><v>{value:.16G}</v></c>'
-        if kind == "date":
-            serial = self.dates.get(value)
-            if serial is None:
-                serial = self.dates[value] = self.sheet._convert_date_time(dt.datetime.combine(value, dt.time()))
-            return f'<c r="{self.letter}{row}"{self.attrs}><v>{serial:.16G}</v></c>'
-        inline = self.texts.get(value)
-        if inline is None:
-            inline = self.texts[value] = self._inline(str(value))
-        return f'<c r="{self.letter}{row}"{self.attrs}{inline}'
+    def column(self, values: list[Any], rows: list[str]) -> list[str]:
+        """The column's cells holding ``values`` in the rows numbered ``rows`` (as Excel counts them)."""
+        head, attrs = f'<c r="{self.letter}', f'"{self.attrs}'  # a cell: head, row number, attrs, content
+        blank = f"{attrs}/>"
+        if self.kind == "money":  # int / int is correctly rounded, as float(Decimal(value) / 100) is
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{v / 100:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        if self.kind == "int":
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{v:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        if self.kind == "date":
+            serial = {d: self.sheet._convert_date_time(dt.datetime.combine(d, dt.time())) for d in set(values) if d}
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{serial[v]:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        inline = {t: self._inline(str(t)) for t in set(values) if t is not None and t != ""}
+        return [f"{head}{r}{blank}" if v is None or v == "" else f"{head}{r}{attrs}{inline[v]}"
+                for v, r in zip(values, rows, strict=True)]
 
     def _inline(self, text: str) -> str:
         """The rest of a text cell's element after its reference and format."""
