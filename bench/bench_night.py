@@ -152,6 +152,9 @@ def main() -> None:
         tax_rows = wh.con.execute("SELECT count(*) FROM tax_invoices").fetchone()[0]
         entries = wh.con.execute("SELECT count(*) FROM ledger_entries WHERE business_date = ?", [NIGHT]).fetchone()[0]
     steps = times.seconds
+    typed = next(m.metadata for m in result.asset_materializations_for_node("night")
+                 if m.asset_key.to_user_string() == "typed_tables")
+    writer = {k.removeprefix("seconds."): v.value for k, v in typed.items() if k.startswith("seconds.")}
     ingest_rate = tax_rows / steps["typed_tables"] if steps.get("typed_tables") else float("nan")
     ingest_ratio = ingest_rate / (invoices / bare_s)
     ledger_rate = entries / steps["voucher_ledger"]
@@ -172,6 +175,7 @@ def main() -> None:
         "bare_lxml_invoices_per_s": round(invoices / bare_s),
         "ingest_invoices_per_s": round(ingest_rate),
         "ingest_vs_bare_lxml": round(ingest_ratio, 3),
+        "ingest_writer_s": writer,  # the one DuckDB writer: waiting for the parse workers vs inserting
         "ledger_entries": entries,
         "ledger_entries_per_s": round(ledger_rate),
     }

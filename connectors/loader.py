@@ -19,6 +19,7 @@ import select
 import shutil
 import tempfile
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -71,6 +72,8 @@ class FileOutcome:
     status: str  # loaded, rejected, duplicate, unknown_kind
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
+    waited_s: float = 0.0  # for its parse, once its turn to be stored came
+    inserted_s: float = 0.0  # inserting its rows and quarantine records
 
     @property
     def rows(self) -> int:
@@ -95,6 +98,11 @@ class NightLoad:
     def records(self) -> int:
         """Rows loaded into the warehouse tonight."""
         return sum(self.rows_by_table.values())
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit) and ``inserting``."""
+        return {"waiting_for_parse": sum(f.waited_s for f in self.files), "inserting": sum(f.inserted_s for f in self.files)}
 
 
 def load_night(
@@ -216,6 +224,7 @@ def _store(
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
+    started = time.perf_counter()
     bad_name = bad_name_reason(landed.rel_path)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
@@ -226,7 +235,9 @@ def _store(
         outcome.status = "unknown_kind"
         quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)
     else:
+        waiting = time.perf_counter()
         spooled = parsed.result()
+        outcome.waited_s = time.perf_counter() - waiting
         if spooled.rejected is not None:
             outcome.status = "rejected"
             quarantine.add(*spooled.rejected)
@@ -239,6 +250,7 @@ def _store(
     outcome.quarantined = len(quarantine.records)
     if quarantine.records:
         warehouse.append("quarantine", quarantine.table())
+    outcome.inserted_s = time.perf_counter() - started - outcome.waited_s
     return outcome
 
 

@@ -114,6 +114,7 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
         metadata={
             "records": loaded.records,
             "quarantined": loaded.quarantined,
+            **{f"seconds.{k}": round(v, 3) for k, v in loaded.seconds.items()},
             **{f"rows.{table}": n for table, n in sorted(loaded.rows_by_table.items())},
         }
     )
