@@ -1,4 +1,4 @@
-"""What the ledger reads from the warehouse's typed tables (connectors.schemas).
+"""What the ledger reads from the warehouse's typed tables (warehouse.schemas).
 
 * every voucher event (+ its invoices) delivered up to a night, in replay order, a batch at a time;
 * every financing (+ its presented invoices) delivered up to a night, by id and night, in batches;
