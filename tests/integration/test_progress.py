@@ -10,8 +10,12 @@ from typer.testing import CliRunner
 
 from integration import cli
 from integration.home import init_home
+from integration.instance import instance_for
 from integration.progress import DagsterRenderer, Stage, rendered_by, stage
+from integration.runner import failure_messages, run_night
 from integration.summary import NightSummary
+from reconciliation.catalogue import CHECKS
+from tests.conftest import SAMPLE_NIGHT
 
 NIGHT = dt.date(2026, 11, 18)
 
@@ -82,3 +86,23 @@ def test_a_renderer_stops_seeing_stages_once_its_block_ends() -> None:
     with stage("outside") as outside:
         outside.advance()
     assert seen == ["start inside", "inside 1", "end inside"]
+
+
+def test_the_nights_long_stages_report_progress_to_dagster(tmp_path: Path, sample_inbox: Path) -> None:
+    home = tmp_path / "home"
+    init_home(home)
+    result = run_night(dt.date.fromisoformat(SAMPLE_NIGHT), home=home, inbox=sample_inbox)
+    assert result.success, failure_messages(result)
+    metadata = {m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
+                for m in result.asset_materializations_for_node("night")}
+    with instance_for(home) as instance:
+        lines = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("progress ")]
+
+    typed = metadata["typed_tables"]
+    assert typed["progress.rows"] == typed["records"] and typed["progress.files"] >= 1
+    assert metadata["voucher_ledger"]["progress.entries"] >= 1
+    assert metadata["findings"]["progress.checks"] == len(CHECKS)
+    assert metadata["nightly_reports"]["progress.files"] == len(metadata["nightly_reports"]["files"])
+    assert metadata["landed_files"]["progress.files"] == metadata["landed_files"]["files"]
+    for step in ("landed_files", "typed_tables", "voucher_ledger", "findings", "nightly_reports"):
+        assert any(line.startswith(f"progress {step}: ") and line.endswith(" done") for line in lines), step
