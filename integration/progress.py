@@ -18,20 +18,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
-Advance = Callable[[int], None]
-"""What a lower layer calls with the number of units it has just finished."""
-
-
-def no_progress(done: int) -> None:
-    """The ``advance`` of a caller nobody watches."""
 
 
 @dataclass
