@@ -32,7 +32,7 @@ def test_scf_run_renders_a_stage_as_a_progress_bar(tmp_path: Path, monkeypatch: 
     init_home(tmp_path / "home")
     (tmp_path / "inbox" / NIGHT.isoformat()).mkdir(parents=True)
     monkeypatch.setattr(cli, "run_night", _fake_night)
-    monkeypatch.setattr(cli, "night_summary", lambda con, day: NightSummary(day, {}, 0, 0, {}, {}, {}))
+    monkeypatch.setattr(cli, "night_summary", lambda con, day: NightSummary(day, {}, 0, 0, {}, {}))
 
     out = CliRunner().invoke(cli.app, ["run", "--all", "--home", str(tmp_path / "home"),
                                        "--inbox", str(tmp_path / "inbox")], terminal_width=160)
@@ -106,3 +106,9 @@ def test_the_nights_long_stages_report_progress_to_dagster(tmp_path: Path, sampl
     assert metadata["landed_files"]["progress.files"] == metadata["landed_files"]["files"]
     for step in ("landed_files", "typed_tables", "voucher_ledger", "findings", "nightly_reports"):
         assert any(line.startswith(f"progress {step}: ") and line.endswith(" done") for line in lines), step
+
+    verified = CliRunner().invoke(cli.app, ["ledger", "verify", "--home", str(home)], terminal_width=160)
+    assert verified.exit_code == 0, verified.output
+    tree_size = metadata["voucher_ledger"]["tree_size"]
+    bar = next(line for line in verified.output.splitlines() if line.startswith("ledger verify"))
+    assert f"{tree_size}/{tree_size}" in bar and "entries" in bar
