@@ -140,7 +140,11 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     settings = scf.settings()
     keys = ledger_keys(settings)
     manifest = settings.archive().head()
-    with settings.open_warehouse() as warehouse, stage("voucher_ledger", unit="entries") as entries:
+    with (
+        settings.open_warehouse() as warehouse,
+        stage("voucher_ledger", unit="entries") as entries,
+        stage("voucher_ledger", unit="verified") as verified,
+    ):
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -152,6 +156,7 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             evidence_window_days=int({**default_params(), **settings.check_params}["evidence_window_days"]),
             manifest=ArchiveManifest(manifest.lines, manifest.head),
             on_appended=entries.advance,
+            on_verified=verified.advance,
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")
     return dg.MaterializeResult(

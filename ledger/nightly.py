@@ -170,6 +170,7 @@ def append_night(
     evidence_window_days: int,
     manifest: ArchiveManifest | None = None,
     on_appended: Callable[[int], None] | None = None,
+    on_verified: Callable[[int], None] | None = None,
 ) -> NightResult:
     """Append night ``business_date`` to the ledger, verify it and sign a checkpoint.
 
@@ -178,7 +179,8 @@ def append_night(
 
     ``manifest``, the archive manifest's head after the night's landing, is appended
     after the night's records when it differs from the last one recorded, so that the
-    checkpoint covers the bytes the night rests on.  ``on_appended``: see :func:`ingest_night`.
+    checkpoint covers the bytes the night rests on.  ``on_appended``: see :func:`ingest_night`;
+    ``on_verified`` is told the entries verified after the append (progress).
 
     Raises :class:`~foundation.errors.IntegrityError` when the ledger or its checkpoints
     fail verification (before or after the append) or signing would contradict them.
@@ -200,7 +202,7 @@ def append_night(
     )
     if manifest is not None:
         record_manifest(con, business_date, manifest)
-    after: VerifyReport = verify_ledger(con, since=since)
+    after: VerifyReport = verify_ledger(con, since=since, on_entries=on_verified)
     if not after.ok:
         raise _fail(con, business_date, after.first_bad_seq, str(after.problem))
     try:
