@@ -19,8 +19,8 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
-from reconciliation.catalogue import CHECKS
-from reconciliation.check import Category, Check, severity_rank_sql
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 from warehouse.connection import transaction
@@ -48,6 +48,11 @@ class Verdict(StrEnum):
     REVIEW = "review"  # only medium ones: evidence pending, a row that could not be read …
     CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
     CLOSED = "closed"  # no longer live, whatever its findings
+
+    @property
+    def held(self) -> bool:
+        """Whether the financing is held for the back office (``blocked`` or in ``review``)."""
+        return self in (Verdict.BLOCKED, Verdict.REVIEW)
 
 
 #: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
@@ -89,21 +94,22 @@ def run_catalogue(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
     on_check: Callable[[Check], None] | None = None,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts
-    (``on_check`` is told each check once it has run: progress)."""
+    """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
+    night's findings and verdicts (``on_check`` is told each check once it has run: progress)."""
     ensure_tables(con)
     run = CheckRun(business_date)
-    open_night(con, business_date, params)
+    open_night(con, business_date, params, catalogue)
     prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
         "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
     )
-    for check in checks:
+    for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
@@ -112,7 +118,7 @@ def run_catalogue(
                    CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
-            FROM ({check.sql()})"""
+            FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
         if on_check:
@@ -172,8 +178,8 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         ), judged AS (
           SELECT f.financing_id,
                  CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status
