@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -85,9 +85,10 @@ def run_catalogue(
     params: Mapping[str, int | str] | None = None,
     checks: Iterable[Check] | None = None,
     catalogue: Catalogue = CATALOGUE,
+    on_check: Callable[[Check], None] | None = None,
 ) -> CheckRun:
     """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
-    night's findings and verdicts."""
+    night's findings and verdicts (``on_check`` is told each check once it has run: progress)."""
     ensure_tables(con)
     run = CheckRun(business_date)
     open_night(con, business_date, params, catalogue)
@@ -109,6 +110,8 @@ def run_catalogue(
             FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
+        if on_check:
+            on_check(check)
     with transaction(con):
         _store_night(con, business_date)
         store_trade_matches(con, business_date)
