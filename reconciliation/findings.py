@@ -19,6 +19,7 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
+from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
@@ -55,8 +56,6 @@ class Verdict(StrEnum):
         return self in (Verdict.BLOCKED, Verdict.REVIEW)
 
 
-#: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
-CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
 
 
 def verdict_rank_sql(column: str = "verdict") -> str:
@@ -65,7 +64,6 @@ def verdict_rank_sql(column: str = "verdict") -> str:
     return f"CASE {column} {ranks} ELSE {len(Verdict)} END"
 
 
-_CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 #: A finding whose evidence is only pending (INTERFACES: ``"pending": true``) is a data-quality
 #: finding whatever its check: evidence not here yet is not evidence of fraud.
 _PENDING = "coalesce(json_extract_string(evidence::JSON, '$.pending') = 'true', false)"
@@ -174,7 +172,7 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
             AND NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id)
         ), judged AS (
           SELECT f.financing_id,
-                 CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
+                 CASE WHEN f.status IN ({CLOSED_STATUSES_SQL}) THEN '{Verdict.CLOSED.value}'
                       WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
                       WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
