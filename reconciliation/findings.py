@@ -19,6 +19,7 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
+from foundation.errors import ScfError
 from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
@@ -118,6 +119,7 @@ def run_catalogue(
             FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
+    _refuse_unknown_severities(con)
     with transaction(con):
         _store_night(con, business_date)
         store_trade_matches(con, business_date)
@@ -134,6 +136,20 @@ def run_catalogue(
         ).fetchall()
     )
     return run
+
+
+def _refuse_unknown_severities(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop the night when a check's query gave a severity outside :class:`Severity` (it would
+    rank as ``low`` and block nothing): fail closed, naming the check."""
+    known = [s.value for s in Severity]
+    bad = con.execute(
+        "SELECT check_id, string_agg(DISTINCT coalesce(severity, 'NULL'), ', ') FROM night_findings "
+        "WHERE severity IS NULL OR severity NOT IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL ORDER BY 1",
+        [known],
+    ).fetchall()
+    if bad:
+        found = "; ".join(f"{check_id} gave {severities}" for check_id, severities in bad)
+        raise ScfError(f"check queries gave severities outside {', '.join(known)}: {found} (fix the check's SQL)")
 
 
 def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
