@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -63,7 +63,8 @@ class SparkJudge:
         *,
         params: Mapping[str, int | str] | None = None,
         checks: Iterable[Check] | None = None,
-    catalogue: Catalogue = CATALOGUE,
+        catalogue: Catalogue = CATALOGUE,
+        on_check: Callable[[Check], None] | None = None,
     ) -> CheckRun:
         """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``."""
         started = time.perf_counter()
@@ -78,7 +79,7 @@ class SparkJudge:
             self.seconds["export"] = time.perf_counter() - started - self.seconds["record"]
             self._register(con, translator.reads)
             run = CheckRun(business_date)
-            self._run(actions, run)
+            self._run(actions, run, {c.check_id: c for c in catalogue.checks} if on_check else {}, on_check)
             self._hand_back(con, copy)
             # the verdicts read the night's as-of views and unreadable rows on the DuckDB side
             open_night(con, business_date, params, catalogue)
@@ -101,7 +102,8 @@ class SparkJudge:
                 frame = self.spark.createDataFrame([], schema)
             frame.createOrReplaceTempView(table)
 
-    def _run(self, actions: list[Action], run: CheckRun) -> None:
+    def _run(self, actions: list[Action], run: CheckRun, by_id: Mapping[str, Check],
+             on_check: Callable[[Check], None] | None) -> None:
         for action in actions:
             started = time.perf_counter()
             try:
@@ -111,6 +113,8 @@ class SparkJudge:
                 raise NotPortable(f"Spark cannot run {action.kind} {action.name} {action.label}: {cause}") from error
             key = action.label or f"spark:{action.name}"
             run.seconds_by_check[key] = run.seconds_by_check.get(key, 0.0) + time.perf_counter() - started
+            if on_check and action.label in by_id:
+                on_check(by_id[action.label])
 
     def _act(self, action: Action) -> None:
         if action.kind == "empty":
