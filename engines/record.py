@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from engines.portable import NotPortable
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Check
 from reconciliation.findings import judge_night
@@ -44,7 +45,13 @@ class _RecordingConnection:
         return self._con.execute(query, parameters)
 
     def __getattr__(self, name: str) -> Any:
+        if name not in _REPLAYABLE:  # anything else would change the session where Spark cannot see it
+            raise NotPortable(f"the DuckDB session uses connection.{name}, which the Spark engine cannot replay")
         return getattr(self._con, name)
+
+
+#: What the session may call on its connection besides ``execute``: reading back, never changing.
+_REPLAYABLE = frozenset({"extract_statements", "fetchall", "fetchone", "description"})
 
 
 def empty_copy(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
