@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,6 +19,8 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
+from foundation.errors import ScfError
+from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
@@ -44,8 +46,6 @@ class Verdict(StrEnum):
         return self in (Verdict.BLOCKED, Verdict.REVIEW)
 
 
-#: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
-CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
 
 
 def verdict_rank_sql(column: str = "verdict") -> str:
@@ -54,7 +54,6 @@ def verdict_rank_sql(column: str = "verdict") -> str:
     return f"CASE {column} {ranks} ELSE {len(Verdict)} END"
 
 
-_CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 #: A finding whose evidence is only pending (INTERFACES: ``"pending": true``) is a data-quality
 #: finding whatever its check: evidence not here yet is not evidence of fraud.
 _PENDING = "coalesce(json_extract_string(evidence::JSON, '$.pending') = 'true', false)"
@@ -85,9 +84,10 @@ def run_catalogue(
     params: Mapping[str, int | str] | None = None,
     checks: Iterable[Check] | None = None,
     catalogue: Catalogue = CATALOGUE,
+    on_check: Callable[[Check], None] | None = None,
 ) -> CheckRun:
     """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
-    night's findings and verdicts."""
+    night's findings and verdicts (``on_check`` is told each check once it has run: progress)."""
     ensure_tables(con)
     run = CheckRun(business_date)
     open_night(con, business_date, params, catalogue)
@@ -109,6 +109,9 @@ def run_catalogue(
             FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
+        if on_check:
+            on_check(check)
+    _refuse_unknown_severities(con)
     with transaction(con):
         _store_night(con, business_date)
         store_trade_matches(con, business_date)
@@ -125,6 +128,20 @@ def run_catalogue(
         ).fetchall()
     )
     return run
+
+
+def _refuse_unknown_severities(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop the night when a check's query gave a severity outside :class:`Severity` (it would
+    rank as ``low`` and block nothing): fail closed, naming the check."""
+    known = [s.value for s in Severity]
+    bad = con.execute(
+        "SELECT check_id, string_agg(DISTINCT coalesce(severity, 'NULL'), ', ') FROM night_findings "
+        "WHERE severity IS NULL OR severity NOT IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL ORDER BY 1",
+        [known],
+    ).fetchall()
+    if bad:
+        found = "; ".join(f"{check_id} gave {severities}" for check_id, severities in bad)
+        raise ScfError(f"check queries gave severities outside {', '.join(known)}: {found} (fix the check's SQL)")
 
 
 def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
@@ -163,7 +180,7 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
             AND NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id)
         ), judged AS (
           SELECT f.financing_id,
-                 CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
+                 CASE WHEN f.status IN ({CLOSED_STATUSES_SQL}) THEN '{Verdict.CLOSED.value}'
                       WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
                       WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
