@@ -11,15 +11,7 @@ import datetime as dt
 
 import duckdb
 
-from warehouse.schemas import NATURAL_KEYS, SCHEMAS
-
-# Child tables follow the version of their parent row: (parent table, join columns).
-CHILD_OF: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tax_invoice_lines": ("tax_invoices", ("invoice_no",)),
-    "bill_endorsements": ("bills", ("cd_no", "range_start")),
-    "voucher_event_invoices": ("voucher_events", ("event_id",)),
-    "financing_invoices": ("financings", ("financing_id",)),
-}
+from warehouse.schemas import CHILD_OF, NATURAL_KEYS, SCHEMAS  # child tables follow their parent row's version
 
 
 def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
