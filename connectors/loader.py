@@ -59,6 +59,8 @@ class LandedFileLike(Protocol):
     def superseded(self) -> tuple[str, ...]: ...
     @property
     def object_path(self) -> Path: ...
+    @property
+    def seq(self) -> int | None: ...
 
 
 @dataclass
@@ -252,6 +254,7 @@ def _register_files(
             o.rows,
             o.quarantined,
             ";".join(by_path[o.rel_path].superseded) or None,
+            by_path[o.rel_path].seq,
         )
         for o in outcomes
     ]

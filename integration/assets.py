@@ -26,6 +26,7 @@ from integration.pool_jobs import pool_surveillance
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
+from ledger.touched import forget_progress
 from reconciliation.catalogue import default_params
 from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
@@ -122,6 +123,8 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     keys = ledger_keys(settings)
     manifest = settings.archive().head()
     with settings.open_warehouse() as warehouse:
+        if scf.full:
+            forget_progress(warehouse.con)
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -146,10 +149,11 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     settings = scf.settings()
     with settings.open_warehouse() as warehouse:
         sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
-        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params)
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
+        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params, full=scf.full)
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
     return dg.MaterializeResult(
         metadata={
+            "asof_state": run.asof_build,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},

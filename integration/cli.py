@@ -90,7 +90,7 @@ def _summary_table(summaries: list[NightSummary]) -> Table:
     return table
 
 
-def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> None:
+def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None, *, full: bool = False) -> None:
     """Run the nightly job for each date in order and print the summary table.
 
     A failed night stops the list: :class:`~integration.runner.NightFailedError` names it."""
@@ -99,7 +99,7 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        raise_if_failed(run_night(day, home=settings.home, inbox=inbox), day)  # no inbox: the configured source
+        raise_if_failed(run_night(day, home=settings.home, inbox=inbox, full=full), day)  # no inbox: the configured source
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
@@ -111,6 +111,7 @@ def run(
     date: str = typer.Option(None, "--date", help="Business date YYYY-MM-DD to run."),
     all_nights: bool = typer.Option(False, "--all", help="Run every night the inbox holds (or the home ran), in order."),
     catch_up: bool = typer.Option(False, "--catch-up", help="With --date: first run the earlier nights that have not run."),
+    full: bool = typer.Option(False, "--full", help="Recompute each night from every night, not on top of the last (the oracle)."),
     inbox: Path = InboxOption,
     home: Path = HomeOption,
 ) -> None:
@@ -137,7 +138,7 @@ def run(
             console.print(f"Replaying the later nights already run, in order, so their reports are what they "
                           f"would have been: {', '.join(map(str, plan.replay))}")
         dates = list(plan.nights)
-    run_nights(dates, home, inbox)
+    run_nights(dates, home, inbox, full=full)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from connectors.warehouse import delivery_order, sequenced
 from ledger.store import insert_arrow
 
 EVENT, FINANCING, LEDGER = "EVENT", "FINANCING", "LEDGER"
@@ -164,10 +165,9 @@ rej AS (
     FROM ledger_rejections_as_of($d)
 ),
 fin AS (
-    SELECT financing_id, asset_voucher_id FROM financings
+    SELECT financing_id, asset_voucher_id FROM {financings}
     WHERE business_date <= $d AND asset_voucher_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY financing_id
-                               ORDER BY business_date DESC, src_sha256 DESC, src_pos DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY {latest_first}) = 1
 ),
 splits AS (
     SELECT voucher_id AS child, parent_voucher_id AS parent FROM ledger_entries
@@ -204,7 +204,8 @@ def rejections_as_of(
     ``include_unimplicated`` is false.
     """
     join = "LEFT JOIN" if include_unimplicated else "JOIN"
-    rows = con.execute(_AS_OF_SQL.format(join=join), {"d": business_date}).fetchall()
+    sql = _AS_OF_SQL.format(join=join, financings=sequenced("financings"), latest_first=delivery_order(latest_first=True))
+    rows = con.execute(sql, {"d": business_date}).fetchall()
     out = []
     for first_seen, check_id, fid, vid, eid, reason, evidence, via in rows:
         if via is not None and via != vid:

@@ -1,7 +1,8 @@
-"""The SQL session of one night: the as-of views, the parameters, the shared views.
+"""The SQL session of one night: the as-of state, the parameters, the shared views.
 
-Every check of night D runs on a connection prepared here: ``cur_*`` views holding the
-history up to D (:func:`connectors.warehouse.create_asof_views`), the catalogue's
+Every check of night D runs on a connection prepared here: ``cur_*`` views over the as-of
+state of D (the version of record of every key, :mod:`connectors.asof_state`: kept night by
+night, or rebuilt from all history when asked or in doubt), the catalogue's
 parameters as DuckDB variables (configuration overriding the defaults), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
 """
@@ -14,7 +15,7 @@ from importlib import resources
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
+from connectors.asof_state import Build, create_state_views, refresh_asof_state
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
@@ -40,16 +41,23 @@ def set_check_variables(
 
 
 def open_night(
-    con: duckdb.DuckDBPyConnection, business_date: dt.date, params: Mapping[str, int | str] | None = None
-) -> None:
-    """Prepare ``con`` for the checks of ``business_date`` (see the module docstring)."""
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    params: Mapping[str, int | str] | None = None,
+    *,
+    full: bool = False,
+) -> Build:
+    """Prepare ``con`` for the checks of ``business_date`` (see the module docstring); ``full``
+    rebuilds the as-of state from every night.  Returns how the state was made."""
     unknown = set(params or {}) - set(default_params())
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
     ensure_pool_tables(con)  # the POOL_* checks read the pool register
     con.execute(SOURCE_ISSUES_DDL)
-    create_asof_views(con, business_date)
+    build = refresh_asof_state(con, business_date, full=full)
+    create_state_views(con)
     set_check_variables(con, business_date, {**default_params(), **(params or {})})
     for name in PRELUDES:
         con.execute(sql_script(name))
+    return build

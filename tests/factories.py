@@ -66,7 +66,7 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
 
 def delivered(warehouse: Warehouse, day: dt.date, *rel_paths: str) -> None:
     """Register files as delivered (and loaded) on ``day``, as the loader does."""
-    rows = [(day, rel, f"sha-{day}-{rel}", 0, _kind(rel), "loaded", 0, 0, None) for rel in rel_paths]
+    rows = [(day, rel, f"sha-{day}-{rel}", 0, _kind(rel), "loaded", 0, 0, None, None) for rel in rel_paths]
     warehouse.append("files", rows_to_table(rows, FILES_SCHEMA))
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from connectors.schemas import SCHEMAS
 from connectors.values import format_fen, parse_offset_datetime
+from connectors.warehouse import FILES_SCHEMA, create_table_sql
 from ledger.entries import VOIDED
 from ledger.inputs import INPUT_TABLES
 from ledger.process import standing_events
@@ -29,7 +30,9 @@ _SOURCE_FILE = {"voucher_event_invoices": "voucher_events", "financing_invoices"
 
 
 def create_input_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[str] = INPUT_TABLES) -> None:
-    """Create the given typed tables (empty) from their Arrow schemas, if absent."""
+    """Create the given typed tables (empty) from their Arrow schemas, and the file register
+    (the delivery order of files, :data:`connectors.warehouse.DELIVERY_ORDER`), if absent."""
+    con.execute(create_table_sql("files", FILES_SCHEMA))
     for name in tables:
         con.register("_ledger_empty", SCHEMAS[name].empty_table())
         try:

@@ -47,7 +47,7 @@ class Deliveries:
             sha = hashlib.sha256(content.encode()).hexdigest()
             (self.objects / sha[:2]).mkdir(parents=True, exist_ok=True)
             (self.objects / sha[:2] / sha).write_text(content, "utf-8")
-            rows.append((day, rel_path, sha, len(content), None, status, n_rows, quarantined, None))
+            rows.append((day, rel_path, sha, len(content), None, status, n_rows, quarantined, None, None))
         self.wh.append("files", rows_to_table(rows, FILES_SCHEMA))
 
     def issues(self, day: dt.date = DAY, **params: int | str):
