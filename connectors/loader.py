@@ -32,8 +32,8 @@ from connectors.parsers import ParseContext
 from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from connectors.values import MAX_AMOUNT_FEN
-from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.quarantine import QuarantineLog
+from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.errors import ScfError
-from connectors.warehouse import create_table_sql
+from warehouse.connection import create_table_sql
 
 if TYPE_CHECKING:
     from integration.settings import Settings

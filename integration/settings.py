@@ -26,10 +26,10 @@ from connectors.errors import ConfigError
 from connectors.parsers.fields import BANK_CODE
 from connectors.sources import LocalFolderSource, Source
 from connectors.values import MAX_AMOUNT_FEN
-from connectors.warehouse import Warehouse
 from ledger.cli import DEFAULT_ORIGIN
 from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 from reconciliation.catalogue import default_params
+from warehouse.connection import Warehouse
 
 DEFAULT_HOME = Path("home")
 DEFAULT_FIRST_NIGHT = dt.date(2026, 1, 1)

@@ -1,4 +1,4 @@
-"""What the ledger reads from the warehouse's typed tables (connectors.schemas).
+"""What the ledger reads from the warehouse's typed tables (warehouse.schemas).
 
 * every voucher event (+ its invoices) delivered up to a night, in replay order, a batch at a time;
 * every financing (+ its presented invoices) delivered up to a night, by id and night, in batches;
@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from connectors.values import parse_invoice_refs
-from connectors.warehouse import delivery_order, sequenced
 from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
 from ledger.store import fetch_one
+from warehouse.asof import delivery_order, sequenced
 
 BATCH_ROWS = 100_000  # records of a night held as Python objects at a time (read per call)
 INPUT_TABLES = (

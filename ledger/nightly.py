@@ -28,7 +28,6 @@ import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.errors import IntegrityError
-from connectors.warehouse import transaction
 from ledger.checkpoint import CheckpointError, NoteSigner
 from ledger.entries import ArchiveManifest, decode_entry
 from ledger.invariants import EVIDENCE_PENDING, INTEGRITY
@@ -38,6 +37,7 @@ from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
+from warehouse.connection import transaction
 
 log = logging.getLogger(__name__)
 

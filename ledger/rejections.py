@@ -22,8 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from connectors.warehouse import delivery_order, sequenced
 from ledger.store import insert_arrow
+from warehouse.asof import delivery_order, sequenced
 
 EVENT, FINANCING, LEDGER = "EVENT", "FINANCING", "LEDGER"
 

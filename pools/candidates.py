@@ -15,10 +15,10 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from warehouse.asof import create_asof_views
 
 _SQL = """
 WITH party AS (

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from pools import registry
 from pools.candidates import load_candidates
 from pools.checks import POOL_CHECKS
@@ -28,6 +27,7 @@ from pools.cut import to_asset
 from pools.selection import measure
 from pools.tape import tape_text
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from warehouse.asof import create_asof_views
 
 LIMIT_BREACH = "LIMIT_BREACH"
 COLUMNS = ("pool_id", "business_date", "financing_id", "asset_id", "issue", "detail")

@@ -11,8 +11,8 @@ import datetime as dt
 
 import pyarrow as pa
 
-from connectors.schemas import QUARANTINE_SCHEMA
-from connectors.warehouse import rows_to_table
+from warehouse.connection import rows_to_table
+from warehouse.schemas import QUARANTINE_SCHEMA
 
 RAW_LIMIT = 2000
 """Characters of the offending text kept in a quarantine record."""

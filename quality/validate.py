@@ -30,8 +30,8 @@ import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from connectors.warehouse import create_asof_views
 from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
+from warehouse.asof import create_asof_views
 
 SAMPLE_SIZE = 20
 """Unexpected values kept per expectation, each with its file and position."""

@@ -17,11 +17,11 @@ from enum import StrEnum
 
 import duckdb
 
-from connectors.warehouse import transaction
 from reconciliation.catalogue import CHECKS
 from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
+from warehouse.connection import transaction
 from worklist.effective import ensure_tables as ensure_worklist_tables
 from worklist.effective import store_night_dispositions, waived_sql
 
@@ -76,7 +76,7 @@ class CheckRun:
     trade_matches: int = 0
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
-    asof_build: str = ""  # how the as-of state was made: full or incremental (connectors.asof_state.Build)
+    asof_build: str = ""  # how the as-of state was made: full or incremental (warehouse.asof_state.Build)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

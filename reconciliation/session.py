@@ -1,7 +1,7 @@
 """The SQL session of one night: the as-of state, the parameters, the shared views.
 
 Every check of night D runs on a connection prepared here: ``cur_*`` views over the as-of
-state of D (the version of record of every key, :mod:`connectors.asof_state`: kept night by
+state of D (the version of record of every key, :mod:`warehouse.asof_state`: kept night by
 night, or rebuilt from all history when asked or in doubt), the catalogue's
 parameters as DuckDB variables (configuration overriding the defaults), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
@@ -15,11 +15,11 @@ from importlib import resources
 
 import duckdb
 
-from connectors.asof_state import Build, create_state_views, refresh_asof_state
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import default_params
+from warehouse.asof_state import Build, create_state_views, refresh_asof_state
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 

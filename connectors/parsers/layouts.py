@@ -14,7 +14,7 @@ from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_VALUE, BadRecord
 from connectors.parsers.layout import Field, XmlLayout, joined, total
-from connectors.schemas import PRICE, QTY, RATE
+from warehouse.schemas import PRICE, QTY, RATE
 
 # ---- field types: (path, text) -> typed value --------------------------------------------
 

@@ -23,7 +23,7 @@ from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
-from connectors.schemas import RATE
+from warehouse.schemas import RATE
 
 EVENT_TYPES = frozenset({"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL"})
 PRODUCTS = frozenset({"VOUCHER", "BILL", "INVOICE"})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connectors.warehouse import FILES_SCHEMA, Warehouse, create_asof_views, rows_to_table
 from ledger.inputs import financings_as_of, first_financings, tax_invoice_facts
 from tests.factories import insert
+from warehouse.asof import create_asof_views
+from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
 
 NIGHT = dt.date(2026, 3, 2)
 INVOICE = "26320000000000000042"

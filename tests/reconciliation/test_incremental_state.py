@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.asof_state import Build, refresh_asof_state, state_table
-from connectors.schemas import SCHEMAS
-from connectors.warehouse import FILES_SCHEMA, Warehouse, create_asof_views, rows_to_table
 from reconciliation.findings import run_catalogue
 from tests.factories import insert
+from warehouse.asof import create_asof_views
+from warehouse.asof_state import Build, refresh_asof_state, state_table
+from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.schemas import SCHEMAS
 
 FIRST = dt.date(2026, 3, 2)
 INVOICES = ("26320000000000000001", "26320000000000000002", "26320000000000000003")

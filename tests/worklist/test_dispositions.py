@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
 from tests.factories import invoice
 from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
+from warehouse.connection import Warehouse
 from worklist.actions import Action, DispositionError, ReasonCode
 from worklist.effective import sync_trail
 from worklist.record import Request, record_actions

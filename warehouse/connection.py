@@ -1,10 +1,9 @@
-"""The DuckDB warehouse: typed tables per business date, and as-of views across nights.
+"""The DuckDB warehouse file: connection, transactions and typed tables per business date.
 
-Tables are created from :data:`connectors.schemas.SCHEMAS`.  Each parsed row carries the
+Tables are created from :data:`warehouse.schemas.SCHEMAS`.  Each parsed row carries the
 ``business_date`` of the night that delivered it; re-loading a night deletes that night's
-rows first and nothing else.  Checks of night D look at history through *as-of views*
-(``cur_<table>``): rows of nights up to D, the latest version of each natural key, child
-rows (invoice lines, presented invoices, endorsements) following their parent's version.
+rows first and nothing else.  History across nights is read through the as-of views of
+:mod:`warehouse.asof`.
 """
 
 from __future__ import annotations
@@ -18,15 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from connectors.schemas import NATURAL_KEYS, QUARANTINE_SCHEMA, SCHEMAS
-
-# Child tables follow the version of their parent row: (parent table, join columns).
-CHILD_OF: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tax_invoice_lines": ("tax_invoices", ("invoice_no",)),
-    "bill_endorsements": ("bills", ("cd_no", "range_start")),
-    "voucher_event_invoices": ("voucher_events", ("event_id",)),
-    "financing_invoices": ("financings", ("financing_id",)),
-}
+from warehouse.schemas import QUARANTINE_SCHEMA, SCHEMAS
 
 FILES_SCHEMA = pa.schema(
     [
@@ -194,54 +185,3 @@ def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """Build an Arrow table from row tuples ordered as the schema's fields."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     return pa.table([pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
-
-
-ASOF_VERSION = 2
-"""Bumped whenever the definition changes: as-of state built by another version is rebuilt."""
-
-DELIVERY_ORDER: tuple[str, ...] = ("business_date", "file_seq", "src_pos", "src_sha256")
-"""The order rows were delivered in, the last the version of record: the night, then the file's
-delivery order within the night (``files.seq``, the archive manifest's sequence: a file delivered
-or restated later in the night wins), then the position in the file; ``src_sha256`` last, only so
-that the order is total (rows of files the register does not know have ``file_seq`` 0)."""
-
-_FILE_SEQ = "(SELECT business_date, sha256 AS src_sha256, max(seq) AS file_seq FROM files GROUP BY ALL)"
-
-
-def sequenced(table: str) -> str:
-    """A FROM item: the rows of ``table`` with ``file_seq``, their file's delivery order in its night."""
-    return (f"(SELECT _t.*, coalesce(_s.file_seq, 0) AS file_seq FROM {table} _t "
-            f"LEFT JOIN {_FILE_SEQ} _s USING (business_date, src_sha256))")
-
-
-def delivery_order(alias: str = "", *, latest_first: bool = False, within_night: bool = False) -> str:
-    """ORDER BY terms of :data:`DELIVERY_ORDER` (columns of ``alias``): delivery order, or the
-    version of record first; ``within_night`` leaves out the night."""
-    prefix = f"{alias}." if alias else ""
-    columns = DELIVERY_ORDER[1:] if within_night else DELIVERY_ORDER
-    return ", ".join(f"{prefix}{c}{' DESC' if latest_first else ''}" for c in columns)
-
-
-def latest_versions_sql(table: str, where: str) -> str:
-    """The version of record of each natural key of ``table`` among its rows meeting ``where``."""
-    keys = ", ".join(NATURAL_KEYS[table])
-    return (f"SELECT * EXCLUDE (file_seq) FROM {sequenced(table)} WHERE {where} "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {delivery_order(latest_first=True)}) = 1")
-
-
-def children_sql(child: str, parents: str) -> str:
-    """The rows of ``child`` belonging to the parent versions in ``parents``."""
-    parent_table, join_cols = CHILD_OF[child]
-    on = " AND ".join(f"c.{col} = p.{col}" for col in (*join_cols, "business_date", "src_sha256", "src_pos"))
-    return f"SELECT c.* FROM {child} c JOIN {parents} p ON {on}"
-
-
-def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    """Create temporary ``cur_<table>`` views: the version of record of every key as of ``as_of``
-    (:data:`DELIVERY_ORDER`), computed from every night up to it; child rows follow their parent's version."""
-    up_to = f"business_date <= DATE '{as_of.isoformat()}'"
-    for name in SCHEMAS:
-        if name not in CHILD_OF:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{name} AS {latest_versions_sql(name, up_to)}")
-    for child, (parent, _) in CHILD_OF.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{child} AS {children_sql(child, f'cur_{parent}')}")

@@ -1,5 +1,5 @@
 """The as-of state kept night by night: ``asof_<table>`` holds the version of record of every key
-as of the last night run (:data:`connectors.warehouse.DELIVERY_ORDER`), so that a night's checks read it instead of
+as of the last night run (:data:`warehouse.asof.DELIVERY_ORDER`), so that a night's checks read it instead of
 ranking all history again.
 
 Night D builds on the state of an earlier night P by replacing only the keys delivered on D: the
@@ -17,8 +17,9 @@ from enum import StrEnum
 
 import duckdb
 
-from connectors.schemas import NATURAL_KEYS, SCHEMAS
-from connectors.warehouse import ASOF_VERSION, CHILD_OF, children_sql, latest_versions_sql, transaction
+from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, latest_versions_sql
+from warehouse.connection import transaction
+from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 
 PROGRESS = "asof_progress"
 """One row: the night the ``asof_*`` tables hold the state of, and the digest of the rows it rests on."""
