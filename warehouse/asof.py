@@ -37,10 +37,22 @@ that the order is total (rows of files the register does not know have ``file_se
 _FILE_SEQ = "(SELECT business_date, sha256 AS src_sha256, max(seq) AS file_seq FROM files GROUP BY ALL)"
 
 
-def sequenced(table: str) -> str:
-    """A FROM item: the rows of ``table`` with ``file_seq``, their file's delivery order in its night."""
-    return (f"(SELECT _t.*, coalesce(_s.file_seq, 0) AS file_seq FROM {table} _t "
+def _sequenced_select(source: str) -> str:
+    return (f"SELECT *, struct_pack({', '.join(DELIVERY_ORDER)}) AS delivery_key FROM ("
+            f"SELECT _t.*, coalesce(_s.file_seq, 0) AS file_seq FROM {source} _t "
             f"LEFT JOIN {_FILE_SEQ} _s USING (business_date, src_sha256))")
+
+
+def sequenced(table: str) -> str:
+    """A FROM item: the rows of ``table`` with ``file_seq`` (their file's delivery order in its night)
+    and ``delivery_key`` (a struct of :data:`DELIVERY_ORDER`: compares and sorts in delivery order).
+    SQL files read the same through the table macro ``sequenced_rows('<table>')`` (:func:`install_asof_macros`)."""
+    return f"({_sequenced_select(table)})"
+
+
+def install_asof_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define this connection's ``sequenced_rows(table_name)``: :func:`sequenced` for SQL files."""
+    con.execute(f"CREATE OR REPLACE TEMP MACRO sequenced_rows(t) AS TABLE {_sequenced_select('query_table(t)')}")
 
 
 def delivery_order(alias: str = "", *, latest_first: bool = False, within_night: bool = False) -> str:
@@ -54,7 +66,7 @@ def delivery_order(alias: str = "", *, latest_first: bool = False, within_night:
 def latest_versions_sql(table: str, where: str) -> str:
     """The version of record of each natural key of ``table`` among its rows meeting ``where``."""
     keys = ", ".join(NATURAL_KEYS[table])
-    return (f"SELECT * EXCLUDE (file_seq) FROM {sequenced(table)} WHERE {where} "
+    return (f"SELECT * EXCLUDE (file_seq, delivery_key) FROM {sequenced(table)} WHERE {where} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {delivery_order(latest_first=True)}) = 1")
 
 
@@ -68,6 +80,7 @@ def children_sql(child: str, parents: str) -> str:
 def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     """Create temporary ``cur_<table>`` views: the version of record of every key as of ``as_of``
     (:data:`DELIVERY_ORDER`), computed from every night up to it; child rows follow their parent's version."""
+    install_asof_macros(con)
     up_to = f"business_date <= DATE '{as_of.isoformat()}'"
     for name in SCHEMAS:
         if name not in CHILD_OF:

@@ -6,7 +6,7 @@ Night D builds on the state of an earlier night P by replacing only the keys del
 version of record as of D of a key delivered on D is its latest row of D, and every other key
 stands as of P.  That holds when P < D, no row is dated between P and D, and the rows up to P are
 those the state was built from (:func:`history_digest`: a restated or re-read earlier night, a file
-register changed).  Otherwise, or when asked (``full``), the state is rebuilt from every night up to
+register changed, the definition changed).  Otherwise, or when asked (``full``), the state is rebuilt from every night up to
 D by the same definition: the full build is the oracle the incremental one is tested against.
 """
 
@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import duckdb
 
-from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, latest_versions_sql
+from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
 from warehouse.connection import transaction
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 
@@ -37,15 +37,30 @@ def state_table(name: str) -> str:
     return f"asof_{name}"
 
 
-def history_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
-    """A digest of what the state as of ``as_of`` rests on: per typed table, the count and XOR of the
-    hashes of the rows' lineage (night, file, position) up to ``as_of``; the file register's delivery
-    order; the definition's version."""
-    parts = [f"v{ASOF_VERSION}"]
+NightDigests = dict[str, dict[dt.date, tuple[int, int]]]
+"""Per table, per night: the count of rows and the XOR of the hashes of their lineage."""
+
+
+def night_digests(con: duckdb.DuckDBPyConnection, up_to: dt.date) -> NightDigests:
+    """What the state rests on, night by night up to ``up_to`` (one scan of the lineage columns):
+    the typed tables' rows (night, file, position) and the file register's delivery order."""
+    digests: NightDigests = {}
     for name in [*SCHEMAS, "files"]:
         lineage = "business_date, sha256, seq" if name == "files" else "business_date, src_sha256, src_pos"
-        count, xor = con.execute(f"SELECT count(*), bit_xor(hash({lineage})) FROM {name} WHERE business_date <= ?",
-                                 [as_of]).fetchall()[0]
+        rows = con.execute(f"SELECT business_date, count(*), bit_xor(hash({lineage})) FROM {name} "
+                           "WHERE business_date <= ? GROUP BY business_date", [up_to]).fetchall()
+        digests[name] = {night: (count, xor) for night, count, xor in rows}
+    return digests
+
+
+def history_digest(digests: NightDigests, as_of: dt.date) -> str:
+    """The digest of every night up to ``as_of`` (and of the definition's version)."""
+    parts = [f"v{ASOF_VERSION}"]
+    for name, nights in digests.items():
+        count, xor = 0, 0
+        for night, (n, x) in nights.items():
+            if night <= as_of:
+                count, xor = count + n, xor ^ x
         parts.append(f"{name}:{count}:{xor}")
     return ";".join(parts)
 
@@ -56,7 +71,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         [table]).fetchall()]
 
 
-def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date | None:
+def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests) -> dt.date | None:
     """The night whose state night ``as_of`` may build on, or ``None`` (build in full)."""
     row = con.execute(f"SELECT as_of, digest FROM {PROGRESS}").fetchone()
     if row is None or row[0] >= as_of:
@@ -64,11 +79,9 @@ def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date | None:
     base, digest = row
     if any(_columns(con, state_table(name)) != _columns(con, name) for name in SCHEMAS):
         return None  # a table gained a column since (a migration)
-    between = " UNION ALL ".join(f"SELECT 1 FROM {name} WHERE business_date > $base AND business_date < $d"
-                                 for name in SCHEMAS)
-    if con.execute(f"SELECT EXISTS ({between})", {"base": base, "d": as_of}).fetchall()[0][0]:
-        return None
-    return base if history_digest(con, base) == digest else None
+    if any(base < night < as_of for name in SCHEMAS for night in digests[name]):
+        return None  # a night delivered in between was not run
+    return base if history_digest(digests, base) == digest else None
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
@@ -103,18 +116,20 @@ def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: 
     """Bring the ``asof_*`` tables to the state as of ``as_of``: on top of the last night's when it
     may be built on (see the module docstring) and ``full`` is not asked, else from every night."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS} (as_of DATE NOT NULL, digest VARCHAR NOT NULL)")
-    base = None if full else _base(con, as_of)
+    digests = night_digests(con, as_of)
+    base = None if full else _base(con, as_of, digests)
     with transaction(con):
         if base is None:
             _rebuild(con, as_of)
         else:
             _apply_night(con, as_of)
         con.execute(f"DELETE FROM {PROGRESS}")
-        con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?)", [as_of, history_digest(con, as_of)])
+        con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?)", [as_of, history_digest(digests, as_of)])
     return Build.FULL if base is None else Build.INCREMENTAL
 
 
 def create_state_views(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary ``cur_<table>`` views over the as-of state (what :func:`refresh_asof_state` last built)."""
+    install_asof_macros(con)
     for name in SCHEMAS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{name} AS SELECT * FROM {state_table(name)}")
