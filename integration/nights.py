@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from warehouse.connection import create_table_sql
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from connectors.values import parse_invoice_refs
+from foundation.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced

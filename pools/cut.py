@@ -22,8 +22,8 @@ from typing import Any
 
 import duckdb
 
-from connectors.errors import ConfigError
-from connectors.values import format_fen
+from foundation.errors import ConfigError
+from foundation.values import format_fen
 from ledger.entries import PoolReserve
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import manifest, membership, registry, strata

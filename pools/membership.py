@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from connectors.errors import ConfigError, IntegrityError
+from foundation.errors import ConfigError, IntegrityError
 from ledger.checkpoint import NoteSigner
 from ledger.entries import PoolEntry, PoolRelease, PoolSell
 from ledger.pool_membership import append_membership

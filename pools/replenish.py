@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 from pools import membership, registry
 from pools.candidates import load_candidates
 from pools.criteria import load_criteria

@@ -8,7 +8,7 @@ import itertools
 import pyarrow as pa
 
 from connectors.kinds import classify
-from connectors.values import format_fen
+from foundation.values import format_fen
 from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
 from warehouse.schemas import QUARANTINE_SCHEMA, SCHEMAS
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from connectors.values import format_fen, parse_offset_datetime
+from foundation.values import format_fen, parse_offset_datetime
 from ledger.entries import VOIDED
 from ledger.inputs import INPUT_TABLES
 from ledger.process import standing_events

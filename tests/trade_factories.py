@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 from reconciliation.catalogue import FIRST_CHECKS
 from reconciliation.check import Check
 from reconciliation.findings import CheckRun, run_catalogue

@@ -72,7 +72,7 @@ def latest_versions_sql(table: str, where: str) -> str:
 
 def children_sql(child: str, parents: str) -> str:
     """The rows of ``child`` belonging to the parent versions in ``parents``."""
-    parent_table, join_cols = CHILD_OF[child]
+    join_cols = CHILD_OF[child][1]
     on = " AND ".join(f"c.{col} = p.{col}" for col in (*join_cols, "business_date", "src_sha256", "src_pos"))
     return f"SELECT c.* FROM {child} c JOIN {parents} p ON {on}"
 

@@ -31,7 +31,6 @@ from warehouse.schemas import SCHEMAS
 
 MORE = REPO / "docs" / "spec" / "samples-more"
 WCCYR = MORE / "logistics-2015WCCYR" / "waybills_0001.xml"
-SELLER = "91320500MA1X000024"
 
 
 def parse_more(path: Path, rel: str) -> MemorySink:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.archive import Archive
-from connectors.errors import IntegrityError
+from foundation.errors import IntegrityError
 from integration.cli import app
 from integration.home import init_home, ledger_keys
 from integration.runner import failure_messages, run_night

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 from ledger.entries import PoolReserve, PoolSell, decode_entry
 from ledger.pool_membership import ASSET_SOLD, append_membership, replay
 from pools.tape import read_tape_csv

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
-from connectors.errors import ConfigError
 from connectors.parsers.base import BAD_ENUM, BAD_ID
+from foundation.errors import ConfigError
 from integration.cli import app
 from integration.definitions import defs
 from integration.settings import load_settings

@@ -31,11 +31,6 @@ class QuarantineLog:
         clipped = raw[:RAW_LIMIT] if raw is not None else None
         self.records.append((business_date, sha256, rel_path, src_pos, kind, reason_code, reason, clipped))
 
-    def replace_by_file_record(self, src_pos: int | None, reason_code: str, reason: str) -> None:
-        """The file as a whole was refused: its record-level entries give way to one entry."""
-        self.records.clear()
-        self.add(src_pos, reason_code, reason, None)
-
     def table(self) -> pa.Table:
         """The records as an Arrow table of the warehouse's ``quarantine`` schema."""
         return rows_to_table(self.records, QUARANTINE_SCHEMA)

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import ConfigError
-from connectors.values import format_fen
+from foundation.errors import ConfigError
+from foundation.values import format_fen
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import NoteVerifier
