@@ -7,6 +7,11 @@ each stage (the ``scf.progress`` log) and the warehouse's size.  Writes ``histor
 night and the extrapolation to night 250) and a plain SVG plot (``history.svg``: seconds per
 stage by night).  ``--full`` runs every night in full mode (the oracle) for comparison.
 
+``--compare-findings`` (on the home an earlier run left) times the findings stage of the last night
+three ways on copies of the warehouse, in one run: on the as-of state kept from the night before
+(incremental), rebuilding it from every night (``--full``), and over ``cur_*`` window views of all
+history as the engine did before the state was kept.
+
     .venv/bin/python bench/bench_history.py --nights 30 --trades 100000 --out bench/out/history
 """
 
@@ -97,6 +102,39 @@ def svg(rows: list[dict], width: int = 720, height: int = 360, pad: int = 48) ->
     return "\n".join(parts) + "\n"
 
 
+def compare_findings(home: Path, nights: int) -> dict[str, object]:
+    """Seconds of the last night's findings stage: incremental, full, and over window views (and
+    of each way, the as-of state's share and the slowest steps)."""
+    import shutil as sh
+    from unittest import mock
+
+    from reconciliation import session
+    from reconciliation.findings import run_catalogue
+    from warehouse.asof import create_asof_views
+    from warehouse.asof_state import refresh_asof_state
+    from warehouse.connection import Warehouse
+
+    last, before = START + dt.timedelta(days=nights - 1), START + dt.timedelta(days=nights - 2)
+    seconds: dict[str, object] = {}
+    for way in ("incremental", "full", "window_views"):
+        copy = home.parent / f"compare-{way}.duckdb"
+        sh.copyfile(home / "warehouse.duckdb", copy)
+        with Warehouse(copy) as wh:
+            refresh_asof_state(wh.con, before, full=True)  # the state the night before left
+            started = time.perf_counter()
+            if way == "window_views":
+                with (mock.patch.object(session, "refresh_asof_state", lambda *a, **k: session.Build.FULL),
+                      mock.patch.object(session, "create_state_views", lambda con: create_asof_views(con, last))):
+                    run = run_catalogue(wh.con, last)
+            else:
+                run = run_catalogue(wh.con, last, full=way == "full")
+            seconds[way] = round(time.perf_counter() - started, 2)
+            slowest = sorted(run.seconds_by_check.items(), key=lambda kv: -kv[1])[:4]
+            seconds[f"{way}_steps"] = {k: round(v, 2) for k, v in slowest}
+        copy.unlink()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nights", type=int, default=30)
@@ -105,7 +143,11 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="run every night in full mode (the oracle)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/history"))
     parser.add_argument("--keep", action="store_true", help="reuse an existing simulation in --out")
+    parser.add_argument("--compare-findings", action="store_true", help="only time the last night's findings three ways")
     args = parser.parse_args()
+    if args.compare_findings:
+        print(json.dumps(compare_findings(args.out / "home", args.nights)))
+        return
 
     sim, home = args.out / "simulated", args.out / "home"
     if not (args.keep and sim.exists()):
