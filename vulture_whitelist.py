@@ -9,16 +9,15 @@ from vulture.whitelist_utils import Whitelist
 from connectors.sftp import _RejectUnknownHostKey
 from integration import definitions
 from ledger.entries import FinancingRecord
-from ledger.fingerprints import DuplicateFingerprint, ExternalMatch
 from quality.suites import ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc
+from reconciliation.check import Family
 
 _ = Whitelist()  # an attribute of something outside our code
 
 _RejectUnknownHostKey.missing_host_key  # paramiko calls the host key policy
 definitions.__getattr__  # Python's module __getattr__: Dagster loads `defs` through it
 FinancingRecord.financed_amount_fen  # a ledger entry's field: encoded and hashed with the entry
-DuplicateFingerprint.digest_hex  # returned to callers of the ledger's fingerprint search
-ExternalMatch.digest_hex, ExternalMatch.their_first_seen, ExternalMatch.their_amount_fen  # idem, peer matches
+Family.SOURCE  # named by the headers of reconciliation/sql/DQ_SOURCE.sql, read by reconciliation.catalogue
 ColumnValuesValidUscc  # registered with Great Expectations by subclassing
 ColumnValuesValidUscc.condition_metric_name, ExpectColumnValuesToBeValidUscc.map_metric  # read by GX
 _.progress_bars  # GX's DataContextVariables.progress_bars, set on the context (quality.validate, bench)

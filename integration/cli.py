@@ -25,6 +25,7 @@ from integration.scoring import read_labels, score
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from reconciliation.catalogue import BY_ID, catalogue_markdown
+from reconciliation.findings import Verdict
 
 
 class _Scf(typer.Typer):
@@ -50,7 +51,6 @@ app.add_typer(finding_app, name="finding", help="The worklist: acknowledge, assi
 app.add_typer(pool_app, name="pool", help="ABS pools for securitization: cut, verify, list, release.")
 console = Console()
 
-VERDICTS = ("clean", "review", "blocked", "closed")
 HomeOption = typer.Option(None, "--home", help="Engine home (warehouse, archive, reports). Default: $SCF_HOME or ./home.")
 InboxOption = typer.Option(None, "--inbox", help="Local inbox folder holding <YYYY-MM-DD>/ deliveries.")
 
@@ -161,7 +161,7 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
     console.print(f"Nights of {settings.home} (times UTC):")
     for day in sorted({*runs, *delivered}):
         run = runs.get(day)
-        counts = ", ".join(f"{v} {verdicts[(day, v)]}" for v in VERDICTS if (day, v) in verdicts)
+        counts = ", ".join(f"{v} {verdicts[(day, v)]}" for v in Verdict if (day, v) in verdicts)
         if run is None:
             console.print(f"{day}  pending", markup=False)
             continue

@@ -19,8 +19,8 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
-from reconciliation.catalogue import CHECKS
-from reconciliation.check import Category, Check, severity_rank_sql
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 from warehouse.connection import transaction
@@ -48,6 +48,11 @@ class Verdict(StrEnum):
     REVIEW = "review"  # only medium ones: evidence pending, a row that could not be read …
     CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
     CLOSED = "closed"  # no longer live, whatever its findings
+
+    @property
+    def held(self) -> bool:
+        """Whether the financing is held for the back office (``blocked`` or in ``review``)."""
+        return self in (Verdict.BLOCKED, Verdict.REVIEW)
 
 
 #: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
@@ -90,15 +95,17 @@ def run_catalogue(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
     full: bool = False,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts;
-    ``full`` rebuilds the as-of state from every night instead of building on the last night's."""
+    """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
+    night's findings and verdicts; ``full`` rebuilds the as-of state from every night instead of
+    building on the last night's."""
     ensure_tables(con)
     run = CheckRun(business_date)
     started = time.perf_counter()
-    run.asof_build = open_night(con, business_date, params, full=full).value
+    run.asof_build = open_night(con, business_date, params, catalogue, full=full).value
     run.seconds_by_check["asof_state"] = time.perf_counter() - started
     prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
@@ -106,7 +113,7 @@ def run_catalogue(
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
         "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
     )
-    for check in checks:
+    for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
@@ -115,7 +122,7 @@ def run_catalogue(
                    CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
                    coalesce(severity, '{check.severity.value}'),
                    financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
-            FROM ({check.sql()})"""
+            FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
     with transaction(con):
@@ -173,8 +180,8 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         ), judged AS (
           SELECT f.financing_id,
                  CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status

@@ -18,7 +18,8 @@ import duckdb
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
-from reconciliation.catalogue import default_params
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import severity_macros_sql
 from warehouse.asof_state import Build, create_state_views, refresh_asof_state
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
@@ -44,12 +45,14 @@ def open_night(
     con: duckdb.DuckDBPyConnection,
     business_date: dt.date,
     params: Mapping[str, int | str] | None = None,
+    catalogue: Catalogue = CATALOGUE,
     *,
     full: bool = False,
 ) -> Build:
-    """Prepare ``con`` for the checks of ``business_date`` (see the module docstring); ``full``
-    rebuilds the as-of state from every night.  Returns how the state was made."""
-    unknown = set(params or {}) - set(default_params())
+    """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring);
+    ``full`` rebuilds the as-of state from every night.  Returns how the state was made."""
+    defaults = catalogue.default_params()
+    unknown = set(params or {}) - set(defaults)
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
@@ -57,7 +60,8 @@ def open_night(
     con.execute(SOURCE_ISSUES_DDL)
     build = refresh_asof_state(con, business_date, full=full)
     create_state_views(con)
-    set_check_variables(con, business_date, {**default_params(), **(params or {})})
+    set_check_variables(con, business_date, {**defaults, **(params or {})})
+    con.execute(severity_macros_sql())
     for name in PRELUDES:
         con.execute(sql_script(name))
     return build
