@@ -30,7 +30,7 @@ def _both_modes_agree(out: Path, schedule: Schedule, data: st.DataObject) -> Non
         incremental = play(out, schedule, steps, Path(tmp) / "inc" / "home", Path(tmp) / "inc" / "inbox")
         full = play(out, schedule, steps, Path(tmp) / "full" / "home", Path(tmp) / "full" / "inbox", full=True)
     for a, b in zip(incremental, full, strict=True):
-        assert (a.step, a.ok, a.report) == (b.step, b.ok, b.report), a.step
+        assert (a.step, a.ok, a.report) == (b.step, b.ok, b.report), (a.step, a.messages, b.messages)
 
 
 # No shrinking: every example plays whole nights twice.
