@@ -7,6 +7,7 @@ code uses it, and say what.
 from vulture.whitelist_utils import Whitelist
 
 from connectors.sftp import _RejectUnknownHostKey
+from foundation.vocabulary import FinancingStatus
 from integration import definitions
 from ledger.entries import FinancingRecord
 from quality.suites import ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc
@@ -17,6 +18,7 @@ _ = Whitelist()  # an attribute of something outside our code
 _RejectUnknownHostKey.missing_host_key  # paramiko calls the host key policy
 definitions.__getattr__  # Python's module __getattr__: Dagster loads `defs` through it
 FinancingRecord.financed_amount_fen  # a ledger entry's field: encoded and hashed with the entry
+FinancingStatus.REPAID, FinancingStatus.DEFAULTED  # codes of platform/financings.csv, looked up by value
 Family.SOURCE  # named by the headers of reconciliation/sql/DQ_SOURCE.sql, read by reconciliation.catalogue
 ColumnValuesValidUscc  # registered with Great Expectations by subclassing
 ColumnValuesValidUscc.condition_metric_name, ExpectColumnValuesToBeValidUscc.map_metric  # read by GX

@@ -20,6 +20,7 @@ from integration import nights
 from integration.finding_cli import finding_app
 from integration.ledger_cli import ledger_app
 from integration.pool_cli import demo_cut, pool_app
+from integration.progress import RichRenderer, rendered_by
 from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
 from integration.scoring import read_labels, score
 from integration.settings import load_settings
@@ -99,7 +100,9 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None, *, f
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        raise_if_failed(run_night(day, home=settings.home, inbox=inbox, full=full), day)  # no inbox: the configured source
+        with RichRenderer(console) as bars, rendered_by(bars):
+            result = run_night(day, home=settings.home, inbox=inbox, full=full)  # no inbox: the configured source
+        raise_if_failed(result, day)
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))

@@ -107,7 +107,7 @@ def store_night(
     if carried is not None:
         base, events, financings = carried
         con.execute(
-            f"INSERT INTO ledger_rejections SELECT * REPLACE (CAST($d AS DATE) AS as_of) FROM ledger_rejections "
+            f"INSERT INTO ledger_rejections BY NAME SELECT * REPLACE (CAST($d AS DATE) AS as_of) FROM ledger_rejections "
             f"WHERE as_of = $base AND ((subject = $event AND subject_id NOT IN (SELECT event_id FROM {events})) "
             f"OR (subject = $financing AND subject_id NOT IN (SELECT financing_id FROM {financings})))",
             {"d": as_of, "base": base, "event": EVENT, "financing": FINANCING},

@@ -23,6 +23,7 @@ import shutil
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import great_expectations as gx
@@ -32,18 +33,11 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
 from warehouse.asof import create_asof_views
+from warehouse.registry import create_table, insert_rows
+from warehouse.results import DQ_RESULTS
 
 SAMPLE_SIZE = 20
 """Unexpected values kept per expectation, each with its file and position."""
-
-DQ_RESULTS_DDL = """
-CREATE TABLE IF NOT EXISTS dq_results (
-  business_date DATE NOT NULL, source VARCHAR NOT NULL, suite VARCHAR NOT NULL,
-  expectation VARCHAR NOT NULL, dimension VARCHAR NOT NULL, success BOOLEAN NOT NULL,
-  observed_value VARCHAR, element_count BIGINT, unexpected_count BIGINT,
-  unexpected_share DOUBLE, sample VARCHAR)
-"""
-
 
 @dataclass(frozen=True)
 class NightValidation:
@@ -112,7 +106,7 @@ def validate_night(
         median = _trailing_median(con, table, history)
         plans.append((frame, [*expectations, volume_expectation(median, volume_min_percent, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
-    rows: list[tuple] = []
+    rows: list[Any] = []
     for frame, expectations in plans:  # one checkpoint per frame; one frame in memory at a time
         name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
         suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
@@ -128,10 +122,10 @@ def validate_night(
         for result in outcome.run_results.values():
             rows += [_row(day, frame, name, r, data, paths) for r in result.results]
     context.build_data_docs(site_names=["night"])
-    con.execute(DQ_RESULTS_DDL)
+    create_table(con, DQ_RESULTS)
     con.execute("DELETE FROM dq_results WHERE business_date = ?", [day])
-    con.executemany("INSERT INTO dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return NightValidation(len(rows), sum(1 for r in rows if not r[5]), docs / "index.html")
+    insert_rows(con, DQ_RESULTS, rows)
+    return NightValidation(len(rows), sum(1 for r in rows if not r.success), docs / "index.html")
 
 
 def _raised(info: dict) -> str | None:
@@ -142,7 +136,7 @@ def _raised(info: dict) -> str | None:
     return str(nested[0].get("exception_message")) if nested else None
 
 
-def _row(day: dt.date, frame: Frame, suite: str, result: object, data: pd.DataFrame, paths: dict[str, str]) -> tuple:
+def _row(day: dt.date, frame: Frame, suite: str, result: object, data: pd.DataFrame, paths: dict[str, str]) -> Any:
     config = result.expectation_config  # type: ignore[attr-defined]
     outcome = result.result or {}  # type: ignore[attr-defined]
     error = _raised(result.exception_info or {})  # type: ignore[attr-defined]
@@ -155,10 +149,12 @@ def _row(day: dt.date, frame: Frame, suite: str, result: object, data: pd.DataFr
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")
-    return (
-        day, frame.source, suite, _describe(config), config.meta.get("dimension", "validity"),
-        bool(result.success),  # type: ignore[attr-defined]
-        None if outcome.get("observed_value") is None else str(outcome["observed_value"]),
-        outcome.get("element_count"), count, None if share is None else share / 100,
-        json.dumps(sample, ensure_ascii=False) if sample else None,
+    return DQ_RESULTS.Row(
+        business_date=day, source=frame.source, suite=suite, expectation=_describe(config),
+        dimension=config.meta.get("dimension", "validity"),
+        success=bool(result.success),  # type: ignore[attr-defined]
+        observed_value=None if outcome.get("observed_value") is None else str(outcome["observed_value"]),
+        element_count=outcome.get("element_count"), unexpected_count=count,
+        unexpected_share=None if share is None else share / 100,
+        sample=json.dumps(sample, ensure_ascii=False) if sample else None,
     )

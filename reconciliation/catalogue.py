@@ -38,6 +38,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
+from foundation.vocabulary import FinancingStatus
 from reconciliation.check import Category, Check, Family, Severity
 
 #: Sentences several rules share, inserted where a rule names them (``{name}``).
@@ -109,10 +110,15 @@ class Catalogue:
             "# Check catalogue",
             "",
             "Generated from the header blocks of `reconciliation/sql/<CHECK_ID>.sql` by `scf checks --write`;",
-            "a test keeps it equal. A new check is one such file (header and query) plus its test.",
+            "a test keeps it equal. A new check is one such file (header and query) plus its test: the header,",
+            "a TOML block in a `/* check … */` comment, gives `id`, `family` (what it reads, the order it runs:",
+            f"{', '.join(f'`{f.value}`' for f in Family)}), `category` ({', '.join(f'`{c.value}`' for c in Category)}),",
+            f"`severity` ({', '.join(f'`{v.value}`' for v in Severity)}: the default when the query's is NULL), `title`,",
+            f"`rule` (`{{name}}` inserts a shared sentence: {', '.join(f'`{n}`' for n in NOTES)}) and `[params]`",
+            "(every `getvariable()` the query reads, integer or string defaults, overridden by `[checks]` settings).",
             f"A financing is `blocked` by any {_or(s for s in Severity if s.blocks)} finding, in `review` with only",
-            "`medium` ones, `clean` otherwise; a financing no longer live (`REPAID`, `DEFAULTED`,",
-            "`CANCELLED`) is `closed` whatever its findings. A finding whose evidence is only pending",
+            f"`medium` ones, `clean` otherwise; a financing no longer live ({_closed()})",
+            "is `closed` whatever its findings. A finding whose evidence is only pending",
             "(\"Evidence pending since …\") is `medium` and in the category `data_quality`, whatever its check.",
             "",
             "| check_id | category | severity | rule | parameters |",
@@ -122,6 +128,10 @@ class Catalogue:
             params = ", ".join(f"`{k}` = {v}" for k, v in c.params.items()) or "—"
             lines.append(f"| `{c.check_id}` | {c.category.value} | {c.severity.value} | **{c.title}.** {c.rule} | {params} |")
         return "\n".join(lines) + "\n"
+
+
+def _closed() -> str:
+    return ", ".join(f"`{s.value}`" for s in FinancingStatus if s.closed)
 
 
 def _or(severities: Iterable[Severity]) -> str:

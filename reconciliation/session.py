@@ -16,11 +16,11 @@ from importlib import resources
 import duckdb
 
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools.registry import ensure_tables as ensure_pool_tables
-from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import severity_macros_sql
 from warehouse.asof_state import Build, create_state_views, refresh_asof_state
+from warehouse.registry import create_table
+from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
@@ -56,8 +56,8 @@ def open_night(
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
-    ensure_pool_tables(con)  # the POOL_* checks read the pool register
-    con.execute(SOURCE_ISSUES_DDL)
+    for table in (POOLS, POOL_ASSETS, DQ_SOURCE_ISSUES):  # the POOL_* and DQ_* checks read them
+        create_table(con, table)
     build = refresh_asof_state(con, business_date, full=full)
     create_state_views(con)
     set_check_variables(con, business_date, {**defaults, **(params or {})})

@@ -18,8 +18,8 @@ from enum import StrEnum
 import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
-from warehouse.connection import transaction
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
+from warehouse.transactions import transaction
 
 PROGRESS = "asof_progress"
 """One row: the night the ``asof_*`` tables hold the state of, and the digest of the rows it rests on."""

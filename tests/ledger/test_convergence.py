@@ -27,7 +27,8 @@ from ledger.state import all_vouchers, replay_vouchers
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
-from warehouse.connection import Warehouse, transaction
+from warehouse.connection import Warehouse
+from warehouse.transactions import transaction
 
 D1 = dt.date(2026, 11, 18)
 D2, D3 = D1 + dt.timedelta(days=1), D1 + dt.timedelta(days=2)

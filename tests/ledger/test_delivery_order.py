@@ -12,7 +12,8 @@ import datetime as dt
 from ledger.inputs import financings_as_of, first_financings, tax_invoice_facts
 from tests.factories import insert
 from warehouse.asof import create_asof_views
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES
 
 NIGHT = dt.date(2026, 3, 2)
 INVOICE = "26320000000000000042"
@@ -23,8 +24,9 @@ LATER = "0" * 64
 
 
 def _deliver(wh: Warehouse, sha: str, seq: int, pos: int, total_fen: int, financed_fen: int) -> None:
-    row = (NIGHT, f"platform/{seq}.csv", sha, 1, "platform_financings", "loaded", 1, 0, None, seq)
-    wh.append("files", rows_to_table([row], FILES_SCHEMA))
+    row = FILES.Row(business_date=NIGHT, rel_path=f"platform/{seq}.csv", sha256=sha, size=1, file_kind="financings",
+                    status="loaded", rows=1, quarantined=0, superseded=None, seq=seq)
+    wh.append("files", FILES.arrow([row]))
     insert(wh, "tax_invoices", NIGHT, src_sha256=sha, src_pos=pos, invoice_no=INVOICE, total_fen=total_fen,
            seller_uscc="91320500MA1X000024", buyer_uscc="91440300MA5F00001A")
     insert(wh, "financings", NIGHT, src_sha256=sha, src_pos=pos, financing_id="FIN-1", product="INVOICE",

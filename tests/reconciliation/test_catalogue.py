@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from foundation.errors import ScfError
 from reconciliation.catalogue import (
     CATALOGUE,
     CHECKS,
@@ -153,3 +154,17 @@ def test_a_duplicate_id_or_a_second_default_fails_loudly_naming_both_files(tmp_p
     with pytest.raises(CatalogueError, match=r"Z_CHECK.sql \(Z_CHECK\): parameter amount_tolerance_fen = 101, "
                                              r"but X_CHECK.sql \(X_CHECK\) declares 100"):
         load_catalogue(tmp_path)
+
+
+def test_a_check_giving_a_severity_outside_the_vocabulary_stops_the_night(tmp_path: Path):
+    folder = tmp_path / "sql"
+    shutil.copytree(SQL, folder)
+    (folder / "FINANCING_ON_A_SUNDAY.sql").write_text(
+        NEW_CHECK.replace("NULL AS severity", "'hgih' AS severity").replace("= getvariable('sunday_dow')", ">= 0"), "utf-8")
+    catalogue = load_catalogue(folder)
+    with Warehouse(tmp_path / "warehouse.duckdb") as wh:
+        invoice(wh, D1, "26320000000000000001", 100_000_00, issued=dt.date(2026, 11, 2))
+        financing(wh, D1, "F1", "INVOICE", invoices={"26320000000000000001": 50_000_00})
+        with pytest.raises(ScfError, match="FINANCING_ON_A_SUNDAY gave hgih"):
+            run_catalogue(wh.con, D1, catalogue=catalogue, checks=[catalogue.by_id["FINANCING_ON_A_SUNDAY"]])
+        assert wh.con.execute("SELECT count(*) FROM findings").fetchall() == [(0,)]

@@ -21,8 +21,8 @@ from reconciliation.findings import run_catalogue
 from tests.factories import insert
 from warehouse.asof import create_asof_views
 from warehouse.asof_state import Build, refresh_asof_state, state_table
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
-from warehouse.schemas import SCHEMAS
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES, SCHEMAS
 
 FIRST = dt.date(2026, 3, 2)
 INVOICES = ("26320000000000000001", "26320000000000000002", "26320000000000000003")
@@ -61,8 +61,8 @@ def deliver(wh: Warehouse, night: dt.date, files: list[list[Record]], seq_start:
     for offset, content in enumerate(files):
         seq = seq_start + offset
         sha = f"{(seq * 7919) % 997:064x}"  # hashes in another order than the delivery
-        wh.append("files", rows_to_table([(night, f"f{seq}.csv", sha, 1, "x", "loaded", len(content), 0, None, seq)],
-                                         FILES_SCHEMA))
+        wh.append("files", FILES.arrow([FILES.Row(business_date=night, rel_path=f"f{seq}.csv", sha256=sha, size=1, file_kind="x",
+                                                  status="loaded", rows=len(content), quarantined=0, superseded=None, seq=seq)]))
         for pos, record in enumerate(content, start=2):
             lineage = {"src_sha256": sha, "src_pos": 100 - pos}  # positions in another order too
             if isinstance(record, Invoice):
