@@ -31,6 +31,7 @@ import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from connectors.warehouse import create_asof_views
+from quality.registry import NO_DELIVERY_SOURCE
 from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
 
 SAMPLE_SIZE = 20
@@ -128,10 +129,22 @@ def validate_night(
         for result in outcome.run_results.values():
             rows += [_row(day, frame, name, r, data, paths) for r in result.results]
     context.build_data_docs(site_names=["night"])
+    store_results(con, day, rows)
+    return NightValidation(len(rows), sum(1 for r in rows if not r[5]), docs / "index.html")
+
+
+def store_results(con: duckdb.DuckDBPyConnection, day: dt.date, rows: list[tuple]) -> None:
+    """Replace the night's ``dq_results`` rows (tuples in the table's column order)."""
     con.execute(DQ_RESULTS_DDL)
     con.execute("DELETE FROM dq_results WHERE business_date = ?", [day])
-    con.executemany("INSERT INTO dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return NightValidation(len(rows), sum(1 for r in rows if not r[5]), docs / "index.html")
+    if rows:
+        con.executemany("INSERT INTO dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def no_delivery_result(day: dt.date) -> tuple:
+    """The ``dq_results`` row of a night without any delivered file: its completeness failed, nothing validated."""
+    return (day, NO_DELIVERY_SOURCE, "sources", "expect_night_to_deliver_files", "completeness", False,
+            "0 files", 0, None, None, None)
 
 
 def _raised(info: dict) -> str | None:
