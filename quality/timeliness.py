@@ -6,8 +6,11 @@ the landing time, it does not move when a night is replayed or caught up later. 
 of business date D are due by the night's cut-off, ``[nightly] cutoff`` (Asia/Shanghai) on
 D + 1, when the scheduled night runs with whatever has arrived.  A file that arrived later
 (a late delivery, a restatement sent after the night ran) is *late*: one ``DQ_SOURCE_LATE``
-issue per source, which warns (a late source is judged by what it brought: the night still
-reconciles it). A file whose source gave no time is not judged.
+issue per source, which warns: the night reconciles what the late source brought, but a
+document not found that the source would hold is only *pending* while its last delivery is the
+late one (``evidence_pending`` in ``reconciliation/sql/_prelude.sql``), since the night may have
+run without it and what a late source sends is not known complete. A file whose source gave no
+time is not judged.
 """
 
 from __future__ import annotations

@@ -27,9 +27,11 @@ SOURCE_CHECKS: tuple[Check, ...] = (
         {**REQUIRED_SOURCES, **_WINDOW}),
     _dq("DQ_SOURCE_LATE", Severity.MEDIUM, "Source delivered late",
         "A source's file for the night arrived (its modification time at the source) after the night's cut-off, "
-        "[nightly] cutoff (Asia/Shanghai) on the next day, when the scheduled night runs with what has arrived.", {}),
+        "[nightly] cutoff (Asia/Shanghai) on the next day, when the scheduled night runs with what has arrived. "
+        "While it is the source's last delivery, a document not found that it would hold is pending.", {}),
     _dq("DQ_SOURCE_EMPTY", Severity.MEDIUM, "Source delivered no record",
-        "A source delivered files holding no record (an empty file or a header alone).", {}),
+        "A source delivered files holding no record (an empty file or a header alone). While it is the "
+        "source's last delivery, a document not found that it would hold is pending.", {}),
     _dq("DQ_SCHEMA_DRIFT", Severity.HIGH, "Source changed its columns",
         "A CSV source's header lacks a required column (a renamed or dropped column: the file is refused) or "
         "differs from its previous delivery (new, dropped or reordered columns). The night's reports are not "
