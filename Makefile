@@ -32,10 +32,13 @@ golang:
 demo: venv
 	$(BIN)/scf demo --home demo
 
-## The linters: ruff (E, F, W, B, SIM, UP, I) and mypy, zero findings (config in pyproject.toml).
+## The linters, zero findings (config in pyproject.toml): ruff (E, F, W, B, SIM, UP, I), mypy,
+## import-linter (the layers of docs/ARCHITECTURE.md) and vulture (dead code).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 ## The test suite (slow tests excluded; `make test-all` includes them), after the linters.
 test: venv sshd chromium golang lint
@@ -48,6 +51,9 @@ test-all: venv sshd chromium golang
 bench: venv
 	$(BIN)/python bench/bench_night.py
 
-## Refresh the repo's copy of the contract (docs/spec/) from the steering folder's shared/spec.
+## Refresh the repo's copy of the contract (docs/spec/) from the steering folder's shared/spec
+## (tests/test_spec_copy.py checks the copy against the same folder).
+SCF_SHARED_SPEC ?= ../shared/spec
 spec:
-	rm -rf docs/spec && cp -r ../shared/spec docs/spec && chmod -R u+w docs/spec
+	test -d $(SCF_SHARED_SPEC)
+	rm -rf docs/spec && cp -r $(SCF_SHARED_SPEC) docs/spec && chmod -R u+w docs/spec

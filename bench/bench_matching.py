@@ -41,11 +41,11 @@ sys.path.insert(0, str(REPO))
 from connectors.archive import Archive  # noqa: E402
 from connectors.loader import load_night  # noqa: E402
 from connectors.sources import LocalFolderSource  # noqa: E402
-from connectors.warehouse import Warehouse  # noqa: E402
 from reconciliation.catalogue import CHECKS  # noqa: E402
 from reconciliation.findings import run_catalogue  # noqa: E402
 from reconciliation.matching import match_night  # noqa: E402
 from reconciliation.trade_checks import TRADE_CHECKS, trade_default_params  # noqa: E402
+from warehouse.connection import Warehouse  # noqa: E402
 
 NIGHT = dt.date(2026, 11, 18)
 T = TypeVar("T")

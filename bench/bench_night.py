@@ -104,9 +104,9 @@ def main() -> None:
         f"baseline bare lxml iterparse: {invoices} invoices in {bare_s:.1f} s = {invoices / bare_s:,.0f}/s", flush=True
     )
 
-    from connectors.warehouse import Warehouse
     from integration.home import init_home
     from integration.runner import failure_messages, run_night
+    from warehouse.connection import Warehouse
 
     times = StepTimes()
     progress = logging.getLogger("scf.progress")

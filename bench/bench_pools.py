@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from fractions import Fraction
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 from pools.criteria import Limits
 from pools.selection import Asset, Selection, measure, select, wa_rate
 

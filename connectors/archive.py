@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from connectors.errors import IntegrityError
 from connectors.sources import RemoteFile, Source
+from foundation.errors import IntegrityError
 
 log = logging.getLogger(__name__)
 

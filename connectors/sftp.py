@@ -28,7 +28,6 @@ import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
 from paramiko.sftp_attr import SFTPAttributes
 
-from connectors.errors import ScfError
 from connectors.sources import (
     RemoteFile,
     UnsafeEntry,
@@ -38,6 +37,7 @@ from connectors.sources import (
     parse_night_name,
     unescape_path,
 )
+from foundation.errors import ScfError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class _RejectUnknownHostKey(paramiko.RejectPolicy):
     def __init__(self, host: str, port: int, known_hosts: Path) -> None:
         self._host, self._port, self._known_hosts = host, port, known_hosts
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(self, client: paramiko.SSHClient, _hostname: str, key: paramiko.PKey) -> None:
         raise HostKeyRejected(self._host, self._port, self._known_hosts, key, None)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 
 log = logging.getLogger(__name__)
 

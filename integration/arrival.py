@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from connectors.warehouse import FILES_SCHEMA, create_table_sql
 from integration.settings import Settings
 from quality.registry import load_registry, source_of
 from reconciliation.catalogue import default_params
+from warehouse.connection import FILES_SCHEMA, create_table_sql
 
 COMPLETE_MARKER = ".complete"
 

@@ -17,8 +17,9 @@ from contextvars import ContextVar
 
 import dagster as dg
 
-from connectors.errors import ScfError
 from connectors.loader import load_night
+from dispositions.effective import sync_trail
+from foundation.errors import ScfError
 from integration import nights, quality_assets
 from integration.audit import audit_home
 from integration.home import ledger_keys
@@ -27,10 +28,9 @@ from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
 from reconciliation.catalogue import default_params
-from reconciliation.exception_report import write_exception_reports
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
-from worklist.effective import sync_trail
+from worklist.exception_report import write_exception_reports
 
 progress = logging.getLogger("scf.progress")
 _step: ContextVar[str] = ContextVar("step")  # the asset of the night being computed

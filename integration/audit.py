@@ -10,7 +10,7 @@ copied from.  Its cost grows with the
 archive and the ledger (every object and entry is read); the ledger part uses a worker
 process per core on large ledgers (:func:`ledger.verify.verify_ledger`).
 
-Any problem is an :class:`~connectors.errors.IntegrityError` whose message names what and
+Any problem is an :class:`~foundation.errors.IntegrityError` whose message names what and
 where (the manifest line, the object, the entry's seq).
 """
 
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import duckdb
 
 from connectors.archive import VerifyReport as ArchiveReport
-from connectors.errors import IntegrityError
+from dispositions.effective import trail_problem
+from dispositions.trail import read_trail, trail_path
+from foundation.errors import IntegrityError
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings
 from ledger.entries import ArchiveManifest, decode_entry
@@ -30,8 +32,6 @@ from ledger.publish import load_checkpoints, unpublished_problems
 from ledger.schema import has_schema
 from ledger.store import ARCHIVE_MANIFEST
 from ledger.verify import verify_ledger
-from worklist.effective import trail_problem
-from worklist.trail import read_trail, trail_path
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,16 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from integration import nights
+from integration.finding_cli import finding_app
+from integration.ledger_cli import ledger_app
+from integration.pool_cli import demo_cut, pool_app
 from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
 from integration.scoring import read_labels, score
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
-from ledger.cli import ledger_app
-from pools.cli import demo_cut, pool_app
 from reconciliation.catalogue import BY_ID, catalogue_markdown
-from worklist.cli import finding_app
 
 
 class _Scf(typer.Typer):

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.errors import ConfigError, IntegrityError
+from foundation.errors import ConfigError, IntegrityError
 from integration.instance import install_instance_config
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import CheckpointError, NoteSigner, NoteVerifier

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from connectors.errors import ScfError
-from connectors.warehouse import create_table_sql
+from foundation.errors import ScfError
+from warehouse.connection import create_table_sql
 
 if TYPE_CHECKING:
     from integration.settings import Settings

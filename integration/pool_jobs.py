@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
+from integration.pool_cli import ledger_signing, pools_dir
 from integration.resources import ScfHome
-from pools.cli import ledger_signing, pools_dir
 from pools.cut import cut_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey

@@ -24,7 +24,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from connectors.errors import IntegrityError, ScfError
+from foundation.errors import IntegrityError, ScfError
 from integration.nights import BUSINESS_TZ
 from integration.resources import ScfHome
 from quality.night import QualityNight, run_data_quality

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from integration.nights import config_hash
 from integration.settings import Settings, load_settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from integration import nights
 from integration.alerts import original_error
 from integration.definitions import NIGHTLY_JOB_NAME, build_definitions

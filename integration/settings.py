@@ -5,7 +5,7 @@ folder ``<home>/inbox`` and the DuckDB file ``<home>/warehouse.duckdb``.  An opt
 ``<home>/scf.toml`` overrides (see ``docs/CONFIGURATION.md``); ``SCF_INBOX`` and CLI flags
 override the inbox folder.  The file is validated as it is read: an unknown section or key,
 a value of the wrong type or form, a missing SFTP setting or a check parameter the catalogue
-does not have raises :class:`~connectors.errors.ConfigError` naming the file, the key and the
+does not have raises :class:`~foundation.errors.ConfigError` naming the file, the key and the
 reason, before the night lands or signs anything.
 """
 
@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from connectors.archive import Archive
-from connectors.errors import ConfigError
 from connectors.parsers.fields import BANK_CODE
 from connectors.sources import LocalFolderSource, Source
-from connectors.values import MAX_AMOUNT_FEN
-from connectors.warehouse import Warehouse
-from ledger.cli import DEFAULT_ORIGIN
+from foundation.errors import ConfigError
+from foundation.values import MAX_AMOUNT_FEN
+from ledger.checkpoint import DEFAULT_ORIGIN
 from ledger.keys import default_fingerprint_key_path, default_signing_key_path
 from reconciliation.catalogue import default_params
+from warehouse.connection import Warehouse
 
 DEFAULT_HOME = Path("home")
 DEFAULT_FIRST_NIGHT = dt.date(2026, 1, 1)

@@ -17,7 +17,6 @@ class NightSummary:
     records: int
     quarantined: int
     findings_by_category: dict[str, int]
-    findings_by_severity: dict[str, int]
     verdicts: dict[str, int]
 
 
@@ -39,9 +38,6 @@ def night_summary(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Nig
         quarantined=int(totals[1]),
         findings_by_category=counts(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY 1 ORDER BY 1"
-        ),
-        findings_by_severity=counts(
-            "SELECT severity, count(*) FROM findings WHERE business_date = ? GROUP BY 1 ORDER BY 1"
         ),
         verdicts=counts("SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY 1 ORDER BY 1"),
     )

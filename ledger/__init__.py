@@ -17,7 +17,7 @@ Entry points:
 * :func:`rejections_as_of` -- refusals as finding rows implicating financings;
 * :func:`fingerprint_duplicates_as_of` -- financed assets seen in two financings;
 * :func:`verify_ledger`, :func:`voucher_lineage`;
-* ``ledger.cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
+* ``integration.ledger_cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
 * :mod:`ledger.keys` -- key files for the caller to load and pass in.
 """
 

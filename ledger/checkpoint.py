@@ -48,6 +48,8 @@ MAX_TIMESTAMP = 2**63 - 1
 TIMESTAMP_BYTES = 8
 SIG_PREFIX = "\u2014 "  # em dash + space
 MAX_SIGNATURES = 100
+DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
+"""The checkpoints' origin line (the log's name) unless ``[ledger] origin`` sets another."""
 _FORBIDDEN = re.compile(r"[\x00-\x09\x0b-\x1f]")  # ASCII control characters other than newline
 
 

@@ -373,7 +373,7 @@ _SCALAR_ENCODERS: dict[str, Callable[[Any], bytes]] = {
 }
 
 
-def _list_encoder(item_class: type) -> Callable[[Any], bytes]:
+def _list_encoder() -> Callable[[Any], bytes]:
     def encode(items: Any) -> bytes:
         return lp(_U32.pack(len(items)) + b"".join([lp(encode_record(i)) for i in items]))
 
@@ -385,7 +385,7 @@ _PLANS: dict[type, tuple[bytes, tuple[tuple[str, Callable[[Any], bytes]], ...]]]
     cls: (
         struct.pack(">H", len(kinds)),
         tuple(
-            (name, _list_encoder(kind) if isinstance(kind, type) else _SCALAR_ENCODERS[kind])
+            (name, _list_encoder() if isinstance(kind, type) else _SCALAR_ENCODERS[kind])
             for name, kind in kinds.items()
         ),
     )

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from connectors.errors import IntegrityError
+from foundation.errors import IntegrityError
 from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encode_values
 from ledger.inputs import InvoiceFacts
 from ledger.store import AppendedEntry, insert_arrow
@@ -215,7 +215,7 @@ def import_peer_fingerprints(
 ) -> int:
     """Replace ``peer``'s fingerprints by those of its export (as :func:`export_fingerprints`
     writes it, under our key); the checks of ``imported_on`` and later nights see them.
-    Returns the count; raises :class:`~connectors.errors.IntegrityError` for an export made
+    Returns the count; raises :class:`~foundation.errors.IntegrityError` for an export made
     under another key, ``ValueError`` for one that is not an export."""
     with path.open(newline="", encoding="utf-8") as fh:
         _check_commitment(path, fh.readline(), fingerprint_key)

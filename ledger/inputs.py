@@ -1,4 +1,4 @@
-"""What the ledger reads from the warehouse's typed tables (connectors.schemas).
+"""What the ledger reads from the warehouse's typed tables (warehouse.schemas).
 
 * every voucher event (+ its invoices) delivered up to a night, in replay order, a batch at a time;
 * every financing (+ its presented invoices) delivered up to a night, by id and night, in batches;
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from connectors.values import parse_invoice_refs
+from foundation.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
 from ledger.store import fetch_one
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from connectors.values import format_fen, parse_offset_datetime
+from foundation.values import format_fen, parse_offset_datetime
 from ledger.entries import FinancingRecord, VoucherEvent
 
 # Check ids (other parts of the system depend on these exact strings).

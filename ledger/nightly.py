@@ -9,7 +9,7 @@ same checkpoint (Ed25519 signatures are deterministic; cosignatures on the file 
 Integrity is a gate: if the stored ledger fails verification, a checkpoint the ledger
 recorded is missing or the ledger went back behind one, or signing would contradict an
 earlier checkpoint, nothing (more) is signed, a ``LEDGER_INTEGRITY`` rejection keeps the
-failure in the warehouse and :class:`~connectors.errors.IntegrityError` stops the night,
+failure in the warehouse and :class:`~foundation.errors.IntegrityError` stops the night,
 naming what failed and where (the first bad entry).
 """
 
@@ -27,8 +27,7 @@ from pathlib import Path
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.errors import IntegrityError
-from connectors.warehouse import transaction
+from foundation.errors import IntegrityError
 from ledger.checkpoint import CheckpointError, NoteSigner
 from ledger.entries import ArchiveManifest, decode_entry
 from ledger.invariants import EVIDENCE_PENDING, INTEGRITY
@@ -38,6 +37,7 @@ from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
+from warehouse.connection import transaction
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def append_night(
     after the night's records when it differs from the last one recorded, so that the
     checkpoint covers the bytes the night rests on.
 
-    Raises :class:`~connectors.errors.IntegrityError` when the ledger or its checkpoints
+    Raises :class:`~foundation.errors.IntegrityError` when the ledger or its checkpoints
     fail verification (before or after the append) or signing would contradict them.
     """
     ensure_schema(con)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 from ledger.entries import (
     EntryType,
     FinancingRecord,

@@ -180,19 +180,6 @@ AS_OF_MACROS = (
     """,
 )
 
-TABLES = (
-    "ledger_entries",
-    "ledger_nodes",
-    "ledger_tree",
-    "ledger_checkpoints",
-    "ledger_rejections",
-    "ledger_voucher_state",
-    "ledger_progress",
-    "ledger_fingerprints",
-    "peer_fingerprints",
-)
-
-
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ledger tables if they do not exist yet."""
     for statement in DDL + MIGRATIONS + INDEXES + (AS_OF_MACRO, *AS_OF_MACROS):

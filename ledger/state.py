@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import duckdb
 import pyarrow as pa
 
-from connectors.values import parse_offset_datetime
+from foundation.values import parse_offset_datetime
 from ledger.entries import PENDING, VOIDED, EventStatus, VoucherEvent, content_hash, decode_entry
 from ledger.invariants import Accepted, Rejection, VoucherState, apply_accepted, apply_event
 from ledger.store import fetch_one, insert_arrow

@@ -5,5 +5,5 @@ of the criteria file, the waterfall) → ``selection`` (a HiGHS MILP under conce
 limits, or an explanation of why none exists) → ``tape`` and ``manifest`` (signed files
 under ``<home>/pools/<pool_id>/``) → ``registry`` (active pools hold their assets) →
 ``verify`` (hashes, signature, inclusion proofs, nothing pooled twice).  ``cut`` ties them
-together; ``cli`` is ``scf pool``.
+together; ``scf pool`` is :mod:`integration.pool_cli`.
 """

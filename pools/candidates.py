@@ -15,10 +15,10 @@ from decimal import Decimal
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from warehouse.asof import create_asof_views
 
 _SQL = """
 WITH party AS (
@@ -49,11 +49,12 @@ WITH party AS (
   WHERE entry_type = 'FINANCING' AND seq < $tree_size GROUP BY ALL
 )
 SELECT f.financing_id, f.product, f.asset_ref, f.product || ':' || f.asset_ref AS asset_key,
-       f.applicant_uscc, f.debtor_uscc, ob.name, ob.industry, ob.group_id, ob.rating, og.group_id,
-       f.face_amount_fen, f.rate, f.value_date, f.maturity_date, f.invoice_nos,
-       v.verdict, o.check_ids,
-       coalesce(ev.why, ei.why, CASE WHEN b.cd_no IS NOT NULL THEN 'bill ended' END),
-       coalesce(pf.pool_id, pk.pool_id), l.seq
+       f.applicant_uscc AS originator_uscc, f.debtor_uscc AS obligor_uscc, ob.name AS obligor_name,
+       ob.industry, ob.group_id AS obligor_group, ob.rating, og.group_id AS originator_group,
+       f.face_amount_fen AS outstanding_fen, f.rate, f.value_date, f.maturity_date, f.invoice_nos,
+       v.verdict, o.check_ids AS open_checks,
+       coalesce(ev.why, ei.why, CASE WHEN b.cd_no IS NOT NULL THEN 'bill ended' END) AS asset_ended,
+       coalesce(pf.pool_id, pk.pool_id) AS pooled_in, l.seq AS ledger_leaf_index
 FROM cur_financings f
 LEFT JOIN party ob ON ob.uscc = f.debtor_uscc
 LEFT JOIN party og ON og.uscc = f.applicant_uscc
@@ -127,6 +128,6 @@ def load_candidates(
     ensure_ledger_schema(con)
     registry.ensure_tables(con)
     create_asof_views(con, cutoff)
-    rows = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size}).fetchall()
-    # the SELECT lists Candidate's fields in order, all but the cut-off
-    return [Candidate(*row, cutoff=cutoff) for row in rows]  # type: ignore[misc]
+    cursor = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size})
+    names = [column[0] for column in cursor.description]  # the SELECT names each of Candidate's fields but the cut-off
+    return [Candidate(**dict(zip(names, row, strict=True)), cutoff=cutoff) for row in cursor.fetchall()]

@@ -22,9 +22,8 @@ from typing import Any
 
 import duckdb
 
-from connectors.errors import ConfigError
-from connectors.values import format_fen
-from connectors.warehouse import transaction
+from foundation.errors import ConfigError
+from foundation.values import format_fen
 from ledger.entries import PoolReserve
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import manifest, membership, registry, strata
@@ -33,6 +32,7 @@ from pools.criteria import Criteria, load_criteria
 from pools.eligibility import Verdict, WaterfallStep, assess, waterfall
 from pools.selection import Asset, Infeasible, Selection, select
 from pools.tape import write_eligibility, write_tape
+from warehouse.connection import transaction
 
 MANIFEST = "manifest.json"
 POOL_FILES = ("tape.csv", "tape.parquet", "data_dictionary.csv", "eligibility.csv", "criteria.toml",

@@ -18,8 +18,7 @@ from typing import Any
 
 import duckdb
 
-from connectors.errors import ConfigError, IntegrityError
-from connectors.warehouse import transaction
+from foundation.errors import ConfigError, IntegrityError
 from ledger.checkpoint import NoteSigner
 from ledger.entries import PoolEntry, PoolRelease, PoolSell
 from ledger.pool_membership import append_membership
@@ -27,6 +26,7 @@ from ledger.publish import SignedCheckpoint, latest_checkpoint, load_checkpoints
 from ledger.schema import ensure_schema
 from ledger.verify import verify_ledger
 from pools import registry
+from warehouse.connection import transaction
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 
 ACTIVE, RELEASED = "ACTIVE", "RELEASED"
 
@@ -138,7 +138,7 @@ def release_pool(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> N
     status = get_pool(con, pool_id).status
     if status != ACTIVE:
         raise ConfigError(f"pool {pool_id} is already {status.lower()}")
-    con.execute("UPDATE pools SET status = 'RELEASED', released_on = ? WHERE pool_id = ?", [on, pool_id])
+    con.execute("UPDATE pools SET status = ?, released_on = ? WHERE pool_id = ?", [RELEASED, on, pool_id])
 
 
 def assets_in_two_active_pools(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]:

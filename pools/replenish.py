@@ -17,14 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import ConfigError
-from connectors.warehouse import transaction
+from foundation.errors import ConfigError
 from pools import membership, registry
 from pools.candidates import load_candidates
 from pools.criteria import load_criteria
 from pools.cut import CutResult, PoolFiles, latest_checkpoint, staged, to_asset, write_signed_files
 from pools.eligibility import assess, waterfall
 from pools.selection import Infeasible, select
+from warehouse.connection import transaction
 
 
 def replenishment_folder(pools_dir: Path, pool_id: str, day: dt.date) -> Path:

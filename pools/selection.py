@@ -44,7 +44,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 from pools.criteria import Limits
 
 INF = highspy.kHighsInf

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 from pools.candidates import Candidate
 
 TERM_BUCKETS = ((-10**6, 90), (91, 180), (181, 270), (271, 360), (361, 10**6))

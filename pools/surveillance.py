@@ -2,7 +2,7 @@
 
 For every pool active on the night (cut on or before it, not released), the file lists its
 assets' surveillance findings of the night — the ``POOL_*`` checks of the catalogue
-(:mod:`pools.checks`): no longer clean, DEFAULTED or CANCELLED, matured and still ACTIVE;
+(:mod:`reconciliation.pool_checks`): no longer clean, DEFAULTED or CANCELLED, matured and still ACTIVE;
 they are in that night's ``findings.csv`` too — and ``LIMIT_BREACH`` for each concentration
 limit of the pool's criteria that its remaining assets (those still ACTIVE) break
 (repayments and ageing change the shares).  The target size is not surveyed: a pool
@@ -19,15 +19,15 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from pools import registry
 from pools.candidates import load_candidates
-from pools.checks import POOL_CHECKS
 from pools.criteria import load_criteria
 from pools.cut import to_asset
 from pools.selection import measure
 from pools.tape import tape_text
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from reconciliation.pool_checks import POOL_CHECKS
+from warehouse.asof import create_asof_views
 
 LIMIT_BREACH = "LIMIT_BREACH"
 COLUMNS = ("pool_id", "business_date", "financing_id", "asset_id", "issue", "detail")

@@ -16,11 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.schemas import RATE
-from connectors.values import format_fen
+from foundation.values import format_fen
 from pools.candidates import Candidate
 from pools.eligibility import Verdict
 from reconciliation.reports import spreadsheet_safe
+from warehouse.schemas import RATE
 
 AMOUNT = pa.decimal128(18, 2)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from connectors.values import format_fen, parse_fen
+from foundation.values import format_fen, parse_fen
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
 from ledger.entries import FinancingRecord, PoolReserve, decode_entry
 from ledger.merkle import leaf_hash

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.errors import ScfError
 from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
 from connectors.parsers.csvread import header_names
+from foundation.errors import ScfError
 
 TRAILING_NIGHTS = 20
 """How many earlier nights (with deliveries) the registry learns from."""

@@ -21,7 +21,7 @@ import xlsxwriter
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 from quality.suites import DIMENSIONS
 
 TREND_NIGHTS = 30

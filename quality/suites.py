@@ -25,7 +25,7 @@ from great_expectations.expectations.row_conditions import Column
 
 from connectors.parsers.fields import CD_NO, INVOICE_NO, VOUCHER_ID
 from connectors.parsers.platform import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS
-from connectors.schemas import NATURAL_KEYS
+from warehouse.schemas import NATURAL_KEYS
 
 DOCUMENT_DATE_SLACK_DAYS = 31
 """A source document may be dated up to this many days after the night that delivers it."""

@@ -36,10 +36,10 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
-from connectors.warehouse import create_asof_views
 from quality.registry import NO_DELIVERY_SOURCE
 from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
 from reconciliation.session import sql_script
+from warehouse.asof import create_asof_views
 
 SAMPLE_SIZE = 20
 """Unexpected values kept per expectation, each with its file and position."""

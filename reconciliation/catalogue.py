@@ -10,9 +10,9 @@ from this module (``scf checks --write``) and a test keeps the two equal.
 
 from __future__ import annotations
 
-from pools.checks import POOL_CHECKS
 from reconciliation.check import EVIDENCE_WINDOW, PENDING_RULE, Category, Check, Severity
 from reconciliation.ledger_checks import LEDGER_CHECKS
+from reconciliation.pool_checks import POOL_CHECKS
 from reconciliation.quality_checks import SOURCE_CHECKS
 from reconciliation.trade_checks import TRADE_CHECKS
 

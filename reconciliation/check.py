@@ -1,7 +1,7 @@
 """What a check is: its id, category, severity, rule for a back-office reader, parameters.
 
 A check is a SQL query (``reconciliation/sql/<check_id>.sql``) over the as-of views of the
-warehouse (``cur_*``, see :func:`connectors.warehouse.create_asof_views`) and the shared
+warehouse (``cur_*``, see :func:`warehouse.asof.create_asof_views`) and the shared
 views of the night's session (:mod:`reconciliation.session`).  Its rows name what it
 implicates and explain it:
 

@@ -17,13 +17,13 @@ from enum import StrEnum
 
 import duckdb
 
-from connectors.warehouse import transaction
+from dispositions.effective import ensure_tables as ensure_worklist_tables
+from dispositions.effective import store_night_dispositions, waived_sql
 from reconciliation.catalogue import CHECKS
 from reconciliation.check import Category, Check, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
-from worklist.effective import ensure_tables as ensure_worklist_tables
-from worklist.effective import store_night_dispositions, waived_sql
+from warehouse.connection import transaction
 
 FINDINGS_DDL = """
 CREATE TABLE IF NOT EXISTS findings (
@@ -73,7 +73,6 @@ class CheckRun:
 
     business_date: dt.date
     seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
-    trade_matches: int = 0
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
 
@@ -96,7 +95,7 @@ def run_catalogue(
     ensure_tables(con)
     run = CheckRun(business_date)
     open_night(con, business_date, params)
-    run.trade_matches = prepare_trade_matches(con, run.seconds_by_check)
+    prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "

@@ -42,8 +42,8 @@ from collections.abc import Mapping
 
 import duckdb
 
-from connectors.warehouse import transaction
 from reconciliation.session import open_night, sql_script
+from warehouse.connection import transaction
 
 #: The parameters the match reads (DuckDB variables, defaults in the trade checks' params).
 MATCH_PARAMS: tuple[str, ...] = (

@@ -1,7 +1,7 @@
 """The SQL session of one night: the as-of views, the parameters, the shared views.
 
 Every check of night D runs on a connection prepared here: ``cur_*`` views holding the
-history up to D (:func:`connectors.warehouse.create_asof_views`), the catalogue's
+history up to D (:func:`warehouse.asof.create_asof_views`), the catalogue's
 parameters as DuckDB variables (configuration overriding the defaults), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
 """
@@ -14,11 +14,11 @@ from importlib import resources
 
 import duckdb
 
-from connectors.warehouse import create_asof_views
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools.registry import ensure_tables as ensure_pool_tables
 from quality.registry import SOURCE_ISSUES_DDL
 from reconciliation.catalogue import default_params
+from warehouse.asof import create_asof_views
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.values import format_fen
+from foundation.values import format_fen
 
 __all__ = [
     "format_fen",
@@ -18,7 +18,7 @@ __all__ = [
 
 
 def fen_text(fen: int) -> str:
-    """Same text as :func:`connectors.values.format_fen`, faster (the writers' hot path)."""
+    """Same text as :func:`foundation.values.format_fen`, faster (the writers' hot path)."""
     if fen >= 0:
         return f"{fen // 100}.{fen % 100:02d}"
     return f"-{-fen // 100}.{-fen % 100:02d}"

@@ -59,11 +59,6 @@ def _tables() -> tuple[list[str], list[str]]:
     return _HMS, _HMS6
 
 
-def hms(seconds: int) -> str:
-    """``hh:mm:ss`` of seconds since midnight."""
-    return (_HMS or _tables()[0])[seconds]
-
-
 def invoice_time(ts: int) -> str:
     """``YYYY-MM-DD hh:mm:ss`` (数电票 ``RequestTime``)."""
     d, s = divmod(ts, DAY)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from tests.sshd import sshd_server  # noqa: F401  (the SFTP tests' fixture, shared through conftest)
+from warehouse.connection import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "docs" / "spec"

@@ -8,9 +8,9 @@ import itertools
 import pyarrow as pa
 
 from connectors.kinds import classify
-from connectors.schemas import QUARANTINE_SCHEMA, SCHEMAS
-from connectors.values import format_fen
-from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
+from foundation.values import format_fen
+from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.schemas import QUARANTINE_SCHEMA, SCHEMAS
 
 _positions = itertools.count(1)
 

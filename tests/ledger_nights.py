@@ -1,6 +1,6 @@
 """Test and benchmark helpers: a warehouse holding the input tables the ledger reads.
 
-Tables are created from :data:`connectors.schemas.SCHEMAS` exactly as the warehouse
+Tables are created from :data:`warehouse.schemas.SCHEMAS` exactly as the warehouse
 defines them; :class:`NightRows` writes a night's platform, ERP and tax rows the way the
 loader would (lineage columns filled, invoices exploded into their child tables).
 """
@@ -16,13 +16,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from connectors.schemas import SCHEMAS
-from connectors.values import format_fen, parse_offset_datetime
+from foundation.values import format_fen, parse_offset_datetime
 from ledger.entries import VOIDED
 from ledger.inputs import INPUT_TABLES
 from ledger.process import standing_events
 from ledger.state import all_vouchers
 from ledger.store import insert_arrow
+from warehouse.schemas import SCHEMAS
 
 # Child tables come from the same delivered file as their parent rows.
 _SOURCE_FILE = {"voucher_event_invoices": "voucher_events", "financing_invoices": "financings"}

@@ -1,4 +1,5 @@
-"""The linters hold the line: ruff (E, F, W, B, SIM, UP, I) and mypy find nothing.
+"""The linters hold the line: ruff (E, F, W, B, SIM, UP, I), mypy, import-linter (the layers)
+and vulture (dead code) find nothing.
 
 ``make test`` runs them first; this test makes a plain ``pytest`` run say so too, so a
 change that adds a finding cannot pass the suite."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,24 @@ def _tool(name: str) -> str:
     return path
 
 
-@pytest.mark.parametrize("command", [["ruff", "check", "--output-format", "concise", "."], ["mypy"]], ids=["ruff", "mypy"])
+LINTERS = {
+    "ruff": ["ruff", "check", "--output-format", "concise", "."],
+    "mypy": ["mypy"],
+    "layers": ["lint-imports", "--no-cache"],
+    "dead-code": ["vulture"],
+}
+
+
+@pytest.mark.parametrize("command", LINTERS.values(), ids=LINTERS.keys())
 def test_linter_finds_nothing(command: list[str]) -> None:
     done = subprocess.run([_tool(command[0]), *command[1:]], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{' '.join(command)} found:\n{done.stdout}{done.stderr}"
+
+
+def test_every_product_package_has_a_layer() -> None:
+    """A new top-level package is placed in the layers contract, or the build says so."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    shipped = {pattern.rstrip("*") for pattern in config["tool"]["setuptools"]["packages"]["find"]["include"]}
+    (layers,) = [c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    layered = {name.strip() for layer in layers for name in layer.split("|")}
+    assert shipped - {"simulator"} == layered == set(config["tool"]["importlinter"]["root_packages"]) - {"simulator"}

@@ -16,13 +16,13 @@ from decimal import Decimal
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors.values import format_fen
-from connectors.warehouse import Warehouse
+from foundation.values import format_fen
 from reconciliation.catalogue import FIRST_CHECKS
 from reconciliation.check import Check
 from reconciliation.findings import CheckRun, run_catalogue
 from reconciliation.trade_checks import TRADE_CHECKS
 from tests.factories import financing, insert, invoice
+from warehouse.connection import Warehouse
 
 _serials = itertools.count(1)
 

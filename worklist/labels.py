@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worklist.actions import Action, ReasonCode, Status
+from dispositions.actions import Action, ReasonCode, Status
 
 SEVERITY_LABELS: dict[str, str] = {"critical": "严重 critical", "high": "高 high", "medium": "中 medium", "low": "低 low"}
 VERDICT_LABELS: dict[str, str] = {"blocked": "拦截 blocked", "review": "复核 review", "clean": "通过 clean",

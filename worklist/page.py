@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from worklist.actions import NEEDS_ACTION, Status
+from dispositions.actions import NEEDS_ACTION, Status
 from worklist.labels import SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS, label
 from worklist.names import bank_name
 from worklist.rows import NO_BANK, SEVERITIES, FindingRow, VerdictRow, yuan

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from dispositions.effective import scalar
 from reconciliation.check import Severity, severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
-from worklist.effective import scalar
 from worklist.names import bank_name, create_party_names
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)

@@ -24,8 +24,8 @@ from typing import Any
 import xlsxwriter
 from openpyxl import load_workbook
 
+from dispositions.actions import Action, DispositionError, ReasonCode, Request
 from reconciliation.reports import spreadsheet_safe
-from worklist.actions import Action, DispositionError, ReasonCode
 from worklist.labels import (
     ACTION_LABELS,
     REASON_LABELS,
@@ -36,7 +36,6 @@ from worklist.labels import (
     label,
 )
 from worklist.names import bank_name
-from worklist.record import Request
 from worklist.rows import FindingRow, VerdictRow
 from worklist.summary import DIMENSIONS, Tally, tally
 
@@ -236,7 +235,7 @@ def write_workbook(path: Path, day: dt.date, found: Sequence[FindingRow], verdic
 def read_requests(path: Path, user: str) -> tuple[dt.date, list[Request]]:
     """The night of a filled-in workbook and the actions its ``Findings`` sheet asks for, by ``user``.
 
-    Raises :class:`~worklist.actions.DispositionError` naming the row of an unknown action
+    Raises :class:`~dispositions.actions.DispositionError` naming the row of an unknown action
     or reason code, or a workbook that is not an exception report."""
     try:
         book = load_workbook(path, read_only=True, data_only=True)

@@ -14,7 +14,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from connectors.kinds import FileKind
-from connectors.values import MAX_AMOUNT_FEN
+from foundation.values import MAX_AMOUNT_FEN
 
 # Reason codes of file-level rejections.
 EMPTY_FILE = "EMPTY_FILE"

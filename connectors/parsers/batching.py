@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.parsers.base import ParseContext, Sink
-from connectors.schemas import LINEAGE, SCHEMAS
+from warehouse.schemas import LINEAGE, SCHEMAS
 
 _LINEAGE_WIDTH = len(LINEAGE)
 

@@ -18,7 +18,7 @@ from connectors.parsers import fields as F
 from connectors.parsers.base import RANGE_MISMATCH, BadRecord, ParseContext, Sink
 from connectors.parsers.layouts import BILL, ENDORSEMENT, ENDORSEMENTS
 from connectors.parsers.xmlread import parse_parent_child_records
-from connectors.schemas import LINEAGE, SCHEMAS
+from warehouse.schemas import LINEAGE, SCHEMAS
 
 _BILL_COLUMNS = SCHEMAS["bills"].names[len(LINEAGE) :]
 _ENDORSEMENT_READ = SCHEMAS["bill_endorsements"].names[len(LINEAGE) + 3 :]  # after cd_no, range_start, seq

@@ -18,7 +18,7 @@ from connectors.kinds import FileKind, folder_uscc
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_VALUE, BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
-from connectors.schemas import PRICE, QTY
+from warehouse.schemas import PRICE, QTY
 
 _INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
 

@@ -1,4 +1,4 @@
-"""Field converters shared by the parsers: :mod:`connectors.values` plus the field's name.
+"""Field converters shared by the parsers: :mod:`foundation.values` plus the field's name.
 
 Each converter takes the field's name (as the source spells it, so a quarantine reason
 points at the culprit) and its raw text, and returns the typed value or raises
@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from connectors import values
 from connectors.parsers.base import BAD_ENUM, BAD_ID, BAD_VALUE, MISSING_FIELD, BadRecord
+from foundation import values
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ def required(name: str, value: str | None) -> str:
 
 
 def convert(name: str, parse: Callable[[str | None], T | None], value: str | None, *, need: bool = False) -> T | None:
-    """Apply a :mod:`connectors.values` parser, naming the field in any error."""
+    """Apply a :mod:`foundation.values` parser, naming the field in any error."""
     try:
         result = parse(value)
     except ValueError as err:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_VALUE, BadRecord
 from connectors.parsers.layout import Field, XmlLayout, joined, total
-from connectors.schemas import PRICE, QTY, RATE
+from foundation import values
+from warehouse.schemas import PRICE, QTY, RATE
 
 # ---- field types: (path, text) -> typed value --------------------------------------------
 

@@ -21,7 +21,7 @@ from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.layout import XmlLayout, detect
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.parsers.xmlread import for_each_record
-from connectors.schemas import LINEAGE, SCHEMAS
+from warehouse.schemas import LINEAGE, SCHEMAS
 
 _ROOTS = frozenset().union(*(lay.roots for lay in WAYBILL_LAYOUTS))
 _MESSAGE_REF = "Header/MessageReferenceNumber"

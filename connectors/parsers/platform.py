@@ -4,7 +4,7 @@ Each CSV row gives one parent row (``voucher_events`` / ``financings``) and one 
 per invoice of its ``invoice_nos`` (``no:amount;…``), all with the row's line number.
 Codes (event type, product, status) of the wrong form quarantine the row.  Every
 identifier (event, voucher, financing and bill ids, USCCs, ``ap_ref``, invoice numbers,
-bank codes) goes through the one identifier rule (:func:`connectors.values.normalise_identifier`:
+bank codes) goes through the one identifier rule (:func:`foundation.values.normalise_identifier`:
 full-width characters and stray spaces at the ends normalised, inner whitespace or control
 characters refused), and those of a fixed form (voucher id, invoice number, bank code, bill
 number) must match it.  A financings.csv row that is
@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
-from connectors.schemas import RATE
+from foundation import values
+from warehouse.schemas import RATE
 
 EVENT_TYPES = frozenset({"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL"})
 PRODUCTS = frozenset({"VOUCHER", "BILL", "INVOICE"})

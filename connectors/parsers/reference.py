@@ -12,11 +12,11 @@ from pathlib import Path
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors import values
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_ID, BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
+from foundation import values
 
 # The bank's internal rating scale, best first: the one declaration of its order.
 RATINGS: tuple[str, ...] = (

@@ -22,7 +22,7 @@ from connectors.parsers.base import BAD_ENUM, BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
 from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES
 from connectors.parsers.xmlread import parse_parent_child_records
-from connectors.schemas import LINEAGE, QTY, SCHEMAS
+from warehouse.schemas import LINEAGE, QTY, SCHEMAS
 
 _STATUSES = frozenset({"0", "1", "2", "3", "4"})
 _ISSUE_LABEL = "issue_label"

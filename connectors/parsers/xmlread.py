@@ -23,8 +23,7 @@ from connectors.parsers.base import (
 )
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.layout import NoLayout
-
-RAW_LIMIT = 2000  # the quarantine keeps this much of a record's text
+from connectors.quarantine import RAW_LIMIT
 
 RecordHandler = Callable[[int, etree._Element], None]
 

@@ -1,6 +1,6 @@
 -- Shared views of the checks, over the as-of views cur_* (history up to the night).
 
--- yuan(fen) is defined on every connection by connectors.warehouse.install_sql_helpers.
+-- yuan(fen) is defined on every connection by warehouse.connection.install_sql_helpers.
 
 -- Financings that still stand: a cancelled financing implicates nothing.
 CREATE OR REPLACE TEMP VIEW live_financings AS

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.errors import ConfigError
 from connectors.parsers import FileRejected
 from connectors.parsers.csvread import MAX_LINE_BYTES, long_lines
 from connectors.sftp import SftpSource
 from connectors.sources import LocalFolderSource, UnsafeEntry
-from connectors.values import MAX_AMOUNT_FEN, format_fen, normalise_identifier
+from foundation.errors import ConfigError
+from foundation.values import MAX_AMOUNT_FEN, format_fen, normalise_identifier
 from integration.cli import app
 from integration.home import CONFIG_TEMPLATE, init_home
 from integration.settings import load_settings

@@ -17,7 +17,6 @@ from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
 from connectors.parsers.base import MISSING_FIELD, UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
-from connectors.schemas import SCHEMAS
 from tests.conftest import REPO
 from tests.connectors.test_fuzz_parsers import FUZZ
 from tests.connectors.test_fuzz_parsers import _parse as fuzz_parse
@@ -28,10 +27,10 @@ from tests.connectors.test_parsers import (
     parse_bytes,
     parse_sample,
 )
+from warehouse.schemas import SCHEMAS
 
 MORE = REPO / "docs" / "spec" / "samples-more"
 WCCYR = MORE / "logistics-2015WCCYR" / "waybills_0001.xml"
-SELLER = "91320500MA1X000024"
 
 
 def parse_more(path: Path, rel: str) -> MemorySink:

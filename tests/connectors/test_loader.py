@@ -8,10 +8,10 @@ import pytest
 
 from connectors import loader
 from connectors.archive import Archive
-from connectors.schemas import SCHEMAS
 from connectors.sources import LocalFolderSource
-from connectors.warehouse import Warehouse
 from tests.conftest import SAMPLE_NIGHT
+from warehouse.connection import Warehouse
+from warehouse.schemas import SCHEMAS
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 

@@ -24,8 +24,8 @@ from connectors.parsers.base import (
 )
 from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.xmlread import for_each_record
-from connectors.schemas import SCHEMAS
 from tests.conftest import REPO
+from warehouse.schemas import SCHEMAS
 
 NIGHT = dt.date(2026, 11, 20)
 SAMPLES = REPO / "docs" / "spec" / "samples" / "2026-11-20"

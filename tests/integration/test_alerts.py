@@ -8,7 +8,7 @@ from integration.alerts import original_error
 
 
 def test_the_cause_is_the_message_without_the_class_path() -> None:
-    error = SerializableErrorInfo("connectors.errors.IntegrityError: the ledger fails verification\n", [], "IntegrityError")
+    error = SerializableErrorInfo("foundation.errors.IntegrityError: the ledger fails verification\n", [], "IntegrityError")
     assert original_error(error) == "the ledger fails verification"
 
 

@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.archive import Archive
-from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
+from foundation.errors import IntegrityError
 from integration.cli import app
 from integration.home import init_home, ledger_keys
 from integration.runner import failure_messages, run_night
@@ -28,6 +27,7 @@ from ledger.keys import (
 )
 from tests.conftest import REPO, SAMPLE_NIGHT
 from tests.integration.test_pipeline import NIGHT, query, run_ok
+from warehouse.connection import Warehouse
 
 NEXT = NIGHT + dt.timedelta(days=1)
 runner = CliRunner()

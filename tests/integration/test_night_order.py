@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration import nights
 from integration.cli import app
 from integration.home import init_home
@@ -20,6 +19,7 @@ from integration.resources import LOCK_FILE
 from integration.runner import NightFailedError, failure_messages, raise_if_failed, run_night
 from simulator import simulate
 from tests.conftest import SAMPLE_NIGHT
+from warehouse.connection import Warehouse
 
 D = dt.date.fromisoformat
 GO_LIVE = D("2026-01-01")

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.scoring import read_labels
 from simulator import Tuning, simulate
@@ -44,6 +43,7 @@ from simulator.operations import (
     plan_operations,
 )
 from tests.operations_harness import NightReport, check_outcomes, ledger_verifies, play, reference
+from warehouse.connection import Warehouse
 
 SEED = 20261129
 START = dt.date(2026, 11, 18)

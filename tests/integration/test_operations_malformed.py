@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from integration.scoring import read_labels, score
 from reconciliation.catalogue import BY_ID
 from simulator import Tuning, simulate
 from simulator.malformed import full_width_first
+from warehouse.connection import Warehouse
 
 SEED = 20261130
 START = dt.date(2026, 11, 18)

@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from connectors.sftp import HostKeyRejected
-from connectors.warehouse import create_table_sql
 from integration.definitions import build_definitions
 from integration.home import init_home
 from integration.instance import instance_for
@@ -26,6 +25,7 @@ from integration.sensors import MISSING_TAG
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import SshdServer, sshd_server, write_private_key  # noqa: F401  (fixture)
+from warehouse.connection import create_table_sql
 
 D = dt.date.fromisoformat
 GO_LIVE = D("2026-01-01")

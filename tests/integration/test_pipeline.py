@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from tests.conftest import SAMPLE_NIGHT
+from warehouse.connection import Warehouse
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 FINDINGS_HEADER = ["finding_id", "business_date", "check_id", "category", "severity", "financing_id",

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from simulator import Tuning, simulate
 from tests.conftest import SAMPLE_NIGHT
 from tests.connectors.test_layouts import WCCYR
 from tests.connectors.test_parsers import CARRIER
+from warehouse.connection import Warehouse
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 START = dt.date(2026, 11, 18)

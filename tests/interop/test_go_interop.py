@@ -21,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from integration.home import init_home, ledger_keys
+from integration.ledger_cli import ledger_app
 from integration.settings import load_settings
 from ledger.checkpoint import (
     COSIGNATURE_V1_ALG,
+    DEFAULT_ORIGIN,
     CheckpointError,
     NoteSignature,
     NoteSigner,
@@ -31,7 +33,6 @@ from ledger.checkpoint import (
     open_checkpoint,
     parse_note,
 )
-from ledger.cli import DEFAULT_ORIGIN, ledger_app
 from ledger.keys import default_log_vkey_path
 from ledger.merkle import EMPTY_ROOT
 from ledger.proofcheck import verify_consistency, verify_inclusion

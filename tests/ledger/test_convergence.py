@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.warehouse import Warehouse, transaction
 from ledger.entries import FinancingStatus, decode_entry
 from ledger.fingerprints import export_fingerprints, fingerprint_duplicates_as_of
 from ledger.index import fingerprint_problem, index_problem
@@ -28,6 +27,7 @@ from ledger.state import all_vouchers, replay_vouchers
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
+from warehouse.connection import Warehouse, transaction
 
 D1 = dt.date(2026, 11, 18)
 D2, D3 = D1 + dt.timedelta(days=1), D1 + dt.timedelta(days=2)

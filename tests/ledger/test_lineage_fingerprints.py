@@ -8,7 +8,7 @@ import logging
 import duckdb
 import pytest
 
-from connectors.errors import IntegrityError
+from foundation.errors import IntegrityError
 from ledger.entries import decode_entry
 from ledger.fingerprints import (
     BILL_RANGE,

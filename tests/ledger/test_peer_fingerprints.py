@@ -8,7 +8,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex
 from ledger.fingerprints import record_fingerprints
@@ -20,6 +19,7 @@ from reconciliation.findings import run_catalogue
 from tests.conftest import SAMPLE_NIGHT
 from tests.factories import financing, invoice
 from tests.integration.test_pipeline import NIGHT, read_csv, run_ok
+from warehouse.connection import Warehouse
 
 SHARED_KEY = "5c" * 32
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.errors import IntegrityError
+from foundation.errors import IntegrityError
 from ledger.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from ledger.merkle import leaf_hash
 from ledger.nightly import ingest_night

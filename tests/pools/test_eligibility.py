@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError
+from foundation.errors import ConfigError
 from pools.candidates import Candidate
 from pools.criteria import Eligibility, load_criteria, parse_criteria
 from pools.eligibility import RULES, assess, waterfall

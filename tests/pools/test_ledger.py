@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import ConfigError
-from connectors.warehouse import Warehouse
+from foundation.errors import ConfigError
 from ledger.entries import PoolReserve, PoolSell, decode_entry
 from ledger.pool_membership import ASSET_SOLD, append_membership, replay
 from pools.tape import read_tape_csv
 from tests.integration.test_pipeline import query, read_csv, run_ok
 from tests.pools import test_pool_jobs as sample
 from tests.pools.test_pool_jobs import BANK, CLEAN, POOL, cut, scf, verify
+from warehouse.connection import Warehouse
 
 night_home, home = sample.night_home, sample.home  # the sample night's home, and a copy of it per test
 

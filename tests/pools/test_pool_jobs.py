@@ -15,9 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
-from connectors.errors import ConfigError
 from connectors.parsers.base import BAD_ENUM, BAD_ID
-from connectors.warehouse import Warehouse
+from foundation.errors import ConfigError
 from integration.cli import app
 from integration.definitions import defs
 from integration.settings import load_settings
@@ -26,6 +25,7 @@ from pools.tape import TAPE_COLUMNS, read_tape_csv
 from tests.conftest import SAMPLE_NIGHT, SAMPLES, SPEC
 from tests.connectors.test_parsers import parse_bytes
 from tests.integration.test_pipeline import read_csv, run_ok
+from warehouse.connection import Warehouse
 
 BANK = "313521000011"
 CLEAN, BLOCKED = "F202611200001", "F202611200002"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from tests.conftest import SAMPLE_NIGHT
+from warehouse.connection import Warehouse
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from quality.registry import source_of
 from simulator import simulate
 from simulator.dq_faults import DQ_FAULT_KINDS, DqFault, parse_dq_fault, plant_dq_faults
+from warehouse.connection import Warehouse
 
 START = dt.date(2026, 11, 18)
 NIGHTS = [START + dt.timedelta(days=i) for i in range(6)]

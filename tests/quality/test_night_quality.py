@@ -16,11 +16,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from simulator import simulate
+from warehouse.connection import Warehouse
 
 START = dt.date(2026, 11, 18)
 NIGHTS = [START + dt.timedelta(days=i) for i in range(4)]

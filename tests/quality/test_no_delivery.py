@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from quality.registry import NO_DELIVERY_SOURCE
+from warehouse.connection import Warehouse
 
 NIGHT = dt.date(2026, 11, 18)
 

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from quality.registry import SourceIssue, store_source_issues
 from tests.factories import delivered
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from warehouse.connection import Warehouse
 
 D1, D2, D3 = (dt.date(2026, 11, 19) + dt.timedelta(days=i) for i in range(3))
 LATE_CORE, ON_TIME_CORE = make_uscc("440306"), make_uscc("440305")

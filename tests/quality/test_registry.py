@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import FILES_SCHEMA, Warehouse, rows_to_table
 from quality.registry import NoDeliveryError, load_registry, source_issues, source_of, store_source_issues
 from reconciliation.catalogue import BY_ID, default_params
+from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
 
 DAY = dt.date(2026, 11, 24)
 CORE = "91440300MA5F00001A"

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from reconciliation.catalogue import FIRST_CHECKS, QUALITY_CHECKS
 from reconciliation.findings import run_catalogue as run_all
 from tests.factories import delivered, financing, insert, invoice, quarantined
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 18)
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors.warehouse import Warehouse
 from reconciliation.matching import LINK_OUTCOMES, LINKS, match_night
 from tests.trade_factories import (
     deep_trade,
@@ -23,6 +22,7 @@ from tests.trade_factories import (
     trade_invoice,
     waybill,
 )
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 19)
 D2 = dt.date(2026, 11, 20)

@@ -11,12 +11,12 @@ import datetime as dt
 
 import pytest
 
-from connectors.warehouse import Warehouse
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from integration.scoring import Score, read_labels, score
 from reconciliation.catalogue import BY_ID
 from simulator import simulate
+from warehouse.connection import Warehouse
 
 SEED = 20261121  # not a seed anything was tuned on
 START = dt.date(2026, 11, 18)

@@ -10,7 +10,6 @@ from importlib import resources
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from connectors.warehouse import Warehouse
 from reconciliation import catalogue
 from reconciliation.catalogue import Category, Severity
 from reconciliation.trade_checks import TRADE_CHECKS, trade_default_params
@@ -27,6 +26,7 @@ from tests.trade_factories import (
     voucher_event,
     waybill,
 )
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 19)
 D2 = dt.date(2026, 11, 20)

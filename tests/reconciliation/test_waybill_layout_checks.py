@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connectors.warehouse import Warehouse
 from tests.reconciliation.test_trade_checks import findings_of, fired, verdicts_of
 from tests.trade_factories import (
     Trade,
@@ -15,6 +14,7 @@ from tests.trade_factories import (
     run_trade_catalogue,
     tier1_trade,
 )
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 19)
 CORE = make_uscc("440305")

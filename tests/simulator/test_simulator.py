@@ -28,7 +28,7 @@ import pytest
 from lxml import etree
 from stdnum.cn import uscc
 
-from connectors.values import (
+from foundation.values import (
     parse_compact_datetime,
     parse_decimal,
     parse_fen,

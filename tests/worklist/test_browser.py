@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.warehouse import Warehouse
-from reconciliation.exception_report import write_exception_reports
 from tests.factories import financing, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from warehouse.connection import Warehouse
+from worklist.exception_report import write_exception_reports
 
 D1 = dt.date(2026, 11, 20)
 CORE = make_uscc("440305")

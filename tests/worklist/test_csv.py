@@ -7,10 +7,10 @@ import csv
 import datetime as dt
 import io
 
-from connectors.warehouse import Warehouse
 from reconciliation.reports import write_csv_reports
 from tests.factories import financing, invoice
 from tests.trade_factories import run_trade_catalogue
+from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 20)
 

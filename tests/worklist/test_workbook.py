@@ -10,14 +10,14 @@ from pathlib import Path
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
+from dispositions.effective import sync_trail
+from dispositions.trail import trail_path
+from foundation.errors import IntegrityError
 from integration.cli import app
-from reconciliation.exception_report import write_exception_reports
 from tests.factories import financing, invoice
 from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
-from worklist.effective import sync_trail
-from worklist.trail import trail_path
+from warehouse.connection import Warehouse
+from worklist.exception_report import write_exception_reports
 from worklist.workbook import ACTION_HEADER, COMMENT_HEADER, ID_HEADER, REASON_HEADER
 
 D1, D2, D3 = dt.date(2026, 11, 20), dt.date(2026, 11, 21), dt.date(2026, 11, 22)

@@ -11,8 +11,8 @@ import datetime as dt
 
 import pyarrow as pa
 
-from connectors.schemas import QUARANTINE_SCHEMA
-from connectors.warehouse import rows_to_table
+from warehouse.connection import rows_to_table
+from warehouse.schemas import QUARANTINE_SCHEMA
 
 RAW_LIMIT = 2000
 """Characters of the offending text kept in a quarantine record."""
@@ -30,11 +30,6 @@ class QuarantineLog:
         business_date, sha256, rel_path, kind = self._fixed
         clipped = raw[:RAW_LIMIT] if raw is not None else None
         self.records.append((business_date, sha256, rel_path, src_pos, kind, reason_code, reason, clipped))
-
-    def replace_by_file_record(self, src_pos: int | None, reason_code: str, reason: str) -> None:
-        """The file as a whole was refused: its record-level entries give way to one entry."""
-        self.records.clear()
-        self.add(src_pos, reason_code, reason, None)
 
     def table(self) -> pa.Table:
         """The records as an Arrow table of the warehouse's ``quarantine`` schema."""

@@ -9,11 +9,11 @@ import duckdb
 import typer
 from rich.console import Console
 
+from dispositions.actions import Action, DispositionError, ReasonCode, Request, Status
+from dispositions.effective import scalar
+from dispositions.record import record_actions
+from dispositions.trail import read_trail, trail_path
 from integration.settings import load_settings
-from worklist.actions import Action, DispositionError, ReasonCode, Status
-from worklist.effective import scalar
-from worklist.record import Request, record_actions
-from worklist.trail import read_trail, trail_path
 
 finding_app = typer.Typer(no_args_is_help=True)
 console = Console()

@@ -3,7 +3,7 @@
 The night copies new trail lines into the warehouse table ``disposition_log`` (after
 checking that every line it copied before is still in the file: a truncated or re-chained
 trail stops the night), then :func:`store_night_dispositions` writes ``finding_dispositions``
-for the night: one row per finding with its status (:class:`~worklist.actions.Status`),
+for the night: one row per finding with its status (:class:`~dispositions.actions.Status`),
 assignee, waiver and age in nights.  Only actions recorded after an earlier night was the
 latest run count (``after < night``), so a re-run of a night gives the same rows.  A waiver
 counts (status ``waived``) only when approved by a second user and the finding's evidence
@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from worklist.actions import Action, ActionRecord, DispositionError, Status
-from worklist.trail import Trail, TrailCorrupt, read_trail, trail_path
+from dispositions.actions import Action, ActionRecord, DispositionError, Status
+from dispositions.trail import Trail, TrailCorrupt, read_trail, trail_path
 
 LOG_DDL = """
 CREATE TABLE IF NOT EXISTS disposition_log (
@@ -141,7 +141,7 @@ def trail_problem(con: duckdb.DuckDBPyConnection, trail: Trail) -> str | None:
 def sync_trail(con: duckdb.DuckDBPyConnection, home: Path) -> Trail:
     """Verify ``<home>``'s trail (chain, and against the warehouse's copy) and copy its new lines.
 
-    Raises :class:`~worklist.trail.TrailCorrupt` naming the problem: the night stops."""
+    Raises :class:`~dispositions.trail.TrailCorrupt` naming the problem: the night stops."""
     ensure_tables(con)
     path = trail_path(home)
     trail = read_trail(path)

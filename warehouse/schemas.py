@@ -12,7 +12,7 @@ unit prices and rates keep their decimal text exactly as ``decimal128``.  Timest
 are naive, in China Standard Time (UTC+8), which is what every source but the platform
 uses; the platform's offset-carrying times are converted to UTC+8.
 
-The DuckDB tables are created from these schemas (see :mod:`connectors.warehouse`), so
+The DuckDB tables are created from these schemas (see :mod:`warehouse.connection`), so
 this module is the single source of truth for column names and types.
 """
 

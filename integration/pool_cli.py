@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import ConfigError
-from connectors.values import format_fen
-from connectors.warehouse import Warehouse
+from foundation.errors import ConfigError
+from foundation.values import format_fen
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import NoteVerifier
@@ -22,6 +21,7 @@ from pools.replenish import replenish_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
+from warehouse.connection import Warehouse
 
 pool_app = typer.Typer(help="ABS pools: cut, verify, survey, list, replenish, release, sell.", no_args_is_help=True)
 console = Console()

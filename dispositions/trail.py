@@ -1,11 +1,11 @@
 """The dispositions trail: ``<home>/worklist/dispositions.jsonl``, append-only and hash-chained.
 
-Each line is one :class:`~worklist.actions.ActionRecord` as compact JSON with ``prev``, the
+Each line is one :class:`~dispositions.actions.ActionRecord` as compact JSON with ``prev``, the
 chain head before it; the head after line *n* is ``SHA-256(head(n-1) ‖ line n)`` with
 ``head(0)`` = 32 zero bytes — the archive manifest's rule (:func:`connectors.archive.chain_next`).
 Editing, inserting or removing a line breaks the chain from there on.  Removing lines from
 the end, or rewriting the whole file with a fresh chain, is caught against the copy the
-warehouse keeps (:mod:`worklist.effective`): every line a night has read must still be there.
+warehouse keeps (:mod:`dispositions.effective`): every line a night has read must still be there.
 Appends hold an exclusive lock on the file and fsync it.
 """
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.archive import ZERO_HEAD, chain_next
-from connectors.errors import IntegrityError
-from worklist.actions import ActionRecord, to_line
+from dispositions.actions import ActionRecord, to_line
+from foundation.errors import IntegrityError
 
 TRAIL = Path("worklist") / "dispositions.jsonl"
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import IntegrityError
-from connectors.warehouse import Warehouse
+from dispositions.actions import Action, DispositionError, ReasonCode, Request
+from dispositions.effective import sync_trail
+from dispositions.record import record_actions
+from dispositions.trail import TrailCorrupt, read_trail, trail_path
+from foundation.errors import IntegrityError
 from tests.factories import invoice
 from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
-from worklist.actions import Action, DispositionError, ReasonCode
-from worklist.effective import sync_trail
-from worklist.record import Request, record_actions
-from worklist.trail import TrailCorrupt, read_trail, trail_path
+from warehouse.connection import Warehouse
 
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (20, 21, 22, 23))
 CORE = make_uscc("440305")

@@ -69,12 +69,24 @@ def check_amount(fen: int, ceiling: int = MAX_AMOUNT_FEN) -> int:
 
 _MONEY = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?(-?)")
 
+MAX_AMOUNT_DIGITS = 16
+"""Most digits of an amount's whole yuan (leading zeros aside): 10^16 yuan is beyond any ceiling a
+setting may give, and every amount parsed stays inside a signed 64-bit number of fen."""
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut at 40 characters."""
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
+
 
 def parse_fen(text: str | None) -> int | None:
     """Parse a decimal money string (``1234.56``, ``-1234.56``, ``1234.56-``) into fen.
 
-    Digits beyond the second decimal place must be zeros: money that is not a whole
-    number of fen is malformed, never rounded.
+    ASCII digits and one decimal point only: no exponent, thousands separator, full-width
+    digit, NaN or infinity.  Digits beyond the second decimal place must be zeros: money that
+    is not a whole number of fen is malformed, never rounded.  More than
+    :data:`MAX_AMOUNT_DIGITS` whole digits is refused before any conversion.  A negative zero
+    (``-0.00``, SAP's ``0.00-``) is zero.
     """
     if text is None:
         return None
@@ -83,12 +95,15 @@ def parse_fen(text: str | None) -> int | None:
         return None
     m = _MONEY.fullmatch(s)
     if m is None or (m.group(1) == "-" and m.group(4) == "-"):
-        raise ValueError(f"not a money amount: {text!r}")
+        raise ValueError(f"not a money amount: {_shown(text)}")
     sign, whole, frac, trailing = m.groups()
     frac = frac or ""
     if len(frac) > 2 and frac[2:].strip("0"):
-        raise ValueError(f"money amount finer than one fen: {text!r}")
-    fen = int(whole) * 100 + int((frac + "00")[:2])
+        raise ValueError(f"money amount finer than one fen: {_shown(text)}")
+    digits = len(whole.lstrip("0"))
+    if digits > MAX_AMOUNT_DIGITS:
+        raise ValueError(f"money amount of {digits} digits before the decimal point, more than {MAX_AMOUNT_DIGITS}: {_shown(text)}")
+    fen = int(whole.lstrip("0") or "0") * 100 + int((frac + "00")[:2])
     return -fen if (sign == "-" or trailing == "-") else fen
 
 
@@ -222,11 +237,6 @@ def parse_invoice_refs(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> list[
             raise ValueError(f"invoice {number} has an empty amount")
         refs.append((number, check_amount(fen, ceiling)))
     return refs
-
-
-def is_invoice_no(text: str | None) -> bool:
-    """True for a 20-digit 数电票 number."""
-    return bool(text) and bool(_INVOICE_NO.fullmatch(text))  # type: ignore[arg-type]
 
 
 _QUANTA: dict[int, Decimal] = {}  # scale -> Decimal("1E-<scale>")

@@ -9,9 +9,9 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from connectors.schemas import SCHEMAS
-from connectors.warehouse import Warehouse, create_table_sql
 from tests.factories import insert
+from warehouse.connection import Warehouse, create_table_sql
+from warehouse.schemas import SCHEMAS
 
 DAY = dt.date(2026, 11, 20)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.warehouse import Warehouse, connect_waiting
+from warehouse.connection import Warehouse, connect_waiting
 
 
 def _reader(path: Path, seconds: float) -> subprocess.Popen[str]:

@@ -14,10 +14,10 @@ from html.parser import HTMLParser
 import pytest
 from openpyxl import load_workbook
 
-from connectors.warehouse import Warehouse
-from reconciliation.exception_report import write_exception_reports
 from tests.factories import financing, insert, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from warehouse.connection import Warehouse
+from worklist.exception_report import write_exception_reports
 from worklist.workbook import ACTION_HEADER, FINDING_COLUMNS, ID_HEADER, MONEY
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)

@@ -12,9 +12,10 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from enum import Enum, StrEnum
 
-from connectors.errors import ScfError
+from foundation.errors import ScfError
 
 
 class Action(StrEnum):
@@ -70,18 +71,24 @@ def check_user(user: str) -> str:
 
 
 @dataclass(frozen=True)
-class ActionRecord:
-    """One line of the trail (without its chain hash)."""
+class Request:
+    """One action a user asks for: the fields a clerk gives (CLI, workbook)."""
 
-    at: str  # UTC time of recording, ISO 8601 (shown, never used to decide)
-    night: dt.date  # the night whose report the clerk acted on (the evidence hash is of that night)
-    after: dt.date  # the latest night run when recorded: the action counts from the next night on
     finding_id: str
     action: Action
     user: str
     assignee: str | None = None
     reason_code: ReasonCode | None = None
     comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionRecord(Request):
+    """One line of the trail (without its chain hash): a request as recorded."""
+
+    at: str  # UTC time of recording, ISO 8601 (shown, never used to decide)
+    night: dt.date  # the night whose report the clerk acted on (the evidence hash is of that night)
+    after: dt.date  # the latest night run when recorded: the action counts from the next night on
     evidence_sha256: str | None = None  # fingerprint of the finding's evidence on ``night`` (waive)
 
     def __post_init__(self) -> None:
@@ -94,6 +101,12 @@ class ActionRecord:
         if self.comment is not None and (len(self.comment) > MAX_COMMENT
                                          or any(ord(c) < 32 and c not in "\n\t" for c in self.comment)):
             raise DispositionError(f"comment on {self.finding_id}: at most {MAX_COMMENT} characters, no control characters")
+
+    @classmethod
+    def of(cls, request: Request, *, at: str, night: dt.date, after: dt.date, evidence_sha256: str | None) -> ActionRecord:
+        """``request`` as recorded at ``at`` on ``night`` (``after``: the latest night run)."""
+        asked = {f.name: getattr(request, f.name) for f in dataclass_fields(Request)}
+        return cls(**asked, at=at, night=night, after=after, evidence_sha256=evidence_sha256)
 
     def fields(self) -> dict[str, object]:
         """The record as JSON values (dates ISO, enums by value, empty fields left out)."""

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import ScfError
-from connectors.values import format_fen
+from foundation.errors import ScfError
+from foundation.values import format_fen
 from ledger.checkpoint import (
     COSIGNATURE_V1_ALG,
     Checkpoint,
@@ -47,8 +47,6 @@ from ledger.state import all_vouchers, replay_vouchers
 from ledger.store import LedgerStore, row_keys
 from ledger.verify import verify_ledger
 from ledger.witness import witness_cosign
-
-DEFAULT_ORIGIN = "scf-recon.local/voucher-ledger"
 
 ledger_app = typer.Typer(
     help="The hashed voucher ledger (RFC 9162 tree, signed checkpoints).", no_args_is_help=True

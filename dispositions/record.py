@@ -2,8 +2,8 @@
 
 An action names a finding of a night's report (default: the latest night run); a waiver
 keeps the fingerprint of the finding's evidence on that night
-(:func:`~worklist.effective.evidence_fingerprint_sql`), so a change reopens it.  Every
-action is checked in trail order with :func:`worklist.effective.apply` before anything is
+(:func:`~dispositions.effective.evidence_fingerprint_sql`), so a change reopens it.  Every
+action is checked in trail order with :func:`dispositions.effective.apply` before anything is
 written (all of a batch, or none).
 """
 
@@ -11,26 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from worklist.actions import Action, ActionRecord, DispositionError, ReasonCode
-from worklist.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
-from worklist.trail import Trail, append_records, trail_path
-
-
-@dataclass(frozen=True)
-class Request:
-    """One action a user asks for."""
-
-    finding_id: str
-    action: Action
-    user: str
-    assignee: str | None = None
-    reason_code: ReasonCode | None = None
-    comment: str | None = None
+from dispositions.actions import Action, ActionRecord, DispositionError, Request
+from dispositions.effective import FindingState, apply, evidence_fingerprint_sql, fold, scalar
+from dispositions.trail import Trail, append_records, trail_path
 
 
 def _nights(warehouse: Path, night: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -64,7 +51,7 @@ def record_actions(home: Path, requests: Sequence[Request], *, night: dt.date | 
                    now: dt.datetime | None = None) -> list[ActionRecord]:
     """Check and append ``requests`` (all or none) to ``<home>``'s trail; return the records.
 
-    Raises :class:`~worklist.actions.DispositionError` naming the first request that does not
+    Raises :class:`~dispositions.actions.DispositionError` naming the first request that does not
     fit: a finding not in the night's report, a waiver without reason or comment, an approval
     by the waiver's maker or without a waiver pending."""
     warehouse = home / "warehouse.duckdb"
@@ -75,9 +62,8 @@ def record_actions(home: Path, requests: Sequence[Request], *, night: dt.date | 
     for request in requests:
         if request.finding_id not in evidence:
             raise DispositionError(f"{request.finding_id} is not a finding of night {seen}")
-        records.append(ActionRecord(
-            at=at, night=seen, after=latest, finding_id=request.finding_id, action=request.action, user=request.user,
-            assignee=request.assignee, reason_code=request.reason_code, comment=request.comment,
+        records.append(ActionRecord.of(
+            request, at=at, night=seen, after=latest,
             evidence_sha256=evidence[request.finding_id] if request.action is Action.WAIVE else None))
 
     def checked(trail: Trail) -> list[ActionRecord]:

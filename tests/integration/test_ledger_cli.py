@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from integration.home import init_home, ledger_keys
+from integration.ledger_cli import ledger_app
 from integration.settings import load_settings
-from ledger.checkpoint import NoteSigner
-from ledger.cli import DEFAULT_ORIGIN, ledger_app
+from ledger.checkpoint import DEFAULT_ORIGIN, NoteSigner
 from ledger.keys import create_signing_key, default_signing_key_path, load_signing_key, public_key_pem
 from ledger.proofcheck import verify_consistency, verify_inclusion
 from tests.ledger_nights import SAMPLE_DATE, Harness, NightRows, busy_night, sample_night
