@@ -15,7 +15,7 @@ import duckdb
 
 from quality.registry import NoDeliveryError, SourceIssue, load_registry, no_delivery_issues, source_issues, store_source_issues
 from quality.scorecard import write_scorecard
-from quality.timeliness import ArrivedFile, late_sources
+from quality.timeliness import ArrivedFile, late_sources, timeliness_results
 from quality.validate import NightValidation, no_delivery_result, store_results, validate_night
 
 
@@ -61,11 +61,12 @@ def run_data_quality(
         store_results(con, day, [no_delivery_result(day)])
         write_scorecard(con, day, reports)
         raise
+    files = list(files)
     if deadline is not None:
         issues += late_sources(files, day, deadline)
     store_source_issues(con, day, issues)
     validation = validate_night(
-        con, day, reports,
+        con, day, reports, more_results=timeliness_results(files, day, deadline) if deadline is not None else [],
         history=registry.history if len(registry.history) >= int(params["dq_learned_min_nights"]) else [],
         volume_min_percent=int(params["dq_volume_min_percent"]),
         volume_min_median=int(params["dq_volume_min_median"]),

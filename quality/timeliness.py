@@ -16,6 +16,7 @@ time is not judged.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Protocol
@@ -39,18 +40,35 @@ def arrival_deadline(day: dt.date, cutoff: dt.time, zone: ZoneInfo) -> dt.dateti
     return dt.datetime.combine(day + dt.timedelta(days=1), cutoff, tzinfo=zone)
 
 
-def late_sources(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[SourceIssue]:
-    """One ``DQ_SOURCE_LATE`` issue per source with a file of ``day`` that arrived after ``deadline``."""
-    late: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
+def _arrivals(files: Iterable[ArrivedFile]) -> dict[str, list[tuple[str, dt.datetime]]]:
+    """Each source's files of known arrival: (path, arrival)."""
+    arrivals: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
     for f in files:
         source = source_of(f.rel_path)
-        if source is None or f.arrived_at is None:
-            continue
-        arrived = dt.datetime.fromisoformat(f.arrived_at)
-        if arrived > deadline:
-            late[source].append((f.rel_path, arrived))
+        if source is not None and f.arrived_at is not None:
+            arrivals[source].append((f.rel_path, dt.datetime.fromisoformat(f.arrived_at)))
+    return arrivals
+
+
+def timeliness_results(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[tuple]:
+    """One ``dq_results`` row (dimension timeliness) per source of ``day`` whose arrivals are known:
+    the share of its files that arrived by ``deadline``, the late ones as the sample."""
+    rows = []
+    for source, arrivals in sorted(_arrivals(files).items()):
+        late = sorted((p, a) for p, a in arrivals if a > deadline)
+        last = max(a for _, a in arrivals).astimezone(deadline.tzinfo)
+        sample = [{"value": a.astimezone(deadline.tzinfo).isoformat(timespec="minutes"), "file": p, "pos": None} for p, a in late]
+        rows.append((day, source, "timeliness", f"expect_files_to_arrive_by_cutoff({deadline.isoformat(timespec='minutes')})",
+                     "timeliness", not late, f"last arrival {last.isoformat(timespec='minutes')}", len(arrivals), len(late),
+                     len(late) / len(arrivals), json.dumps(sample) if sample else None))
+    return rows
+
+
+def late_sources(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[SourceIssue]:
+    """One ``DQ_SOURCE_LATE`` issue per source with a file of ``day`` that arrived after ``deadline``."""
+    late = {source: [(p, a) for p, a in arrivals if a > deadline] for source, arrivals in _arrivals(files).items()}
     issues = []
-    for source, arrivals in sorted(late.items()):
+    for source, arrivals in sorted((s, a) for s, a in late.items() if a):
         arrivals.sort()
         last = max(a for _, a in arrivals)
         due = deadline.isoformat(timespec="minutes")

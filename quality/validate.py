@@ -7,7 +7,9 @@ its expectations is a query there; no row of the night is copied into Python.  T
 that work (``bench/bench_dq_paths.py``, ``BENCHMARKS.md``): GX runs each query in a connection
 it returns to its pool before fetching the rows, and a DuckDB result goes with its connection,
 so :class:`_KeptConnectionEngine` keeps one; and GX has no regular expressions for DuckDB, so
-the format and USCC expectations have metrics of their own in SQL (:mod:`quality.suites`).
+the format and USCC expectations have metrics of their own in SQL (:mod:`quality.suites`: a
+format is DuckDB's ``regexp_full_match``; a USCC is looked up among the frame's distinct codes
+that python-stdnum judged valid, a few thousand a night).
 Unexpected rows are sampled with their file and position (``src_sha256``, ``src_pos``).
 
 Each suite runs as a GX checkpoint; GX then builds the night's Data Docs site under
@@ -22,7 +24,7 @@ import json
 import logging
 import shutil
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +39,15 @@ from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
 from quality.registry import NO_DELIVERY_SOURCE
-from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
-from reconciliation.session import sql_script
+from quality.suites import (
+    CONSISTENCY,
+    ExpectColumnValuesToBeValidUscc,
+    Frame,
+    consistency_expectation,
+    store_valid_usccs,
+    table_suites,
+    volume_expectation,
+)
 from warehouse.asof import create_asof_views
 
 SAMPLE_SIZE = 20
@@ -102,10 +111,12 @@ def validate_night(
     history: list[dt.date],
     volume_min_percent: int,
     volume_min_median: int,
+    more_results: Sequence[tuple] = (),
 ) -> NightValidation:
     """Run every suite over the night ``day``, replace its ``dq_results`` rows, build its Data Docs.
 
-    ``history``: the trailing nights volumes are judged against (empty: too little history).
+    ``history``: the trailing nights volumes are judged against (empty: too little history);
+    ``more_results``: ``dq_results`` rows the night judged outside GX (timeliness), stored with them.
     """
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     paths = dict(con.execute("SELECT sha256, rel_path FROM files WHERE business_date = ?", [day]).fetchall())
@@ -116,16 +127,18 @@ def validate_night(
         median = _trailing_median(con, table, history)
         plans.append((frame, [*expectations, volume_expectation(median, volume_min_percent, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
-    rows: list[tuple] = []
+    rows: list[tuple] = list(more_results)
     with con.cursor() as cursor:  # the night's own connection stays out of GX's transactions
         create_asof_views(cursor, day)
-        cursor.execute(sql_script("match_macros.sql"))  # uscc_valid
         datasource = _warehouse_source(context, cursor)
         for i, (frame, expectations) in enumerate(plans):  # one checkpoint per frame, one frame at a time
             name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
             table = f"dq_frame_{i}"
             cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
                            + frame.sql.replace("$day", f"DATE '{day.isoformat()}'"))
+            usccs = [e.column for e in expectations if isinstance(e, ExpectColumnValuesToBeValidUscc)]
+            if usccs:
+                store_valid_usccs(cursor, table, usccs)
             suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
             definition = context.validation_definitions.add(gx.ValidationDefinition(
                 name=name, suite=suite,
@@ -159,7 +172,8 @@ def _warehouse_source(context: gx.data_context.AbstractDataContext, cursor: duck
     """A GX SQL data source whose every query runs on ``cursor`` (a connection of the night's warehouse)."""
     engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool,
                               creator=lambda: duckdb_engine.ConnectionWrapper(cursor))
-    datasource = context.data_sources.add_sql(name="warehouse", connection_string="duckdb:///:memory:")
+    datasource = context.data_sources.add_sql(name="warehouse", connection_string="duckdb:///:memory:",
+                                              create_temp_table=False)  # the frames are temp tables already
     # GX builds its engines from the connection string; this one is handed over instead, as GX caches it
     datasource._engine = engine
     datasource._cached_connection_string = datasource.connection_string
