@@ -44,7 +44,6 @@ from connectors.sources import LocalFolderSource  # noqa: E402
 from reconciliation.catalogue import CHECKS  # noqa: E402
 from reconciliation.findings import run_catalogue  # noqa: E402
 from reconciliation.matching import match_night  # noqa: E402
-from reconciliation.trade_checks import TRADE_CHECKS, trade_default_params  # noqa: E402
 from warehouse.connection import Warehouse  # noqa: E402
 
 NIGHT = dt.date(2026, 11, 18)
@@ -159,9 +158,8 @@ def main() -> None:
         rows, match_s = timed(lambda: match_night(con, NIGHT, timings=steps))
         sizes = counts(con)
         print(f"four-flow match: {rows} rows in {match_s:.2f} s", flush=True)
-        known = {c.check_id for c in CHECKS}
-        checks = CHECKS + tuple(c for c in TRADE_CHECKS if c.check_id not in known)
-        run, catalogue_s = timed(lambda: run_catalogue(con, NIGHT, params=trade_default_params(), checks=checks))
+        checks = CHECKS
+        run, catalogue_s = timed(lambda: run_catalogue(con, NIGHT))
         print(f"catalogue: {catalogue_s:.2f} s, findings {run.findings_by_category}, verdicts {run.verdicts}",
               flush=True)
 

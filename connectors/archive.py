@@ -289,12 +289,15 @@ class Archive:
         """Where the object with this SHA-256 lives (whether or not it exists)."""
         return self.objects_dir / sha256[:2] / sha256
 
-    def land_night(self, source: Source, business_date: dt.date) -> NightManifest:
+    def land_night(
+        self, source: Source, business_date: dt.date, on_file: Callable[[RemoteFile], None] | None = None
+    ) -> NightManifest:
         """Download every file the source lists for the night, record sightings, return the night's set.
 
         Each file is streamed into an object while hashed; a sighting is appended (and
         fsynced) right after its object is stored, so an interrupted landing keeps what
-        it landed. Holds an exclusive lock on the archive while it runs.
+        it landed. Holds an exclusive lock on the archive while it runs.  ``on_file`` is
+        told each listed file once it is stored (progress).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with self._locked():
@@ -305,6 +308,8 @@ class Archive:
             with self._appender() as append:
                 for remote in listed:
                     sha256, size = self._store(source, business_date, remote)
+                    if on_file:
+                        on_file(remote)
                     latest = index.latest(business_date, remote.rel_path)
                     if latest is not None and latest.sha256 == sha256:
                         continue

@@ -19,6 +19,7 @@ import select
 import shutil
 import tempfile
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -33,7 +34,8 @@ from connectors.quarantine import QuarantineLog
 from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from foundation.values import MAX_AMOUNT_FEN
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class FileOutcome:
     status: str  # loaded, rejected, duplicate, unknown_kind
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
+    waited_s: float = 0.0  # for its parse, once its turn to be stored came
+    inserted_s: float = 0.0  # inserting its rows and quarantine records
 
     @property
     def rows(self) -> int:
@@ -96,6 +100,11 @@ class NightLoad:
         """Rows loaded into the warehouse tonight."""
         return sum(self.rows_by_table.values())
 
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit) and ``inserting``."""
+        return {"waiting_for_parse": sum(f.waited_s for f in self.files), "inserting": sum(f.inserted_s for f in self.files)}
+
 
 def load_night(
     warehouse: Warehouse,
@@ -105,12 +114,14 @@ def load_night(
     csv_override: CsvOverride | None = None,
     workers: int | None = None,
     max_amount_fen: int = MAX_AMOUNT_FEN,
+    on_file: Callable[[FileOutcome], None] | None = None,
 ) -> NightLoad:
     """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
 
     Files are parsed by ``workers`` processes (default: one per core) when the night is
     large enough to repay starting them, and inserted in path order either way.  A money
-    amount beyond ``max_amount_fen`` quarantines its record.
+    amount beyond ``max_amount_fen`` quarantines its record.  ``on_file`` is told each
+    file's outcome as soon as its rows are in (progress).
     """
     files = sorted(landed, key=lambda f: f.rel_path)
     jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
@@ -124,12 +135,18 @@ def load_night(
     ):
         warehouse.clear_night(business_date)
         pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
+
+        def store_next() -> None:
+            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+            if on_file:
+                on_file(result.files[-1])
+
         for landed_file in files:
             pending.append((landed_file, _submit(pool, jobs[landed_file.rel_path], landed_file, Path(spool))))
             if len(pending) >= 2 * _MAX_WORKERS:
-                result.files.append(_store(warehouse, business_date, *pending.popleft()))
+                store_next()
         while pending:
-            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+            store_next()
         _register_files(warehouse, business_date, files, result.files)
     for outcome in result.files:
         result.rows_by_table.update(outcome.table_rows)
@@ -208,6 +225,7 @@ def _store(
     kind = classify(landed.rel_path)
     outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
+    started = time.perf_counter()
     bad_name = bad_name_reason(landed.rel_path)
     if landed.status == "duplicate":
         outcome.status = "duplicate"
@@ -218,7 +236,9 @@ def _store(
         outcome.status = "unknown_kind"
         quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)
     else:
+        waiting = time.perf_counter()
         spooled = parsed.result()
+        outcome.waited_s = time.perf_counter() - waiting
         if spooled.rejected is not None:
             outcome.status = "rejected"
             quarantine.add(*spooled.rejected)
@@ -231,6 +251,7 @@ def _store(
     outcome.quarantined = len(quarantine.records)
     if quarantine.records:
         warehouse.append("quarantine", quarantine.table())
+    outcome.inserted_s = time.perf_counter() - started - outcome.waited_s
     return outcome
 
 
@@ -242,17 +263,17 @@ def _register_files(
 ) -> None:
     by_path = {f.rel_path: f for f in landed}
     rows = [
-        (
-            business_date,
-            o.rel_path,
-            o.sha256,
-            by_path[o.rel_path].size,
-            o.kind,
-            o.status,
-            o.rows,
-            o.quarantined,
-            ";".join(by_path[o.rel_path].superseded) or None,
+        FILES.Row(
+            business_date=business_date,
+            rel_path=o.rel_path,
+            sha256=o.sha256,
+            size=by_path[o.rel_path].size,
+            file_kind=o.kind,
+            status=o.status,
+            rows=o.rows,
+            quarantined=o.quarantined,
+            superseded=";".join(by_path[o.rel_path].superseded) or None,
         )
         for o in outcomes
     ]
-    warehouse.append("files", rows_to_table(rows, FILES_SCHEMA))
+    warehouse.append("files", FILES.arrow(rows))

@@ -11,8 +11,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from warehouse.connection import rows_to_table
-from warehouse.schemas import QUARANTINE_SCHEMA
+from warehouse.schemas import QUARANTINE
 
 RAW_LIMIT = 2000
 """Characters of the offending text kept in a quarantine record."""
@@ -29,8 +28,9 @@ class QuarantineLog:
         """Record one refused record (``src_pos``) or the whole file (``src_pos`` None)."""
         business_date, sha256, rel_path, kind = self._fixed
         clipped = raw[:RAW_LIMIT] if raw is not None else None
-        self.records.append((business_date, sha256, rel_path, src_pos, kind, reason_code, reason, clipped))
+        self.records.append(QUARANTINE.Row(business_date=business_date, src_sha256=sha256, src_path=rel_path, src_pos=src_pos,
+                                           file_kind=kind, reason_code=reason_code, reason=reason, raw=clipped))
 
     def table(self) -> pa.Table:
         """The records as an Arrow table of the warehouse's ``quarantine`` schema."""
-        return rows_to_table(self.records, QUARANTINE_SCHEMA)
+        return QUARANTINE.arrow(self.records)

@@ -23,20 +23,8 @@ import duckdb
 
 from dispositions.actions import Action, ActionRecord, DispositionError, Status
 from dispositions.trail import Trail, TrailCorrupt, read_trail, trail_path
-
-LOG_DDL = """
-CREATE TABLE IF NOT EXISTS disposition_log (
-  seq INTEGER NOT NULL, line VARCHAR NOT NULL, head VARCHAR NOT NULL, night DATE NOT NULL, after_night DATE NOT NULL,
-  finding_id VARCHAR NOT NULL, action VARCHAR NOT NULL, "user" VARCHAR NOT NULL, assignee VARCHAR,
-  reason_code VARCHAR, comment VARCHAR, evidence_sha256 VARCHAR, recorded_at VARCHAR NOT NULL)
-"""
-DISPOSITIONS_DDL = """
-CREATE TABLE IF NOT EXISTS finding_dispositions (
-  business_date DATE NOT NULL, finding_id VARCHAR NOT NULL, status VARCHAR NOT NULL, age_nights INTEGER NOT NULL,
-  assignee VARCHAR, reason_code VARCHAR, comment VARCHAR, waived_by VARCHAR, approved_by VARCHAR,
-  last_action VARCHAR, last_user VARCHAR, last_at VARCHAR)
-"""
-
+from warehouse.registry import create_table, insert_rows
+from warehouse.results import DISPOSITION_LOG, FINDING_DISPOSITIONS
 
 #: Evidence keys that only stamp the night a finding was judged on (the checks' "data until"
 #: dates): left out of the evidence a waiver is compared on, or every waiver would reopen.
@@ -57,8 +45,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``disposition_log`` and ``finding_dispositions`` if missing."""
-    con.execute(LOG_DDL)
-    con.execute(DISPOSITIONS_DDL)
+    create_table(con, DISPOSITION_LOG)
+    create_table(con, FINDING_DISPOSITIONS)
 
 
 @dataclass(frozen=True)
@@ -149,13 +137,13 @@ def sync_trail(con: duckdb.DuckDBPyConnection, home: Path) -> Trail:
     if problem is not None:
         raise TrailCorrupt(f"{path}: {problem} (restore it from backup, then run `scf verify`)")
     start = scalar(con, "SELECT count(*) FROM disposition_log")
-    rows = [
-        (seq, line.decode("utf-8"), trail.heads[seq].hex(), r.night, r.after, r.finding_id, r.action.value, r.user,
-         r.assignee, r.reason_code.value if r.reason_code else None, r.comment, r.evidence_sha256, r.at)
+    insert_rows(con, DISPOSITION_LOG, [
+        DISPOSITION_LOG.Row(seq=seq, line=line.decode("utf-8"), head=trail.heads[seq].hex(), night=r.night, after_night=r.after,
+                            finding_id=r.finding_id, action=r.action.value, user=r.user, assignee=r.assignee,
+                            reason_code=r.reason_code.value if r.reason_code else None, comment=r.comment,
+                            evidence_sha256=r.evidence_sha256, recorded_at=r.at)
         for seq, (r, line) in enumerate(zip(trail.records, trail.lines, strict=True), 1) if seq > start
-    ]
-    if rows:
-        con.executemany(f"INSERT INTO disposition_log VALUES ({', '.join('?' * 13)})", rows)
+    ])  # fmt: skip
     return trail
 
 
@@ -192,14 +180,14 @@ def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.d
         con.executemany(f"INSERT INTO night_acted VALUES ({', '.join('?' * 10)})", acted)
     con.execute("DELETE FROM finding_dispositions WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO finding_dispositions
+        f"""INSERT INTO finding_dispositions BY NAME
         WITH ages AS (
           SELECT finding_id, count(*)::INTEGER AS age_nights FROM findings
           WHERE business_date <= $1 AND finding_id IN (SELECT finding_id FROM findings WHERE business_date = $1)
           GROUP BY finding_id)
-        SELECT $1, f.finding_id,
+        SELECT $1 AS business_date, f.finding_id,
                coalesce(a.status, CASE WHEN f.first_seen_date = $1 THEN '{Status.NEW.value}'
-                                       ELSE '{Status.OPEN.value}' END),
+                                       ELSE '{Status.OPEN.value}' END) AS status,
                g.age_nights, a.assignee, a.reason_code, a.comment, a.waived_by, a.approved_by, a.last_action,
                a.last_user, a.last_at
         FROM findings f JOIN ages g USING (finding_id) LEFT JOIN night_acted a USING (finding_id)

@@ -18,7 +18,8 @@ import duckdb
 from integration.settings import Settings
 from quality.registry import load_registry, source_of
 from reconciliation.catalogue import default_params
-from warehouse.connection import FILES_SCHEMA, create_table_sql
+from warehouse.registry import create_table
+from warehouse.schemas import FILES
 
 COMPLETE_MARKER = ".complete"
 
@@ -57,7 +58,7 @@ def expected_sources(settings: Settings, day: dt.date) -> frozenset[str]:
             if con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'files'").fetchone():
                 return frozenset(load_registry(con, day, params).expected)
     with duckdb.connect() as con:  # a home that has landed nothing yet: the configured sources only
-        con.execute(create_table_sql("files", FILES_SCHEMA))
+        create_table(con, FILES)
         return frozenset(load_registry(con, day, params).expected)
 
 

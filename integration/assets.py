@@ -17,17 +17,19 @@ from contextvars import ContextVar
 
 import dagster as dg
 
-from connectors.loader import load_night
+from connectors.loader import FileOutcome, load_night
+from connectors.sources import RemoteFile
 from dispositions.effective import sync_trail
 from foundation.errors import ScfError
 from integration import nights, quality_assets
 from integration.audit import audit_home
 from integration.home import ledger_keys
 from integration.pool_jobs import pool_surveillance
+from integration.progress import DagsterRenderer, rendered_by, stage
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
-from reconciliation.catalogue import default_params
+from reconciliation.catalogue import CHECKS, default_params
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
 from worklist.exception_report import write_exception_reports
@@ -71,7 +73,13 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
-        night = settings.archive().land_night(source, day)
+        with stage("landed_files", unit="files") as files, stage("landed_files", unit="bytes") as size:
+
+            def landed(remote: RemoteFile) -> None:
+                files.advance()
+                size.advance(remote.size)
+
+            night = settings.archive().land_night(source, day, on_file=landed)
     finally:
         source.close()
     statuses = {s: sum(1 for f in night.files if f.status == s) for s in ("new", "restated", "duplicate")}
@@ -87,15 +95,26 @@ def typed_tables(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     day = business_date_of(context)
     settings = scf.settings()
     night = settings.archive().night_manifest(day)
-    with settings.open_warehouse() as warehouse:
+    with (
+        settings.open_warehouse() as warehouse,
+        stage("typed_tables", total=len(night.files), unit="files") as files,
+        stage("typed_tables", unit="rows") as rows,
+    ):
+
+        def loaded_file(outcome: FileOutcome) -> None:
+            files.advance()
+            rows.advance(outcome.rows)
+
         loaded = load_night(
-            warehouse, day, night.files, csv_override=settings.csv_override, max_amount_fen=settings.max_amount_fen
+            warehouse, day, night.files, csv_override=settings.csv_override, max_amount_fen=settings.max_amount_fen,
+            on_file=loaded_file,
         )
     _report(context, started, f"{loaded.records} records, {loaded.quarantined} quarantined")
     return dg.MaterializeResult(
         metadata={
             "records": loaded.records,
             "quarantined": loaded.quarantined,
+            **{f"seconds.{k}": round(v, 3) for k, v in loaded.seconds.items()},
             **{f"rows.{table}": n for table, n in sorted(loaded.rows_by_table.items())},
         }
     )
@@ -121,7 +140,11 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
     settings = scf.settings()
     keys = ledger_keys(settings)
     manifest = settings.archive().head()
-    with settings.open_warehouse() as warehouse:
+    with (
+        settings.open_warehouse() as warehouse,
+        stage("voucher_ledger", unit="entries") as entries,
+        stage("voucher_ledger", unit="verified") as verified,
+    ):
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -132,6 +155,8 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
             fingerprint_key=keys.fingerprint_key,
             evidence_window_days=int({**default_params(), **settings.check_params}["evidence_window_days"]),
             manifest=ArchiveManifest(manifest.lines, manifest.head),
+            on_appended=entries.advance,
+            on_verified=verified.advance,
         )
     _report(context, started, f"tree size {result.tree_size}, {result.appended} appended, {result.rejected} rejected")
     return dg.MaterializeResult(
@@ -144,9 +169,11 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     financing implicated, and a verdict (clean, review, blocked) per financing."""
     started = time.perf_counter()
     settings = scf.settings()
-    with settings.open_warehouse() as warehouse:
+    with settings.open_warehouse() as warehouse, stage("findings", total=len(CHECKS), unit="checks") as checks:
         sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
-        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params)
+        run = run_catalogue(
+            warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance()
+        )
     _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
     return dg.MaterializeResult(
         metadata={
@@ -163,11 +190,13 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     (exceptions.html, sortable and grouped by severity and bank, and exceptions.xlsx)."""
     started = time.perf_counter()
     settings = scf.settings()
-    with settings.open_warehouse() as warehouse:
+    with settings.open_warehouse() as warehouse, stage("nightly_reports", unit="files") as files:
         day = business_date_of(context)
         quality_assets.hold_if_blocked(warehouse.con, day)
         paths = write_csv_reports(warehouse.con, settings.home, day)
+        files.advance(len(paths))
         paths += write_exception_reports(warehouse.con, settings.home, day)
+        files.advance(len(paths) - files.done)
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 
@@ -230,13 +259,14 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         step_name = "order"
         checks: list[dg.AssetCheckResult] = []  # the night's asset checks, shown even when the night fails
         try:
-            with scf.night_lock():
+            with scf.night_lock(), rendered_by(DagsterRenderer(context.log)) as shown:
                 _ensure_in_order(context, scf, day)
                 for step in STEPS:
                     step_name = step.__name__
                     token = _step.set(step_name)
                     try:
-                        results.append(dg.MaterializeResult(asset_key=step_name, metadata=step(context, scf).metadata))
+                        metadata = {**(step(context, scf).metadata or {}), **shown.metadata(step_name)}
+                        results.append(dg.MaterializeResult(asset_key=step_name, metadata=metadata))
                     finally:
                         _step.reset(token)
                     checks += _checks_after(step_name, scf, day)

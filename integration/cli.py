@@ -20,11 +20,13 @@ from integration import nights
 from integration.finding_cli import finding_app
 from integration.ledger_cli import ledger_app
 from integration.pool_cli import demo_cut, pool_app
+from integration.progress import RichRenderer, rendered_by
 from integration.runner import nights_of_inbox, plan_night, raise_if_failed, run_night
 from integration.scoring import read_labels, score
 from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from reconciliation.catalogue import BY_ID, catalogue_markdown
+from reconciliation.findings import Verdict
 
 
 class _Scf(typer.Typer):
@@ -50,7 +52,6 @@ app.add_typer(finding_app, name="finding", help="The worklist: acknowledge, assi
 app.add_typer(pool_app, name="pool", help="ABS pools for securitization: cut, verify, list, release.")
 console = Console()
 
-VERDICTS = ("clean", "review", "blocked", "closed")
 HomeOption = typer.Option(None, "--home", help="Engine home (warehouse, archive, reports). Default: $SCF_HOME or ./home.")
 InboxOption = typer.Option(None, "--inbox", help="Local inbox folder holding <YYYY-MM-DD>/ deliveries.")
 
@@ -99,7 +100,9 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     summaries = []
     for day in dates:
         console.rule(f"business date {day}")
-        raise_if_failed(run_night(day, home=settings.home, inbox=inbox), day)  # no inbox: the configured source
+        with RichRenderer(console) as bars, rendered_by(bars):
+            result = run_night(day, home=settings.home, inbox=inbox)  # no inbox: the configured source
+        raise_if_failed(result, day)
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
     console.print(_summary_table(summaries))
@@ -160,7 +163,7 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
     console.print(f"Nights of {settings.home} (times UTC):")
     for day in sorted({*runs, *delivered}):
         run = runs.get(day)
-        counts = ", ".join(f"{v} {verdicts[(day, v)]}" for v in VERDICTS if (day, v) in verdicts)
+        counts = ", ".join(f"{v} {verdicts[(day, v)]}" for v in Verdict if (day, v) in verdicts)
         if run is None:
             console.print(f"{day}  pending", markup=False)
             continue

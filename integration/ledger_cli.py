@@ -26,6 +26,7 @@ from rich.table import Table
 
 from foundation.errors import ScfError
 from foundation.values import format_fen
+from integration.progress import RichRenderer, rendered_by, stage
 from ledger.checkpoint import (
     COSIGNATURE_V1_ALG,
     Checkpoint,
@@ -174,9 +175,16 @@ def verify(
             start = next((s.checkpoint for s in found if s.checkpoint.size == since), None)
             if start is None:
                 raise _fail(f"no verified checkpoint of size {since}", 2)
-        report = verify_ledger(
-            con, trusted=[s.checkpoint for s in found], since=start, check_nodes=nodes, workers=workers
-        )
+        total = LedgerStore(con).head().size - (start.size if start else 0)
+        with (
+            RichRenderer(console) as bars,
+            rendered_by(bars),
+            stage("ledger verify", total=total, unit="entries") as entries,
+        ):
+            report = verify_ledger(
+                con, trusted=[s.checkpoint for s in found], since=start, check_nodes=nodes, workers=workers,
+                on_entries=entries.advance,
+            )
         failed = not report.ok or bool(problems)
         for problem in problems:
             console.print(f"[red]FAILED (checkpoint): {problem}[/red]")

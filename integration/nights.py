@@ -23,28 +23,16 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import duckdb
-import pyarrow as pa
 
 from foundation.errors import ScfError
-from warehouse.connection import create_table_sql
+from warehouse.registry import create_table
+from warehouse.results import NIGHT_RUNS
 
 if TYPE_CHECKING:
     from integration.settings import Settings
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 SUCCEEDED, FAILED, STARTED = "succeeded", "failed", "started"
-
-NIGHT_RUNS_SCHEMA = pa.schema(
-    [
-        pa.field("business_date", pa.date32(), nullable=False),
-        pa.field("run_id", pa.string(), nullable=False),
-        pa.field("started_at", pa.timestamp("s"), nullable=False),  # UTC
-        pa.field("ended_at", pa.timestamp("s")),
-        pa.field("status", pa.string(), nullable=False),  # started, succeeded, failed
-        pa.field("config_hash", pa.string()),
-        pa.field("error", pa.string()),  # "<step>: <message>" of a failed run
-    ]
-)
 
 
 class NightOrderError(ScfError):
@@ -88,16 +76,17 @@ def config_hash(scf_toml: bytes) -> str:
 
 def record_start(con: duckdb.DuckDBPyConnection, day: dt.date, run_id: str, config: str) -> None:
     """Record that run ``run_id`` of night ``day`` has started (a re-try of the same run replaces its row)."""
-    con.execute(create_table_sql("night_runs", NIGHT_RUNS_SCHEMA))
+    create_table(con, NIGHT_RUNS)
     con.execute("DELETE FROM night_runs WHERE run_id = ?", [run_id])
     con.execute(
-        "INSERT INTO night_runs VALUES (?, ?, ?, NULL, ?, ?, NULL)", [day, run_id, _now(), STARTED, config]
+        "INSERT INTO night_runs BY NAME SELECT ? AS business_date, ? AS run_id, ? AS started_at, ? AS status, ? AS config_hash",
+        [day, run_id, _now(), STARTED, config],
     )
 
 
 def record_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: str | None = None) -> None:
     """Record the outcome (``succeeded`` or ``failed`` with its error) of run ``run_id``."""
-    con.execute(create_table_sql("night_runs", NIGHT_RUNS_SCHEMA))
+    create_table(con, NIGHT_RUNS)
     con.execute(
         "UPDATE night_runs SET ended_at = ?, status = ?, error = ? WHERE run_id = ?", [_now(), status, error, run_id]
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ledger.invariants import EVIDENCE_PENDING, ISSUE_WITHOUT_PAYABLE
+from reconciliation.findings import Verdict
 
 # An anomaly the ledger can prove only once the evidence window has passed is held, until
 # then, by the pending notice (the financing is in review, never clean).
@@ -70,7 +71,7 @@ def score(con: duckdb.DuckDBPyConnection, labels: list[dict[str, str]], check_id
         financing_id: check_ids_text
         for financing_id, check_ids_text in con.execute(
             "SELECT financing_id, string_agg(DISTINCT check_ids, ' | ') FROM financing_verdicts "
-            "WHERE verdict = 'blocked' GROUP BY financing_id"
+            "WHERE verdict = ? GROUP BY financing_id", [Verdict.BLOCKED.value]
         ).fetchall()
     }
     lookalikes = {lab["financing_id"] for lab in labels if lab["label"] == "lookalike" and lab["financing_id"]}

@@ -14,8 +14,6 @@ verifies :mod:`ledger.segments` side by side in worker processes, and
 Entry points:
 
 * :func:`append_night` -- the nightly step (the orchestration's asset calls it);
-* :func:`rejections_as_of` -- refusals as finding rows implicating financings;
-* :func:`fingerprint_duplicates_as_of` -- financed assets seen in two financings;
 * :func:`verify_ledger`, :func:`voucher_lineage`;
 * ``integration.ledger_cli.ledger_app`` -- ``scf ledger verify|prove|checkpoint|cosign|lineage``;
 * :mod:`ledger.keys` -- key files for the caller to load and pass in.
@@ -23,19 +21,14 @@ Entry points:
 
 from __future__ import annotations
 
-from ledger.fingerprints import fingerprint_duplicates_as_of
 from ledger.lineage import voucher_lineage
 from ledger.nightly import NightResult, append_night
-from ledger.rejections import LedgerFinding, rejections_as_of
 from ledger.verify import VerifyReport, verify_ledger
 
 __all__ = [
-    "LedgerFinding",
     "NightResult",
     "VerifyReport",
     "append_night",
-    "fingerprint_duplicates_as_of",
-    "rejections_as_of",
     "verify_ledger",
     "voucher_lineage",
 ]

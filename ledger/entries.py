@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
@@ -400,6 +400,13 @@ def encode_record(record: Any) -> bytes:
     return header + b"".join([encode(values[name]) for name, encode in plan])
 
 
+_ENTRY_HEADERS = {t: bytes([VERSION, t]) for t in EntryType}  # version ‖ type
+_SEQ_LENGTH = _U32.pack(_I64.size)
+_HASH_LENGTH = _U32.pack(HASH_SIZE)
+_EMPTY_ANNEX_FIELD = lp(encode_record(EmptyAnnex()))
+_sha256 = hashlib.sha256
+
+
 class _Reader:
     """Cursor over length-prefixed fields; raises :class:`EntryFormatError` on any overrun."""
 
@@ -512,25 +519,45 @@ def encode_entry_with_hash(
 
     ``content`` may carry ``encode_record(record)`` when the caller already has it.
     """
-    entry_type = entry_type_of(record)
-    annex = annex if annex is not None else _ANNEX_TYPES[entry_type]()
-    if not isinstance(annex, _ANNEX_TYPES[entry_type]):
-        raise TypeError(f"{entry_type.name} entries take a {_ANNEX_TYPES[entry_type].__name__}")
+    data, chash, _ = next(encode_entries_with_hash(
+        [(record, annex, content)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
+    ))
+    return data, chash
+
+
+def encode_entries_with_hash(
+    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None]],
+    *,
+    first_seq: int,
+    prev_leaf_hash: bytes,
+    ledger_date: dt.date,
+) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """Consecutive entries from ``first_seq`` on, each linked to the leaf hash of the one before.
+
+    For each ``(record, annex, content)`` — ``annex`` ``None`` for the entry type's empty one,
+    ``content`` ``encode_record(record)`` if already known — yields the entry's canonical
+    bytes, its record's content hash and its RFC 9162 leaf hash.  What every entry of a batch
+    shares (the date, an empty annex) is encoded once.
+    """
     if len(prev_leaf_hash) != HASH_SIZE:
         raise ValueError("previous leaf hash must be 32 bytes")
-    if content is None:
-        content = encode_record(record)
-    data = b"".join(
-        (
-            bytes([VERSION, entry_type]),
-            lp(_I64.pack(seq)),
-            lp(prev_leaf_hash),
-            _lp_date(ledger_date),
-            lp(content),
-            lp(encode_record(annex)),
-        )
-    )
-    return data, _content_hash(entry_type, content)
+    prev = prev_leaf_hash
+    date = _lp_date(ledger_date)
+    for seq, (record, annex, content) in enumerate(items, start=first_seq):
+        entry_type = entry_type_of(record)
+        expected = _ANNEX_TYPES[entry_type]
+        if annex is None:
+            annex_field = _EMPTY_ANNEX_FIELD if expected is EmptyAnnex else lp(encode_record(expected()))
+        elif not isinstance(annex, expected):
+            raise TypeError(f"{entry_type.name} entries take a {expected.__name__}")
+        else:
+            annex_field = _EMPTY_ANNEX_FIELD if type(annex) is EmptyAnnex else lp(encode_record(annex))
+        if content is None:
+            content = encode_record(record)
+        data = b"".join((_ENTRY_HEADERS[entry_type], _SEQ_LENGTH + _I64.pack(seq), _HASH_LENGTH + prev, date,
+                         lp(content), annex_field))
+        prev = _sha256(b"\x00" + data).digest()  # ledger.merkle.leaf_hash, inlined: once per entry
+        yield data, _content_hash(entry_type, content), prev
 
 
 def encode_entry(

@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -119,51 +118,6 @@ def record_fingerprints(
     return table.num_rows
 
 
-@dataclass(frozen=True)
-class DuplicateFingerprint:
-    """One financing sharing a fingerprint with other financings."""
-
-    kind: str
-    digest_hex: str
-    financing_id: str
-    first_seen: dt.date
-    amount_fen: int | None
-    other_financing_ids: tuple[str, ...]
-    total_amount_fen: int | None  # sum over all the financings sharing it (one amount each)
-
-
-def fingerprint_duplicates_as_of(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[DuplicateFingerprint]:
-    """Every financing (standing as of ``business_date``) that shares a fingerprint with another."""
-    rows = con.execute(
-        """
-        WITH f AS (
-            SELECT kind, digest, financing_id, min(first_seen) AS first_seen, max(amount_fen) AS amount_fen
-            FROM ledger_fingerprints_as_of(?)
-            GROUP BY kind, digest, financing_id
-        ), g AS (
-            SELECT kind, digest, list(financing_id ORDER BY financing_id) AS ids, sum(amount_fen) AS total
-            FROM f GROUP BY kind, digest HAVING count(*) > 1
-        )
-        SELECT f.kind, f.digest, f.financing_id, f.first_seen, f.amount_fen, g.ids, g.total
-        FROM f JOIN g USING (kind, digest)
-        ORDER BY f.kind, f.digest, f.financing_id
-        """,
-        [business_date],
-    ).fetchall()
-    return [
-        DuplicateFingerprint(
-            kind=r[0],
-            digest_hex=bytes(r[1]).hex(),
-            financing_id=r[2],
-            first_seen=r[3],
-            amount_fen=r[4],
-            other_financing_ids=tuple(i for i in r[5] if i != r[2]),
-            total_amount_fen=None if r[6] is None else int(r[6]),
-        )
-        for r in rows
-    ]
-
-
 EXPORT_COLUMNS = ("kind", "digest", "first_seen", "amount_fen")
 EXPORT_HEADER = "# scf-recon fingerprint export v1; key commitment "
 """The first line of an export, followed by the exporting key's :func:`key_commitment`."""
@@ -239,33 +193,3 @@ def import_peer_fingerprints(
     con.execute("DELETE FROM peer_fingerprints WHERE peer = ?", [peer])
     insert_arrow(con, "peer_fingerprints", table)
     return table.num_rows
-
-
-@dataclass(frozen=True)
-class ExternalMatch:
-    """A fingerprint a peer bank exported that matches one of our financings."""
-
-    peer: str
-    kind: str
-    digest_hex: str
-    financing_id: str
-    their_first_seen: dt.date | None
-    their_amount_fen: int | None
-
-
-def peer_matches(con: duckdb.DuckDBPyConnection, peer: str | None = None) -> list[ExternalMatch]:
-    """Our standing financings whose fingerprints appear among the imported ones (of ``peer``, or all).
-
-    The nightly check ``DUP_FINANCED_AT_PEER_BANK`` judges the same join against the
-    invoices' values; this lists the raw matches.
-    """
-    found = con.execute(
-        "SELECT DISTINCT p.peer, f.kind, f.digest, f.financing_id, p.first_seen, p.amount_fen "
-        "FROM ledger_fingerprints_as_of(?) f JOIN peer_fingerprints p ON p.kind = f.kind AND p.digest = f.digest "
-        "WHERE ? IS NULL OR p.peer = ? ORDER BY p.peer, f.kind, f.digest, f.financing_id",
-        [dt.date.max, peer, peer],
-    ).fetchall()
-    return [
-        ExternalMatch(peer_name, kind, bytes(digest).hex(), financing_id, first_seen, amount)
-        for peer_name, kind, digest, financing_id, first_seen, amount in found
-    ]

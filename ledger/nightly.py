@@ -19,7 +19,7 @@ import datetime as dt
 import gc
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,7 @@ from ledger.rejections import LEDGER, RejectionRecord, insert_rejections, known_
 from ledger.schema import ensure_schema
 from ledger.store import ARCHIVE_MANIFEST, LedgerStore, PendingEntry, fetch_one
 from ledger.verify import VerifyReport, verify_ledger
-from warehouse.connection import transaction
+from warehouse.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,12 @@ def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, mani
 
 
 def ingest_night(
-    con: duckdb.DuckDBPyConnection, business_date: dt.date, *, fingerprint_key: bytes, evidence_window_days: int
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    *,
+    fingerprint_key: bytes,
+    evidence_window_days: int,
+    on_appended: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Decide the ledger as of the night and append what changed, in one transaction (no
     verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
@@ -131,11 +136,14 @@ def ingest_night(
     Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
     delivered tonight, or voided tonight), ``fingerprints`` and ``replayed_events`` (the
     events decided tonight: every one delivered so far, or those of the families the night
-    touches, :mod:`ledger.touched`).
+    touches, :mod:`ledger.touched`).  ``on_appended`` is told how many entries each batch
+    appended (progress).
     """
     ensure_schema(con)
     with gc_paused(), transaction(con):
-        night = NightProcessor(con, business_date, fingerprint_key, window_days=evidence_window_days)
+        night = NightProcessor(
+            con, business_date, fingerprint_key, window_days=evidence_window_days, on_appended=on_appended
+        )
         night.run()
         night.store_decisions()
     if night.touched is not None:
@@ -161,6 +169,8 @@ def append_night(
     fingerprint_key: bytes,
     evidence_window_days: int,
     manifest: ArchiveManifest | None = None,
+    on_appended: Callable[[int], None] | None = None,
+    on_verified: Callable[[int], None] | None = None,
 ) -> NightResult:
     """Append night ``business_date`` to the ledger, verify it and sign a checkpoint.
 
@@ -169,7 +179,8 @@ def append_night(
 
     ``manifest``, the archive manifest's head after the night's landing, is appended
     after the night's records when it differs from the last one recorded, so that the
-    checkpoint covers the bytes the night rests on.
+    checkpoint covers the bytes the night rests on.  ``on_appended``: see :func:`ingest_night`;
+    ``on_verified`` is told the entries verified after the append (progress).
 
     Raises :class:`~foundation.errors.IntegrityError` when the ledger or its checkpoints
     fail verification (before or after the append) or signing would contradict them.
@@ -186,11 +197,12 @@ def append_night(
         raise _fail(con, business_date, before.first_bad_seq, str(before.problem))
 
     counts = ingest_night(
-        con, business_date, fingerprint_key=fingerprint_key, evidence_window_days=evidence_window_days
+        con, business_date, fingerprint_key=fingerprint_key, evidence_window_days=evidence_window_days,
+        on_appended=on_appended,
     )
     if manifest is not None:
         record_manifest(con, business_date, manifest)
-    after: VerifyReport = verify_ledger(con, since=since)
+    after: VerifyReport = verify_ledger(con, since=since, on_entries=on_verified)
     if not after.ok:
         raise _fail(con, business_date, after.first_bad_seq, str(after.problem))
     try:

@@ -199,6 +199,7 @@ class NightProcessor:
     business_date: dt.date
     fingerprint_key: bytes = field(repr=False)  # never logged
     window_days: int = field(kw_only=True)
+    on_appended: Callable[[int], None] | None = field(default=None, kw_only=True)  # progress: entries appended
     decisions: list[RejectionRecord] = field(default_factory=list)  # refusals and pending notices
     redelivered: int = 0
     replayed: int = 0  # events decided
@@ -229,6 +230,8 @@ class NightProcessor:
         self.appended += len(appended)
         self._next_seq += len(appended)
         self._pending = []
+        if self.on_appended:
+            self.on_appended(len(appended))
 
     def _refuse(self, record: VoucherEvent | FinancingRecord, chash: bytes, rejection: Rejection,
                 night: dt.date) -> None:

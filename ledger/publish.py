@@ -185,7 +185,8 @@ def publish_checkpoint(
     known = fetch_one(con, "SELECT count(*) FROM ledger_checkpoints WHERE tree_size = ?", [head.size])
     if not known or not known[0]:
         con.execute(
-            "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ledger_checkpoints BY NAME SELECT ? AS tree_size, ? AS root_hash, ? AS origin, ? AS key_name, "
+            "? AS note, ? AS business_date",
             [head.size, head.root, origin, signer.name, sign_checkpoint(checkpoint, signer), business_date],
         )
     return SignedCheckpoint(checkpoint, note, str(path))

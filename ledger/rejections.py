@@ -6,9 +6,8 @@ what was delivered up to it: running the night again replaces them, with the sam
 when the deliveries are the same, and the rows the corrected deliveries imply when they
 are not.  Readers take the night's rows through the ``ledger_rejections_as_of(d)`` table
 macro (rows written before nights were kept apart have no ``as_of`` and count from their
-night on).  :func:`rejections_as_of` turns them into finding rows: a refused event
-implicates the financing it names and every financing (arrived by that night) whose asset
-is the refused event's voucher or one of its split descendants.
+night on).  Which financings a refusal implicates is decided in one place, the checks'
+``ledger_implications`` (``reconciliation/sql/_prelude_ledger.sql``, read by ``LEDGER.sql``).
 """
 
 from __future__ import annotations
@@ -108,7 +107,7 @@ def store_night(
     if carried is not None:
         base, events, financings = carried
         con.execute(
-            f"INSERT INTO ledger_rejections SELECT * REPLACE (CAST($d AS DATE) AS as_of) FROM ledger_rejections "
+            f"INSERT INTO ledger_rejections BY NAME SELECT * REPLACE (CAST($d AS DATE) AS as_of) FROM ledger_rejections "
             f"WHERE as_of = $base AND ((subject = $event AND subject_id NOT IN (SELECT event_id FROM {events})) "
             f"OR (subject = $financing AND subject_id NOT IN (SELECT financing_id FROM {financings})))",
             {"d": as_of, "base": base, "event": EVENT, "financing": FINANCING},
@@ -142,74 +141,3 @@ def insert_rejections(
             }
         ),
     )
-
-
-@dataclass(frozen=True)
-class LedgerFinding:
-    """A rejection as a finding row: which financing it implicates, and why."""
-
-    first_seen: dt.date
-    check_id: str
-    financing_id: str | None
-    voucher_id: str | None
-    event_id: str | None
-    reason: str
-    evidence: str  # JSON
-
-
-_AS_OF_SQL = """
-WITH RECURSIVE
-rej AS (
-    SELECT row_number() OVER (ORDER BY business_date, subject, subject_id, content_hash, check_id) AS rid, *
-    FROM ledger_rejections_as_of($d)
-),
-fin AS (
-    SELECT financing_id, asset_voucher_id FROM financings
-    WHERE business_date <= $d AND asset_voucher_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY financing_id
-                               ORDER BY business_date DESC, src_sha256 DESC, src_pos DESC) = 1
-),
-splits AS (
-    SELECT voucher_id AS child, parent_voucher_id AS parent FROM ledger_entries
-    WHERE entry_type = 'SPLIT' AND business_date <= $d
-),
-family(rid, voucher_id) AS (
-    SELECT rid, voucher_id FROM rej WHERE voucher_id IS NOT NULL
-    UNION
-    SELECT f.rid, s.child FROM family f JOIN splits s ON s.parent = f.voucher_id
-),
-implicated AS (
-    SELECT rid, financing_id, CAST(NULL AS VARCHAR) AS via_voucher_id FROM rej WHERE financing_id IS NOT NULL
-    UNION
-    SELECT f.rid, fin.financing_id, fin.asset_voucher_id FROM family f
-    JOIN fin ON fin.asset_voucher_id = f.voucher_id
-),
-one AS (
-    SELECT rid, financing_id, min(via_voucher_id) AS via_voucher_id FROM implicated GROUP BY ALL
-)
-SELECT r.business_date, r.check_id, o.financing_id, r.voucher_id, r.event_id, r.reason, r.evidence,
-       o.via_voucher_id
-FROM rej r {join} one o USING (rid)
-ORDER BY r.business_date, r.check_id, o.financing_id NULLS FIRST, r.subject_id, r.voucher_id
-"""
-
-
-def rejections_as_of(
-    con: duckdb.DuckDBPyConnection, business_date: dt.date, *, include_unimplicated: bool = True
-) -> list[LedgerFinding]:
-    """Finding rows for every rejection (and pending event) as of ``business_date``.
-
-    One row per (rejection, implicated financing); a rejection that implicates no
-    financing (yet) gives one row with ``financing_id`` null unless
-    ``include_unimplicated`` is false.
-    """
-    join = "LEFT JOIN" if include_unimplicated else "JOIN"
-    rows = con.execute(_AS_OF_SQL.format(join=join), {"d": business_date}).fetchall()
-    out = []
-    for first_seen, check_id, fid, vid, eid, reason, evidence, via in rows:
-        if via is not None and via != vid:
-            merged = json.loads(evidence or "{}")
-            merged["implicated_via_voucher_id"] = via
-            evidence = to_json(merged)
-        out.append(LedgerFinding(first_seen, check_id, fid, vid, eid, reason, evidence or "{}"))
-    return out

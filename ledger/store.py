@@ -29,7 +29,7 @@ from ledger.entries import (
     Record,
     VoucherEvent,
     decode_entry,
-    encode_entry_with_hash,
+    encode_entries_with_hash,
     entry_type_of,
 )
 from ledger.merkle import (
@@ -37,7 +37,6 @@ from ledger.merkle import (
     NodeId,
     consistency_proof,
     inclusion_proof,
-    leaf_hash,
     root_at,
 )
 
@@ -51,8 +50,7 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     view = f"_ledger_insert_{next(_names)}"
     con.register(view, data)
     try:
-        cols = ", ".join(data.column_names)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
 
@@ -163,7 +161,8 @@ class LedgerStore:
     def _write_head(self, edge: CompactRange, last_leaf: bytes, business_date: dt.date) -> None:
         self.con.execute("DELETE FROM ledger_tree")
         self.con.execute(
-            "INSERT INTO ledger_tree VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO ledger_tree BY NAME SELECT ? AS tree_size, ? AS root_hash, ? AS edge, ? AS last_leaf_hash, "
+            "? AS business_date",
             [edge.size, edge.root(), b"".join(edge.hashes), last_leaf, business_date],
         )
 
@@ -178,26 +177,27 @@ class LedgerStore:
         if not pending:
             return []
         edge = head.edge.copy()
-        prev = head.last_leaf_hash
-        cols: dict[str, list] = {k: [] for k in (
-            "seq", "entry_type", "event_id", "financing_id", "voucher_id",
-            "parent_voucher_id", "business_date", "content_hash", "entry", "leaf_hash",
-        )}
+        seqs, types, event_ids, financing_ids, voucher_ids, parents, chashes, datas, leaves = (
+            [], [], [], [], [], [], [], [], []
+        )
         appended: list[AppendedEntry] = []
-        for seq, item in enumerate(pending, start=head.size):
-            data, chash = encode_entry_with_hash(
-                item.record, seq=seq, prev_leaf_hash=prev, ledger_date=business_date, annex=item.annex,
-                content=item.content,
-            )
-            prev = leaf_hash(data)
+        encoded = encode_entries_with_hash(
+            ((item.record, item.annex, item.content) for item in pending),
+            first_seq=head.size, prev_leaf_hash=head.last_leaf_hash, ledger_date=business_date,
+        )
+        for seq, (item, (data, chash, leaf)) in enumerate(zip(pending, encoded, strict=True), start=head.size):
             etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
             chash = content_hash_column(item.record, chash)
-            for key, value in zip(cols, (
-                seq, etype, event_id, financing_id, voucher_id, parent,
-                business_date, chash, data, prev,
-            ), strict=True):
-                cols[key].append(value)
-            appended.append(AppendedEntry(seq, item.record, item.annex, prev, chash))
+            seqs.append(seq)
+            types.append(etype)
+            event_ids.append(event_id)
+            financing_ids.append(financing_id)
+            voucher_ids.append(voucher_id)
+            parents.append(parent)
+            chashes.append(chash)
+            datas.append(data)
+            leaves.append(leaf)
+            appended.append(AppendedEntry(seq, item.record, item.annex, leaf, chash))
         levels: list[int] = []
         idxs: list[int] = []
         hashes: list[bytes] = []
@@ -207,24 +207,24 @@ class LedgerStore:
             idxs.extend(range(first, first + len(found)))
             hashes.extend(found)
 
-        edge.extend(cols["leaf_hash"], emit)
+        edge.extend(leaves, emit)
         entries = pa.table(
             {
-                "seq": pa.array(cols["seq"], pa.int64()),
-                "entry_type": pa.array(cols["entry_type"], pa.string()),
-                "event_id": pa.array(cols["event_id"], pa.string()),
-                "financing_id": pa.array(cols["financing_id"], pa.string()),
-                "voucher_id": pa.array(cols["voucher_id"], pa.string()),
-                "parent_voucher_id": pa.array(cols["parent_voucher_id"], pa.string()),
-                "business_date": pa.array(cols["business_date"], pa.date32()),
-                "content_hash": pa.array(cols["content_hash"], pa.binary()),
-                "entry": pa.array(cols["entry"], pa.binary()),
-                "leaf_hash": pa.array(cols["leaf_hash"], pa.binary()),
+                "seq": pa.array(seqs, pa.int64()),
+                "entry_type": pa.array(types, pa.string()),
+                "event_id": pa.array(event_ids, pa.string()),
+                "financing_id": pa.array(financing_ids, pa.string()),
+                "voucher_id": pa.array(voucher_ids, pa.string()),
+                "parent_voucher_id": pa.array(parents, pa.string()),
+                "business_date": pa.array([business_date] * len(seqs), pa.date32()),
+                "content_hash": pa.array(chashes, pa.binary()),
+                "entry": pa.array(datas, pa.binary()),
+                "leaf_hash": pa.array(leaves, pa.binary()),
             }
         )
         insert_arrow(self.con, "ledger_entries", entries)
         insert_arrow(self.con, "ledger_nodes", nodes_table(levels, idxs, hashes))
-        self._write_head(edge, prev, business_date)
+        self._write_head(edge, leaves[-1], business_date)
         return appended
 
     # ---- reads --------------------------------------------------------------------

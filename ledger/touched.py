@@ -53,7 +53,8 @@ def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
 def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> None:
     """Record that the ledger tables hold the decisions as of ``as_of``."""
     con.execute(f"DELETE FROM {PROGRESS}")
-    con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?, ?)", [as_of, window_days, inputs_digest(con, as_of)])
+    con.execute(f"INSERT INTO {PROGRESS} BY NAME SELECT ? AS as_of, ? AS window_days, ? AS inputs_digest",
+                [as_of, window_days, inputs_digest(con, as_of)])
 
 
 def incremental_base(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> dt.date | None:
@@ -121,7 +122,7 @@ SELECT l.event_id FROM _ledger_links l JOIN {FAMILY_VOUCHERS} f ON f.voucher_id 
 UNION
 SELECT event_id FROM voucher_events WHERE business_date > $base AND business_date <= $d AND event_id IS NOT NULL;
 
-INSERT INTO {TOUCHED_FINANCINGS}
+INSERT INTO {TOUCHED_FINANCINGS} BY NAME
 SELECT DISTINCT e.financing_id FROM voucher_events e JOIN {TOUCHED_EVENTS} USING (event_id)
 WHERE e.business_date <= $d AND e.event_type = 'FINANCE' AND e.financing_id IS NOT NULL
 EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};

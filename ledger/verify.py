@@ -27,7 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -261,12 +261,14 @@ def verify_ledger(
     prefetch: bool = True,
     workers: int | None = None,
     segment_rows: int = SEGMENT_ROWS,
+    on_entries: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Verify the stored ledger (from ``since`` if given) against trusted checkpoints.
 
     ``workers`` (default: every CPU) worker processes verify segments of ``segment_rows``
     entries side by side when ``con`` is a read-only connection to a database file and
     there are at least two segments; otherwise one segment is verified in this process.
+    ``on_entries`` is told how many entries each segment verified, as they are joined (progress).
     """
     cpu = time.process_time()
     store = LedgerStore(con)
@@ -298,6 +300,8 @@ def verify_ledger(
         with closing(results):
             for result in results:
                 joiner.add(result)
+                if on_entries:
+                    on_entries(result.segment.end - result.segment.start)
         joiner.finish(start)
     except Failure as failure:
         return _report(start, joiner, matched, failure, used, cpu)

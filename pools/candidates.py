@@ -18,6 +18,7 @@ import duckdb
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
+from reconciliation.session import sql_script
 from warehouse.asof import create_asof_views
 
 _SQL = """
@@ -54,7 +55,8 @@ SELECT f.financing_id, f.product, f.asset_ref, f.product || ':' || f.asset_ref A
        f.face_amount_fen AS outstanding_fen, f.rate, f.value_date, f.maturity_date, f.invoice_nos,
        v.verdict, o.check_ids AS open_checks,
        coalesce(ev.why, ei.why, CASE WHEN b.cd_no IS NOT NULL THEN 'bill ended' END) AS asset_ended,
-       coalesce(pf.pool_id, pk.pool_id) AS pooled_in, l.seq AS ledger_leaf_index
+       coalesce(pf.pool_id, pk.pool_id) AS pooled_in, l.seq AS ledger_leaf_index,
+       uscc_region(f.debtor_uscc) AS region
 FROM cur_financings f
 LEFT JOIN party ob ON ob.uscc = f.debtor_uscc
 LEFT JOIN party og ON og.uscc = f.applicant_uscc
@@ -97,17 +99,13 @@ class Candidate:
     asset_ended: str | None  # why the asset has no value left, if so
     pooled_in: str | None  # the active pool holding it (or 'sold with <pool>'), if any
     ledger_leaf_index: int | None
+    region: str | None  # the obligor's administrative-division code: uscc_region, the checks' one rule
     cutoff: dt.date
 
     @property
     def remaining_term_days(self) -> int | None:
         """Days from the cut-off to maturity."""
         return None if self.maturity_date is None else (self.maturity_date - self.cutoff).days
-
-    @property
-    def region(self) -> str | None:
-        """The obligor's administrative-division code (USCC positions 3–8)."""
-        return self.obligor_uscc[2:8] if self.obligor_uscc and len(self.obligor_uscc) == 18 else None
 
     @property
     def province(self) -> str | None:
@@ -128,6 +126,7 @@ def load_candidates(
     ensure_ledger_schema(con)
     registry.ensure_tables(con)
     create_asof_views(con, cutoff)
+    con.execute(sql_script("match_macros.sql"))  # uscc_region (positions 3–8 of a well-formed USCC)
     cursor = con.execute(_SQL, {"cutoff": cutoff, "bank": bank_code, "tree_size": tree_size})
     names = [column[0] for column in cursor.description]  # the SELECT names each of Candidate's fields but the cut-off
     return [Candidate(**dict(zip(names, row, strict=True)), cutoff=cutoff) for row in cursor.fetchall()]

@@ -32,7 +32,7 @@ from pools.criteria import Criteria, load_criteria
 from pools.eligibility import Verdict, WaterfallStep, assess, waterfall
 from pools.selection import Asset, Infeasible, Selection, select
 from pools.tape import write_eligibility, write_tape
-from warehouse.connection import transaction
+from warehouse.transactions import transaction
 
 MANIFEST = "manifest.json"
 POOL_FILES = ("tape.csv", "tape.parquet", "data_dictionary.csv", "eligibility.csv", "criteria.toml",

@@ -26,7 +26,7 @@ from ledger.publish import SignedCheckpoint, latest_checkpoint, load_checkpoints
 from ledger.schema import ensure_schema
 from ledger.verify import verify_ledger
 from pools import registry
-from warehouse.connection import transaction
+from warehouse.transactions import transaction
 
 
 @dataclass(frozen=True)

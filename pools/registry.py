@@ -15,22 +15,11 @@ from dataclasses import dataclass
 import duckdb
 
 from foundation.errors import ConfigError
+from warehouse.registry import create_table, insert_rows
+from warehouse.results import POOL_ASSETS, POOLS
 
 ACTIVE, RELEASED = "ACTIVE", "RELEASED"
 
-DDL = (
-    """CREATE TABLE IF NOT EXISTS pools (
-      pool_id VARCHAR NOT NULL, cutoff_date DATE NOT NULL, status VARCHAR NOT NULL,
-      bank_code VARCHAR NOT NULL, criteria_sha256 VARCHAR NOT NULL, total_fen BIGINT NOT NULL,
-      asset_count BIGINT NOT NULL, manifest_sha256 VARCHAR NOT NULL, released_on DATE)""",
-    """CREATE TABLE IF NOT EXISTS pool_assets (
-      pool_id VARCHAR NOT NULL, financing_id VARCHAR NOT NULL, asset_key VARCHAR NOT NULL,
-      outstanding_fen BIGINT NOT NULL)""",
-    "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS added_on DATE",  # cut-off or replenishment night
-    "ALTER TABLE pool_assets ADD COLUMN IF NOT EXISTS sold_on DATE",
-    """UPDATE pool_assets SET added_on = p.cutoff_date FROM pools p
-       WHERE p.pool_id = pool_assets.pool_id AND pool_assets.added_on IS NULL""",  # rows from before added_on
-)
 
 
 @dataclass(frozen=True)
@@ -49,9 +38,9 @@ class PoolRecord:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the register's tables if missing."""
-    for statement in DDL:
-        con.execute(statement)
+    """Create the register's tables (declared in :mod:`warehouse.results`) if missing."""
+    create_table(con, POOLS)
+    create_table(con, POOL_ASSETS)
 
 
 def next_pool_id(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> str:
@@ -69,11 +58,10 @@ def record_pool(
     Refuses (fails closed) if any asset is already in an active pool or was sold.
     """
     _refuse_pooled(con, [a[1] for a in assets])
-    con.execute(
-        "INSERT INTO pools VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [pool.pool_id, pool.cutoff_date, pool.status, pool.bank_code, pool.criteria_sha256, pool.total_fen,
-         pool.asset_count, pool.manifest_sha256, pool.released_on],
-    )
+    insert_rows(con, POOLS, [POOLS.Row(
+        pool_id=pool.pool_id, cutoff_date=pool.cutoff_date, status=pool.status, bank_code=pool.bank_code,
+        criteria_sha256=pool.criteria_sha256, total_fen=pool.total_fen, asset_count=pool.asset_count,
+        manifest_sha256=pool.manifest_sha256, released_on=pool.released_on)])
     add_assets(con, pool.pool_id, assets, pool.cutoff_date)
 
 
@@ -82,8 +70,10 @@ def add_assets(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[tuple[
     """Add assets ``(financing_id, asset_key, outstanding_fen)`` to a registered pool on ``on``;
     refuses any already in an active pool or sold with a pool."""
     _refuse_pooled(con, [a[1] for a in assets])
-    con.executemany("INSERT INTO pool_assets (pool_id, financing_id, asset_key, outstanding_fen, added_on) "
-                    "VALUES (?, ?, ?, ?, ?)", [(pool_id, *a, on) for a in assets])
+    insert_rows(con, POOL_ASSETS, [
+        POOL_ASSETS.Row(pool_id=pool_id, financing_id=financing_id, asset_key=asset_key, outstanding_fen=outstanding_fen,
+                        added_on=on, sold_on=None)
+        for financing_id, asset_key, outstanding_fen in assets])  # fmt: skip
     con.execute(
         """UPDATE pools SET total_fen = s.total, asset_count = s.n FROM (
              SELECT sum(outstanding_fen) AS total, count(*) AS n FROM pool_assets WHERE pool_id = ?) s

@@ -24,7 +24,7 @@ from pools.criteria import load_criteria
 from pools.cut import CutResult, PoolFiles, latest_checkpoint, staged, to_asset, write_signed_files
 from pools.eligibility import assess, waterfall
 from pools.selection import Infeasible, select
-from warehouse.connection import transaction
+from warehouse.transactions import transaction
 
 
 def replenishment_folder(pools_dir: Path, pool_id: str, day: dt.date) -> Path:

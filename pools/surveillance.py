@@ -2,7 +2,7 @@
 
 For every pool active on the night (cut on or before it, not released), the file lists its
 assets' surveillance findings of the night — the ``POOL_*`` checks of the catalogue
-(:mod:`reconciliation.pool_checks`): no longer clean, DEFAULTED or CANCELLED, matured and still ACTIVE;
+(family ``pool`` of :mod:`reconciliation.catalogue`, ``sql/POOL.sql``): no longer clean, DEFAULTED or CANCELLED, matured and still ACTIVE;
 they are in that night's ``findings.csv`` too — and ``LIMIT_BREACH`` for each concentration
 limit of the pool's criteria that its remaining assets (those still ACTIVE) break
 (repayments and ageing change the shares).  The target size is not surveyed: a pool
@@ -25,8 +25,9 @@ from pools.criteria import load_criteria
 from pools.cut import to_asset
 from pools.selection import measure
 from pools.tape import tape_text
+from reconciliation.catalogue import CATALOGUE
+from reconciliation.check import Family
 from reconciliation.findings import ensure_tables as ensure_findings_tables
-from reconciliation.pool_checks import POOL_CHECKS
 from warehouse.asof import create_asof_views
 
 LIMIT_BREACH = "LIMIT_BREACH"
@@ -60,7 +61,7 @@ def survey_pool(con: duckdb.DuckDBPyConnection, record: registry.PoolRecord, fol
                 day: dt.date) -> list[Alert]:
     """The alerts of one pool on ``day`` (views as of ``day`` must exist)."""
     alerts = [Alert(record.pool_id, day, fid, key, check_id, detail) for fid, key, check_id, detail in con.execute(
-        _FINDINGS_SQL, {"day": day, "checks": [c.check_id for c in POOL_CHECKS], "pool": record.pool_id}
+        _FINDINGS_SQL, {"day": day, "checks": [c.check_id for c in CATALOGUE.of(Family.POOL)], "pool": record.pool_id}
     ).fetchall()]
     active_ids = {r[0] for r in con.execute(_ACTIVE_SQL, {"day": day, "pool": record.pool_id}).fetchall()}
     criteria = load_criteria(folder / "criteria.toml")

@@ -36,15 +36,11 @@ from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
 from connectors.parsers.csvread import header_names
 from foundation.errors import ScfError
+from warehouse.registry import create_table, insert_rows
+from warehouse.results import DQ_SOURCE_ISSUES
 
 TRAILING_NIGHTS = 20
 """How many earlier nights (with deliveries) the registry learns from."""
-
-SOURCE_ISSUES_DDL = """
-CREATE TABLE IF NOT EXISTS dq_source_issues (
-  business_date DATE NOT NULL, check_id VARCHAR NOT NULL, source VARCHAR NOT NULL,
-  blocking BOOLEAN NOT NULL, detail VARCHAR NOT NULL, evidence VARCHAR NOT NULL)
-"""
 
 _CSV_KINDS = {
     FileKind.ERP_VENDORS, FileKind.ERP_PO_ITEMS, FileKind.ERP_GOODS_RECEIPTS, FileKind.ERP_AP_ITEMS,
@@ -300,11 +296,9 @@ def _drift(
 
 def store_source_issues(con: duckdb.DuckDBPyConnection, business_date: dt.date, issues: list[SourceIssue]) -> None:
     """Replace the night's rows of ``dq_source_issues``."""
-    con.execute(SOURCE_ISSUES_DDL)
+    create_table(con, DQ_SOURCE_ISSUES)
     con.execute("DELETE FROM dq_source_issues WHERE business_date = ?", [business_date])
-    if issues:
-        con.executemany(
-            "INSERT INTO dq_source_issues VALUES (?, ?, ?, ?, ?, ?)",
-            [(business_date, i.check_id, i.source, i.blocking, i.detail, json.dumps(i.evidence, default=str))
-             for i in issues],
-        )
+    insert_rows(con, DQ_SOURCE_ISSUES, [
+        DQ_SOURCE_ISSUES.Row(business_date=business_date, check_id=i.check_id, source=i.source, blocking=i.blocking,
+                             detail=i.detail, evidence=json.dumps(i.evidence, default=str))
+        for i in issues])  # fmt: skip

@@ -19,10 +19,11 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from quality.registry import SourceIssue, source_of
+from warehouse.results import DQ_RESULTS
 
 
 class ArrivedFile(Protocol):
@@ -50,7 +51,7 @@ def _arrivals(files: Iterable[ArrivedFile]) -> dict[str, list[tuple[str, dt.date
     return arrivals
 
 
-def timeliness_results(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[tuple]:
+def timeliness_results(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.datetime) -> list[Any]:
     """One ``dq_results`` row (dimension timeliness) per source of ``day`` whose arrivals are known:
     the share of its files that arrived by ``deadline``, the late ones as the sample."""
     rows = []
@@ -58,9 +59,12 @@ def timeliness_results(files: Iterable[ArrivedFile], day: dt.date, deadline: dt.
         late = sorted((p, a) for p, a in arrivals if a > deadline)
         last = max(a for _, a in arrivals).astimezone(deadline.tzinfo)
         sample = [{"value": a.astimezone(deadline.tzinfo).isoformat(timespec="minutes"), "file": p, "pos": None} for p, a in late]
-        rows.append((day, source, "timeliness", f"expect_files_to_arrive_by_cutoff({deadline.isoformat(timespec='minutes')})",
-                     "timeliness", not late, f"last arrival {last.isoformat(timespec='minutes')}", len(arrivals), len(late),
-                     len(late) / len(arrivals), json.dumps(sample) if sample else None))
+        rows.append(DQ_RESULTS.Row(
+            business_date=day, source=source, suite="timeliness",
+            expectation=f"expect_files_to_arrive_by_cutoff({deadline.isoformat(timespec='minutes')})",
+            dimension="timeliness", success=not late, observed_value=f"last arrival {last.isoformat(timespec='minutes')}",
+            element_count=len(arrivals), unexpected_count=len(late), unexpected_share=len(late) / len(arrivals),
+            sample=json.dumps(sample) if sample else None))
     return rows
 
 

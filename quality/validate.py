@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import duckdb_engine
@@ -49,20 +50,13 @@ from quality.suites import (
     volume_expectation,
 )
 from warehouse.asof import create_asof_views
+from warehouse.registry import create_table, insert_rows
+from warehouse.results import DQ_RESULTS
 
 SAMPLE_SIZE = 20
 """Unexpected values kept per expectation, each with its file and position."""
 SAMPLE_INDEX = ("src_sha256", "src_pos")
 """The columns of a frame that locate an unexpected value: its file and position."""
-
-DQ_RESULTS_DDL = """
-CREATE TABLE IF NOT EXISTS dq_results (
-  business_date DATE NOT NULL, source VARCHAR NOT NULL, suite VARCHAR NOT NULL,
-  expectation VARCHAR NOT NULL, dimension VARCHAR NOT NULL, success BOOLEAN NOT NULL,
-  observed_value VARCHAR, element_count BIGINT, unexpected_count BIGINT,
-  unexpected_share DOUBLE, sample VARCHAR)
-"""
-
 
 @dataclass(frozen=True)
 class NightValidation:
@@ -111,7 +105,7 @@ def validate_night(
     history: list[dt.date],
     volume_min_percent: int,
     volume_min_median: int,
-    more_results: Sequence[tuple] = (),
+    more_results: Sequence[Any] = (),
 ) -> NightValidation:
     """Run every suite over the night ``day``, replace its ``dq_results`` rows, build its Data Docs.
 
@@ -127,7 +121,7 @@ def validate_night(
         median = _trailing_median(con, table, history)
         plans.append((frame, [*expectations, volume_expectation(median, volume_min_percent, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
-    rows: list[tuple] = list(more_results)
+    rows: list[Any] = list(more_results)
     with con.cursor() as cursor:  # the night's own connection stays out of GX's transactions
         create_asof_views(cursor, day)
         datasource = _warehouse_source(context, cursor)
@@ -154,7 +148,7 @@ def validate_night(
                 rows += [_row(day, frame, name, r, paths) for r in result.results]
     context.build_data_docs(site_names=["night"])
     store_results(con, day, rows)
-    return NightValidation(len(rows), sum(1 for r in rows if not r[5]), docs / "index.html")
+    return NightValidation(len(rows), sum(1 for r in rows if not r.success), docs / "index.html")
 
 
 class _KeptConnectionEngine(SqlAlchemyExecutionEngine):
@@ -183,18 +177,19 @@ def _warehouse_source(context: gx.data_context.AbstractDataContext, cursor: duck
     return datasource
 
 
-def store_results(con: duckdb.DuckDBPyConnection, day: dt.date, rows: list[tuple]) -> None:
-    """Replace the night's ``dq_results`` rows (tuples in the table's column order)."""
-    con.execute(DQ_RESULTS_DDL)
+def store_results(con: duckdb.DuckDBPyConnection, day: dt.date, rows: list[Any]) -> None:
+    """Replace the night's ``dq_results`` rows (:attr:`DQ_RESULTS.Row`)."""
+    create_table(con, DQ_RESULTS)
     con.execute("DELETE FROM dq_results WHERE business_date = ?", [day])
-    if rows:
-        con.executemany("INSERT INTO dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(con, DQ_RESULTS, rows)
 
 
-def no_delivery_result(day: dt.date) -> tuple:
+def no_delivery_result(day: dt.date) -> Any:
     """The ``dq_results`` row of a night without any delivered file: its completeness failed, nothing validated."""
-    return (day, NO_DELIVERY_SOURCE, "sources", "expect_night_to_deliver_files", "completeness", False,
-            "0 files", 0, None, None, None)
+    return DQ_RESULTS.Row(
+        business_date=day, source=NO_DELIVERY_SOURCE, suite="sources", expectation="expect_night_to_deliver_files",
+        dimension="completeness", success=False, observed_value="0 files", element_count=0, unexpected_count=None,
+        unexpected_share=None, sample=None)
 
 
 def _raised(info: dict) -> str | None:
@@ -205,7 +200,7 @@ def _raised(info: dict) -> str | None:
     return str(nested[0].get("exception_message")) if nested else None
 
 
-def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str, str]) -> tuple:
+def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str, str]) -> Any:
     config = result.expectation_config  # type: ignore[attr-defined]
     outcome = result.result or {}  # type: ignore[attr-defined]
     error = _raised(result.exception_info or {})  # type: ignore[attr-defined]
@@ -217,10 +212,12 @@ def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")
-    return (
-        day, frame.source, suite, _describe(config), config.meta.get("dimension", "validity"),
-        bool(result.success),  # type: ignore[attr-defined]
-        None if outcome.get("observed_value") is None else str(outcome["observed_value"]),
-        outcome.get("element_count"), count, None if share is None else share / 100,
-        json.dumps(sample, ensure_ascii=False) if sample else None,
+    return DQ_RESULTS.Row(
+        business_date=day, source=frame.source, suite=suite, expectation=_describe(config),
+        dimension=config.meta.get("dimension", "validity"),
+        success=bool(result.success),  # type: ignore[attr-defined]
+        observed_value=None if outcome.get("observed_value") is None else str(outcome["observed_value"]),
+        element_count=outcome.get("element_count"), unexpected_count=count,
+        unexpected_share=None if share is None else share / 100,
+        sample=json.dumps(sample, ensure_ascii=False) if sample else None,
     )

@@ -1,6 +1,7 @@
-"""What a check is: its id, category, severity, rule for a back-office reader, parameters.
+"""What a check is: its id, family, category, severity, rule for a back-office reader, parameters.
 
-A check is a SQL query (``reconciliation/sql/<check_id>.sql``) over the as-of views of the
+A check is a SQL query (``reconciliation/sql/<check_id>.sql``, whose header block declares
+everything else: :mod:`reconciliation.catalogue` reads it) over the as-of views of the
 warehouse (``cur_*``, see :func:`warehouse.asof.create_asof_views`) and the shared
 views of the night's session (:mod:`reconciliation.session`).  Its rows name what it
 implicates and explain it:
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from importlib import resources
 
 
 class Category(StrEnum):
@@ -37,48 +37,55 @@ class Severity(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        """0 for the gravest, increasing (the order of the enum)."""
+        return list(Severity).index(self)
 
-#: The window within which evidence that has not arrived yet is *pending*, not absent (one
-#: declaration: every check that waits for evidence lists it among its parameters).
-EVIDENCE_WINDOW: dict[str, int | str] = {"evidence_window_days": 7}
+    @property
+    def blocks(self) -> bool:
+        """Whether a finding of this severity makes its financing ``blocked``."""
+        return self.rank <= Severity.HIGH.rank
 
-#: The sources the configuration requires every night (``;``-separated source ids of the
-#: data-quality registry): the registry reports them missing, "not found" checks await them.
-REQUIRED_SOURCES: dict[str, int | str] = {"dq_required_sources": ""}
 
-#: Rule text shared by the checks whose finding is "not found": when it is only not yet here.
-PENDING_RULE = (
-    " Not yet is not absent: a source is judged at the grain of whoever delivers it (one core's ERP "
-    "file, one carrier's waybills, the tax platform's nightly invoices). When the source that would "
-    "hold the record has not delivered since a "
-    "night from evidence_window_days before the financing's first night on (or never has; a late "
-    "delivery brings the nights it missed), or its last delivery in that time arrived after the night's "
-    "cut-off (DQ_SOURCE_LATE) or held no record (DQ_SOURCE_EMPTY), or a file of it was quarantined whole in that time, or a "
-    "quarantined record of it names the document, the finding is pending (medium, data_quality, "
-    "\"Evidence pending since …\", naming the source) until evidence_window_days after the "
-    "financing's first night; then the finding stands."
-)
+class Family(StrEnum):
+    """What a check reads, in the order the families run: the delivered rows (``first``), the
+    four-flow match (``trade``), the ledger's refusals (``ledger``), the night's source issues
+    (``source``), and the findings of every other family (``pool``: the surveillance runs last)."""
+
+    FIRST = "first"
+    TRADE = "trade"
+    LEDGER = "ledger"
+    SOURCE = "source"
+    POOL = "pool"
 
 
 def severity_rank_sql(column: str = "severity") -> str:
-    """SQL ranking a severity column gravest first: 0 critical, 1 high, 2 medium, 3 low (or other)."""
-    ranks = " ".join(f"WHEN '{severity.value}' THEN {rank}" for rank, severity in enumerate(Severity))
-    return f"CASE {column} {ranks} ELSE {len(Severity) - 1} END"
+    """SQL ranking a severity column gravest first (:attr:`Severity.rank`; anything else as ``low``)."""
+    ranks = " ".join(f"WHEN '{severity.value}' THEN {severity.rank}" for severity in Severity)
+    return f"CASE {column} {ranks} ELSE {Severity.LOW.rank} END"
+
+
+def severity_macros_sql() -> str:
+    """The session's SQL macro of the severity vocabulary, ``severity_rank(s)``, for the check bodies."""
+    return f"CREATE OR REPLACE TEMP MACRO severity_rank(s) AS {severity_rank_sql('s')};\n"
 
 
 @dataclass(frozen=True)
 class Check:
-    """One entry of the catalogue."""
+    """One entry of the catalogue (read from a header of ``source``, a SQL file whose body,
+    ``body``, may be shared by a family of checks: it reads ``getvariable('check_id')``)."""
 
     check_id: str
+    family: Family
     category: Category
     severity: Severity
     title: str
     rule: str
+    body: str = field(repr=False)
+    source: str = ""
     params: dict[str, int | str] = field(default_factory=dict)
-    query: str | None = None  # a SQL file shared by a family of checks (it reads getvariable('check_id'))
 
     def sql(self) -> str:
-        """The check's query text."""
-        name = self.query or self.check_id
-        return resources.files("reconciliation.sql").joinpath(f"{name}.sql").read_text("utf-8")
+        """The check's executable query (its file without the header blocks)."""
+        return self.body

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,25 +19,16 @@ import duckdb
 
 from dispositions.effective import ensure_tables as ensure_worklist_tables
 from dispositions.effective import store_night_dispositions, waived_sql
-from reconciliation.catalogue import CHECKS
-from reconciliation.check import Category, Check, severity_rank_sql
+from foundation.errors import ScfError
+from foundation.vocabulary import CLOSED_STATUSES_SQL
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
-from warehouse.connection import transaction
+from warehouse.registry import create_table
+from warehouse.results import FINANCING_VERDICTS, FINDINGS
+from warehouse.transactions import transaction
 
-FINDINGS_DDL = """
-CREATE TABLE IF NOT EXISTS findings (
-  finding_id VARCHAR NOT NULL, business_date DATE NOT NULL, check_id VARCHAR NOT NULL,
-  category VARCHAR NOT NULL, severity VARCHAR NOT NULL, financing_id VARCHAR,
-  voucher_id VARCHAR, invoice_no VARCHAR, bill_ref VARCHAR, waybill_no VARCHAR,
-  detail VARCHAR NOT NULL, evidence VARCHAR, first_seen_date DATE NOT NULL)
-"""
-VERDICTS_DDL = """
-CREATE TABLE IF NOT EXISTS financing_verdicts (
-  business_date DATE NOT NULL, financing_id VARCHAR NOT NULL, verdict VARCHAR NOT NULL,
-  check_ids VARCHAR NOT NULL, bank_code VARCHAR, product VARCHAR, applicant_uscc VARCHAR,
-  debtor_uscc VARCHAR, financed_amount_fen BIGINT, status VARCHAR, verdict_since DATE NOT NULL)
-"""
 _SEVERITY_RANK = severity_rank_sql()
 
 
@@ -49,9 +40,12 @@ class Verdict(StrEnum):
     CLEAN = "clean"  # nothing above low: the only verdict whose assets may enter a pool
     CLOSED = "closed"  # no longer live, whatever its findings
 
+    @property
+    def held(self) -> bool:
+        """Whether the financing is held for the back office (``blocked`` or in ``review``)."""
+        return self in (Verdict.BLOCKED, Verdict.REVIEW)
 
-#: Financing statuses of a financing that is no longer live (its verdict is ``closed``).
-CLOSED_STATUSES: tuple[str, ...] = ("REPAID", "DEFAULTED", "CANCELLED")
+
 
 
 def verdict_rank_sql(column: str = "verdict") -> str:
@@ -60,7 +54,6 @@ def verdict_rank_sql(column: str = "verdict") -> str:
     return f"CASE {column} {ranks} ELSE {len(Verdict)} END"
 
 
-_CLOSED = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
 #: A finding whose evidence is only pending (INTERFACES: ``"pending": true``) is a data-quality
 #: finding whatever its check: evidence not here yet is not evidence of fraud.
 _PENDING = "coalesce(json_extract_string(evidence::JSON, '$.pending') = 'true', false)"
@@ -79,8 +72,8 @@ class CheckRun:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the findings and verdict tables (and the worklist's) if missing."""
-    con.execute(FINDINGS_DDL)
-    con.execute(VERDICTS_DDL)
+    create_table(con, FINDINGS)
+    create_table(con, FINANCING_VERDICTS)
     ensure_worklist_tables(con)
 
 
@@ -89,30 +82,36 @@ def run_catalogue(
     business_date: dt.date,
     *,
     params: Mapping[str, int | str] | None = None,
-    checks: Iterable[Check] = CHECKS,
+    checks: Iterable[Check] | None = None,
+    catalogue: Catalogue = CATALOGUE,
+    on_check: Callable[[Check], None] | None = None,
 ) -> CheckRun:
-    """Run every check for ``business_date`` and replace that night's findings and verdicts."""
+    """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
+    night's findings and verdicts (``on_check`` is told each check once it has run: progress)."""
     ensure_tables(con)
     run = CheckRun(business_date)
-    open_night(con, business_date, params)
+    open_night(con, business_date, params, catalogue)
     prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
         "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
         "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
     )
-    for check in checks:
+    for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
-            f"""INSERT INTO night_findings
-            SELECT '{check.check_id}',
-                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END,
-                   coalesce(severity, '{check.severity.value}'),
-                   financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR
-            FROM ({check.sql()})"""
+            f"""INSERT INTO night_findings BY NAME
+            SELECT '{check.check_id}' AS check_id,
+                   CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END AS category,
+                   coalesce(severity, '{check.severity.value}') AS severity,
+                   financing_id, voucher_id, invoice_no, bill_ref, waybill_no, detail, evidence::VARCHAR AS evidence
+            FROM ({catalogue.sql(check.check_id)})"""
         )
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
+        if on_check:
+            on_check(check)
+    _refuse_unknown_severities(con)
     with transaction(con):
         _store_night(con, business_date)
         store_trade_matches(con, business_date)
@@ -131,27 +130,41 @@ def run_catalogue(
     return run
 
 
+def _refuse_unknown_severities(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop the night when a check's query gave a severity outside :class:`Severity` (it would
+    rank as ``low`` and block nothing): fail closed, naming the check."""
+    known = [s.value for s in Severity]
+    bad = con.execute(
+        "SELECT check_id, string_agg(DISTINCT coalesce(severity, 'NULL'), ', ') FROM night_findings "
+        "WHERE severity IS NULL OR severity NOT IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL ORDER BY 1",
+        [known],
+    ).fetchall()
+    if bad:
+        found = "; ".join(f"{check_id} gave {severities}" for check_id, severities in bad)
+        raise ScfError(f"check queries gave severities outside {', '.join(known)}: {found} (fix the check's SQL)")
+
+
 def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
     key = ", ".join(f"coalesce({c}, '')" for c in _DOCUMENT_COLUMNS)
     con.execute("DELETE FROM findings WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO findings
+        f"""INSERT INTO findings BY NAME
         WITH keyed AS (
           SELECT 'FND-' || substr(sha256(concat_ws('|', check_id, {key})), 1, 20) AS finding_id, *
           FROM night_findings
           QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY {_SEVERITY_RANK}, detail, evidence) = 1
         )
-        SELECT k.finding_id, $1, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
+        SELECT k.finding_id, $1 AS business_date, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
                k.invoice_no, k.bill_ref, k.waybill_no, k.detail, k.evidence,
                coalesce((SELECT min(p.business_date) FROM findings p
-                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1)
+                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1) AS first_seen_date
         FROM keyed k""",
         [business_date],
     )
     store_night_dispositions(con, business_date)
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO financing_verdicts
+        f"""INSERT INTO financing_verdicts BY NAME
         WITH worst AS (
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
@@ -167,9 +180,9 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
             AND NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id)
         ), judged AS (
           SELECT f.financing_id,
-                 CASE WHEN f.status IN ({_CLOSED}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= 1 THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = 2 THEN '{Verdict.REVIEW.value}'
+                 CASE WHEN f.status IN ({CLOSED_STATUSES_SQL}) THEN '{Verdict.CLOSED.value}'
+                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
                       ELSE '{Verdict.CLEAN.value}' END AS verdict,
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status
@@ -179,9 +192,9 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
           WHERE business_date < $1
           QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
         )
-        SELECT $1, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
+        SELECT $1 AS business_date, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
                j.debtor_uscc, j.financed_amount_fen, j.status,
-               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END
+               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since
         FROM judged j LEFT JOIN previous p USING (financing_id)""",
         [business_date],
     )

@@ -43,7 +43,9 @@ from collections.abc import Mapping
 import duckdb
 
 from reconciliation.session import open_night, sql_script
-from warehouse.connection import transaction
+from warehouse.registry import create_table
+from warehouse.results import TRADE_MATCHES
+from warehouse.transactions import transaction
 
 #: The parameters the match reads (DuckDB variables, defaults in the trade checks' params).
 MATCH_PARAMS: tuple[str, ...] = (
@@ -60,27 +62,6 @@ LINKS: tuple[str, ...] = ("po", "ap", "gr", "waybill", "instrument")
 SCRIPTS: tuple[str, ...] = ("match_macros.sql", "match_trades.sql", "_prelude_trade.sql")
 
 _CREATED_TABLE = re.compile(r"(?:--[^\n]*\n\s*)*CREATE OR REPLACE TEMP TABLE (\w+)", re.IGNORECASE)
-
-TRADE_MATCHES_DDL = """
-CREATE TABLE IF NOT EXISTS trade_matches (
-  business_date DATE NOT NULL, financing_id VARCHAR NOT NULL, invoice_no VARCHAR NOT NULL,
-  bank_code VARCHAR, product VARCHAR, asset_ref VARCHAR, voucher_id VARCHAR, value_date DATE,
-  applicant_uscc VARCHAR, presented_fen BIGINT,
-  invoice_known BOOLEAN, tier INTEGER, seller_uscc VARCHAR, buyer_uscc VARCHAR,
-  invoice_total_fen BIGINT, invoice_date DATE, invoice_quantity DECIMAL(38,4), order_refs VARCHAR[],
-  po_outcome VARCHAR NOT NULL, po_candidates BIGINT, po_core_uscc VARCHAR, po_ebelns VARCHAR[], po_date DATE,
-  ap_outcome VARCHAR NOT NULL, ap_candidates BIGINT, ap_refs VARCHAR[], ap_net_fen BIGINT,
-  gr_outcome VARCHAR NOT NULL, gr_candidates BIGINT, gr_docs VARCHAR[], gr_quantity DECIMAL(38,4),
-  gr_last_date DATE,
-  searched_orders VARCHAR[],
-  waybill_outcome VARCHAR NOT NULL, waybill_candidates BIGINT, waybill_method VARCHAR,
-  waybill_nos VARCHAR[], waybill_quantity DECIMAL(38,4),
-  instrument_outcome VARCHAR NOT NULL, instrument_candidates BIGINT, instrument_refs VARCHAR[],
-  evidence_night DATE)
-"""
-
-
-
 
 def prepare_trade_matches(con: duckdb.DuckDBPyConnection, timings: dict[str, float] | None = None) -> int:
     """Match the night's trades into the temp table ``night_trade_matches``; return its rows.
@@ -109,7 +90,7 @@ def store_trade_matches(con: duckdb.DuckDBPyConnection, business_date: dt.date) 
 
     Runs inside the caller's transaction, if any.
     """
-    con.execute(TRADE_MATCHES_DDL)
+    create_table(con, TRADE_MATCHES)
     con.execute("DELETE FROM trade_matches WHERE business_date = ?", [business_date])
     con.execute(
         "INSERT INTO trade_matches BY NAME SELECT ?::DATE AS business_date, * FROM night_trade_matches",

@@ -94,9 +94,12 @@ def _csv_cell(value: object) -> str:
     if not isinstance(value, str):
         return str(value)
     text = spreadsheet_safe(value)
-    if not text or any(c in text for c in ',"\n\r'):
+    if not text or _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+_NEEDS_QUOTES = re.compile('[,"\n\r]')
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, day: dt.date, target: Path) -> None:

@@ -15,10 +15,11 @@ from importlib import resources
 import duckdb
 
 from ledger.schema import ensure_schema as ensure_ledger_schema
-from pools.registry import ensure_tables as ensure_pool_tables
-from quality.registry import SOURCE_ISSUES_DDL
-from reconciliation.catalogue import default_params
+from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.check import severity_macros_sql
 from warehouse.asof import create_asof_views
+from warehouse.registry import create_table
+from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
@@ -40,16 +41,21 @@ def set_check_variables(
 
 
 def open_night(
-    con: duckdb.DuckDBPyConnection, business_date: dt.date, params: Mapping[str, int | str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    business_date: dt.date,
+    params: Mapping[str, int | str] | None = None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> None:
-    """Prepare ``con`` for the checks of ``business_date`` (see the module docstring)."""
-    unknown = set(params or {}) - set(default_params())
+    """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring)."""
+    defaults = catalogue.default_params()
+    unknown = set(params or {}) - set(defaults)
     if unknown:
         raise ValueError(f"unknown check parameters: {', '.join(sorted(unknown))}")
     ensure_ledger_schema(con)
-    ensure_pool_tables(con)  # the POOL_* checks read the pool register
-    con.execute(SOURCE_ISSUES_DDL)
+    for table in (POOLS, POOL_ASSETS, DQ_SOURCE_ISSUES):  # the POOL_* and DQ_* checks read them
+        create_table(con, table)
     create_asof_views(con, business_date)
-    set_check_variables(con, business_date, {**default_params(), **(params or {})})
+    set_check_variables(con, business_date, {**defaults, **(params or {})})
+    con.execute(severity_macros_sql())
     for name in PRELUDES:
         con.execute(sql_script(name))

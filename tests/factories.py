@@ -9,8 +9,8 @@ import pyarrow as pa
 
 from connectors.kinds import classify
 from foundation.values import format_fen
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
-from warehouse.schemas import QUARANTINE_SCHEMA, SCHEMAS
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES, QUARANTINE, SCHEMAS
 
 _positions = itertools.count(1)
 
@@ -66,15 +66,17 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
 
 def delivered(warehouse: Warehouse, day: dt.date, *rel_paths: str) -> None:
     """Register files as delivered (and loaded) on ``day``, as the loader does."""
-    rows = [(day, rel, f"sha-{day}-{rel}", 0, _kind(rel), "loaded", 0, 0, None) for rel in rel_paths]
-    warehouse.append("files", rows_to_table(rows, FILES_SCHEMA))
+    rows = [FILES.Row(business_date=day, rel_path=rel, sha256=f"sha-{day}-{rel}", size=0, file_kind=_kind(rel), status="loaded",
+                      rows=0, quarantined=0, superseded=None) for rel in rel_paths]
+    warehouse.append("files", FILES.arrow(rows))
 
 
 def quarantined(warehouse: Warehouse, day: dt.date, rel_path: str, *, src_pos: int | None = None,
                 raw: str | None = None, reason_code: str = "BAD_VALUE") -> None:
     """A quarantine record of a file delivered on ``day``: the whole file (no ``src_pos``) or one record."""
-    row = (day, f"sha-{day}-{rel_path}", rel_path, src_pos, _kind(rel_path), reason_code, "unreadable", raw)
-    warehouse.append("quarantine", rows_to_table([row], QUARANTINE_SCHEMA))
+    row = QUARANTINE.Row(business_date=day, src_sha256=f"sha-{day}-{rel_path}", src_path=rel_path, src_pos=src_pos,
+                         file_kind=_kind(rel_path), reason_code=reason_code, reason="unreadable", raw=raw)
+    warehouse.append("quarantine", QUARANTINE.arrow([row]))
 
 
 def _kind(rel_path: str) -> str:

@@ -8,6 +8,7 @@ loader would (lineage columns filled, invoices exploded into their child tables)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -238,6 +239,34 @@ class Harness:
         from ledger.checkpoint import NoteSigner
 
         return NoteSigner(self.origin, self.signing_key).verifier()
+
+
+@dataclass(frozen=True)
+class Implication:
+    """A refusal of the ledger (or an ISSUE pending) and one financing it implicates (None: none yet)."""
+
+    check_id: str
+    financing_id: str | None
+    voucher_id: str | None
+    event_id: str | None
+    refused_on: dt.date
+    reason: str
+    evidence: dict[str, Any]
+    via_voucher_id: str | None
+
+
+def implications(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[Implication]:
+    """Every refusal as of ``as_of`` with each financing it implicates, by the one rule the checks
+    run (``ledger_implications`` of the night's session, ``reconciliation/sql/_prelude_ledger.sql``).
+    ``con`` is a warehouse's (the session reads every typed table)."""
+    from reconciliation.session import open_night
+
+    open_night(con, as_of)
+    rows = con.execute(
+        "SELECT check_id, financing_id, voucher_id, event_id, refused_on, reason, evidence, via_voucher_id "
+        "FROM ledger_implications ORDER BY refused_on, check_id, financing_id NULLS FIRST, event_id, voucher_id"
+    ).fetchall()
+    return [Implication(*r[:6], json.loads(r[6] or "{}"), r[7]) for r in rows]
 
 
 CORE = "91440300MA5F00001A"

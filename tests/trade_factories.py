@@ -17,10 +17,9 @@ from decimal import Decimal
 from stdnum.cn import uscc as stdnum_uscc
 
 from foundation.values import format_fen
-from reconciliation.catalogue import FIRST_CHECKS
-from reconciliation.check import Check
+from reconciliation.catalogue import CATALOGUE
+from reconciliation.check import Check, Family
 from reconciliation.findings import CheckRun, run_catalogue
-from reconciliation.trade_checks import TRADE_CHECKS
 from tests.factories import financing, insert, invoice
 from warehouse.connection import Warehouse
 
@@ -247,7 +246,7 @@ def deep_trade(wh: Warehouse, night: dt.date, *, core: str, holder: str, seller:
 def run_trade_catalogue(wh: Warehouse, day: dt.date, params: Mapping[str, int | str] | None = None,
                         checks: Sequence[Check] | None = None) -> CheckRun:
     """Run the catalogue (the first and trade checks unless ``checks`` says otherwise) for one night."""
-    return run_catalogue(wh.con, day, params=params, checks=FIRST_CHECKS + TRADE_CHECKS if checks is None else checks)
+    return run_catalogue(wh.con, day, params=params, checks=CATALOGUE.of(Family.FIRST, Family.TRADE) if checks is None else checks)
 
 
 def one_blocked_one_clean(wh: Warehouse, day: dt.date, core: str) -> None:

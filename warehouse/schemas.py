@@ -12,294 +12,379 @@ unit prices and rates keep their decimal text exactly as ``decimal128``.  Timest
 are naive, in China Standard Time (UTC+8), which is what every source but the platform
 uses; the platform's offset-carrying times are converted to UTC+8.
 
-The DuckDB tables are created from these schemas (see :mod:`warehouse.connection`), so
-this module is the single source of truth for column names and types.
+Each table is declared once here (:class:`warehouse.registry.Table`): its DuckDB table, its
+Arrow schema and the named record a parser fills all come from that declaration, so this
+module is the single source of truth for the input tables' column names and types.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
+from warehouse.registry import LINEAGE, Column, Table
+
 QTY = pa.decimal128(18, 4)
 PRICE = pa.decimal128(38, 18)  # real 数电票 unit prices carry 10 decimals and more
 RATE = pa.decimal128(9, 6)
 FEN = pa.int64()
 
-LINEAGE = [
-    pa.field("business_date", pa.date32(), nullable=False),
-    pa.field("src_sha256", pa.string(), nullable=False),
-    pa.field("src_pos", pa.int64(), nullable=False),
-]
 
 
-def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
-    return pa.schema(LINEAGE + [pa.field(name, dtype) for name, dtype in fields])
+def _parsed(*columns: Column) -> tuple[Column, ...]:
+    return (*LINEAGE, *columns)
 
 
-SCHEMAS: dict[str, pa.Schema] = {
+INPUT_TABLES: tuple[Table, ...] = (
     # ---- erp/<core_uscc>/ ------------------------------------------------------
-    "erp_vendors": _schema(
-        ("core_uscc", pa.string()),
-        ("lifnr", pa.string()),
-        ("name", pa.string()),
-        ("vendor_uscc", pa.string()),
+    Table(
+        "erp_vendors",
+        _parsed(
+            Column("core_uscc", pa.string()),
+            Column("lifnr", pa.string()),
+            Column("name", pa.string()),
+            Column("vendor_uscc", pa.string()),
+        ),
+        key=("core_uscc", "lifnr"),
+        parsed=True,
     ),
-    "erp_po_items": _schema(
-        ("core_uscc", pa.string()),
-        ("ebeln", pa.string()),
-        ("ebelp", pa.string()),
-        ("lifnr", pa.string()),
-        ("po_date", pa.date32()),
-        ("matnr", pa.string()),
-        ("item_text", pa.string()),
-        ("quantity", QTY),
-        ("unit", pa.string()),
-        ("net_price", PRICE),
-        ("net_value_fen", FEN),
+    Table(
+        "erp_po_items",
+        _parsed(
+            Column("core_uscc", pa.string()),
+            Column("ebeln", pa.string()),
+            Column("ebelp", pa.string()),
+            Column("lifnr", pa.string()),
+            Column("po_date", pa.date32()),
+            Column("matnr", pa.string()),
+            Column("item_text", pa.string()),
+            Column("quantity", QTY),
+            Column("unit", pa.string()),
+            Column("net_price", PRICE),
+            Column("net_value_fen", FEN),
+        ),
+        key=("core_uscc", "ebeln", "ebelp"),
+        parsed=True,
     ),
-    "erp_goods_receipts": _schema(
-        ("core_uscc", pa.string()),
-        ("mblnr", pa.string()),
-        ("mjahr", pa.string()),
-        ("zeile", pa.string()),
-        ("movement_type", pa.string()),  # BWART: 101 receipt, 102 reversal
-        ("ebeln", pa.string()),
-        ("ebelp", pa.string()),
-        ("quantity", QTY),
-        ("posting_date", pa.date32()),
-        ("delivery_note", pa.string()),  # XBLNR = waybill number
+    Table(
+        "erp_goods_receipts",
+        _parsed(
+            Column("core_uscc", pa.string()),
+            Column("mblnr", pa.string()),
+            Column("mjahr", pa.string()),
+            Column("zeile", pa.string()),
+            Column("movement_type", pa.string(), note="BWART: 101 receipt, 102 reversal"),
+            Column("ebeln", pa.string()),
+            Column("ebelp", pa.string()),
+            Column("quantity", QTY),
+            Column("posting_date", pa.date32()),
+            Column("delivery_note", pa.string(), note="XBLNR = waybill number"),
+        ),
+        key=("core_uscc", "mblnr", "mjahr", "zeile"),
+        parsed=True,
     ),
-    "erp_ap_items": _schema(
-        ("core_uscc", pa.string()),
-        ("bukrs", pa.string()),
-        ("lifnr", pa.string()),
-        ("gjahr", pa.string()),
-        ("belnr", pa.string()),
-        ("buzei", pa.string()),
-        ("ap_ref", pa.string()),  # BUKRS-GJAHR-BELNR-BUZEI, as voucher ISSUE events cite it
-        ("posting_date", pa.date32()),
-        ("document_date", pa.date32()),
-        ("document_type", pa.string()),  # BLART: RE, KR, KG
-        ("debit_credit", pa.string()),  # SHKZG: H credit (payable), S debit
-        ("amount_fen", FEN),  # WRBTR as delivered (a trailing minus makes it negative)
-        ("currency", pa.string()),
-        ("baseline_date", pa.date32()),
-        ("payment_days", pa.int32()),  # the net period: ZBD3T if set, else ZBD2T if set, else ZBD1T
-        ("due_date", pa.date32()),  # SAP's net due date: ZFBDT + payment_days
-        ("item_text", pa.string()),
-        ("invoice_no", pa.string()),  # the 20-digit invoice number found in SGTXT, if any
-        ("ebeln", pa.string()),
-        ("clearing_date", pa.date32()),
-        ("clearing_doc", pa.string()),
+    Table(
+        "erp_ap_items",
+        _parsed(
+            Column("core_uscc", pa.string()),
+            Column("bukrs", pa.string()),
+            Column("lifnr", pa.string()),
+            Column("gjahr", pa.string()),
+            Column("belnr", pa.string()),
+            Column("buzei", pa.string()),
+            Column("ap_ref", pa.string(), note="BUKRS-GJAHR-BELNR-BUZEI, as voucher ISSUE events cite it"),
+            Column("posting_date", pa.date32()),
+            Column("document_date", pa.date32()),
+            Column("document_type", pa.string(), note="BLART: RE, KR, KG"),
+            Column("debit_credit", pa.string(), note="SHKZG: H credit (payable), S debit"),
+            Column("amount_fen", FEN, note="WRBTR as delivered (a trailing minus makes it negative)"),
+            Column("currency", pa.string()),
+            Column("baseline_date", pa.date32()),
+            Column("payment_days", pa.int32(), note="the net period: ZBD3T if set, else ZBD2T if set, else ZBD1T"),
+            Column("due_date", pa.date32(), note="SAP's net due date: ZFBDT + payment_days"),
+            Column("item_text", pa.string()),
+            Column("invoice_no", pa.string(), note="the 20-digit invoice number found in SGTXT, if any"),
+            Column("ebeln", pa.string()),
+            Column("clearing_date", pa.date32()),
+            Column("clearing_doc", pa.string()),
+        ),
+        key=("core_uscc", "bukrs", "gjahr", "belnr", "buzei"),
+        parsed=True,
     ),
     # ---- tax/ -----------------------------------------------------------------
-    "tax_invoices": _schema(
-        ("invoice_no", pa.string()),
-        ("is_red", pa.bool_()),  # red-letter (negative) invoice
-        ("original_invoice_no", pa.string()),  # on a red-letter invoice: the blue one it reverses
-        ("vat_kind", pa.string()),  # 01 专票, 02 普票
-        ("seller_uscc", pa.string()),
-        ("seller_name", pa.string()),
-        ("buyer_uscc", pa.string()),
-        ("buyer_name", pa.string()),
-        ("amount_fen", FEN),  # TotalAmWithoutTax
-        ("tax_fen", FEN),  # TotalTaxAm
-        ("total_fen", FEN),  # TotalTax-includedAmount
-        ("issue_time", pa.timestamp("s")),
-        ("remark", pa.string()),
-        ("tax_bureau_code", pa.string()),
-        ("line_count", pa.int32()),
-        ("lines_amount_fen", FEN),  # sum of line Amount
-        ("lines_tax_fen", FEN),  # sum of line ComTaxAm
-        ("lines_quantity", QTY),  # sum of line Quantity
-        ("max_line_tax_gap_fen", FEN),  # max |Amount x TaxRate - ComTaxAm| over lines
+    Table(
+        "tax_invoices",
+        _parsed(
+            Column("invoice_no", pa.string()),
+            Column("is_red", pa.bool_(), note="red-letter (negative) invoice"),
+            Column("original_invoice_no", pa.string(), note="on a red-letter invoice: the blue one it reverses"),
+            Column("vat_kind", pa.string(), note="01 专票, 02 普票"),
+            Column("seller_uscc", pa.string()),
+            Column("seller_name", pa.string()),
+            Column("buyer_uscc", pa.string()),
+            Column("buyer_name", pa.string()),
+            Column("amount_fen", FEN, note="TotalAmWithoutTax"),
+            Column("tax_fen", FEN, note="TotalTaxAm"),
+            Column("total_fen", FEN, note="TotalTax-includedAmount"),
+            Column("issue_time", pa.timestamp("s")),
+            Column("remark", pa.string()),
+            Column("tax_bureau_code", pa.string()),
+            Column("line_count", pa.int32()),
+            Column("lines_amount_fen", FEN, note="sum of line Amount"),
+            Column("lines_tax_fen", FEN, note="sum of line ComTaxAm"),
+            Column("lines_quantity", QTY, note="sum of line Quantity"),
+            Column("max_line_tax_gap_fen", FEN, note="max |Amount x TaxRate - ComTaxAm| over lines"),
+        ),
+        key=("invoice_no",),
+        parsed=True,
     ),
-    "tax_invoice_lines": _schema(
-        ("invoice_no", pa.string()),
-        ("line_no", pa.int32()),
-        ("item_name", pa.string()),
-        ("spec", pa.string()),
-        ("unit", pa.string()),
-        ("quantity", QTY),
-        ("unit_price", PRICE),
-        ("amount_fen", FEN),
-        ("tax_rate", RATE),  # 0.13 whether delivered as "0.13" or "13%"
-        ("tax_fen", FEN),
-        ("tax_code", pa.string()),
+    Table(
+        "tax_invoice_lines",
+        _parsed(
+            Column("invoice_no", pa.string()),
+            Column("line_no", pa.int32()),
+            Column("item_name", pa.string()),
+            Column("spec", pa.string()),
+            Column("unit", pa.string()),
+            Column("quantity", QTY),
+            Column("unit_price", PRICE),
+            Column("amount_fen", FEN),
+            Column("tax_rate", RATE, note="0.13 whether delivered as \"0.13\" or \"13%\""),
+            Column("tax_fen", FEN),
+            Column("tax_code", pa.string()),
+        ),
+        key=("invoice_no", "line_no"),
+        child_of=('tax_invoices', ('invoice_no',)),
+        parsed=True,
     ),
-    "tax_invoice_status": _schema(
-        ("invoice_no", pa.string()),
-        ("status", pa.string()),  # 0 正常, 1 失控, 2 作废, 3 红冲, 4 异常
-        ("red_flushed_fen", FEN),  # hcje: red-flushed so far, total
-        ("change_date", pa.date32()),
+    Table(
+        "tax_invoice_status",
+        _parsed(
+            Column("invoice_no", pa.string()),
+            Column("status", pa.string(), note="0 正常, 1 失控, 2 作废, 3 红冲, 4 异常"),
+            Column("red_flushed_fen", FEN, note="hcje: red-flushed so far, total"),
+            Column("change_date", pa.date32()),
+        ),
+        key=("invoice_no",),
+        parsed=True,
     ),
     # ---- logistics/<carrier_uscc>/ ------------------------------------------------
-    "waybills": _schema(
-        ("carrier_dir_uscc", pa.string()),  # the folder it was delivered in
-        ("message_ref", pa.string()),
-        ("waybill_no", pa.string()),
-        ("po_no", pa.string()),  # OriginalDocumentNumber = EBELN
-        ("carrier_name", pa.string()),
-        ("carrier_uscc", pa.string()),
-        ("consignment_time", pa.timestamp("s")),
-        ("despatch_time", pa.timestamp("s")),
-        ("receipt_time", pa.timestamp("s")),  # null until 签收
-        ("consignor_name", pa.string()),
-        ("consignor_uscc", pa.string()),
-        ("consignee_name", pa.string()),
-        ("consignee_uscc", pa.string()),
-        ("receipt_place", pa.string()),
-        ("region_code", pa.string()),
-        ("goods_desc", pa.string()),
-        ("quantity", QTY),
-        ("unit", pa.string()),
-        ("gross_weight", QTY),
-        ("packages", pa.int32()),
-        ("status", pa.string()),  # 1 揽收, 2 在途, 3 签收, 4 退签/拒收 (2015WCCYR: from the times)
-        ("origin_region", pa.string()),  # ConsignorInfo/CountrySubdivisionCode (2015WCCYR)
-        ("layout", pa.string()),  # the layout the waybill came in: contract, 2015WCCYR
+    Table(
+        "waybills",
+        _parsed(
+            Column("carrier_dir_uscc", pa.string(), note="the folder it was delivered in"),
+            Column("message_ref", pa.string()),
+            Column("waybill_no", pa.string()),
+            Column("po_no", pa.string(), note="OriginalDocumentNumber = EBELN"),
+            Column("carrier_name", pa.string()),
+            Column("carrier_uscc", pa.string()),
+            Column("consignment_time", pa.timestamp("s")),
+            Column("despatch_time", pa.timestamp("s")),
+            Column("receipt_time", pa.timestamp("s"), note="null until 签收"),
+            Column("consignor_name", pa.string()),
+            Column("consignor_uscc", pa.string()),
+            Column("consignee_name", pa.string()),
+            Column("consignee_uscc", pa.string()),
+            Column("receipt_place", pa.string()),
+            Column("region_code", pa.string()),
+            Column("goods_desc", pa.string()),
+            Column("quantity", QTY),
+            Column("unit", pa.string()),
+            Column("gross_weight", QTY),
+            Column("packages", pa.int32()),
+            Column("status", pa.string(), note="1 揽收, 2 在途, 3 签收, 4 退签/拒收 (2015WCCYR: from the times)"),
+            Column("origin_region", pa.string(), note="ConsignorInfo/CountrySubdivisionCode (2015WCCYR)"),
+            Column("layout", pa.string(), note="the layout the waybill came in: contract, 2015WCCYR"),
+        ),
+        key=("carrier_uscc", "waybill_no"),
+        parsed=True,
     ),
     # ---- bills/ -----------------------------------------------------------------
-    "bills": _schema(
-        ("cd_no", pa.string()),
-        ("splittable", pa.bool_()),  # CdRange != "0"
-        ("range_start", pa.int64()),  # for an unsplittable bill: 1
-        ("range_end", pa.int64()),  # for an unsplittable bill: amount in fen
-        ("bill_type", pa.string()),  # AC01 bank, AC02 commercial acceptance
-        ("amount_fen", FEN),
-        ("currency", pa.string()),
-        ("issue_date", pa.date32()),
-        ("due_date", pa.date32()),
-        ("drawer_name", pa.string()),
-        ("drawer_uscc", pa.string()),
-        ("acceptor_name", pa.string()),
-        ("acceptor_uscc", pa.string()),
-        ("payee_name", pa.string()),
-        ("payee_uscc", pa.string()),
-        ("ban_endorsement", pa.string()),  # EM00 transferable, EM01 not
-        ("discount_date", pa.date32()),
-        ("discount_rate", RATE),
-        ("discount_amount_fen", FEN),
-        ("discount_bank", pa.string()),
-        ("pledge_date", pa.date32()),
-        ("pledge_bank", pa.string()),
-        ("bill_status", pa.string()),  # CdSts
-        ("circulation_status", pa.string()),  # CircSts
-        ("invoice_nos", pa.list_(pa.string())),
-        ("endorsement_count", pa.int32()),
-        ("holder_uscc", pa.string()),  # last endorsee, or the payee when never endorsed
+    Table(
+        "bills",
+        _parsed(
+            Column("cd_no", pa.string()),
+            Column("splittable", pa.bool_(), note="CdRange != \"0\""),
+            Column("range_start", pa.int64(), note="for an unsplittable bill: 1"),
+            Column("range_end", pa.int64(), note="for an unsplittable bill: amount in fen"),
+            Column("bill_type", pa.string(), note="AC01 bank, AC02 commercial acceptance"),
+            Column("amount_fen", FEN),
+            Column("currency", pa.string()),
+            Column("issue_date", pa.date32()),
+            Column("due_date", pa.date32()),
+            Column("drawer_name", pa.string()),
+            Column("drawer_uscc", pa.string()),
+            Column("acceptor_name", pa.string()),
+            Column("acceptor_uscc", pa.string()),
+            Column("payee_name", pa.string()),
+            Column("payee_uscc", pa.string()),
+            Column("ban_endorsement", pa.string(), note="EM00 transferable, EM01 not"),
+            Column("discount_date", pa.date32()),
+            Column("discount_rate", RATE),
+            Column("discount_amount_fen", FEN),
+            Column("discount_bank", pa.string()),
+            Column("pledge_date", pa.date32()),
+            Column("pledge_bank", pa.string()),
+            Column("bill_status", pa.string(), note="CdSts"),
+            Column("circulation_status", pa.string(), note="CircSts"),
+            Column("invoice_nos", pa.list_(pa.string())),
+            Column("endorsement_count", pa.int32()),
+            Column("holder_uscc", pa.string(), note="last endorsee, or the payee when never endorsed"),
+        ),
+        key=("cd_no", "range_start"),
+        parsed=True,
     ),
-    "bill_endorsements": _schema(
-        ("cd_no", pa.string()),
-        ("range_start", pa.int64()),
-        ("seq", pa.int32()),  # 1-based order within the bill record
-        ("endorsement_date", pa.date32()),
-        ("endorser_uscc", pa.string()),
-        ("endorsee_uscc", pa.string()),
+    Table(
+        "bill_endorsements",
+        _parsed(
+            Column("cd_no", pa.string()),
+            Column("range_start", pa.int64()),
+            Column("seq", pa.int32(), note="1-based order within the bill record"),
+            Column("endorsement_date", pa.date32()),
+            Column("endorser_uscc", pa.string()),
+            Column("endorsee_uscc", pa.string()),
+        ),
+        key=("cd_no", "range_start", "seq"),
+        child_of=('bills', ('cd_no', 'range_start')),
+        parsed=True,
     ),
     # ---- platform/ ----------------------------------------------------------------
-    "voucher_events": _schema(
-        ("event_id", pa.string()),
-        ("event_time", pa.timestamp("s")),  # converted to UTC+8, naive
-        ("event_time_text", pa.string()),  # exactly as delivered (the ledger hashes this)
-        ("event_type", pa.string()),
-        ("voucher_id", pa.string()),
-        ("parent_voucher_id", pa.string()),
-        ("issuer_uscc", pa.string()),
-        ("from_uscc", pa.string()),
-        ("to_uscc", pa.string()),
-        ("amount_fen", FEN),
-        ("maturity_date", pa.date32()),
-        ("invoice_nos", pa.string()),  # as delivered: "no:amount;no:amount"
-        ("ap_ref", pa.string()),
-        ("financing_id", pa.string()),
+    Table(
+        "voucher_events",
+        _parsed(
+            Column("event_id", pa.string()),
+            Column("event_time", pa.timestamp("s"), note="converted to UTC+8, naive"),
+            Column("event_time_text", pa.string(), note="exactly as delivered (the ledger hashes this)"),
+            Column("event_type", pa.string()),
+            Column("voucher_id", pa.string()),
+            Column("parent_voucher_id", pa.string()),
+            Column("issuer_uscc", pa.string()),
+            Column("from_uscc", pa.string()),
+            Column("to_uscc", pa.string()),
+            Column("amount_fen", FEN),
+            Column("maturity_date", pa.date32()),
+            Column("invoice_nos", pa.string(), note="as delivered: \"no:amount;no:amount\""),
+            Column("ap_ref", pa.string()),
+            Column("financing_id", pa.string()),
+        ),
+        key=("event_id",),
+        parsed=True,
     ),
-    "voucher_event_invoices": _schema(
-        ("event_id", pa.string()),
-        ("invoice_no", pa.string()),
-        ("amount_fen", FEN),
+    Table(
+        "voucher_event_invoices",
+        _parsed(
+            Column("event_id", pa.string()),
+            Column("invoice_no", pa.string()),
+            Column("amount_fen", FEN),
+        ),
+        key=("event_id", "invoice_no"),
+        child_of=('voucher_events', ('event_id',)),
+        parsed=True,
     ),
-    "financings": _schema(
-        ("financing_id", pa.string()),
-        ("bank_code", pa.string()),
-        ("product", pa.string()),  # VOUCHER, BILL, INVOICE
-        ("applicant_uscc", pa.string()),
-        ("debtor_uscc", pa.string()),
-        ("asset_ref", pa.string()),
-        ("asset_voucher_id", pa.string()),  # asset_ref parsed, by product
-        ("asset_cd_no", pa.string()),
-        ("asset_range_start", pa.int64()),
-        ("asset_range_end", pa.int64()),
-        ("asset_invoice_no", pa.string()),
-        ("invoice_nos", pa.string()),  # as delivered
-        ("face_amount_fen", FEN),
-        ("financed_amount_fen", FEN),
-        ("rate", RATE),
-        ("value_date", pa.date32()),
-        ("maturity_date", pa.date32()),
-        ("status", pa.string()),  # ACTIVE, REPAID, DEFAULTED, CANCELLED
+    Table(
+        "financings",
+        _parsed(
+            Column("financing_id", pa.string()),
+            Column("bank_code", pa.string()),
+            Column("product", pa.string(), note="VOUCHER, BILL, INVOICE"),
+            Column("applicant_uscc", pa.string()),
+            Column("debtor_uscc", pa.string()),
+            Column("asset_ref", pa.string()),
+            Column("asset_voucher_id", pa.string(), note="asset_ref parsed, by product"),
+            Column("asset_cd_no", pa.string()),
+            Column("asset_range_start", pa.int64()),
+            Column("asset_range_end", pa.int64()),
+            Column("asset_invoice_no", pa.string()),
+            Column("invoice_nos", pa.string(), note="as delivered"),
+            Column("face_amount_fen", FEN),
+            Column("financed_amount_fen", FEN),
+            Column("rate", RATE),
+            Column("value_date", pa.date32()),
+            Column("maturity_date", pa.date32()),
+            Column("status", pa.string(), note="ACTIVE, REPAID, DEFAULTED, CANCELLED"),
+        ),
+        key=("financing_id",),
+        parsed=True,
     ),
-    "financing_invoices": _schema(
-        ("financing_id", pa.string()),
-        ("invoice_no", pa.string()),
-        ("amount_fen", FEN),
+    Table(
+        "financing_invoices",
+        _parsed(
+            Column("financing_id", pa.string()),
+            Column("invoice_no", pa.string()),
+            Column("amount_fen", FEN),
+        ),
+        key=("financing_id", "invoice_no"),
+        child_of=('financings', ('financing_id',)),
+        parsed=True,
     ),
     # A financings.csv row that failed parsing (it is also quarantined): what of it could be
     # read, so that the financing it names still gets a verdict and counts against its asset.
-    "financing_rejects": _schema(
-        ("financing_id", pa.string()),
-        ("bank_code", pa.string()),
-        ("product", pa.string()),
-        ("asset_ref", pa.string()),
-        ("asset_voucher_id", pa.string()),  # asset_ref parsed, where product and asset_ref can be read
-        ("asset_cd_no", pa.string()),
-        ("asset_range_start", pa.int64()),
-        ("asset_range_end", pa.int64()),
-        ("asset_invoice_no", pa.string()),
-        ("reason_code", pa.string()),
-        ("reason", pa.string()),
+    Table(
+        "financing_rejects",
+        _parsed(
+            Column("financing_id", pa.string()),
+            Column("bank_code", pa.string()),
+            Column("product", pa.string()),
+            Column("asset_ref", pa.string()),
+            Column("asset_voucher_id", pa.string(), note="asset_ref parsed, where product and asset_ref can be read"),
+            Column("asset_cd_no", pa.string()),
+            Column("asset_range_start", pa.int64()),
+            Column("asset_range_end", pa.int64()),
+            Column("asset_invoice_no", pa.string()),
+            Column("reason_code", pa.string()),
+            Column("reason", pa.string()),
+        ),
+        key=("src_sha256", "src_pos"),
+        parsed=True,
     ),
     # ---- reference/ ---------------------------------------------------------------
-    "parties": _schema(
-        ("uscc", pa.string()),
-        ("name", pa.string()),
-        ("industry", pa.string()),  # GB/T 4754-2017 code, e.g. C3976
-        ("group_id", pa.string()),  # related-party group
-        ("rating", pa.string()),  # the bank's internal rating, AAA … C
-        ("valid_from", pa.date32()),
+    Table(
+        "parties",
+        _parsed(
+            Column("uscc", pa.string()),
+            Column("name", pa.string()),
+            Column("industry", pa.string(), note="GB/T 4754-2017 code, e.g. C3976"),
+            Column("group_id", pa.string(), note="related-party group"),
+            Column("rating", pa.string(), note="the bank's internal rating, AAA … C"),
+            Column("valid_from", pa.date32()),
+        ),
+        key=("uscc", "valid_from"),
+        parsed=True,
     ),
-}
-
-# Natural key of each parsed table: several nights may deliver the same record; the
-# ``current_<table>`` views keep the latest version of each key (see warehouse.py).
-NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "erp_vendors": ("core_uscc", "lifnr"),
-    "erp_po_items": ("core_uscc", "ebeln", "ebelp"),
-    "erp_goods_receipts": ("core_uscc", "mblnr", "mjahr", "zeile"),
-    "erp_ap_items": ("core_uscc", "bukrs", "gjahr", "belnr", "buzei"),
-    "tax_invoices": ("invoice_no",),
-    "tax_invoice_lines": ("invoice_no", "line_no"),
-    "tax_invoice_status": ("invoice_no",),
-    "waybills": ("carrier_uscc", "waybill_no"),
-    "bills": ("cd_no", "range_start"),
-    "bill_endorsements": ("cd_no", "range_start", "seq"),
-    "voucher_events": ("event_id",),
-    "voucher_event_invoices": ("event_id", "invoice_no"),
-    "financings": ("financing_id",),
-    "financing_invoices": ("financing_id", "invoice_no"),
-    "financing_rejects": ("src_sha256", "src_pos"),  # every unreadable row stands on its own
-    "parties": ("uscc", "valid_from"),
-}
-
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("business_date", pa.date32(), nullable=False),
-        pa.field("src_sha256", pa.string()),
-        pa.field("src_path", pa.string(), nullable=False),  # path relative to the night's folder
-        pa.field("src_pos", pa.int64()),  # line / record ordinal; null when the whole file failed
-        pa.field("file_kind", pa.string()),
-        pa.field("reason_code", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("raw", pa.string()),  # the offending text, truncated to 2,000 characters
-    ]
 )
+
+QUARANTINE = Table(
+    "quarantine",
+    (
+        Column("business_date", pa.date32(), False),
+        Column("src_sha256", pa.string()),
+        Column("src_path", pa.string(), False, "path relative to the night's folder"),
+        Column("src_pos", pa.int64(), note="line / record ordinal; null when the whole file failed"),
+        Column("file_kind", pa.string()),
+        Column("reason_code", pa.string(), False),
+        Column("reason", pa.string(), False),
+        Column("raw", pa.string(), note="the offending text, truncated to 2,000 characters"),
+    ),
+    "What was set aside from a night's delivery, with file, position and reason (connectors.quarantine).",
+)
+
+FILES = Table(
+    "files",
+    (
+        Column("business_date", pa.date32(), False),
+        Column("rel_path", pa.string(), False),
+        Column("sha256", pa.string(), False),
+        Column("size", pa.int64()),
+        Column("file_kind", pa.string()),
+        Column("status", pa.string(), note="loaded, rejected, duplicate, unknown_kind"),
+        Column("rows", pa.int64()),
+        Column("quarantined", pa.int64()),
+        Column("superseded", pa.string(), note="sha256s of earlier versions, ';'-separated"),
+    ),
+    "The files register: every delivered file of a night and what became of it.",
+)
+
+# Views of the declarations above, by table name (the parsed tables only).
+PARSED: dict[str, Table] = {t.name: t for t in INPUT_TABLES}
+SCHEMAS: dict[str, pa.Schema] = {t.name: t.schema for t in INPUT_TABLES}
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {t.name: t.key for t in INPUT_TABLES}
+CHILD_OF: dict[str, tuple[str, tuple[str, ...]]] = {t.name: t.child_of for t in INPUT_TABLES if t.child_of}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dispositions.actions import Action, ReasonCode, Status
+from reconciliation.check import Severity
+from reconciliation.findings import Verdict
 
-SEVERITY_LABELS: dict[str, str] = {"critical": "严重 critical", "high": "高 high", "medium": "中 medium", "low": "低 low"}
-VERDICT_LABELS: dict[str, str] = {"blocked": "拦截 blocked", "review": "复核 review", "clean": "通过 clean",
-                                  "closed": "已结清 closed"}
+SEVERITY_LABELS: dict[str, str] = {Severity.CRITICAL: "严重 critical", Severity.HIGH: "高 high",
+                                   Severity.MEDIUM: "中 medium", Severity.LOW: "低 low"}
+VERDICT_LABELS: dict[str, str] = {Verdict.BLOCKED: "拦截 blocked", Verdict.REVIEW: "复核 review",
+                                  Verdict.CLEAN: "通过 clean", Verdict.CLOSED: "已结清 closed"}
 STATUS_LABELS: dict[str, str] = {
     Status.NEW: "新增 new", Status.OPEN: "未处理 open", Status.ACKNOWLEDGED: "已受理 acknowledged",
     Status.ASSIGNED: "已指派 assigned", Status.WAIVER_PENDING: "豁免待复核 waiver pending",

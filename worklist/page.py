@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from dispositions.actions import NEEDS_ACTION, Status
+from reconciliation.findings import Verdict
 from worklist.labels import SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS, label
 from worklist.names import bank_name
 from worklist.rows import NO_BANK, SEVERITIES, FindingRow, VerdictRow, yuan
@@ -251,7 +252,7 @@ def _cards(found: Sequence[FindingRow], verdicts: Sequence[VerdictRow]) -> str:
     statuses = Counter(r.status for r in found)
     new = [r for r in found if r.status == Status.NEW]
     open_ = [r for r in found if r.status in NEEDS_ACTION]
-    held = [v for v in verdicts if v.verdict in ("blocked", "review")]
+    held = [v for v in verdicts if Verdict(v.verdict).held]
     at_risk = sum(v.amount_fen or 0 for v in held)
 
     def card(title: str, value: str, note: str, css: str = "", status: str | None = None) -> str:
@@ -278,7 +279,7 @@ def _cards(found: Sequence[FindingRow], verdicts: Sequence[VerdictRow]) -> str:
 def render_page(day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[VerdictRow]) -> str:
     """The night's page."""
     counts = Counter(v.verdict for v in verdicts)
-    listed = [v for v in verdicts if v.findings or v.verdict in ("blocked", "review")]
+    listed = [v for v in verdicts if v.findings or Verdict(v.verdict).held]
     body = [
         f"<h1>异常工作清单 Exception worklist — {day.isoformat()}</h1>",
         '<p class="sub">' + " · ".join(f"{_e(label(VERDICT_LABELS, v))} {counts.get(v, 0)}" for v in VERDICT_LABELS)

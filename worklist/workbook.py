@@ -14,6 +14,7 @@ the exact amounts are in the CSVs) formatted ``¥#,##0.00``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import xlsxwriter
 from openpyxl import load_workbook
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 
 from dispositions.actions import Action, DispositionError, ReasonCode, Request
 from reconciliation.reports import spreadsheet_safe
@@ -40,6 +42,7 @@ from worklist.rows import FindingRow, VerdictRow
 from worklist.summary import DIMENSIONS, Tally, tally
 
 XLSX_MAX_ROWS = 1_048_575  # rows below the header an Excel sheet can hold
+XLSX_MAX_CHARS = 32_767  # UTF-16 units a cell's text can hold
 NIGHT_PROPERTY = "scf_night"
 MONEY = '"¥"#,##0.00'
 DATE = "yyyy-mm-dd"
@@ -111,7 +114,12 @@ VERDICT_COLUMNS: tuple[Column, ...] = (
 
 def _width(text: str) -> int:
     """Display width: an East Asian wide character counts two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(unicodedata.east_asian_width(c) in "WF" for c in text.translate(_DROP_ASCII))
+
+
+_DROP_ASCII = dict.fromkeys(range(128))
 
 
 def _shown(column: Column, value: Any) -> str:
@@ -158,18 +166,41 @@ class _Book:
         shown = rows[:XLSX_MAX_ROWS]
         values = [[c.value(r) for c in columns] for r in shown]
         for col, column in enumerate(columns):
-            widest = max([_width(_shown(column, v[col])) for v in values] or [0])
+            widest = max((_width(_shown(column, value)) for value in {v[col] for v in values}), default=0)
             header_width = max(_width(part) for part in column.header.split(" ", 1))
             sheet.set_column(col, col, max(6, min(column.max_width, max(widest, header_width)) + 2))
             sheet.write_string(0, col, column.header, self.input_header if column.kind == "input" else self.header)
         sheet.set_row(0, 32)
-        for n, row in enumerate(values, start=1):
-            for col, (column, value) in enumerate(zip(columns, row, strict=True)):
-                self._cell(sheet, n, col, column.kind, value)
+        self._rows(sheet, columns, values)
         sheet.autofilter(0, 0, max(len(shown), 1), len(columns) - 1)
         sheet.freeze_panes(1, 0)
         sheet.repeat_rows(0)
         return sheet
+
+    def _rows(self, sheet: Any, columns: Sequence[Column], values: list[list[Any]]) -> None:
+        """Write the data rows below the header.
+
+        A night's Verdicts sheet has millions of cells, and xlsxwriter's per-cell calls were
+        most of the reports' time: every row but the last is written here straight into the
+        sheet's row stream (``constant_memory`` mode), as the XML xlsxwriter writes for the
+        same cells (tests/worklist/test_workbook_rows.py compares the sheets byte for byte);
+        the last row goes through :meth:`_cell`, so that the sheet's dimensions are xlsxwriter's own.
+        """
+        if not values:
+            return
+        sheet._write_single_row(1)  # flush the header row; the stream is at row 1 now
+        cells = [_CellXml(sheet, xl_col_to_name(col), column.kind, self.formats[column.kind])
+                 for col, column in enumerate(columns)]
+        body = values[:-1]
+        numbers = [str(n) for n in range(2, len(values) + 1)]  # as Excel counts the rows
+        by_column = [cell.column([row[col] for row in body], numbers) for col, cell in enumerate(cells)]
+        write = sheet.fh.write
+        for n, row_cells in enumerate(zip(*by_column, strict=True), start=1):
+            sheet._write_row(n, None)
+            write("".join(row_cells))
+            write("</row>")
+        for col, (column, value) in enumerate(zip(columns, values[-1], strict=True)):
+            self._cell(sheet, len(values), col, column.kind, value)
 
     def _cell(self, sheet: Any, row: int, col: int, kind: str, value: Any) -> None:
         fmt = self.formats[kind]
@@ -183,6 +214,53 @@ class _Book:
             sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt)
         else:
             sheet.write_string(row, col, spreadsheet_safe(str(value)), fmt)
+
+
+class _CellXml:
+    """The ``<c>`` element of one column's cells, as xlsxwriter writes it in ``constant_memory``
+    mode for :meth:`_Book._cell` (inline strings; blanks with their format), a column at a time;
+    a text's element is made once per distinct text (codes, names and labels repeat down a column)."""
+
+    def __init__(self, sheet: Any, letter: str, kind: str, fmt: Any) -> None:
+        self.sheet = sheet
+        self.letter = letter
+        self.kind = kind
+        self.attrs = f' s="{fmt._get_xf_index()}"'
+
+    def column(self, values: list[Any], rows: list[str]) -> list[str]:
+        """The column's cells holding ``values`` in the rows numbered ``rows`` (as Excel counts them)."""
+        head, attrs = f'<c r="{self.letter}', f'"{self.attrs}'  # a cell: head, row number, attrs, content
+        blank = f"{attrs}/>"
+        if self.kind == "money":  # int / int is correctly rounded, as float(Decimal(value) / 100) is
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{v / 100:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        if self.kind == "int":
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{v:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        if self.kind == "date":
+            serial = {d: self.sheet._convert_date_time(dt.datetime.combine(d, dt.time())) for d in set(values) if d}
+            return [f"{head}{r}{blank}" if v is None else f"{head}{r}{attrs}><v>{serial[v]:.16G}</v></c>"
+                    for v, r in zip(values, rows, strict=True)]
+        inline = {t: self._inline(str(t)) for t in set(values) if t is not None and t != ""}
+        return [f"{head}{r}{blank}" if v is None or v == "" else f"{head}{r}{attrs}{inline[v]}"
+                for v, r in zip(values, rows, strict=True)]
+
+    def _inline(self, text: str) -> str:
+        """The rest of a text cell's element after its reference and format."""
+        text = spreadsheet_safe(text)
+        space = ""
+        if _NEEDS_ESCAPE.search(text):  # else the text goes as it is (most do)
+            if len(text) > XLSX_MAX_CHARS // 2 and _utf16_len(text) > XLSX_MAX_CHARS:
+                text = _utf16_truncate(text, XLSX_MAX_CHARS)
+            text = self.sheet._escape_control_characters(text)
+            space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+            text = self.sheet._escape_data(text)
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$|^.{16384}', re.DOTALL)
+"""A text xlsxwriter would change: control characters, XML's specials, its ``_xHHHH_`` escape,
+white space at an end, or long enough to need truncating."""
 
 
 def _summary(book: _Book, found: Sequence[FindingRow], previous: Sequence[FindingRow],

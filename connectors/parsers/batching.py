@@ -7,7 +7,8 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.parsers.base import ParseContext, Sink
-from warehouse.schemas import LINEAGE, SCHEMAS
+from warehouse.registry import LINEAGE
+from warehouse.schemas import PARSED
 
 _LINEAGE_WIDTH = len(LINEAGE)
 
@@ -15,27 +16,31 @@ _LINEAGE_WIDTH = len(LINEAGE)
 class BatchBuilder:
     """Rows of one typed table, flushed to the sink every ``batch_rows`` rows.
 
-    A row is given as a tuple of the table's columns after the lineage columns, in
-    schema order; ``business_date`` and ``src_sha256`` come from the context and
-    ``src_pos`` from :meth:`add`.  Rows are kept as tuples and turned into columns once
+    A row is the table's named record (``PARSED[table].Record``: its columns after the
+    lineage ones, built by keyword); ``business_date`` and ``src_sha256`` come from the
+    context and ``src_pos`` from :meth:`add`.  Rows are kept as tuples and turned into columns once
     per batch (``zip(*rows)`` runs in C: about 4x cheaper per row than appending to one
     list per column), then each column becomes one typed Arrow array.
     """
 
     def __init__(self, table: str, ctx: ParseContext, sink: Sink, batch_rows: int = 50_000) -> None:
         self.table = table
-        self.schema = SCHEMAS[table]
+        declared = PARSED[table]
+        self.schema = declared.schema
+        self._record = declared.Record
         self._ctx = ctx
         self._sink = sink
         self._batch_rows = batch_rows
-        self._width = len(self.schema) - _LINEAGE_WIDTH
         self._positions: list[int] = []
         self._rows: list[tuple[Any, ...]] = []
 
     def add(self, src_pos: int, row: tuple[Any, ...]) -> None:
-        """Append one row (columns after the lineage ones); flush when the batch is full."""
-        if len(row) != self._width:
-            raise ValueError(f"{self.table}: row of {len(row)} values, the schema has {self._width}")
+        """Append one named record (columns after the lineage ones); flush when the batch is full.
+
+        A plain tuple is refused: its values would land by position, so two swapped columns
+        would load into each other's places without a word."""
+        if type(row) is not self._record:
+            raise TypeError(f"{self.table}: a row is {self._record.__name__}(column=…), not {type(row).__name__}")
         self._positions.append(src_pos)
         self._rows.append(row)
         if len(self._rows) >= self._batch_rows:

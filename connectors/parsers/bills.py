@@ -18,10 +18,9 @@ from connectors.parsers import fields as F
 from connectors.parsers.base import RANGE_MISMATCH, BadRecord, ParseContext, Sink
 from connectors.parsers.layouts import BILL, ENDORSEMENT, ENDORSEMENTS
 from connectors.parsers.xmlread import parse_parent_child_records
-from warehouse.schemas import LINEAGE, SCHEMAS
+from warehouse.schemas import PARSED
 
-_BILL_COLUMNS = SCHEMAS["bills"].names[len(LINEAGE) :]
-_ENDORSEMENT_READ = SCHEMAS["bill_endorsements"].names[len(LINEAGE) + 3 :]  # after cd_no, range_start, seq
+_BILLS, _ENDORSEMENTS = PARSED["bills"], PARSED["bill_endorsements"]
 
 
 def parse_bills(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -29,7 +28,7 @@ def parse_bills(path: Path, ctx: ParseContext, sink: Sink) -> None:
     parse_parent_child_records(path, ctx, sink, BILL.record, BILL.roots, ("bills", "bill_endorsements"), _bill)
 
 
-def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+def _bill(elem: etree._Element) -> tuple[Any, list[Any]]:
     read = BILL.read(elem)
     cd_no, amount = read["cd_no"], read["amount_fen"]
     cd_range = F.cd_range(BILL.path("cd_range_text"), read["cd_range_text"])
@@ -48,14 +47,15 @@ def _bill(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]
         range_end=end,
         invoice_nos=read["invoice_nos"] or [],
         endorsement_count=len(endorsements),
-        holder_uscc=endorsements[-1][-1] if endorsements else read["payee_uscc"],  # the last endorsee holds the bill
+        holder_uscc=endorsements[-1].endorsee_uscc if endorsements else read["payee_uscc"],  # the last endorsee holds the bill
     )
-    return tuple(read[c] for c in _BILL_COLUMNS), endorsements
+    return _BILLS.pick(read), endorsements
 
 
-def _endorsement(cd_no: str, range_start: int, seq: int, elem: etree._Element) -> tuple[Any, ...]:
+def _endorsement(cd_no: str, range_start: int, seq: int, elem: etree._Element) -> Any:
     try:
         read = ENDORSEMENT.read(elem)
     except BadRecord as err:
         raise BadRecord(err.reason_code, f"{ENDORSEMENTS}[{seq}]/{err.reason}") from None
-    return (cd_no, range_start, seq, *(read[c] for c in _ENDORSEMENT_READ))
+    read.update(cd_no=cd_no, range_start=range_start, seq=seq)
+    return _ENDORSEMENTS.pick(read)

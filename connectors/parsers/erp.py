@@ -18,48 +18,51 @@ from connectors.kinds import FileKind, folder_uscc
 from connectors.parsers import fields as F
 from connectors.parsers.base import BAD_VALUE, BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
-from warehouse.schemas import PRICE, QTY
+from warehouse.schemas import PARSED, PRICE, QTY
 
 _INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
 
 Converter = Callable[[str | None, Row], tuple[Any, ...]]
+_VENDOR, _PO_ITEM, _GOODS_RECEIPT, _AP_ITEM = (
+    PARSED[t].Record for t in ("erp_vendors", "erp_po_items", "erp_goods_receipts", "erp_ap_items")
+)
 
 
 def _vendor(core: str | None, row: Row) -> tuple[Any, ...]:
     lifnr, name1, stcd5 = row
-    return (core, F.required_ident("LIFNR", lifnr), F.text(name1), F.ident("STCD5", stcd5))
+    return _VENDOR(core_uscc=core, lifnr=F.required_ident("LIFNR", lifnr), name=F.text(name1), vendor_uscc=F.ident("STCD5", stcd5))
 
 
 def _po_item(core: str | None, row: Row) -> tuple[Any, ...]:
     ebeln, ebelp, lifnr, bedat, matnr, txz01, menge, meins, netpr, netwr = row
-    return (
-        core,
-        F.required_ident("EBELN", ebeln),
-        F.required_ident("EBELP", ebelp),
-        F.ident("LIFNR", lifnr),
-        F.ymd("BEDAT", bedat),
-        F.ident("MATNR", matnr),
-        F.text(txz01),
-        F.decimal("MENGE", menge, QTY),
-        F.text(meins),
-        F.decimal("NETPR", netpr, PRICE),
-        F.fen("NETWR", netwr),
+    return _PO_ITEM(
+        core_uscc=core,
+        ebeln=F.required_ident("EBELN", ebeln),
+        ebelp=F.required_ident("EBELP", ebelp),
+        lifnr=F.ident("LIFNR", lifnr),
+        po_date=F.ymd("BEDAT", bedat),
+        matnr=F.ident("MATNR", matnr),
+        item_text=F.text(txz01),
+        quantity=F.decimal("MENGE", menge, QTY),
+        unit=F.text(meins),
+        net_price=F.decimal("NETPR", netpr, PRICE),
+        net_value_fen=F.fen("NETWR", netwr),
     )
 
 
 def _goods_receipt(core: str | None, row: Row) -> tuple[Any, ...]:
     mblnr, mjahr, zeile, bwart, ebeln, ebelp, menge, budat, xblnr = row
-    return (
-        core,
-        F.required_ident("MBLNR", mblnr),
-        F.required_ident("MJAHR", mjahr),
-        F.required_ident("ZEILE", zeile),
-        F.text(bwart),
-        F.ident("EBELN", ebeln),
-        F.ident("EBELP", ebelp),
-        F.decimal("MENGE", menge, QTY),
-        F.ymd("BUDAT", budat),
-        F.ident("XBLNR", xblnr),
+    return _GOODS_RECEIPT(
+        core_uscc=core,
+        mblnr=F.required_ident("MBLNR", mblnr),
+        mjahr=F.required_ident("MJAHR", mjahr),
+        zeile=F.required_ident("ZEILE", zeile),
+        movement_type=F.text(bwart),
+        ebeln=F.ident("EBELN", ebeln),
+        ebelp=F.ident("EBELP", ebelp),
+        quantity=F.decimal("MENGE", menge, QTY),
+        posting_date=F.ymd("BUDAT", budat),
+        delivery_note=F.ident("XBLNR", xblnr),
     )
 
 
@@ -67,37 +70,37 @@ def _ap_item(core: str | None, row: Row) -> tuple[Any, ...]:
     (bukrs, lifnr, gjahr, belnr, buzei, budat, bldat, blart, shkzg, wrbtr, waers, zfbdt, zbd1t, sgtxt, ebeln,
      augdt, augbl, zbd2t, zbd3t) = row  # fmt: skip
     key = (
-        F.required_ident("BUKRS", bukrs),
-        F.required_ident("GJAHR", gjahr),
-        F.required_ident("BELNR", belnr),
-        F.required_ident("BUZEI", buzei),
+        bukrs := F.required_ident("BUKRS", bukrs),
+        gjahr := F.required_ident("GJAHR", gjahr),
+        belnr := F.required_ident("BELNR", belnr),
+        buzei := F.required_ident("BUZEI", buzei),
     )
     baseline = F.ymd("ZFBDT", zfbdt)
     name, days = _net_days(F.integer("ZBD1T", zbd1t), F.integer("ZBD2T", zbd2t), F.integer("ZBD3T", zbd3t))
     text = F.text(sgtxt)
     invoice = _INVOICE_IN_TEXT.search(text) if text else None
-    return (
-        core,
-        key[0],
-        F.ident("LIFNR", lifnr),
-        key[1],
-        key[2],
-        key[3],
-        "-".join(key),
-        F.ymd("BUDAT", budat),
-        F.ymd("BLDAT", bldat),
-        F.text(blart),
-        F.text(shkzg),
-        F.required_fen("WRBTR", wrbtr),
-        F.text(waers),
-        baseline,
-        days,
-        _due_date(baseline, name, days),
-        text,
-        invoice.group() if invoice else None,
-        F.ident("EBELN", ebeln),
-        F.ymd("AUGDT", augdt),
-        F.ident("AUGBL", augbl),
+    return _AP_ITEM(
+        core_uscc=core,
+        bukrs=bukrs,
+        lifnr=F.ident("LIFNR", lifnr),
+        gjahr=gjahr,
+        belnr=belnr,
+        buzei=buzei,
+        ap_ref="-".join(key),
+        posting_date=F.ymd("BUDAT", budat),
+        document_date=F.ymd("BLDAT", bldat),
+        document_type=F.text(blart),
+        debit_credit=F.text(shkzg),
+        amount_fen=F.required_fen("WRBTR", wrbtr),
+        currency=F.text(waers),
+        baseline_date=baseline,
+        payment_days=days,
+        due_date=_due_date(baseline, name, days),
+        item_text=text,
+        invoice_no=invoice.group() if invoice else None,
+        ebeln=F.ident("EBELN", ebeln),
+        clearing_date=F.ymd("AUGDT", augdt),
+        clearing_doc=F.ident("AUGBL", augbl),
     )
 
 

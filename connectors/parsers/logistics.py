@@ -21,12 +21,13 @@ from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.layout import XmlLayout, detect
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from connectors.parsers.xmlread import for_each_record
-from warehouse.schemas import LINEAGE, SCHEMAS
+from warehouse.schemas import PARSED
 
 _ROOTS = frozenset().union(*(lay.roots for lay in WAYBILL_LAYOUTS))
 _MESSAGE_REF = "Header/MessageReferenceNumber"
-# the columns a layout reads, in schema order (after carrier_dir_uscc, message_ref; before layout)
-_READ_COLUMNS = SCHEMAS["waybills"].names[len(LINEAGE) + 2 : -1]
+_WAYBILL = PARSED["waybills"].Record
+# the columns a layout reads (a layout may lack some: they stay empty)
+_READ_COLUMNS = tuple(c for c in _WAYBILL._fields if c not in ("carrier_dir_uscc", "message_ref", "layout"))
 
 
 def parse_waybills(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -43,7 +44,8 @@ def parse_waybills(path: Path, ctx: ParseContext, sink: Sink) -> None:
             message_ref = F.text(root.findtext(_MESSAGE_REF)) if root is not None else None
             layout = detect(WAYBILL_LAYOUTS, root, body)
         row = layout.read(body)
-        out.add(ordinal, (carrier_dir, message_ref, *(row.get(c) for c in _READ_COLUMNS), layout.name))
+        read = {c: row.get(c) for c in _READ_COLUMNS}
+        out.add(ordinal, _WAYBILL(carrier_dir_uscc=carrier_dir, message_ref=message_ref, layout=layout.name, **read))
 
     for_each_record(path, sink, "Body", _ROOTS, handle)
     out.flush()

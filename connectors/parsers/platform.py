@@ -23,13 +23,16 @@ from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
 from foundation import values
-from warehouse.schemas import RATE
+from foundation.vocabulary import FinancingStatus
+from warehouse.schemas import PARSED, RATE
 
 EVENT_TYPES = frozenset({"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL"})
 PRODUCTS = frozenset({"VOUCHER", "BILL", "INVOICE"})
-FINANCING_STATUSES = frozenset({"ACTIVE", "REPAID", "DEFAULTED", "CANCELLED"})
+FINANCING_STATUSES = frozenset(s.value for s in FinancingStatus)
 
 _VOUCHER_ID = "a voucher id (V + 16 hex)"
+_EVENT, _FINANCING, _REJECT = (PARSED[t].Record for t in ("voucher_events", "financings", "financing_rejects"))
+_NO_ASSET = dict.fromkeys(("asset_voucher_id", "asset_cd_no", "asset_range_start", "asset_range_end", "asset_invoice_no"))
 
 _EVENT_COLUMNS = (
     "event_id", "event_time", "event_type", "voucher_id", "parent_voucher_id", "issuer_uscc", "from_uscc",
@@ -58,7 +61,7 @@ def parse_financings(path: Path, ctx: ParseContext, sink: Sink) -> None:
     rejects.flush()
 
 
-Converted = tuple[tuple[Any, ...], list[tuple[str, int]]]
+Converted = tuple[Any, list[tuple[str, int]]]
 RejectHandler = Callable[[int, Row, BadRecord], None]
 
 
@@ -72,10 +75,15 @@ def _parse_with_invoices(
     convert: Callable[[Row], Converted],
     on_reject: RejectHandler | None = None,
 ) -> None:
-    """Rows of ``table`` plus, per invoice ref, ``(row's first column, invoice_no, fen)``;
-    ``on_reject`` sees each row that fails (before the reader quarantines it)."""
+    """Rows of ``table`` plus, per invoice ref, a row of ``invoice_table`` (its parent's key,
+    ``invoice_no``, ``amount_fen``); ``on_reject`` sees each row that fails (before the reader
+    quarantines it)."""
     parents = BatchBuilder(table, ctx, sink)
     children = BatchBuilder(invoice_table, ctx, sink)
+    child_of = PARSED[invoice_table].child_of
+    assert child_of is not None and child_of[0] == table
+    (parent_key,) = child_of[1]
+    child = PARSED[invoice_table].Record
 
     def handle(line: int, row: Row) -> None:
         try:
@@ -85,8 +93,9 @@ def _parse_with_invoices(
                 on_reject(line, row, err)
             raise
         parents.add(line, parent)
+        key = {parent_key: getattr(parent, parent_key)}
         for number, amount in invoices:
-            children.add(line, (parent[0], number, amount))
+            children.add(line, child(**key, invoice_no=number, amount_fen=amount))
 
     for_each_row(path, ctx, sink, columns, handle)
     flush_all(parents, children)
@@ -95,21 +104,21 @@ def _parse_with_invoices(
 def _event(row: Row) -> Converted:
     (event_id, event_time, event_type, voucher_id, parent_voucher_id, issuer_uscc, from_uscc, to_uscc, amount,
      maturity_date, invoice_nos, ap_ref, financing_id) = row  # fmt: skip
-    parent = (
-        F.required_ident("event_id", event_id),
-        F.convert("event_time", values.parse_offset_datetime, event_time, need=True),
-        event_time,  # verbatim: the ledger hashes it
-        F.choice("event_type", event_type, EVENT_TYPES),
-        F.identifier("voucher_id", voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
-        F.optional_identifier("parent_voucher_id", parent_voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
-        F.ident("issuer_uscc", issuer_uscc),
-        F.ident("from_uscc", from_uscc),
-        F.ident("to_uscc", to_uscc),
-        F.required_fen("amount", amount),
-        F.iso_date("maturity_date", maturity_date),
-        F.text(invoice_nos),
-        F.ident("ap_ref", ap_ref),
-        F.ident("financing_id", financing_id),
+    parent = _EVENT(
+        event_id=F.required_ident("event_id", event_id),
+        event_time=F.convert("event_time", values.parse_offset_datetime, event_time, need=True),
+        event_time_text=event_time,  # verbatim: the ledger hashes it
+        event_type=F.choice("event_type", event_type, EVENT_TYPES),
+        voucher_id=F.identifier("voucher_id", voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
+        parent_voucher_id=F.optional_identifier("parent_voucher_id", parent_voucher_id, F.VOUCHER_ID, _VOUCHER_ID),
+        issuer_uscc=F.ident("issuer_uscc", issuer_uscc),
+        from_uscc=F.ident("from_uscc", from_uscc),
+        to_uscc=F.ident("to_uscc", to_uscc),
+        amount_fen=F.required_fen("amount", amount),
+        maturity_date=F.iso_date("maturity_date", maturity_date),
+        invoice_nos=F.text(invoice_nos),
+        ap_ref=F.ident("ap_ref", ap_ref),
+        financing_id=F.ident("financing_id", financing_id),
     )
     return parent, F.invoice_refs("invoice_nos", invoice_nos)
 
@@ -140,21 +149,21 @@ def _financing(row: Row) -> Converted:
     kind = _product(product)
     face = _face(face_amount)
     ref = _asset_ref(asset_ref)
-    parent = (
-        _financing_id(financing_id),
-        _bank_code(bank_code),
-        kind,
-        F.ident("applicant_uscc", applicant_uscc),
-        F.ident("debtor_uscc", debtor_uscc),
-        ref,
-        *_asset(kind, ref, face),
-        F.text(invoice_nos),
-        face,
-        F.required_fen("financed_amount", financed_amount),
-        F.decimal("rate", rate, RATE),
-        F.iso_date("value_date", value_date),
-        F.iso_date("maturity_date", maturity_date),
-        F.choice("status", status, FINANCING_STATUSES),
+    parent = _FINANCING(
+        financing_id=_financing_id(financing_id),
+        bank_code=_bank_code(bank_code),
+        product=kind,
+        applicant_uscc=F.ident("applicant_uscc", applicant_uscc),
+        debtor_uscc=F.ident("debtor_uscc", debtor_uscc),
+        asset_ref=ref,
+        **_asset(kind, ref, face),
+        invoice_nos=F.text(invoice_nos),
+        face_amount_fen=face,
+        financed_amount_fen=F.required_fen("financed_amount", financed_amount),
+        rate=F.decimal("rate", rate, RATE),
+        value_date=F.iso_date("value_date", value_date),
+        maturity_date=F.iso_date("maturity_date", maturity_date),
+        status=F.choice("status", status, FINANCING_STATUSES),
     )
     return parent, F.invoice_refs("invoice_nos", invoice_nos)
 
@@ -170,32 +179,32 @@ def _readable(convert: Callable[[str | None], T], value: str | None) -> T | None
         return None
 
 
-def _financing_reject(row: Row, err: BadRecord) -> tuple[Any, ...]:
+def _financing_reject(row: Row, err: BadRecord) -> Any:
     """A ``financing_rejects`` row: whatever of a failed financings.csv row can be read."""
     financing_id, bank_code, product, _applicant, _debtor, asset_ref, _invoices, face_amount, *_rest = row
     kind = _readable(_product, product)
     ref = _readable(_asset_ref, asset_ref)
     face = _readable(_face, face_amount)
-    asset: tuple[Any, ...] | None = None
+    asset: dict[str, Any] | None = None
     if kind is not None and ref is not None:
         asset = _readable(lambda text: _asset(kind, text or "", face), ref)
-    return (
-        _readable(_financing_id, financing_id),
-        _readable(_bank_code, bank_code),
-        kind,
-        ref,
-        *(asset or (None,) * 5),
-        err.reason_code,
-        err.reason,
+    return _REJECT(
+        financing_id=_readable(_financing_id, financing_id),
+        bank_code=_readable(_bank_code, bank_code),
+        product=kind,
+        asset_ref=ref,
+        **(asset or _NO_ASSET),
+        reason_code=err.reason_code,
+        reason=err.reason,
     )
 
 
-def _asset(product: str | None, ref: str, face_fen: int | None) -> tuple[Any, ...]:
-    """asset_voucher_id, asset_cd_no, asset_range_start, asset_range_end, asset_invoice_no."""
+def _asset(product: str | None, ref: str, face_fen: int | None) -> dict[str, Any]:
+    """The asset_ref parsed by product: asset_voucher_id, asset_cd_no, asset_range_start, asset_range_end, asset_invoice_no."""
     if product == "VOUCHER":
-        return F.identifier("asset_ref", ref, F.VOUCHER_ID, _VOUCHER_ID), None, None, None, None
+        return {**_NO_ASSET, "asset_voucher_id": F.identifier("asset_ref", ref, F.VOUCHER_ID, _VOUCHER_ID)}
     if product == "INVOICE":
-        return None, None, None, None, F.identifier("asset_ref", ref, F.INVOICE_NO, "a 20-digit invoice number")
+        return {**_NO_ASSET, "asset_invoice_no": F.identifier("asset_ref", ref, F.INVOICE_NO, "a 20-digit invoice number")}
     # BILL: "CdNo:start-end"; "CdNo" or "CdNo:0" is the whole unsplittable bill
     cd_no, sep, cd_range = ref.partition(":")
     sub_range = F.cd_range("asset_ref", cd_range) if sep else None
@@ -207,4 +216,5 @@ def _asset(product: str | None, ref: str, face_fen: int | None) -> tuple[Any, ..
         start, end = 1, face_fen
     else:  # a reject whose face amount cannot be read: the range is unknown
         start = end = None
-    return None, F.identifier("asset_ref", cd_no, F.CD_NO, "a 30-digit bill number"), start, end, None
+    cd = F.identifier("asset_ref", cd_no, F.CD_NO, "a 30-digit bill number")
+    return {**_NO_ASSET, "asset_cd_no": cd, "asset_range_start": start, "asset_range_end": end}

@@ -17,6 +17,7 @@ from connectors.parsers.base import BAD_ID, BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
 from foundation import values
+from warehouse.schemas import PARSED
 
 # The bank's internal rating scale, best first: the one declaration of its order.
 RATINGS: tuple[str, ...] = (
@@ -25,6 +26,7 @@ RATINGS: tuple[str, ...] = (
 )  # fmt: skip
 INDUSTRY_CODE = re.compile(r"[A-T][0-9]{2,4}")  # 门类 letter + 大类 digits at least
 _COLUMNS = ("uscc", "name", "industry", "group_id", "rating", "valid_from")
+_PARTY = PARSED["parties"].Record
 
 
 def parse_parties(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -39,11 +41,11 @@ def _party(row: Row) -> tuple[object, ...]:
     code = F.required_ident("uscc", uscc)
     if not stdnum_uscc.is_valid(code):
         raise BadRecord(BAD_ID, f"uscc: not a valid USCC: {code!r}")
-    return (
-        code,
-        F.text(name),
-        F.identifier("industry", industry, INDUSTRY_CODE, "a GB/T 4754-2017 industry code"),
-        F.required_ident("group_id", group_id),
-        F.choice("rating", rating, frozenset(RATINGS)),
-        F.convert("valid_from", values.parse_iso_date, valid_from, need=True),
+    return _PARTY(
+        uscc=code,
+        name=F.text(name),
+        industry=F.identifier("industry", industry, INDUSTRY_CODE, "a GB/T 4754-2017 industry code"),
+        group_id=F.required_ident("group_id", group_id),
+        rating=F.choice("rating", rating, frozenset(RATINGS)),
+        valid_from=F.convert("valid_from", values.parse_iso_date, valid_from, need=True),
     )

@@ -22,19 +22,13 @@ from connectors.parsers.base import BAD_ENUM, BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
 from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES
 from connectors.parsers.xmlread import parse_parent_child_records
-from warehouse.schemas import LINEAGE, QTY, SCHEMAS
+from warehouse.schemas import PARSED, QTY
 
 _STATUSES = frozenset({"0", "1", "2", "3", "4"})
 _ISSUE_LABEL = "issue_label"
 
 _ONE_FEN = Decimal(1)
-_AGGREGATES = ("line_count", "lines_amount_fen", "lines_tax_fen", "lines_quantity", "max_line_tax_gap_fen")
-# the tax_invoices columns before the line aggregates, and the tax_invoice_lines columns a line carries
-_INVOICE_COLUMNS = SCHEMAS["tax_invoices"].names[len(LINEAGE) : -len(_AGGREGATES)]
-_LINE_COLUMNS = SCHEMAS["tax_invoice_lines"].names[len(LINEAGE) :]
-_LINE_READ = _LINE_COLUMNS[2:]  # after invoice_no, line_no
-# where the aggregated values sit in a tax_invoice_lines row
-_L_QUANTITY, _L_AMOUNT, _L_TAX = (_LINE_COLUMNS.index(c) for c in ("quantity", "amount_fen", "tax_fen"))
+_INVOICES, _LINES, _STATUS = (PARSED[t] for t in ("tax_invoices", "tax_invoice_lines", "tax_invoice_status"))
 
 
 def parse_invoices(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -44,7 +38,7 @@ def parse_invoices(path: Path, ctx: ParseContext, sink: Sink) -> None:
     )
 
 
-def _invoice(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+def _invoice(elem: etree._Element) -> tuple[Any, list[Any]]:
     read = TAX_INVOICE.read(elem)
     label = read[_ISSUE_LABEL]
     if label != "Y" and not label.startswith("N"):
@@ -54,11 +48,11 @@ def _invoice(elem: etree._Element) -> tuple[tuple[Any, ...], list[tuple[Any, ...
     if read["original_invoice_no"] is None and is_red:
         read["original_invoice_no"] = F.ident(TAX_INVOICE.path(_ISSUE_LABEL), label[1:])
     lines = [_line(read["invoice_no"], n, line) for n, line in enumerate(read[TAX_LINES], 1)]
-    row = (*(read[c] for c in _INVOICE_COLUMNS), *_line_aggregates(lines))
-    return row, [line for line, _ in lines]
+    read.update(_line_aggregates(lines))
+    return _INVOICES.pick(read), [line for line, _ in lines]
 
 
-def _line(invoice_no: str, line_no: int, elem: etree._Element) -> tuple[tuple[Any, ...], int | None]:
+def _line(invoice_no: str, line_no: int, elem: etree._Element) -> tuple[Any, int | None]:
     """One ``IssuItemInformation``: the line row and its tax gap in fen (None without a rate)."""
     try:
         read = TAX_LINE.read(elem)
@@ -66,25 +60,27 @@ def _line(invoice_no: str, line_no: int, elem: etree._Element) -> tuple[tuple[An
         raise BadRecord(err.reason_code, f"{TAX_LINES}[{line_no}]/{err.reason}") from None
     amount, rate, tax = read["amount_fen"], read["tax_rate"], read["tax_fen"]
     gap = None if rate is None else int(abs(amount * rate - tax).quantize(_ONE_FEN, ROUND_HALF_UP))
-    return (invoice_no, line_no, *(read[c] for c in _LINE_READ)), gap
+    read.update(invoice_no=invoice_no, line_no=line_no)
+    return _LINES.pick(read), gap
 
 
-def _line_aggregates(lines: Iterable[tuple[tuple[Any, ...], int | None]]) -> tuple[Any, ...]:
-    """line_count, lines_amount_fen, lines_tax_fen, lines_quantity, max_line_tax_gap_fen."""
+def _line_aggregates(lines: Iterable[tuple[Any, int | None]]) -> dict[str, Any]:
+    """The invoice's columns that sum up its lines, by name."""
     count = amount = tax = 0
     quantity: Decimal | None = None
     gap: int | None = None
     for row, line_gap in lines:
         count += 1
-        amount += row[_L_AMOUNT]
-        tax += row[_L_TAX]
-        if row[_L_QUANTITY] is not None:
-            quantity = row[_L_QUANTITY] if quantity is None else quantity + row[_L_QUANTITY]
+        amount += row.amount_fen
+        tax += row.tax_fen
+        if row.quantity is not None:
+            quantity = row.quantity if quantity is None else quantity + row.quantity
         if line_gap is not None and (gap is None or line_gap > gap):
             gap = line_gap
     if quantity is not None:
         quantity = F.fit("lines_quantity", quantity, QTY)
-    return count, amount, tax, quantity, gap
+    return {"line_count": count, "lines_amount_fen": amount, "lines_tax_fen": tax, "lines_quantity": quantity,
+            "max_line_tax_gap_fen": gap}
 
 
 def parse_status(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -94,9 +90,9 @@ def parse_status(path: Path, ctx: ParseContext, sink: Sink) -> None:
 
 def _status(row: Row) -> tuple[Any, ...]:
     fphm, fpzt, hcje, ztbgrq = row
-    return (
-        F.identifier("fphm", fphm, F.INVOICE_NO, "a 20-digit invoice number"),
-        F.choice("fpzt", fpzt, _STATUSES),
-        F.fen("hcje", hcje),
-        F.iso_date("ztbgrq", ztbgrq),
+    return _STATUS.Record(
+        invoice_no=F.identifier("fphm", fphm, F.INVOICE_NO, "a 20-digit invoice number"),
+        status=F.choice("fpzt", fpzt, _STATUSES),
+        red_flushed_fen=F.fen("hcje", hcje),
+        change_date=F.iso_date("ztbgrq", ztbgrq),
     )

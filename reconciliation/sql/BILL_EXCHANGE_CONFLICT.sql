@@ -1,3 +1,18 @@
+/* check
+id = "BILL_EXCHANGE_CONFLICT"
+family = "first"
+category = "duplicate"
+severity = "critical"
+title = "Bill range not free at the exchange"
+rule = '''
+A bill financing whose range overlaps a range the bill exchange's record shows discounted by another
+bank (critical), or by the same bank in another of its financings (a financing of that bank on the
+bill valued on the exchange's discount date; critical), pledged (Collztn or CircSts TF0304;
+critical), locked (TF0302), in recourse (TF0402) or — for an active financing — ended (TF0501, CdSts
+CS05 or CS06) (high). A range the exchange shows discounted by the financing's own bank on its value
+date is its own discount.
+'''
+*/
 WITH bill_financings AS (
   SELECT * FROM live_financings WHERE product = 'BILL' AND asset_cd_no IS NOT NULL
 ), own_discounts AS (

@@ -1,3 +1,16 @@
+/* check
+id = "DQ_FINANCING_AMOUNT_IMPLAUSIBLE"
+family = "first"
+category = "data_quality"
+severity = "medium"
+title = "Financing amount implausible"
+rule = '''
+A financing's face or financed amount is zero or negative, above financing_amount_ceiling_fen, or
+more is financed than the face value: it is never clean.
+'''
+[params]
+financing_amount_ceiling_fen = 100_000_000_000
+*/
 WITH judged AS (
   SELECT financing_id, face_amount_fen, financed_amount_fen,
          list_filter(

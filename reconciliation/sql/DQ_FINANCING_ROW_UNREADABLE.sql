@@ -1,3 +1,16 @@
+/* check
+id = "DQ_FINANCING_ROW_UNREADABLE"
+family = "first"
+category = "data_quality"
+severity = "medium"
+title = "Financing row unreadable"
+rule = '''
+A financings.csv row failed parsing (it is quarantined) and no later readable row of the same
+financing replaces it: the financing it names (when its id can be read) is held for review every
+night, and still counts against the voucher or bill range it names for the duplicate checks. Rows
+whose financing cannot be named are reported on the night they arrive, one finding per file.
+'''
+*/
 -- Unreadable rows of a named financing stand every night until a readable row replaces them;
 -- rows (and whole files) whose financing cannot be named are reported on their night, per file.
 WITH unnamed AS (

@@ -1,3 +1,14 @@
+/* check
+id = "DUP_BILL_RANGE_MULTI_FINANCED"
+family = "first"
+category = "duplicate"
+severity = "critical"
+title = "Bill sub-range financed twice"
+rule = '''
+Two live financings rest on sub-bill ranges of the same bill package that overlap (share at least
+one ¥0.01 unit).
+'''
+*/
 WITH bill_financings AS (
   SELECT financing_id, bank_code, asset_cd_no, asset_range_start, asset_range_end, asset_ref, unreadable,
          row_number() OVER (ORDER BY financing_id, asset_ref) AS claim

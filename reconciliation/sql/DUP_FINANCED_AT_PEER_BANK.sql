@@ -1,3 +1,19 @@
+/* check
+id = "DUP_FINANCED_AT_PEER_BANK"
+family = "first"
+category = "duplicate"
+severity = "critical"
+title = "Asset financed at a peer bank too"
+rule = '''
+A peer bank's exported fingerprints (keyed hashes under the key the banks share, imported with `scf
+ledger import-fingerprints`) show that it financed the same voucher or bill sub-range (critical), or
+the same invoice for an amount that, with ours, exceeds the invoice's value plus the tolerance
+(critical). When our financing presents several invoices for the same amount, the invoice cannot be
+named and the finding asks for review (medium).
+'''
+[params]
+over_value_tolerance_fen = 100
+*/
 -- Our live financings whose asset a peer bank has financed too, found by the fingerprints
 -- the peer exported (same shared key): the same voucher or bill sub-range is a duplicate
 -- outright; the same invoice is one when both together present more than it is worth.

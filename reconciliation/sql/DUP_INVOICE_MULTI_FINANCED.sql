@@ -1,3 +1,18 @@
+/* check
+id = "DUP_INVOICE_MULTI_FINANCED"
+family = "first"
+category = "duplicate"
+severity = "critical"
+title = "Invoice financed more than once beyond its value"
+rule = '''
+An invoice presented as trade background by two or more live financings — at any banks, under any
+products, on any nights — for more in total than the invoice's amount (tax included) plus the
+tolerance. Critical when two banks are involved, high when all financings are at one bank. Every
+financing presenting it is implicated.
+'''
+[params]
+over_value_tolerance_fen = 100
+*/
 WITH per_invoice AS (
   SELECT invoice_no,
          count(DISTINCT financing_id) AS financings,

@@ -1,3 +1,24 @@
+/* check
+id = "DUP_INVOICE_REISSUED"
+family = "trade"
+category = "duplicate"
+severity = "critical"
+title = "Invoice re-issued under a new number"
+rule = '''
+Two invoices, both presented by live financings, have the same seller and buyer, totals within the
+amount tolerance and issue dates within reissue_window_days, and neither is void or red-flushed: the
+same sale invoiced twice. Candidates are found by blocking on (seller, buyer, amount bucket) and
+scored: total equal 3 (else 2), same issue day 2 (else 1), same quantity 1, same remark 1, same
+purchase order or waybill 2; they score −10 when the trade evidence tells two sales apart (different
+purchase orders or stated orders, different waybills, each its own payable, or enough shipments for
+both). A pair scoring at least reissue_min_score is reported.
+'''
+[params]
+amount_tolerance_fen = 100
+amount_tolerance_ratio_ppm = 1000
+reissue_window_days = 15
+reissue_min_score = 3
+*/
 WITH standing AS (
   -- Financed invoices that still stand (not void, not red-flushed beyond tolerance), with the
   -- trade evidence of the match and a blocking key on the amount: buckets of width

@@ -1,3 +1,13 @@
+/* check
+id = "DUP_VOUCHER_MULTI_FINANCED"
+family = "first"
+category = "duplicate"
+severity = "critical"
+title = "Voucher financed twice"
+rule = '''
+The same debt voucher is the asset of two or more live financings.
+'''
+*/
 WITH claims AS (
   SELECT * FROM asset_claims WHERE product = 'VOUCHER' AND asset_voucher_id IS NOT NULL
 ), per_voucher AS (

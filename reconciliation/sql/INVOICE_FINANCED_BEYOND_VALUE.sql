@@ -1,3 +1,16 @@
+/* check
+id = "INVOICE_FINANCED_BEYOND_VALUE"
+family = "first"
+category = "duplicate"
+severity = "high"
+title = "Invoice presented for more than its value"
+rule = '''
+A single financing presents an invoice for more than the invoice's amount (tax included) plus the
+tolerance.
+'''
+[params]
+over_value_tolerance_fen = 100
+*/
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        NULL AS severity,
        printf('Financing %s presents invoice %s for ¥%s, but the invoice is worth only ¥%s.',

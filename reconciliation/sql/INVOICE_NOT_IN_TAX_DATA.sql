@@ -1,3 +1,15 @@
+/* check
+id = "INVOICE_NOT_IN_TAX_DATA"
+family = "first"
+category = "fake_trade"
+severity = "high"
+title = "Invoice unknown to the tax data"
+rule = '''
+A financing presents an invoice number that no tax delivery received so far contains. {pending}
+'''
+[params]
+evidence_window_days = 7
+*/
 WITH missing AS (
   SELECT p.financing_id, p.invoice_no,
          printf('Invoice %s presented by financing %s for ¥%s is in none of the tax deliveries received up to %s.',

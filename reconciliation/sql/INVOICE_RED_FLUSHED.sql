@@ -1,3 +1,16 @@
+/* check
+id = "INVOICE_RED_FLUSHED"
+family = "first"
+category = "fake_trade"
+severity = "critical"
+title = "Invoice red-flushed"
+rule = '''
+A financing presents an invoice that red-letter invoices or the tax status feed show as red-flushed:
+fully (critical), or partly so that what remains of it is less than what live financings present
+(high). The red-flushed amount is the larger of the status feed's running total and the sum of the
+red-letter invoices that reverse it.
+'''
+*/
 WITH presented AS (
   SELECT invoice_no, sum(amount_fen) AS presented_fen FROM presented_invoices GROUP BY invoice_no
 )

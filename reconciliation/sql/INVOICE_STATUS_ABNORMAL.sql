@@ -1,3 +1,14 @@
+/* check
+id = "INVOICE_STATUS_ABNORMAL"
+family = "first"
+category = "fake_trade"
+severity = "critical"
+title = "Invoice out of control, void or abnormal"
+rule = '''
+A financing presents an invoice whose latest tax status is 失控 (out of control) or 作废 (void) —
+critical — or 异常 (abnormal) — high.
+'''
+*/
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        CASE v.status WHEN '4' THEN 'high' ELSE 'critical' END AS severity,
        printf('Invoice %s presented by financing %s for ¥%s has tax status %s (%s) since %s.',

@@ -1,3 +1,22 @@
+/* check
+id = "MATCH_AMBIGUOUS"
+family = "trade"
+category = "data_quality"
+severity = "medium"
+title = "Trade documents match ambiguously"
+rule = '''
+The four-flow match could not tell which document belongs to the trade: more than one purchase order
+qualifies (no order stated; same vendor, amount within tolerance, dated within the window before the
+invoice), more than one shipment qualifies (no order stated; seller to buyer, quantity agreeing,
+within the window), or voucher steps of different parties present the invoice. The candidates are
+listed; none is picked.
+'''
+[params]
+amount_tolerance_fen = 100
+amount_tolerance_ratio_ppm = 1000
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+*/
 WITH po AS (
   SELECT invoice_no, list(printf('order %s of %s (¥%s)', ebeln, po_date, yuan(net_value_fen)) ORDER BY ebeln) AS candidates
   FROM mt_po_links GROUP BY invoice_no

@@ -1,3 +1,36 @@
+/* check
+id = "POOL_ASSET_NOT_CLEAN"
+family = "pool"
+category = "ledger"
+severity = "low"
+title = "Pooled asset no longer clean"
+rule = '''
+A financing in an ABS pool active on the night (since its cut-off or replenishment, not released)
+has a finding above low from any other check tonight (a red-flushed invoice, a duplicate found at a
+peer bank, …): the pool should replace it. {pool_surveillance}
+'''
+*/
+/* check
+id = "POOL_ASSET_CLOSED"
+family = "pool"
+category = "ledger"
+severity = "low"
+title = "Pooled asset defaulted or cancelled"
+rule = '''
+A financing in an ABS pool active on the night is DEFAULTED or CANCELLED. {pool_surveillance}
+'''
+*/
+/* check
+id = "POOL_ASSET_MATURED_UNPAID"
+family = "pool"
+category = "ledger"
+severity = "low"
+title = "Pooled asset matured unpaid"
+rule = '''
+A financing in an ABS pool active on the night is past its maturity date and still ACTIVE.
+{pool_surveillance}
+'''
+*/
 -- Surveillance of the ABS pools (pools/) active on the night: each pooled financing that is no
 -- longer clean tonight (a finding above low from a check run before: night_findings holds
 -- them, so the POOL_* checks run last), that was defaulted or cancelled, or that has matured
@@ -10,9 +43,9 @@ WITH pooled AS (
     AND (p.status = 'ACTIVE' OR p.released_on > getvariable('business_date'))
 ), impaired AS (
   SELECT financing_id, string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids,
-         min_by(severity, CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 ELSE 2 END) AS worst
+         min_by(severity, severity_rank(severity)) AS worst
   FROM night_findings
-  WHERE severity IN ('critical', 'high', 'medium') AND NOT starts_with(check_id, 'POOL_')
+  WHERE severity_rank(severity) < severity_rank('low') AND NOT starts_with(check_id, 'POOL_')
   GROUP BY ALL
 ), issues AS (
   SELECT p.*, 'POOL_ASSET_NOT_CLEAN' AS check_id,

@@ -1,3 +1,17 @@
+/* check
+id = "RECEIVABLE_ALREADY_PAID"
+family = "first"
+category = "fake_trade"
+severity = "critical"
+title = "Receivable already paid"
+rule = '''
+The core's ERP shows the payable behind a financing cleared (AUGDT/AUGBL) on or before the
+financing's value date: the payable of the ISSUE of the financed voucher (or of a voucher it was
+split from), or, for an invoice factoring, every payable citing the presented invoice. A voucher
+issued on a payable already cleared is listed on the voucher too. Bill discounts are not concerned:
+a core paying by bill clears the payable with the bill.
+'''
+*/
 WITH RECURSIVE cleared AS (
   SELECT core_uscc, ap_ref, invoice_no, clearing_date, clearing_doc
   FROM cur_erp_ap_items WHERE debit_credit = 'H' AND clearing_date IS NOT NULL

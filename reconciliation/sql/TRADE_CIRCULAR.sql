@@ -1,3 +1,18 @@
+/* check
+id = "TRADE_CIRCULAR"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Circular trade"
+rule = '''
+An invoice behind a financing belongs to a cycle of invoices among companies — A sells to B, B to C,
+…, back to A, at most circular_max_length steps, a reversed pair A→B and B→A included — all issued
+within circular_window_days of one another.
+'''
+[params]
+circular_window_days = 90
+circular_max_length = 4
+*/
 WITH RECURSIVE blue AS (
   SELECT invoice_no, seller_uscc AS s, buyer_uscc AS b, issue_date
   FROM mt_tax_invoices

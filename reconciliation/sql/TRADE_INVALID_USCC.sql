@@ -1,3 +1,16 @@
+/* check
+id = "TRADE_INVALID_USCC"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Invalid USCC on a trade document"
+rule = '''
+A USCC on a document behind a financing — the invoice's seller or buyer, the matched waybill's
+consignor, consignee or carrier, the financed bill's drawer, acceptor or payee — is not a valid GB
+32100 code (18 characters, 8 digits then the code alphabet, and the check character of the first
+17).
+'''
+*/
 WITH invalid AS (
   SELECT uscc, expected_check_char FROM trade_uscc_checks WHERE NOT valid
 )

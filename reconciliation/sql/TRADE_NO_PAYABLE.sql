@@ -1,3 +1,21 @@
+/* check
+id = "TRADE_NO_PAYABLE"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Tier-1 invoice without a confirmed payable"
+rule = '''
+An invoice whose buyer is a core enterprise (it delivers ERP files, or issues vouchers on the
+platform) is presented by a financing, but no vendor item of that core's ERP cites the invoice
+number in its text (SGTXT) — or the items citing it (credits less debits) confirm less than live
+financings present of the invoice, beyond the amount tolerance. Deeper-tier invoices, which have no
+ERP, are not concerned. {pending}
+'''
+[params]
+amount_tolerance_fen = 100
+amount_tolerance_ratio_ppm = 1000
+evidence_window_days = 7
+*/
 WITH presented AS (
   SELECT invoice_no, sum(amount_fen) AS presented_fen FROM mt_presented GROUP BY invoice_no
 ), unconfirmed AS (

@@ -1,3 +1,24 @@
+/* check
+id = "TRADE_NO_WAYBILL"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "No waybill for the trade"
+rule = '''
+No waybill received so far backs an invoice presented by a financing: none cites the trade's order
+number (stated in the invoice's remark or by the payable, or the matched purchase order) or is named
+by its goods receipts; without an order number, no shipment from the seller to the buyer consigned
+within the date window of the issue carries the invoice's quantity. When several shipments qualify
+the case goes to MATCH_AMBIGUOUS instead. No waybill names its carrier before it arrives: every
+carrier that delivered within evidence_window_days before the financing's first night, and every
+carrier dq_required_sources names (from the first night), is awaited, each on its own. {pending}
+'''
+[params]
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+evidence_window_days = 7
+dq_required_sources = ""
+*/
 WITH unshipped AS (
   SELECT m.financing_id, m.invoice_no,
          printf('No waybill received up to %s backs invoice %s (%s → %s, ¥%s, quantity %s) presented by financing %s: %s.',

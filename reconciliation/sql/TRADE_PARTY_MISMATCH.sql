@@ -1,3 +1,15 @@
+/* check
+id = "TRADE_PARTY_MISMATCH"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Invoice parties are not the financing's"
+rule = '''
+The invoice's seller and buyer are not the receiver and giver of the voucher step (ISSUE or TRANSFER
+of the financed voucher or of a voucher it was split from) that presents it — seller = to, buyer =
+from — or the financing's applicant is not the invoice's seller.
+'''
+*/
 WITH steps AS (
   SELECT l.financing_id, l.invoice_no,
          bool_or(l.from_uscc = m.buyer_uscc AND l.to_uscc = m.seller_uscc) AS fits,

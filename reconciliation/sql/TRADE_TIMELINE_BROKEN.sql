@@ -1,3 +1,21 @@
+/* check
+id = "TRADE_TIMELINE_BROKEN"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Trade timeline broken"
+rule = '''
+The trade's documents are out of order: the invoice was issued before the purchase order it cites
+(tier 1); the goods receipts (tier 1) or the signed waybills received by the financing's value date
+cover less than the invoice's quantity, the rest being received after it; or a waybill citing the
+order was consigned before the order date.
+'''
+[params]
+amount_tolerance_fen = 100
+amount_tolerance_ratio_ppm = 1000
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+*/
 WITH receipts AS (
   SELECT m.financing_id, m.invoice_no,
          coalesce(sum(g.signed_quantity) FILTER (WHERE g.posting_date <= m.value_date), 0) AS by_value_date,

@@ -1,3 +1,17 @@
+/* check
+id = "TRADE_TOTALS_INCONSISTENT"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Invoice totals do not add up"
+rule = '''
+An invoice behind a financing breaks the 数电票 arithmetic: total ≠ amount without tax + tax; or the
+header amount or tax ≠ the sum of its lines; or a line's tax differs from amount × rate by more than
+line_tax_tolerance_fen.
+'''
+[params]
+line_tax_tolerance_fen = 6
+*/
 WITH judged AS (
   SELECT m.financing_id, m.invoice_no, t.amount_fen, t.tax_fen, t.total_fen, t.line_count, t.lines_amount_fen,
          t.lines_tax_fen, t.max_line_tax_gap_fen,

@@ -1,3 +1,20 @@
+/* check
+id = "TRADE_WAYBILL_NOT_RECEIVED"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Goods never signed for"
+rule = '''
+A waybill behind the invoice is not signed for (status other than 3 签收, or no receipt time) as of
+the night, and the waybills that are signed for carry less than the invoice's quantity (beyond the
+quantity tolerance). {four_flow_waybills} The source awaited is the carrier holding the unsigned
+waybill: its next delivery may sign it. {pending}
+'''
+[params]
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+evidence_window_days = 7
+*/
 WITH carriers AS (
   -- the folders of the carriers holding each unreceived waybill: their next delivery may sign it
   SELECT t.financing_id, t.invoice_no, list(DISTINCT 'logistics/' || w.carrier_dir_uscc || '/*.xml') AS sources

@@ -1,3 +1,18 @@
+/* check
+id = "TRADE_WAYBILL_OVERUSED"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Waybill backs more than it carried"
+rule = '''
+The financed invoices drawing on a waybill claim together (net of red-letter reversals) more
+quantity than the waybills they draw on carried, beyond the quantity tolerance. Every financing
+presenting one of those invoices is implicated. {four_flow_waybills}
+'''
+[params]
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+*/
 WITH claims AS (
   SELECT DISTINCT w.invoice_no, w.carrier_uscc, w.waybill_no, w.quantity
   FROM trade_waybills w

@@ -1,3 +1,19 @@
+/* check
+id = "TRADE_WAYBILL_QTY_MISMATCH"
+family = "trade"
+category = "fake_trade"
+severity = "high"
+title = "Waybill inconsistent with the invoice"
+rule = '''
+A waybill behind the invoice was delivered to someone other than the invoice's buyer; or the
+waybills behind the invoice, backing no other financed invoice, carried a total quantity that
+differs from the invoice's quantity beyond the quantity tolerance (one order delivered by several
+waybills counts as their sum). {four_flow_waybills}
+'''
+[params]
+quantity_tolerance_ppm = 1000
+date_window_days = 30
+*/
 WITH sharing AS (
   SELECT carrier_uscc, waybill_no, count(DISTINCT invoice_no) AS invoices FROM trade_waybills GROUP BY ALL
 ), per_invoice AS (

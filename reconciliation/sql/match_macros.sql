@@ -39,7 +39,8 @@ CREATE OR REPLACE TEMP MACRO uscc_well_formed(s) AS
 CREATE OR REPLACE TEMP MACRO uscc_valid(s) AS
   uscc_well_formed(s) AND substr(uscc_compact(s), 18, 1) = uscc_check_char(s);
 
--- A USCC's administrative-division code (positions 3–8, INPUTS.md "reference/parties.csv"), and a
+-- A USCC's administrative-division code (positions 3–8, INPUTS.md "reference/parties.csv"; the one
+-- declaration: the trade checks and the pools' candidates read it), and a
 -- division code cut to the level it names (trailing 00 pairs dropped: 320500 -> 3205, 110000 -> 11).
 CREATE OR REPLACE TEMP MACRO uscc_region(s) AS
   CASE WHEN uscc_well_formed(s) THEN substr(uscc_compact(s), 3, 6) END;

@@ -25,7 +25,7 @@ from connectors.parsers.base import (
 from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.xmlread import for_each_record
 from tests.conftest import REPO
-from warehouse.schemas import SCHEMAS
+from warehouse.schemas import PARSED, SCHEMAS
 
 NIGHT = dt.date(2026, 11, 20)
 SAMPLES = REPO / "docs" / "spec" / "samples" / "2026-11-20"
@@ -616,8 +616,9 @@ def test_batch_builder_flushes_full_batches_with_lineage() -> None:
     sink = MemorySink()
     ctx = ParseContext(NIGHT, "platform/financings.csv", "ab" * 32, FileKind.FINANCINGS)
     builder = BatchBuilder("financing_invoices", ctx, sink, batch_rows=2)
+    record = PARSED["financing_invoices"].Record
     for pos in (2, 3, 4):
-        builder.add(pos, ("F1", f"2632000000000000000{pos}", pos * 100))
+        builder.add(pos, record(financing_id="F1", invoice_no=f"2632000000000000000{pos}", amount_fen=pos * 100))
     assert [b.num_rows for b in sink.batches["financing_invoices"]] == [2]
     builder.flush()
     builder.flush()  # nothing left: no empty batch
@@ -627,5 +628,5 @@ def test_batch_builder_flushes_full_batches_with_lineage() -> None:
         "business_date": NIGHT, "src_sha256": "ab" * 32, "src_pos": 4,
         "financing_id": "F1", "invoice_no": "26320000000000000004", "amount_fen": 400,
     }  # fmt: skip
-    with pytest.raises(ValueError):
-        builder.add(5, ("F1", "x"))
+    with pytest.raises(TypeError):
+        builder.add(5, ("F1", "x", 1))

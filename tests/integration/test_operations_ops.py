@@ -18,14 +18,15 @@ from connectors.sftp import HostKeyRejected
 from integration.definitions import build_definitions
 from integration.home import init_home
 from integration.instance import instance_for
-from integration.nights import NIGHT_RUNS_SCHEMA, NightRun, due_nights
+from integration.nights import NightRun, due_nights
 from integration.resources import ScfHome
 from integration.runner import run_night
 from integration.sensors import MISSING_TAG
 from integration.settings import load_settings
 from tests.conftest import SAMPLE_NIGHT
 from tests.sshd import SshdServer, sshd_server, write_private_key  # noqa: F401  (fixture)
-from warehouse.connection import create_table_sql
+from warehouse.registry import create_table
+from warehouse.results import NIGHT_RUNS
 
 D = dt.date.fromisoformat
 GO_LIVE = D("2026-01-01")
@@ -111,10 +112,11 @@ def test_arrival_sensor_replays_the_nights_after_a_rerun_night_at_once(tmp_path,
     home = tmp_path / "home"
     init_home(home)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute(create_table_sql("night_runs", NIGHT_RUNS_SCHEMA))
+        create_table(con, NIGHT_RUNS)
         for day, run, second in (("2026-11-20", "a", 1), ("2026-11-21", "b", 2), ("2026-11-22", "c", 3),
                                  ("2026-11-20", "d", 4)):
-            con.execute("INSERT INTO night_runs VALUES (?, ?, ?, ?, 'succeeded', NULL, NULL)",
+            con.execute("INSERT INTO night_runs BY NAME SELECT ? AS business_date, ? AS run_id, ? AS started_at, "
+                        "? AS ended_at, 'succeeded' AS status",
                         [D(day), run, dt.datetime(2026, 11, 28, 0, 0, second), dt.datetime(2026, 11, 28, 0, 0, second)])
     defs, resources = _automation(home, sample_inbox)
     request = _tick(defs, resources, home)

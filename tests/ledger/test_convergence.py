@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.entries import FinancingStatus, decode_entry
-from ledger.fingerprints import export_fingerprints, fingerprint_duplicates_as_of
+from ledger.fingerprints import export_fingerprints
 from ledger.index import fingerprint_problem, index_problem
 from ledger.inputs import financings_as_of
 from ledger.lineage import voucher_lineage
@@ -27,7 +27,8 @@ from ledger.state import all_vouchers, replay_vouchers
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
-from warehouse.connection import Warehouse, transaction
+from warehouse.connection import Warehouse
+from warehouse.transactions import transaction
 
 D1 = dt.date(2026, 11, 18)
 D2, D3 = D1 + dt.timedelta(days=1), D1 + dt.timedelta(days=2)
@@ -223,7 +224,9 @@ def findings_of(h: Harness, day: dt.date) -> list[tuple]:
 
 
 def duplicated(h: Harness, day: dt.date) -> set[str]:
-    return {d.financing_id for d in fingerprint_duplicates_as_of(h.con, day)}
+    """The financings the duplicate checks (``DUP_*``) found in the last run of ``day``."""
+    return {r[0] for r in h.con.execute(
+        "SELECT financing_id FROM findings WHERE business_date = ? AND starts_with(check_id, 'DUP_')", [day]).fetchall()}
 
 
 def test_a_financing_dropped_by_a_restated_file_is_voided_then_restored_when_it_comes_back(tmp_path: Path) -> None:

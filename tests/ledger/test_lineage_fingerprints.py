@@ -17,12 +17,12 @@ from ledger.fingerprints import (
     INVOICE_ID,
     VOUCHER,
     export_fingerprints,
-    fingerprint_duplicates_as_of,
     import_peer_fingerprints,
     key_commitment,
-    peer_matches,
 )
 from ledger.lineage import voucher_lineage
+from reconciliation.catalogue import BY_ID
+from reconciliation.findings import run_catalogue
 from tests.ledger_nights import (
     BANK,
     CORE,
@@ -34,6 +34,7 @@ from tests.ledger_nights import (
     NightRows,
     sample_night,
 )
+from warehouse.connection import Warehouse
 
 V0, V1 = "V3f9a1c2b4d5e6f70", "V3f9a1c2b4d5e6f71"
 D2 = SAMPLE_DATE + dt.timedelta(days=1)
@@ -105,16 +106,8 @@ def test_fingerprints_are_in_the_signed_entry_and_find_duplicates_across_nights(
     ledger.run(D2)
     assert _fingerprints(ledger, "F-OTHER-BANK")[INVOICE_ID] == first[INVOICE_ID]
     assert BILL_RANGE in _fingerprints(ledger, "F-CLEAN")
-    dups = fingerprint_duplicates_as_of(ledger.con, D2)
-    pairs = {(d.kind, d.financing_id, d.other_financing_ids) for d in dups}
-    assert pairs == {
-        (INVOICE_ID, "F-OTHER-BANK", ("F202611200001",)),
-        (INVOICE_ID, "F202611200001", ("F-OTHER-BANK",)),
-        (INVOICE_CONTENT, "F-OTHER-BANK", ("F202611200001",)),
-        (INVOICE_CONTENT, "F202611200001", ("F-OTHER-BANK",)),
-    }
-    assert {d.total_amount_fen for d in dups} == {6_000_000}  # presented twice for a ¥30,000 invoice
-    assert fingerprint_duplicates_as_of(ledger.con, SAMPLE_DATE) == []
+    assert _fingerprints(ledger, "F-OTHER-BANK")[INVOICE_CONTENT] == first[INVOICE_CONTENT]
+    assert _fingerprints(ledger, "F-CLEAN")[BILL_RANGE] not in first.values()
 
 
 def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harness, tmp_path, caplog) -> None:
@@ -128,14 +121,15 @@ def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harn
     text = out.read_text()
     assert "26320000000000023456" not in text and V1 not in text and "F202611200001" not in text
     # a bank sharing the key matches the export against its own fingerprints
-    same_key = Harness(duckdb.connect(), tmp_path / "same")
+    same_key = Harness(Warehouse(tmp_path / "same.duckdb").con, tmp_path / "same")
     sample_night().load(same_key.con)
     same_key.run(SAMPLE_DATE)
     import_peer_fingerprints(same_key.con, "bank-a", out, fingerprint_key=same_key.fingerprint_key,
                              imported_on=SAMPLE_DATE)
-    matches = peer_matches(same_key.con, "bank-a")
-    assert {m.kind for m in matches} == {INVOICE_ID, INVOICE_CONTENT, VOUCHER}
-    assert {m.financing_id for m in matches} == {"F202611200001"}
+    run_catalogue(same_key.con, SAMPLE_DATE, checks=[BY_ID["DUP_FINANCED_AT_PEER_BANK"]])
+    found = same_key.con.execute("SELECT financing_id, severity, detail FROM findings").fetchall()
+    assert {(f, s) for f, s, _ in found} == {("F202611200001", "critical")}
+    assert found and all("bank-a" in detail for _, _, detail in found)
     for key in (ledger.fingerprint_key, other.fingerprint_key):
         assert key.hex() not in caplog.text
 

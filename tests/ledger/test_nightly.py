@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import duckdb
 import pytest
 
 from ledger import inputs as ledger_inputs
 from ledger.checkpoint import open_checkpoint
-from ledger.rejections import rejections_as_of
 from ledger.verify import verify_ledger
 from tests.ledger_nights import (
     BANK,
@@ -21,8 +19,10 @@ from tests.ledger_nights import (
     TIER2,
     Harness,
     NightRows,
+    implications,
     sample_night,
 )
+from warehouse.connection import Warehouse
 
 D1 = SAMPLE_DATE
 D2 = D1 + dt.timedelta(days=1)
@@ -36,7 +36,7 @@ def ledger(request, tmp_path, monkeypatch) -> Harness:
     which must change nothing."""
     if request.param is not None:
         monkeypatch.setattr(ledger_inputs, "BATCH_ROWS", request.param)
-    return Harness(duckdb.connect(), tmp_path / "checkpoints")
+    return Harness(Warehouse(tmp_path / "warehouse.duckdb").con, tmp_path / "checkpoints")
 
 
 def rejections(h: Harness, day=None) -> list[tuple]:
@@ -66,7 +66,7 @@ def test_sample_night_is_appended_verified_and_signed(ledger: Harness) -> None:
     assert verify_ledger(ledger.con, trusted=[cp]).ok
     states = dict(ledger.con.execute("SELECT voucher_id, remaining_fen FROM ledger_voucher_state").fetchall())
     assert states == {V0: 8_300_000, V1: 3_000_000}
-    assert rejections_as_of(ledger.con, D1) == []
+    assert implications(ledger.con, D1) == []
 
 
 def test_rerun_is_a_no_op_with_the_same_checkpoint(ledger: Harness) -> None:
@@ -103,9 +103,9 @@ def test_redelivery_is_a_no_op_and_changed_content_is_a_conflict(ledger: Harness
     evidence = json.loads(rows[0][6])
     assert evidence["to_uscc"] == {"ledger": TIER2, "delivered": "91110000MA00000000"}
     assert evidence["entry_seq"] == 2
-    # the conflict implicates the financing of that voucher
-    found = rejections_as_of(ledger.con, D2)
-    assert [(f.check_id, f.financing_id) for f in found] == [("LEDGER_EVENT_CONFLICT", "F202611200001")]
+    # the first version stands: the financing of that voucher rests on it, and is not implicated
+    found = implications(ledger.con, D2)
+    assert [(f.check_id, f.financing_id, f.voucher_id) for f in found] == [("LEDGER_EVENT_CONFLICT", None, V1)]
 
 
 def _issue(night: NightRows, eid: str, vid: str, *, amount=1_000_000, ap_ref="1000-2026-1-001", time="09:00:00"):
@@ -126,7 +126,7 @@ def test_unknown_voucher_across_nights_and_implication_of_later_financings(ledge
     night2.load(ledger.con)
     result = ledger.run(D2)
     assert result.appended == 2 and result.rejected == 0  # the ISSUE and the financing row
-    first = rejections_as_of(ledger.con, D1)
+    first = implications(ledger.con, D1)
     assert [(f.check_id, f.financing_id, f.event_id) for f in first] == [("LEDGER_UNKNOWN_VOUCHER", "F-X", "E-FIN")]
     # re-delivering the refused FINANCE once the voucher exists does not resurrect it
     night3 = NightRows(D3)
@@ -137,7 +137,7 @@ def test_unknown_voucher_across_nights_and_implication_of_later_financings(ledge
     assert len(rejections(ledger)) == 1
 
 
-def test_rejections_implicate_descendants_whenever_their_financings_arrive(ledger: Harness) -> None:
+def test_a_refused_transfer_changes_nothing_and_implicates_no_later_financing(ledger: Harness) -> None:
     night1 = NightRows(D1)
     night1.payable(CORE, "1000-2026-1-001", 1_000_000)
     _issue(night1, "E1", "VA")
@@ -145,8 +145,10 @@ def test_rejections_implicate_descendants_whenever_their_financings_arrive(ledge
                  to_uscc="T9", amount_fen=1_000_000, maturity=SAMPLE_MATURITY)  # not the holder
     night1.load(ledger.con)
     ledger.run(D1)
-    assert [(f.check_id, f.financing_id) for f in rejections_as_of(ledger.con, D1)] == [("LEDGER_NOT_HOLDER", None)]
-    assert rejections_as_of(ledger.con, D1, include_unimplicated=False) == []
+    (found,) = implications(ledger.con, D1)
+    assert (found.check_id, found.financing_id, found.voucher_id) == ("LEDGER_NOT_HOLDER", None, "VA")
+    assert "by T2" not in found.reason and TIER2 in found.reason
+    # the holder splits and finances a part: the refused transfer moved nothing, so that stands
     night2 = NightRows(D2)
     night2.event("E3", "SPLIT", "VB", parent="VA", time=f"{D2}T09:00:00+08:00", issuer=CORE, from_uscc=TIER1,
                  to_uscc=TIER1, amount_fen=400_000, maturity=SAMPLE_MATURITY)
@@ -155,12 +157,31 @@ def test_rejections_implicate_descendants_whenever_their_financings_arrive(ledge
     night2.financing("F-B", bank_code=BANK, applicant=TIER1, debtor=CORE, face_fen=400_000, voucher_id="VB")
     night2.load(ledger.con)
     assert ledger.run(D2).rejected == 0
-    found = rejections_as_of(ledger.con, D2)
-    assert [(f.check_id, f.financing_id, f.voucher_id) for f in found] == [("LEDGER_NOT_HOLDER", "F-B", "VA")]
-    assert json.loads(found[0].evidence)["implicated_via_voucher_id"] == "VB"
-    assert "by T2" not in found[0].reason and TIER2 in found[0].reason
+    assert [(f.check_id, f.financing_id) for f in implications(ledger.con, D2)] == [("LEDGER_NOT_HOLDER", None)]
+
+
+def test_a_refused_split_implicates_the_financings_of_its_descendants_whenever_they_arrive(ledger: Harness) -> None:
+    night1 = NightRows(D1)
+    night1.payable(CORE, "1000-2026-1-001", 1_000_000)
+    _issue(night1, "E1", "VA")
+    night1.event("E2", "SPLIT", "VB", parent="VA", time=f"{D1}T10:00:00+08:00", issuer=CORE, from_uscc=TIER1,
+                 to_uscc=TIER1, amount_fen=2_000_000, maturity=SAMPLE_MATURITY)  # more than VA holds
+    night1.load(ledger.con)
+    ledger.run(D1)
+    assert [(f.check_id, f.financing_id, f.voucher_id) for f in implications(ledger.con, D1)] == [
+        ("LEDGER_SPLIT_EXCEEDS", None, "VB")]
+    night2 = NightRows(D2)  # a voucher split from the refused one, financed
+    night2.event("E3", "SPLIT", "VC", parent="VB", time=f"{D2}T09:00:00+08:00", issuer=CORE, from_uscc=TIER1,
+                 to_uscc=TIER1, amount_fen=400_000, maturity=SAMPLE_MATURITY)
+    night2.event("E4", "FINANCE", "VC", time=f"{D2}T10:00:00+08:00", issuer=CORE, from_uscc=TIER1,
+                 to_uscc=BANK, amount_fen=400_000, maturity=SAMPLE_MATURITY, financing_id="F-C")
+    night2.financing("F-C", bank_code=BANK, applicant=TIER1, debtor=CORE, face_fen=400_000, voucher_id="VC")
+    night2.load(ledger.con)
+    ledger.run(D2)
+    found = [f for f in implications(ledger.con, D2) if f.check_id == "LEDGER_SPLIT_EXCEEDS"]
+    assert [(f.financing_id, f.voucher_id, f.via_voucher_id) for f in found] == [("F-C", "VB", "VC")]
     # as of the first night, the later financing is not yet implicated
-    assert [f.financing_id for f in rejections_as_of(ledger.con, D1)] == [None]
+    assert [f.financing_id for f in implications(ledger.con, D1)] == [None]
 
 
 def pending(h: Harness, day) -> list[tuple]:

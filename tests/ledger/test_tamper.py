@@ -17,10 +17,10 @@ from ledger.merkle import leaf_hash
 from ledger.nightly import ingest_night
 from ledger.proofcheck import verify_inclusion
 from ledger.publish import load_checkpoints
-from ledger.rejections import rejections_as_of
 from ledger.store import LedgerStore
 from ledger.verify import VerifyReport, verify_ledger
-from tests.ledger_nights import Harness, busy_night
+from tests.ledger_nights import Harness, busy_night, implications
+from warehouse.connection import Warehouse
 
 DAYS = [dt.date(2026, 11, 20) + dt.timedelta(days=i) for i in range(3)]
 SIZE = 3 * 4 * 5  # three nights of four five-entry chains
@@ -30,7 +30,7 @@ SIZE = 3 * 4 * 5  # three nights of four five-entry chains
 def pristine(tmp_path_factory):
     """A three-night ledger, saved to a file so each test can start from a copy."""
     folder = tmp_path_factory.mktemp("pristine")
-    con = duckdb.connect(str(folder / "warehouse.duckdb"))
+    con = Warehouse(folder / "warehouse.duckdb").con
     harness = Harness(con, folder / "checkpoints")
     for day in DAYS:
         busy_night(day, 4).load(con)
@@ -46,7 +46,7 @@ def ledger(pristine, tmp_path) -> Harness:
     for f in (folder / "checkpoints").iterdir():
         (tmp_path / "checkpoints" / f.name).write_text(f.read_text())
     (tmp_path / "warehouse.duckdb").write_bytes((folder / "warehouse.duckdb").read_bytes())
-    return Harness(duckdb.connect(str(tmp_path / "warehouse.duckdb")), tmp_path / "checkpoints", key, origin)
+    return Harness(Warehouse(tmp_path / "warehouse.duckdb").con, tmp_path / "checkpoints", key, origin)
 
 
 def full_verify(h: Harness, **kw):
@@ -167,7 +167,7 @@ def test_replaced_checkpoint_is_detected(ledger: Harness) -> None:
     # the nightly refuses to go on
     with pytest.raises(IntegrityError, match="40.txt holds tree size 20"):
         ledger.run(DAYS[-1] + dt.timedelta(days=1))
-    found = rejections_as_of(ledger.con, DAYS[-1] + dt.timedelta(days=1))
+    found = implications(ledger.con, DAYS[-1] + dt.timedelta(days=1))
     assert [f.check_id for f in found] == ["LEDGER_INTEGRITY"]
 
 
@@ -203,7 +203,7 @@ def test_nightly_refuses_to_build_on_a_tampered_tail(ledger: Harness) -> None:
     with pytest.raises(IntegrityError, match=f"ledger entry seq {SIZE + 4} failed verification"):
         ledger.run(next_day)
     assert ledger.con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] == before + 5
-    found = [f for f in rejections_as_of(ledger.con, next_day) if f.check_id == "LEDGER_INTEGRITY"]
+    found = [f for f in implications(ledger.con, next_day) if f.check_id == "LEDGER_INTEGRITY"]
     assert len(found) == 1 and found[0].financing_id == f"F{tail_day:%Y%m%d}0000000"
 
 

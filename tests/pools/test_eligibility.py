@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from foundation.errors import ConfigError
-from pools.candidates import Candidate
+from pools.candidates import Candidate, load_candidates
 from pools.criteria import Eligibility, load_criteria, parse_criteria
 from pools.eligibility import RULES, assess, waterfall
+from tests.factories import financing, invoice
 
 CUTOFF = dt.date(2026, 11, 20)
 
@@ -24,7 +25,7 @@ GOOD = Candidate(
     industry="C3974", obligor_group="G-HUAXING", rating="AA+", originator_group="G-RUIFENG",
     outstanding_fen=3_000_000, rate=Decimal("0.029800"), value_date=CUTOFF,
     maturity_date=CUTOFF + dt.timedelta(days=120), invoice_nos=None, verdict="clean", open_checks=None,
-    asset_ended=None, pooled_in=None, ledger_leaf_index=7, cutoff=CUTOFF,
+    asset_ended=None, pooled_in=None, ledger_leaf_index=7, region="440300", cutoff=CUTOFF,
 )
 RULESET = Eligibility(
     products=frozenset({"VOUCHER", "BILL"}), min_remaining_days=30, max_remaining_days=360,
@@ -143,3 +144,14 @@ def test_bad_criteria_name_the_key(change: dict, named: str) -> None:
     doc = {"version": "1", **change} if named != "version" else change
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         parse_criteria(doc, "0" * 64)
+
+
+def test_a_candidates_region_is_the_checks_uscc_region(wh) -> None:  # noqa: ANN001
+    """Positions 3–8 of a well-formed USCC, by the one rule the trade checks use (uscc_region)."""
+    invoice(wh, CUTOFF, "26320000000000000001", 100_000_00)
+    financing(wh, CUTOFF, "F1", "INVOICE", invoices={"26320000000000000001": 50_000_00})
+    financing(wh, CUTOFF, "F2", "INVOICE", invoices={"26320000000000000001": 40_000_00})
+    wh.con.execute("UPDATE financings SET debtor_uscc = '914403OOMA5F00001A' WHERE financing_id = 'F2'")
+    found = {c.financing_id: (c.region, c.province)
+             for c in load_candidates(wh.con, bank_code="313521000011", cutoff=CUTOFF, tree_size=2**62)}
+    assert found == {"F1": ("440300", "44"), "F2": (None, None)}  # 18 characters, not a USCC: no region

@@ -11,7 +11,8 @@ import pytest
 
 from quality.registry import NoDeliveryError, load_registry, source_issues, source_of, store_source_issues
 from reconciliation.catalogue import BY_ID, default_params
-from warehouse.connection import FILES_SCHEMA, Warehouse, rows_to_table
+from warehouse.connection import Warehouse
+from warehouse.schemas import FILES
 
 DAY = dt.date(2026, 11, 24)
 CORE = "91440300MA5F00001A"
@@ -47,8 +48,9 @@ class Deliveries:
             sha = hashlib.sha256(content.encode()).hexdigest()
             (self.objects / sha[:2]).mkdir(parents=True, exist_ok=True)
             (self.objects / sha[:2] / sha).write_text(content, "utf-8")
-            rows.append((day, rel_path, sha, len(content), None, status, n_rows, quarantined, None))
-        self.wh.append("files", rows_to_table(rows, FILES_SCHEMA))
+            rows.append(FILES.Row(business_date=day, rel_path=rel_path, sha256=sha, size=len(content), file_kind=None, status=status,
+                                  rows=n_rows, quarantined=quarantined, superseded=None))
+        self.wh.append("files", FILES.arrow(rows))
 
     def issues(self, day: dt.date = DAY, **params: int | str):
         resolved = {**default_params(), **params}

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from reconciliation.catalogue import FIRST_CHECKS, QUALITY_CHECKS
+from reconciliation.catalogue import CATALOGUE
+from reconciliation.check import Family
 from reconciliation.findings import run_catalogue as run_all
 from tests.factories import delivered, financing, insert, invoice, quarantined
 from warehouse.connection import Warehouse
@@ -17,7 +18,7 @@ D1 = dt.date(2026, 11, 18)
 
 def run_catalogue(con, day, params=None):  # noqa: ANN001, ANN201 - these histories hold no trade evidence
     """The first checks only: the histories here have financings and invoices, no ERP or waybills."""
-    return run_all(con, day, checks=FIRST_CHECKS + QUALITY_CHECKS, params=params)
+    return run_all(con, day, checks=CATALOGUE.of(Family.FIRST), params=params)
 
 
 D2 = dt.date(2026, 11, 19)

@@ -11,8 +11,7 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from reconciliation import catalogue
-from reconciliation.catalogue import Category, Severity
-from reconciliation.trade_checks import TRADE_CHECKS, trade_default_params
+from reconciliation.check import Category, Family, Severity
 from tests.factories import delivered, quarantined
 from tests.trade_factories import (
     deep_trade,
@@ -61,9 +60,10 @@ def evidence(finding: dict) -> dict:
 
 
 # ---- the catalogue ------------------------------------------------------------------------------
+TRADE_CHECKS = catalogue.CATALOGUE.of(Family.TRADE)
+
+
 def test_trade_checks_are_well_formed():
-    ids = [c.check_id for c in catalogue.CHECKS]
-    assert len(ids) == len(set(ids))
     assert {c.check_id for c in TRADE_CHECKS} == {
         "TRADE_NO_PAYABLE", "TRADE_NO_WAYBILL", "TRADE_WAYBILL_NOT_RECEIVED", "TRADE_WAYBILL_REJECTED",
         "TRADE_WAYBILL_QTY_MISMATCH", "TRADE_WAYBILL_OVERUSED", "TRADE_TIMELINE_BROKEN", "TRADE_PARTY_MISMATCH",
@@ -72,18 +72,12 @@ def test_trade_checks_are_well_formed():
     severities = {c.check_id: c.severity for c in TRADE_CHECKS}
     assert severities["TRADE_WAYBILL_REJECTED"] == severities["DUP_INVOICE_REISSUED"] == Severity.CRITICAL
     assert severities["MATCH_AMBIGUOUS"] == Severity.MEDIUM
-    assert next(c for c in TRADE_CHECKS if c.check_id == "DUP_INVOICE_REISSUED").category == Category.DUPLICATE
-    for check in TRADE_CHECKS:
-        sql = check.sql()
-        used = set(re.findall(r"getvariable\('(\w+)'\)", sql)) - {"business_date"}
-        assert used <= set(trade_default_params()), (check.check_id, used)
-        assert check.rule and check.title
+    assert catalogue.BY_ID["DUP_INVOICE_REISSUED"].category == Category.DUPLICATE
 
 
 def test_trade_parameters_share_names_with_the_catalogue():
-    params = catalogue.default_params()  # raises on two defaults for one name
+    params = catalogue.default_params()
     assert params["amount_tolerance_fen"] == 100 and params["amount_tolerance_ratio_ppm"] == 1000
-    assert set(trade_default_params()) <= set(params)
     assert "TRADE_CIRCULAR" in catalogue.catalogue_markdown()
 
 
@@ -92,7 +86,7 @@ def test_every_parameter_the_match_and_checks_read_has_a_default():
     used: set[str] = set()
     for name in ("match_macros.sql", "match_trades.sql", "_prelude_trade.sql"):
         used |= set(re.findall(r"getvariable\('(\w+)'\)", folder.joinpath(name).read_text("utf-8")))
-    assert used - {"business_date"} <= set(trade_default_params())
+    assert used - {"business_date"} <= set(catalogue.default_params())
 
 
 # ---- clean trades -----------------------------------------------------------------------------

@@ -4,26 +4,29 @@ place: nothing it held is lost, and new rows load."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
 
 from tests.factories import insert
-from warehouse.connection import Warehouse, create_table_sql
-from warehouse.schemas import SCHEMAS
+from warehouse.connection import Warehouse
+from warehouse.registry import create_table
+from warehouse.schemas import PARSED
 
 DAY = dt.date(2026, 11, 20)
 
 
 def test_an_earlier_warehouse_is_upgraded_without_loss(tmp_path):
     path = tmp_path / "warehouse.duckdb"
-    old_waybills = pa.schema([f for f in SCHEMAS["waybills"] if f.name not in ("origin_region", "layout")])
-    old_lines = pa.schema([f.with_type(pa.decimal128(24, 8)) if f.name == "unit_price" else f
-                           for f in SCHEMAS["tax_invoice_lines"]])
+    waybills, lines = PARSED["waybills"], PARSED["tax_invoice_lines"]
+    old_waybills = replace(waybills, columns=tuple(c for c in waybills.columns if c.name not in ("origin_region", "layout")))
+    old_lines = replace(lines, columns=tuple(replace(c, type=pa.decimal128(24, 8)) if c.name == "unit_price" else c
+                                             for c in lines.columns))
     con = duckdb.connect(str(path))
-    con.execute(create_table_sql("waybills", old_waybills))
-    con.execute(create_table_sql("tax_invoice_lines", old_lines))
+    create_table(con, old_waybills)
+    create_table(con, old_lines)
     con.execute("INSERT INTO waybills (business_date, src_sha256, src_pos, waybill_no) VALUES (?, 'a', 1, 'SD1')", [DAY])
     con.execute("INSERT INTO tax_invoice_lines (business_date, src_sha256, src_pos, invoice_no, unit_price) "
                 "VALUES (?, 'b', 1, '26320000000000012345', 1.12345678)", [DAY])
