@@ -279,7 +279,7 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                     nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
         except Exception as error:
             _record_failure(scf, run_id, f"{step_name}: {error}")
-            yield from [*checks, *filter(None, [quality_assets.integrity_check_result(error)])]
+            yield from [*checks, *quality_assets.failure_check_results(scf, day, error)]
             raise NightStepError(f"{step_name}: {error}") from error
         yield from results
         yield from checks
