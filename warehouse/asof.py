@@ -16,7 +16,6 @@ import duckdb
 
 from warehouse.schemas import CHILD_OF, NATURAL_KEYS, SCHEMAS  # child tables follow their parent row's version
 
-
 ASOF_VERSION = 2
 """Bumped whenever the definition changes: as-of state built by another version is rebuilt."""
 
