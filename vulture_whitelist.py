@@ -10,7 +10,8 @@ from connectors.sftp import _RejectUnknownHostKey
 from foundation.vocabulary import FinancingStatus
 from integration import definitions
 from ledger.entries import FinancingRecord
-from quality.suites import ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc
+from quality.suites import ColumnValuesMatchFormat, ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc, ExpectColumnValuesToMatchFormat
+from quality.validate import _KeptConnectionEngine
 from reconciliation.check import Family
 
 _ = Whitelist()  # an attribute of something outside our code
@@ -22,6 +23,11 @@ FinancingStatus.REPAID, FinancingStatus.DEFAULTED  # codes of platform/financing
 Family.SOURCE  # named by the headers of reconciliation/sql/DQ_SOURCE.sql, read by reconciliation.catalogue
 ColumnValuesValidUscc  # registered with Great Expectations by subclassing
 ColumnValuesValidUscc.condition_metric_name, ExpectColumnValuesToBeValidUscc.map_metric  # read by GX
+ColumnValuesMatchFormat, ColumnValuesMatchFormat.condition_metric_name, ColumnValuesMatchFormat.condition_value_keys  # GX
+ExpectColumnValuesToMatchFormat.map_metric, ExpectColumnValuesToMatchFormat.success_keys  # read by GX
+_KeptConnectionEngine.get_connection  # GX's SqlAlchemyExecutionEngine calls it for every query
+# GX's SQLDatasource caches its engines in these (quality.validate._warehouse_source hands one over)
+_._engine, _._cached_connection_string, _._execution_engine, _._cached_execution_engine_kwargs
 _.progress_bars  # GX's DataContextVariables.progress_bars, set on the context (quality.validate, bench)
 _.pytestmark  # pytest reads a test module's pytestmark
 _.binary_location  # Selenium's ChromeOptions.binary_location (tests/worklist/test_browser.py)

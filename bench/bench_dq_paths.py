@@ -4,8 +4,8 @@ Builds a DuckDB file with one table of ``--rows`` rows shaped like a night's fin
 (an id, a 20-digit invoice number, an amount, 10% of a column null), then runs the same
 expectations through
 
-* GX's SQL datasource (SQLAlchemy + ``duckdb_engine``, which the project does not depend on:
-  ``pip install duckdb_engine`` first), as shipped and with GX's persisted connection, and
+* GX's SQL datasource (SQLAlchemy + ``duckdb_engine``), as shipped and with GX's persisted
+  connection (what ``quality.validate`` now does, with its own format and USCC metrics), and
 * a pandas frame that DuckDB selects through Arrow, as ``quality.validate`` does,
 
 and prints, per path, the seconds of a second run and what each expectation returned.

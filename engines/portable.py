@@ -18,7 +18,9 @@ DuckDB construct               handling
 ``CREATE TABLE`` of the        not run: the warehouse's tables are the open store's
 warehouse, ``ALTER``,          (:mod:`engines.store`); their upkeep is the warehouse's job
 ``CREATE INDEX``, ``UPDATE``
-``CREATE TEMP TABLE … AS``     a Spark temp view, materialised (checkpointed) by the runner
+``CREATE [TEMP] TABLE … AS``   a Spark temp view, materialised (checkpointed) by the runner: the
+                               session's derived tables (temporary, or the as-of state DuckDB
+                               keeps between nights, which Spark recomputes every night)
 ``CREATE TEMP TABLE (cols)``   an empty Spark temp view that ``INSERT INTO`` appends to
 ``LATERAL (VALUES …)``         ``LATERAL (SELECT … UNION ALL SELECT …)`` (:func:`_values_as_select`)
 correlated scalar aggregate    a ``CROSS JOIN LATERAL`` of its aggregates, the expression over
@@ -77,6 +79,7 @@ SPARK_CONF: dict[str, str] = {
 }
 
 _LEN = re.compile(r"\blen\(", re.IGNORECASE)
+_UPKEEP = re.compile(r"^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(\w+)", re.IGNORECASE)
 _READ_ONLY = re.compile(r"^\s*(SELECT|DESCRIBE|SHOW)\b", re.IGNORECASE)
 _SET_VARIABLE = re.compile(r"^\s*SET\s+VARIABLE\s+(\w+)\s*=\s*(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -119,6 +122,9 @@ class Translator:
             return []
         if _READ_ONLY.match(sql):
             return []
+        upkeep = _UPKEEP.match(sql)
+        if upkeep and upkeep.group(1).lower() in self.base_tables:
+            return []  # the warehouse's own bookkeeping (its rows are the store's, not the night's judgement)
         if params:
             raise NotPortable(f"a statement with parameters the Spark engine cannot bind: {sql.strip()[:120]}")
         actions: list[Action] = []
@@ -170,11 +176,9 @@ class Translator:
         if kind == "INDEX":
             return []
         name = create.this.name if isinstance(create.this, exp.Table) else create.this.this.name
-        if kind == "TABLE" and not temporary:
-            if name in self.base_tables:
-                return []
-            raise NotPortable(f"CREATE TABLE {name}: not a warehouse table, not temporary")
         query = create.expression
+        if kind == "TABLE" and not temporary and (name in self.base_tables or query is None):
+            return []  # the warehouse's schema (IF NOT EXISTS); its rows are the store's
         if kind == "VIEW" and query is not None:
             return [Action("view", name, self._spark(query))]
         if kind == "TABLE" and query is not None:

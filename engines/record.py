@@ -73,10 +73,11 @@ def record_night(
     catalogue: Catalogue = CATALOGUE,
 ) -> list[Recorded]:
     """The statements the DuckDB engine runs to judge ``business_date``, run on ``copy``
-    (an :func:`empty_copy`, which keeps the session's temporary tables for their schemas)."""
+    (an :func:`empty_copy`, which keeps the session's temporary tables for their schemas), with
+    the as-of state built from every night (``full``: Spark keeps no state between nights)."""
     recording = _RecordingConnection(copy)
     install_sql_helpers(recording)  # type: ignore[arg-type]  # the connection's own macros (yuan)
-    judge_night(recording, business_date, params=params, checks=checks, catalogue=catalogue)  # type: ignore[arg-type]
+    judge_night(recording, business_date, params=params, checks=checks, catalogue=catalogue, full=True)  # type: ignore[arg-type]
     return recording.statements
 
 

@@ -65,13 +65,17 @@ class SparkJudge:
         checks: Iterable[Check] | None = None,
         catalogue: Catalogue = CATALOGUE,
         on_check: Callable[[Check], None] | None = None,
+        full: bool = False,
     ) -> CheckRun:
-        """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``."""
+        """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``.
+
+        Spark keeps no as-of state: it always recomputes the night from every night (``full``, the
+        oracle's way); the DuckDB session opened for the verdicts builds its state as ``full`` says."""
         started = time.perf_counter()
         copy = empty_copy(con)
         try:
-            statements = record_night(copy, business_date, params=params, checks=checks, catalogue=catalogue)
             tables = base_tables(copy)
+            statements = record_night(copy, business_date, params=params, checks=checks, catalogue=catalogue)
             translator = Translator(frozenset(tables))
             actions = [a for s in statements for a in translator.feed(s.sql, s.params)]
             self.seconds["record"] = time.perf_counter() - started
@@ -82,7 +86,7 @@ class SparkJudge:
             self._run(actions, run, {c.check_id: c for c in catalogue.checks} if on_check else {}, on_check)
             self._hand_back(con, copy)
             # the verdicts read the night's as-of views and unreadable rows on the DuckDB side
-            open_night(con, business_date, params, catalogue)
+            open_night(con, business_date, params, catalogue, full=full)
         finally:
             copy.close()
         self.seconds["total"] = time.perf_counter() - started

@@ -29,6 +29,7 @@ from integration.progress import DagsterRenderer, rendered_by, stage
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
+from ledger.touched import forget_progress
 from reconciliation.catalogue import CHECKS, default_params
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
@@ -145,6 +146,8 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
         stage("voucher_ledger", unit="entries") as entries,
         stage("voucher_ledger", unit="verified") as verified,
     ):
+        if scf.full:
+            forget_progress(warehouse.con)
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -171,11 +174,14 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     settings = scf.settings()
     with settings.open_warehouse() as warehouse, stage("findings", total=len(CHECKS), unit="checks") as checks:
         sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
-        run = run_catalogue(warehouse.con, business_date_of(context), params=settings.check_params, judge=scf.judge(),
-                            on_check=lambda _: checks.advance())
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
+        run = run_catalogue(
+            warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance(),
+            full=scf.full, judge=scf.judge(),
+        )
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
     return dg.MaterializeResult(
         metadata={
+            "asof_state": run.asof_build,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},
@@ -273,7 +279,7 @@ def nightly_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                     nights.record_end(warehouse.con, run_id, nights.SUCCEEDED)
         except Exception as error:
             _record_failure(scf, run_id, f"{step_name}: {error}")
-            yield from [*checks, *filter(None, [quality_assets.integrity_check_result(error)])]
+            yield from [*checks, *quality_assets.failure_check_results(scf, day, error)]
             raise NightStepError(f"{step_name}: {error}") from error
         yield from results
         yield from checks

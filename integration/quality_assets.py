@@ -28,6 +28,7 @@ from foundation.errors import IntegrityError, ScfError
 from integration.nights import BUSINESS_TZ
 from integration.resources import ScfHome
 from quality.night import QualityNight, run_data_quality
+from quality.registry import NoDeliveryError
 from quality.timeliness import arrival_deadline
 from reconciliation.catalogue import default_params
 
@@ -140,3 +141,14 @@ def integrity_check_result(error: BaseException | None) -> dg.AssetCheckResult |
     if isinstance(error, IntegrityError):
         return _result(check, False, {"error": str(error)})
     return None
+
+
+def failure_check_results(scf: ScfHome, day: dt.date, error: BaseException) -> list[dg.AssetCheckResult]:
+    """The asset checks a night that failed with ``error`` still decides: the data-quality ones when
+    it had no delivery at all (stored by its ``data_quality`` step: red), the integrity one when
+    the home failed verification."""
+    results = []
+    if isinstance(error, NoDeliveryError):
+        with scf.settings().open_warehouse() as warehouse:
+            results += quality_check_results(warehouse.con, day)
+    return results + list(filter(None, [integrity_check_result(error)]))

@@ -32,6 +32,7 @@ class ScfHome(dg.ConfigurableResource):
 
     home: str = ""
     inbox: str = ""
+    full: bool = False  # recompute the night from every night (the as-of state, the ledger's decisions): the oracle
     spark_master: str = "local[2]"  # the Spark engine's master: local mode, or a cluster's URL
 
     def judge(self) -> Judge | None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 
-from quality.registry import SourceIssue, load_registry, source_issues, store_source_issues
+from quality.registry import NoDeliveryError, SourceIssue, load_registry, no_delivery_issues, source_issues, store_source_issues
 from quality.scorecard import write_scorecard
-from quality.timeliness import ArrivedFile, late_sources
-from quality.validate import NightValidation, validate_night
+from quality.timeliness import ArrivedFile, late_sources, timeliness_results
+from quality.validate import NightValidation, no_delivery_result, store_results, validate_night
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,24 @@ def run_data_quality(
     ``params`` are the resolved check parameters (defaults overridden by configuration);
     ``objects`` is the archive's object folder (CSV headers are read from it); ``files`` the
     night's landed files, judged for timeliness against ``deadline`` (None: not judged).
-    Raises :class:`quality.registry.NoDeliveryError` for a night without any delivered file.
+    Raises :class:`quality.registry.NoDeliveryError` for a night without any delivered file,
+    after storing its failed completeness (blocking issues, a ``dq_results`` row) and its scorecard.
     """
     registry = load_registry(con, day, params)
-    issues = source_issues(con, registry, objects, params)
+    reports = home / "reports" / day.isoformat()
+    try:
+        issues = source_issues(con, registry, objects, params)
+    except NoDeliveryError:
+        store_source_issues(con, day, no_delivery_issues(registry))
+        store_results(con, day, [no_delivery_result(day)])
+        write_scorecard(con, day, reports)
+        raise
+    files = list(files)
     if deadline is not None:
         issues += late_sources(files, day, deadline)
     store_source_issues(con, day, issues)
-    reports = home / "reports" / day.isoformat()
     validation = validate_night(
-        con, day, reports,
+        con, day, reports, more_results=timeliness_results(files, day, deadline) if deadline is not None else [],
         history=registry.history if len(registry.history) >= int(params["dq_learned_min_nights"]) else [],
         volume_min_percent=int(params["dq_volume_min_percent"]),
         volume_min_median=int(params["dq_volume_min_median"]),

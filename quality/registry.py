@@ -50,6 +50,10 @@ _MANY_FILES = {FileKind.TAX_INVOICE_XML: "tax/*.xml", FileKind.BILL_XML: "bills/
 _DRIFT_REASONS = (MISSING_COLUMN, DUPLICATE_COLUMN)
 
 
+NO_DELIVERY_SOURCE = "*"
+"""The source named by the issues and results of a night without any delivered file: every source."""
+
+
 class NoDeliveryError(ScfError):
     """A night has no delivered file at all: nothing to reconcile is not a success."""
 
@@ -196,6 +200,18 @@ def source_issues(
     for source, night in sorted(registry.tonight.items()):
         issues += _night_issues(registry, source, night, file_rejections, objects, params)
     return issues
+
+
+def no_delivery_issues(registry: Registry) -> list[SourceIssue]:
+    """The issues of a night without any delivered file: each expected source missing (or, with
+    none expected yet, every source), all blocking — the night stops before its reports."""
+    day = registry.business_date
+    return [
+        SourceIssue("DQ_SOURCE_MISSING", source, True,
+                    f"Source {source} delivered nothing for {day}: no file at all was delivered for the night.",
+                    {"required": source in registry.required, "no_delivery": True})
+        for source in sorted(registry.expected) or [NO_DELIVERY_SOURCE]
+    ]
 
 
 def _file_rejections(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, tuple[str, str]]:

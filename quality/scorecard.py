@@ -140,7 +140,8 @@ def render_html(card: Scorecard) -> str:
                      for source, by_dim in sorted(card.scores.items())], "scores")
     failed = _table(["Source", "Dimension", "Expectation", "Observed", "Unexpected", "Share", "Sample (value, file, position)"],
                     [[e(s), e(d), e(x), e(o or ""), str(n or ""), f"{share:.2%}" if share is not None else "",
-                      e("; ".join(f"{v['value']} @ {v['file']}:{v['pos']}" for v in json.loads(sample or "[]")))]
+                      e("; ".join(f"{v['value']} @ {v['file']}" + ("" if v["pos"] is None else f":{v['pos']}")
+                                 for v in json.loads(sample or "[]")))]
                      for s, d, x, o, n, share, sample in card.failed], "failed")
     quarantine = _table(["Reason", "Records", "Examples (file, position, raw)"],
                         [[e(r), str(n), "<br>".join(e(f"{p}:{pos if pos is not None else 'file'} {raw[:200]}")

@@ -1,17 +1,20 @@
-"""Validate a night with Great Expectations and keep the results in the warehouse.
+"""Validate a night with Great Expectations where it lives, in the warehouse, and keep the results.
 
-Each suite validates a pandas frame that DuckDB selects from the warehouse through Arrow:
-only tonight's rows and the columns the suite reads.  GX Core's SQL path on the DuckDB file
-(SQLAlchemy + ``duckdb_engine``) was measured instead (``bench/bench_dq_paths.py``,
-``BENCHMARKS.md``): as shipped it returns no rows, because GX runs each metric query in a
-pooled connection it releases before fetching the rows, and a DuckDB cursor's result goes
-with its connection (GX keeps one connection only for sqlite, SQL Server, BigQuery and
-Databricks); with one kept connection it is faster, but GX has no regular expressions for
-DuckDB (``Regex is not supported for dialect duckdb``), the USCC expectation is pandas-only,
-and the night's process already holds the warehouse open with its own settings.
+Each suite runs on GX's SQL path over the DuckDB warehouse (SQLAlchemy + ``duckdb_engine``):
+its frame — tonight's rows and the columns the suite reads (:class:`quality.suites.Frame`) —
+is made a temporary table of one DuckDB cursor on the night's warehouse, and every metric of
+its expectations is a query there; no row of the night is copied into Python.  Two things make
+that work (``bench/bench_dq_paths.py``, ``BENCHMARKS.md``): GX runs each query in a connection
+it returns to its pool before fetching the rows, and a DuckDB result goes with its connection,
+so :class:`_KeptConnectionEngine` keeps one; and GX has no regular expressions for DuckDB, so
+the format and USCC expectations have metrics of their own in SQL (:mod:`quality.suites`: a
+format is DuckDB's ``regexp_full_match``; a USCC is looked up among the frame's distinct codes
+that python-stdnum judged valid, a few thousand a night).
+Unexpected rows are sampled with their file and position (``src_sha256``, ``src_pos``).
 
 Each suite runs as a GX checkpoint; GX then builds the night's Data Docs site under
-``reports/<date>/data_docs/`` from the stored validation results; each expectation's outcome becomes a row of ``dq_results``.
+``reports/<date>/data_docs/`` from the stored validation results; each expectation's outcome
+becomes a row of ``dq_results``.
 """
 
 from __future__ import annotations
@@ -21,23 +24,39 @@ import json
 import logging
 import shutil
 import statistics
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import duckdb_engine
 import great_expectations as gx
 import great_expectations.expectations as gxe
-import pandas as pd
+import sqlalchemy as sa
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.datasource.fluent import SQLDatasource
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
-from quality.suites import CONSISTENCY, Frame, consistency_expectation, table_suites, volume_expectation
+from quality.registry import NO_DELIVERY_SOURCE
+from quality.suites import (
+    CONSISTENCY,
+    ExpectColumnValuesToBeValidUscc,
+    Frame,
+    consistency_expectation,
+    store_valid_usccs,
+    table_suites,
+    volume_expectation,
+)
 from warehouse.asof import create_asof_views
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_RESULTS
 
 SAMPLE_SIZE = 20
 """Unexpected values kept per expectation, each with its file and position."""
+SAMPLE_INDEX = ("src_sha256", "src_pos")
+"""The columns of a frame that locate an unexpected value: its file and position."""
 
 @dataclass(frozen=True)
 class NightValidation:
@@ -53,10 +72,6 @@ def _describe(config: object) -> str:
     target = kwargs.get("column") or kwargs.get("column_list") or (
         f"{kwargs['column_A']}>={kwargs['column_B']}" if "column_A" in kwargs else "table")
     return f"{config.type}({target})"  # type: ignore[attr-defined]
-
-
-def _frame(con: duckdb.DuckDBPyConnection, frame: Frame, day: dt.date) -> pd.DataFrame:
-    return con.execute(frame.sql.replace("$day", f"DATE '{day.isoformat()}'")).df()
 
 
 def _trailing_median(con: duckdb.DuckDBPyConnection, table: str, history: list[dt.date]) -> float | None:
@@ -90,42 +105,91 @@ def validate_night(
     history: list[dt.date],
     volume_min_percent: int,
     volume_min_median: int,
+    more_results: Sequence[Any] = (),
 ) -> NightValidation:
     """Run every suite over the night ``day``, replace its ``dq_results`` rows, build its Data Docs.
 
-    ``history``: the trailing nights volumes are judged against (empty: too little history).
+    ``history``: the trailing nights volumes are judged against (empty: too little history);
+    ``more_results``: ``dq_results`` rows the night judged outside GX (timeliness), stored with them.
     """
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    create_asof_views(con, day)
     paths = dict(con.execute("SELECT sha256, rel_path FROM files WHERE business_date = ?", [day]).fetchall())
     docs = reports / "data_docs"
     context = _night_context(docs)
-    datasource = context.data_sources.add_pandas(name="warehouse")
     plans: list[tuple[Frame, list[gxe.Expectation]]] = []
     for table, (frame, expectations) in table_suites(day).items():
         median = _trailing_median(con, table, history)
         plans.append((frame, [*expectations, volume_expectation(median, volume_min_percent, volume_min_median)]))
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
-    rows: list[Any] = []
-    for frame, expectations in plans:  # one checkpoint per frame; one frame in memory at a time
-        name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
-        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-        definition = context.validation_definitions.add(gx.ValidationDefinition(
-            name=name, data=datasource.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("night"),
-            suite=suite))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=name, validation_definitions=[definition],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-        ))
-        data = _frame(con, frame, day)
-        outcome = checkpoint.run(batch_parameters={"dataframe": data})
-        for result in outcome.run_results.values():
-            rows += [_row(day, frame, name, r, data, paths) for r in result.results]
+    rows: list[Any] = list(more_results)
+    with con.cursor() as cursor:  # the night's own connection stays out of GX's transactions
+        create_asof_views(cursor, day)
+        datasource = _warehouse_source(context, cursor)
+        for i, (frame, expectations) in enumerate(plans):  # one checkpoint per frame, one frame at a time
+            name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
+            table = f"dq_frame_{i}"
+            cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                           + frame.sql.replace("$day", f"DATE '{day.isoformat()}'"))
+            usccs = [e.column for e in expectations if isinstance(e, ExpectColumnValuesToBeValidUscc)]
+            if usccs:
+                store_valid_usccs(cursor, table, usccs)
+            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+            definition = context.validation_definitions.add(gx.ValidationDefinition(
+                name=name, suite=suite,
+                data=datasource.add_query_asset(name=name, query=f"SELECT * FROM {table}").add_batch_definition_whole_table("night")))
+            checkpoint = context.checkpoints.add(gx.Checkpoint(
+                name=name, validation_definitions=[definition],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE,
+                               "unexpected_index_column_names": list(SAMPLE_INDEX)},
+            ))
+            outcome = checkpoint.run()
+            cursor.execute(f"DROP TABLE {table}")
+            for result in outcome.run_results.values():
+                rows += [_row(day, frame, name, r, paths) for r in result.results]
     context.build_data_docs(site_names=["night"])
+    store_results(con, day, rows)
+    return NightValidation(len(rows), sum(1 for r in rows if not r.success), docs / "index.html")
+
+
+class _KeptConnectionEngine(SqlAlchemyExecutionEngine):
+    """GX's SQL execution engine running every query in one kept connection (GX does so only for
+    the dialects it knows need it; a DuckDB result is lost once its connection goes back to the pool)."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[sa.Connection]:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        yield self._connection
+
+
+def _warehouse_source(context: gx.data_context.AbstractDataContext, cursor: duckdb.DuckDBPyConnection) -> SQLDatasource:
+    """A GX SQL data source whose every query runs on ``cursor`` (a connection of the night's warehouse)."""
+    engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool,
+                              creator=lambda: duckdb_engine.ConnectionWrapper(cursor))
+    datasource = context.data_sources.add_sql(name="warehouse", connection_string="duckdb:///:memory:",
+                                              create_temp_table=False)  # the frames are temp tables already
+    # GX builds its engines from the connection string; this one is handed over instead, as GX caches it
+    datasource._engine = engine
+    datasource._cached_connection_string = datasource.connection_string
+    datasource._execution_engine = _KeptConnectionEngine(engine=engine)
+    datasource._cached_execution_engine_kwargs = datasource.dict(
+        exclude=datasource._get_exec_engine_excludes(), config_provider=datasource._config_provider, exclude_unset=False)
+    return datasource
+
+
+def store_results(con: duckdb.DuckDBPyConnection, day: dt.date, rows: list[Any]) -> None:
+    """Replace the night's ``dq_results`` rows (:attr:`DQ_RESULTS.Row`)."""
     create_table(con, DQ_RESULTS)
     con.execute("DELETE FROM dq_results WHERE business_date = ?", [day])
     insert_rows(con, DQ_RESULTS, rows)
-    return NightValidation(len(rows), sum(1 for r in rows if not r.success), docs / "index.html")
+
+
+def no_delivery_result(day: dt.date) -> Any:
+    """The ``dq_results`` row of a night without any delivered file: its completeness failed, nothing validated."""
+    return DQ_RESULTS.Row(
+        business_date=day, source=NO_DELIVERY_SOURCE, suite="sources", expectation="expect_night_to_deliver_files",
+        dimension="completeness", success=False, observed_value="0 files", element_count=0, unexpected_count=None,
+        unexpected_share=None, sample=None)
 
 
 def _raised(info: dict) -> str | None:
@@ -136,16 +200,15 @@ def _raised(info: dict) -> str | None:
     return str(nested[0].get("exception_message")) if nested else None
 
 
-def _row(day: dt.date, frame: Frame, suite: str, result: object, data: pd.DataFrame, paths: dict[str, str]) -> Any:
+def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str, str]) -> Any:
     config = result.expectation_config  # type: ignore[attr-defined]
     outcome = result.result or {}  # type: ignore[attr-defined]
     error = _raised(result.exception_info or {})  # type: ignore[attr-defined]
     if error is not None:
         raise RuntimeError(f"data quality suite {suite}: {_describe(config)} could not run: {error}")
     sample = [
-        {"value": str(value), "file": paths.get(data.at[index, "src_sha256"], data.at[index, "src_sha256"]),
-         "pos": int(data.at[index, "src_pos"])}
-        for value, index in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []), strict=False)
+        {"value": str(value), "file": paths.get(where["src_sha256"], where["src_sha256"]), "pos": int(where["src_pos"])}
+        for value, where in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []), strict=False)
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")

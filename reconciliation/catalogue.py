@@ -47,8 +47,9 @@ NOTES: Mapping[str, str] = {
         "Not yet is not absent: a source is judged at the grain of whoever delivers it (one core's ERP "
         "file, one carrier's waybills, the tax platform's nightly invoices). When the source that would "
         "hold the record has not delivered since a night from evidence_window_days before the financing's "
-        "first night on (or never has; a late delivery brings the nights it missed), or a file of it was "
-        "quarantined whole in that time, or a quarantined record of it names the document, the finding is "
+        "first night on (or never has; a late delivery brings the nights it missed), or its last delivery in "
+        "that time arrived after the night's cut-off (DQ_SOURCE_LATE) or held no record (DQ_SOURCE_EMPTY), "
+        "or a file of it was quarantined whole in that time, or a quarantined record of it names the document, the finding is "
         "pending (medium, data_quality, \"Evidence pending since …\", naming the source) until "
         "evidence_window_days after the financing's first night; then the finding stands."
     ),

@@ -23,7 +23,8 @@ title = "Source delivered late"
 rule = '''
 A source's file for the night arrived (its modification time at the source) after the night's
 cut-off, [nightly] cutoff (Asia/Shanghai) on the next day, when the scheduled night runs with what
-has arrived.
+has arrived. While it is the source's last delivery, a document not found that it would hold is
+pending.
 '''
 */
 /* check
@@ -33,7 +34,8 @@ category = "data_quality"
 severity = "medium"
 title = "Source delivered no record"
 rule = '''
-A source delivered files holding no record (an empty file or a header alone).
+A source delivered files holding no record (an empty file or a header alone). While it is the
+source's last delivery, a document not found that it would hold is pending.
 '''
 */
 /* check

@@ -50,15 +50,14 @@ GROUP BY financing_id;
 
 -- financings.csv rows that failed parsing and that no later row of the same financing (readable
 -- or not) replaces: the latest word on their financing is that it could not be read.
+-- "Later" is the delivery order of warehouse/asof.py (delivery_key); the latest readable row of a
+-- financing is its cur_financings version.
 CREATE OR REPLACE TEMP TABLE unreadable_financings AS
-SELECT r.* FROM financing_rejects r
-WHERE r.business_date <= getvariable('business_date')
-  AND NOT EXISTS (SELECT 1 FROM financings f
-                  WHERE f.financing_id = r.financing_id AND f.business_date <= getvariable('business_date')
-                    AND (f.business_date > r.business_date
-                         OR f.business_date = r.business_date AND f.src_pos > r.src_pos))
+SELECT r.* EXCLUDE (file_seq, delivery_key) FROM sequenced_rows('cur_financing_rejects') r
+WHERE NOT EXISTS (SELECT 1 FROM sequenced_rows('cur_financings') f
+                  WHERE f.financing_id = r.financing_id AND f.delivery_key > r.delivery_key)
 QUALIFY row_number() OVER (PARTITION BY coalesce(r.financing_id, r.src_sha256 || ':' || r.src_pos)
-                           ORDER BY r.business_date DESC, r.src_pos DESC) = 1;
+                           ORDER BY r.delivery_key DESC) = 1;
 
 -- Every asset a financing claims: the live financings, and the unreadable rows of financings
 -- known by no readable row (a malformed row still counts against the asset it names).
@@ -77,7 +76,9 @@ WHERE NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financ
 -- one carrier's waybills (logistics/<carrier>/*.xml), the tax platform's invoices (tax/*.xml,
 -- one delivery a night), the bill exchange's records (bills/*.xml): the last night it delivered
 -- (a late delivery brings the rows of the nights it missed), its files quarantined whole and its
--- quarantined records (whose raw text may name the document).
+-- quarantined records (whose raw text may name the document), and a last delivery that the
+-- data-quality stage found late (after the night's cut-off: the night may have run without it, and
+-- what a late source sends is not known complete) or empty (files holding no record).
 CREATE OR REPLACE TEMP MACRO evidence_source(rel_path, file_kind) AS
 CASE file_kind WHEN 'tax_invoice_xml' THEN 'tax/*.xml'
                WHEN 'waybill_xml' THEN 'logistics/' || split_part(rel_path, '/', 2) || '/*.xml'
@@ -87,6 +88,13 @@ CREATE OR REPLACE TEMP TABLE evidence_last_delivery AS
 SELECT evidence_source(rel_path, file_kind) AS source, max(business_date) AS night
 FROM files WHERE business_date <= getvariable('business_date') AND file_kind IS NOT NULL
 GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE evidence_doubtful_delivery AS
+SELECT i.source, i.business_date AS night,
+       CASE i.check_id WHEN 'DQ_SOURCE_LATE' THEN printf('%s delivered late for %s (after the cut-off)', i.source, i.business_date)
+                       ELSE printf('%s delivered no record for %s', i.source, i.business_date) END AS reason
+FROM dq_source_issues i JOIN evidence_last_delivery d ON d.source = i.source AND d.night = i.business_date
+WHERE i.check_id IN ('DQ_SOURCE_LATE', 'DQ_SOURCE_EMPTY');
 
 CREATE OR REPLACE TEMP TABLE evidence_quarantine AS
 SELECT evidence_source(src_path, file_kind) AS source, business_date AS night, src_pos IS NULL AS whole_file, raw,
@@ -121,7 +129,8 @@ CREATE OR REPLACE TEMP MACRO evidence_carriers(since) AS (
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
 -- since while the evidence window from since is open: an awaited source (a list) that has not
 -- delivered since a night from since - evidence_window_days on (or never has), or whose file was
--- quarantined whole in that time, or whose quarantined record names one of doc_keys.
+-- quarantined whole in that time, or whose last delivery in that time was late or empty, or whose
+-- quarantined record names one of doc_keys.
 CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
   SELECT CASE WHEN count(*) > 0
                    AND getvariable('business_date') < since + getvariable('evidence_window_days')
@@ -135,6 +144,9 @@ CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
     CROSS JOIN evidence_latest_night n
     LEFT JOIN evidence_last_delivery d ON d.source = a.source
     WHERE n.night >= since - getvariable('evidence_window_days') AND n.night > coalesce(d.night, DATE '0001-01-01')
+    UNION ALL
+    SELECT b.source, b.reason FROM evidence_doubtful_delivery b
+    WHERE list_contains(awaited, b.source) AND b.night >= since - getvariable('evidence_window_days')
     UNION ALL
     SELECT q.source, q.reason FROM evidence_quarantine q
     WHERE list_contains(awaited, q.source)

@@ -66,13 +66,15 @@ def test_what_does_not_port_is_refused_with_the_statement() -> None:
         _translate("CREATE OR REPLACE TEMP TABLE t AS SELECT list(x ORDER BY x DESC) FROM files")
     with pytest.raises(NotPortable, match="getvariable"):
         _translate("CREATE OR REPLACE TEMP VIEW v AS SELECT getvariable('unset') FROM files")
-    with pytest.raises(NotPortable, match="not temporary"):
-        _translate("CREATE TABLE elsewhere (a INTEGER)")
+    with pytest.raises(NotPortable, match="parameters"):
+        _translate(("INSERT INTO night_findings VALUES (?)", [1]))
 
 
 def test_warehouse_upkeep_and_reads_are_not_run_on_spark() -> None:
     assert _translate(
         "CREATE TABLE IF NOT EXISTS financings (business_date DATE)",
+        "CREATE TABLE IF NOT EXISTS asof_progress (as_of DATE)",
+        ("INSERT INTO files VALUES (?, ?)", [1, 2]),
         "ALTER TABLE financings ADD COLUMN IF NOT EXISTS x DATE",
         ("SELECT getvariable(?)", ["x"]),
         "SELECT count(*) FROM files",

@@ -48,7 +48,8 @@ def test_data_docs_and_scorecard_render_the_warehouse(tmp_path, sample_inbox):
         scores = wh.con.execute(
             "SELECT source, count(*) FILTER (WHERE success), count(*) FROM dq_results "
             "WHERE business_date = ? AND dimension = 'uniqueness' GROUP BY ALL", [SAMPLE_NIGHT]).fetchall()
-        failed = wh.con.execute("SELECT suite, expectation FROM dq_results WHERE NOT success").fetchall()
+        # the sample inbox's files arrive as the test copies them, after the night's cut-off: not judged here
+        failed = wh.con.execute("SELECT suite, expectation FROM dq_results WHERE NOT success AND suite <> 'timeliness'").fetchall()
     assert set(failed) == {("financings", "expect_column_values_to_be_unique(financing_id)"),
                            ("financing_invoices", "expect_compound_columns_to_be_unique(['financing_id', 'invoice_no'])")}
     reports = home / "reports" / SAMPLE_NIGHT

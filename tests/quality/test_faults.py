@@ -73,7 +73,12 @@ def test_each_warning_fault_is_found_by_its_check_and_nothing_else(played):
     assert issues == by_registry, "every registry fault is found, on its source, and no other issue is raised"
     by_gx = {p.found_by for p in faults if not p.found_by.startswith("DQ_")}
     assert by_gx <= failed
+    timeliness = "timeliness: expect_files_to_arrive_by_cutoff(2026-11-22T03:30+08:00)"
+    assert timeliness in failed, "the late file also fails its source's timeliness result"
+    assert rows(home, "SELECT source FROM dq_results WHERE business_date = ? AND suite = 'timeliness' AND NOT success",
+                FAULTY) == [("bills/*.xml",)]
     consequences = {
+        timeliness,
         "erp_ap_items: expect_table_row_count_to_be_between(table)",  # the payables' volume as a whole may fall
         "financing_invoices: expect_compound_columns_to_be_unique(['financing_id', 'invoice_no'])",  # the twin's invoices
     }

@@ -81,7 +81,7 @@ def test_clean_night_passes_every_suite_and_writes_the_reports(scenario):
     assert rows(home, "SELECT count(*) FROM dq_source_issues") == [(0,)]
     results = rows(home, "SELECT DISTINCT business_date, dimension, success FROM dq_results")
     assert {d for d, _, _ in results} == set(NIGHTS)
-    assert {dim for _, dim, _ in results} == {"completeness", "validity", "uniqueness", "consistency", "volume"}
+    assert {dim for _, dim, _ in results} == {"completeness", "validity", "uniqueness", "consistency", "volume", "timeliness"}
     assert all(ok for _, _, ok in results), failed_expectations(home)
     reports = home / "reports" / LAST.isoformat()
     assert "Great Expectations" in (reports / "data_docs" / "index.html").read_text("utf-8")

@@ -12,7 +12,7 @@ from pathlib import Path
 from connectors.archive import Archive
 from connectors.sources import LocalFolderSource
 from integration.nights import BUSINESS_TZ
-from quality.timeliness import arrival_deadline, late_sources
+from quality.timeliness import arrival_deadline, late_sources, timeliness_results
 from reconciliation.catalogue import BY_ID
 from simulator.arrivals import LATE, ON_TIME, arrival, stamp_arrivals
 
@@ -47,6 +47,18 @@ def test_a_file_arriving_after_the_cut_off_makes_its_source_late():
     assert issue.evidence["files"] == [{"file": "tax/26320000000000012345.xml", "arrived_at": "2026-11-22T01:15:00+00:00"}]
     assert issue.evidence["late_minutes"] == 5 * 60 + 45
     assert BY_ID["DQ_SOURCE_LATE"].category.value == "data_quality"
+
+
+def test_each_source_of_known_arrival_gets_a_timeliness_result():
+    files = [Landed("tax/batch_0001.xml", at(1)), Landed("tax/26320000000000012345.xml", at(9, 15)),
+             Landed("bills/b1.xml", at(3, 30)), Landed("platform/financings.csv", None)]
+    rows = {r[1]: r for r in timeliness_results(files, DAY, DEADLINE)}
+    assert set(rows) == {"tax/*.xml", "bills/*.xml"}, "a file of unknown arrival is not judged"
+    day, _, suite, _, dimension, success, observed, files_judged, late, share, sample = rows["tax/*.xml"]
+    assert (day, suite, dimension, success, files_judged, late, share) == (DAY, "timeliness", "timeliness", False, 2, 1, 0.5)
+    assert observed == "last arrival 2026-11-22T09:15+08:00"
+    assert json.loads(sample) == [{"value": "2026-11-22T09:15+08:00", "file": "tax/26320000000000012345.xml", "pos": None}]
+    assert rows["bills/*.xml"][5] is True and rows["bills/*.xml"][10] is None
 
 
 def test_on_time_files_and_files_of_unknown_arrival_are_not_late():
