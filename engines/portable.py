@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -113,8 +113,9 @@ class Translator:
     variables: dict[str, object] = field(default_factory=dict)
     macros: dict[str, _Macro] = field(default_factory=dict)
     reads: set[str] = field(default_factory=set)  # the warehouse tables the statements read
+    kept: set[str] = field(default_factory=set)  # tables the session creates for its own bookkeeping
 
-    def feed(self, sql: str, params: Sequence[object] | None = None) -> list[Action]:
+    def feed(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> list[Action]:
         """The Spark actions of one executed DuckDB statement (a script: several)."""
         variable = _SET_VARIABLE.match(sql)
         if variable:
@@ -123,21 +124,19 @@ class Translator:
         if _READ_ONLY.match(sql):
             return []
         upkeep = _UPKEEP.match(sql)
-        if upkeep and upkeep.group(1).lower() in self.base_tables:
+        if upkeep and upkeep.group(1).lower() in self.base_tables | self.kept:
             return []  # the warehouse's own bookkeeping (its rows are the store's, not the night's judgement)
-        if params:
-            raise NotPortable(f"a statement with parameters the Spark engine cannot bind: {sql.strip()[:120]}")
         actions: list[Action] = []
         for statement in sqlglot.parse(_LEN.sub("array_length(", sql), read="duckdb"):
             if statement is not None:
-                actions.extend(self._statement(statement))
+                actions.extend(self._statement(_bind_parameters(statement, params) if params else statement))
         return actions
 
     # -- statements --------------------------------------------------------------------------
 
-    def _set_variable(self, name: str, value_sql: str, params: Sequence[object] | None) -> None:
+    def _set_variable(self, name: str, value_sql: str, params: Sequence[object] | Mapping[str, object] | None) -> None:
         if value_sql == "?":
-            if not params or len(params) != 1:
+            if not isinstance(params, Sequence) or len(params) != 1:
                 raise NotPortable(f"SET VARIABLE {name} without its one parameter")
             self.variables[name] = params[0]
             return
@@ -178,6 +177,8 @@ class Translator:
         name = create.this.name if isinstance(create.this, exp.Table) else create.this.this.name
         query = create.expression
         if kind == "TABLE" and not temporary and (name in self.base_tables or query is None):
+            if name not in self.base_tables:
+                self.kept.add(name)
             return []  # the warehouse's schema (IF NOT EXISTS); its rows are the store's
         if kind == "VIEW" and query is not None:
             return [Action("view", name, self._spark(query))]
@@ -239,6 +240,27 @@ class Translator:
 def _target(statement: exp.Expr) -> str:
     table = statement.find(exp.Table)
     return table.name if table else ""
+
+
+def _bind_parameters(statement: exp.Expr, params: Sequence[object] | Mapping[str, object]) -> exp.Expr:
+    """The statement with its parameters (``?``, ``$1``, ``$name``) as literals."""
+    positional = iter(params) if not isinstance(params, Mapping) else None
+
+    def bind(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Placeholder):
+            return node
+        name = node.args.get("this")
+        if isinstance(params, Mapping):
+            if str(name) not in params:
+                raise NotPortable(f"parameter ${name} is not given")
+            return _literal(params[str(name)])
+        if name is None and positional is not None:
+            return _literal(next(positional))
+        if name is not None and str(name).isdigit():
+            return _literal(list(params)[int(name) - 1])
+        raise NotPortable(f"parameter {node.sql()} cannot be bound")
+
+    return statement.transform(bind)
 
 
 def _bind(macro: _Macro, arguments: Sequence[exp.Expr]) -> exp.Expr:

@@ -30,7 +30,7 @@ class Recorded:
     """One statement the DuckDB session executed, with its parameters."""
 
     sql: str
-    params: Sequence[object] | None
+    params: Sequence[object] | Mapping[str, object] | None
 
 
 class _RecordingConnection:
@@ -40,7 +40,7 @@ class _RecordingConnection:
         self._con = con
         self.statements: list[Recorded] = []
 
-    def execute(self, query: str, parameters: Sequence[object] | None = None) -> duckdb.DuckDBPyConnection:
+    def execute(self, query: str, parameters: Sequence[object] | Mapping[str, object] | None = None) -> duckdb.DuckDBPyConnection:
         self.statements.append(Recorded(query, parameters))
         return self._con.execute(query, parameters)
 
@@ -50,8 +50,8 @@ class _RecordingConnection:
         return getattr(self._con, name)
 
 
-#: What the session may call on its connection besides ``execute``: reading back, never changing.
-_REPLAYABLE = frozenset({"extract_statements", "fetchall", "fetchone", "description"})
+#: What the session may call on its connection besides ``execute``: reading back, transactions.
+_REPLAYABLE = frozenset({"extract_statements", "fetchall", "fetchone", "description", "begin", "commit", "rollback"})
 
 
 def empty_copy(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

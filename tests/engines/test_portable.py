@@ -66,8 +66,8 @@ def test_what_does_not_port_is_refused_with_the_statement() -> None:
         _translate("CREATE OR REPLACE TEMP TABLE t AS SELECT list(x ORDER BY x DESC) FROM files")
     with pytest.raises(NotPortable, match="getvariable"):
         _translate("CREATE OR REPLACE TEMP VIEW v AS SELECT getvariable('unset') FROM files")
-    with pytest.raises(NotPortable, match="parameters"):
-        _translate(("INSERT INTO night_findings VALUES (?)", [1]))
+    with pytest.raises(NotPortable, match=r"\$d is not given"):
+        _translate(("CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM files WHERE business_date = $d", {"e": 1}))
 
 
 def test_warehouse_upkeep_and_reads_are_not_run_on_spark() -> None:
