@@ -155,6 +155,7 @@ class LandedFile:
     superseded: tuple[str, ...]  # earlier other bytes of this night and path, oldest first
     received_at: str | None = None  # when the engine landed these bytes (UTC, ISO 8601)
     arrived_at: str | None = None  # when the source wrote them (UTC, ISO 8601; None: not known)
+    seq: int | None = None  # the manifest seq of this sighting: the file's delivery order (warehouse.asof)
 
     @property
     def to_parse(self) -> bool:
@@ -270,7 +271,7 @@ class _Index:
             status = FileStatus.NEW
         return LandedFile(
             latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded,
-            latest.received_at, latest.arrived_at,
+            latest.received_at, latest.arrived_at, latest.seq,
         )
 
 

@@ -61,6 +61,8 @@ class LandedFileLike(Protocol):
     def superseded(self) -> tuple[str, ...]: ...
     @property
     def object_path(self) -> Path: ...
+    @property
+    def seq(self) -> int | None: ...
 
 
 @dataclass
@@ -273,6 +275,7 @@ def _register_files(
             rows=o.rows,
             quarantined=o.quarantined,
             superseded=";".join(by_path[o.rel_path].superseded) or None,
+            seq=by_path[o.rel_path].seq,
         )
         for o in outcomes
     ]

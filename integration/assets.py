@@ -29,6 +29,7 @@ from integration.progress import DagsterRenderer, rendered_by, stage
 from integration.resources import ScfHome
 from ledger.entries import ArchiveManifest
 from ledger.nightly import append_night
+from ledger.touched import forget_progress
 from reconciliation.catalogue import CHECKS, default_params
 from reconciliation.findings import run_catalogue
 from reconciliation.reports import write_csv_reports
@@ -145,6 +146,8 @@ def voucher_ledger(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Materi
         stage("voucher_ledger", unit="entries") as entries,
         stage("voucher_ledger", unit="verified") as verified,
     ):
+        if scf.full:
+            forget_progress(warehouse.con)
         result = append_night(
             warehouse.con,
             business_date_of(context),
@@ -172,11 +175,13 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
     with settings.open_warehouse() as warehouse, stage("findings", total=len(CHECKS), unit="checks") as checks:
         sync_trail(warehouse.con, settings.home)  # the clerks' dispositions, verified, before the verdicts
         run = run_catalogue(
-            warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance()
+            warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance(),
+            full=scf.full,
         )
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}")
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
     return dg.MaterializeResult(
         metadata={
+            "asof_state": run.asof_build,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},

@@ -91,7 +91,7 @@ def _summary_table(summaries: list[NightSummary]) -> Table:
     return table
 
 
-def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> None:
+def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None, *, full: bool = False) -> None:
     """Run the nightly job for each date in order and print the summary table.
 
     A failed night stops the list: :class:`~integration.runner.NightFailedError` names it."""
@@ -101,7 +101,7 @@ def run_nights(dates: list[dt.date], home: Path | None, inbox: Path | None) -> N
     for day in dates:
         console.rule(f"business date {day}")
         with RichRenderer(console) as bars, rendered_by(bars):
-            result = run_night(day, home=settings.home, inbox=inbox)  # no inbox: the configured source
+            result = run_night(day, home=settings.home, inbox=inbox, full=full)  # no inbox: the configured source
         raise_if_failed(result, day)
         with settings.open_warehouse() as warehouse:
             summaries.append(night_summary(warehouse.con, day))
@@ -114,6 +114,7 @@ def run(
     date: str = typer.Option(None, "--date", help="Business date YYYY-MM-DD to run."),
     all_nights: bool = typer.Option(False, "--all", help="Run every night the inbox holds (or the home ran), in order."),
     catch_up: bool = typer.Option(False, "--catch-up", help="With --date: first run the earlier nights that have not run."),
+    full: bool = typer.Option(False, "--full", help="Recompute each night from every night, not on top of the last (the oracle)."),
     inbox: Path = InboxOption,
     home: Path = HomeOption,
 ) -> None:
@@ -140,7 +141,7 @@ def run(
             console.print(f"Replaying the later nights already run, in order, so their reports are what they "
                           f"would have been: {', '.join(map(str, plan.replay))}")
         dates = list(plan.nights)
-    run_nights(dates, home, inbox)
+    run_nights(dates, home, inbox, full=full)
 
 
 @app.command()

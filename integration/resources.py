@@ -31,6 +31,7 @@ class ScfHome(dg.ConfigurableResource):
 
     home: str = ""
     inbox: str = ""
+    full: bool = False  # recompute the night from every night (the as-of state, the ledger's decisions): the oracle
 
     def settings(self) -> Settings:
         """The settings of this home, with the configured overrides applied."""

@@ -34,12 +34,14 @@ def run_night(
     home: Path | None = None,
     inbox: Path | None = None,
     quiet_dagster: bool = True,
+    full: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Execute the nightly job for ``business_date`` on the home's Dagster instance.
 
     ``home`` and ``inbox`` configure the ``scf`` resource (empty: environment / defaults).
     A night outside the nights offered raises :class:`~integration.nights.NightOrderError`;
     a night whose earlier nights have not all succeeded fails (use :func:`plan_night`).
+    ``full`` recomputes the night from every night instead of building on the last (the oracle).
     Failures of the run do not raise: the caller inspects ``result.success``.
     """
     settings = load_settings(home, inbox)
@@ -47,7 +49,7 @@ def run_night(
     if reason:
         raise nights.NightOrderError(f"night {reason}")
     run_config: dict = {
-        "resources": {"scf": {"config": {"home": str(settings.home), "inbox": str(inbox or "")}}},
+        "resources": {"scf": {"config": {"home": str(settings.home), "inbox": str(inbox or ""), "full": full}}},
     }
     if quiet_dagster:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}  # failures: failure_messages

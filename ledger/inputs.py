@@ -23,6 +23,7 @@ import pyarrow as pa
 from foundation.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
 from ledger.store import fetch_one
+from warehouse.asof import delivery_order, sequenced
 
 BATCH_ROWS = 100_000  # records of a night held as Python objects at a time (read per call)
 INPUT_TABLES = (
@@ -178,14 +179,13 @@ def events_as_of(
         con,
         f"""
         SELECT *,
-               first_value(event_time) OVER (PARTITION BY event_id
-                                             ORDER BY business_date, src_sha256, src_pos) AS _first_time,
+               first_value(event_time) OVER (PARTITION BY event_id ORDER BY {delivery_order()}) AS _first_time,
                min(business_date) OVER (PARTITION BY event_id) AS _first_night
         FROM (
-            SELECT {cols}, e.event_time, e.business_date, e.src_sha256, e.src_pos,
+            SELECT {cols}, e.event_time, e.business_date, e.file_seq, e.src_sha256, e.src_pos,
                    list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
                        AS invoices
-            FROM voucher_events e
+            FROM {sequenced("voucher_events")} e
             LEFT JOIN voucher_event_invoices i
               ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
             WHERE e.business_date <= ? {_among("e.event_id", "event_id", among)}
@@ -193,7 +193,7 @@ def events_as_of(
         )
         """,
         [as_of],
-        "_first_time NULLS LAST, event_id, business_date, src_sha256, src_pos",
+        f"_first_time NULLS LAST, event_id, {delivery_order()}",
         _delivered_event,
     )
 
@@ -201,10 +201,10 @@ def events_as_of(
 def _financings_sql(where: str) -> str:
     cols = ", ".join(f"f.{c}" for c in _FINANCING_COLUMNS)
     return f"""
-        SELECT {cols}, f.business_date, f.src_sha256, f.src_pos,
+        SELECT {cols}, f.business_date, f.file_seq, f.src_sha256, f.src_pos,
                list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.financing_id IS NOT NULL)
                    AS invoices
-        FROM financings f
+        FROM {sequenced("financings")} f
         LEFT JOIN financing_invoices i
           ON i.business_date = f.business_date AND i.src_sha256 = f.src_sha256
          AND i.financing_id = f.financing_id
@@ -239,7 +239,7 @@ def financings_as_of(
         con,
         "SELECT * FROM (" + _financings_sql("f.business_date <= ? " + _among("f.financing_id", "financing_id", among))
         + ") QUALIFY row_number() OVER "
-        "(PARTITION BY financing_id, business_date ORDER BY src_pos DESC, src_sha256 DESC) = 1",
+        f"(PARTITION BY financing_id, business_date ORDER BY {delivery_order(latest_first=True, within_night=True)}) = 1",
         [as_of],
         "financing_id, business_date",
         _delivered_financing,
@@ -267,7 +267,7 @@ def first_financings(
                 "f.business_date <= ? AND f.financing_id IN (SELECT financing_id FROM _ledger_wanted_financings)"
             )
             + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
-            "ORDER BY business_date, src_pos DESC, src_sha256 DESC) = 1",
+            f"ORDER BY business_date, {delivery_order(latest_first=True, within_night=True)}) = 1",
             [as_of],
         )
     finally:
@@ -320,10 +320,10 @@ def tax_invoice_facts(
     try:
         rows = con.execute(
             "SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, CAST(t.issue_time AS DATE) "
-            "FROM tax_invoices t JOIN _ledger_wanted_invoices w USING (invoice_no) "
+            f"FROM {sequenced('tax_invoices')} t JOIN _ledger_wanted_invoices w USING (invoice_no) "
             "WHERE t.business_date <= ? "
             "QUALIFY row_number() OVER (PARTITION BY t.invoice_no "
-            "ORDER BY t.business_date DESC, t.src_sha256 DESC, t.src_pos DESC) = 1",
+            f"ORDER BY {delivery_order('t', latest_first=True)}) = 1",
             [as_of],
         ).fetchall()
     finally:

@@ -57,6 +57,12 @@ def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: i
                 [as_of, window_days, inputs_digest(con, as_of)])
 
 
+def forget_progress(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the decisions the next night could build on: it replays everything (a ``--full`` night;
+    :func:`ledger.schema.ensure_schema` makes the table again)."""
+    con.execute(f"DROP TABLE IF EXISTS {PROGRESS}")
+
+
 def incremental_base(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> dt.date | None:
     """The night whose persisted decisions night ``as_of`` may build on, or ``None`` (replay all)."""
     row = fetch_one(con, f"SELECT as_of, window_days, inputs_digest FROM {PROGRESS}")

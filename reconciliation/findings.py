@@ -68,6 +68,7 @@ class CheckRun:
     seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
+    asof_build: str = ""  # how the as-of state was made: full or incremental (warehouse.asof_state.Build)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -85,12 +86,16 @@ def run_catalogue(
     checks: Iterable[Check] | None = None,
     catalogue: Catalogue = CATALOGUE,
     on_check: Callable[[Check], None] | None = None,
+    full: bool = False,
 ) -> CheckRun:
     """Run the checks of ``catalogue`` (all, or ``checks``) for ``business_date`` and replace that
-    night's findings and verdicts (``on_check`` is told each check once it has run: progress)."""
+    night's findings and verdicts (``on_check`` is told each check once it has run: progress);
+    ``full`` rebuilds the as-of state from every night instead of building on the last night's."""
     ensure_tables(con)
     run = CheckRun(business_date)
-    open_night(con, business_date, params, catalogue)
+    started = time.perf_counter()
+    run.asof_build = open_night(con, business_date, params, catalogue, full=full).value
+    run.seconds_by_check["asof_state"] = time.perf_counter() - started
     prepare_trade_matches(con, run.seconds_by_check)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
@@ -187,14 +192,25 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
                  coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                  f.debtor_uscc, f.financed_amount_fen, f.status
           FROM named f LEFT JOIN worst w USING (financing_id)
-        ), previous AS (
+        ), last_night AS (  -- each financing's latest earlier verdict: that of the last night run before, read
+          SELECT financing_id, verdict, verdict_since FROM financing_verdicts WHERE business_date = $2
+        ), previous AS (  -- alone, but for the financings that night did not list (new ones), looked up further back
+          SELECT * FROM last_night
+          UNION ALL
           SELECT financing_id, verdict, verdict_since FROM financing_verdicts
-          WHERE business_date < $1
+          WHERE business_date < $2
+            AND financing_id IN (SELECT financing_id FROM judged EXCEPT SELECT financing_id FROM last_night)
           QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
         )
         SELECT $1 AS business_date, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
                j.debtor_uscc, j.financed_amount_fen, j.status,
                CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since
         FROM judged j LEFT JOIN previous p USING (financing_id)""",
-        [business_date],
+        [business_date, _last_night_before(con, business_date)],
     )
+
+
+def _last_night_before(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
+    """The latest night before ``business_date`` with verdicts (one night's rows are read, not all history's)."""
+    row = con.execute("SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?", [business_date]).fetchone()
+    return row[0] if row else None

@@ -1,7 +1,8 @@
-"""The SQL session of one night: the as-of views, the parameters, the shared views.
+"""The SQL session of one night: the as-of state, the parameters, the shared views.
 
-Every check of night D runs on a connection prepared here: ``cur_*`` views holding the
-history up to D (:func:`warehouse.asof.create_asof_views`), the catalogue's
+Every check of night D runs on a connection prepared here: ``cur_*`` views over the as-of
+state of D (the version of record of every key, :mod:`warehouse.asof_state`: kept night by
+night, or rebuilt from all history when asked or in doubt), the catalogue's
 parameters as DuckDB variables (configuration overriding the defaults), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
 """
@@ -17,7 +18,7 @@ import duckdb
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import severity_macros_sql
-from warehouse.asof import create_asof_views
+from warehouse.asof_state import Build, create_state_views, refresh_asof_state
 from warehouse.registry import create_table
 from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
 
@@ -45,8 +46,11 @@ def open_night(
     business_date: dt.date,
     params: Mapping[str, int | str] | None = None,
     catalogue: Catalogue = CATALOGUE,
-) -> None:
-    """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring)."""
+    *,
+    full: bool = False,
+) -> Build:
+    """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring);
+    ``full`` rebuilds the as-of state from every night.  Returns how the state was made."""
     defaults = catalogue.default_params()
     unknown = set(params or {}) - set(defaults)
     if unknown:
@@ -54,8 +58,10 @@ def open_night(
     ensure_ledger_schema(con)
     for table in (POOLS, POOL_ASSETS, DQ_SOURCE_ISSUES):  # the POOL_* and DQ_* checks read them
         create_table(con, table)
-    create_asof_views(con, business_date)
+    build = refresh_asof_state(con, business_date, full=full)
+    create_state_views(con)
     set_check_variables(con, business_date, {**defaults, **(params or {})})
     con.execute(severity_macros_sql())
     for name in PRELUDES:
         con.execute(sql_script(name))
+    return build

@@ -67,7 +67,7 @@ def financing(warehouse: Warehouse, day: dt.date, financing_id: str, product: st
 def delivered(warehouse: Warehouse, day: dt.date, *rel_paths: str) -> None:
     """Register files as delivered (and loaded) on ``day``, as the loader does."""
     rows = [FILES.Row(business_date=day, rel_path=rel, sha256=f"sha-{day}-{rel}", size=0, file_kind=_kind(rel), status="loaded",
-                      rows=0, quarantined=0, superseded=None) for rel in rel_paths]
+                      rows=0, quarantined=0, superseded=None, seq=None) for rel in rel_paths]
     warehouse.append("files", FILES.arrow(rows))
 
 

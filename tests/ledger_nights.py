@@ -23,14 +23,17 @@ from ledger.inputs import INPUT_TABLES
 from ledger.process import standing_events
 from ledger.state import all_vouchers
 from ledger.store import insert_arrow
-from warehouse.schemas import SCHEMAS
+from warehouse.registry import create_table
+from warehouse.schemas import FILES, SCHEMAS
 
 # Child tables come from the same delivered file as their parent rows.
 _SOURCE_FILE = {"voucher_event_invoices": "voucher_events", "financing_invoices": "financings"}
 
 
 def create_input_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[str] = INPUT_TABLES) -> None:
-    """Create the given typed tables (empty) from their Arrow schemas, if absent."""
+    """Create the given typed tables (empty) from their Arrow schemas, and the file register
+    (the delivery order of files, :data:`warehouse.asof.DELIVERY_ORDER`), if absent."""
+    create_table(con, FILES)
     for name in tables:
         con.register("_ledger_empty", SCHEMAS[name].empty_table())
         try:

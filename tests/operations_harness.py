@@ -76,9 +76,10 @@ def settings_toml(settings: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def play(out: Path, schedule: Schedule, steps: Sequence[Step], home: Path, inbox: Path) -> list[RunOutcome]:
+def play(out: Path, schedule: Schedule, steps: Sequence[Step], home: Path, inbox: Path, *,
+         full: bool = False) -> list[RunOutcome]:
     """Execute ``steps`` (pieces under the simulation's ``out`` dir) on ``home`` (initialised
-    first, as ``scf init`` does) and ``inbox``."""
+    first, as ``scf init`` does) and ``inbox``; ``full``: every night ``scf run --full``."""
     init_home(home)  # as `scf init`: creates only what the home lacks
     outcomes: list[RunOutcome] = []
     for step in steps:
@@ -86,7 +87,8 @@ def play(out: Path, schedule: Schedule, steps: Sequence[Step], home: Path, inbox
             shutil.copytree(out / step.piece, inbox / step.night, dirs_exist_ok=True)
             continue
         (home / "scf.toml").write_text(settings_toml(schedule.settings[step.settings]), "utf-8")
-        result = CliRunner().invoke(app, ["run", "--date", step.night, "--home", str(home), "--inbox", str(inbox)])
+        result = CliRunner().invoke(app, ["run", "--date", step.night, "--home", str(home), "--inbox", str(inbox),
+                                          *(["--full"] if full else [])])
         ok = result.exit_code == 0
         messages = [] if ok else [*result.output.strip().splitlines()[-3:], repr(result.exception)]
         outcomes.append(RunOutcome(step, ok, messages, NightReport.read(home, step.night) if ok else None))

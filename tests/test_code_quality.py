@@ -6,6 +6,7 @@ change that adds a finding cannot pass the suite."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,3 +46,15 @@ def test_every_product_package_has_a_layer() -> None:
     (layers,) = [c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
     layered = {name.strip() for layer in layers for name in layer.split("|")}
     assert shipped - {"simulator"} == layered == set(config["tool"]["importlinter"]["root_packages"]) - {"simulator"}
+
+
+def test_the_architecture_document_draws_the_enforced_layers() -> None:
+    """docs/ARCHITECTURE.md's layers are the contract's, and its package table names every package."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    (layers,) = [c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    doc = (REPO / "docs" / "ARCHITECTURE.md").read_text("utf-8")
+    drawn = re.search(r"```layers\n(.*?)```", doc, re.S)
+    assert drawn is not None, "docs/ARCHITECTURE.md has no ```layers block"
+    assert drawn.group(1).split("\n")[:-1] == layers
+    for package in {name.strip() for layer in layers for name in layer.split("|")}:
+        assert f"| `{package}/` |" in doc, f"docs/ARCHITECTURE.md's package table lacks {package}/"

@@ -1,8 +1,11 @@
-"""As-of views across nights: the version of each record as of night D.
+"""The one definition of "the version of record R as of night D", for the checks and the ledger.
 
-Checks of night D look at history through *as-of views* (``cur_<table>``): rows of nights up
-to D, the latest version of each natural key, child rows (invoice lines, presented invoices,
-endorsements) following their parent's version.
+Among R's rows delivered on nights up to D, the version of record is the last in
+:data:`DELIVERY_ORDER`: the latest night; within it the file delivered last; within the file the
+later position.  Child rows (invoice lines, presented invoices, endorsements) follow their
+parent's version.  Checks of night D read it through ``cur_<table>`` (these views, or the state
+kept night by night, :mod:`warehouse.asof_state`); the ledger orders its inputs by the same terms
+(:func:`sequenced`, :func:`delivery_order`).
 """
 
 from __future__ import annotations
@@ -11,41 +14,67 @@ import datetime as dt
 
 import duckdb
 
-from warehouse.schemas import NATURAL_KEYS, SCHEMAS
+from warehouse.schemas import CHILD_OF, NATURAL_KEYS, SCHEMAS  # child tables follow their parent row's version
 
-# Child tables follow the version of their parent row: (parent table, join columns).
-CHILD_OF: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tax_invoice_lines": ("tax_invoices", ("invoice_no",)),
-    "bill_endorsements": ("bills", ("cd_no", "range_start")),
-    "voucher_event_invoices": ("voucher_events", ("event_id",)),
-    "financing_invoices": ("financings", ("financing_id",)),
-}
+ASOF_VERSION = 2
+"""Bumped whenever the definition changes: as-of state built by another version is rebuilt."""
+
+DELIVERY_ORDER: tuple[str, ...] = ("business_date", "file_seq", "src_pos", "src_sha256")
+"""The order rows were delivered in, the last the version of record: the night, then the file's
+delivery order within the night (``files.seq``, the archive manifest's sequence: a file delivered
+or restated later in the night wins), then the position in the file; ``src_sha256`` last, only so
+that the order is total (rows of files the register does not know have ``file_seq`` 0)."""
+
+_FILE_SEQ = "(SELECT business_date, sha256 AS src_sha256, max(seq) AS file_seq FROM files GROUP BY ALL)"
+
+
+def _sequenced_select(source: str) -> str:
+    return (f"SELECT *, struct_pack({', '.join(DELIVERY_ORDER)}) AS delivery_key FROM ("
+            f"SELECT _t.*, coalesce(_s.file_seq, 0) AS file_seq FROM {source} _t "
+            f"LEFT JOIN {_FILE_SEQ} _s USING (business_date, src_sha256))")
+
+
+def sequenced(table: str) -> str:
+    """A FROM item: the rows of ``table`` with ``file_seq`` (their file's delivery order in its night)
+    and ``delivery_key`` (a struct of :data:`DELIVERY_ORDER`: compares and sorts in delivery order).
+    SQL files read the same through the table macro ``sequenced_rows('<table>')`` (:func:`install_asof_macros`)."""
+    return f"({_sequenced_select(table)})"
+
+
+def install_asof_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define this connection's ``sequenced_rows(table_name)``: :func:`sequenced` for SQL files."""
+    con.execute(f"CREATE OR REPLACE TEMP MACRO sequenced_rows(t) AS TABLE {_sequenced_select('query_table(t)')}")
+
+
+def delivery_order(alias: str = "", *, latest_first: bool = False, within_night: bool = False) -> str:
+    """ORDER BY terms of :data:`DELIVERY_ORDER` (columns of ``alias``): delivery order, or the
+    version of record first; ``within_night`` leaves out the night."""
+    prefix = f"{alias}." if alias else ""
+    columns = DELIVERY_ORDER[1:] if within_night else DELIVERY_ORDER
+    return ", ".join(f"{prefix}{c}{' DESC' if latest_first else ''}" for c in columns)
+
+
+def latest_versions_sql(table: str, where: str) -> str:
+    """The version of record of each natural key of ``table`` among its rows meeting ``where``."""
+    keys = ", ".join(NATURAL_KEYS[table])
+    return (f"SELECT * EXCLUDE (file_seq, delivery_key) FROM {sequenced(table)} WHERE {where} "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {delivery_order(latest_first=True)}) = 1")
+
+
+def children_sql(child: str, parents: str) -> str:
+    """The rows of ``child`` belonging to the parent versions in ``parents``."""
+    join_cols = CHILD_OF[child][1]
+    on = " AND ".join(f"c.{col} = p.{col}" for col in (*join_cols, "business_date", "src_sha256", "src_pos"))
+    return f"SELECT c.* FROM {child} c JOIN {parents} p ON {on}"
 
 
 def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    """Create temporary ``cur_<table>`` views: history up to ``as_of``, latest version wins.
-
-    The latest version of a natural key is the row of the latest night; within a night,
-    the later position in its file.  Child rows are those of their parent's version.
-    """
-    day = as_of.isoformat()
+    """Create temporary ``cur_<table>`` views: the version of record of every key as of ``as_of``
+    (:data:`DELIVERY_ORDER`), computed from every night up to it; child rows follow their parent's version."""
+    install_asof_macros(con)
+    up_to = f"business_date <= DATE '{as_of.isoformat()}'"
     for name in SCHEMAS:
-        if name in CHILD_OF:
-            continue
-        keys = ", ".join(NATURAL_KEYS[name])
-        con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW cur_{name} AS
-            SELECT * EXCLUDE (_rank) FROM (
-              SELECT *, row_number() OVER (PARTITION BY {keys}
-                ORDER BY business_date DESC, src_pos DESC, src_sha256 DESC) AS _rank
-              FROM {name} WHERE business_date <= DATE '{day}')
-            WHERE _rank = 1"""
-        )
-    for child, (parent, join_cols) in CHILD_OF.items():
-        on = " AND ".join(f"c.{col} = p.{col}" for col in join_cols)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW cur_{child} AS
-            SELECT c.* FROM {child} c JOIN cur_{parent} p
-              ON {on} AND c.business_date = p.business_date AND c.src_sha256 = p.src_sha256
-             AND c.src_pos = p.src_pos"""
-        )
+        if name not in CHILD_OF:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{name} AS {latest_versions_sql(name, up_to)}")
+    for child, (parent, _) in CHILD_OF.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{child} AS {children_sql(child, f'cur_{parent}')}")

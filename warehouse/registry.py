@@ -149,15 +149,9 @@ class Table:
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
     """Insert :attr:`Table.Row` rows into ``table``, by column name."""
-    data = table.arrow(rows)
-    if data.num_rows == 0:
-        return
-    view = f"_incoming_{table.name}"
-    con.register(view, data)
-    try:
-        con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    incoming_rows = table.arrow(rows)
+    if incoming_rows.num_rows:  # read by DuckDB's replacement scan of this frame's variables
+        con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_rows")
 
 
 def _row_type(name: str, columns: Iterable[Column]) -> type[Any]:

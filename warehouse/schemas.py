@@ -379,6 +379,7 @@ FILES = Table(
         Column("rows", pa.int64()),
         Column("quarantined", pa.int64()),
         Column("superseded", pa.string(), note="sha256s of earlier versions, ';'-separated"),
+        Column("seq", pa.int64(), note="the archive manifest's seq of the file: its delivery order (warehouse.asof)"),
     ),
     "The files register: every delivered file of a night and what became of it.",
 )

@@ -50,15 +50,14 @@ GROUP BY financing_id;
 
 -- financings.csv rows that failed parsing and that no later row of the same financing (readable
 -- or not) replaces: the latest word on their financing is that it could not be read.
+-- "Later" is the delivery order of warehouse/asof.py (delivery_key); the latest readable row of a
+-- financing is its cur_financings version.
 CREATE OR REPLACE TEMP TABLE unreadable_financings AS
-SELECT r.* FROM financing_rejects r
-WHERE r.business_date <= getvariable('business_date')
-  AND NOT EXISTS (SELECT 1 FROM financings f
-                  WHERE f.financing_id = r.financing_id AND f.business_date <= getvariable('business_date')
-                    AND (f.business_date > r.business_date
-                         OR f.business_date = r.business_date AND f.src_pos > r.src_pos))
+SELECT r.* EXCLUDE (file_seq, delivery_key) FROM sequenced_rows('cur_financing_rejects') r
+WHERE NOT EXISTS (SELECT 1 FROM sequenced_rows('cur_financings') f
+                  WHERE f.financing_id = r.financing_id AND f.delivery_key > r.delivery_key)
 QUALIFY row_number() OVER (PARTITION BY coalesce(r.financing_id, r.src_sha256 || ':' || r.src_pos)
-                           ORDER BY r.business_date DESC, r.src_pos DESC) = 1;
+                           ORDER BY r.delivery_key DESC) = 1;
 
 -- Every asset a financing claims: the live financings, and the unreadable rows of financings
 -- known by no readable row (a malformed row still counts against the asset it names).

@@ -30,14 +30,16 @@ FROM cur_waybills;
 
 -- Core enterprises: every USCC that has delivered ERP files up to the night, or issued a voucher
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
--- payables are awaited, see TRADE_NO_PAYABLE).
+-- payables are awaited, see TRADE_NO_PAYABLE). core_uscc is part of every ERP record's key, so the
+-- as-of state names every core that ever delivered; an event's issuer may be restated, so all
+-- delivered events count.
 CREATE OR REPLACE TEMP TABLE mt_cores AS
 SELECT issuer_uscc AS core_uscc FROM voucher_events
 WHERE event_type = 'ISSUE' AND issuer_uscc IS NOT NULL AND business_date <= getvariable('business_date')
-UNION SELECT core_uscc FROM erp_po_items WHERE business_date <= getvariable('business_date')
-UNION SELECT core_uscc FROM erp_ap_items WHERE business_date <= getvariable('business_date')
-UNION SELECT core_uscc FROM erp_goods_receipts WHERE business_date <= getvariable('business_date')
-UNION SELECT core_uscc FROM erp_vendors WHERE business_date <= getvariable('business_date');
+UNION SELECT core_uscc FROM cur_erp_po_items
+UNION SELECT core_uscc FROM cur_erp_ap_items
+UNION SELECT core_uscc FROM cur_erp_goods_receipts
+UNION SELECT core_uscc FROM cur_erp_vendors;
 
 -- Every invoice presented by a live financing, with what the match needs. The net quantity
 -- deducts the quantities of red-letter invoices reversing it; status and remaining value are

@@ -49,7 +49,7 @@ class Deliveries:
             (self.objects / sha[:2]).mkdir(parents=True, exist_ok=True)
             (self.objects / sha[:2] / sha).write_text(content, "utf-8")
             rows.append(FILES.Row(business_date=day, rel_path=rel_path, sha256=sha, size=len(content), file_kind=None, status=status,
-                                  rows=n_rows, quarantined=quarantined, superseded=None))
+                                  rows=n_rows, quarantined=quarantined, superseded=None, seq=None))
         self.wh.append("files", FILES.arrow(rows))
 
     def issues(self, day: dt.date = DAY, **params: int | str):

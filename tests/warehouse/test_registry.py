@@ -66,7 +66,7 @@ def test_engine_rows_are_named_too():
     with pytest.raises(TypeError, match="files.Row"):
         FILES.arrow([(NIGHT, "a.csv", "00", 1, None, "loaded", 0, 0, None)])
     row = FILES.Row(business_date=NIGHT, rel_path="a.csv", sha256="00", size=1, file_kind=None, status="loaded",
-                    rows=0, quarantined=0, superseded=None)
+                    rows=0, quarantined=0, superseded=None, seq=None)
     assert FILES.arrow([row]).to_pylist()[0]["status"] == "loaded"
     assert FILES.arrow([]).schema == FILES.schema
 

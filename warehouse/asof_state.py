@@ -1,0 +1,135 @@
+"""The as-of state kept night by night: ``asof_<table>`` holds the version of record of every key
+as of the last night run (:data:`warehouse.asof.DELIVERY_ORDER`), so that a night's checks read it instead of
+ranking all history again.
+
+Night D builds on the state of an earlier night P by replacing only the keys delivered on D: the
+version of record as of D of a key delivered on D is its latest row of D, and every other key
+stands as of P.  That holds when P < D, no row is dated between P and D, and the rows up to P are
+those the state was built from (:func:`history_digest`: a restated or re-read earlier night, a file
+register changed, the definition changed).  Otherwise, or when asked (``full``), the state is rebuilt from every night up to
+D by the same definition: the full build is the oracle the incremental one is tested against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import duckdb
+
+from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
+from warehouse.schemas import NATURAL_KEYS, SCHEMAS
+from warehouse.transactions import transaction
+
+PROGRESS = "asof_progress"
+"""One row: the night the ``asof_*`` tables hold the state of, and the digest of the rows it rests on."""
+
+
+class Build(StrEnum):
+    """How a night's as-of state was made."""
+
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+def state_table(name: str) -> str:
+    """The table holding the as-of state of typed table ``name``."""
+    return f"asof_{name}"
+
+
+NightDigests = dict[str, dict[dt.date, tuple[int, int]]]
+"""Per table, per night: the count of rows and the XOR of the hashes of their lineage."""
+
+
+def night_digests(con: duckdb.DuckDBPyConnection, up_to: dt.date) -> NightDigests:
+    """What the state rests on, night by night up to ``up_to`` (one scan of the lineage columns):
+    the typed tables' rows (night, file, position) and the file register's delivery order."""
+    digests: NightDigests = {}
+    for name in [*SCHEMAS, "files"]:
+        lineage = "business_date, sha256, seq" if name == "files" else "business_date, src_sha256, src_pos"
+        rows = con.execute(f"SELECT business_date, count(*), bit_xor(hash({lineage})) FROM {name} "
+                           "WHERE business_date <= ? GROUP BY business_date", [up_to]).fetchall()
+        digests[name] = {night: (count, xor) for night, count, xor in rows}
+    return digests
+
+
+def history_digest(digests: NightDigests, as_of: dt.date) -> str:
+    """The digest of every night up to ``as_of`` (and of the definition's version)."""
+    parts = [f"v{ASOF_VERSION}"]
+    for name, nights in digests.items():
+        count, xor = 0, 0
+        for night, (n, x) in nights.items():
+            if night <= as_of:
+                count, xor = count + n, xor ^ x
+        parts.append(f"{name}:{count}:{xor}")
+    return ";".join(parts)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' ORDER BY column_index",
+        [table]).fetchall()]
+
+
+def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests) -> dt.date | None:
+    """The night whose state night ``as_of`` may build on, or ``None`` (build in full)."""
+    row = con.execute(f"SELECT as_of, digest FROM {PROGRESS}").fetchone()
+    if row is None or row[0] >= as_of:
+        return None
+    base, digest = row
+    if any(_columns(con, state_table(name)) != _columns(con, name) for name in SCHEMAS):
+        return None  # a table gained a column since (a migration)
+    if any(base < night < as_of for name in SCHEMAS for night in digests[name]):
+        return None  # a night delivered in between was not run
+    return base if history_digest(digests, base) == digest else None
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    for name in SCHEMAS:
+        if name not in CHILD_OF:
+            con.execute(f"CREATE OR REPLACE TABLE {state_table(name)} AS "
+                        f"{latest_versions_sql(name, 'business_date <= $d')}", {"d": as_of})
+    for child, (parent, _) in CHILD_OF.items():
+        con.execute(f"CREATE OR REPLACE TABLE {state_table(child)} AS {children_sql(child, state_table(parent))}")
+
+
+def _apply_night(con: duckdb.DuckDBPyConnection, night: dt.date) -> None:
+    """Replace the state of every key delivered on ``night`` (the latest night) by its version of that night."""
+    for name in SCHEMAS:
+        if name in CHILD_OF:
+            continue
+        state = state_table(name)
+        same_key = " AND ".join(f"n.{k} IS NOT DISTINCT FROM s.{k}" for k in NATURAL_KEYS[name])
+        con.execute(f"DELETE FROM {state} s WHERE EXISTS (SELECT 1 FROM {name} n WHERE n.business_date = $d AND {same_key})",
+                    {"d": night})
+        con.execute(f"INSERT INTO {state} BY NAME {latest_versions_sql(name, 'business_date = $d')}", {"d": night})
+    for child, (parent, join_cols) in CHILD_OF.items():
+        state = state_table(child)
+        same_parent = " AND ".join(f"n.{k} IS NOT DISTINCT FROM s.{k}" for k in join_cols)
+        con.execute(f"DELETE FROM {state} s WHERE EXISTS (SELECT 1 FROM {parent} n WHERE n.business_date = $d AND {same_parent})",
+                    {"d": night})
+        tonight = f"(SELECT * FROM {state_table(parent)} WHERE business_date = $d)"
+        con.execute(f"INSERT INTO {state} BY NAME {children_sql(child, tonight)}", {"d": night})
+
+
+def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: bool = False) -> Build:
+    """Bring the ``asof_*`` tables to the state as of ``as_of``: on top of the last night's when it
+    may be built on (see the module docstring) and ``full`` is not asked, else from every night."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS} (as_of DATE NOT NULL, digest VARCHAR NOT NULL)")
+    digests = night_digests(con, as_of)
+    base = None if full else _base(con, as_of, digests)
+    with transaction(con):
+        if base is None:
+            _rebuild(con, as_of)
+        else:
+            _apply_night(con, as_of)
+        con.execute(f"DELETE FROM {PROGRESS}")
+        con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?)", [as_of, history_digest(digests, as_of)])
+    return Build.FULL if base is None else Build.INCREMENTAL
+
+
+def create_state_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Temporary ``cur_<table>`` views over the as-of state (what :func:`refresh_asof_state` last built)."""
+    install_asof_macros(con)
+    for name in SCHEMAS:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{name} AS SELECT * FROM {state_table(name)}")
