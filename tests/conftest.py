@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from simulator.arrivals import stamp_arrivals
 from tests.sshd import sshd_server  # noqa: F401  (the SFTP tests' fixture, shared through conftest)
 from warehouse.connection import Warehouse
 
@@ -19,9 +21,12 @@ SAMPLE_NIGHT = "2026-11-20"
 
 @pytest.fixture
 def sample_inbox(tmp_path: Path) -> Path:
-    """A writable inbox holding a copy of the spec's sample night."""
+    """A writable inbox holding a copy of the spec's sample night, its files arriving on time (a copy
+    made now would be late for its night: a late source's "not found" findings are only pending)."""
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES, inbox)
+    for night in (p for p in inbox.iterdir() if p.is_dir()):
+        stamp_arrivals(night, dt.date.fromisoformat(night.name))
     return inbox
 
 
