@@ -33,8 +33,9 @@ def _both_modes_agree(out: Path, schedule: Schedule, data: st.DataObject) -> Non
         assert (a.step, a.ok, a.report) == (b.step, b.ok, b.report), (a.step, a.messages, b.messages)
 
 
-# No shrinking: every example plays whole nights twice.
+# No shrinking: every example plays whole nights twice (longer than pytest-timeout's default).
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @settings(max_examples=2, deadline=None, derandomize=True, database=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -43,6 +44,7 @@ def test_incremental_and_full_homes_agree_on_random_histories(messy: tuple[Path,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(14400)
 @settings(max_examples=20, deadline=None, database=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
