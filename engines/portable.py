@@ -15,6 +15,7 @@ DuckDB construct               handling
                                replaced by the arguments (:meth:`Translator._expand`)
 ``CREATE MACRO … AS TABLE``    kept here; a call in ``FROM`` becomes the macro's query as a
                                subquery
+``query_table('t')``           the table ``t``
 ``CREATE TABLE`` of the        not run: the warehouse's tables are the open store's
 warehouse, ``ALTER``,          (:mod:`engines.store`); their upkeep is the warehouse's job
 ``CREATE INDEX``, ``UPDATE``
@@ -211,6 +212,12 @@ class Translator:
                 if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
                     changed = True
                     return self._variable(node.expressions[0])
+                if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) and node.this.name.lower() == "query_table":
+                    named = node.this.expressions[0].unnest() if node.this.expressions else None
+                    if named is None or not named.is_string:
+                        return node  # its argument is a macro parameter not bound yet
+                    changed = True
+                    return exp.Table(this=exp.to_identifier(named.name), alias=node.args.get("alias"))
                 if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
                     macro = self.macros.get(node.this.name.lower())
                     if macro and macro.table:

@@ -37,6 +37,14 @@ def test_a_table_macro_becomes_a_subquery() -> None:
     assert "FROM (SELECT * FROM financings WHERE business_date <= (CAST('2026-11-20' AS DATE))) AS r" in sql
 
 
+def test_query_table_in_a_table_macro_names_the_table() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP MACRO rows_of(t) AS TABLE SELECT * FROM query_table(t)",
+        "CREATE OR REPLACE TEMP VIEW v AS SELECT * FROM rows_of('financings') r",
+    )
+    assert "FROM (SELECT * FROM financings) AS r" in sql
+
+
 def test_duckdb_only_functions_are_rewritten() -> None:
     (sql,) = _translate(
         "CREATE OR REPLACE TEMP TABLE t AS SELECT list(DISTINCT x ORDER BY x) AS xs, l[1:3] AS head, "
