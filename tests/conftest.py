@@ -23,7 +23,11 @@ SAMPLE_NIGHT = "2026-11-20"
 def sample_inbox(tmp_path: Path) -> Path:
     """A writable inbox holding a copy of the spec's sample night, its files arriving on time (a copy
     made now would be late for its night: a late source's "not found" findings are only pending)."""
-    inbox = tmp_path / "inbox"
+    return copy_samples(tmp_path / "inbox")
+
+
+def copy_samples(inbox: Path) -> Path:
+    """Copy the spec's sample nights to ``inbox``, each file stamped as arriving on time for its night."""
     shutil.copytree(SAMPLES, inbox)
     for night in (p for p in inbox.iterdir() if p.is_dir()):
         stamp_arrivals(night, dt.date.fromisoformat(night.name))

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 pytest.importorskip("pyspark")
-pytestmark = pytest.mark.timeout(1800)  # one Spark session plans ~90 statements: minutes on a loaded machine
+# slow: one Spark session plans ~90 statements (minutes); not yet green on every check (docs/SCALE.md)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 from engines.spark import SparkJudge, spark_session  # noqa: E402
 from integration.home import init_home  # noqa: E402

@@ -25,7 +25,7 @@ from ledger.keys import (
     default_signing_key_path,
     public_key_pem,
 )
-from tests.conftest import REPO, SAMPLE_NIGHT
+from tests.conftest import SAMPLE_NIGHT, copy_samples
 from tests.integration.test_pipeline import NIGHT, query, run_ok
 from warehouse.connection import Warehouse
 
@@ -38,7 +38,7 @@ def pristine(tmp_path_factory) -> tuple[Path, Path]:
     """A home after the sample night, and an inbox holding the next night too."""
     root = tmp_path_factory.mktemp("gate")
     inbox = root / "inbox"
-    shutil.copytree(REPO / "docs" / "spec" / "samples", inbox)
+    copy_samples(inbox)
     later = inbox / NEXT.isoformat() / "tax" / "26320000000000012345.xml"
     later.parent.mkdir(parents=True)
     later.write_bytes((inbox / SAMPLE_NIGHT / "tax" / "26320000000000012345.xml").read_bytes())

@@ -22,7 +22,7 @@ from integration.definitions import defs
 from integration.settings import load_settings
 from pools import registry
 from pools.tape import TAPE_COLUMNS, read_tape_csv
-from tests.conftest import SAMPLE_NIGHT, SAMPLES, SPEC
+from tests.conftest import SAMPLE_NIGHT, SPEC, copy_samples
 from tests.connectors.test_parsers import parse_bytes
 from tests.integration.test_pipeline import read_csv, run_ok
 from warehouse.connection import Warehouse
@@ -52,7 +52,7 @@ def night_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home that ran the sample night with the sample party master."""
     root = tmp_path_factory.mktemp("pools")
     inbox = root / "inbox"
-    shutil.copytree(SAMPLES, inbox)
+    copy_samples(inbox)
     (inbox / SAMPLE_NIGHT / "reference").mkdir()
     shutil.copy(SPEC / "samples-more" / "reference" / "parties.csv", inbox / SAMPLE_NIGHT / "reference")
     home = root / "home"
