@@ -15,6 +15,7 @@ import pytest
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from simulator import Tuning, simulate
+from simulator.arrivals import stamp_arrivals
 from tests.conftest import SAMPLE_NIGHT
 from tests.connectors.test_layouts import WCCYR
 from tests.connectors.test_parsers import CARRIER
@@ -45,6 +46,7 @@ def layouts(home: Path) -> set[str]:
 
 def test_the_sample_night_with_real_2015wccyr_waybills_gives_the_same_verdicts(tmp_path, sample_inbox):
     shutil.copyfile(WCCYR, sample_inbox / SAMPLE_NIGHT / "logistics" / CARRIER / "waybills_0001.xml")
+    stamp_arrivals(sample_inbox / SAMPLE_NIGHT, NIGHT)  # the copy arrives on time, as the sample's other files
     run_nights(tmp_path / "home", sample_inbox, [NIGHT])
     assert layouts(tmp_path / "home") == {"2015WCCYR"}
     # the contract-layout sample night's verdicts (tests/integration/test_pipeline.py::test_sample_night_end_to_end)
