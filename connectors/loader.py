@@ -169,7 +169,7 @@ def _parse_job(
     if landed.status == "duplicate" or kind is None or bad_name_reason(landed.rel_path):
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
-    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
+    return ParseContext(business_date, landed.rel_path, landed.sha256, kind.name, encoding, delimiter, max_amount_fen)
 
 
 def _remove_stale_spools(folder: Path) -> None:
@@ -226,7 +226,7 @@ def _store(
 ) -> FileOutcome:
     """Insert one parsed file's rows and quarantine records; return what became of it."""
     kind = classify(landed.rel_path)
-    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
+    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.name if kind else None, "loaded")
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
     started = time.perf_counter()
     bad_name = bad_name_reason(landed.rel_path)

@@ -26,17 +26,18 @@ from great_expectations.expectations.metrics import ColumnMapMetricProvider, col
 from great_expectations.expectations.row_conditions import Column
 from stdnum.cn import uscc
 
+from connectors.kinds import declared
+from connectors.parsers.csvlayout import CsvLayout
 from connectors.parsers.fields import CD_NO, INVOICE_NO, VOUCHER_ID
-from foundation.vocabulary import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS
-from warehouse.schemas import NATURAL_KEYS
+from connectors.parsers.layouts import WAYBILL_STATUSES
+from foundation.vocabulary import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS, TAX_STATUSES
+from warehouse.schemas import NATURAL_KEYS, PARSED
 
 DOCUMENT_DATE_SLACK_DAYS = 31
 """A source document may be dated up to this many days after the night that delivers it."""
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness", "volume")
 EARLIEST_PLAUSIBLE = dt.date(2000, 1, 1)
 MAX_AMOUNT_FEN = 10**13  # ¥100 bn: beyond it an amount is not plausible for one document
-TAX_STATUSES = ("0", "1", "2", "3", "4")
-WAYBILL_STATUSES = ("1", "2", "3", "4")
 
 
 VALID_USCCS = "dq_valid_usccs"
@@ -146,7 +147,11 @@ def _unique(table: str) -> gxe.Expectation:
 
 
 def table_suites(day: dt.date) -> dict[str, tuple[Frame, list[gxe.Expectation]]]:
-    """Every table suite of the night ``day``: its frame and its expectations (volume aside)."""
+    """Every table suite of the night ``day``: its frame and its expectations (volume aside).
+
+    The tables below carry rules beyond their layout (plausible amounts and dates, USCC check
+    characters …); a CSV kind's table without one gets the suite its layout declares.
+    """
     year = 366
     specs: dict[str, tuple[tuple[str, ...], list[gxe.Expectation]]] = {
         "financings": (
@@ -204,11 +209,26 @@ def table_suites(day: dt.date) -> dict[str, tuple[Frame, list[gxe.Expectation]]]
         "erp_ap_items": (("core_uscc", "bukrs", "gjahr", "belnr", "buzei", "ap_ref", "posting_date", "amount_fen"),
                          [*_not_null("ap_ref", "amount_fen", "posting_date"), *_dates(day, "posting_date")]),
     }
+    for kind in declared():
+        if kind.csv is not None and kind.csv.table not in specs:
+            specs[kind.csv.table] = layout_expectations(kind.csv)
     suites = {}
     for table, (columns, expectations) in specs.items():
         keys = NATURAL_KEYS[table]
         suites[table] = (_table_frame(table, (*keys, *columns)), [*expectations, _unique(table)])
     return suites
+
+
+def layout_expectations(layout: CsvLayout) -> tuple[tuple[str, ...], list[gxe.Expectation]]:
+    """The suite a CSV layout declares of its table: its columns, required values, codes and identifier
+    forms (the suite of a table no hand-written suite covers)."""
+    names = set(PARSED[layout.table].names)
+    fields = [f for f in layout.fields if f.column in names]
+    return tuple(dict.fromkeys(f.column for f in fields)), [
+        *_not_null(*(f.column for f in fields if f.required)),
+        *(_in_set(f.column, f.choices) for f in fields if f.choices is not None),
+        *(_regex(f.column, f.pattern) for f in fields if f.pattern is not None),
+    ]
 
 
 def volume_expectation(trailing_median: float | None, min_percent: int, min_median: int) -> gxe.Expectation:

@@ -81,14 +81,6 @@ def _bounded_fen(value: str | None) -> int | None:
     return None if amount is None else values.check_amount(amount, _CEILING.get())
 
 
-def required_fen(name: str, value: str | None) -> int:
-    """A money amount in integer fen that must be there."""
-    amount = fen(name, value)
-    if amount is None:
-        raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
-    return amount
-
-
 def decimal(
     name: str,
     value: str | None,

@@ -8,7 +8,6 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from connectors.kinds import FileKind
 from connectors.parsers.base import ParseContext
 from connectors.parsers.batching import BatchBuilder
 from tests.connectors.test_parsers import MemorySink
@@ -41,7 +40,7 @@ def test_every_declared_table_is_created_as_declared(tmp_path):
 def test_a_parser_row_given_by_position_is_refused():
     """Amount and tax swapped in a positional tuple would load silently into each other's columns:
     the batch builder takes only the table's named record."""
-    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, FileKind.TAX_INVOICE_XML), MemorySink())
+    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, "tax_invoice_xml"), MemorySink())
     values = _line_values()
     values["amount_fen"], values["tax_fen"] = values["tax_fen"], values["amount_fen"]
     with pytest.raises(TypeError, match="TaxInvoiceLinesRecord"):
@@ -50,7 +49,7 @@ def test_a_parser_row_given_by_position_is_refused():
 
 def test_named_money_columns_land_in_their_own_columns_whatever_their_order(tmp_path):
     sink = MemorySink()
-    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, FileKind.TAX_INVOICE_XML), sink)
+    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, "tax_invoice_xml"), sink)
     values = _line_values()
     swapped = {"tax_fen": values.pop("tax_fen"), "amount_fen": values.pop("amount_fen"), **values}
     builder.add(1, LINES.Record(**swapped))
