@@ -33,6 +33,14 @@ class PoolStatus(StrEnum):
     RELEASED = "RELEASED"
 
 
+class DeliveryStatus(StrEnum):
+    """What a file of a night's set means for loading that night (the archive's manifest decides it)."""
+
+    NEW = "new"  # first sighting of these bytes anywhere is this night and path: parse
+    RESTATED = "restated"  # like NEW, and replaces earlier bytes of the same night and path: parse
+    DUPLICATE = "duplicate"  # bytes first sighted under another night or path: archived, not parsed
+
+
 def sql_literal(member: StrEnum) -> str:
     """A vocabulary member's value as a SQL string literal."""
     return "'" + member.value.replace("'", "''") + "'"
