@@ -41,6 +41,15 @@ class DeliveryStatus(StrEnum):
     DUPLICATE = "duplicate"  # bytes first sighted under another night or path: archived, not parsed
 
 
+class FileStatus(StrEnum):
+    """What became of a delivered file tonight: ``files.status``, the file register."""
+
+    LOADED = "loaded"  # parsed: its rows loaded, its refused records quarantined
+    REJECTED = "rejected"  # quarantined whole: a bad name, or it could not be read
+    DUPLICATE = DeliveryStatus.DUPLICATE.value  # bytes already delivered: archived, not parsed
+    UNKNOWN_KIND = "unknown_kind"  # not a file kind of the input contract: quarantined whole
+
+
 def sql_literal(member: StrEnum) -> str:
     """A vocabulary member's value as a SQL string literal."""
     return "'" + member.value.replace("'", "''") + "'"

@@ -36,6 +36,7 @@ from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
 from connectors.parsers.csvread import header_names
 from foundation.errors import ScfError
+from foundation.vocabulary import FileStatus
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_SOURCE_ISSUES
 
@@ -123,7 +124,7 @@ def _by_source(rows: list[tuple]) -> dict[dt.date, dict[str, SourceNight]]:
         s.files += 1
         s.rows += n_rows or 0
         s.quarantined += quarantined or 0
-        s.duplicates += status == "duplicate"
+        s.duplicates += status == FileStatus.DUPLICATE
         if classify(rel_path) in _CSV_KINDS:
             s.csv_files.append((rel_path, sha256))
     return nights
