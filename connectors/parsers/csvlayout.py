@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import pyarrow as pa
 from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
-from connectors.parsers.csvread import Row, for_each_row
+from connectors.parsers.csvread import Row, for_each_row, picker
 from connectors.parsers.layout import Convert
 from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED
@@ -163,18 +163,13 @@ def converter_for(f: CsvField, dtype: pa.DataType | None, dates: Convert) -> Con
     if f.convert is not None:
         return f.convert
     if f.choices is not None:
-        allowed, need = f.choices, f.required
-        return lambda name, value: F.choice(name, value, allowed, need=need)
+        return partial(F.choice, allowed=f.choices, need=f.required)
     if f.pattern is not None:
-        pattern, form = f.pattern, f.form
-        if f.required:
-            return lambda name, value: F.identifier(name, value, pattern, form)
-        return lambda name, value: F.optional_identifier(name, value, pattern, form)
+        return partial(F.identifier if f.required else F.optional_identifier, pattern=f.pattern, form=f.form)
     if dtype is None or pa.types.is_string(dtype):
         return text
     if pa.types.is_decimal(dtype):
-        decimal_type: pa.Decimal128Type = dtype
-        return lambda name, value: F.decimal(name, value, decimal_type)
+        return partial(F.decimal, dtype=dtype)
     if f.column.endswith("_fen"):
         return F.fen
     if pa.types.is_integer(dtype):
@@ -217,26 +212,29 @@ def parse_csv(layout: CsvLayout, path: Path, ctx: ParseContext, sink: Sink) -> N
 
 def _record_maker(layout: CsvLayout, ctx: ParseContext) -> Callable[[list[Any]], Any]:
     """A row's values (in field order) → the table's named record: with the file's own values
-    (``per_file``), and through the layout's ``derive`` hook if it has one."""
-    table = PARSED[layout.table]
+    (``per_file``), and through the layout's ``derive`` hook if it has one.  The record's columns
+    are picked by ``itemgetter`` (in C): this runs once per delivered row."""
+    record = PARSED[layout.table].Record
+    make = record._make
     file_values = dict(layout.per_file(ctx)) if layout.per_file else {}
-    names = (*file_values, *layout.columns)
-    constants = list(file_values.values())
+    columns = layout.columns
     derive = layout.derive
     if derive is not None:
+        by_name = picker(record._fields)
 
         def derived(values: list[Any]) -> Any:
-            row = dict(zip(names, [*constants, *values], strict=True))
+            row = dict(file_values)
+            row.update(zip(columns, values, strict=False))  # one value per column
             derive(row)
-            return table.pick(row)
+            return make(by_name(row))
 
         return derived
-    at = [names.index(c) for c in table.Record._fields]  # every column comes from a field or the file
-    make = table.Record._make
+    constants = list(file_values.values())
+    names = (*file_values, *columns)
+    by_position = picker([names.index(c) for c in record._fields])  # each from a field or the file
 
     def made(values: list[Any]) -> Any:
-        full = [*constants, *values] if constants else values
-        return make([full[i] for i in at])
+        return make(by_position([*constants, *values] if constants else values))
 
     return made
 

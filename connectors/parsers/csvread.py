@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -97,9 +98,15 @@ class _Layout:
         absent = self.width  # index of an all-None column appended per batch
         indexes = [names.index(c) if c in names else absent for c in wanted]
         # picks the wanted fields of a row (padded with one None) as a tuple, in C
-        self.pick: Callable[[tuple[str | None, ...]], Row] = (
-            operator.itemgetter(*indexes) if len(indexes) > 1 else lambda padded: (padded[indexes[0]],)
-        )
+        self.pick: Callable[[tuple[str | None, ...]], Row] = picker(indexes)
+
+
+def picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """``operator.itemgetter`` of ``keys`` (the items picked in C), always giving a tuple."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda items: (items[key],)
+    return operator.itemgetter(*keys)
 
 
 def for_each_row(

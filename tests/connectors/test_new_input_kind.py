@@ -5,6 +5,7 @@ quarantines its bad row with its reason, and validates the suite derived from it
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 
@@ -98,10 +99,11 @@ def test_a_new_input_kind_is_a_mapping_plus_a_schema_entry(depot_kind: InputKind
 
     assert run_night(NIGHT, home=home, inbox=sample_inbox).success
 
-    [(kind, status, loaded, quarantined)] = _rows(
-        home, f"SELECT file_kind, status, rows, quarantined FROM files WHERE business_date = ? AND rel_path = '{PATH}'")
+    [(sha, kind, status, loaded, quarantined)] = _rows(
+        home, f"SELECT sha256, file_kind, status, rows, quarantined FROM files WHERE business_date = ? AND rel_path = '{PATH}'")
     assert (kind, status, loaded, quarantined) == ("depot_receipts", "loaded", 2, 1)
-    assert list((home / "archive").rglob("manifest*")), "the night was archived"
+    assert sha == hashlib.sha256(RECEIPTS.encode()).hexdigest()
+    assert (home / "archive" / "objects" / sha[:2] / sha).read_text(encoding="utf-8") == RECEIPTS, "archived as delivered"
     receipts = _rows(home, "SELECT src_pos, receipt_no, quantity, value_fen, received_on, state FROM depot_receipts "
                            "WHERE business_date = ? ORDER BY src_pos")
     assert [(r[0], r[1], str(r[2]), r[3], r[4].isoformat(), r[5]) for r in receipts] == [
