@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literals
+from foundation.vocabulary import EventType, FinancingStatus, PoolStatus, Product, sql_literals
 from reconciliation.check import Category, Severity
 
-SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, FinancingStatus, PoolStatus)
+SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, FinancingStatus, PoolStatus, Product, EventType)
 
 
 def expand_vocabulary(sql: str) -> str:

@@ -60,7 +60,7 @@ FROM live_financings f
 JOIN cur_bills b ON b.cd_no = f.asset_cd_no
  AND b.range_start <= f.asset_range_end AND f.asset_range_start <= b.range_end,
      LATERAL (VALUES ('drawer', b.drawer_uscc), ('acceptor', b.acceptor_uscc), ('payee', b.payee_uscc)) AS r(role, uscc)
-WHERE f.product = 'BILL';
+WHERE f.product = {{Product.BILL}};
 
 -- Each distinct USCC of those documents checked once (a night has far fewer companies than
 -- documents); materialized so that the check's filter is not pushed below the DISTINCT.
