@@ -21,7 +21,7 @@ SELECT m.financing_id, m.invoice_no, m.value_date, m.invoice_quantity, m.seller_
        w.quantity, w.status, w.consignment_time, w.despatch_time, w.receipt_time, w.arrived,
        party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, m.buyer_uscc, i.buyer_name) AS consignee_agrees
 FROM trade_links m JOIN mt_waybill_links w USING (invoice_no) JOIN mt_invoices i USING (invoice_no)
-WHERE m.waybill_outcome = 'matched';
+WHERE m.waybill_outcome = {{LinkOutcome.MATCHED}};
 
 -- What the matched waybills of each financing's invoice carried, and how much of it was
 -- signed for (status 3 with a receipt time), by the value date or at all, or rejected.

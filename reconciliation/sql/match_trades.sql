@@ -131,7 +131,7 @@ CREATE OR REPLACE TEMP TABLE mt_order_keys AS
 SELECT invoice_no, order_no FROM mt_stated_orders
 UNION
 SELECT l.invoice_no, l.ebeln FROM mt_po_links l JOIN mt_po_outcomes o USING (invoice_no)
-WHERE o.outcome = 'matched';
+WHERE o.outcome = {{LinkOutcome.MATCHED}};
 
 -- Waybill candidates. With an order number known, the waybills citing it
 -- (OriginalDocumentNumber) or named by the order's goods receipts (XBLNR), shipped by the
@@ -152,7 +152,7 @@ WITH keyed AS (
   UNION
   SELECT g.invoice_no, w.carrier_uscc, w.waybill_no
   FROM mt_gr_links g
-  JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = 'matched'
+  JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = {{LinkOutcome.MATCHED}}
   JOIN mt_invoices i ON i.invoice_no = g.invoice_no
   JOIN mt_waybills w ON w.waybill_no = g.delivery_note
   WHERE coalesce(party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name), false)
@@ -269,22 +269,22 @@ WITH po AS (
          p.amount_fen AS presented_fen, i.known AS invoice_known, i.tier, i.seller_uscc, i.buyer_uscc,
          i.total_fen AS invoice_total_fen, i.issue_date AS invoice_date, i.quantity AS invoice_quantity,
          i.order_refs,
-         CASE WHEN NOT coalesce(i.tier = 1, true) THEN 'not_applicable'
-              ELSE coalesce(po_o.outcome, 'missing') END AS po_outcome,
+         CASE WHEN NOT coalesce(i.tier = 1, true) THEN {{LinkOutcome.NOT_APPLICABLE}}
+              ELSE coalesce(po_o.outcome, {{LinkOutcome.MISSING}}) END AS po_outcome,
          coalesce(po_o.candidates, 0) AS po_candidates, po.core_uscc AS po_core_uscc, po.ebelns AS po_ebelns,
          po.po_date,
          link_outcome(coalesce(i.tier = 1, true), ap.candidates, true) AS ap_outcome,
          coalesce(ap.candidates, 0) AS ap_candidates, ap.refs AS ap_refs, ap.net_fen AS ap_net_fen,
-         CASE WHEN NOT coalesce(i.tier = 1, true) THEN 'not_applicable'
-              WHEN po_o.outcome = 'ambiguous' AND gr.orders > 0 THEN 'ambiguous'
-              WHEN po_o.outcome = 'matched' AND gr.orders > 0 THEN 'matched'
-              ELSE 'missing' END AS gr_outcome,
+         CASE WHEN NOT coalesce(i.tier = 1, true) THEN {{LinkOutcome.NOT_APPLICABLE}}
+              WHEN po_o.outcome = {{LinkOutcome.AMBIGUOUS}} AND gr.orders > 0 THEN {{LinkOutcome.AMBIGUOUS}}
+              WHEN po_o.outcome = {{LinkOutcome.MATCHED}} AND gr.orders > 0 THEN {{LinkOutcome.MATCHED}}
+              ELSE {{LinkOutcome.MISSING}} END AS gr_outcome,
          coalesce(gr.orders, 0) AS gr_candidates, gr.docs AS gr_docs, gr.quantity AS gr_quantity,
          gr.last_date AS gr_last_date,
          searched.orders AS searched_orders,
-         coalesce(wb_o.outcome, 'missing') AS waybill_outcome, coalesce(wb_o.candidates, 0) AS waybill_candidates,
+         coalesce(wb_o.outcome, {{LinkOutcome.MISSING}}) AS waybill_outcome, coalesce(wb_o.candidates, 0) AS waybill_candidates,
          wb_o.method AS waybill_method, wb.waybill_nos, wb.quantity AS waybill_quantity,
-         CASE WHEN p.product NOT IN ({{Product.VOUCHER}}, {{Product.BILL}}) THEN 'not_applicable'
+         CASE WHEN p.product NOT IN ({{Product.VOUCHER}}, {{Product.BILL}}) THEN {{LinkOutcome.NOT_APPLICABLE}}
               ELSE link_outcome(true, ins.candidates, ins.parties = 1) END AS instrument_outcome,
          coalesce(ins.candidates, 0) AS instrument_candidates, ins.refs AS instrument_refs,
          greatest(p.financing_night, i.arrived, po.arrived, ap.arrived, gr.arrived, wb.arrived, ins.arrived)

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from reconciliation.matching import LINK_OUTCOMES, LINKS, match_night
+from reconciliation.matching import LINKS, match_night
+from reconciliation.vocabulary import LinkOutcome
 from tests.trade_factories import (
     deep_trade,
     financed_by,
@@ -126,7 +127,7 @@ def test_missing_links_and_unknown_invoices(wh):
     assert m["searched_orders"] == [trade.ebeln]
     unknown = rows[("F9", "26999999999999999999")]
     assert unknown["invoice_known"] is False and unknown["tier"] is None
-    assert {unknown[f"{link}_outcome"] for link in LINKS} <= set(LINK_OUTCOMES)
+    assert {unknown[f"{link}_outcome"] for link in LINKS} <= set(LinkOutcome)
 
 
 def test_matches_are_kept_per_night_and_follow_late_evidence(wh):

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from dispositions.actions import Status
-from foundation.vocabulary import EventType, FinancingStatus, PoolStatus, Product, sql_literals
+from foundation.vocabulary import FinancingStatus, sql_literals
 from reconciliation.catalogue import CatalogueError, parse_check_file
-from reconciliation.check import Category, Severity
 from reconciliation.findings import Verdict
 from reconciliation.session import sql_script
 from reconciliation.vocabulary import SQL_VOCABULARIES
@@ -23,10 +22,10 @@ SQL = Path(str(resources.files("reconciliation.sql")))
 HEADER = '/* check\nid = "X_CHECK"\nfamily = "first"\ncategory = "duplicate"\nseverity = "high"\ntitle = "T"\nrule = "R."\n*/\n'
 
 #: Every product vocabulary whose values a SQL body could spell by hand.
-VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, Verdict, FinancingStatus, PoolStatus, Status, Product, EventType)
-#: Quoted words that are another vocabulary's value by coincidence: the ledger's fingerprint kinds
-#: (ledger/fingerprints.py, plain constants) include ``VOUCHER``, also a Product.
-NOT_THE_VOCABULARY = {("DUP_FINANCED_AT_PEER_BANK.sql", "VOUCHER")}
+VOCABULARIES: tuple[type[StrEnum], ...] = (*SQL_VOCABULARIES, Verdict, Status)
+#: Quoted words that are a vocabulary's value by coincidence: the ledger's fingerprint kinds
+#: (ledger/fingerprints.py, plain constants) include ``VOUCHER``, also a Product; an evidence key.
+NOT_THE_VOCABULARY = {("DUP_FINANCED_AT_PEER_BANK.sql", "VOUCHER"), ("MATCH_AMBIGUOUS.sql", "ambiguous")}
 _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
