@@ -21,7 +21,7 @@ from connectors.parsers.csvread import Row, parse_table
 from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED, PRICE, QTY
 
-_INVOICE_IN_TEXT = re.compile(rf"(?<![0-9]){F.INVOICE_NO.pattern}(?![0-9])")  # an invoice number inside free text
+_INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
 
 Converter = Callable[[str | None, Row], tuple[Any, ...]]
 _VENDOR, _PO_ITEM, _GOODS_RECEIPT, _AP_ITEM = (
