@@ -10,6 +10,7 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from reconciliation.matching import LINKS, match_night
+from reconciliation.session import sql_script
 from reconciliation.vocabulary import LinkOutcome
 from tests.trade_factories import (
     deep_trade,
@@ -171,6 +172,4 @@ def test_order_numbers_read_from_the_remark(wh, remark, refs):
 
 
 def open_sql(name: str) -> str:
-    from importlib import resources
-
-    return resources.files("reconciliation.sql").joinpath(name).read_text("utf-8")
+    return sql_script(name)  # as the session reads it: vocabulary placeholders expanded
