@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -28,9 +29,10 @@ def night_report_dir(home: Path, business_date: dt.date) -> Path:
     return folder
 
 
-def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date: dt.date) -> list[Path]:
+def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date: dt.date,
+                      written: Callable[[Path], object] = lambda path: None) -> list[Path]:
     """Write ``findings.csv`` and ``financing_status.csv`` of a night, and beside each its
-    :func:`excel_variant`; return their paths.
+    :func:`excel_variant`; return their paths (``written`` is called with each as it is done).
 
     Rows are in a fixed order (gravest first, then by id) so that a re-run of the same
     night writes byte-identical files.  Temporary ``*.part`` files a killed run left under
@@ -48,6 +50,7 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
         business_date,
         findings,
     )
+    written(findings)
     _copy(
         con,
         f"SELECT {_select_list(STATUS_COLUMNS)} FROM financing_verdicts t WHERE business_date = ? "
@@ -55,7 +58,16 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
         business_date,
         status,
     )
-    return [findings, status, excel_variant(findings), excel_variant(status)]
+    written(status)
+    paths = [findings, status]
+    for path in (findings, status):
+        paths.append(excel_variant(path))
+        written(paths[-1])
+    return paths
+
+
+#: How many files :func:`write_csv_reports` writes (a CSV and its twin for findings and verdicts).
+CSV_REPORT_FILES = 4
 
 
 EXCEL_SUFFIX = "_excel"
@@ -90,9 +102,9 @@ def spreadsheet_safe(value: str) -> str:
 
 def spreadsheet_safe_sql(expr: str) -> str:
     """The SQL of :func:`spreadsheet_safe` applied to the text expression ``expr`` (NULL stays NULL)."""
-    starts = ", ".join(f"chr({ord(c)})" for c in _FORMULA_START)
-    return (f"CASE WHEN left({expr}, 1) IN ({starts}) AND NOT regexp_full_match({expr}, '{_PLAIN_NUMBER.pattern}') "
-            f"THEN chr(39) || {expr} ELSE {expr} END")
+    starts = ", ".join(str(ord(c)) for c in _FORMULA_START)  # ascii(): the first character's code point
+    return (f"CASE WHEN ascii({expr}) IN ({starts}) THEN CASE WHEN regexp_full_match({expr}, '{_PLAIN_NUMBER.pattern}') "
+            f"THEN {expr} ELSE chr(39) || {expr} END ELSE {expr} END")
 
 
 def _select_list(columns: tuple[str, ...]) -> str:
