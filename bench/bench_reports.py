@@ -52,7 +52,7 @@ def main() -> None:
         found = timed("findings rows", lambda: load_findings(con, day))
         verdicts = timed("verdict rows listed", lambda: load_verdicts(con, day, before))
         counts = timed("verdict counts", lambda: verdict_counts(con, day))
-        previous = timed("last night's findings", lambda: load_findings(con, before) if before else [])
+        previous = timed("last night's findings", lambda: load_findings(con, before, detailed=False) if before else [])
         folder = night_report_dir(home, day)
         timed("exceptions.html", lambda: (folder / "exceptions.html").write_text(
             render_page(day, found, verdicts, counts), encoding="utf-8"))

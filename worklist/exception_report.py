@@ -34,7 +34,7 @@ def write_exception_reports(con: duckdb.DuckDBPyConnection, home: Path, business
     found = load_findings(con, business_date)
     verdicts = load_verdicts(con, business_date, before)
     counts = verdict_counts(con, business_date)
-    previous = load_findings(con, before) if before else []
+    previous = load_findings(con, before, detailed=False) if before else []  # counted on the Summary only
     page = folder / "exceptions.html"
     book = folder / "exceptions.xlsx"
     _replace(page, lambda tmp: tmp.write_text(render_page(business_date, found, verdicts, counts), encoding="utf-8"))

@@ -35,14 +35,18 @@ def create_party_names(con: duckdb.DuckDBPyConnection, business_date: dt.date, u
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE party_names AS
         WITH wanted AS (SELECT DISTINCT uscc FROM ({usccs}) w(uscc) WHERE uscc IS NOT NULL),
-        named AS (
-          SELECT uscc, name, 0 AS source, valid_from AS d, business_date AS n FROM parties
-          WHERE business_date <= $1 AND (valid_from IS NULL OR valid_from <= $1) AND uscc IN (SELECT uscc FROM wanted)
-          UNION ALL SELECT seller_uscc, seller_name, 1, NULL, business_date FROM tax_invoices
-          WHERE business_date <= $1 AND seller_uscc IN (SELECT uscc FROM wanted)
-          UNION ALL SELECT buyer_uscc, buyer_name, 1, NULL, business_date FROM tax_invoices
-          WHERE business_date <= $1 AND buyer_uscc IN (SELECT uscc FROM wanted))
-        SELECT uscc, name FROM named WHERE coalesce(name, '') <> ''
-        QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY source, d DESC NULLS LAST, n DESC, name) = 1""",
+        master AS (
+          SELECT uscc, name FROM parties
+          WHERE business_date <= $1 AND (valid_from IS NULL OR valid_from <= $1) AND coalesce(name, '') <> ''
+            AND uscc IN (SELECT uscc FROM wanted)
+          QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY valid_from DESC NULLS LAST, business_date DESC, name) = 1),
+        unnamed AS (SELECT uscc FROM wanted WHERE uscc NOT IN (SELECT uscc FROM master)),
+        invoiced AS (  -- the invoices are read only for the parties the master does not name
+          SELECT uscc, name FROM (
+            SELECT seller_uscc AS uscc, seller_name AS name, business_date FROM tax_invoices WHERE business_date <= $1
+            UNION ALL SELECT buyer_uscc, buyer_name, business_date FROM tax_invoices WHERE business_date <= $1)
+          WHERE uscc IN (SELECT uscc FROM unnamed) AND coalesce(name, '') <> ''
+          QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY business_date DESC, name) = 1)
+        SELECT uscc, name FROM master UNION ALL SELECT uscc, name FROM invoiced""",
         [business_date],
     )

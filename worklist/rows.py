@@ -135,9 +135,10 @@ _FINDING_PARTIES = """SELECT unnest([v.applicant_uscc, v.debtor_uscc]) FROM find
   WHERE f.business_date = $1"""
 
 
-def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[FindingRow]:
-    """The night's findings, gravest first, then by bank, check and financing."""
-    create_party_names(con, business_date, _FINDING_PARTIES)
+def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, detailed: bool = True) -> list[FindingRow]:
+    """The night's findings, gravest first, then by bank, check and financing; without the
+    parties' names and the source records unless ``detailed`` (a summary's counts need neither)."""
+    create_party_names(con, business_date, _FINDING_PARTIES if detailed else "SELECT NULL")
     rows = con.execute(
         f"""SELECT f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
                    coalesce(d.assignee, ''), coalesce(d.reason_code, ''), coalesce(d.comment, ''),
@@ -156,7 +157,7 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> lis
                      f.financing_id, f.finding_id""",
         [business_date],
     ).fetchall()
-    sources = _sources(con, business_date)
+    sources = _sources(con, business_date) if detailed else {}
     return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]  # type: ignore[misc]
 
 
