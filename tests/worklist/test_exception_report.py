@@ -188,6 +188,7 @@ def test_reports_list_the_financings_held_named_or_changed_and_count_the_rest(tm
     """docs/WORKLIST.md "What the reports list": held, named by a finding tonight, or a verdict
     other than last night's; a clean or closed financing as it was (new ones included) is only counted."""
     with Warehouse(tmp_path / "w.duckdb") as wh:
+        _verdict(wh, D1 - dt.timedelta(days=1), "A", "blocked")  # changed two nights ago: not tonight's change
         for f in "ABCDE":
             _verdict(wh, D1, f, "blocked" if f == "C" else "clean")
         for f, verdict in {"A": "clean", "B": "closed", "C": "blocked", "D": "clean", "E": "review", "F": "clean",
