@@ -66,12 +66,13 @@ def _report(context: dg.AssetExecutionContext, started: float, message: str) -> 
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
-    beside its earlier version and wins. Nothing is landed unless the home's keys, archive,
-    manifest and ledger index verify first."""
+    beside its earlier version and wins. Nothing is landed unless the home's keys, archive
+    manifest and ledger index verify first; every object of the night's set is hashed as it
+    lands or re-hashed (older nights' objects: ``scf verify``)."""
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    for line in audit_home(settings).lines:
+    for line in audit_home(settings, objects=False).lines:
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
