@@ -33,6 +33,8 @@ lambda's array
 ``WITH RECURSIVE`` with        the recursion in ``UNION ALL``, then ``SELECT DISTINCT`` of it
 ``UNION``                      (:func:`_recursive_union_all`)
 ``AS MATERIALIZED`` (CTE)      a plain CTE (a hint)
+a CTE read more than once      a materialised view of its own, made before the statement
+                               (:func:`_hoist_shared`: Spark plans a CTE into each reader)
 ``list(x ORDER BY k)``         ``transform(array_sort(collect_list(struct(k, x))), …)``
                                (:func:`_ordered_list`); ``DISTINCT`` adds ``array_distinct``
 ``list[a:b]`` (1-based)        ``slice(list, a, b - a + 1)``
@@ -63,6 +65,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -212,55 +215,10 @@ class Translator:
         return _lateral_aggregates(tree)
 
     def _materialised(self, query: exp.Expr, owner: str) -> tuple[list[Action], str]:
-        """A query Spark runs now, its shared CTEs first as materialised views of their own.
-
-        Spark plans a CTE into every query that reads it (a CTE read by an ``IN`` subquery of the
-        next, read by the next…: the plan grows exponentially — TRADE_CIRCULAR's pruned graph). A
-        CTE of the statement's own query (not one inside a correlated subquery) read more than
-        once is materialised before it, as ``_cte_<owner>_<name>``, with the CTEs it reads; the
-        others stay in the query."""
+        """A query Spark runs now, its shared CTEs first as materialised views of their own
+        (:func:`_hoist_shared`)."""
         tree = self._translated(query)
-        actions: list[Action] = []
-        for with_ in [w for w in tree.find_all(exp.With) if _uncorrelated(w)]:
-            ctes = list(with_.expressions)
-            names = {c.alias_or_name.lower() for c in ctes}
-            reads = {c.alias_or_name.lower(): [t for t in c.this.find_all(exp.Table) if not t.args.get("db")
-                                               and t.name.lower() in names and t.name.lower() != c.alias_or_name.lower()]
-                     for c in ctes}  # fmt: skip
-            scope = with_.parent
-            counts: dict[str, int] = {}
-            for table in scope.find_all(exp.Table) if scope is not None else ():
-                if not table.args.get("db") and table.name.lower() in names:
-                    counts[table.name.lower()] = counts.get(table.name.lower(), 0) + 1
-            shared = {n for n, k in counts.items() if k > 1}
-            for cte in reversed(ctes):  # with what a shared CTE reads (read before it)
-                if cte.alias_or_name.lower() in shared:
-                    shared.update(t.name.lower() for t in reads[cte.alias_or_name.lower()])
-            if not shared:
-                continue
-            renamed = {n: f"_cte_{re.sub(r'[^0-9A-Za-z]', '_', owner)}_{n}" for n in shared}
-            for table in list(scope.find_all(exp.Table)) if scope is not None else []:
-                name = table.name.lower()
-                if not table.args.get("db") and name in renamed:
-                    table.set("this", exp.to_identifier(renamed[name]))
-                    if not table.alias:  # its columns may be qualified by its name
-                        table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
-            kept = []
-            for cte in ctes:
-                name = cte.alias_or_name.lower()
-                if name not in shared:
-                    kept.append(cte)
-                    continue
-                body = cte.this
-                if any(t.name == renamed[name] for t in body.find_all(exp.Table)):  # recursive
-                    columns = ", ".join(c.name for c in cte.args["alias"].columns)
-                    alias = f"{renamed[name]}({columns})" if columns else renamed[name]
-                    body = exp.select("*").from_(renamed[name]).with_(alias, as_=body, recursive=True)
-                actions.append(Action("table", renamed[name], _spark_sql(body, query)))
-            if kept:
-                with_.set("expressions", kept)
-            else:
-                with_.pop()
+        actions = [a for w in list(tree.find_all(exp.With)) if _uncorrelated(w) for a in _hoist_shared(w, owner, query)]
         return actions, _spark_sql(tree, query)
 
     def _expand(self, tree: exp.Expr) -> exp.Expr:
@@ -307,6 +265,51 @@ class Translator:
         if name not in self.variables:
             raise NotPortable(f"getvariable('{name}') before SET VARIABLE {name}")
         return _literal(self.variables[name])
+
+
+def _hoist_shared(with_: exp.With, owner: str, source: exp.Expr) -> list[Action]:
+    """The CTEs of ``with_`` read more than once, with the CTEs they read, as materialised views
+    ``_cte_<owner>_<name>`` (the actions that make them, in order); ``with_`` keeps the others.
+
+    Spark plans a CTE into every query that reads it: a CTE read by an ``IN`` subquery of the
+    next, read by the next…, grows the plan exponentially (TRADE_CIRCULAR's pruned graph ran out
+    of heap while planning)."""
+    scope = with_.parent
+    ctes = {c.alias_or_name.lower(): c for c in with_.expressions}
+    if scope is None:
+        return []
+
+    def reads(node: exp.Expr) -> list[exp.Table]:
+        return [t for t in node.find_all(exp.Table) if not t.args.get("db") and t.name.lower() in ctes]
+
+    counts = Counter(t.name.lower() for t in reads(scope))
+    shared = {name for name, count in counts.items() if count > 1}
+    for name in reversed(list(ctes)):  # what a shared CTE reads is shared too (it is read before it)
+        if name in shared:
+            shared.update(t.name.lower() for t in reads(ctes[name].this) if t.name.lower() != name)
+    renamed = {name: f"_cte_{re.sub(r'[^0-9A-Za-z]', '_', owner)}_{name}" for name in shared}
+    for table in reads(scope):
+        name = table.name.lower()
+        if name in renamed:
+            table.set("this", exp.to_identifier(renamed[name]))
+            if not table.alias:  # its columns may be qualified by its name
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+    actions = []
+    for name, cte in ctes.items():
+        if name not in shared:
+            continue
+        body = cte.this
+        if any(t.name == renamed[name] for t in body.find_all(exp.Table)):  # a recursive CTE: its own WITH RECURSIVE
+            columns = ", ".join(c.name for c in cte.args["alias"].columns)
+            body = exp.select("*").from_(renamed[name]).with_(
+                f"{renamed[name]}({columns})" if columns else renamed[name], as_=body, recursive=True)
+        actions.append(Action("table", renamed[name], _spark_sql(body, source)))
+    kept = [cte for name, cte in ctes.items() if name not in shared]
+    if kept:
+        with_.set("expressions", kept)
+    elif shared:
+        with_.pop()
+    return actions
 
 
 def _spark_sql(tree: exp.Expr, source: exp.Expr) -> str:
