@@ -33,7 +33,7 @@ WITH unshipped AS (
                      'tier', m.tier, 'data_until', getvariable('business_date')) AS evidence,
          coalesce(m.searched_orders, []) AS doc_keys, n.since, evidence_carriers(n.since, ec.carriers) AS awaited
   FROM trade_links m JOIN financing_first_night n USING (financing_id) CROSS JOIN evidence_carrier_list ec
-  WHERE m.waybill_outcome = 'missing'
+  WHERE m.waybill_outcome = {{LinkOutcome.MISSING}}
 ), judged AS (
   SELECT financing_id, invoice_no, detail, evidence, evidence_pending(awaited, doc_keys, since) AS pending FROM unshipped
 )
