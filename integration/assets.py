@@ -180,6 +180,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance(),
             full=scf.full, judge=scf.judge(),
         )
+        scf.write_store(warehouse.con, business_date_of(context))
     _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
     return dg.MaterializeResult(
         metadata={

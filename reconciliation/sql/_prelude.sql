@@ -114,17 +114,24 @@ SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable
 -- (a carrier silent longer is no longer expected) and every carrier the configuration requires
 -- (dq_required_sources: awaited from the first night, delivered or not); failing those, every
 -- carrier that ever delivered; when none ever has, the logistics folder as a whole.
-CREATE OR REPLACE TEMP MACRO evidence_carriers(since) AS (
-  SELECT coalesce(list(DISTINCT source ORDER BY source) FILTER (WHERE expected),
-                  list(DISTINCT source ORDER BY source), ['logistics/*/*.xml'])
-  FROM (
-    SELECT source, night >= since - getvariable('evidence_window_days') AS expected
-    FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
-    UNION ALL
-    SELECT trim(s), true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
-    WHERE trim(s) LIKE 'logistics/%/*.xml'
-  )
+CREATE OR REPLACE TEMP TABLE evidence_carrier_list AS
+SELECT list({'source': source, 'night': night, 'required': required}) AS carriers
+FROM (
+  SELECT source, night, false AS required FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
+  UNION ALL
+  SELECT trim(s), NULL, true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
+  WHERE trim(s) LIKE 'logistics/%/*.xml'
 );
+
+-- (carriers: evidence_carrier_list's one row, joined by the caller; the carriers expected from
+-- since, else all of them, as a sorted list of sources)
+CREATE OR REPLACE TEMP MACRO evidence_carriers_of(expected, carriers) AS
+coalesce(list_sort(list_distinct(list_transform(CASE WHEN len(expected) > 0 THEN expected ELSE carriers END,
+                                                lambda c: c.source))),
+         ['logistics/*/*.xml']);
+CREATE OR REPLACE TEMP MACRO evidence_carriers(since, carriers) AS
+evidence_carriers_of(list_filter(carriers, lambda c: c.required OR c.night >= since - getvariable('evidence_window_days')),
+                     carriers);
 
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
 -- since while the evidence window from since is open: an awaited source (a list) that has not
