@@ -483,8 +483,14 @@ def decode_record(cls: type, data: bytes) -> Any:
 # --------------------------------------------------------------------------------------
 
 
+_ENTRY_TYPES: dict[type, EntryType] = {cls: entry_type for entry_type, cls in _CONTENT_TYPES.items()}
+
+
 def entry_type_of(record: Record) -> EntryType:
     """The entry type that carries ``record``."""
+    found = _ENTRY_TYPES.get(type(record))
+    if found is not None:
+        return found
     for entry_type, cls in _CONTENT_TYPES.items():
         if isinstance(record, cls):
             return entry_type
@@ -520,13 +526,13 @@ def encode_entry_with_hash(
     ``content`` may carry ``encode_record(record)`` when the caller already has it.
     """
     data, chash, _ = next(encode_entries_with_hash(
-        [(record, annex, content)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
+        [(record, annex, content, None)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
     ))
     return data, chash
 
 
 def encode_entries_with_hash(
-    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None]],
+    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
     *,
     first_seq: int,
     prev_leaf_hash: bytes,
@@ -534,8 +540,9 @@ def encode_entries_with_hash(
 ) -> Iterator[tuple[bytes, bytes, bytes]]:
     """Consecutive entries from ``first_seq`` on, each linked to the leaf hash of the one before.
 
-    For each ``(record, annex, content)`` — ``annex`` ``None`` for the entry type's empty one,
-    ``content`` ``encode_record(record)`` if already known — yields the entry's canonical
+    For each ``(record, annex, content, content hash)`` — ``annex`` ``None`` for the entry type's
+    empty one, ``content`` ``encode_record(record)`` and ``content hash`` its
+    :func:`content_hash`, if already known — yields the entry's canonical
     bytes, its record's content hash and its RFC 9162 leaf hash.  What every entry of a batch
     shares (the date, an empty annex) is encoded once.
     """
@@ -543,7 +550,7 @@ def encode_entries_with_hash(
         raise ValueError("previous leaf hash must be 32 bytes")
     prev = prev_leaf_hash
     date = _lp_date(ledger_date)
-    for seq, (record, annex, content) in enumerate(items, start=first_seq):
+    for seq, (record, annex, content, chash) in enumerate(items, start=first_seq):
         entry_type = entry_type_of(record)
         expected = _ANNEX_TYPES[entry_type]
         if annex is None:
@@ -553,11 +560,11 @@ def encode_entries_with_hash(
         else:
             annex_field = _EMPTY_ANNEX_FIELD if type(annex) is EmptyAnnex else lp(encode_record(annex))
         if content is None:
-            content = encode_record(record)
+            content, chash = encode_record(record), None
         data = b"".join((_ENTRY_HEADERS[entry_type], _SEQ_LENGTH + _I64.pack(seq), _HASH_LENGTH + prev, date,
                          lp(content), annex_field))
         prev = _sha256(b"\x00" + data).digest()  # ledger.merkle.leaf_hash, inlined: once per entry
-        yield data, _content_hash(entry_type, content), prev
+        yield data, chash or _content_hash(entry_type, content), prev
 
 
 def encode_entry(
