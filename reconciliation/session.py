@@ -18,6 +18,7 @@ import duckdb
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import severity_macros_sql
+from reconciliation.vocabulary import expand_vocabulary
 from warehouse.asof_state import Build, create_state_views, refresh_asof_state
 from warehouse.registry import create_table
 from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
@@ -26,8 +27,8 @@ PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
 
 def sql_script(name: str) -> str:
-    """The text of a SQL file of ``reconciliation/sql``."""
-    return resources.files("reconciliation.sql").joinpath(name).read_text("utf-8")
+    """The text of a SQL file of ``reconciliation/sql``, its vocabulary placeholders expanded."""
+    return expand_vocabulary(resources.files("reconciliation.sql").joinpath(name).read_text("utf-8"))
 
 
 def set_check_variables(
