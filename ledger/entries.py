@@ -368,36 +368,63 @@ def _lp_bytes(value: Any) -> bytes:
     return _NULL if value is None else lp(bytes(value))
 
 
-_SCALAR_ENCODERS: dict[str, Callable[[Any], bytes]] = {
-    STR: _lp_str, INT: _lp_int, DATE: _lp_date, BYTES: _lp_bytes,
+def _wrong_type(value: Any, expected: str) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(value).__name__}")
+
+
+# Each field kind's statements, inlined into one function per record class (a call per field
+# was most of the cost of encoding a record): ``v`` becomes the field's length-prefixed bytes.
+_FIELD_CODE = {
+    STR: (
+        "    if {v} is None or {v} == '':\n        {v} = NULL\n"
+        "    elif type({v}) is str:\n        {v} = {v}.encode('utf-8')\n        {v} = pack_u32(len({v})) + {v}\n"
+        "    else:\n        raise wrong_type({v}, 'text')\n"
+    ),
+    INT: (  # never a bool, a float or a Decimal: money is int fen
+        "    if {v} is None:\n        {v} = NULL\n"
+        "    elif type({v}) is int:\n        {v} = LENGTH_8 + pack_i64({v})\n"
+        "    else:\n        raise wrong_type({v}, 'an int (fen)')\n"
+    ),
+    DATE: (
+        "    if {v} is None:\n        {v} = NULL\n"
+        "    elif type({v}) is date:\n        {v} = LENGTH_10 + {v}.isoformat().encode('ascii')\n"
+        "    else:\n        raise wrong_type({v}, 'a date')\n"
+    ),
+    BYTES: "    {v} = NULL if {v} is None else lp(bytes({v}))\n",
 }
+_LIST_CODE = "    {v} = lp(pack_u32(len({v})) + b''.join([lp({item}(x)) for x in {v}]))\n"
 
 
-def _list_encoder() -> Callable[[Any], bytes]:
-    def encode(items: Any) -> bytes:
-        return lp(_U32.pack(len(items)) + b"".join([lp(encode_record(i)) for i in items]))
-
-    return encode
-
-
-# Per record class: the 2-byte field count, then (field name, encoder) in schema order.
-_PLANS: dict[type, tuple[bytes, tuple[tuple[str, Callable[[Any], bytes]], ...]]] = {
-    cls: (
-        struct.pack(">H", len(kinds)),
-        tuple(
-            (name, _list_encoder() if isinstance(kind, type) else _SCALAR_ENCODERS[kind])
-            for name, kind in kinds.items()
-        ),
+def _compile_encoder(cls: type, encoders: dict[type, Callable[[Any], bytes]]) -> Callable[[Any], bytes]:
+    """The encoder of one record class: its field count, then each field in schema order,
+    written as straight-line code (``encoders`` holds those of the list items' classes)."""
+    kinds = _KINDS[cls]
+    namespace: dict[str, Any] = dict(
+        NULL=_NULL, pack_u32=_U32.pack, pack_i64=_I64.pack, LENGTH_8=_U32.pack(_I64.size), LENGTH_10=_U32.pack(10),
+        date=dt.date, lp=lp, wrong_type=_wrong_type, HEADER=struct.pack(">H", len(kinds)),
     )
-    for cls, kinds in _KINDS.items()
-}
+    body = ["def encode(record):\n    d = record.__dict__\n"]
+    for i, (name, kind) in enumerate(kinds.items()):
+        if isinstance(kind, type):
+            namespace[f"item_{i}"] = encoders[kind]
+            code = _LIST_CODE.replace("{item}", f"item_{i}")
+        else:
+            code = _FIELD_CODE[kind]
+        body.append(f"    f{i} = d[{name!r}]\n" + code.replace("{v}", f"f{i}"))
+    fields_ = ", ".join(f"f{i}" for i in range(len(kinds)))
+    body.append(f"    return HEADER + b''.join(({fields_},))\n" if kinds else "    return HEADER\n")
+    exec("".join(body), namespace)  # the code is generated from _KINDS above: no outside input
+    return namespace["encode"]  # type: ignore[no-any-return]
+
+
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {}
+for _cls in _KINDS:  # list items' classes come before the records that hold them
+    _ENCODERS[_cls] = _compile_encoder(_cls, _ENCODERS)
 
 
 def encode_record(record: Any) -> bytes:
     """Encode a record: 2-byte field count, then each field length-prefixed, in schema order."""
-    header, plan = _PLANS[type(record)]
-    values = record.__dict__
-    return header + b"".join([encode(values[name]) for name, encode in plan])
+    return _ENCODERS[type(record)](record)
 
 
 _ENTRY_HEADERS = {t: bytes([VERSION, t]) for t in EntryType}  # version ‖ type
