@@ -414,7 +414,8 @@ def _compile_encoder(cls: type, encoders: dict[type, Callable[[Any], bytes]]) ->
     fields_ = ", ".join(f"f{i}" for i in range(len(kinds)))
     body.append(f"    return HEADER + b''.join(({fields_},))\n" if kinds else "    return HEADER\n")
     exec("".join(body), namespace)  # the code is generated from _KINDS above: no outside input
-    return namespace["encode"]  # type: ignore[no-any-return]
+    encode: Callable[[Any], bytes] = namespace["encode"]
+    return encode
 
 
 _ENCODERS: dict[type, Callable[[Any], bytes]] = {}
