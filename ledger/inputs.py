@@ -74,8 +74,8 @@ def _values(page: pa.Table, name: str) -> list[Any]:
 
 
 def _text(page: pa.Table, name: str) -> list[Any]:
-    """A text column through :func:`~ledger.entries.none_if_empty` (blank text is null)."""
-    return [None if v is not None and (not v or v.isspace()) else v for v in page.column(name).to_pylist()]
+    """A column through :func:`~ledger.entries.none_if_empty` (blank text is null)."""
+    return [None if type(v) is str and (not v or v.isspace()) else v for v in _values(page, name)]
 
 
 def _event_times(page: pa.Table) -> list[str | None]:
@@ -118,9 +118,7 @@ _FINANCING_VALUES = tuple(k for k in _FINANCING_COLUMNS if k not in ("rate", "in
 
 def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
-    values = [
-        _text(page, k) if pa.types.is_string(page.schema.field(k).type) else _values(page, k) for k in _FINANCING_VALUES
-    ]
+    values = [_text(page, k) for k in _FINANCING_VALUES]
     return [
         FinancingRecord(
             **dict(zip(_FINANCING_VALUES, row, strict=True)),
