@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciliation.findings import run_catalogue
+from reconciliation.session import KEPT
 from tests.factories import insert
 from warehouse.asof import create_asof_views
 from warehouse.asof_state import Build, refresh_asof_state, state_table
@@ -109,6 +110,9 @@ def assert_state_is_the_definition(wh: Warehouse, night: dt.date) -> None:
     create_asof_views(wh.con, night)
     for name in SCHEMAS:
         assert state_rows(wh, state_table(name)) == state_rows(wh, f"cur_{name}"), name
+    for fact in KEPT:  # the first nights kept with the state (financing_first_night, mt_cores' issuers)
+        kept = sorted(wh.con.execute(f"SELECT key, since FROM {fact.table.name}").fetchall())
+        assert kept == sorted(wh.con.execute(fact.definition_sql(), {"d": night}).fetchall()), fact.table.name
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -120,7 +124,7 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
             if files is not None:
                 seq = deliver(wh, delivered, files, seq)
             if run >= FIRST:
-                builds.append(refresh_asof_state(wh.con, run))
+                builds.append(refresh_asof_state(wh.con, run, kept=KEPT).build)
                 assert_state_is_the_definition(wh, run)
         assert builds[0] is Build.FULL
 
@@ -128,14 +132,16 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
 def test_a_night_on_top_of_the_last_is_incremental_and_doubt_rebuilds(wh: Warehouse) -> None:
     one = [[Invoice(INVOICES[0], 113_00), Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]]
     deliver(wh, FIRST, one, 1)
-    assert refresh_asof_state(wh.con, FIRST) is Build.FULL
+    assert refresh_asof_state(wh.con, FIRST, kept=KEPT).build is Build.FULL
     deliver(wh, FIRST + dt.timedelta(days=1), [[Invoice(INVOICES[0], 226_00)]], 2)
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=1)) is Build.INCREMENTAL
+    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=1), kept=KEPT).build is Build.INCREMENTAL
     deliver(wh, FIRST, [[Invoice(INVOICES[1], 339_00)]], 3)  # an earlier night restated
     deliver(wh, FIRST + dt.timedelta(days=2), one, 4)
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2)) is Build.FULL
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2)) is Build.FULL  # a re-run
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=3), full=True) is Build.FULL
+    restated = refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2), kept=KEPT)
+    assert restated.build is Build.FULL and "changed since (restated or re-read)" in restated.reason  # the night's log says why
+    rerun = refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2), kept=KEPT)
+    assert rerun.build is Build.FULL and "a re-run" in rerun.reason
+    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=3), full=True, kept=KEPT).build is Build.FULL
     assert_state_is_the_definition(wh, FIRST + dt.timedelta(days=3))
 
 
