@@ -7,7 +7,7 @@ code uses it, and say what.
 from vulture.whitelist_utils import Whitelist
 
 from connectors.sftp import _RejectUnknownHostKey
-from foundation.vocabulary import FinancingStatus
+from foundation.vocabulary import EventType, FinancingStatus
 from integration import definitions
 from ledger.entries import FinancingRecord
 from quality.suites import ColumnValuesMatchFormat, ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc, ExpectColumnValuesToMatchFormat
@@ -20,6 +20,7 @@ _RejectUnknownHostKey.missing_host_key  # paramiko calls the host key policy
 definitions.__getattr__  # Python's module __getattr__: Dagster loads `defs` through it
 FinancingRecord.financed_amount_fen  # a ledger entry's field: encoded and hashed with the entry
 FinancingStatus.REPAID, FinancingStatus.DEFAULTED  # codes of platform/financings.csv, looked up by value
+EventType.ISSUE, EventType.SPLIT, EventType.TRANSFER, EventType.FINANCE, EventType.SETTLE, EventType.CANCEL  # voucher_events.csv codes
 Family.SOURCE  # named by the headers of reconciliation/sql/DQ_SOURCE.sql, read by reconciliation.catalogue
 ColumnValuesValidUscc  # registered with Great Expectations by subclassing
 ColumnValuesValidUscc.condition_metric_name, ExpectColumnValuesToBeValidUscc.map_metric  # read by GX

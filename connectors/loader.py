@@ -34,6 +34,7 @@ from connectors.quarantine import QuarantineLog
 from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from foundation.values import MAX_AMOUNT_FEN
+from foundation.vocabulary import QuarantineReason
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES
 
@@ -233,10 +234,10 @@ def _store(
         outcome.status = "duplicate"
     elif bad_name is not None:
         outcome.status = "rejected"
-        quarantine.add(None, "BAD_FILE_NAME", bad_name, None)
+        quarantine.add(None, QuarantineReason.BAD_FILE_NAME, bad_name, None)
     elif parsed is None:
         outcome.status = "unknown_kind"
-        quarantine.add(None, "UNKNOWN_FILE", f"{landed.rel_path} is not a file kind of the input contract", None)
+        quarantine.add(None, QuarantineReason.UNKNOWN_FILE, f"{landed.rel_path} is not a file kind of the input contract", None)
     else:
         waiting = time.perf_counter()
         spooled = parsed.result()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from foundation.values import format_fen, parse_offset_datetime
+from foundation.vocabulary import EVENT_TYPES, EventType
 from ledger.entries import FinancingRecord, VoucherEvent
 
 # Check ids (other parts of the system depend on these exact strings).
@@ -63,7 +64,6 @@ CHECK_IDS = (
 )
 
 ACTIVE, FINANCED, SETTLED, CANCELLED = "ACTIVE", "FINANCED", "SETTLED", "CANCELLED"
-EVENT_TYPES = ("ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL")
 
 
 class VoucherState(NamedTuple):
@@ -142,7 +142,7 @@ def apply_event(
     if kind not in EVENT_TYPES:
         return Rejection(
             EVENT_CONFLICT,
-            f"Event {event.event_id} has event type {kind!r}, which is none of {', '.join(EVENT_TYPES)}.",
+            f"Event {event.event_id} has event type {kind!r}, which is none of {', '.join(EventType)}.",
             {"event_type": kind},
         )
     if kind == "ISSUE":

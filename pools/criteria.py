@@ -18,10 +18,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
-from connectors.parsers.platform import PRODUCTS
 from connectors.parsers.reference import RATINGS
 from foundation import values
 from foundation.errors import ConfigError
+from foundation.vocabulary import PRODUCTS
 
 OBJECTIVES = ("wa_yield", "diversification")
 

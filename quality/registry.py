@@ -33,9 +33,9 @@ from pathlib import Path
 import duckdb
 
 from connectors.kinds import FileKind, classify, folder_uscc
-from connectors.parsers.base import DUPLICATE_COLUMN, EMPTY_FILE, MISSING_COLUMN
 from connectors.parsers.csvread import header_names
 from foundation.errors import ScfError
+from foundation.vocabulary import QuarantineReason
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_SOURCE_ISSUES
 
@@ -47,7 +47,7 @@ _CSV_KINDS = {
     FileKind.TAX_STATUS, FileKind.VOUCHER_EVENTS, FileKind.FINANCINGS,
 }
 _MANY_FILES = {FileKind.TAX_INVOICE_XML: "tax/*.xml", FileKind.BILL_XML: "bills/*.xml"}
-_DRIFT_REASONS = (MISSING_COLUMN, DUPLICATE_COLUMN)
+_DRIFT_REASONS = (QuarantineReason.MISSING_COLUMN, QuarantineReason.DUPLICATE_COLUMN)
 
 
 NO_DELIVERY_SOURCE = "*"
@@ -234,7 +234,7 @@ def _night_issues(
     day = registry.business_date
     codes = {p: rejections[p] for p, _ in night.csv_files if p in rejections}
     empty = night.duplicates == 0 and night.rows == 0 and (
-        night.quarantined == 0 or any(c == EMPTY_FILE for c, _ in codes.values()))
+        night.quarantined == 0 or any(c == QuarantineReason.EMPTY_FILE for c, _ in codes.values()))
     if empty:
         issues.append(SourceIssue("DQ_SOURCE_EMPTY", source, False,
                                   f"Source {source} delivered {night.files} file(s) for {day} holding no record.",

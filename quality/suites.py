@@ -27,7 +27,7 @@ from great_expectations.expectations.row_conditions import Column
 from stdnum.cn import uscc
 
 from connectors.parsers.fields import CD_NO, INVOICE_NO, VOUCHER_ID
-from connectors.parsers.platform import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS
+from foundation.vocabulary import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS
 from warehouse.schemas import NATURAL_KEYS
 
 DOCUMENT_DATE_SLACK_DAYS = 31

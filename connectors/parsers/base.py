@@ -16,26 +16,6 @@ import pyarrow as pa
 from connectors.kinds import FileKind
 from foundation.values import MAX_AMOUNT_FEN
 
-# Reason codes of file-level rejections.
-EMPTY_FILE = "EMPTY_FILE"
-BAD_ENCODING = "BAD_ENCODING"
-MALFORMED_CSV = "MALFORMED_CSV"
-MISSING_COLUMN = "MISSING_COLUMN"
-DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
-MALFORMED_XML = "MALFORMED_XML"
-UNEXPECTED_ROOT = "UNEXPECTED_ROOT"
-UNKNOWN_LAYOUT = "UNKNOWN_LAYOUT"  # an XML file (or one record) that matches no declared layout
-
-# Reason codes of record-level quarantine.
-ROW_SHAPE = "ROW_SHAPE"  # a CSV row with the wrong number of fields
-LINE_TOO_LONG = "LINE_TOO_LONG"  # a CSV line longer than the reader takes (csvread.MAX_LINE_BYTES)
-MISSING_FIELD = "MISSING_FIELD"  # a required value is empty or absent
-BAD_VALUE = "BAD_VALUE"  # a value that does not parse (money, date, number)
-BAD_ID = "BAD_ID"  # an identifier of the wrong form (invoice no, voucher id, bank code …)
-BAD_ENUM = "BAD_ENUM"  # a code outside its list (event type, product, status …)
-DUPLICATE_FIELD = "DUPLICATE_FIELD"  # a non-repeating XML element given twice
-RANGE_MISMATCH = "RANGE_MISMATCH"  # a sub-bill range whose size differs from its amount
-
 
 @dataclass(frozen=True)
 class ParseContext:

@@ -15,9 +15,10 @@ from typing import Any
 from lxml import etree
 
 from connectors.parsers import fields as F
-from connectors.parsers.base import RANGE_MISMATCH, BadRecord, ParseContext, Sink
+from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.layouts import BILL, ENDORSEMENT, ENDORSEMENTS
 from connectors.parsers.xmlread import parse_parent_child_records
+from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED
 
 _BILLS, _ENDORSEMENTS = PARSED["bills"], PARSED["bill_endorsements"]
@@ -38,7 +39,7 @@ def _bill(elem: etree._Element) -> tuple[Any, list[Any]]:
         start, end = cd_range
         if end - start + 1 != amount:
             raise BadRecord(
-                RANGE_MISMATCH, f"CdRange {start}-{end} holds {end - start + 1} fen but CdAmt is {amount} fen"
+                QuarantineReason.RANGE_MISMATCH, f"CdRange {start}-{end} holds {end - start + 1} fen but CdAmt is {amount} fen"
             )
     endorsements = [_endorsement(cd_no, start, seq, e) for seq, e in enumerate(read[ENDORSEMENTS], 1)]
     read.update(

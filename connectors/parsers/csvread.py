@@ -28,20 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.parsers.base import (
-    BAD_ENCODING,
-    DUPLICATE_COLUMN,
-    EMPTY_FILE,
-    LINE_TOO_LONG,
-    MALFORMED_CSV,
-    MISSING_COLUMN,
-    ROW_SHAPE,
-    BadRecord,
-    FileRejected,
-    ParseContext,
-    Sink,
-)
+from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder
+from foundation.vocabulary import QuarantineReason
 
 Row = tuple[str | None, ...]
 RowHandler = Callable[[int, Row], None]
@@ -70,7 +59,7 @@ def _codec(name: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise FileRejected(BAD_ENCODING, f"unknown encoding {name!r}") from None
+        raise FileRejected(QuarantineReason.BAD_ENCODING, f"unknown encoding {name!r}") from None
 
 
 def _header(path: Path, encoding: str) -> str:
@@ -79,10 +68,10 @@ def _header(path: Path, encoding: str) -> str:
     try:
         line = first.decode(encoding)
     except UnicodeDecodeError as err:
-        raise FileRejected(BAD_ENCODING, f"header line is not {encoding}: {err}") from None
+        raise FileRejected(QuarantineReason.BAD_ENCODING, f"header line is not {encoding}: {err}") from None
     line = line.lstrip("\ufeff").rstrip("\r\n")
     if not line.strip():
-        raise FileRejected(MISSING_COLUMN, "the header line (line 1) is blank")
+        raise FileRejected(QuarantineReason.MISSING_COLUMN, "the header line (line 1) is blank")
     return line
 
 
@@ -99,11 +88,11 @@ class _Layout:
     def __init__(self, names: list[str], required: Sequence[str], optional: Sequence[str]) -> None:
         missing = [c for c in required if c not in names]
         if missing:
-            raise FileRejected(MISSING_COLUMN, f"missing column(s) {', '.join(missing)}; header: {'|'.join(names)}")
+            raise FileRejected(QuarantineReason.MISSING_COLUMN, f"missing column(s) {', '.join(missing)}; header: {'|'.join(names)}")
         wanted = [*required, *optional]
         doubled = sorted({c for c in wanted if names.count(c) > 1})
         if doubled:
-            raise FileRejected(DUPLICATE_COLUMN, f"column(s) {', '.join(doubled)} appear more than once")
+            raise FileRejected(QuarantineReason.DUPLICATE_COLUMN, f"column(s) {', '.join(doubled)} appear more than once")
         self.width = len(names)
         absent = self.width  # index of an all-None column appended per batch
         self.indexes = [names.index(c) if c in names else absent for c in wanted]
@@ -124,7 +113,7 @@ def for_each_row(
     cannot be decoded or parsed.
     """
     if path.stat().st_size == 0:
-        raise FileRejected(EMPTY_FILE, "empty file")
+        raise FileRejected(QuarantineReason.EMPTY_FILE, "empty file")
     encoding = _codec(ctx.csv_encoding) if ctx.csv_encoding else detect_encoding(path)
     header = _header(path, encoding)
     delimiter, names = header_names(header, ctx.csv_delimiter)
@@ -166,7 +155,7 @@ def _short_lines(path: Path, encoding: str, sink: Sink, scratch_dir: str | None)
         yield path
         return
     if lines[0] == 1:
-        raise FileRejected(LINE_TOO_LONG, f"the header line is longer than {MAX_LINE_BYTES} bytes", 1)
+        raise FileRejected(QuarantineReason.LINE_TOO_LONG, f"the header line is longer than {MAX_LINE_BYTES} bytes", 1)
     fd, name = tempfile.mkstemp(prefix="short-lines-", suffix=".csv", dir=scratch_dir)
     try:
         with path.open("rb") as source, os.fdopen(fd, "wb") as copy:
@@ -176,7 +165,7 @@ def _short_lines(path: Path, encoding: str, sink: Sink, scratch_dir: str | None)
                     shown = raw[:_RAW_SHOWN].decode(encoding, "replace")
                     size = len(raw.rstrip(b"\r\n"))
                     reason = f"line of {size} bytes, longer than {MAX_LINE_BYTES}: skipped"
-                    sink.quarantine(number, LINE_TOO_LONG, reason, shown)
+                    sink.quarantine(number, QuarantineReason.LINE_TOO_LONG, reason, shown)
                     raw = b"\n" if raw.endswith(b"\n") else b""
                 copy.write(raw)
         yield Path(name)
@@ -226,7 +215,8 @@ def _rows(path: Path, encoding: str, delimiter: str, width: int, sink: Sink) -> 
         for number in sorted(broken):
             line = _quarantine_shape(sink, line, broken[number])
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
-        code = BAD_ENCODING if isinstance(err, UnicodeDecodeError) or "UTF8" in str(err) else MALFORMED_CSV
+        encoding_error = isinstance(err, UnicodeDecodeError) or "UTF8" in str(err)
+        code = QuarantineReason.BAD_ENCODING if encoding_error else QuarantineReason.MALFORMED_CSV
         raise FileRejected(code, f"{encoding} CSV: {err}") from None
 
 
@@ -241,7 +231,7 @@ def _newlines(batch: pa.RecordBatch) -> pa.Array:
 def _quarantine_shape(sink: Sink, line: int, row: pacsv.InvalidRow) -> int:
     """Quarantine a row with the wrong number of fields; return the line after it."""
     text: str = row.text
-    sink.quarantine(line, ROW_SHAPE, f"expected {row.expected_columns} fields, found {row.actual_columns}", text)
+    sink.quarantine(line, QuarantineReason.ROW_SHAPE, f"expected {row.expected_columns} fields, found {row.actual_columns}", text)
     return line + 1 + text.count("\n")
 
 

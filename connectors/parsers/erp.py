@@ -16,8 +16,9 @@ from typing import Any
 
 from connectors.kinds import FileKind, folder_uscc
 from connectors.parsers import fields as F
-from connectors.parsers.base import BAD_VALUE, BadRecord, ParseContext, Sink
+from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
+from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED, PRICE, QTY
 
 _INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
@@ -121,7 +122,7 @@ def _due_date(baseline: dt.date | None, name: str, days: int | None) -> dt.date 
     try:
         return baseline + dt.timedelta(days=days or 0)
     except OverflowError:
-        raise BadRecord(BAD_VALUE, f"{name}: {days} days after {baseline} is out of range") from None
+        raise BadRecord(QuarantineReason.BAD_VALUE, f"{name}: {days} days after {baseline} is out of range") from None
 
 
 # table, required columns, optional columns (an export may lack them), converter

@@ -17,8 +17,9 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from connectors.parsers.base import BAD_ENUM, BAD_ID, BAD_VALUE, MISSING_FIELD, BadRecord
+from connectors.parsers.base import BadRecord
 from foundation import values
+from foundation.vocabulary import QuarantineReason
 
 T = TypeVar("T")
 
@@ -48,14 +49,14 @@ def text(value: str | None) -> str | None:
     try:
         return values.check_text(value.strip()) or None
     except ValueError as err:
-        raise BadRecord(BAD_VALUE, str(err)) from None
+        raise BadRecord(QuarantineReason.BAD_VALUE, str(err)) from None
 
 
 def required(name: str, value: str | None) -> str:
     """The stripped text of a field that must not be empty."""
     s = text(value)
     if s is None:
-        raise BadRecord(MISSING_FIELD, f"{name} is empty")
+        raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
     return s
 
 
@@ -64,9 +65,9 @@ def convert(name: str, parse: Callable[[str | None], T | None], value: str | Non
     try:
         result = parse(value)
     except ValueError as err:
-        raise BadRecord(BAD_VALUE, f"{name}: {err}") from None
+        raise BadRecord(QuarantineReason.BAD_VALUE, f"{name}: {err}") from None
     if result is None and need:
-        raise BadRecord(MISSING_FIELD, f"{name} is empty")
+        raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
     return result
 
 
@@ -84,7 +85,7 @@ def required_fen(name: str, value: str | None) -> int:
     """A money amount in integer fen that must be there."""
     amount = fen(name, value)
     if amount is None:
-        raise BadRecord(MISSING_FIELD, f"{name} is empty")
+        raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
     return amount
 
 
@@ -105,14 +106,14 @@ def fit(name: str, number: Decimal, dtype: pa.Decimal128Type) -> Decimal:
     try:
         return values.fit_decimal(number, dtype.precision, dtype.scale)
     except ValueError as err:
-        raise BadRecord(BAD_VALUE, f"{name}: {err}") from None
+        raise BadRecord(QuarantineReason.BAD_VALUE, f"{name}: {err}") from None
 
 
 def integer(name: str, value: str | None, *, bits: int = 32) -> int | None:
     """A non-negative whole number that fits a signed integer of ``bits`` bits."""
     number = convert(name, values.parse_int, value)
     if number is not None and number >= 2 ** (bits - 1):
-        raise BadRecord(BAD_VALUE, f"{name}: number out of range: {value!r}")
+        raise BadRecord(QuarantineReason.BAD_VALUE, f"{name}: number out of range: {value!r}")
     return number
 
 
@@ -132,14 +133,14 @@ def ident(name: str, value: str | None) -> str | None:
     try:
         return values.normalise_identifier(value)
     except ValueError as err:
-        raise BadRecord(BAD_ID, f"{name}: {err}") from None
+        raise BadRecord(QuarantineReason.BAD_ID, f"{name}: {err}") from None
 
 
 def required_ident(name: str, value: str | None) -> str:
     """Like :func:`ident`, for an identifier that must be there."""
     s = ident(name, value)
     if s is None:
-        raise BadRecord(MISSING_FIELD, f"{name} is empty")
+        raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
     return s
 
 
@@ -148,7 +149,7 @@ def identifier(name: str, value: str | None, pattern: re.Pattern[str], form: str
     (``form`` describes it)."""
     s = required_ident(name, value)
     if pattern.fullmatch(s) is None:
-        raise BadRecord(BAD_ID, f"{name}: not {form}: {s!r}")
+        raise BadRecord(QuarantineReason.BAD_ID, f"{name}: not {form}: {s!r}")
     return s
 
 
@@ -161,7 +162,7 @@ def choice(name: str, value: str | None, allowed: frozenset[str], *, need: bool 
     """A code that must be one of ``allowed``."""
     s = required(name, value) if need else text(value)
     if s is not None and s not in allowed:
-        raise BadRecord(BAD_ENUM, f"{name}: {s!r} is not one of {', '.join(sorted(allowed))}")
+        raise BadRecord(QuarantineReason.BAD_ENUM, f"{name}: {s!r} is not one of {', '.join(sorted(allowed))}")
     return s
 
 

@@ -17,13 +17,8 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.parsers.base import (
-    DUPLICATE_FIELD,
-    MISSING_FIELD,
-    UNKNOWN_LAYOUT,
-    BadRecord,
-    FileRejected,
-)
+from connectors.parsers.base import BadRecord, FileRejected
+from foundation.vocabulary import QuarantineReason
 
 #: A field's type: ``(path, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`.
 Convert = Callable[[str, str | None], Any]
@@ -93,13 +88,13 @@ class XmlLayout:
                 value = None
             elif f.combine is None:
                 if len(found) > 1:
-                    raise BadRecord(DUPLICATE_FIELD, f"<{f.path}> appears twice")
+                    raise BadRecord(QuarantineReason.DUPLICATE_FIELD, f"<{f.path}> appears twice")
                 value = f.convert(f.path, found[0])
             else:
                 typed = [v for v in (f.convert(f.path, t) for t in found) if v is not None]
                 value = f.combine(typed) if typed else None
             if value is None and f.required:
-                raise BadRecord(MISSING_FIELD, f"{f.path} is missing (required by the {self.name} layout)")
+                raise BadRecord(QuarantineReason.MISSING_FIELD, f"{f.path} is missing (required by the {self.name} layout)")
             out[f.column] = value
         for column, derive in self.derived.items():
             out[column] = derive(out)
@@ -110,7 +105,7 @@ class NoLayout(BadRecord):
     """A record that carries none of its layout's fields."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(UNKNOWN_LAYOUT, reason)
+        super().__init__(QuarantineReason.UNKNOWN_LAYOUT, reason)
 
 
 def detect(layouts: Iterable[XmlLayout], root: etree._Element | None, first: etree._Element) -> XmlLayout:
@@ -128,7 +123,7 @@ def detect(layouts: Iterable[XmlLayout], root: etree._Element | None, first: etr
             if lay.version == named:
                 return lay
         known = ", ".join(lay.version or lay.name for lay in layouts)
-        raise FileRejected(UNKNOWN_LAYOUT, f"the header names layout {named!r}, which is none of the known ({known})")
+        raise FileRejected(QuarantineReason.UNKNOWN_LAYOUT, f"the header names layout {named!r}, which is none of the known ({known})")
     for lay in layouts:
         if lay.marker is not None and first.find(lay.marker) is not None:
             return lay

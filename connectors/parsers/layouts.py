@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.parsers import fields as F
-from connectors.parsers.base import BAD_VALUE, BadRecord
+from connectors.parsers.base import BadRecord
 from connectors.parsers.layout import Field, XmlLayout, joined, total
 from foundation import values
+from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PRICE, QTY, RATE
 
 # ---- field types: (path, text) -> typed value --------------------------------------------
@@ -67,7 +68,7 @@ def _count_total(counts: list[int]) -> int:
     """Packages of several vehicles, added up (bounded like one count)."""
     n = total(counts)
     if n >= 2**31:
-        raise BadRecord(BAD_VALUE, f"TotalNumberOfPackages: total out of range: {n}")
+        raise BadRecord(QuarantineReason.BAD_VALUE, f"TotalNumberOfPackages: total out of range: {n}")
     return n
 
 

@@ -23,12 +23,8 @@ from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
 from foundation import values
-from foundation.vocabulary import FinancingStatus
+from foundation.vocabulary import EVENT_TYPES, FINANCING_STATUSES, PRODUCTS
 from warehouse.schemas import PARSED, RATE
-
-EVENT_TYPES = frozenset({"ISSUE", "SPLIT", "TRANSFER", "FINANCE", "SETTLE", "CANCEL"})
-PRODUCTS = frozenset({"VOUCHER", "BILL", "INVOICE"})
-FINANCING_STATUSES = frozenset(s.value for s in FinancingStatus)
 
 _VOUCHER_ID = "a voucher id (V + 16 hex)"
 _EVENT, _FINANCING, _REJECT = (PARSED[t].Record for t in ("voucher_events", "financings", "financing_rejects"))

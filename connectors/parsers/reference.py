@@ -13,10 +13,11 @@ from pathlib import Path
 from stdnum.cn import uscc as stdnum_uscc
 
 from connectors.parsers import fields as F
-from connectors.parsers.base import BAD_ID, BadRecord, ParseContext, Sink
+from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.csvread import Row, for_each_row
 from foundation import values
+from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED
 
 # The bank's internal rating scale, best first: the one declaration of its order.
@@ -40,7 +41,7 @@ def _party(row: Row) -> tuple[object, ...]:
     uscc, name, industry, group_id, rating, valid_from = row
     code = F.required_ident("uscc", uscc)
     if not stdnum_uscc.is_valid(code):
-        raise BadRecord(BAD_ID, f"uscc: not a valid USCC: {code!r}")
+        raise BadRecord(QuarantineReason.BAD_ID, f"uscc: not a valid USCC: {code!r}")
     return _PARTY(
         uscc=code,
         name=F.text(name),

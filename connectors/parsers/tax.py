@@ -18,10 +18,11 @@ from typing import Any
 from lxml import etree
 
 from connectors.parsers import fields as F
-from connectors.parsers.base import BAD_ENUM, BadRecord, ParseContext, Sink
+from connectors.parsers.base import BadRecord, ParseContext, Sink
 from connectors.parsers.csvread import Row, parse_table
 from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES
 from connectors.parsers.xmlread import parse_parent_child_records
+from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED, QTY
 
 _STATUSES = frozenset({"0", "1", "2", "3", "4"})
@@ -42,7 +43,7 @@ def _invoice(elem: etree._Element) -> tuple[Any, list[Any]]:
     read = TAX_INVOICE.read(elem)
     label = read[_ISSUE_LABEL]
     if label != "Y" and not label.startswith("N"):
-        raise BadRecord(BAD_ENUM, f"{TAX_INVOICE.path(_ISSUE_LABEL)}: {label!r} is neither Y (blue) nor N (red-letter)")
+        raise BadRecord(QuarantineReason.BAD_ENUM, f"{TAX_INVOICE.path(_ISSUE_LABEL)}: {label!r} is neither Y (blue) nor N (red-letter)")
     read["is_red"] = is_red = label != "Y"
     # The red-letter label may carry the reversed invoice's number after the N.
     if read["original_invoice_no"] is None and is_red:

@@ -12,18 +12,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.parsers.base import (
-    MALFORMED_XML,
-    UNEXPECTED_ROOT,
-    UNKNOWN_LAYOUT,
-    BadRecord,
-    FileRejected,
-    ParseContext,
-    Sink,
-)
+from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink
 from connectors.parsers.batching import BatchBuilder, flush_all
 from connectors.parsers.layout import NoLayout
 from connectors.quarantine import RAW_LIMIT
+from foundation.vocabulary import QuarantineReason
 
 RecordHandler = Callable[[int, etree._Element], None]
 
@@ -46,7 +39,7 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
             parent = elem.getparent()
             if parent is not None and (parent.tag not in roots or parent.getparent() is not None):
                 raise FileRejected(
-                    UNEXPECTED_ROOT, f"<{record_tag}> inside <{parent.tag}>, expected a root of {_names(roots)}"
+                    QuarantineReason.UNEXPECTED_ROOT, f"<{record_tag}> inside <{parent.tag}>, expected a root of {_names(roots)}"
                 )
             ordinal += 1
             try:
@@ -59,11 +52,11 @@ def for_each_record(path: Path, sink: Sink, record_tag: str, roots: frozenset[st
                 while elem.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as err:
-        raise FileRejected(MALFORMED_XML, str(err)) from None
+        raise FileRejected(QuarantineReason.MALFORMED_XML, str(err)) from None
     if ordinal == 0 and events.root.tag not in roots:
-        raise FileRejected(UNEXPECTED_ROOT, f"root <{events.root.tag}>, expected {_names(roots | {record_tag})}")
+        raise FileRejected(QuarantineReason.UNEXPECTED_ROOT, f"root <{events.root.tag}>, expected {_names(roots | {record_tag})}")
     if ordinal and unmatched == ordinal:
-        raise FileRejected(UNKNOWN_LAYOUT, f"none of the {ordinal} <{record_tag}> records matches a known layout")
+        raise FileRejected(QuarantineReason.UNKNOWN_LAYOUT, f"none of the {ordinal} <{record_tag}> records matches a known layout")
 
 
 def _names(tags: frozenset[str]) -> str:

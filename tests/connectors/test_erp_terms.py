@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.parsers.base import BAD_VALUE
+from foundation.vocabulary import QuarantineReason
 from simulator import Tuning, simulate
 from simulator.trades import payment_terms
 from tests.connectors.test_parsers import parse_bytes
@@ -42,7 +42,7 @@ def test_a_net_period_out_of_range_is_quarantined_naming_its_column(tmp_path: Pa
                        HEADER + _row("5100000001", "10", "30", "2000000000") + _row("5100000002", "10", "30", "90"))
     assert [r["belnr"] for r in sink.table("erp_ap_items")] == ["5100000002"]
     [(pos, code, reason, _raw)] = sink.quarantined
-    assert (pos, code) == (2, BAD_VALUE) and reason.startswith("ZBD3T: ")
+    assert (pos, code) == (2, QuarantineReason.BAD_VALUE) and reason.startswith("ZBD3T: ")
 
 
 def test_the_simulator_delivers_every_kind_of_terms_and_the_parser_reads_their_due_dates(tmp_path: Path):

@@ -12,16 +12,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from connectors.parsers import FileRejected, base
+from connectors.parsers import FileRejected
+from foundation.vocabulary import QuarantineReason as R
 from tests.connectors.test_parsers import SAMPLE_ROWS, SAMPLES, MemorySink, parse_bytes
 
 FILE_CODES = {
-    base.EMPTY_FILE, base.BAD_ENCODING, base.MALFORMED_CSV, base.MISSING_COLUMN, base.DUPLICATE_COLUMN,
-    base.MALFORMED_XML, base.UNEXPECTED_ROOT, base.LINE_TOO_LONG, base.UNKNOWN_LAYOUT,
+    R.EMPTY_FILE, R.BAD_ENCODING, R.MALFORMED_CSV, R.MISSING_COLUMN, R.DUPLICATE_COLUMN,
+    R.MALFORMED_XML, R.UNEXPECTED_ROOT, R.LINE_TOO_LONG, R.UNKNOWN_LAYOUT,
 }  # fmt: skip
 RECORD_CODES = {
-    base.ROW_SHAPE, base.MISSING_FIELD, base.BAD_VALUE, base.BAD_ID, base.BAD_ENUM, base.DUPLICATE_FIELD,
-    base.RANGE_MISMATCH, base.LINE_TOO_LONG, base.UNKNOWN_LAYOUT,
+    R.ROW_SHAPE, R.MISSING_FIELD, R.BAD_VALUE, R.BAD_ID, R.BAD_ENUM, R.DUPLICATE_FIELD,
+    R.RANGE_MISMATCH, R.LINE_TOO_LONG, R.UNKNOWN_LAYOUT,
 }  # fmt: skip
 CSV_FILES = sorted(rel for rel in SAMPLE_ROWS if rel.endswith(".csv"))
 XML_FILES = sorted(rel for rel in SAMPLE_ROWS if rel.endswith(".xml"))

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from connectors.kinds import classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
-from connectors.parsers.base import MISSING_FIELD, UNKNOWN_LAYOUT
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
+from foundation.vocabulary import QuarantineReason
 from tests.conftest import REPO
 from tests.connectors.test_fuzz_parsers import FUZZ
 from tests.connectors.test_fuzz_parsers import _parse as fuzz_parse
@@ -121,7 +121,7 @@ def test_a_missing_required_field_quarantines_the_record_naming_it(tmp_path: Pat
     text = _wccyr_text().replace("<Consignee>深圳市华星电子集团有限公司</Consignee>", "")
     sink = parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
     [(pos, code, reason, _raw)] = sink.quarantined
-    assert (pos, code) == (1, MISSING_FIELD)
+    assert (pos, code) == (1, QuarantineReason.MISSING_FIELD)
     assert "ConsigneeInfo/Consignee" in reason and "2015WCCYR" in reason
     assert [r["waybill_no"] for r in sink.table("waybills")] == ["SD20261114009"]
 
@@ -130,7 +130,7 @@ def test_an_unknown_layout_version_rejects_the_file(tmp_path: Path) -> None:
     text = _wccyr_text().replace(">2015WCCYR<", ">2099XYZ<")
     with pytest.raises(FileRejected) as err:
         parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
-    assert err.value.reason_code == UNKNOWN_LAYOUT and "2099XYZ" in err.value.reason
+    assert err.value.reason_code == QuarantineReason.UNKNOWN_LAYOUT and "2099XYZ" in err.value.reason
 
 
 def test_a_file_whose_records_match_no_layout_is_rejected_not_loaded_empty(tmp_path: Path) -> None:
@@ -138,13 +138,13 @@ def test_a_file_whose_records_match_no_layout_is_rejected_not_loaded_empty(tmp_p
             "</Header><Body><Waybill><No>1</No></Waybill></Body><Body><Other/></Body></Root>")
     with pytest.raises(FileRejected) as err:
         parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
-    assert err.value.reason_code == UNKNOWN_LAYOUT
+    assert err.value.reason_code == QuarantineReason.UNKNOWN_LAYOUT
 
 
 def test_one_stray_record_is_quarantined_the_rest_loaded(tmp_path: Path) -> None:
     text = _wccyr_text().replace("</Root>", "<Body><Unknown>1</Unknown></Body></Root>")
     sink = parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
-    assert sink.codes() == [(3, UNKNOWN_LAYOUT)]
+    assert sink.codes() == [(3, QuarantineReason.UNKNOWN_LAYOUT)]
     assert len(sink.table("waybills")) == 2
 
 
@@ -172,4 +172,4 @@ def test_byte_mutations_of_the_real_layouts_never_crash_a_parser(tmp_path, name,
 def test_invoices_or_bills_matching_no_layout_reject_their_file(tmp_path: Path, rel: str, text: str) -> None:
     with pytest.raises(FileRejected) as err:
         parse_bytes(tmp_path, rel, '<?xml version="1.0" encoding="UTF-8"?>' + text)
-    assert err.value.reason_code == UNKNOWN_LAYOUT
+    assert err.value.reason_code == QuarantineReason.UNKNOWN_LAYOUT

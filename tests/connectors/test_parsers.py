@@ -13,17 +13,9 @@ import pytest
 
 from connectors.kinds import FileKind, classify
 from connectors.parsers import FileRejected, ParseContext, parse_file
-from connectors.parsers.base import (
-    BAD_ENUM,
-    BAD_ID,
-    BAD_VALUE,
-    DUPLICATE_FIELD,
-    MISSING_FIELD,
-    RANGE_MISMATCH,
-    ROW_SHAPE,
-)
 from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.xmlread import for_each_record
+from foundation.vocabulary import QuarantineReason
 from tests.conftest import REPO
 from warehouse.schemas import PARSED, SCHEMAS
 
@@ -209,7 +201,13 @@ def test_bad_invoices_in_a_batch_are_quarantined_and_the_others_kept(tmp_path: P
         _invoice("26320000000000000007", total="1.00"),  # does not add up: a business rule, kept
     )  # fmt: skip
     sink = parse_bytes(tmp_path, "tax/batch.xml", content)
-    assert sink.codes() == [(2, BAD_ID), (3, BAD_VALUE), (4, MISSING_FIELD), (5, BAD_VALUE), (6, BAD_ENUM)]
+    assert sink.codes() == [
+        (2, QuarantineReason.BAD_ID),
+        (3, QuarantineReason.BAD_VALUE),
+        (4, QuarantineReason.MISSING_FIELD),
+        (5, QuarantineReason.BAD_VALUE),
+        (6, QuarantineReason.BAD_ENUM),
+    ]
     assert "TotalTax-includedAmount" in sink.quarantined[1][2]
     assert "IssuItemInformation[1]/Amount" in sink.quarantined[3][2]
     assert (sink.quarantined[0][3] or "").startswith("<EInvoice>")  # the raw record
@@ -263,14 +261,14 @@ def test_quantity_finer_than_the_schema_is_quarantined_not_rounded(tmp_path: Pat
     lines = "<IssuItemInformation><Quantity>0.33333</Quantity><Amount>1.00</Amount><ComTaxAm>0.13</ComTaxAm>" \
             "</IssuItemInformation>"  # fmt: skip
     sink = parse_bytes(tmp_path, "tax/q.xml", _batch(_invoice(lines=lines)))
-    assert sink.codes() == [(1, BAD_VALUE)] and "Quantity" in sink.quarantined[0][2]
+    assert sink.codes() == [(1, QuarantineReason.BAD_VALUE)] and "Quantity" in sink.quarantined[0][2]
     assert sink.table("tax_invoices") == []
 
 
 def test_an_element_given_twice_quarantines_the_record(tmp_path: Path) -> None:
     twice = _invoice().replace("</EIid>", "</EIid><EIid>26320000000000099998</EIid>")
     sink = parse_bytes(tmp_path, "tax/twice.xml", _batch(_invoice(), twice))
-    assert sink.codes() == [(2, DUPLICATE_FIELD)]
+    assert sink.codes() == [(2, QuarantineReason.DUPLICATE_FIELD)]
     assert len(sink.table("tax_invoices")) == 1
 
 
@@ -314,7 +312,7 @@ def test_invoice_status_feed(tmp_path: Path) -> None:
     assert (row["src_pos"], row["invoice_no"], row["status"]) == (2, "26320000000000045678", "3")
     assert (row["red_flushed_fen"], row["change_date"]) == (1000000, dt.date(2026, 11, 18))
     bad = "fphm,fpzt,hcje,ztbgrq\n26320000000000045678,9,0.00,2026-11-18\n1234,0,,2026-11-18\n"
-    assert parse_bytes(tmp_path, "tax/invoice_status.csv", bad).codes() == [(2, BAD_ENUM), (3, BAD_ID)]
+    assert parse_bytes(tmp_path, "tax/invoice_status.csv", bad).codes() == [(2, QuarantineReason.BAD_ENUM), (3, QuarantineReason.BAD_ID)]
 
 
 # ---- erp -----------------------------------------------------------------------------------
@@ -402,7 +400,7 @@ def test_bad_csv_rows_are_quarantined_by_line_and_the_others_kept(tmp_path: Path
         "4500000006,00010,0000100001,20261101,M1,ok,1,PC,1.00,1.00"  # line 9, no final newline
     )
     sink = parse_bytes(tmp_path, f"erp/{CORE}/po_items.csv", data)
-    assert sink.codes() == [(3, ROW_SHAPE), (7, BAD_VALUE), (8, BAD_VALUE)]
+    assert sink.codes() == [(3, QuarantineReason.ROW_SHAPE), (7, QuarantineReason.BAD_VALUE), (8, QuarantineReason.BAD_VALUE)]
     assert "BEDAT" in sink.quarantined[1][2] and "NETWR" in sink.quarantined[2][2]
     assert sink.quarantined[0][3] == "4500000002,00010,0000100001,20261101,M1,too few"
     rows = sink.table("erp_po_items")
@@ -450,7 +448,7 @@ def test_waybill_without_receipt_and_a_bad_body(tmp_path: Path) -> None:
     text = text.replace("<GoodsReceiptDateTime>20261112153000</GoodsReceiptDateTime>", "<GoodsReceiptDateTime/>")
     text = text.replace("<ConsignmentDateTime>20261114090000", "<ConsignmentDateTime>2026-11-14")
     sink = parse_bytes(tmp_path, f"logistics/{CARRIER}/w.xml", text)
-    assert sink.codes() == [(2, BAD_VALUE)]
+    assert sink.codes() == [(2, QuarantineReason.BAD_VALUE)]
     [row] = sink.table("waybills")
     assert (row["src_pos"], row["receipt_time"]) == (1, None)
 
@@ -493,7 +491,7 @@ def test_unsplittable_bill_endorsements_and_range_mismatch(tmp_path: Path) -> No
     )
     mismatch = record.replace("<CdRange>1-5000000</CdRange>", "<CdRange>1-4999999</CdRange>")
     sink = parse_bytes(tmp_path, "bills/b.xml", text[:start] + whole + mismatch + text[end:])
-    assert sink.codes() == [(2, RANGE_MISMATCH)]
+    assert sink.codes() == [(2, QuarantineReason.RANGE_MISMATCH)]
     [bill] = sink.table("bills")
     assert (bill["splittable"], bill["range_start"], bill["range_end"]) == (False, 1, 5000000)
     assert bill["invoice_nos"] == ["26320000000000000001", "26320000000000034567"]
@@ -543,7 +541,12 @@ def test_voucher_event_offsets_and_bad_rows(tmp_path: Path) -> None:
         first.replace("2026-11-14T10:00:00+08:00", "2026-11-14 10:00"),
     ]
     sink = parse_bytes(tmp_path, "platform/voucher_events.csv", "\n".join([header, *rows]) + "\n")
-    assert sink.codes() == [(3, BAD_ENUM), (4, BAD_ID), (5, BAD_VALUE), (6, BAD_VALUE)]
+    assert sink.codes() == [
+        (3, QuarantineReason.BAD_ENUM),
+        (4, QuarantineReason.BAD_ID),
+        (5, QuarantineReason.BAD_VALUE),
+        (6, QuarantineReason.BAD_VALUE),
+    ]
     [event] = sink.table("voucher_events")
     assert (event["event_time"], event["event_time_text"]) == (
         dt.datetime(2026, 11, 14, 10),
@@ -596,7 +599,12 @@ def test_financing_asset_refs_and_bad_rows(tmp_path: Path) -> None:
         bill.replace(",ACTIVE", ",OPEN"),
     ]
     sink = parse_bytes(tmp_path, "platform/financings.csv", "\n".join([header, *rows]) + "\n")
-    assert sink.codes() == [(6, BAD_ENUM), (7, BAD_ID), (8, BAD_VALUE), (9, BAD_ENUM)]
+    assert sink.codes() == [
+        (6, QuarantineReason.BAD_ENUM),
+        (7, QuarantineReason.BAD_ID),
+        (8, QuarantineReason.BAD_VALUE),
+        (9, QuarantineReason.BAD_ENUM),
+    ]
     parsed = [
         (r["asset_cd_no"], r["asset_range_start"], r["asset_range_end"], r["asset_invoice_no"])
         for r in sink.table("financings")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from connectors.parsers.base import BAD_ENUM, BAD_VALUE, ROW_SHAPE
+from foundation.vocabulary import QuarantineReason
 from tests.conftest import SAMPLE_NIGHT
 from tests.connectors.test_parsers import parse_bytes, sample_text
 from tests.integration.test_pipeline import query, read_csv, run_ok
@@ -34,12 +34,12 @@ def test_the_parser_keeps_what_a_bad_row_holds(tmp_path: Path) -> None:
         "F9003,only,three",
     )
     sink = parse_bytes(tmp_path, "platform/financings.csv", data)
-    assert sink.codes() == [(4, BAD_VALUE), (5, BAD_VALUE), (6, ROW_SHAPE)]
+    assert sink.codes() == [(4, QuarantineReason.BAD_VALUE), (5, QuarantineReason.BAD_VALUE), (6, QuarantineReason.ROW_SHAPE)]
     rejects = {r["financing_id"]: r for r in sink.table("financing_rejects")}
     assert set(rejects) == {"F9001", "F9002"}, "a row of the wrong shape has no columns to read"
     first = rejects["F9001"]
     assert (first["src_pos"], first["bank_code"], first["product"], first["asset_voucher_id"], first["reason_code"]) == (
-        4, "105100000017", "VOUCHER", VOUCHER, BAD_VALUE)
+        4, "105100000017", "VOUCHER", VOUCHER, QuarantineReason.BAD_VALUE)
     assert "value_date" in first["reason"]
     second = rejects["F9002"]
     assert (second["asset_cd_no"], second["asset_range_start"], second["asset_range_end"]) == (CD_NO, 1, 100)
@@ -61,7 +61,7 @@ def test_a_malformed_row_gets_a_verdict_and_blocks_the_financing_it_duplicates(t
     assert len(unnamed) == 1 and "1 row(s) (line 5)" in unnamed[0]["detail"]
     assert query(home, "SELECT count(*) FROM financing_rejects") == [(2,)]
     assert query(home, "SELECT reason_code FROM quarantine WHERE file_kind = 'financings' ORDER BY src_pos") == [
-        (BAD_ENUM,), ("MISSING_FIELD",)]
+        (QuarantineReason.BAD_ENUM,), ("MISSING_FIELD",)]
 
 
 def test_financing_id_and_asset_ref_follow_the_one_identifier_rule(tmp_path: Path) -> None:

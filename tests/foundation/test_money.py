@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.parsers.base import BAD_VALUE, BadRecord
+from connectors.parsers.base import BadRecord
 from connectors.parsers.fields import amount_ceiling, fen
 from foundation.values import MAX_AMOUNT_DIGITS, MAX_AMOUNT_FEN, format_fen, parse_fen
+from foundation.vocabulary import QuarantineReason
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -55,7 +56,7 @@ def test_odd_amounts_are_refused_with_their_reason(text: str, reason: str) -> No
 def test_a_refused_amount_quarantines_its_record_naming_the_field(text: str, reason: str) -> None:
     with pytest.raises(BadRecord) as refused:
         fen("Amount", text)
-    assert refused.value.reason_code == BAD_VALUE and reason in refused.value.reason
+    assert refused.value.reason_code == QuarantineReason.BAD_VALUE and reason in refused.value.reason
 
 
 def test_the_ceiling_is_inclusive_and_follows_the_setting() -> None:

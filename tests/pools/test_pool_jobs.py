@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
-from connectors.parsers.base import BAD_ENUM, BAD_ID
 from foundation.errors import ConfigError
+from foundation.vocabulary import QuarantineReason
 from integration.cli import app
 from integration.definitions import defs
 from integration.settings import load_settings
@@ -200,7 +200,7 @@ def test_party_master_is_loaded_and_bad_rows_quarantined(night_home: Path, tmp_p
         "91320500MA1X000037,bad industry,3976,G3,BBB,2026-01-01\n"
     ))
     assert [r["uscc"] for r in sink.table("parties")] == ["91440300MA5F00001A"]
-    assert sink.codes() == [(3, BAD_ID), (4, BAD_ENUM), (5, BAD_ID)]
+    assert sink.codes() == [(3, QuarantineReason.BAD_ID), (4, QuarantineReason.BAD_ENUM), (5, QuarantineReason.BAD_ID)]
 
 
 def test_surveillance_flags_a_pooled_financing_whose_invoice_is_red_flushed_a_night_later(home: Path) -> None:
