@@ -20,7 +20,7 @@ from enum import StrEnum
 import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
-from warehouse.registry import Table, create_table
+from warehouse.registry import Table, create_table, duckdb_type
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 from warehouse.transactions import transaction
 
@@ -54,9 +54,11 @@ class FirstNights:
         return f"SELECT key, min(business_date) AS since FROM ({self._delivered('<= $d')}) GROUP BY key"
 
     def rebuild(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-        """The fact as of ``as_of`` from every night."""
-        con.execute(f"DELETE FROM {self.table.name}")
-        con.execute(f"INSERT INTO {self.table.name} BY NAME {self.definition_sql()}", {"d": as_of})
+        """The fact as of ``as_of`` from every night (a ``CREATE … AS``, as the state's tables: the Spark
+        engine, which records the full build, recomputes it as a view)."""
+        columns = ", ".join(f"{c.name}::{duckdb_type(c.type)} AS {c.name}" for c in self.table.columns)
+        con.execute(f"CREATE OR REPLACE TABLE {self.table.name} AS SELECT {columns} FROM ({self.definition_sql()})",
+                    {"d": as_of})
 
     def apply_night(self, con: duckdb.DuckDBPyConnection, night: dt.date) -> None:
         """Add the keys delivered on ``night`` (the latest night) and never before."""

@@ -44,11 +44,28 @@ class Financing:
     status: str
 
 
-Record = Invoice | Financing
+@dataclass(frozen=True)
+class Issue:
+    """A voucher ISSUE by the invoices' buyer: it makes the buyer a core (tier 1: payables awaited)."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A financings.csv row that could not be read (financing_rejects): it counts for the financing's first night."""
+
+    financing_id: str
+
+
+BUYER = "91440300MA5F00001A"
+Record = Invoice | Financing | Issue | Unreadable
 records = st.one_of(
     st.builds(Invoice, st.sampled_from(INVOICES), st.integers(1, 4).map(lambda n: n * 113_00)),
     st.builds(Financing, st.sampled_from(FINANCINGS), st.sampled_from(INVOICES), st.integers(1, 4).map(lambda n: n * 113_00),
               st.sampled_from(("ACTIVE", "ACTIVE", "REPAID"))),
+    st.builds(Issue, st.sampled_from(("EV-1", "EV-2"))),
+    st.builds(Unreadable, st.sampled_from((*FINANCINGS, "FIN-C"))),
 )
 nights = st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=3)  # files of a night
 # A step: run the next night, restate an earlier night (then run the next), re-run an earlier night, or skip one.
@@ -70,9 +87,15 @@ def deliver(wh: Warehouse, night: dt.date, files: list[list[Record]], seq_start:
                 tax = record.total_fen * 13 // 113
                 insert(wh, "tax_invoices", night, **lineage, invoice_no=record.invoice_no, total_fen=record.total_fen,
                        amount_fen=record.total_fen - tax, tax_fen=tax, seller_uscc="91320500MA1X000024",
-                       buyer_uscc="91440300MA5F00001A", issue_time=dt.datetime.combine(night, dt.time(9)))
+                       buyer_uscc=BUYER, issue_time=dt.datetime.combine(night, dt.time(9)))
                 insert(wh, "tax_invoice_lines", night, **lineage, invoice_no=record.invoice_no, line_no=1,
                        amount_fen=record.total_fen - tax)
+            elif isinstance(record, Issue):
+                insert(wh, "voucher_events", night, **lineage, event_id=record.event_id, event_type="ISSUE",
+                       voucher_id=f"V-{record.event_id}", issuer_uscc=BUYER, amount_fen=113_00)
+            elif isinstance(record, Unreadable):
+                insert(wh, "financing_rejects", night, **lineage, financing_id=record.financing_id, bank_code="313521000011",
+                       product="INVOICE", reason_code="bad_amount", reason="amount unreadable")
             else:
                 insert(wh, "financings", night, **lineage, financing_id=record.financing_id, bank_code="313521000011",
                        product="INVOICE", asset_ref=record.invoice_no, asset_invoice_no=record.invoice_no,
@@ -177,3 +200,29 @@ def test_incremental_findings_equal_full(tmp_path_factory: pytest.TempPathFactor
 @given(plan=steps)
 def test_incremental_findings_equal_full_many(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     incremental_equals_full(tmp_path_factory.mktemp("modes"), plan)
+
+
+def test_a_finding_a_rerun_takes_back_is_first_seen_where_it_still_stands(tmp_path: Path) -> None:
+    """first_seen_date is kept (finding_first_seen), not re-read from every night: when a re-run of
+    an earlier night takes a finding back, the later night it still stands on becomes its first."""
+    orphan = [[Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]]  # its invoice never arrives
+    second = FIRST + dt.timedelta(days=1)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+
+        def first_seen(night: dt.date) -> set[dt.date]:
+            return {r[0] for r in wh.con.execute("SELECT first_seen_date FROM findings WHERE business_date = ? "
+                                                 "AND financing_id = ?", [night, FINANCINGS[0]]).fetchall()}
+
+        deliver(wh, FIRST, orphan, 1)
+        run_catalogue(wh.con, FIRST)
+        deliver(wh, second, orphan, 2)
+        run_catalogue(wh.con, second)
+        assert first_seen(second) == {FIRST}
+        deliver(wh, FIRST, [[Invoice(INVOICES[1], 113_00)]], 3)  # night 1 restated without the financing
+        run_catalogue(wh.con, FIRST)
+        assert first_seen(FIRST) == set()
+        run_catalogue(wh.con, second)
+        assert first_seen(second) == {second}
+        kept = _night_results(wh, second)
+        run_catalogue(wh.con, second, full=True)  # the oracle reads every night's findings
+        assert _night_results(wh, second) == kept
