@@ -37,11 +37,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from connectors.sources import RemoteFile, Source
 from foundation.errors import IntegrityError
+from foundation.vocabulary import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,6 @@ class ManifestHead:
 
     lines: int
     head: bytes
-
-
-class FileStatus(StrEnum):
-    """What a file of a night's set means for loading that night (compares equal to its value)."""
-
-    NEW = "new"  # first sighting of these bytes anywhere is this night and path: parse
-    RESTATED = "restated"  # like NEW, and replaces earlier bytes of the same night and path: parse
-    DUPLICATE = "duplicate"  # bytes first sighted under another night or path: archived, not parsed
 
 
 @dataclass(frozen=True)
@@ -151,7 +143,7 @@ class LandedFile:
     sha256: str
     size: int
     object_path: Path
-    status: FileStatus
+    status: DeliveryStatus
     superseded: tuple[str, ...]  # earlier other bytes of this night and path, oldest first
     received_at: str | None = None  # when the engine landed these bytes (UTC, ISO 8601)
     arrived_at: str | None = None  # when the source wrote them (UTC, ISO 8601; None: not known)
@@ -160,7 +152,7 @@ class LandedFile:
     @property
     def to_parse(self) -> bool:
         """Whether the night's load must parse this file (``new`` or ``restated``)."""
-        return self.status is not FileStatus.DUPLICATE
+        return self.status is not DeliveryStatus.DUPLICATE
 
 
 @dataclass(frozen=True)
@@ -264,11 +256,11 @@ class _Index:
         first = self.first_by_sha[latest.sha256]
         superseded = tuple(dict.fromkeys(s.sha256 for s in history if s.sha256 != latest.sha256))
         if (first.business_date, first.rel_path) != (latest.business_date, latest.rel_path):
-            status = FileStatus.DUPLICATE
+            status = DeliveryStatus.DUPLICATE
         elif superseded:
-            status = FileStatus.RESTATED
+            status = DeliveryStatus.RESTATED
         else:
-            status = FileStatus.NEW
+            status = DeliveryStatus.NEW
         return LandedFile(
             latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded,
             latest.received_at, latest.arrived_at, latest.seq,
@@ -333,7 +325,7 @@ class Archive:
                     )
                     appended += 1
             manifest = index.night_manifest(business_date, self)
-        counts = {status.value: sum(f.status is status for f in manifest.files) for status in FileStatus}
+        counts = {status.value: sum(f.status is status for f in manifest.files) for status in DeliveryStatus}
         log.info(
             "night %s from %s: %d files listed, %d new sightings; set of %d files: %s",
             business_date, source.name, len(listed), appended, len(manifest.files), counts,

@@ -34,7 +34,7 @@ from connectors.quarantine import QuarantineLog
 from connectors.sources import bad_name_reason
 from connectors.spool import SpoolResult, parse_to_spool
 from foundation.values import MAX_AMOUNT_FEN
-from foundation.vocabulary import QuarantineReason
+from foundation.vocabulary import DeliveryStatus, FileStatus, QuarantineReason
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES
 
@@ -73,7 +73,7 @@ class FileOutcome:
     rel_path: str
     sha256: str
     kind: str | None
-    status: str  # loaded, rejected, duplicate, unknown_kind
+    status: FileStatus
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     waited_s: float = 0.0  # for its parse, once its turn to be stored came
@@ -166,7 +166,7 @@ def _parse_job(
 ) -> ParseContext | None:
     """The parse context of a file to parse, or None for a duplicate, a bad name or an unknown kind."""
     kind = classify(landed.rel_path)
-    if landed.status == "duplicate" or kind is None or bad_name_reason(landed.rel_path):
+    if landed.status == DeliveryStatus.DUPLICATE or kind is None or bad_name_reason(landed.rel_path):
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
     return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
@@ -226,24 +226,24 @@ def _store(
 ) -> FileOutcome:
     """Insert one parsed file's rows and quarantine records; return what became of it."""
     kind = classify(landed.rel_path)
-    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, "loaded")
+    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, FileStatus.LOADED)
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
     started = time.perf_counter()
     bad_name = bad_name_reason(landed.rel_path)
-    if landed.status == "duplicate":
-        outcome.status = "duplicate"
+    if landed.status == DeliveryStatus.DUPLICATE:
+        outcome.status = FileStatus.DUPLICATE
     elif bad_name is not None:
-        outcome.status = "rejected"
+        outcome.status = FileStatus.REJECTED
         quarantine.add(None, QuarantineReason.BAD_FILE_NAME, bad_name, None)
     elif parsed is None:
-        outcome.status = "unknown_kind"
+        outcome.status = FileStatus.UNKNOWN_KIND
         quarantine.add(None, QuarantineReason.UNKNOWN_FILE, f"{landed.rel_path} is not a file kind of the input contract", None)
     else:
         waiting = time.perf_counter()
         spooled = parsed.result()
         outcome.waited_s = time.perf_counter() - waiting
         if spooled.rejected is not None:
-            outcome.status = "rejected"
+            outcome.status = FileStatus.REJECTED
             quarantine.add(*spooled.rejected)
         for table in spooled.table_files:
             warehouse.append(table, spooled.read(table))

@@ -24,7 +24,7 @@ import duckdb
 from dispositions.actions import Action, ActionRecord, DispositionError, Status
 from dispositions.trail import Trail, TrailCorrupt, read_trail, trail_path
 from warehouse.registry import create_table, insert_rows
-from warehouse.results import DISPOSITION_LOG, FINDING_DISPOSITIONS
+from warehouse.results import DISPOSITION_LOG, FINDING_DISPOSITIONS, NIGHT_ACTED
 
 #: Evidence keys that only stamp the night a finding was judged on (the checks' "data until"
 #: dates): left out of the evidence a waiver is compared on, or every waiver would reopen.
@@ -169,15 +169,14 @@ def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.d
         f"SELECT finding_id, {evidence_fingerprint_sql()} FROM findings WHERE business_date = ? AND finding_id IN "
         "(SELECT unnest(?::VARCHAR[]))", [business_date, list(states)]).fetchall()) if states else {}
     acted = [
-        (fid, s.status(evidence[fid], False).value, s.assignee, s.reason_code, s.comment, s.waived_by, s.approved_by,
-         s.last.action.value if s.last else None, s.last.user if s.last else None, s.last.at if s.last else None)
+        NIGHT_ACTED.Row(finding_id=fid, status=s.status(evidence[fid], False).value, assignee=s.assignee,
+                        reason_code=s.reason_code, comment=s.comment, waived_by=s.waived_by, approved_by=s.approved_by,
+                        last_action=s.last.action.value if s.last else None, last_user=s.last.user if s.last else None,
+                        last_at=s.last.at if s.last else None)
         for fid, s in states.items() if fid in evidence
     ]
-    con.execute("CREATE OR REPLACE TEMP TABLE night_acted (finding_id VARCHAR, status VARCHAR, assignee VARCHAR, "
-                "reason_code VARCHAR, comment VARCHAR, waived_by VARCHAR, approved_by VARCHAR, last_action VARCHAR, "
-                "last_user VARCHAR, last_at VARCHAR)")
-    if acted:
-        con.executemany(f"INSERT INTO night_acted VALUES ({', '.join('?' * 10)})", acted)
+    create_table(con, NIGHT_ACTED)
+    insert_rows(con, NIGHT_ACTED, acted)
     con.execute("DELETE FROM finding_dispositions WHERE business_date = ?", [business_date])
     con.execute(
         f"""INSERT INTO finding_dispositions BY NAME
@@ -190,7 +189,7 @@ def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.d
                                        ELSE '{Status.OPEN.value}' END) AS status,
                g.age_nights, a.assignee, a.reason_code, a.comment, a.waived_by, a.approved_by, a.last_action,
                a.last_user, a.last_at
-        FROM findings f JOIN ages g USING (finding_id) LEFT JOIN night_acted a USING (finding_id)
+        FROM findings f JOIN ages g USING (finding_id) LEFT JOIN {NIGHT_ACTED.name} a USING (finding_id)
         WHERE f.business_date = $1""",
         [business_date],
     )

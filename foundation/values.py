@@ -210,7 +210,8 @@ def parse_offset_datetime(text: str | None) -> dt.datetime | None:
     return value.astimezone(CST).replace(tzinfo=None)
 
 
-_INVOICE_NO = re.compile(r"[0-9]{20}")
+INVOICE_NO = re.compile(r"[0-9]{20}")
+"""A tax invoice number (发票号码): 20 digits, the one pattern parsers and data-quality suites check."""
 
 
 def parse_invoice_refs(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> list[tuple[str, int]]:
@@ -228,7 +229,7 @@ def parse_invoice_refs(text: str | None, ceiling: int = MAX_AMOUNT_FEN) -> list[
             continue
         raw_number, sep, amount = part.partition(":")
         number = normalise_identifier(raw_number) or ""
-        if not _INVOICE_NO.fullmatch(number):
+        if not INVOICE_NO.fullmatch(number):
             raise ValueError(f"not a 20-digit invoice number: {number!r}")
         if not sep:
             raise ValueError(f"invoice {number} has no amount (expected no:amount)")

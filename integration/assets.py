@@ -21,6 +21,7 @@ from connectors.loader import FileOutcome, load_night
 from connectors.sources import RemoteFile
 from dispositions.effective import sync_trail
 from foundation.errors import ScfError
+from foundation.vocabulary import DeliveryStatus
 from integration import nights, quality_assets
 from integration.audit import audit_home
 from integration.home import ledger_keys
@@ -83,7 +84,7 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
             night = settings.archive().land_night(source, day, on_file=landed)
     finally:
         source.close()
-    statuses = {s: sum(1 for f in night.files if f.status == s) for s in ("new", "restated", "duplicate")}
+    statuses = {s.value: sum(1 for f in night.files if f.status == s) for s in DeliveryStatus}
     _report(context, started, f"{len(night.files)} files landed {statuses}")
     return dg.MaterializeResult(metadata={"files": len(night.files), **statuses})
 

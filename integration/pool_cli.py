@@ -11,6 +11,7 @@ from rich.table import Table
 
 from foundation.errors import ConfigError
 from foundation.values import format_fen
+from foundation.vocabulary import FinancingStatus, sql_literal
 from integration.home import ledger_keys, pinned_log_verifier
 from integration.settings import Settings, load_settings
 from ledger.checkpoint import NoteVerifier
@@ -21,6 +22,7 @@ from pools.replenish import replenish_pool
 from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
+from reconciliation.findings import Verdict
 from warehouse.connection import Warehouse
 
 pool_app = typer.Typer(help="ABS pools: cut, verify, survey, list, replenish, release, sell.", no_args_is_help=True)
@@ -208,8 +210,8 @@ def demo_cut(home: Path, cutoff: dt.date) -> None:
     settings = load_settings(home)
     with _warehouse(settings, read_only=True) as warehouse:
         row = warehouse.con.execute(
-            """SELECT bank_code FROM financing_verdicts WHERE business_date = ? AND verdict = 'clean'
-               AND status = 'ACTIVE' GROUP BY ALL ORDER BY count(*) DESC, bank_code LIMIT 1""", [cutoff]
+            f"""SELECT bank_code FROM financing_verdicts WHERE business_date = ? AND verdict = {sql_literal(Verdict.CLEAN)}
+               AND status = {sql_literal(FinancingStatus.ACTIVE)} GROUP BY ALL ORDER BY count(*) DESC, bank_code LIMIT 1""", [cutoff]
         ).fetchone()
     if row is None:
         raise ConfigError(f"no clean financing on {cutoff}: nothing to pool")

@@ -15,13 +15,14 @@ from decimal import Decimal
 
 import duckdb
 
+from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literal
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
 from reconciliation.session import sql_script
 from warehouse.asof import create_asof_views
 
-_SQL = """
+_SQL = f"""
 WITH party AS (
   SELECT * FROM cur_parties WHERE valid_from <= $cutoff
   QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY valid_from DESC) = 1
@@ -44,7 +45,7 @@ WITH party AS (
   SELECT a.financing_id, a.asset_key,
          CASE WHEN a.sold_on IS NULL THEN '' ELSE 'sold with ' END || a.pool_id AS pool_id
   FROM pool_assets a JOIN pools p USING (pool_id)
-  WHERE p.status = 'ACTIVE' OR a.sold_on IS NOT NULL
+  WHERE p.status = {sql_literal(PoolStatus.ACTIVE)} OR a.sold_on IS NOT NULL
 ), leaf AS (
   SELECT financing_id, max(seq) AS seq FROM ledger_entries
   WHERE entry_type = 'FINANCING' AND seq < $tree_size GROUP BY ALL
@@ -69,7 +70,7 @@ LEFT JOIN bill_ended b ON b.cd_no = f.asset_cd_no AND b.range_start <= f.asset_r
 LEFT JOIN pooled pf ON pf.financing_id = f.financing_id
 LEFT JOIN pooled pk ON pk.asset_key = f.product || ':' || f.asset_ref
 LEFT JOIN leaf l USING (financing_id)
-WHERE f.bank_code = $bank AND f.status = 'ACTIVE'
+WHERE f.bank_code = $bank AND f.status = {sql_literal(FinancingStatus.ACTIVE)}
 ORDER BY f.financing_id
 """
 

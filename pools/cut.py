@@ -24,6 +24,7 @@ import duckdb
 
 from foundation.errors import ConfigError
 from foundation.values import format_fen
+from foundation.vocabulary import PoolStatus
 from ledger.entries import PoolReserve
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import manifest, membership, registry, strata
@@ -112,7 +113,7 @@ def cut_pool(
                                         pool, ledger_cut), signing)
             registry.record_pool(
                 con,
-                registry.PoolRecord(pool_id, cutoff, registry.ACTIVE, bank_code, criteria.sha256, outcome.total_fen,
+                registry.PoolRecord(pool_id, cutoff, PoolStatus.ACTIVE, bank_code, criteria.sha256, outcome.total_fen,
                                     len(pool), digest, None),
                 [(c.financing_id, c.asset_key, c.outstanding_fen) for c in pool],
             )

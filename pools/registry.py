@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import duckdb
 
 from foundation.errors import ConfigError
+from foundation.vocabulary import PoolStatus, sql_literal
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import POOL_ASSETS, POOLS
-
-ACTIVE, RELEASED = "ACTIVE", "RELEASED"
-
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,8 @@ def add_assets(con: duckdb.DuckDBPyConnection, pool_id: str, assets: list[tuple[
 
 def _refuse_pooled(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
     clash = con.execute(
-        """SELECT a.asset_key, a.pool_id, a.sold_on IS NOT NULL FROM pool_assets a JOIN pools p USING (pool_id)
-           WHERE (p.status = 'ACTIVE' OR a.sold_on IS NOT NULL)
+        f"""SELECT a.asset_key, a.pool_id, a.sold_on IS NOT NULL FROM pool_assets a JOIN pools p USING (pool_id)
+           WHERE (p.status = {sql_literal(PoolStatus.ACTIVE)} OR a.sold_on IS NOT NULL)
              AND a.asset_key IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
         [keys],
     ).fetchone()
@@ -112,7 +110,7 @@ def get_pool(con: duckdb.DuckDBPyConnection, pool_id: str) -> PoolRecord:
 
 def mark_sold(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> None:
     """Record the sale of every unsold asset of an active pool."""
-    if get_pool(con, pool_id).status != ACTIVE:
+    if get_pool(con, pool_id).status != PoolStatus.ACTIVE:
         raise ConfigError(f"pool {pool_id} is not active: only an active pool is sold")
     con.execute("UPDATE pool_assets SET sold_on = ? WHERE pool_id = ? AND sold_on IS NULL", [on, pool_id])
 
@@ -126,16 +124,16 @@ def list_pools(con: duckdb.DuckDBPyConnection) -> list[PoolRecord]:
 def release_pool(con: duckdb.DuckDBPyConnection, pool_id: str, on: dt.date) -> None:
     """Mark an active pool released: its assets may be pooled again (unless they were sold)."""
     status = get_pool(con, pool_id).status
-    if status != ACTIVE:
+    if status != PoolStatus.ACTIVE:
         raise ConfigError(f"pool {pool_id} is already {status.lower()}")
-    con.execute("UPDATE pools SET status = ?, released_on = ? WHERE pool_id = ?", [RELEASED, on, pool_id])
+    con.execute("UPDATE pools SET status = ?, released_on = ? WHERE pool_id = ?", [PoolStatus.RELEASED.value, on, pool_id])
 
 
 def assets_in_two_active_pools(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]:
     """Assets the register shows in more than one active pool (must be none)."""
     rows = con.execute(
-        """SELECT a.asset_key, list(DISTINCT a.pool_id ORDER BY a.pool_id) FROM pool_assets a
-           JOIN pools p USING (pool_id) WHERE p.status = 'ACTIVE'
+        f"""SELECT a.asset_key, list(DISTINCT a.pool_id ORDER BY a.pool_id) FROM pool_assets a
+           JOIN pools p USING (pool_id) WHERE p.status = {sql_literal(PoolStatus.ACTIVE)}
            GROUP BY a.asset_key HAVING count(DISTINCT a.pool_id) > 1 ORDER BY 1"""
     ).fetchall()
     return [(key, list(ids)) for key, ids in rows]

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from foundation.errors import ConfigError
+from foundation.vocabulary import PoolStatus
 from pools import membership, registry
 from pools.candidates import load_candidates
 from pools.criteria import load_criteria
@@ -44,7 +45,7 @@ def replenish_pool(
     """Top an active pool up on ``day``; the result's folder is ``None`` when nothing was added."""
     registry.ensure_tables(con)
     record = registry.get_pool(con, pool_id)
-    if record.status != registry.ACTIVE:
+    if record.status != PoolStatus.ACTIVE:
         raise ConfigError(f"pool {pool_id} is {record.status.lower()}: only an active pool is replenished")
     if day < record.cutoff_date:
         raise ConfigError(f"pool {pool_id} was cut on {record.cutoff_date}: replenish it on a later night")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literal
 from pools import registry
 from pools.candidates import load_candidates
 from pools.criteria import load_criteria
@@ -39,9 +40,9 @@ WHERE business_date = $day AND check_id IN (SELECT unnest($checks::VARCHAR[]))
   AND json_extract_string(evidence, '$.pool_id') = $pool
 ORDER BY 2, 3
 """
-_ACTIVE_SQL = """
+_ACTIVE_SQL = f"""
 SELECT a.financing_id FROM pool_assets a JOIN cur_financings f USING (financing_id)
-WHERE a.pool_id = $pool AND a.added_on <= $day AND f.status = 'ACTIVE'
+WHERE a.pool_id = $pool AND a.added_on <= $day AND f.status = {sql_literal(FinancingStatus.ACTIVE)}
 """
 
 
@@ -80,7 +81,7 @@ def survey(con: duckdb.DuckDBPyConnection, pools_dir: Path, day: dt.date) -> dic
     create_asof_views(con, day)
     out = {}
     for record in registry.list_pools(con):
-        if record.cutoff_date > day or (record.status != registry.ACTIVE and
+        if record.cutoff_date > day or (record.status != PoolStatus.ACTIVE and
                                         (record.released_on is None or record.released_on <= day)):
             continue
         folder = pools_dir / record.pool_id

@@ -29,6 +29,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from foundation.values import format_fen, parse_fen
+from foundation.vocabulary import PoolStatus
 from ledger.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
 from ledger.entries import FinancingRecord, PoolReserve, decode_entry
 from ledger.merkle import leaf_hash
@@ -161,12 +162,12 @@ def _pooled_twice(pools_dir: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     for record in registry.list_pools(con):
         for _, key, _, sold_on in registry.pool_assets(con, record.pool_id):
             held = ledger.active.get(key) == record.pool_id
-            if held != (record.status == registry.ACTIVE) or (sold_on is not None) != (ledger.sold.get(key) == record.pool_id):
+            if held != (record.status == PoolStatus.ACTIVE) or (sold_on is not None) != (ledger.sold.get(key) == record.pool_id):
                 problems.append(f"asset {key} of pool {record.pool_id}: the register says {record.status.lower()}"
                                 f"{', sold' if sold_on else ''}, the ledger does not")
     seen: dict[str, str] = {}
     for record in registry.list_pools(con):
-        if record.status != registry.ACTIVE:
+        if record.status != PoolStatus.ACTIVE:
             continue
         try:
             rows = read_tape_csv(pools_dir / record.pool_id / "tape.csv")

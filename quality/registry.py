@@ -35,7 +35,7 @@ import duckdb
 from connectors.kinds import FileKind, classify, folder_uscc
 from connectors.parsers.csvread import header_names
 from foundation.errors import ScfError
-from foundation.vocabulary import QuarantineReason
+from foundation.vocabulary import FileStatus, QuarantineReason
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_SOURCE_ISSUES
 
@@ -123,7 +123,7 @@ def _by_source(rows: list[tuple]) -> dict[dt.date, dict[str, SourceNight]]:
         s.files += 1
         s.rows += n_rows or 0
         s.quarantined += quarantined or 0
-        s.duplicates += status == "duplicate"
+        s.duplicates += status == FileStatus.DUPLICATE
         if classify(rel_path) in _CSV_KINDS:
             s.csv_files.append((rel_path, sha256))
     return nights

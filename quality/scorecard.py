@@ -22,7 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from foundation.errors import ScfError
+from foundation.vocabulary import sql_literal
 from quality.suites import DIMENSIONS
+from reconciliation.check import Category
 
 TREND_NIGHTS = 30
 EXAMPLES_PER_REASON = 3
@@ -81,7 +83,7 @@ def load_scorecard(con: duckdb.DuckDBPyConnection, day: dt.date) -> Scorecard:
                 FROM quarantine WHERE business_date = ? GROUP BY ALL ORDER BY 2 DESC, 1""", [day]).fetchall():
         quarantine.append((reason, count, [(p, None if pos is None else int(pos), raw) for p, pos, raw in examples]))
     findings = [tuple(r) for r in con.execute(
-        "SELECT check_id, severity, detail FROM findings WHERE business_date = ? AND category = 'data_quality' "
+        f"SELECT check_id, severity, detail FROM findings WHERE business_date = ? AND category = {sql_literal(Category.DATA_QUALITY)} "
         "ORDER BY check_id, detail", [day]).fetchall()] if _has_table(con, "findings") else []
     return Scorecard(day, issues, scores, trend, failed, quarantine, findings)
 

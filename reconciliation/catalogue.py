@@ -22,8 +22,9 @@ A file may hold several headers whose checks share its body (``LEDGER.sql``, ``D
 ``POOL.sql``: the body tells them apart by ``getvariable('check_id')``).  The catalogue is
 parsed once, at import, and validated: an unknown key, family, category, severity or note, a
 parameter that is neither an integer nor a string, two defaults for one parameter, a body
-reading a parameter its header does not declare, a missing field or a duplicate id fail with
-the file named.  Checks run family by family (:class:`Family` order), by file name within one.
+reading a parameter its header does not declare, a vocabulary placeholder naming no member
+(the body writes ``{{Severity.HIGH}}``, never ``'high'``: :mod:`reconciliation.vocabulary`), a
+missing field or a duplicate id fail with the file named.  Checks run family by family (:class:`Family` order), by file name within one.
 ``docs/CHECKS.md`` is generated from the catalogue (``scf checks --write``); a test keeps it equal.
 """
 
@@ -40,6 +41,7 @@ from typing import Any, TypeVar
 
 from foundation.vocabulary import FinancingStatus
 from reconciliation.check import Category, Check, Family, Severity
+from reconciliation.vocabulary import expand_vocabulary
 
 #: Sentences several rules share, inserted where a rule names them (``{name}``).
 NOTES: Mapping[str, str] = {
@@ -195,10 +197,17 @@ def _check(name: str, header: str, body: str) -> Check:
         severity=_member(Severity, fields["severity"], where),
         title=str(fields["title"]),
         rule=rule,
-        body=body,
+        body=_expanded(where, body),
         source=name,
         params=params,
     )
+
+
+def _expanded(where: str, body: str) -> str:
+    try:
+        return expand_vocabulary(body)
+    except ValueError as error:
+        raise CatalogueError(f"{where}: {error}") from None
 
 
 def _member(enum: type[_E], value: object, where: str) -> _E:

@@ -27,7 +27,7 @@ from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS
+from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS
 from warehouse.transactions import transaction
 
 _SEVERITY_RANK = severity_rank_sql()
@@ -147,16 +147,12 @@ def judge_night(
     run.asof_build = str(open_night(con, business_date, params, catalogue, full=full))
     run.seconds_by_check["asof_state"] = time.perf_counter() - started
     prepare_trade_matches(con, run.seconds_by_check)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE night_findings (check_id VARCHAR, category VARCHAR, "
-        "severity VARCHAR, financing_id VARCHAR, voucher_id VARCHAR, invoice_no VARCHAR, "
-        "bill_ref VARCHAR, waybill_no VARCHAR, detail VARCHAR, evidence VARCHAR)"
-    )
+    create_table(con, NIGHT_FINDINGS)
     for check in catalogue.checks if checks is None else checks:
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
-            f"""INSERT INTO night_findings BY NAME
+            f"""INSERT INTO {NIGHT_FINDINGS.name} BY NAME
             SELECT '{check.check_id}' AS check_id,
                    CASE WHEN {_PENDING} THEN '{Category.DATA_QUALITY.value}' ELSE '{check.category.value}' END AS category,
                    coalesce(severity, '{check.severity.value}') AS severity,

@@ -15,9 +15,11 @@ from importlib import resources
 
 import duckdb
 
+from foundation.vocabulary import EventType
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import severity_macros_sql
+from reconciliation.vocabulary import expand_vocabulary
 from warehouse.asof_state import FirstNights, Refresh, create_state_views, refresh_asof_state
 from warehouse.registry import create_table
 from warehouse.results import DQ_SOURCE_ISSUES, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS, POOL_ASSETS, POOLS
@@ -32,13 +34,13 @@ KEPT: tuple[FirstNights, ...] = (
     FirstNights(FIRST_FINANCING_NIGHTS, ("SELECT financing_id AS key, business_date FROM financings",
                                          "SELECT financing_id AS key, business_date FROM financing_rejects")),
     FirstNights(FIRST_VOUCHER_ISSUERS, ("SELECT issuer_uscc AS key, business_date FROM voucher_events "
-                                        "WHERE event_type = 'ISSUE'",)),
+                                        f"WHERE event_type = '{EventType.ISSUE.value}'",)),
 )
 
 
 def sql_script(name: str) -> str:
-    """The text of a SQL file of ``reconciliation/sql``."""
-    return resources.files("reconciliation.sql").joinpath(name).read_text("utf-8")
+    """The text of a SQL file of ``reconciliation/sql``, its vocabulary placeholders expanded."""
+    return expand_vocabulary(resources.files("reconciliation.sql").joinpath(name).read_text("utf-8"))
 
 
 def set_check_variables(

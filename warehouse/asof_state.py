@@ -20,12 +20,10 @@ from enum import StrEnum
 import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
-from warehouse.registry import Table, create_table, duckdb_type
+from warehouse.registry import Table, create_table, duckdb_type, insert_rows
+from warehouse.results import ASOF_PROGRESS
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 from warehouse.transactions import transaction
-
-PROGRESS = "asof_progress"
-"""One row: the night the ``asof_*`` tables hold the state of, and the digest of the rows it rests on."""
 
 
 class Build(StrEnum):
@@ -109,7 +107,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests,
           kept: Sequence[FirstNights]) -> tuple[dt.date | None, str]:
     """The night whose state night ``as_of`` may build on, or ``None`` (build in full) and why."""
-    row = con.execute(f"SELECT as_of, digest FROM {PROGRESS}").fetchone()
+    row = con.execute(f"SELECT as_of, digest FROM {ASOF_PROGRESS.name}").fetchone()
     if row is None:
         return None, "no state kept yet"
     base, digest = row
@@ -169,7 +167,7 @@ def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: 
     """Bring the ``asof_*`` tables (and the facts ``kept`` with them) to the state as of ``as_of``: on
     top of the last night's when it may be built on (see the module docstring) and ``full`` is not
     asked, else from every night."""
-    con.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS} (as_of DATE NOT NULL, digest VARCHAR NOT NULL)")
+    create_table(con, ASOF_PROGRESS)
     for fact in kept:
         create_table(con, fact.table)
     digests = night_digests(con, as_of)
@@ -184,8 +182,8 @@ def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: 
                 fact.rebuild(con, as_of)
             else:
                 fact.apply_night(con, as_of)
-        con.execute(f"DELETE FROM {PROGRESS}")
-        con.execute(f"INSERT INTO {PROGRESS} VALUES (?, ?)", [as_of, history_digest(digests, as_of, kept)])
+        con.execute(f"DELETE FROM {ASOF_PROGRESS.name}")
+        insert_rows(con, ASOF_PROGRESS, [ASOF_PROGRESS.Row(as_of=as_of, digest=history_digest(digests, as_of, kept))])
     return Refresh(Build.FULL if base is None else Build.INCREMENTAL, reason)
 
 

@@ -82,7 +82,8 @@ class Table:
     ``key``: the natural key (several nights may deliver the same record; the as-of views
     keep the latest version of each); ``child_of``: (parent table, join columns) when the
     rows follow the version of a parent row; ``parsed``: the table is filled by the parsers
-    from delivered files (its columns start with :data:`LINEAGE`)."""
+    from delivered files (its columns start with :data:`LINEAGE`); ``temp``: a scratch table of
+    one session (one night's run), created empty in the connection each time, never in the home."""
 
     name: str
     columns: tuple[Column, ...]
@@ -91,6 +92,7 @@ class Table:
     child_of: tuple[str, tuple[str, ...]] | None = None
     parsed: bool = False
     indexes: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    temp: bool = False
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -125,8 +127,10 @@ class Table:
         return _row_type(self.name + "_record", self.columns[len(LINEAGE) :])
 
     def ddl(self) -> list[str]:
-        """``CREATE TABLE IF NOT EXISTS`` and its indexes."""
+        """``CREATE TABLE IF NOT EXISTS`` and its indexes; for a ``temp`` table, ``CREATE OR REPLACE TEMP TABLE`` (empty)."""
         cols = ", ".join(c.sql for c in self.columns)
+        if self.temp:
+            return [f"CREATE OR REPLACE TEMP TABLE {self.name} ({cols})"]
         statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({cols})"]
         statements += [f"CREATE INDEX IF NOT EXISTS {index} ON {self.name} ({', '.join(on)})" for index, on in self.indexes]
         return statements
@@ -164,6 +168,6 @@ def _class_name(table: str) -> str:
 
 
 def create_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """Create a declared table (and its indexes) if it does not exist."""
+    """Create a declared table (and its indexes) if it does not exist; a ``temp`` one anew, empty."""
     for statement in table.ddl():
         con.execute(statement)

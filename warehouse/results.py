@@ -38,6 +38,15 @@ SCHEMA_VERSION = Table(
     "The migrations this home has had (warehouse.migrations): its tables are those of the last one.",
 )
 
+ASOF_PROGRESS = Table(
+    "asof_progress",
+    (
+        Column("as_of", DATE, False, "the night the asof_* tables hold the state of"),
+        Column("digest", VARCHAR, False, "the digest of the rows that state rests on (warehouse.asof_state.history_digest)"),
+    ),
+    "One row: how far the as-of state kept night by night (warehouse.asof_state) has been built.",
+)
+
 # ---- ledger (ledger.schema) ---------------------------------------------------------------
 LEDGER_ENTRIES = Table(
     "ledger_entries",
@@ -209,6 +218,23 @@ def _first_nights(name: str, what: str) -> Table:
 
 FIRST_FINANCING_NIGHTS = _first_nights("asof_first_financing", "financing (readable row or not)")
 FIRST_VOUCHER_ISSUERS = _first_nights("asof_first_voucher_issuer", "issuer of a voucher ISSUE event")
+NIGHT_FINDINGS = Table(
+    "night_findings",
+    (
+        Column("check_id", VARCHAR),
+        Column("category", VARCHAR),
+        Column("severity", VARCHAR, note="as the check's query gave it: refused unless a Severity"),
+        Column("financing_id", VARCHAR),
+        Column("voucher_id", VARCHAR),
+        Column("invoice_no", VARCHAR),
+        Column("bill_ref", VARCHAR),
+        Column("waybill_no", VARCHAR),
+        Column("detail", VARCHAR),
+        Column("evidence", VARCHAR),
+    ),
+    "The checks' rows of the night being judged, before finding ids are given and they are stored in findings.",
+    temp=True,
+)
 FINANCING_VERDICTS = Table(
     "financing_verdicts",
     (
@@ -373,8 +399,19 @@ FINDING_DISPOSITIONS = Table(
     ),
     "Each night's worklist state of every finding, folded from the trail.",
 )
+NIGHT_ACTED = Table(
+    "night_acted",
+    tuple(Column(c.name, c.type) for c in FINDING_DISPOSITIONS.columns if c.name not in ("business_date", "age_nights")),
+    "The findings of the night someone acted on, with their folded state (read into finding_dispositions).",
+    temp=True,
+)
 
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
+    ASOF_PROGRESS,
 )  # fmt: skip
+"""The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
+
+SESSION_TABLES: tuple[Table, ...] = (NIGHT_FINDINGS, NIGHT_ACTED)
+"""The declared scratch tables of one night's session (``temp``: never in the home)."""

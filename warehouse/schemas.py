@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from foundation.vocabulary import FileStatus, FinancingStatus
 from warehouse.registry import LINEAGE, Column, Table
 
 QTY = pa.decimal128(18, 4)
@@ -300,7 +301,7 @@ INPUT_TABLES: tuple[Table, ...] = (
             Column("rate", RATE),
             Column("value_date", pa.date32()),
             Column("maturity_date", pa.date32()),
-            Column("status", pa.string(), note="ACTIVE, REPAID, DEFAULTED, CANCELLED"),
+            Column("status", pa.string(), note=", ".join(FinancingStatus)),
         ),
         key=("financing_id",),
         parsed=True,
@@ -375,7 +376,7 @@ FILES = Table(
         Column("sha256", pa.string(), False),
         Column("size", pa.int64()),
         Column("file_kind", pa.string()),
-        Column("status", pa.string(), note="loaded, rejected, duplicate, unknown_kind"),
+        Column("status", pa.string(), note=", ".join(FileStatus)),
         Column("rows", pa.int64()),
         Column("quarantined", pa.int64()),
         Column("superseded", pa.string(), note="sha256s of earlier versions, ';'-separated"),

@@ -18,6 +18,7 @@ import duckdb
 from dispositions.effective import scalar
 from reconciliation.check import Severity, severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
+from warehouse.asof import delivery_order, sequenced
 from worklist.names import bank_name, create_party_names
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
@@ -99,17 +100,19 @@ class VerdictRow:
         return bank_name(self.bank_code)
 
 
-_SOURCES = """
+def _latest_row(table: str, column: str) -> str:
+    """The file and position of the version of record as of night ``$1`` (:mod:`warehouse.asof`'s
+    delivery order) of each ``column`` value the night's findings name."""
+    return (f"SELECT {column}, src_sha256, src_pos FROM {sequenced(table)} "
+            f"WHERE business_date <= $1 AND {column} IN (SELECT {column} FROM f) "
+            f"QUALIFY row_number() OVER (PARTITION BY {column} ORDER BY {delivery_order(latest_first=True)}) = 1")
+
+
+_SOURCES = f"""
 WITH f AS (SELECT finding_id, financing_id, invoice_no, waybill_no FROM findings WHERE business_date = $1),
-latest_fin AS (SELECT financing_id, src_sha256, src_pos FROM financings
-               WHERE business_date <= $1 AND financing_id IN (SELECT financing_id FROM f)
-               QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, src_pos DESC) = 1),
-latest_inv AS (SELECT invoice_no, src_sha256, src_pos FROM tax_invoices
-               WHERE business_date <= $1 AND invoice_no IN (SELECT invoice_no FROM f)
-               QUALIFY row_number() OVER (PARTITION BY invoice_no ORDER BY business_date DESC, src_pos DESC) = 1),
-latest_wb AS (SELECT waybill_no, src_sha256, src_pos FROM waybills
-              WHERE business_date <= $1 AND waybill_no IN (SELECT waybill_no FROM f)
-              QUALIFY row_number() OVER (PARTITION BY waybill_no ORDER BY business_date DESC, src_pos DESC) = 1),
+latest_fin AS ({_latest_row("financings", "financing_id")}),
+latest_inv AS ({_latest_row("tax_invoices", "invoice_no")}),
+latest_wb AS ({_latest_row("waybills", "waybill_no")}),
 src AS (
   SELECT f.finding_id, 'financing' AS document, x.src_sha256, x.src_pos FROM f JOIN latest_fin x USING (financing_id)
   UNION ALL SELECT f.finding_id, 'invoice', x.src_sha256, x.src_pos FROM f JOIN latest_inv x USING (invoice_no)

@@ -35,7 +35,7 @@ def amount_ceiling(fen: int) -> Iterator[None]:
     finally:
         _CEILING.reset(token)
 
-INVOICE_NO = re.compile(r"[0-9]{20}")
+INVOICE_NO = values.INVOICE_NO  # declared once, in foundation.values (parse_invoice_refs reads it too)
 VOUCHER_ID = re.compile(r"V[0-9A-Fa-f]{16}")
 BANK_CODE = re.compile(r"[0-9]{12}")
 CD_NO = re.compile(r"[0-9]{30}")

@@ -36,7 +36,7 @@ WITH bill_financings AS (
            lambda x: x IS NOT NULL) AS critical_reasons,
          list_filter(
            [CASE b.circulation_status WHEN 'TF0302' THEN 'locked (TF0302)' WHEN 'TF0402' THEN 'in recourse (TF0402)' END,
-            CASE WHEN f.status = 'ACTIVE' AND (b.circulation_status = 'TF0501' OR b.bill_status IN ('CS05', 'CS06'))
+            CASE WHEN f.status = {{FinancingStatus.ACTIVE}} AND (b.circulation_status = 'TF0501' OR b.bill_status IN ('CS05', 'CS06'))
                  THEN printf('ended (%s)', concat_ws(', ', b.bill_status, b.circulation_status)) END],
            lambda x: x IS NOT NULL) AS high_reasons
   FROM bill_financings f
@@ -44,7 +44,7 @@ WITH bill_financings AS (
    AND b.range_start <= f.asset_range_end AND f.asset_range_start <= b.range_end
 )
 SELECT financing_id, NULL AS voucher_id, NULL AS invoice_no, asset_ref AS bill_ref, NULL AS waybill_no,
-       CASE WHEN bool_or(len(critical_reasons) > 0) THEN 'critical' ELSE 'high' END AS severity,
+       CASE WHEN bool_or(len(critical_reasons) > 0) THEN {{Severity.CRITICAL}} ELSE {{Severity.HIGH}} END AS severity,
        printf('Financing %s at bank %s discounts bill %s, but the bill exchange shows %s.',
               financing_id, bank_code, asset_ref,
               array_to_string(list(printf('range %d-%d %s', range_start, range_end,

@@ -82,7 +82,7 @@ dq_volume_min_median = 100
 dq_learned_min_nights = 3
 */
 SELECT NULL AS financing_id, NULL AS voucher_id, NULL AS invoice_no, NULL AS bill_ref, NULL AS waybill_no,
-       CASE WHEN bool_or(blocking) THEN 'high' ELSE 'medium' END AS severity,
+       CASE WHEN bool_or(blocking) THEN {{Severity.HIGH}} ELSE {{Severity.MEDIUM}} END AS severity,
        string_agg(detail, ' ' ORDER BY source) AS detail,
        json_object('sources', list(source ORDER BY source),
                    'blocking', list(source ORDER BY source) FILTER (WHERE blocking),

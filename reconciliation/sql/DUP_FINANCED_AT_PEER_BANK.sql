@@ -34,12 +34,12 @@ WITH ours AS (
   WHERE m.kind = 'INVOICE_ID' GROUP BY ALL
 ), judged AS (
   SELECT m.*, c.invoice_no, v.total_fen,
-         CASE WHEN m.kind <> 'INVOICE_ID' THEN 'critical'
+         CASE WHEN m.kind <> 'INVOICE_ID' THEN {{Severity.CRITICAL}}
               WHEN c.candidates = 1 AND v.total_fen IS NOT NULL
                    AND m.amount_fen + coalesce(m.peer_amount_fen, 0) > v.total_fen + getvariable('over_value_tolerance_fen')
-                THEN 'critical'
+                THEN {{Severity.CRITICAL}}
               WHEN c.candidates = 1 AND v.total_fen IS NOT NULL THEN NULL  -- both within its value
-              ELSE 'medium' END AS judged_severity
+              ELSE {{Severity.MEDIUM}} END AS judged_severity
   FROM matched m
   LEFT JOIN invoice_candidates c ON c.financing_id = m.financing_id AND c.digest = m.digest
                                  AND c.candidates = 1

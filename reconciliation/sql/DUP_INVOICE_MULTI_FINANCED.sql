@@ -24,7 +24,7 @@ WITH per_invoice AS (
   HAVING count(DISTINCT financing_id) >= 2
 )
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
-       CASE WHEN i.banks > 1 THEN 'critical' ELSE 'high' END AS severity,
+       CASE WHEN i.banks > 1 THEN {{Severity.CRITICAL}} ELSE {{Severity.HIGH}} END AS severity,
        printf('Invoice %s (total ¥%s) is presented by %d financings at %d bank(s) for ¥%s in all, ¥%s more than it is worth; this financing presents ¥%s.',
               p.invoice_no, yuan(v.total_fen), i.financings, i.banks, yuan(i.presented_fen),
               yuan(i.presented_fen - v.total_fen), yuan(p.amount_fen)) AS detail,

@@ -15,7 +15,7 @@ WITH presented AS (
   SELECT invoice_no, sum(amount_fen) AS presented_fen FROM presented_invoices GROUP BY invoice_no
 )
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
-       CASE WHEN v.remaining_fen <= 0 THEN 'critical' ELSE 'high' END AS severity,
+       CASE WHEN v.remaining_fen <= 0 THEN {{Severity.CRITICAL}} ELSE {{Severity.HIGH}} END AS severity,
        CASE WHEN v.remaining_fen <= 0 THEN
          printf('Invoice %s (total ¥%s) has been fully red-flushed (¥%s reversed), yet financing %s presents it for ¥%s.',
                 p.invoice_no, yuan(v.total_fen), yuan(v.red_flushed_fen), p.financing_id, yuan(p.amount_fen))

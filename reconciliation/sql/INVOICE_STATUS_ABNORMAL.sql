@@ -10,7 +10,7 @@ critical — or 异常 (abnormal) — high.
 '''
 */
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no,
-       CASE v.status WHEN '4' THEN 'high' ELSE 'critical' END AS severity,
+       CASE v.status WHEN '4' THEN {{Severity.HIGH}} ELSE {{Severity.CRITICAL}} END AS severity,
        printf('Invoice %s presented by financing %s for ¥%s has tax status %s (%s) since %s.',
               p.invoice_no, p.financing_id, yuan(p.amount_fen), v.status,
               CASE v.status WHEN '1' THEN '失控 out of control' WHEN '2' THEN '作废 void' ELSE '异常 abnormal' END,

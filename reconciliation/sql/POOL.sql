@@ -40,12 +40,12 @@ WITH pooled AS (
   SELECT a.pool_id, a.financing_id, a.asset_key, a.added_on AS pooled_on
   FROM pool_assets a JOIN pools p USING (pool_id)
   WHERE a.added_on <= getvariable('business_date')
-    AND (p.status = 'ACTIVE' OR p.released_on > getvariable('business_date'))
+    AND (p.status = {{PoolStatus.ACTIVE}} OR p.released_on > getvariable('business_date'))
 ), impaired AS (
   SELECT financing_id, string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids,
          min_by(severity, severity_rank(severity)) AS worst
   FROM night_findings
-  WHERE severity_rank(severity) < severity_rank('low') AND NOT starts_with(check_id, 'POOL_')
+  WHERE severity_rank(severity) < severity_rank({{Severity.LOW}}) AND NOT starts_with(check_id, 'POOL_')
   GROUP BY ALL
 ), issues AS (
   SELECT p.*, 'POOL_ASSET_NOT_CLEAN' AS check_id,
@@ -56,12 +56,12 @@ WITH pooled AS (
   SELECT p.*, 'POOL_ASSET_CLOSED',
          printf('Pooled in %s since %s; the financing is %s. Replace it.', p.pool_id, p.pooled_on, lower(f.status))
   FROM pooled p JOIN cur_financings f USING (financing_id)
-  WHERE f.status IN ('DEFAULTED', 'CANCELLED')
+  WHERE f.status IN ({{FinancingStatus.DEFAULTED}}, {{FinancingStatus.CANCELLED}})
   UNION ALL
   SELECT p.*, 'POOL_ASSET_MATURED_UNPAID',
          printf('Pooled in %s since %s; matured %s and still active (unpaid).', p.pool_id, p.pooled_on, f.maturity_date)
   FROM pooled p JOIN cur_financings f USING (financing_id)
-  WHERE f.status = 'ACTIVE' AND f.maturity_date < getvariable('business_date')
+  WHERE f.status = {{FinancingStatus.ACTIVE}} AND f.maturity_date < getvariable('business_date')
 )
 SELECT financing_id, NULL AS voucher_id, NULL AS invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        NULL AS severity, detail,

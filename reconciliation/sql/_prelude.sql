@@ -4,7 +4,7 @@
 
 -- Financings that still stand: a cancelled financing implicates nothing.
 CREATE OR REPLACE TEMP VIEW live_financings AS
-SELECT * FROM cur_financings WHERE status <> 'CANCELLED';
+SELECT * FROM cur_financings WHERE status <> {{FinancingStatus.CANCELLED}};
 
 -- Every invoice presented as trade background by a live financing, with the amount
 -- presented. An invoice-factoring financing whose asset invoice is missing from its
@@ -153,7 +153,7 @@ CREATE OR REPLACE TEMP MACRO evidence_pending(awaited, doc_keys, since) AS (
 
 -- A pending finding (see INTERFACES): medium, its detail opening "Evidence pending since <date>:",
 -- its evidence holding "pending": true and "pending_since".
-CREATE OR REPLACE TEMP MACRO pending_severity(p) AS CASE WHEN p IS NOT NULL THEN 'medium' END;
+CREATE OR REPLACE TEMP MACRO pending_severity(p) AS CASE WHEN p IS NOT NULL THEN {{Severity.MEDIUM}} END;
 CREATE OR REPLACE TEMP MACRO pending_detail(p, detail) AS
 CASE WHEN p IS NULL THEN detail
      ELSE printf('Evidence pending since %s: awaited from %s (%s); not yet evidence of fraud, it stands if still missing on %s. %s',

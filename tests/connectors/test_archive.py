@@ -16,12 +16,12 @@ from connectors.archive import (
     ZERO_HEAD,
     Archive,
     ArchiveError,
-    FileStatus,
     ManifestCorrupt,
     ManifestHead,
     NightManifest,
 )
 from connectors.sources import LocalFolderSource, RemoteFile
+from foundation.vocabulary import DeliveryStatus
 
 D1 = dt.date(2024, 3, 1)
 D2 = dt.date(2024, 3, 2)
@@ -39,7 +39,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def by_path(manifest: NightManifest) -> dict[str, tuple[FileStatus, str, tuple[str, ...]]]:
+def by_path(manifest: NightManifest) -> dict[str, tuple[DeliveryStatus, str, tuple[str, ...]]]:
     return {f.rel_path: (f.status, f.sha256, f.superseded) for f in manifest.files}
 
 
@@ -74,7 +74,7 @@ def test_first_landing_archives_every_file_as_new(inbox: Path, archive: Archive,
     assert [f.rel_path for f in manifest.files] == sorted(files)
     for landed in manifest.files:
         data = files[landed.rel_path]
-        assert (landed.status, landed.sha256, landed.size, landed.superseded) == (FileStatus.NEW, sha(data), len(data), ())
+        assert (landed.status, landed.sha256, landed.size, landed.superseded) == (DeliveryStatus.NEW, sha(data), len(data), ())
         assert landed.object_path == archive.root / "objects" / sha(data)[:2] / sha(data)
         assert landed.object_path.read_bytes() == data
         assert stat.S_IMODE(landed.object_path.stat().st_mode) == 0o444
@@ -99,9 +99,9 @@ def test_same_bytes_in_a_later_night_are_a_duplicate(inbox: Path, archive: Archi
     first = archive.land_night(source, D1)
     second = archive.land_night(source, D2)
 
-    assert by_path(first) == {VENDORS: (FileStatus.NEW, sha(vendors), ())}
-    assert by_path(second)[VENDORS] == (FileStatus.DUPLICATE, sha(vendors), ())
-    assert by_path(second)["tax/inv_002.xml"][0] is FileStatus.NEW
+    assert by_path(first) == {VENDORS: (DeliveryStatus.NEW, sha(vendors), ())}
+    assert by_path(second)[VENDORS] == (DeliveryStatus.DUPLICATE, sha(vendors), ())
+    assert by_path(second)["tax/inv_002.xml"][0] is DeliveryStatus.NEW
     assert [f.rel_path for f in second.to_parse()] == ["tax/inv_002.xml"]
     assert len(list(archive.objects_dir.glob("*/*"))) == 2  # the repeated bytes are stored once
     assert len(manifest_lines(archive)) == 3  # but each night's sighting is recorded
@@ -118,7 +118,7 @@ def test_same_bytes_under_another_path_of_the_night_are_a_duplicate(
 
     statuses = {f.rel_path: f.status for f in archive.land_night(source, D1).files}
 
-    assert statuses == {"bills/a.xml": FileStatus.NEW, "bills/b.xml": FileStatus.DUPLICATE}
+    assert statuses == {"bills/a.xml": DeliveryStatus.NEW, "bills/b.xml": DeliveryStatus.DUPLICATE}
 
 
 def test_restated_file_keeps_both_versions_and_the_later_wins(
@@ -131,7 +131,7 @@ def test_restated_file_keeps_both_versions_and_the_later_wins(
 
     restated = archive.land_night(source, D1)
 
-    assert by_path(restated) == {"tax/invoice_status.csv": (FileStatus.RESTATED, sha(v2), (sha(v1),))}
+    assert by_path(restated) == {"tax/invoice_status.csv": (DeliveryStatus.RESTATED, sha(v2), (sha(v1),))}
     assert restated.to_parse() == restated.files
     assert archive.object_path(sha(v1)).read_bytes() == v1
     assert archive.object_path(sha(v2)).read_bytes() == v2
@@ -139,7 +139,7 @@ def test_restated_file_keeps_both_versions_and_the_later_wins(
     path.write_bytes(v1)  # a revert is a restatement too: v1 becomes the latest again
     reverted = archive.land_night(source, D1)
 
-    assert by_path(reverted) == {"tax/invoice_status.csv": (FileStatus.RESTATED, sha(v1), (sha(v2),))}
+    assert by_path(reverted) == {"tax/invoice_status.csv": (DeliveryStatus.RESTATED, sha(v1), (sha(v2),))}
     assert [line["sha256"] for line in manifest_lines(archive)] == [sha(v1), sha(v2), sha(v1)]
 
 

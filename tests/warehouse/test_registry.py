@@ -4,6 +4,8 @@ rows are named, so two money columns given in the wrong order cannot load into e
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tomllib
 
 import pyarrow as pa
 import pytest
@@ -11,9 +13,11 @@ import pytest
 from connectors.kinds import FileKind
 from connectors.parsers.base import ParseContext
 from connectors.parsers.batching import BatchBuilder
+from tests.conftest import REPO
 from tests.connectors.test_parsers import MemorySink
 from warehouse.connection import Warehouse
-from warehouse.registry import duckdb_type
+from warehouse.registry import create_table, duckdb_type, insert_rows
+from warehouse.results import NIGHT_ACTED, SESSION_TABLES
 from warehouse.schemas import FILES, PARSED
 from warehouse.tables import TABLES
 
@@ -36,6 +40,38 @@ def test_every_declared_table_is_created_as_declared(tmp_path):
                 [table.name]).fetchall()  # fmt: skip
             assert found == [(c.name, duckdb_type(c.type), c.nullable) for c in table.columns], table.name
             assert table.schema.names == list(table.names) == list(table.Row._fields)
+
+
+def test_a_session_table_is_created_empty_and_temporary_never_in_the_home(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        for table in SESSION_TABLES:
+            assert table.name not in TABLES
+            create_table(wh.con, table)
+            assert wh.con.execute("SELECT temporary FROM duckdb_tables() WHERE table_name = ?", [table.name]).fetchall() == [(True,)]
+        insert_rows(wh.con, NIGHT_ACTED, [NIGHT_ACTED.Row(**dict.fromkeys(NIGHT_ACTED.names, "x"))])
+        create_table(wh.con, NIGHT_ACTED)  # the next night's session starts it empty
+        assert wh.con.execute(f"SELECT count(*) FROM {NIGHT_ACTED.name}").fetchall() == [(0,)]
+
+
+#: A ``CREATE [OR REPLACE] [TEMP] TABLE [IF NOT EXISTS] name (`` with its own column list: a hand declaration.
+_HAND_DDL = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w{}.\"]+\s*\(", re.I)
+
+
+def test_no_table_is_declared_by_hand_outside_the_registry():
+    """Every table's columns are declared once, in the registry (warehouse/schemas.py, results.py):
+    outside warehouse/ no product module or check SQL writes a ``CREATE TABLE t (cols)`` of its own
+    (a table derived by ``CREATE … AS SELECT`` declares nothing)."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    packages = [p.rstrip("*") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]]
+    found = [
+        f"{path.relative_to(REPO)}: {match.group(0)}"
+        for package in packages if package != "warehouse"
+        for path in sorted((REPO / package).rglob("*")) if path.suffix in (".py", ".sql")
+        for match in _HAND_DDL.finditer(path.read_text("utf-8"))
+    ]
+    assert found == []
+    assert _HAND_DDL.search('con.execute("CREATE OR REPLACE TEMP TABLE night_acted (finding_id VARCHAR)")')
+    assert not _HAND_DDL.search("CREATE OR REPLACE TEMP TABLE mt_cores AS (SELECT 1)")
 
 
 def test_a_parser_row_given_by_position_is_refused():
