@@ -20,7 +20,7 @@ from enum import StrEnum
 import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
-from warehouse.registry import Table, create_table, duckdb_type, insert_rows
+from warehouse.registry import Table, create_table, duckdb_type, insert_row
 from warehouse.results import ASOF_PROGRESS
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 from warehouse.transactions import transaction
@@ -183,7 +183,7 @@ def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: 
             else:
                 fact.apply_night(con, as_of)
         con.execute(f"DELETE FROM {ASOF_PROGRESS.name}")
-        insert_rows(con, ASOF_PROGRESS, [ASOF_PROGRESS.Row(as_of=as_of, digest=history_digest(digests, as_of, kept))])
+        insert_row(con, ASOF_PROGRESS, ASOF_PROGRESS.Row(as_of=as_of, digest=history_digest(digests, as_of, kept)))
     return Refresh(Build.FULL if base is None else Build.INCREMENTAL, reason)
 
 

@@ -40,15 +40,15 @@ WITH standing AS (
          a.invoice_date = b.invoice_date AS same_day,
          coalesce(a.invoice_quantity = b.invoice_quantity, false) AS same_quantity,
          coalesce(a.remark <> '' AND a.remark = b.remark, false) AS same_remark,
-         coalesce((a.po_outcome = 'matched' AND b.po_outcome = 'matched' AND list_has_any(a.po_ebelns, b.po_ebelns))
-           OR (a.waybill_outcome = 'matched' AND b.waybill_outcome = 'matched'
+         coalesce((a.po_outcome = {{LinkOutcome.MATCHED}} AND b.po_outcome = {{LinkOutcome.MATCHED}} AND list_has_any(a.po_ebelns, b.po_ebelns))
+           OR (a.waybill_outcome = {{LinkOutcome.MATCHED}} AND b.waybill_outcome = {{LinkOutcome.MATCHED}}
                AND list_has_any(a.waybill_nos, b.waybill_nos)), false) AS same_trade,
-         coalesce((a.po_outcome = 'matched' AND b.po_outcome = 'matched' AND NOT list_has_any(a.po_ebelns, b.po_ebelns))
+         coalesce((a.po_outcome = {{LinkOutcome.MATCHED}} AND b.po_outcome = {{LinkOutcome.MATCHED}} AND NOT list_has_any(a.po_ebelns, b.po_ebelns))
            OR (len(a.order_refs) > 0 AND len(b.order_refs) > 0 AND NOT list_has_any(a.order_refs, b.order_refs))
-           OR (a.waybill_outcome = 'matched' AND b.waybill_outcome = 'matched'
+           OR (a.waybill_outcome = {{LinkOutcome.MATCHED}} AND b.waybill_outcome = {{LinkOutcome.MATCHED}}
                AND NOT list_has_any(a.waybill_nos, b.waybill_nos))
-           OR (a.waybill_outcome = 'ambiguous' AND b.waybill_outcome = 'ambiguous')
-           OR (a.ap_outcome = 'matched' AND b.ap_outcome = 'matched' AND NOT list_has_any(a.ap_refs, b.ap_refs)),
+           OR (a.waybill_outcome = {{LinkOutcome.AMBIGUOUS}} AND b.waybill_outcome = {{LinkOutcome.AMBIGUOUS}})
+           OR (a.ap_outcome = {{LinkOutcome.MATCHED}} AND b.ap_outcome = {{LinkOutcome.MATCHED}} AND NOT list_has_any(a.ap_refs, b.ap_refs)),
            false) AS distinct_trades
   FROM probes a
   JOIN standing b ON b.seller_uscc = a.seller_uscc AND b.buyer_uscc = a.buyer_uscc AND b.bucket = a.probe

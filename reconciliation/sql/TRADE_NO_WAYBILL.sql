@@ -33,7 +33,7 @@ WITH unshipped AS (
                      'tier', m.tier, 'data_until', getvariable('business_date')) AS evidence,
          evidence_pending(evidence_carriers(n.since), coalesce(m.searched_orders, []), n.since) AS pending
   FROM trade_links m JOIN financing_first_night n USING (financing_id)
-  WHERE m.waybill_outcome = 'missing'
+  WHERE m.waybill_outcome = {{LinkOutcome.MISSING}}
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        pending_severity(pending) AS severity, pending_detail(pending, detail) AS detail,

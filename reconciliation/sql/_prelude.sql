@@ -15,7 +15,7 @@ FROM cur_financing_invoices fi JOIN live_financings f USING (financing_id)
 UNION ALL
 SELECT f.financing_id, f.asset_invoice_no, f.face_amount_fen, f.bank_code, f.product, f.value_date
 FROM live_financings f
-WHERE f.product = 'INVOICE' AND f.asset_invoice_no IS NOT NULL
+WHERE f.product = {{Product.INVOICE}} AND f.asset_invoice_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM cur_financing_invoices fi
                   WHERE fi.financing_id = f.financing_id AND fi.invoice_no = f.asset_invoice_no);
 
