@@ -181,7 +181,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             full=scf.full, judge=scf.judge(),
         )
         scf.write_store(warehouse.con, business_date_of(context))
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}")
     return dg.MaterializeResult(
         metadata={
             "asof_state": run.asof_build,

@@ -39,14 +39,10 @@ LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
 WHERE NOT t.is_red;
 
--- The night each financing was first delivered, its row readable or not.
+-- The night each financing was first delivered, its row readable or not (kept with the as-of
+-- state: reconciliation.session.KEPT).
 CREATE OR REPLACE TEMP TABLE financing_first_night AS
-SELECT financing_id, min(business_date) AS since FROM (
-  SELECT financing_id, business_date FROM financings WHERE business_date <= getvariable('business_date')
-  UNION ALL
-  SELECT financing_id, business_date FROM financing_rejects
-  WHERE business_date <= getvariable('business_date') AND financing_id IS NOT NULL)
-GROUP BY financing_id;
+SELECT key AS financing_id, since FROM asof_first_financing;
 
 -- financings.csv rows that failed parsing and that no later row of the same financing (readable
 -- or not) replaces: the latest word on their financing is that it could not be read.
