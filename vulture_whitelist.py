@@ -13,6 +13,7 @@ from ledger.entries import FinancingRecord
 from quality.suites import ColumnValuesMatchFormat, ColumnValuesValidUscc, ExpectColumnValuesToBeValidUscc, ExpectColumnValuesToMatchFormat
 from quality.validate import _KeptConnectionEngine
 from reconciliation.check import Family
+from reconciliation.vocabulary import LinkOutcome
 
 _ = Whitelist()  # an attribute of something outside our code
 
@@ -21,6 +22,7 @@ definitions.__getattr__  # Python's module __getattr__: Dagster loads `defs` thr
 FinancingRecord.financed_amount_fen  # a ledger entry's field: encoded and hashed with the entry
 FinancingStatus.REPAID, FinancingStatus.DEFAULTED  # codes of platform/financings.csv, looked up by value
 EventType.ISSUE, EventType.SPLIT, EventType.TRANSFER, EventType.FINANCE, EventType.SETTLE, EventType.CANCEL  # voucher_events.csv codes
+LinkOutcome.MATCHED, LinkOutcome.MISSING, LinkOutcome.AMBIGUOUS, LinkOutcome.NOT_APPLICABLE  # named by the SQL placeholders
 Family.SOURCE  # named by the headers of reconciliation/sql/DQ_SOURCE.sql, read by reconciliation.catalogue
 ColumnValuesValidUscc  # registered with Great Expectations by subclassing
 ColumnValuesValidUscc.condition_metric_name, ExpectColumnValuesToBeValidUscc.map_metric  # read by GX

@@ -16,7 +16,12 @@ before the chain existed carry no ``prev``; they are accepted as a *legacy prefi
 (hashed into the chain like any line, so the first chained line commits to them).  An
 edited, removed or inserted line breaks the chain at the next line; the ledger records
 the head each night (:class:`ManifestHead`), which covers the last lines too.
-:meth:`Archive.verify` checks the chain and every object's bytes against its name.
+:meth:`Archive.verify` checks the chain and every object's bytes against its name (``scf verify``).
+A night checks less, in proportion to the night: reading the manifest checks its whole chain
+(cheap: no object is read), an object written tonight is hashed as it streams in, and every
+other object of the night's set (a re-delivery of older bytes, a re-run) is re-hashed before
+:meth:`Archive.land_night` returns.  An altered object of an older night that is not in tonight's
+set is left to ``scf verify``: no night reads it.
 
 The file set of a night is the latest sighting of each of its paths, including paths
 the source no longer lists: nothing received is ever lost. Every status is derived
@@ -33,7 +38,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +60,10 @@ class ArchiveError(Exception):
 
 class ManifestCorrupt(ArchiveError, IntegrityError):
     """A manifest line cannot be read or breaks the hash chain: the archive needs an operator."""
+
+
+class ObjectCorrupt(ArchiveError, IntegrityError):
+    """An archived object no longer hashes to its name, or is missing: the archive needs an operator."""
 
 
 ZERO_HEAD = bytes(32)
@@ -291,6 +300,9 @@ class Archive:
         fsynced) right after its object is stored, so an interrupted landing keeps what
         it landed. Holds an exclusive lock on the archive while it runs.  ``on_file`` is
         told each listed file once it is stored (progress).
+
+        Every object of the returned set is intact: written (and hashed) by this landing, or
+        re-hashed here; else :class:`ObjectCorrupt` names it.
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with self._locked():
@@ -298,9 +310,12 @@ class Archive:
             self._clear_tmp()
             listed = source.list_night(business_date)
             appended = 0
+            written: set[str] = set()  # objects whose bytes were hashed as they were written tonight
             with self._appender() as append:
                 for remote in listed:
-                    sha256, size = self._store(source, business_date, remote)
+                    sha256, size, new_object = self._store(source, business_date, remote)
+                    if new_object:
+                        written.add(sha256)
                     if on_file:
                         on_file(remote)
                     latest = index.latest(business_date, remote.rel_path)
@@ -325,6 +340,7 @@ class Archive:
                     )
                     appended += 1
             manifest = index.night_manifest(business_date, self)
+            self.check_objects(f.sha256 for f in manifest.files if f.sha256 not in written)
         counts = {status.value: sum(f.status is status for f in manifest.files) for status in DeliveryStatus}
         log.info(
             "night %s from %s: %d files listed, %d new sightings; set of %d files: %s",
@@ -341,29 +357,38 @@ class Archive:
         heads = self._read_index(repair=False).heads
         return ManifestHead(len(heads) - 1, heads[-1])
 
-    def verify(self) -> VerifyReport:
-        """Check the manifest's hash chain, re-hash every object and check that every
-        sighting's object exists."""
+    def verify(self, *, objects: bool = True) -> VerifyReport:
+        """Check the manifest's hash chain and, with ``objects``, re-hash every object and check
+        that every sighting's object exists (``scf verify``: that part grows with the archive).
+        Without ``objects`` (a night, before landing) only the manifest is read."""
         try:
             index = self._read_index(repair=False)
         except ManifestCorrupt as exc:
             log.error("%s", exc)
             return VerifyReport(0, (), (), manifest_problem=str(exc))
-        corrupt: list[CorruptObject] = []
+        if not objects:
+            return VerifyReport(0, (), (), heads=tuple(index.heads))
         paths = [
             path for path in sorted(self.objects_dir.glob("??/*"))
             if _SHA256.match(path.name) and path.parent.name == path.name[:2]
         ]
-        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # hashlib releases the GIL: one core each
-            for path, actual in zip(paths, pool.map(_hash_file, paths), strict=True):
-                if actual != path.name:
-                    log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
-                    corrupt.append(CorruptObject(path, path.name, actual))
-        checked = len(paths)
+        corrupt = _altered(paths)
         missing = tuple(sorted(sha for sha in index.first_by_sha if not self.object_path(sha).is_file()))
         for sha in missing:
             log.error("archive object %s named by the manifest is missing", sha)
-        return VerifyReport(checked, tuple(corrupt), missing, heads=tuple(index.heads))
+        return VerifyReport(len(paths), corrupt, missing, heads=tuple(index.heads))
+
+    def check_objects(self, sha256s: Iterable[str]) -> int:
+        """Re-hash the named objects; raise :class:`ObjectCorrupt` on the first one altered or
+        missing.  Returns how many were checked."""
+        paths = [self.object_path(sha) for sha in dict.fromkeys(sha256s)]
+        missing = next((path for path in paths if not path.is_file()), None)
+        if missing is not None:
+            raise ObjectCorrupt(f"archive object {missing.name} named by the manifest is missing")
+        corrupt = _altered(paths)
+        if corrupt:
+            raise ObjectCorrupt(VerifyReport(len(paths), corrupt, ()).first_problem() or "")
+        return len(paths)
 
     # -- manifest -------------------------------------------------------------------
 
@@ -439,8 +464,9 @@ class Archive:
             log.warning("archive: removing stale temp file %s", stale)
             stale.unlink()
 
-    def _store(self, source: Source, business_date: dt.date, remote: RemoteFile) -> tuple[str, int]:
-        """Stream one remote file into its object; return its SHA-256 and size."""
+    def _store(self, source: Source, business_date: dt.date, remote: RemoteFile) -> tuple[str, int, bool]:
+        """Stream one remote file into its object; return its SHA-256, size and whether the
+        object was written now (else it was there already, and these bytes were not kept)."""
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="incoming-")
         tmp = Path(tmp_name)
         try:
@@ -464,14 +490,25 @@ class Archive:
             target = self.object_path(sha256)
             if target.exists():
                 tmp.unlink()
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
-                _fsync_dir(target.parent)
-            return sha256, size
+                return sha256, size, False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+            return sha256, size, True
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _altered(paths: list[Path]) -> tuple[CorruptObject, ...]:
+    """The objects among ``paths`` whose bytes no longer hash to their names (hashed in threads)."""
+    corrupt: list[CorruptObject] = []
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # hashlib releases the GIL: one core each
+        for path, actual in zip(paths, pool.map(_hash_file, paths), strict=True):
+            if actual != path.name:
+                log.error("archive object %s is corrupt: its bytes hash to %s", path, actual)
+                corrupt.append(CorruptObject(path, path.name, actual))
+    return tuple(corrupt)
 
 
 def _hash_file(path: Path) -> str:

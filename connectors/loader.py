@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
+
 from connectors.kinds import classify
 from connectors.parsers import ParseContext
 from connectors.quarantine import QuarantineLog
@@ -77,7 +79,6 @@ class FileOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     waited_s: float = 0.0  # for its parse, once its turn to be stored came
-    inserted_s: float = 0.0  # inserting its rows and quarantine records
 
     @property
     def rows(self) -> int:
@@ -92,6 +93,7 @@ class NightLoad:
     business_date: dt.date
     files: list[FileOutcome] = field(default_factory=list)
     rows_by_table: Counter[str] = field(default_factory=Counter)
+    inserting_s: float = 0.0  # the writer inserting rows and quarantine records
 
     @property
     def quarantined(self) -> int:
@@ -106,7 +108,7 @@ class NightLoad:
     @property
     def seconds(self) -> dict[str, float]:
         """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit) and ``inserting``."""
-        return {"waiting_for_parse": sum(f.waited_s for f in self.files), "inserting": sum(f.inserted_s for f in self.files)}
+        return {"waiting_for_parse": sum(f.waited_s for f in self.files), "inserting": self.inserting_s}
 
 
 def load_night(
@@ -122,9 +124,10 @@ def load_night(
     """Replace the warehouse's rows of ``business_date`` by the parse of the landed files.
 
     Files are parsed by ``workers`` processes (default: one per core) when the night is
-    large enough to repay starting them, and inserted in path order either way.  A money
-    amount beyond ``max_amount_fen`` quarantines its record.  ``on_file`` is told each
-    file's outcome as soon as its rows are in (progress).
+    large enough to repay starting them, and their rows inserted in path order either way,
+    many files' rows of a table in one insert (:class:`_Inserts`).  A money amount beyond
+    ``max_amount_fen`` quarantines its record.  ``on_file`` is told each file's outcome as
+    soon as its rows are taken by the writer (progress).
     """
     files = sorted(landed, key=lambda f: f.rel_path)
     jobs = {f.rel_path: _parse_job(business_date, f, csv_override, max_amount_fen) for f in files}
@@ -137,19 +140,27 @@ def load_night(
         warehouse.transaction(),
     ):
         warehouse.clear_night(business_date)
+        inserts = _Inserts(warehouse)
         pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
+        pending_bytes = 0
 
         def store_next() -> None:
-            result.files.append(_store(warehouse, business_date, *pending.popleft()))
+            nonlocal pending_bytes
+            landed_file, parsed = pending.popleft()
+            pending_bytes -= landed_file.size
+            result.files.append(_store(inserts, business_date, landed_file, parsed))
             if on_file:
                 on_file(result.files[-1])
 
         for landed_file in files:
             pending.append((landed_file, _submit(pool, jobs[landed_file.rel_path], landed_file, Path(spool))))
-            if len(pending) >= 2 * _MAX_WORKERS:
+            pending_bytes += landed_file.size
+            while len(pending) > IN_FLIGHT_FILES or (len(pending) > 2 * _MAX_WORKERS and pending_bytes > IN_FLIGHT_BYTES):
                 store_next()
         while pending:
             store_next()
+        inserts.flush()
+        result.inserting_s = inserts.seconds
         _register_files(warehouse, business_date, files, result.files)
     for outcome in result.files:
         result.rows_by_table.update(outcome.table_rows)
@@ -159,6 +170,46 @@ def load_night(
 _MAX_WORKERS = max(1, os.cpu_count() or 1)
 PARALLEL_FROM_BYTES = 64 * 2**20
 """Below this much to parse, worker processes cost more than they save."""
+IN_FLIGHT_FILES = 256
+"""Files handed to the parse workers ahead of the writer: many small files keep the workers busy
+while the writer inserts (a waybill or an invoice is often a file of its own) …"""
+IN_FLIGHT_BYTES = 256 * 2**20
+"""… as long as their bytes stay within this (their spool files wait on disk until stored)."""
+INSERT_ROWS = 500_000
+"""Rows of a table gathered from consecutive files before one insert (one insert per small file
+cost more than its rows)."""
+
+
+class _Inserts:
+    """The writer's pending rows: per table, the Arrow tables of consecutive files, inserted
+    together in file order once they reach :data:`INSERT_ROWS` rows or at :meth:`flush`."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._tables: dict[str, list[pa.Table]] = {}
+        self._rows: Counter[str] = Counter()
+        self.seconds = 0.0
+
+    def add(self, table: str, rows: pa.Table) -> None:
+        """Queue ``rows`` for ``table``; insert the table's queue once it is large."""
+        started = time.perf_counter()
+        self._tables.setdefault(table, []).append(rows)
+        self._rows[table] += rows.num_rows
+        if self._rows[table] >= INSERT_ROWS:
+            self._insert(table)
+        self.seconds += time.perf_counter() - started
+
+    def flush(self) -> None:
+        """Insert everything queued."""
+        started = time.perf_counter()
+        for table in list(self._tables):
+            self._insert(table)
+        self.seconds += time.perf_counter() - started
+
+    def _insert(self, table: str) -> None:
+        queued = self._tables.pop(table)
+        self._rows.pop(table)
+        self._warehouse.append(table, queued[0] if len(queued) == 1 else pa.concat_tables(queued))
 
 
 def _parse_job(
@@ -169,7 +220,7 @@ def _parse_job(
     if landed.status == DeliveryStatus.DUPLICATE or kind is None or bad_name_reason(landed.rel_path):
         return None
     encoding, delimiter = csv_override(landed.rel_path) if csv_override else (None, None)
-    return ParseContext(business_date, landed.rel_path, landed.sha256, kind, encoding, delimiter, max_amount_fen)
+    return ParseContext(business_date, landed.rel_path, landed.sha256, kind.name, encoding, delimiter, max_amount_fen)
 
 
 def _remove_stale_spools(folder: Path) -> None:
@@ -222,13 +273,12 @@ def _submit(pool: Executor | None, ctx: ParseContext | None, landed: LandedFileL
 
 
 def _store(
-    warehouse: Warehouse, business_date: dt.date, landed: LandedFileLike, parsed: Future[SpoolResult] | None
+    inserts: _Inserts, business_date: dt.date, landed: LandedFileLike, parsed: Future[SpoolResult] | None
 ) -> FileOutcome:
-    """Insert one parsed file's rows and quarantine records; return what became of it."""
+    """Queue one parsed file's rows and quarantine records for insertion; return what became of it."""
     kind = classify(landed.rel_path)
-    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.value if kind else None, FileStatus.LOADED)
+    outcome = FileOutcome(landed.rel_path, landed.sha256, kind.name if kind else None, FileStatus.LOADED)
     quarantine = QuarantineLog(business_date, landed.rel_path, landed.sha256, outcome.kind)
-    started = time.perf_counter()
     bad_name = bad_name_reason(landed.rel_path)
     if landed.status == DeliveryStatus.DUPLICATE:
         outcome.status = FileStatus.DUPLICATE
@@ -246,15 +296,14 @@ def _store(
             outcome.status = FileStatus.REJECTED
             quarantine.add(*spooled.rejected)
         for table in spooled.table_files:
-            warehouse.append(table, spooled.read(table))
-        spooled.discard()
+            inserts.add(table, spooled.read(table))
+        spooled.discard()  # the rows read stay mapped until inserted
         outcome.table_rows = dict(spooled.table_rows)
         for entry in spooled.quarantine:
             quarantine.add(*entry)
     outcome.quarantined = len(quarantine.records)
     if quarantine.records:
-        warehouse.append("quarantine", quarantine.table())
-    outcome.inserted_s = time.perf_counter() - started - outcome.waited_s
+        inserts.add("quarantine", quarantine.table())
     return outcome
 
 

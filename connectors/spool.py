@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.parsers import FileRejected, ParseContext, parse_file
+from connectors.kinds import parse_file
+from connectors.parsers import FileRejected, ParseContext
 
 log = logging.getLogger(__name__)
 

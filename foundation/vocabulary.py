@@ -132,3 +132,7 @@ class QuarantineReason(StrEnum):
     BAD_ENUM = "BAD_ENUM"  # a code outside its list (event type, product, status …)
     DUPLICATE_FIELD = "DUPLICATE_FIELD"  # a non-repeating XML element given twice
     RANGE_MISMATCH = "RANGE_MISMATCH"  # a sub-bill range whose size differs from its amount
+
+
+#: A tax invoice's status ``fpzt`` in ``tax/invoice_status.csv``: 0 正常, 1 失控, 2 作废, 3 红冲, 4 异常.
+TAX_STATUSES = frozenset({"0", "1", "2", "3", "4"})

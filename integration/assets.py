@@ -33,8 +33,8 @@ from ledger.nightly import append_night
 from ledger.touched import forget_progress
 from reconciliation.catalogue import CHECKS, default_params
 from reconciliation.findings import run_catalogue
-from reconciliation.reports import write_csv_reports
-from worklist.exception_report import write_exception_reports
+from reconciliation.reports import CSV_REPORT_FILES, write_csv_reports
+from worklist.exception_report import EXCEPTION_REPORT_FILES, write_exception_reports
 
 progress = logging.getLogger("scf.progress")
 _step: ContextVar[str] = ContextVar("step")  # the asset of the night being computed
@@ -66,12 +66,13 @@ def _report(context: dg.AssetExecutionContext, started: float, message: str) -> 
 def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeResult:
     """The night's delivery, pulled from the inbox (local folder or SFTP) into the immutable,
     content-addressed archive. Re-delivered bytes are archived once; a restated file is kept
-    beside its earlier version and wins. Nothing is landed unless the home's keys, archive,
-    manifest and ledger index verify first."""
+    beside its earlier version and wins. Nothing is landed unless the home's keys, archive
+    manifest and ledger index verify first; every object of the night's set is hashed as it
+    lands or re-hashed (older nights' objects: ``scf verify``)."""
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    for line in audit_home(settings).lines:
+    for line in audit_home(settings, objects=False).lines:
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
@@ -179,7 +180,8 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance(),
             full=scf.full, judge=scf.judge(),
         )
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
+        scf.write_store(warehouse.con, business_date_of(context))
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}")
     return dg.MaterializeResult(
         metadata={
             "asof_state": run.asof_build,
@@ -196,13 +198,12 @@ def nightly_reports(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Mater
     (exceptions.html, sortable and grouped by severity and bank, and exceptions.xlsx)."""
     started = time.perf_counter()
     settings = scf.settings()
-    with settings.open_warehouse() as warehouse, stage("nightly_reports", unit="files") as files:
+    with (settings.open_warehouse() as warehouse,
+          stage("nightly_reports", total=CSV_REPORT_FILES + EXCEPTION_REPORT_FILES, unit="files") as files):
         day = business_date_of(context)
         quality_assets.hold_if_blocked(warehouse.con, day)
-        paths = write_csv_reports(warehouse.con, settings.home, day)
-        files.advance(len(paths))
-        paths += write_exception_reports(warehouse.con, settings.home, day)
-        files.advance(len(paths) - files.done)
+        paths = write_csv_reports(warehouse.con, settings.home, day, lambda path: files.advance())
+        paths += write_exception_reports(warehouse.con, settings.home, day, lambda path: files.advance())
     _report(context, started, f"{len(paths)} report files")
     return dg.MaterializeResult(metadata={"files": [str(p) for p in paths]})
 

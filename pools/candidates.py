@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import duckdb
 
-from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literal
+from foundation.vocabulary import EventType, FinancingStatus, PoolStatus, sql_literal
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
@@ -35,7 +35,7 @@ WITH party AS (
   GROUP BY ALL
 ), ended AS (
   SELECT voucher_id AS ref, 'voucher ' || lower(max(event_type)) AS why FROM cur_voucher_events
-  WHERE event_type IN ('SETTLE', 'CANCEL') GROUP BY ALL
+  WHERE event_type IN ({sql_literal(EventType.SETTLE)}, {sql_literal(EventType.CANCEL)}) GROUP BY ALL
   UNION ALL
   SELECT invoice_no, CASE status WHEN '2' THEN 'invoice void' ELSE 'invoice red-flushed' END
   FROM cur_tax_invoice_status WHERE status IN ('2', '3') OR red_flushed_fen > 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from connectors.parsers.reference import RATINGS
 from pools.candidates import Candidate
 from pools.criteria import Eligibility
+from reconciliation.findings import Verdict as FinancingVerdict
 
 Test = Callable[[Candidate, Eligibility], str | None]  # the reason it fails, or None
 
@@ -29,7 +30,7 @@ class Rule:
 
 
 def _clean(c: Candidate, e: Eligibility) -> str | None:
-    return None if c.verdict == "clean" else f"latest verdict is {c.verdict or 'missing'}"
+    return None if c.verdict == FinancingVerdict.CLEAN else f"latest verdict is {c.verdict or 'missing'}"
 
 
 def _unpooled(c: Candidate, e: Eligibility) -> str | None:

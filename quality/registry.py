@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.kinds import FileKind, classify, folder_uscc
+from connectors.kinds import classify
 from connectors.parsers.csvread import header_names
 from foundation.errors import ScfError
 from foundation.vocabulary import FileStatus, QuarantineReason
@@ -42,11 +42,6 @@ from warehouse.results import DQ_SOURCE_ISSUES
 TRAILING_NIGHTS = 20
 """How many earlier nights (with deliveries) the registry learns from."""
 
-_CSV_KINDS = {
-    FileKind.ERP_VENDORS, FileKind.ERP_PO_ITEMS, FileKind.ERP_GOODS_RECEIPTS, FileKind.ERP_AP_ITEMS,
-    FileKind.TAX_STATUS, FileKind.VOUCHER_EVENTS, FileKind.FINANCINGS,
-}
-_MANY_FILES = {FileKind.TAX_INVOICE_XML: "tax/*.xml", FileKind.BILL_XML: "bills/*.xml"}
 _DRIFT_REASONS = (QuarantineReason.MISSING_COLUMN, QuarantineReason.DUPLICATE_COLUMN)
 
 
@@ -61,13 +56,7 @@ class NoDeliveryError(ScfError):
 def source_of(rel_path: str) -> str | None:
     """The source id of a delivered path, or None for a path outside the input contract."""
     kind = classify(rel_path)
-    if kind is None:
-        return None
-    if kind in _MANY_FILES:
-        return _MANY_FILES[kind]
-    if kind is FileKind.WAYBILL_XML:
-        return f"logistics/{folder_uscc(rel_path)}/*.xml"
-    return rel_path
+    return None if kind is None else kind.source_of(rel_path)
 
 
 @dataclass(frozen=True)
@@ -116,15 +105,16 @@ class Registry:
 def _by_source(rows: list[tuple]) -> dict[dt.date, dict[str, SourceNight]]:
     nights: dict[dt.date, dict[str, SourceNight]] = defaultdict(dict)
     for day, rel_path, sha256, status, n_rows, quarantined in rows:
-        source = source_of(rel_path)
-        if source is None:
+        kind = classify(rel_path)
+        if kind is None:
             continue
+        source = kind.source_of(rel_path)
         s = nights[day].setdefault(source, SourceNight())
         s.files += 1
         s.rows += n_rows or 0
         s.quarantined += quarantined or 0
         s.duplicates += status == FileStatus.DUPLICATE
-        if classify(rel_path) in _CSV_KINDS:
+        if kind.header_drift:  # a CSV source: its header is compared night to night
             s.csv_files.append((rel_path, sha256))
     return nights
 

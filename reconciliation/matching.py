@@ -54,8 +54,6 @@ MATCH_PARAMS: tuple[str, ...] = (
     "quantity_tolerance_ppm",
     "date_window_days",
 )
-#: The outcomes of one link.
-LINK_OUTCOMES: tuple[str, ...] = ("matched", "missing", "ambiguous", "not_applicable")
 #: The links of a trade, as prefixes of their ``*_outcome`` columns.
 LINKS: tuple[str, ...] = ("po", "ap", "gr", "waybill", "instrument")
 #: SQL scripts run, in order, by :func:`prepare_trade_matches`.

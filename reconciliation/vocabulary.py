@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literals
+from foundation.vocabulary import EventType, FinancingStatus, PoolStatus, Product, sql_literals
 from reconciliation.check import Category, Severity
 
-SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, FinancingStatus, PoolStatus)
+
+class LinkOutcome(StrEnum):
+    """How one link of a trade's four-flow match ends (``trade_matches.<link>_outcome``, :mod:`reconciliation.matching`)."""
+
+    MATCHED = "matched"  # one candidate, or a document states it
+    MISSING = "missing"  # no candidate
+    AMBIGUOUS = "ambiguous"  # more than one inferred candidate qualifies: the engine never picks one silently
+    NOT_APPLICABLE = "not_applicable"  # the link does not exist for this trade (a deeper tier has no ERP)
+
+
+SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, FinancingStatus, PoolStatus, Product, EventType, LinkOutcome)
 
 
 def expand_vocabulary(sql: str) -> str:

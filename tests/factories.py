@@ -82,4 +82,4 @@ def quarantined(warehouse: Warehouse, day: dt.date, rel_path: str, *, src_pos: i
 def _kind(rel_path: str) -> str:
     kind = classify(rel_path)
     assert kind is not None, rel_path
-    return kind.value
+    return kind.name

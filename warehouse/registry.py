@@ -158,6 +158,16 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows: Iterable[tup
         con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM incoming_rows")
 
 
+def insert_row(con: duckdb.DuckDBPyConnection, table: Table, row: tuple[Any, ...]) -> None:
+    """Insert one :attr:`Table.Row` into ``table`` by column name, its values as parameters: no
+    Arrow frame read from the caller's variables, so a connection that records what it executes
+    and replays it elsewhere (:mod:`engines.record`) sees the whole statement."""
+    if type(row) is not table.Row:
+        raise TypeError(f"{table.name}: rows are {table.name}.Row, not {type(row).__name__}")
+    values = ", ".join(f"?::{duckdb_type(c.type)} AS {c.name}" for c in table.columns)
+    con.execute(f"INSERT INTO {table.name} BY NAME SELECT {values}", list(row))
+
+
 def _row_type(name: str, columns: Iterable[Column]) -> type[Any]:
     row: type[Any] = NamedTuple(_class_name(name), [(c.name, Any) for c in columns])  # type: ignore[misc]
     return row

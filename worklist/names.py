@@ -28,16 +28,25 @@ def bank_name(cnaps: str | None) -> str:
     return CNAPS_BANK_CLASSES.get((cnaps or "")[:3], "") if cnaps and len(cnaps) == 12 else ""
 
 
-def create_party_names(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
-    """TEMP table ``party_names(uscc, name)``: one name per USCC known on the night."""
+def create_party_names(con: duckdb.DuckDBPyConnection, business_date: dt.date, usccs: str) -> None:
+    """TEMP table ``party_names(uscc, name)``: one name per USCC known on the night, for the USCCs
+    the query ``usccs`` returns (the caller's SQL text, never data; ``$1`` is the night): a report
+    names the parties it shows, not every party ever delivered."""
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE party_names AS
-        WITH named AS (
-          SELECT uscc, name, 0 AS source, valid_from AS d, business_date AS n FROM parties
-          WHERE business_date <= $1 AND (valid_from IS NULL OR valid_from <= $1)
-          UNION ALL SELECT seller_uscc, seller_name, 1, NULL, business_date FROM tax_invoices WHERE business_date <= $1
-          UNION ALL SELECT buyer_uscc, buyer_name, 1, NULL, business_date FROM tax_invoices WHERE business_date <= $1)
-        SELECT uscc, name FROM named WHERE uscc IS NOT NULL AND coalesce(name, '') <> ''
-        QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY source, d DESC NULLS LAST, n DESC, name) = 1""",
+        f"""CREATE OR REPLACE TEMP TABLE party_names AS
+        WITH wanted AS (SELECT DISTINCT uscc FROM ({usccs}) w(uscc) WHERE uscc IS NOT NULL),
+        master AS (
+          SELECT uscc, name FROM parties
+          WHERE business_date <= $1 AND (valid_from IS NULL OR valid_from <= $1) AND coalesce(name, '') <> ''
+            AND uscc IN (SELECT uscc FROM wanted)
+          QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY valid_from DESC NULLS LAST, business_date DESC, name) = 1),
+        unnamed AS (SELECT uscc FROM wanted WHERE uscc NOT IN (SELECT uscc FROM master)),
+        invoiced AS (  -- the invoices are read only for the parties the master does not name
+          SELECT uscc, name FROM (
+            SELECT seller_uscc AS uscc, seller_name AS name, business_date FROM tax_invoices WHERE business_date <= $1
+            UNION ALL SELECT buyer_uscc, buyer_name, business_date FROM tax_invoices WHERE business_date <= $1)
+          WHERE uscc IN (SELECT uscc FROM unnamed) AND coalesce(name, '') <> ''
+          QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY business_date DESC, name) = 1)
+        SELECT uscc, name FROM master UNION ALL SELECT uscc, name FROM invoiced""",
         [business_date],
     )

@@ -15,7 +15,7 @@ import datetime as dt
 import html
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dispositions.actions import NEEDS_ACTION, Status
 from reconciliation.findings import Verdict
@@ -276,10 +276,11 @@ def _cards(found: Sequence[FindingRow], verdicts: Sequence[VerdictRow]) -> str:
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def render_page(day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[VerdictRow]) -> str:
-    """The night's page."""
-    counts = Counter(v.verdict for v in verdicts)
-    listed = [v for v in verdicts if v.findings or Verdict(v.verdict).held]
+def render_page(day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[VerdictRow],
+                counts: Mapping[str, int]) -> str:
+    """The night's page: ``verdicts`` are the financings listed (:func:`worklist.rows.load_verdicts`),
+    ``counts`` every financing's verdict of the night."""
+    others = sum(counts.values()) - len(verdicts)
     body = [
         f"<h1>异常工作清单 Exception worklist — {day.isoformat()}</h1>",
         '<p class="sub">' + " · ".join(f"{_e(label(VERDICT_LABELS, v))} {counts.get(v, 0)}" for v in VERDICT_LABELS)
@@ -290,8 +291,11 @@ def render_page(day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[Ve
     ]
     if not found:
         body.append("<p>今晚无问题 No findings tonight.</p>")
-    body += [f"<h2>融资 Financings with findings or held — {len(listed)}</h2>",
-             _table("financings", VERDICT_HEADERS, "".join(_verdict_tr(v) for v in listed))]
+    body += [f"<h2>融资 Financings held, with findings or changed tonight — {len(verdicts)}</h2>",
+             _table("financings", VERDICT_HEADERS, "".join(_verdict_tr(v) for v in verdicts)),
+             f'<p class="sub" id="others">其余 {others} 笔融资结论未变且今晚无问题，完整清单见 · The other {others} '
+             "financings (clean or closed as the night before, no finding tonight) are listed in "
+             '<a href="financing_status_excel.csv">financing_status_excel.csv</a> (financing_status.csv).</p>']
     script = _JS % json.dumps([key for key, _ in FILTERS])
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'

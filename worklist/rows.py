@@ -17,7 +17,7 @@ import duckdb
 
 from dispositions.effective import scalar
 from reconciliation.check import Severity, severity_rank_sql
-from reconciliation.findings import verdict_rank_sql
+from reconciliation.findings import Verdict, verdict_rank_sql
 from warehouse.asof import delivery_order, sequenced
 from worklist.names import bank_name, create_party_names
 
@@ -130,9 +130,15 @@ def _sources(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str
     return {k: tuple(v) for k, v in found.items()}
 
 
-def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[FindingRow]:
-    """The night's findings, gravest first, then by bank, check and financing."""
-    create_party_names(con, business_date)
+_FINDING_PARTIES = """SELECT unnest([v.applicant_uscc, v.debtor_uscc]) FROM findings f
+  JOIN financing_verdicts v ON v.business_date = f.business_date AND v.financing_id = f.financing_id
+  WHERE f.business_date = $1"""
+
+
+def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, detailed: bool = True) -> list[FindingRow]:
+    """The night's findings, gravest first, then by bank, check and financing; without the
+    parties' names and the source records unless ``detailed`` (a summary's counts need neither)."""
+    create_party_names(con, business_date, _FINDING_PARTIES if detailed else "SELECT NULL")
     rows = con.execute(
         f"""SELECT f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
                    coalesce(d.assignee, ''), coalesce(d.reason_code, ''), coalesce(d.comment, ''),
@@ -151,27 +157,46 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> lis
                      f.financing_id, f.finding_id""",
         [business_date],
     ).fetchall()
-    sources = _sources(con, business_date)
+    sources = _sources(con, business_date) if detailed else {}
     return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]  # type: ignore[misc]
 
 
-def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> list[VerdictRow]:
-    """The night's verdicts, blocked first (``party_names`` from :func:`load_findings`)."""
-    create_party_names(con, business_date)
+#: The financings the exception report lists (docs/WORKLIST.md, "What the reports list"): held
+#: tonight, named by a finding tonight, or whose verdict is not the one they had the night before.
+#: ``$1`` the night, ``$2`` the night before (or NULL), ``$3`` the held verdicts.
+_LISTED = """CREATE OR REPLACE TEMP TABLE listed_verdicts AS
+WITH counted AS (SELECT financing_id, count(*) AS findings FROM findings
+                 WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id),
+     last_night AS (SELECT financing_id, verdict AS last_verdict FROM financing_verdicts WHERE business_date = $2)
+SELECT v.*, coalesce(c.findings, 0) AS findings
+FROM financing_verdicts v LEFT JOIN counted c USING (financing_id) LEFT JOIN last_night l USING (financing_id)
+WHERE v.business_date = $1 AND (list_contains($3, v.verdict) OR c.findings > 0 OR l.last_verdict <> v.verdict)"""
+
+
+def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before: dt.date | None) -> list[VerdictRow]:
+    """The verdicts of the night the back office works, blocked first: the financings held tonight,
+    named by a finding tonight, or whose verdict changed since the night ``before``.  The others
+    (clean or closed as they were, no finding) are in ``financing_status.csv`` and counted by
+    :func:`verdict_counts`; two nights are read, not the history."""
+    con.execute(_LISTED, [business_date, before, [v.value for v in Verdict if v.held]])
+    create_party_names(con, business_date, "SELECT unnest([applicant_uscc, debtor_uscc]) FROM listed_verdicts")
     rows = con.execute(
         f"""SELECT v.financing_id, v.verdict, v.check_ids, coalesce(v.bank_code, ''), coalesce(v.product, ''),
                    coalesce(v.applicant_uscc, ''), coalesce(a.name, ''), coalesce(v.debtor_uscc, ''),
-                   coalesce(b.name, ''), v.financed_amount_fen, coalesce(v.status, ''), v.verdict_since,
-                   (SELECT count(*) FROM findings f WHERE f.business_date = v.business_date
-                      AND f.financing_id = v.financing_id)
-            FROM financing_verdicts v
+                   coalesce(b.name, ''), v.financed_amount_fen, coalesce(v.status, ''), v.verdict_since, v.findings
+            FROM listed_verdicts v
             LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
             LEFT JOIN party_names b ON b.uscc = v.debtor_uscc
-            WHERE v.business_date = ?
-            ORDER BY {verdict_rank_sql("v.verdict")}, v.financing_id""",
-        [business_date],
+            ORDER BY {verdict_rank_sql("v.verdict")}, v.financing_id"""
     ).fetchall()
     return [VerdictRow(*row) for row in rows]
+
+
+def verdict_counts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, int]:
+    """How many financings have each verdict tonight (all of them, listed or not), in verdict order."""
+    counts = dict(con.execute("SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY verdict",
+                              [business_date]).fetchall())
+    return {v.value: int(counts.get(v.value, 0)) for v in Verdict}
 
 
 def previous_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:

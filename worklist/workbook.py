@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -263,8 +264,8 @@ _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s
 white space at an end, or long enough to need truncating."""
 
 
-def _summary(book: _Book, found: Sequence[FindingRow], previous: Sequence[FindingRow],
-             previous_night: dt.date | None) -> None:
+def _summary(book: _Book, found: Sequence[FindingRow], verdicts: Sequence[VerdictRow], counts: Mapping[str, int],
+             previous: Sequence[FindingRow], previous_night: dt.date | None) -> None:
     sheet = book.sheet("Summary", 7)
     sheet.write_string(0, 0, f"异常工作清单 Exceptions — {book.day.isoformat()}", book.title)
     sheet.write_string(1, 0, "上一晚 Last night", book.bold)
@@ -292,14 +293,35 @@ def _summary(book: _Book, found: Sequence[FindingRow], previous: Sequence[Findin
                 book._cell(sheet, row, col, kind, value)
             row += 1
         row += 1
+    _verdict_summary(book, sheet, row, verdicts, counts)
     sheet.repeat_rows(0, 1)
 
 
+def _verdict_summary(book: _Book, sheet: Any, top: int, verdicts: Sequence[VerdictRow], counts: Mapping[str, int]) -> None:
+    """Every financing of the night by verdict, and how many the ``Verdicts`` sheet lists; where the rest is."""
+    listed = Counter(v.verdict for v in verdicts)
+    for col, text in enumerate(("结论 Verdict", "融资笔数 Financings", "列于 Verdicts 表 Listed on Verdicts")):
+        sheet.write_string(top, col, text, book.header)
+    row = top
+    for row, verdict in enumerate(counts, start=top + 1):
+        sheet.write_string(row, 0, label(VERDICT_LABELS, verdict))
+        book._cell(sheet, row, 1, "int", counts[verdict])
+        book._cell(sheet, row, 2, "int", listed[verdict])
+    sheet.write_string(row + 1, 0, f"{ALL_VERDICTS_NOTE} SELECT * FROM financing_verdicts WHERE business_date = "
+                                   f"DATE '{book.day.isoformat()}'")
+
+
+ALL_VERDICTS_NOTE = ("Verdicts 表列出拦截、复核、今晚有问题或结论有变的融资；全部融资见 financing_status.csv。"
+                     "The Verdicts sheet lists the financings held, with a finding tonight or whose verdict changed; "
+                     "every financing is in financing_status.csv, or:")
+
+
 def write_workbook(path: Path, day: dt.date, found: Sequence[FindingRow], verdicts: Sequence[VerdictRow],
-                   previous: Sequence[FindingRow], previous_night: dt.date | None) -> None:
-    """Write the night's workbook: ``Summary``, ``Findings`` (with the action columns), ``Verdicts``."""
+                   counts: Mapping[str, int], previous: Sequence[FindingRow], previous_night: dt.date | None) -> None:
+    """Write the night's workbook: ``Summary``, ``Findings`` (with the action columns), ``Verdicts``
+    (the financings listed, :func:`worklist.rows.load_verdicts`; ``counts``: every financing's verdict)."""
     book = _Book(path, day)
-    _summary(book, found, previous, previous_night)
+    _summary(book, found, verdicts, counts, previous, previous_night)
     sheet = book.table("Findings", FINDING_COLUMNS, found)
     last = max(min(len(found), XLSX_MAX_ROWS), 1)
     sheet.data_validation(1, 0, last, 0, {"validate": "list", "source": list(ACTION_LABELS.values()),

@@ -13,7 +13,6 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from connectors.kinds import FileKind
 from foundation.values import MAX_AMOUNT_FEN
 
 
@@ -24,7 +23,7 @@ class ParseContext:
     business_date: dt.date
     rel_path: str  # posix path relative to the night folder, e.g. "erp/<uscc>/po_items.csv"
     sha256: str
-    kind: FileKind
+    kind: str  # the input kind's name (connectors.kinds)
     csv_encoding: str | None = None  # configured override ("utf-8", "gb18030"); None = detect
     csv_delimiter: str | None = None  # configured override ("," or "|"); None = detect
     max_amount_fen: int = MAX_AMOUNT_FEN  # plausibility ceiling of one money amount (configured)
@@ -58,3 +57,11 @@ class BadRecord(ValueError):
         super().__init__(reason)
         self.reason_code = reason_code
         self.reason = reason
+
+
+def folder_uscc(rel_path: str) -> str | None:
+    """The USCC naming the sub-folder of ``erp/`` or ``logistics/``, if the path has one."""
+    parts = rel_path.split("/")
+    if len(parts) == 3 and parts[0] in ("erp", "logistics"):
+        return parts[1]
+    return None

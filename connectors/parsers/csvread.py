@@ -1,6 +1,6 @@
 """Read a delivered CSV file row by row with pyarrow's streaming reader.
 
-Shared by the ERP, tax-status and platform parsers.  The reader
+Shared by every CSV input kind (through :mod:`connectors.parsers.csvlayout`).  The reader
 
 * detects the encoding (UTF-8 with or without BOM, else GB18030: the whole file is
   checked with an incremental UTF-8 decoder) and the delimiter (``|`` if the header line
@@ -18,18 +18,19 @@ Shared by the ERP, tax-status and platform parsers.  The reader
 from __future__ import annotations
 
 import codecs
+import operator
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink
-from connectors.parsers.batching import BatchBuilder
 from foundation.vocabulary import QuarantineReason
 
 Row = tuple[str | None, ...]
@@ -95,7 +96,17 @@ class _Layout:
             raise FileRejected(QuarantineReason.DUPLICATE_COLUMN, f"column(s) {', '.join(doubled)} appear more than once")
         self.width = len(names)
         absent = self.width  # index of an all-None column appended per batch
-        self.indexes = [names.index(c) if c in names else absent for c in wanted]
+        indexes = [names.index(c) if c in names else absent for c in wanted]
+        # picks the wanted fields of a row (padded with one None) as a tuple, in C
+        self.pick: Callable[[tuple[str | None, ...]], Row] = picker(indexes)
+
+
+def picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """``operator.itemgetter`` of ``keys`` (the items picked in C), always giving a tuple."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda items: (items[key],)
+    return operator.itemgetter(*keys)
 
 
 def for_each_row(
@@ -122,8 +133,7 @@ def for_each_row(
         for line, fields in _rows(readable, encoding, delimiter, layout.width, sink):
             if not any(fields):
                 continue  # a blank line
-            padded = (*fields, None)
-            row = tuple(padded[i] for i in layout.indexes)
+            row = layout.pick((*fields, None))
             try:
                 handle(line, row)
             except BadRecord as err:
@@ -233,18 +243,3 @@ def _quarantine_shape(sink: Sink, line: int, row: pacsv.InvalidRow) -> int:
     text: str = row.text
     sink.quarantine(line, QuarantineReason.ROW_SHAPE, f"expected {row.expected_columns} fields, found {row.actual_columns}", text)
     return line + 1 + text.count("\n")
-
-
-def parse_table(
-    path: Path,
-    ctx: ParseContext,
-    sink: Sink,
-    table: str,
-    required: Sequence[str],
-    convert: Callable[[Row], tuple[object, ...]],
-    optional: Sequence[str] = (),
-) -> None:
-    """Parse a CSV file whose every row gives one row of ``table`` via ``convert(row)``."""
-    out = BatchBuilder(table, ctx, sink)
-    for_each_row(path, ctx, sink, required, lambda line, row: out.add(line, convert(row)), optional)
-    out.flush()

@@ -35,6 +35,36 @@ def amount_ceiling(fen: int) -> Iterator[None]:
     finally:
         _CEILING.reset(token)
 
+Convert = Callable[[str, str | None], T]
+"""A field's type: ``(name, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`."""
+_REMEMBERED = 1 << 16
+"""Distinct texts a :func:`remembered` converter keeps results for (then it starts afresh)."""
+
+
+def remembered(convert: Convert[T]) -> Convert[T]:
+    """``convert`` (a field's type: ``(name, text)`` → value, one converter per field name) that
+    converts each distinct text once: a repeated unit, rate, name or date costs a dict lookup.
+    A converter bound by the amount ceiling (:func:`fen`, :func:`required_fen`) is returned as it
+    is, since its result is not a function of the text alone; a text that does not convert raises
+    every time it is met (only results are kept)."""
+    if convert in _CEILING_BOUND:
+        return convert
+    results: dict[str | None, T] = {}
+
+    def converted(name: str, value: str | None) -> T:
+        try:
+            return results[value]
+        except KeyError:
+            pass
+        result = convert(name, value)
+        if len(results) >= _REMEMBERED:
+            results.clear()
+        results[value] = result
+        return result
+
+    return converted
+
+
 INVOICE_NO = values.INVOICE_NO  # declared once, in foundation.values (parse_invoice_refs reads it too)
 VOUCHER_ID = re.compile(r"V[0-9A-Fa-f]{16}")
 BANK_CODE = re.compile(r"[0-9]{12}")
@@ -87,6 +117,9 @@ def required_fen(name: str, value: str | None) -> int:
     if amount is None:
         raise BadRecord(QuarantineReason.MISSING_FIELD, f"{name} is empty")
     return amount
+
+
+_CEILING_BOUND = frozenset({fen, required_fen})
 
 
 def decimal(

@@ -17,11 +17,12 @@ from typing import Any
 
 from lxml import etree
 
+from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, FileRejected
 from foundation.vocabulary import QuarantineReason
 
 #: A field's type: ``(path, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`.
-Convert = Callable[[str, str | None], Any]
+Convert = F.Convert[Any]
 #: How a field found several times in a record (one per vehicle …) becomes one value.
 Combine = Callable[[list[Any]], Any]
 
@@ -59,9 +60,14 @@ class XmlLayout:
     derived: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     groups: tuple[str, ...] = ()  # repeating child records (invoice lines …), given as elements
     _tree: dict[str, _Node] = field(init=False, repr=False, compare=False)
+    _plan: tuple[_Step, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tree", _compile(self.fields, self.groups))
+        object.__setattr__(self, "_plan", tuple(
+            (f.column, f.path, F.remembered(f.convert), f.required, f.combine, f"{f.path} is missing (required by the "
+             f"{self.name} layout)") for f in self.fields
+        ))
 
     def path(self, column: str) -> str:
         """The path a column is read from (for messages naming the field)."""
@@ -82,23 +88,28 @@ class XmlLayout:
         if not texts and not elements:
             raise NoLayout(f"<{elem.tag}> holds none of the fields of the {self.name} layout")
         out: dict[str, Any] = {g: elements.get(g, []) for g in self.groups}
-        for f in self.fields:
-            found = texts.get(f.path)
+        for column, path, convert, required, combine, missing in self._plan:
+            found = texts.get(path)
             if found is None:
                 value = None
-            elif f.combine is None:
+            elif combine is None:
                 if len(found) > 1:
-                    raise BadRecord(QuarantineReason.DUPLICATE_FIELD, f"<{f.path}> appears twice")
-                value = f.convert(f.path, found[0])
+                    raise BadRecord(QuarantineReason.DUPLICATE_FIELD, f"<{path}> appears twice")
+                value = convert(path, found[0])
             else:
-                typed = [v for v in (f.convert(f.path, t) for t in found) if v is not None]
-                value = f.combine(typed) if typed else None
-            if value is None and f.required:
-                raise BadRecord(QuarantineReason.MISSING_FIELD, f"{f.path} is missing (required by the {self.name} layout)")
-            out[f.column] = value
+                typed = [v for v in (convert(path, t) for t in found) if v is not None]
+                value = combine(typed) if typed else None
+            if value is None and required:
+                raise BadRecord(QuarantineReason.MISSING_FIELD, missing)
+            out[column] = value
         for column, derive in self.derived.items():
             out[column] = derive(out)
         return out
+
+
+#: A field as :meth:`XmlLayout.read` takes it: column, path, converter (remembering its results
+#: where it may: :func:`connectors.parsers.fields.remembered`), required, combine, the message when missing.
+_Step = tuple[str, str, Convert, bool, Combine | None, str]
 
 
 class NoLayout(BadRecord):

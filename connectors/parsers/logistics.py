@@ -14,9 +14,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.kinds import folder_uscc
 from connectors.parsers import fields as F
-from connectors.parsers.base import ParseContext, Sink
+from connectors.parsers.base import ParseContext, Sink, folder_uscc
 from connectors.parsers.batching import BatchBuilder
 from connectors.parsers.layout import XmlLayout, detect
 from connectors.parsers.layouts import WAYBILL_LAYOUTS

@@ -1,4 +1,4 @@
-"""tax/: 数电票 ``EInvoice`` XML (one per file or an ``EInvoiceBatch``) and the status feed.
+"""tax/: 数电票 ``EInvoice`` XML (one per file or an ``EInvoiceBatch``) and the status feed (a CSV layout).
 
 Invoices and their lines are read through the declared layouts :data:`~connectors.parsers.layouts.TAX_INVOICE`
 and :data:`~connectors.parsers.layouts.TAX_LINE`: every field by its full path below ``EInvoice`` (the line total
@@ -19,17 +19,16 @@ from lxml import etree
 
 from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, ParseContext, Sink
-from connectors.parsers.csvread import Row, parse_table
+from connectors.parsers.csvlayout import CsvField, CsvLayout
 from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES
 from connectors.parsers.xmlread import parse_parent_child_records
-from foundation.vocabulary import QuarantineReason
+from foundation.vocabulary import TAX_STATUSES, QuarantineReason
 from warehouse.schemas import PARSED, QTY
 
-_STATUSES = frozenset({"0", "1", "2", "3", "4"})
 _ISSUE_LABEL = "issue_label"
 
 _ONE_FEN = Decimal(1)
-_INVOICES, _LINES, _STATUS = (PARSED[t] for t in ("tax_invoices", "tax_invoice_lines", "tax_invoice_status"))
+_INVOICES, _LINES = PARSED["tax_invoices"], PARSED["tax_invoice_lines"]
 
 
 def parse_invoices(path: Path, ctx: ParseContext, sink: Sink) -> None:
@@ -84,16 +83,13 @@ def _line_aggregates(lines: Iterable[tuple[Any, int | None]]) -> dict[str, Any]:
             "max_line_tax_gap_fen": gap}
 
 
-def parse_status(path: Path, ctx: ParseContext, sink: Sink) -> None:
-    """Parse ``tax/invoice_status.csv`` into ``tax_invoice_status``."""
-    parse_table(path, ctx, sink, "tax_invoice_status", ("fphm", "fpzt", "hcje", "ztbgrq"), _status)
-
-
-def _status(row: Row) -> tuple[Any, ...]:
-    fphm, fpzt, hcje, ztbgrq = row
-    return _STATUS.Record(
-        invoice_no=F.identifier("fphm", fphm, F.INVOICE_NO, "a 20-digit invoice number"),
-        status=F.choice("fpzt", fpzt, _STATUSES),
-        red_flushed_fen=F.fen("hcje", hcje),
-        change_date=F.iso_date("ztbgrq", ztbgrq),
-    )
+#: ``tax/invoice_status.csv``: one row of ``tax_invoice_status`` per line.
+STATUS = CsvLayout(
+    "tax_invoice_status",
+    (
+        CsvField("invoice_no", "fphm", pattern=F.INVOICE_NO, form="a 20-digit invoice number", required=True),
+        CsvField("status", "fpzt", choices=TAX_STATUSES, required=True),
+        CsvField("red_flushed_fen", "hcje"),
+        CsvField("change_date", "ztbgrq"),
+    ),
+)

@@ -14,11 +14,11 @@ date is its own discount.
 '''
 */
 WITH bill_financings AS (
-  SELECT * FROM live_financings WHERE product = 'BILL' AND asset_cd_no IS NOT NULL
+  SELECT * FROM live_financings WHERE product = {{Product.BILL}} AND asset_cd_no IS NOT NULL
 ), own_discounts AS (
   -- financings of ours the exchange's discount may belong to: same bank, same bill, valued that day
   SELECT financing_id, bank_code, asset_cd_no, asset_range_start, asset_range_end, value_date
-  FROM cur_financings WHERE product = 'BILL' AND asset_cd_no IS NOT NULL
+  FROM cur_financings WHERE product = {{Product.BILL}} AND asset_cd_no IS NOT NULL
 ), conflicts AS (
   SELECT f.financing_id, f.asset_ref, f.bank_code, b.cd_no, b.range_start, b.range_end,
          list_filter(

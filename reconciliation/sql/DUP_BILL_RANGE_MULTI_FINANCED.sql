@@ -12,7 +12,7 @@ one ¥0.01 unit).
 WITH bill_financings AS (
   SELECT financing_id, bank_code, asset_cd_no, asset_range_start, asset_range_end, asset_ref, unreadable,
          row_number() OVER (ORDER BY financing_id, asset_ref) AS claim
-  FROM asset_claims WHERE product = 'BILL' AND asset_cd_no IS NOT NULL AND asset_range_start IS NOT NULL
+  FROM asset_claims WHERE product = {{Product.BILL}} AND asset_cd_no IS NOT NULL AND asset_range_start IS NOT NULL
 ), overlapping AS (
   SELECT a.financing_id, a.asset_ref, a.asset_cd_no, a.asset_range_start, a.asset_range_end,
          coalesce(b.financing_id, '(unreadable id)') AS other_id, b.asset_ref AS other_ref,

@@ -9,7 +9,7 @@ The same debt voucher is the asset of two or more live financings.
 '''
 */
 WITH claims AS (
-  SELECT * FROM asset_claims WHERE product = 'VOUCHER' AND asset_voucher_id IS NOT NULL
+  SELECT * FROM asset_claims WHERE product = {{Product.VOUCHER}} AND asset_voucher_id IS NOT NULL
 ), per_voucher AS (
   SELECT asset_voucher_id AS voucher_id,
          count(*) AS financings,

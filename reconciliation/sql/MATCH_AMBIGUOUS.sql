@@ -33,15 +33,15 @@ WITH po AS (
 ), judged AS (
   SELECT m.financing_id, m.invoice_no,
          list_filter([
-           CASE WHEN m.po_outcome = 'ambiguous' THEN struct_pack(link := 'purchase order', candidates := po.candidates) END,
-           CASE WHEN m.waybill_outcome = 'ambiguous' THEN struct_pack(link := 'waybill', candidates := wb.candidates) END,
-           CASE WHEN m.instrument_outcome = 'ambiguous' THEN struct_pack(link := 'voucher step', candidates := st.candidates) END],
+           CASE WHEN m.po_outcome = {{LinkOutcome.AMBIGUOUS}} THEN struct_pack(link := 'purchase order', candidates := po.candidates) END,
+           CASE WHEN m.waybill_outcome = {{LinkOutcome.AMBIGUOUS}} THEN struct_pack(link := 'waybill', candidates := wb.candidates) END,
+           CASE WHEN m.instrument_outcome = {{LinkOutcome.AMBIGUOUS}} THEN struct_pack(link := 'voucher step', candidates := st.candidates) END],
            lambda x: x IS NOT NULL) AS links
   FROM night_trade_matches m
   LEFT JOIN po USING (invoice_no)
   LEFT JOIN waybills wb USING (invoice_no)
   LEFT JOIN steps st USING (financing_id, invoice_no)
-  WHERE 'ambiguous' IN (m.po_outcome, m.waybill_outcome, m.instrument_outcome)
+  WHERE {{LinkOutcome.AMBIGUOUS}} IN (m.po_outcome, m.waybill_outcome, m.instrument_outcome)
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref, NULL AS waybill_no, NULL AS severity,
        printf('Invoice %s of financing %s matches several documents equally well and none is picked: %s.',

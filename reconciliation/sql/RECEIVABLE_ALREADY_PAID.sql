@@ -18,10 +18,10 @@ WITH RECURSIVE cleared AS (
 ), issues AS (
   SELECT e.voucher_id, e.event_id, e.ap_ref, e.issuer_uscc, e.event_time::DATE AS issued_on, c.clearing_date, c.clearing_doc
   FROM cur_voucher_events e JOIN cleared c ON c.core_uscc = e.issuer_uscc AND c.ap_ref = e.ap_ref
-  WHERE e.event_type = 'ISSUE'
+  WHERE e.event_type = {{EventType.ISSUE}}
 ), splits AS (
   SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
-  FROM cur_voucher_events WHERE event_type = 'SPLIT' AND parent_voucher_id IS NOT NULL
+  FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
 ), family(voucher_id, issued_voucher) AS (  -- each voucher issued on a paid payable and its split descendants
   SELECT voucher_id, voucher_id FROM issues
   UNION
@@ -32,7 +32,7 @@ WITH RECURSIVE cleared AS (
          list(a.ap_ref || ' cleared on ' || a.clearing_date || ' by ' || coalesce(a.clearing_doc, '?') ORDER BY a.ap_ref)
            FILTER (WHERE a.clearing_date IS NOT NULL) AS clearings
   FROM cur_erp_ap_items a
-  WHERE a.debit_credit = 'H' AND a.invoice_no IN (SELECT invoice_no FROM presented_invoices WHERE product = 'INVOICE')
+  WHERE a.debit_credit = 'H' AND a.invoice_no IN (SELECT invoice_no FROM presented_invoices WHERE product = {{Product.INVOICE}})
   GROUP BY ALL
 )
 SELECT f.financing_id, f.asset_voucher_id AS voucher_id, NULL AS invoice_no, NULL AS bill_ref, NULL AS waybill_no,
@@ -44,7 +44,7 @@ SELECT f.financing_id, f.asset_voucher_id AS voucher_id, NULL AS invoice_no, NUL
                    'cleared_on', i.clearing_date, 'clearing_doc', i.clearing_doc) AS evidence
 FROM family l
 JOIN issues i ON i.voucher_id = l.issued_voucher
-JOIN live_financings f ON f.product = 'VOUCHER' AND f.asset_voucher_id = l.voucher_id
+JOIN live_financings f ON f.product = {{Product.VOUCHER}} AND f.asset_voucher_id = l.voucher_id
 WHERE i.clearing_date <= f.value_date
 UNION ALL
 SELECT NULL, voucher_id, NULL, NULL, NULL, NULL,
@@ -60,4 +60,4 @@ SELECT p.financing_id, NULL, p.invoice_no, NULL, NULL, NULL,
 FROM presented_invoices p
 JOIN invoice_value v USING (invoice_no)
 JOIN invoice_payables ip ON ip.invoice_no = p.invoice_no AND ip.core_uscc = v.buyer_uscc
-WHERE p.product = 'INVOICE' AND ip.cleared_items = ip.items AND ip.cleared_on <= p.value_date
+WHERE p.product = {{Product.INVOICE}} AND ip.cleared_items = ip.items AND ip.cleared_on <= p.value_date

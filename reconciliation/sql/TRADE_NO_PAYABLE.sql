@@ -20,7 +20,7 @@ WITH presented AS (
   SELECT invoice_no, sum(amount_fen) AS presented_fen FROM mt_presented GROUP BY invoice_no
 ), unconfirmed AS (
   SELECT m.financing_id, m.invoice_no,
-         CASE WHEN m.ap_outcome = 'missing' THEN
+         CASE WHEN m.ap_outcome = {{LinkOutcome.MISSING}} THEN
            printf('Tier-1 invoice %s (¥%s from %s to core %s) presented by financing %s for ¥%s has no payable citing it in the core''s ERP received up to %s.',
                   m.invoice_no, yuan(m.invoice_total_fen), m.seller_uscc, m.buyer_uscc, m.financing_id,
                   yuan(m.presented_fen), getvariable('business_date'))
@@ -36,7 +36,7 @@ WITH presented AS (
          evidence_pending(['erp/' || m.buyer_uscc || '/ap_open_items.csv'], [m.invoice_no], n.since) AS pending
   FROM trade_links m JOIN presented s USING (invoice_no) JOIN financing_first_night n USING (financing_id)
   WHERE m.tier = 1
-    AND (m.ap_outcome = 'missing' OR m.ap_net_fen < s.presented_fen - amount_tolerance(s.presented_fen))
+    AND (m.ap_outcome = {{LinkOutcome.MISSING}} OR m.ap_net_fen < s.presented_fen - amount_tolerance(s.presented_fen))
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        pending_severity(pending) AS severity, pending_detail(pending, detail) AS detail,

@@ -22,7 +22,7 @@ WITH receipts AS (
          coalesce(list_sort(list(DISTINCT g.mblnr || ' on ' || g.posting_date)
                             FILTER (WHERE g.posting_date > m.value_date)), []) AS late
   FROM trade_links m JOIN mt_gr_links g USING (invoice_no)
-  WHERE m.gr_outcome = 'matched'
+  WHERE m.gr_outcome = {{LinkOutcome.MATCHED}}
   GROUP BY m.financing_id, m.invoice_no
 ), early_shipments AS (
   SELECT w.financing_id, w.invoice_no,
@@ -32,12 +32,12 @@ WITH receipts AS (
   FROM trade_waybills w
   JOIN trade_links m USING (financing_id, invoice_no)
   JOIN mt_po_links p ON p.invoice_no = w.invoice_no AND p.ebeln = w.po_no
-  WHERE m.po_outcome = 'matched' AND coalesce(w.consignment_time, w.despatch_time)::DATE < p.po_date
+  WHERE m.po_outcome = {{LinkOutcome.MATCHED}} AND coalesce(w.consignment_time, w.despatch_time)::DATE < p.po_date
   GROUP BY w.financing_id, w.invoice_no
 ), judged AS (
   SELECT m.financing_id, m.invoice_no, m.value_date, m.invoice_date, m.po_date, m.po_ebelns,
          list_sort(list_filter(
-           [CASE WHEN m.po_outcome = 'matched' AND m.invoice_date < m.po_date
+           [CASE WHEN m.po_outcome = {{LinkOutcome.MATCHED}} AND m.invoice_date < m.po_date
                  THEN printf('the invoice was issued on %s, before its order %s of %s',
                              m.invoice_date, array_to_string(m.po_ebelns, ', '), m.po_date) END,
             CASE WHEN len(g.late) > 0 AND NOT quantity_covers(g.by_value_date, m.invoice_quantity)

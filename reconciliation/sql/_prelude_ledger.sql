@@ -8,12 +8,12 @@ CREATE OR REPLACE TEMP TABLE ledger_implications AS
 WITH RECURSIVE
 refused AS (
   SELECT row_number() OVER (ORDER BY r.business_date, r.subject, r.subject_id, r.content_hash, r.check_id) AS rid,
-         r.*, e.event_type IN ('ISSUE', 'SPLIT') AND r.check_id <> 'LEDGER_EVENT_CONFLICT' AS creates_voucher
+         r.*, e.event_type IN ({{EventType.ISSUE}}, {{EventType.SPLIT}}) AND r.check_id <> 'LEDGER_EVENT_CONFLICT' AS creates_voucher
   FROM ledger_rejections_as_of(getvariable('business_date')) r LEFT JOIN cur_voucher_events e USING (event_id)
 ),
 splits AS (
   SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
-  FROM cur_voucher_events WHERE event_type = 'SPLIT' AND parent_voucher_id IS NOT NULL
+  FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
 ),
 family(rid, voucher_id) AS (
   SELECT rid, voucher_id FROM refused WHERE creates_voucher AND voucher_id IS NOT NULL
@@ -24,7 +24,7 @@ implicated AS (
   SELECT rid, financing_id, NULL::VARCHAR AS via_voucher_id FROM refused WHERE financing_id IS NOT NULL
   UNION
   SELECT f.rid, l.financing_id, l.asset_voucher_id
-  FROM family f JOIN live_financings l ON l.product = 'VOUCHER' AND l.asset_voucher_id = f.voucher_id
+  FROM family f JOIN live_financings l ON l.product = {{Product.VOUCHER}} AND l.asset_voucher_id = f.voucher_id
 ),
 per_financing AS (
   SELECT rid, financing_id, min(via_voucher_id) AS via_voucher_id FROM implicated GROUP BY ALL

@@ -21,7 +21,7 @@ SELECT m.financing_id, m.invoice_no, m.value_date, m.invoice_quantity, m.seller_
        w.quantity, w.status, w.consignment_time, w.despatch_time, w.receipt_time, w.arrived,
        party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, m.buyer_uscc, i.buyer_name) AS consignee_agrees
 FROM trade_links m JOIN mt_waybill_links w USING (invoice_no) JOIN mt_invoices i USING (invoice_no)
-WHERE m.waybill_outcome = 'matched';
+WHERE m.waybill_outcome = {{LinkOutcome.MATCHED}};
 
 -- What the matched waybills of each financing's invoice carried, and how much of it was
 -- signed for (status 3 with a receipt time), by the value date or at all, or rejected.
@@ -60,7 +60,7 @@ FROM live_financings f
 JOIN cur_bills b ON b.cd_no = f.asset_cd_no
  AND b.range_start <= f.asset_range_end AND f.asset_range_start <= b.range_end,
      LATERAL (VALUES ('drawer', b.drawer_uscc), ('acceptor', b.acceptor_uscc), ('payee', b.payee_uscc)) AS r(role, uscc)
-WHERE f.product = 'BILL';
+WHERE f.product = {{Product.BILL}};
 
 -- Each distinct USCC of those documents checked once (a night has far fewer companies than
 -- documents); materialized so that the check's filter is not pushed below the DISTINCT.

@@ -75,7 +75,7 @@ CREATE OR REPLACE TEMP MACRO remark_order_refs(remark) AS
 -- remark, a payable citing the invoice, a delivery note) is matched whatever the number of
 -- documents; an inferred link is matched only when exactly one candidate qualifies.
 CREATE OR REPLACE TEMP MACRO link_outcome(applicable, candidates, stated) AS
-  CASE WHEN NOT applicable THEN 'not_applicable'
-       WHEN coalesce(candidates, 0) = 0 THEN 'missing'
-       WHEN coalesce(stated, false) OR candidates = 1 THEN 'matched'
-       ELSE 'ambiguous' END;
+  CASE WHEN NOT applicable THEN {{LinkOutcome.NOT_APPLICABLE}}
+       WHEN coalesce(candidates, 0) = 0 THEN {{LinkOutcome.MISSING}}
+       WHEN coalesce(stated, false) OR candidates = 1 THEN {{LinkOutcome.MATCHED}}
+       ELSE {{LinkOutcome.AMBIGUOUS}} END;

@@ -32,10 +32,9 @@ FROM cur_waybills;
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
 -- payables are awaited, see TRADE_NO_PAYABLE). core_uscc is part of every ERP record's key, so the
 -- as-of state names every core that ever delivered; an event's issuer may be restated, so all
--- delivered events count.
+-- delivered events count (kept with the as-of state: reconciliation.session.KEPT).
 CREATE OR REPLACE TEMP TABLE mt_cores AS
-SELECT issuer_uscc AS core_uscc FROM voucher_events
-WHERE event_type = 'ISSUE' AND issuer_uscc IS NOT NULL AND business_date <= getvariable('business_date')
+SELECT key AS core_uscc FROM asof_first_voucher_issuer
 UNION SELECT core_uscc FROM cur_erp_po_items
 UNION SELECT core_uscc FROM cur_erp_ap_items
 UNION SELECT core_uscc FROM cur_erp_goods_receipts
@@ -131,7 +130,7 @@ CREATE OR REPLACE TEMP TABLE mt_order_keys AS
 SELECT invoice_no, order_no FROM mt_stated_orders
 UNION
 SELECT l.invoice_no, l.ebeln FROM mt_po_links l JOIN mt_po_outcomes o USING (invoice_no)
-WHERE o.outcome = 'matched';
+WHERE o.outcome = {{LinkOutcome.MATCHED}};
 
 -- Waybill candidates. With an order number known, the waybills citing it
 -- (OriginalDocumentNumber) or named by the order's goods receipts (XBLNR), shipped by the
@@ -152,7 +151,7 @@ WITH keyed AS (
   UNION
   SELECT g.invoice_no, w.carrier_uscc, w.waybill_no
   FROM mt_gr_links g
-  JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = 'matched'
+  JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = {{LinkOutcome.MATCHED}}
   JOIN mt_invoices i ON i.invoice_no = g.invoice_no
   JOIN mt_waybills w ON w.waybill_no = g.delivery_note
   WHERE coalesce(party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name), false)
@@ -213,14 +212,14 @@ FROM mt_waybill_links GROUP BY invoice_no;
 CREATE OR REPLACE TEMP TABLE mt_instrument_links AS
 WITH RECURSIVE events AS MATERIALIZED (
   SELECT event_id, event_type, voucher_id, parent_voucher_id, from_uscc, to_uscc, business_date
-  FROM cur_voucher_events WHERE event_type IN ('ISSUE', 'TRANSFER', 'SPLIT')
+  FROM cur_voucher_events WHERE event_type IN ({{EventType.ISSUE}}, {{EventType.TRANSFER}}, {{EventType.SPLIT}})
 ), lineage(financing_id, voucher_id, depth) AS (
   SELECT DISTINCT financing_id, asset_voucher_id, 0 FROM mt_presented
-  WHERE product = 'VOUCHER' AND asset_voucher_id IS NOT NULL
+  WHERE product = {{Product.VOUCHER}} AND asset_voucher_id IS NOT NULL
   UNION ALL
   SELECT l.financing_id, s.parent_voucher_id, l.depth + 1
   FROM lineage l
-  JOIN events s ON s.voucher_id = l.voucher_id AND s.event_type = 'SPLIT' AND s.parent_voucher_id IS NOT NULL
+  JOIN events s ON s.voucher_id = l.voucher_id AND s.event_type = {{EventType.SPLIT}} AND s.parent_voucher_id IS NOT NULL
   WHERE l.depth < 64
 )
 SELECT p.financing_id, p.invoice_no, 'voucher_step' AS kind,
@@ -228,7 +227,7 @@ SELECT p.financing_id, p.invoice_no, 'voucher_step' AS kind,
        e.from_uscc, e.to_uscc, e.business_date AS arrived
 FROM mt_presented p
 JOIN lineage l ON l.financing_id = p.financing_id
-JOIN events e ON e.voucher_id = l.voucher_id AND e.event_type IN ('ISSUE', 'TRANSFER')
+JOIN events e ON e.voucher_id = l.voucher_id AND e.event_type IN ({{EventType.ISSUE}}, {{EventType.TRANSFER}})
 JOIN cur_voucher_event_invoices ei ON ei.event_id = e.event_id AND ei.invoice_no = p.invoice_no
 UNION ALL
 SELECT p.financing_id, p.invoice_no, 'bill', b.cd_no || ':' || b.range_start || '-' || b.range_end,
@@ -236,7 +235,7 @@ SELECT p.financing_id, p.invoice_no, 'bill', b.cd_no || ':' || b.range_start || 
 FROM mt_presented p
 JOIN cur_bills b ON b.cd_no = p.asset_cd_no
  AND b.range_start <= p.asset_range_end AND p.asset_range_start <= b.range_end
-WHERE p.product = 'BILL' AND list_contains(b.invoice_nos, p.invoice_no);
+WHERE p.product = {{Product.BILL}} AND list_contains(b.invoice_nos, p.invoice_no);
 
 -- One row per (financing, presented invoice): every link's outcome and what it matched (or,
 -- when ambiguous, its candidates).
@@ -269,22 +268,22 @@ WITH po AS (
          p.amount_fen AS presented_fen, i.known AS invoice_known, i.tier, i.seller_uscc, i.buyer_uscc,
          i.total_fen AS invoice_total_fen, i.issue_date AS invoice_date, i.quantity AS invoice_quantity,
          i.order_refs,
-         CASE WHEN NOT coalesce(i.tier = 1, true) THEN 'not_applicable'
-              ELSE coalesce(po_o.outcome, 'missing') END AS po_outcome,
+         CASE WHEN NOT coalesce(i.tier = 1, true) THEN {{LinkOutcome.NOT_APPLICABLE}}
+              ELSE coalesce(po_o.outcome, {{LinkOutcome.MISSING}}) END AS po_outcome,
          coalesce(po_o.candidates, 0) AS po_candidates, po.core_uscc AS po_core_uscc, po.ebelns AS po_ebelns,
          po.po_date,
          link_outcome(coalesce(i.tier = 1, true), ap.candidates, true) AS ap_outcome,
          coalesce(ap.candidates, 0) AS ap_candidates, ap.refs AS ap_refs, ap.net_fen AS ap_net_fen,
-         CASE WHEN NOT coalesce(i.tier = 1, true) THEN 'not_applicable'
-              WHEN po_o.outcome = 'ambiguous' AND gr.orders > 0 THEN 'ambiguous'
-              WHEN po_o.outcome = 'matched' AND gr.orders > 0 THEN 'matched'
-              ELSE 'missing' END AS gr_outcome,
+         CASE WHEN NOT coalesce(i.tier = 1, true) THEN {{LinkOutcome.NOT_APPLICABLE}}
+              WHEN po_o.outcome = {{LinkOutcome.AMBIGUOUS}} AND gr.orders > 0 THEN {{LinkOutcome.AMBIGUOUS}}
+              WHEN po_o.outcome = {{LinkOutcome.MATCHED}} AND gr.orders > 0 THEN {{LinkOutcome.MATCHED}}
+              ELSE {{LinkOutcome.MISSING}} END AS gr_outcome,
          coalesce(gr.orders, 0) AS gr_candidates, gr.docs AS gr_docs, gr.quantity AS gr_quantity,
          gr.last_date AS gr_last_date,
          searched.orders AS searched_orders,
-         coalesce(wb_o.outcome, 'missing') AS waybill_outcome, coalesce(wb_o.candidates, 0) AS waybill_candidates,
+         coalesce(wb_o.outcome, {{LinkOutcome.MISSING}}) AS waybill_outcome, coalesce(wb_o.candidates, 0) AS waybill_candidates,
          wb_o.method AS waybill_method, wb.waybill_nos, wb.quantity AS waybill_quantity,
-         CASE WHEN p.product NOT IN ('VOUCHER', 'BILL') THEN 'not_applicable'
+         CASE WHEN p.product NOT IN ({{Product.VOUCHER}}, {{Product.BILL}}) THEN {{LinkOutcome.NOT_APPLICABLE}}
               ELSE link_outcome(true, ins.candidates, ins.parties = 1) END AS instrument_outcome,
          coalesce(ins.candidates, 0) AS instrument_candidates, ins.refs AS instrument_refs,
          greatest(p.financing_night, i.arrived, po.arrived, ap.arrived, gr.arrived, wb.arrived, ins.arrived)

@@ -19,6 +19,7 @@ from connectors.archive import (
     ManifestCorrupt,
     ManifestHead,
     NightManifest,
+    ObjectCorrupt,
 )
 from connectors.sources import LocalFolderSource, RemoteFile
 from foundation.vocabulary import DeliveryStatus
@@ -360,3 +361,31 @@ def test_verify_names_an_altered_object(inbox: Path, archive: Archive, source: L
     assert archive.verify().first_problem() == (
         f"archive object {landed.object_path} was altered: its bytes hash to {sha(b'<a>forged</a>')}"
     )
+
+
+def test_a_night_rehashes_only_its_own_objects_and_names_an_altered_one(
+    inbox: Path, archive: Archive, source: LocalFolderSource
+) -> None:
+    """Landing is O(night): an altered object of another night is left to `verify` (the full
+    walk); an altered object of tonight's set (bytes re-delivered, or a re-run) stops the landing."""
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    put(inbox, D1, "tax/b.xml", b"<b/>")
+    old = {f.rel_path: f for f in archive.land_night(source, D1).files}
+    for name in ("tax/a.xml", "tax/b.xml"):
+        old[name].object_path.chmod(0o644)
+        old[name].object_path.write_bytes(b"<forged/>")
+
+    put(inbox, D2, "tax/c.xml", b"<c/>")
+    assert [f.rel_path for f in archive.land_night(source, D2).files] == ["tax/c.xml"], "D1's objects are not read"
+    assert archive.verify(objects=False).ok, "the nightly check reads the manifest only"
+    assert len(archive.verify().corrupt) == 2
+
+    put(inbox, D2, "tax/a-again.xml", b"<a/>")  # older bytes delivered again: the stored object is re-hashed
+    with pytest.raises(ObjectCorrupt, match=f"archive object {old['tax/a.xml'].object_path} was altered"):
+        archive.land_night(source, D2)
+    with pytest.raises(ObjectCorrupt, match="was altered"):
+        archive.land_night(source, D1)  # a re-run of the night
+    old["tax/b.xml"].object_path.unlink()
+    (inbox / D1.isoformat() / "tax" / "b.xml").unlink()
+    with pytest.raises(ObjectCorrupt, match=f"archive object {sha(b'<b/>')} named by the manifest is missing"):
+        archive.check_objects([sha(b"<b/>")])

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.kinds import classify
-from connectors.parsers import FileRejected, ParseContext, parse_file
+from connectors.kinds import classify, parse_file
+from connectors.parsers import FileRejected, ParseContext
 from connectors.parsers.layouts import WAYBILL_LAYOUTS
 from foundation.vocabulary import QuarantineReason
 from tests.conftest import REPO
@@ -37,7 +37,7 @@ def parse_more(path: Path, rel: str) -> MemorySink:
     kind = classify(rel)
     assert kind is not None, rel
     sink = MemorySink()
-    parse_file(path, ParseContext(NIGHT, rel, hashlib.sha256(path.read_bytes()).hexdigest(), kind), sink)
+    parse_file(path, ParseContext(NIGHT, rel, hashlib.sha256(path.read_bytes()).hexdigest(), kind.name), sink)
     return sink
 
 

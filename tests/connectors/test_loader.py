@@ -36,3 +36,7 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     assert parallel == inline
     assert [q[5] for q in inline["quarantine"]] == ["MALFORMED_XML"]
     assert not list((tmp_path / "parallel").glob("spool-*")), "spool files are removed"
+    # the writer inserting each file's rows at once (no gathering, one file ahead) loads the same rows in the same order
+    monkeypatch.setattr(loader, "INSERT_ROWS", 1)
+    monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 1)
+    assert _load(tmp_path, sample_inbox, "one_by_one", workers=2) == inline

@@ -132,7 +132,7 @@ def delete_latest_checkpoint(home: Path) -> str:
 
 @pytest.mark.parametrize(
     "tamper",
-    [tamper_object, edit_manifest_line, edit_last_manifest_line, tamper_ledger_entry, rewrite_index_column,
+    [edit_manifest_line, edit_last_manifest_line, tamper_ledger_entry, rewrite_index_column,
      rewrite_fingerprint, delete_latest_checkpoint],
 )
 def test_tampering_is_named_by_scf_verify_and_stops_the_next_night(
@@ -147,6 +147,24 @@ def test_tampering_is_named_by_scf_verify_and_stops_the_next_night(
     assert verified.output.startswith("error: ") and cause in verified.output, verified.output
     assert len(verified.output.strip().splitlines()) == 1, "one line naming the first problem"
     assert_night_stops_at_landing(engine, inbox, cause)
+
+
+def test_an_altered_old_object_is_named_by_scf_verify_and_stops_the_night_that_reads_it(
+    home: tuple[Path, Path],
+) -> None:
+    """A night re-hashes only its own set's objects (O(night)): an altered object of an older
+    night is named by `scf verify` (the full walk), leaves the next night alone (no night reads
+    it), and stops a re-run of its own night before anything is loaded."""
+    engine, inbox = home
+    cause = tamper_object(engine)
+    verified = scf_verify(engine)
+    assert verified.exit_code == 1 and verified.output.startswith("error: ") and cause in verified.output
+    run_ok(engine, inbox, NEXT)
+    loaded_before = query(engine, "SELECT count(*) FROM files WHERE business_date = ?", NIGHT)
+    result = run_night(NIGHT, home=engine, inbox=inbox)
+    assert not result.success
+    assert any(cause in m for m in failure_messages(result)), failure_messages(result)
+    assert query(engine, "SELECT count(*) FROM files WHERE business_date = ?", NIGHT) == loaded_before, "not reloaded"
 
 
 def test_an_intact_home_verifies_and_each_night_records_its_manifest_head(home: tuple[Path, Path]) -> None:

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from reconciliation.matching import LINK_OUTCOMES, LINKS, match_night
+from reconciliation.matching import LINKS, match_night
+from reconciliation.session import sql_script
+from reconciliation.vocabulary import LinkOutcome
 from tests.trade_factories import (
     deep_trade,
     financed_by,
@@ -126,7 +128,7 @@ def test_missing_links_and_unknown_invoices(wh):
     assert m["searched_orders"] == [trade.ebeln]
     unknown = rows[("F9", "26999999999999999999")]
     assert unknown["invoice_known"] is False and unknown["tier"] is None
-    assert {unknown[f"{link}_outcome"] for link in LINKS} <= set(LINK_OUTCOMES)
+    assert {unknown[f"{link}_outcome"] for link in LINKS} <= set(LinkOutcome)
 
 
 def test_matches_are_kept_per_night_and_follow_late_evidence(wh):
@@ -170,6 +172,4 @@ def test_order_numbers_read_from_the_remark(wh, remark, refs):
 
 
 def open_sql(name: str) -> str:
-    from importlib import resources
-
-    return resources.files("reconciliation.sql").joinpath(name).read_text("utf-8")
+    return sql_script(name)  # as the session reads it: vocabulary placeholders expanded

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from dispositions.actions import Status
-from foundation.vocabulary import FinancingStatus, PoolStatus, sql_literals
+from foundation.vocabulary import FinancingStatus, sql_literals
 from reconciliation.catalogue import CatalogueError, parse_check_file
-from reconciliation.check import Category, Severity
 from reconciliation.findings import Verdict
 from reconciliation.session import sql_script
 from reconciliation.vocabulary import SQL_VOCABULARIES
@@ -23,7 +22,10 @@ SQL = Path(str(resources.files("reconciliation.sql")))
 HEADER = '/* check\nid = "X_CHECK"\nfamily = "first"\ncategory = "duplicate"\nseverity = "high"\ntitle = "T"\nrule = "R."\n*/\n'
 
 #: Every product vocabulary whose values a SQL body could spell by hand.
-VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, Verdict, FinancingStatus, PoolStatus, Status)
+VOCABULARIES: tuple[type[StrEnum], ...] = (*SQL_VOCABULARIES, Verdict, Status)
+#: Quoted words that are a vocabulary's value by coincidence: the ledger's fingerprint kinds
+#: (ledger/fingerprints.py, plain constants) include ``VOUCHER``, also a Product; an evidence key.
+NOT_THE_VOCABULARY = {("DUP_FINANCED_AT_PEER_BANK.sql", "VOUCHER"), ("MATCH_AMBIGUOUS.sql", "ambiguous")}
 _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
@@ -46,12 +48,13 @@ def test_a_wrong_placeholder_fails_loudly_naming_the_file(placeholder: str, mess
 
 
 def test_no_sql_file_spells_a_vocabulary_value_by_hand():
+    assert _QUOTED.findall(_COMMENT.sub("", "x = 'high' /* 'low' */ AND y <> 'it''s' -- 'medium'")) == ["high", "it''s"]
     values = {member.value for vocabulary in VOCABULARIES for member in vocabulary}
     found = [
         f"{path.name}: '{literal}'"
         for path in sorted(SQL.glob("*.sql"))
         for literal in _QUOTED.findall(_COMMENT.sub("", path.read_text("utf-8")))
-        if literal in values
+        if literal in values and (path.name, literal) not in NOT_THE_VOCABULARY
     ]
     assert found == [], "write {{Vocabulary.MEMBER}} (reconciliation.vocabulary) instead"
 

@@ -10,14 +10,13 @@ import tomllib
 import pyarrow as pa
 import pytest
 
-from connectors.kinds import FileKind
 from connectors.parsers.base import ParseContext
 from connectors.parsers.batching import BatchBuilder
 from tests.conftest import REPO
 from tests.connectors.test_parsers import MemorySink
 from warehouse.connection import Warehouse
-from warehouse.registry import create_table, duckdb_type, insert_rows
-from warehouse.results import NIGHT_ACTED, SESSION_TABLES
+from warehouse.registry import create_table, duckdb_type, insert_row, insert_rows
+from warehouse.results import ASOF_PROGRESS, NIGHT_ACTED, SESSION_TABLES
 from warehouse.schemas import FILES, PARSED
 from warehouse.tables import TABLES
 
@@ -77,7 +76,7 @@ def test_no_table_is_declared_by_hand_outside_the_registry():
 def test_a_parser_row_given_by_position_is_refused():
     """Amount and tax swapped in a positional tuple would load silently into each other's columns:
     the batch builder takes only the table's named record."""
-    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, FileKind.TAX_INVOICE_XML), MemorySink())
+    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, "tax_invoice_xml"), MemorySink())
     values = _line_values()
     values["amount_fen"], values["tax_fen"] = values["tax_fen"], values["amount_fen"]
     with pytest.raises(TypeError, match="TaxInvoiceLinesRecord"):
@@ -86,7 +85,7 @@ def test_a_parser_row_given_by_position_is_refused():
 
 def test_named_money_columns_land_in_their_own_columns_whatever_their_order(tmp_path):
     sink = MemorySink()
-    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, FileKind.TAX_INVOICE_XML), sink)
+    builder = BatchBuilder("tax_invoice_lines", ParseContext(NIGHT, "tax/a.xml", "ab" * 32, "tax_invoice_xml"), sink)
     values = _line_values()
     swapped = {"tax_fen": values.pop("tax_fen"), "amount_fen": values.pop("amount_fen"), **values}
     builder.add(1, LINES.Record(**swapped))
@@ -105,6 +104,14 @@ def test_engine_rows_are_named_too():
                     rows=0, quarantined=0, superseded=None, seq=None)
     assert FILES.arrow([row]).to_pylist()[0]["status"] == "loaded"
     assert FILES.arrow([]).schema == FILES.schema
+
+
+def test_one_row_is_inserted_by_name_through_parameters(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(TypeError, match="asof_progress.Row"):
+            insert_row(wh.con, ASOF_PROGRESS, (NIGHT, "digest"))
+        insert_row(wh.con, ASOF_PROGRESS, ASOF_PROGRESS.Row(digest="d", as_of=NIGHT))
+        assert wh.con.execute("SELECT as_of, digest FROM asof_progress").fetchall() == [(NIGHT, "d")]
 
 
 def test_a_declaration_that_contradicts_itself_is_refused():

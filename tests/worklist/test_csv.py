@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 
-from reconciliation.reports import write_csv_reports
+from reconciliation.reports import CSV_REPORT_FILES, write_csv_reports
 from tests.factories import financing, invoice
 from tests.trade_factories import run_trade_catalogue
 from warehouse.connection import Warehouse
@@ -20,7 +20,9 @@ def test_each_csv_has_a_bom_twin_with_the_same_rows(tmp_path):
         invoice(wh, D1, "26320000000000000001", 10_000_00)
         financing(wh, D1, "F-苏州-1", "INVOICE", invoices={"26320000000000000001": 20_000_00})
         run_trade_catalogue(wh, D1)
-        paths = write_csv_reports(wh.con, tmp_path, D1)
+        done: list = []
+        paths = write_csv_reports(wh.con, tmp_path, D1, done.append)
+    assert done == paths and len(paths) == CSV_REPORT_FILES  # each file counted on the stage's progress as it is written
     assert [p.name for p in paths] == ["findings.csv", "financing_status.csv", "findings_excel.csv",
                                        "financing_status_excel.csv"]
     for plain, excel in zip(paths[:2], paths[2:], strict=True):

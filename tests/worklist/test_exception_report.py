@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from tests.factories import financing, insert, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
 from warehouse.connection import Warehouse
-from worklist.exception_report import write_exception_reports
+from worklist.exception_report import EXCEPTION_REPORT_FILES, write_exception_reports
 from worklist.workbook import ACTION_HEADER, FINDING_COLUMNS, ID_HEADER, MONEY
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -66,7 +66,9 @@ class _Page(HTMLParser):
 
 def test_page_is_self_contained_chinese_first_with_names_links_and_sources(night):
     wh, home = night
-    page, book = write_exception_reports(wh.con, home, D1)
+    done: list = []
+    page, book = write_exception_reports(wh.con, home, D1, done.append)
+    assert done == [page, book] and len(done) == EXCEPTION_REPORT_FILES
     assert page == home / "reports" / "2026-11-20" / "exceptions.html" and book.name == "exceptions.xlsx"
     text = page.read_text("utf-8")
     parsed = _Page()
@@ -122,9 +124,11 @@ def test_workbook_is_typed_summarised_fitted_and_set_up_for_print(night):
     assert book["Findings"].print_title_rows == "$1:$1"  # the header row repeated on every page
     verdicts = book["Verdicts"]
     assert [c.value for c in verdicts[1]][:2] == ["融资编号 Financing", "结论 Verdict"]
-    stored = wh.con.execute("SELECT verdict FROM financing_verdicts WHERE business_date = ?", [D1]).fetchall()
+    worked = wh.con.execute("SELECT verdict FROM financing_verdicts v WHERE business_date = ? AND (verdict IN "
+                            "('blocked', 'review') OR financing_id IN (SELECT financing_id FROM findings))", [D1]).fetchall()
     labels = {"blocked": "拦截 blocked", "review": "复核 review", "clean": "通过 clean"}
-    assert sorted(verdicts.cell(r, 2).value for r in range(2, verdicts.max_row + 1)) == sorted(labels[v] for v, in stored)
+    assert sorted(verdicts.cell(r, 2).value for r in range(2, verdicts.max_row + 1)) == sorted(labels[v] for v, in worked)
+    assert len(worked) < wh.con.execute("SELECT count(*) FROM financing_verdicts").fetchone()[0]  # the clean trade is not
 
 
 def test_summary_compares_tonight_with_last_night(night):
@@ -167,3 +171,41 @@ def test_inline_script_is_valid_javascript(night, tmp_path):
     script = re.search(r"<script>(.*?)</script>", page.read_text("utf-8"), re.S).group(1)
     (tmp_path / "report.js").write_text(script, "utf-8")
     subprocess.run(["node", "--check", str(tmp_path / "report.js")], check=True)
+
+
+def _verdict(wh, day, financing_id, verdict, since=None):
+    wh.con.execute("INSERT INTO financing_verdicts BY NAME SELECT ? AS business_date, ? AS financing_id, ? AS verdict, "
+                   "'' AS check_ids, 100 AS financed_amount_fen, ? AS verdict_since", [day, financing_id, verdict, since or day])
+
+
+def _finding(wh, day, financing_id, severity):
+    wh.con.execute("INSERT INTO findings BY NAME SELECT ? AS business_date, ? AS finding_id, 'CHECK_X' AS check_id, "
+                   "'fake_trade' AS category, ? AS severity, ? AS financing_id, 'x' AS detail, ? AS first_seen_date",
+                   [day, f"FND-{financing_id}", severity, financing_id, day])
+
+
+def test_reports_list_the_financings_held_named_or_changed_and_count_the_rest(tmp_path):
+    """docs/WORKLIST.md "What the reports list": held, named by a finding tonight, or a verdict
+    other than last night's; a clean or closed financing as it was (new ones included) is only counted."""
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        _verdict(wh, D1 - dt.timedelta(days=1), "A", "blocked")  # changed two nights ago: not tonight's change
+        for f in "ABCDE":
+            _verdict(wh, D1, f, "blocked" if f == "C" else "clean")
+        for f, verdict in {"A": "clean", "B": "closed", "C": "blocked", "D": "clean", "E": "review", "F": "clean",
+                           "G": "closed"}.items():
+            _verdict(wh, D2, f, verdict, D1 if f in "ACD" else D2)
+        _finding(wh, D2, "C", "high")
+        _finding(wh, D2, "D", "low")
+        page, book = write_exception_reports(wh.con, tmp_path / "home", D2)
+    sheet = load_workbook(book)["Verdicts"]
+    assert [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)] == ["C", "E", "D", "B"]  # blocked first
+    summary = list(load_workbook(book)["Summary"].iter_rows(values_only=True))
+    at = summary.index(("结论 Verdict", "融资笔数 Financings", "列于 Verdicts 表 Listed on Verdicts", None, None, None, None))
+    assert [r[:3] for r in summary[at + 1:at + 5]] == [("拦截 blocked", 1, 1), ("复核 review", 1, 1), ("通过 clean", 3, 1),
+                                                       ("已结清 closed", 2, 1)]
+    assert "financing_status.csv" in summary[at + 5][0] and "DATE '2026-11-21'" in summary[at + 5][0]
+    text = page.read_text("utf-8")
+    parsed = _Page()
+    parsed.feed(text)
+    assert {i for i in parsed.ids if i.startswith("fin-")} == {"fin-B", "fin-C", "fin-D", "fin-E"}
+    assert "其余 3 笔融资" in text and "The other 3 financings" in text
