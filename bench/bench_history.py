@@ -111,7 +111,7 @@ def compare_findings(home: Path, nights: int) -> dict[str, object]:
     from reconciliation import session
     from reconciliation.findings import run_catalogue
     from warehouse.asof import create_asof_views
-    from warehouse.asof_state import refresh_asof_state
+    from warehouse.asof_state import Build, Refresh, refresh_asof_state
     from warehouse.connection import Warehouse
 
     last, before = START + dt.timedelta(days=nights - 1), START + dt.timedelta(days=nights - 2)
@@ -120,10 +120,10 @@ def compare_findings(home: Path, nights: int) -> dict[str, object]:
         copy = home.parent / f"compare-{way}.duckdb"
         sh.copyfile(home / "warehouse.duckdb", copy)
         with Warehouse(copy) as wh:
-            refresh_asof_state(wh.con, before, full=True)  # the state the night before left
+            refresh_asof_state(wh.con, before, full=True, kept=session.KEPT)  # the state the night before left
             started = time.perf_counter()
             if way == "window_views":
-                with (mock.patch.object(session, "refresh_asof_state", lambda *a, **k: session.Build.FULL),
+                with (mock.patch.object(session, "refresh_asof_state", lambda *a, **k: Refresh(Build.FULL, "window views")),
                       mock.patch.object(session, "create_state_views", lambda con: create_asof_views(con, last))):
                     run = run_catalogue(wh.con, last)
             else:

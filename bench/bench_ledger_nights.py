@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import shutil
 import sys
@@ -24,6 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_night import LEDGER_ENTRIES_PER_S  # noqa: E402
 from tests.ledger_nights import Harness, busy_night  # noqa: E402
 
 
@@ -50,8 +52,11 @@ def main() -> None:
         wall, cpu = time.perf_counter(), cpu_seconds()
         result = harness.run(day)
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+        rate = result.appended / wall
         print(f"night {i + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU; {result.appended} appended, tree "
-              f"{result.tree_size}, events replayed: {result.replayed_events or 'all'}", flush=True)
+              f"{result.tree_size}, events replayed: {result.replayed_events or 'all'}; {rate:,.0f} entries/s "
+              f"({result.appended / cpu:,.0f} per CPU second) = {rate / LEDGER_ENTRIES_PER_S:.3f}× the "
+              f"{LEDGER_ENTRIES_PER_S:,} entries/s limit; load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

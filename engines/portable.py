@@ -12,7 +12,8 @@ DuckDB construct               handling
 ``SET VARIABLE`` /             the value is kept here; every ``getvariable('name')`` is
 ``getvariable``                replaced by it as a literal (:meth:`Translator._substitute`)
 ``CREATE MACRO`` (scalar)      kept here; every call is expanded in place, its parameters
-                               replaced by the arguments (:meth:`Translator._expand`)
+                               replaced by the arguments (:meth:`Translator._expand`), its own
+                               table aliases renamed first (DuckDB's macros are hygienic)
 ``CREATE MACRO … AS TABLE``    kept here; a call in ``FROM`` becomes the macro's query as a
                                subquery
 ``query_table('t')``           the table ``t``
@@ -32,13 +33,20 @@ lambda's array
 ``WITH RECURSIVE`` with        the recursion in ``UNION ALL``, then ``SELECT DISTINCT`` of it
 ``UNION``                      (:func:`_recursive_union_all`)
 ``AS MATERIALIZED`` (CTE)      a plain CTE (a hint)
+a CTE read more than once      a materialised view of its own, made before the statement
+                               (:func:`_hoist_shared`: Spark plans a CTE into each reader)
 ``list(x ORDER BY k)``         ``transform(array_sort(collect_list(struct(k, x))), …)``
                                (:func:`_ordered_list`); ``DISTINCT`` adds ``array_distinct``
 ``list[a:b]`` (1-based)        ``slice(list, a, b - a + 1)``
+``list[i]``, ``i`` not a        ``element_at(list, i)`` (1-based, as DuckDB; sqlglot shifts only a
+literal                        literal index to Spark's 0-based ``[]``)
 ``json_object(k, v, …)``       ``to_json(named_struct(k, v, …))`` (nulls kept, see
-                               :data:`SPARK_CONF`)
+                               :data:`SPARK_CONF`); a ``json_object`` as a member's value
+                               (or in a list or ``CASE`` there) stays a struct, nested as
+                               DuckDB nests it (:func:`_nested_json`)
 ``json_merge_patch(a, b)``     ``a`` (compacted) with ``b``'s non-null members appended (``b``'s
                                keys are never in ``a`` in the catalogue: the pending members)
+``list_has_any(a, b)``          ``arrays_overlap(a, b)`` (sqlglot writes ``a && b``, which Spark does not read)
 ``len(list)``                  ``size(list)`` (``len`` is the catalogue's spelling of a list's
                                length; sqlglot would read it as a string's)
 ``JSON`` (type, ``x::JSON``)   ``STRING``: a JSON text (:func:`spark_type`)
@@ -57,6 +65,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -115,6 +124,7 @@ class Translator:
     macros: dict[str, _Macro] = field(default_factory=dict)
     reads: set[str] = field(default_factory=set)  # the warehouse tables the statements read
     kept: set[str] = field(default_factory=set)  # tables the session creates for its own bookkeeping
+    expansions: int = 0  # macro calls expanded so far (each one's aliases made its own)
 
     def feed(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> list[Action]:
         """The Spark actions of one executed DuckDB statement (a script: several)."""
@@ -157,7 +167,9 @@ class Translator:
             name = target.name if target else ""
             if name in self.base_tables:
                 return []  # warehouse upkeep
-            return [Action("insert", name, self._spark(statement.expression), str(self.variables.get("check_id", "")))]
+            label = str(self.variables.get("check_id", ""))
+            shared, sql = self._materialised(statement.expression, label)
+            return [*shared, Action("insert", name, sql, label)]
         if isinstance(statement, (exp.Alter, exp.Update)) and _target(statement) in self.base_tables:
             return []
         raise NotPortable(f"no Spark handling for: {statement.sql(dialect='duckdb')[:160]}")
@@ -184,7 +196,8 @@ class Translator:
         if kind == "VIEW" and query is not None:
             return [Action("view", name, self._spark(query))]
         if kind == "TABLE" and query is not None:
-            return [Action("table", name, self._spark(query))]
+            shared, sql = self._materialised(query, name)
+            return [*shared, Action("table", name, sql)]
         if kind == "TABLE" and isinstance(create.this, exp.Schema):
             columns = ", ".join(f"{c.name} {c.args['kind'].sql(dialect='spark')}" for c in create.this.expressions)
             return [Action("empty", name, columns)]
@@ -193,14 +206,20 @@ class Translator:
     # -- expressions -------------------------------------------------------------------------
 
     def _spark(self, query: exp.Expr) -> str:
+        return _spark_sql(self._translated(query), query)
+
+    def _translated(self, query: exp.Expr) -> exp.Expr:
         tree = self._expand(query.copy())
         self.reads.update(t.name for t in tree.find_all(exp.Table) if t.name in self.base_tables)
         tree = _recursive_union_all(_bottom_up(tree, _rewrite))
-        tree = _lateral_aggregates(tree)
-        try:
-            return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
-        except sqlglot.errors.UnsupportedError as error:
-            raise NotPortable(f"{error}: {query.sql(dialect='duckdb')[:160]}") from error
+        return _lateral_aggregates(tree)
+
+    def _materialised(self, query: exp.Expr, owner: str) -> tuple[list[Action], str]:
+        """A query Spark runs now, its shared CTEs first as materialised views of their own
+        (:func:`_hoist_shared`)."""
+        tree = self._translated(query)
+        actions = [a for w in list(tree.find_all(exp.With)) if _uncorrelated(w) for a in _hoist_shared(w, owner, query)]
+        return actions, _spark_sql(tree, query)
 
     def _expand(self, tree: exp.Expr) -> exp.Expr:
         """Replace variables and macro calls until none is left."""
@@ -222,14 +241,14 @@ class Translator:
                     macro = self.macros.get(node.this.name.lower())
                     if macro and macro.table:
                         changed = True
-                        body = _bind(macro, node.this.expressions)
+                        body = _bind(macro, node.this.expressions, self._fresh())
                         alias = node.alias or node.this.name
                         return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
                 if isinstance(node, exp.Anonymous):
                     macro = self.macros.get(node.name.lower())
                     if macro and not macro.table:
                         changed = True
-                        return exp.Paren(this=_bind(macro, node.expressions))
+                        return exp.Paren(this=_bind(macro, node.expressions, self._fresh()))
                 return node
 
             tree = tree.transform(step)
@@ -237,11 +256,82 @@ class Translator:
                 return tree
         raise NotPortable("macro expansion does not end (a recursive macro)")
 
+    def _fresh(self) -> str:
+        self.expansions += 1
+        return f"_m{self.expansions}"
+
     def _variable(self, name_node: exp.Expr) -> exp.Expr:
         name = name_node.name
         if name not in self.variables:
             raise NotPortable(f"getvariable('{name}') before SET VARIABLE {name}")
         return _literal(self.variables[name])
+
+
+def _hoist_shared(with_: exp.With, owner: str, source: exp.Expr) -> list[Action]:
+    """The CTEs of ``with_`` read more than once, with the CTEs they read, as materialised views
+    ``_cte_<owner>_<name>`` (the actions that make them, in order); ``with_`` keeps the others.
+
+    Spark plans a CTE into every query that reads it: a CTE read by an ``IN`` subquery of the
+    next, read by the next…, grows the plan exponentially (TRADE_CIRCULAR's pruned graph ran out
+    of heap while planning)."""
+    scope = with_.parent
+    ctes = {c.alias_or_name.lower(): c for c in with_.expressions}
+    if scope is None:
+        return []
+
+    def reads(node: exp.Expr) -> list[exp.Table]:
+        return [t for t in node.find_all(exp.Table) if not t.args.get("db") and t.name.lower() in ctes]
+
+    counts = Counter(t.name.lower() for t in reads(scope))
+    shared = {name for name, count in counts.items() if count > 1}
+    for name in reversed(list(ctes)):  # what a shared CTE reads is shared too (it is read before it)
+        if name in shared:
+            shared.update(t.name.lower() for t in reads(ctes[name].this) if t.name.lower() != name)
+    renamed = {name: f"_cte_{re.sub(r'[^0-9A-Za-z]', '_', owner)}_{name}" for name in shared}
+    for table in reads(scope):
+        name = table.name.lower()
+        if name in renamed:
+            table.set("this", exp.to_identifier(renamed[name]))
+            if not table.alias:  # its columns may be qualified by its name
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+    actions = []
+    for name, cte in ctes.items():
+        if name not in shared:
+            continue
+        body = cte.this
+        if any(t.name == renamed[name] for t in body.find_all(exp.Table)):  # a recursive CTE: its own WITH RECURSIVE
+            columns = ", ".join(c.name for c in cte.args["alias"].columns)
+            body = exp.select("*").from_(renamed[name]).with_(
+                f"{renamed[name]}({columns})" if columns else renamed[name], as_=body, recursive=True)
+        actions.append(Action("table", renamed[name], _spark_sql(body, source)))
+    kept = [cte for name, cte in ctes.items() if name not in shared]
+    if kept:
+        with_.set("expressions", kept)
+    elif shared:
+        with_.pop()
+    return actions
+
+
+def _spark_sql(tree: exp.Expr, source: exp.Expr) -> str:
+    """The Spark SQL text of a translated tree (``source``, DuckDB's, names it when it cannot be written)."""
+    try:
+        return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as error:
+        raise NotPortable(f"{error}: {source.sql(dialect='duckdb')[:160]}") from error
+
+
+def _uncorrelated(with_: exp.With) -> bool:
+    """Whether a ``WITH`` belongs to the statement's own query: only ``FROM`` subqueries and set
+    operations between it and the top (a CTE there reads no outer column)."""
+    node = with_.parent
+    while node is not None and node.parent is not None:
+        parent = node.parent
+        if isinstance(node, exp.Subquery) and not isinstance(parent, exp.From):
+            return False
+        if not isinstance(parent, exp.Select | exp.Subquery | exp.From | exp.SetOperation):
+            return False
+        node = parent
+    return True
 
 
 def _target(statement: exp.Expr) -> str:
@@ -270,7 +360,10 @@ def _bind_parameters(statement: exp.Expr, params: Sequence[object] | Mapping[str
     return statement.transform(bind)
 
 
-def _bind(macro: _Macro, arguments: Sequence[exp.Expr]) -> exp.Expr:
+def _bind(macro: _Macro, arguments: Sequence[exp.Expr], tag: str) -> exp.Expr:
+    """The macro's body with its parameters replaced by ``arguments``, its own table aliases
+    suffixed with ``tag`` first (DuckDB binds a macro's parameters hygienically: a caller's ``n.since``
+    is not the macro's ``n``)."""
     if len(arguments) != len(macro.params):
         raise NotPortable(f"macro called with {len(arguments)} arguments, defined with {len(macro.params)}")
     values = {p.lower(): a for p, a in zip(macro.params, arguments, strict=True)}
@@ -282,7 +375,21 @@ def _bind(macro: _Macro, arguments: Sequence[exp.Expr]) -> exp.Expr:
             return exp.Dot(this=exp.Paren(this=values[node.table.lower()].copy()), expression=node.this.copy())
         return node
 
-    return macro.body.copy().transform(bind)
+    return _own_aliases(macro.body.copy(), tag).transform(bind)
+
+
+def _own_aliases(body: exp.Expr, tag: str) -> exp.Expr:
+    """``body`` with the table aliases it defines (not its CTEs' names) suffixed with ``tag``."""
+    aliases = {a.name.lower() for a in body.find_all(exp.TableAlias) if a.name and not isinstance(a.parent, exp.CTE)}
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.TableAlias) and not isinstance(node.parent, exp.CTE) and node.name.lower() in aliases:
+            node.set("this", exp.to_identifier(f"{node.name}{tag}"))
+        elif isinstance(node, exp.Column) and not node.args.get("db") and node.table.lower() in aliases:
+            node.set("table", exp.to_identifier(f"{node.table}{tag}"))
+        return node
+
+    return body.transform(rename) if aliases else body
 
 
 def _literal(value: object) -> exp.Expr:
@@ -351,7 +458,8 @@ def _lateral_aggregates(tree: exp.Expr) -> exp.Expr:
             raise NotPortable(f"a correlated aggregate subquery in a grouped SELECT: {subquery.sql(dialect='duckdb')[:120]}")
         name = f"_lateral{counter}"
         counter += 1
-        aggregates = [a for a in projection.find_all(exp.AggFunc) if not a.find_ancestor(exp.AggFunc)]
+        aggregates = [a.parent if isinstance(a.parent, exp.Filter) else a  # an aggregate with its FILTER
+                      for a in projection.find_all(exp.AggFunc) if not a.find_ancestor(exp.AggFunc)]
         columns = [exp.alias_(a.copy(), f"a{k}") for k, a in enumerate(aggregates)]
         for k, aggregate in enumerate(aggregates):
             aggregate.replace(exp.column(f"a{k}", table=name))
@@ -429,8 +537,12 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.JSONObject):
         fields = []
         for pair in node.expressions:
-            fields.extend([pair.this, pair.expression])
+            fields.extend([pair.this, _nested_json(pair.expression)])
         return exp.func("to_json", exp.func("named_struct", *fields))
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Slice | exp.Literal):
+        return exp.Anonymous(this="element_at", expressions=[node.this, node.expressions[0]])
+    if isinstance(node, exp.ArrayOverlaps):
+        return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "printf":
         return _printf(node)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "json_merge_patch":
@@ -439,6 +551,38 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         x = exp.to_identifier("_x")
         return exp.func("exists", node.expressions[0], exp.Lambda(this=exp.column("_x"), expressions=[x]))
     return _json_as_text(node)
+
+
+#: Nodes through which a ``json_object`` is still a JSON value of the enclosing one (a list of
+#: them, a choice between them), not text: DuckDB nests it there.
+_JSON_CONTAINERS = (exp.Paren, exp.Transform, exp.ArraySort, exp.ArrayDistinct, exp.ArrayAgg, exp.Filter, exp.Lambda,
+                    exp.Array, exp.Order, exp.Ordered, exp.Distinct, exp.Dot, exp.Case, exp.If, exp.Coalesce)
+
+
+def _nested_json(value: exp.Expr) -> exp.Expr:
+    """A ``json_object`` member's value with the ``json_object``s inside it (already
+    ``to_json(named_struct(…))``) as structs again, where DuckDB nests a JSON value (directly, in a
+    list of them, in a ``CASE``): the enclosing ``to_json`` writes them as objects, not as quoted text."""
+    for inner in list(value.find_all(exp.Anonymous)):
+        if not _is_json_object(inner):
+            continue
+        if inner is value:
+            return inner.expressions[0]
+        node = inner.parent
+        while node is not None and node is not value and (isinstance(node, _JSON_CONTAINERS) or _is_struct(node)):
+            node = node.parent
+        if node is value:
+            inner.replace(inner.expressions[0])
+    return value
+
+
+def _is_json_object(node: exp.Expr) -> bool:
+    return (isinstance(node, exp.Anonymous) and node.name.lower() == "to_json" and len(node.expressions) == 1
+            and _is_struct(node.expressions[0]))
+
+
+def _is_struct(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "named_struct"
 
 
 _SPECIFIER = re.compile(r"%(?:%|[-#+ 0,(]*\d*(?:\.\d+)?([a-zA-Z]))")

@@ -57,6 +57,9 @@ _REPLAYABLE = frozenset({"extract_statements", "fetchall", "fetchone", "descript
 def empty_copy(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the warehouse's tables (same DDL), with no rows."""
     copy = duckdb.connect()
+    # the session's Arrow inserts (warehouse.registry.insert_rows) are read by DuckDB's replacement
+    # scan of the calling frame's variables: through the recorder, that frame is one further up
+    copy.execute("SET python_scan_all_frames = true")
     for (ddl,) in con.execute(
             "SELECT sql FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database() "
             "AND schema_name = 'main' ORDER BY table_name").fetchall():  # fmt: skip

@@ -41,6 +41,13 @@ NIGHTLY_TABLES: frozenset[str] = frozenset({
 })  # fmt: skip
 
 
+def stored_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The warehouse's nightly tables (:data:`NIGHTLY_TABLES` it has): what a night writes to the store."""
+    return [name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database() "
+        "AND schema_name = 'main' ORDER BY 1").fetchall() if name in NIGHTLY_TABLES]  # fmt: skip
+
+
 def store_root(home: Path) -> Path:
     """The store folder of a home."""
     return home / STORE_DIR

@@ -180,7 +180,8 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             warehouse.con, business_date_of(context), params=settings.check_params, on_check=lambda _: checks.advance(),
             full=scf.full, judge=scf.judge(),
         )
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts} ({run.asof_build} as-of state)")
+        scf.write_store(warehouse.con, business_date_of(context))
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}")
     return dg.MaterializeResult(
         metadata={
             "asof_state": run.asof_build,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator
@@ -9,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from engines.store import export_night, store_root, stored_tables
 from foundation.errors import ScfError
 from integration.nights import config_hash
 from integration.settings import Settings, load_settings
@@ -43,9 +46,16 @@ class ScfHome(dg.ConfigurableResource):
         if settings.findings_engine != "spark":
             return None
         from engines.spark import SparkJudge, spark_session
-        from engines.store import store_root
 
         return SparkJudge(spark_session(self.spark_master), store_root(settings.home))
+
+    def write_store(self, con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+        """The night's tables into the home's open store, when the night writes it
+        (:attr:`integration.settings.Settings.writes_store`): tonight's partition of every nightly
+        table, typed tables, trade matches, findings and verdicts included (engines/store.py)."""
+        settings = self.settings()
+        if settings.writes_store:
+            export_night(con, store_root(settings.home), business_date, stored_tables(con))
 
     def settings(self) -> Settings:
         """The settings of this home, with the configured overrides applied."""

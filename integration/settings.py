@@ -82,6 +82,12 @@ class Settings:
     alert_command: tuple[str, ...] = ()  # [nightly] alert_command: argv run with a failed night's alert file
     bank_code: str | None = None  # [bank] code: the bank's own 12-digit CNAPS code (pools)
     findings_engine: str = "duckdb"  # [findings] engine: where the catalogue runs (FINDINGS_ENGINES)
+    store_write: bool = False  # [store] write: the night's tables also written to the open store (Spark nights always)
+
+    @property
+    def writes_store(self) -> bool:
+        """Whether the night writes the open store ``<home>/store/`` (engines/store.py)."""
+        return self.store_write or self.findings_engine == "spark"
 
     @property
     def warehouse_path(self) -> Path:
@@ -127,7 +133,7 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
-SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank", "findings")
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank", "findings", "store")
 #: Where the findings stage may run the catalogue: the embedded DuckDB, or Spark over the open
 #: store (engines/, docs/SCALE.md); the ledger always runs on DuckDB.
 FINDINGS_ENGINES = ("duckdb", "spark")
@@ -284,6 +290,11 @@ def _findings_engine(file: Path, table: object) -> str:
     return engine
 
 
+def _store_write(file: Path, table: object) -> bool:
+    """``[store] write``: true or false."""
+    return bool(_Reader(file, "store", table, {"write": bool}).get("write", Settings.store_write))
+
+
 def _ledger_fields(table: Mapping[str, Any]) -> dict[str, Any]:
     """The [ledger] section as LedgerSettings fields (``*_file`` keys are paths)."""
     return {k: Path(v) if k.endswith("_file") else v for k, v in table.items()}
@@ -316,4 +327,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         *_nightly(config_file, config.get("nightly", {})),
         _bank_code(config_file, config.get("bank", {})),
         _findings_engine(config_file, config.get("findings", {})),
+        _store_write(config_file, config.get("store", {})),
     )

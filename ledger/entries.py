@@ -368,36 +368,64 @@ def _lp_bytes(value: Any) -> bytes:
     return _NULL if value is None else lp(bytes(value))
 
 
-_SCALAR_ENCODERS: dict[str, Callable[[Any], bytes]] = {
-    STR: _lp_str, INT: _lp_int, DATE: _lp_date, BYTES: _lp_bytes,
+def _wrong_type(value: Any, expected: str) -> TypeError:
+    return TypeError(f"expected {expected}, got {type(value).__name__}")
+
+
+# Each field kind's statements, inlined into one function per record class (a call per field
+# was most of the cost of encoding a record): ``v`` becomes the field's length-prefixed bytes.
+_FIELD_CODE = {
+    STR: (
+        "    if {v} is None or {v} == '':\n        {v} = NULL\n"
+        "    elif type({v}) is str:\n        {v} = {v}.encode('utf-8')\n        {v} = pack_u32(len({v})) + {v}\n"
+        "    else:\n        raise wrong_type({v}, 'text')\n"
+    ),
+    INT: (  # never a bool, a float or a Decimal: money is int fen
+        "    if {v} is None:\n        {v} = NULL\n"
+        "    elif type({v}) is int:\n        {v} = LENGTH_8 + pack_i64({v})\n"
+        "    else:\n        raise wrong_type({v}, 'an int (fen)')\n"
+    ),
+    DATE: (
+        "    if {v} is None:\n        {v} = NULL\n"
+        "    elif type({v}) is date:\n        {v} = LENGTH_10 + {v}.isoformat().encode('ascii')\n"
+        "    else:\n        raise wrong_type({v}, 'a date')\n"
+    ),
+    BYTES: "    {v} = NULL if {v} is None else lp(bytes({v}))\n",
 }
+_LIST_CODE = "    {v} = lp(pack_u32(len({v})) + b''.join([lp({item}(x)) for x in {v}]))\n"
 
 
-def _list_encoder() -> Callable[[Any], bytes]:
-    def encode(items: Any) -> bytes:
-        return lp(_U32.pack(len(items)) + b"".join([lp(encode_record(i)) for i in items]))
-
+def _compile_encoder(cls: type, encoders: dict[type, Callable[[Any], bytes]]) -> Callable[[Any], bytes]:
+    """The encoder of one record class: its field count, then each field in schema order,
+    written as straight-line code (``encoders`` holds those of the list items' classes)."""
+    kinds = _KINDS[cls]
+    namespace: dict[str, Any] = dict(
+        NULL=_NULL, pack_u32=_U32.pack, pack_i64=_I64.pack, LENGTH_8=_U32.pack(_I64.size), LENGTH_10=_U32.pack(10),
+        date=dt.date, lp=lp, wrong_type=_wrong_type, HEADER=struct.pack(">H", len(kinds)),
+    )
+    body = ["def encode(record):\n    d = record.__dict__\n"]
+    for i, (name, kind) in enumerate(kinds.items()):
+        if isinstance(kind, type):
+            namespace[f"item_{i}"] = encoders[kind]
+            code = _LIST_CODE.replace("{item}", f"item_{i}")
+        else:
+            code = _FIELD_CODE[kind]
+        body.append(f"    f{i} = d[{name!r}]\n" + code.replace("{v}", f"f{i}"))
+    fields_ = ", ".join(f"f{i}" for i in range(len(kinds)))
+    body.append(f"    return HEADER + b''.join(({fields_},))\n" if kinds else "    return HEADER\n")
+    exec("".join(body), namespace)  # the code is generated from _KINDS above: no outside input
+    encode: Callable[[Any], bytes] = namespace["encode"]
     return encode
 
 
-# Per record class: the 2-byte field count, then (field name, encoder) in schema order.
-_PLANS: dict[type, tuple[bytes, tuple[tuple[str, Callable[[Any], bytes]], ...]]] = {
-    cls: (
-        struct.pack(">H", len(kinds)),
-        tuple(
-            (name, _list_encoder() if isinstance(kind, type) else _SCALAR_ENCODERS[kind])
-            for name, kind in kinds.items()
-        ),
-    )
-    for cls, kinds in _KINDS.items()
-}
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {}
+for _cls in _KINDS:  # list items' classes come before the records that hold them
+    _ENCODERS[_cls] = _compile_encoder(_cls, _ENCODERS)
 
 
 def encode_record(record: Any) -> bytes:
     """Encode a record: 2-byte field count, then each field length-prefixed, in schema order."""
-    header, plan = _PLANS[type(record)]
-    values = record.__dict__
-    return header + b"".join([encode(values[name]) for name, encode in plan])
+    return _ENCODERS[type(record)](record)
 
 
 _ENTRY_HEADERS = {t: bytes([VERSION, t]) for t in EntryType}  # version ‖ type
@@ -483,8 +511,14 @@ def decode_record(cls: type, data: bytes) -> Any:
 # --------------------------------------------------------------------------------------
 
 
+_ENTRY_TYPES: dict[type, EntryType] = {cls: entry_type for entry_type, cls in _CONTENT_TYPES.items()}
+
+
 def entry_type_of(record: Record) -> EntryType:
     """The entry type that carries ``record``."""
+    found = _ENTRY_TYPES.get(type(record))
+    if found is not None:
+        return found
     for entry_type, cls in _CONTENT_TYPES.items():
         if isinstance(record, cls):
             return entry_type
@@ -520,13 +554,13 @@ def encode_entry_with_hash(
     ``content`` may carry ``encode_record(record)`` when the caller already has it.
     """
     data, chash, _ = next(encode_entries_with_hash(
-        [(record, annex, content)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
+        [(record, annex, content, None)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
     ))
     return data, chash
 
 
 def encode_entries_with_hash(
-    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None]],
+    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
     *,
     first_seq: int,
     prev_leaf_hash: bytes,
@@ -534,8 +568,9 @@ def encode_entries_with_hash(
 ) -> Iterator[tuple[bytes, bytes, bytes]]:
     """Consecutive entries from ``first_seq`` on, each linked to the leaf hash of the one before.
 
-    For each ``(record, annex, content)`` — ``annex`` ``None`` for the entry type's empty one,
-    ``content`` ``encode_record(record)`` if already known — yields the entry's canonical
+    For each ``(record, annex, content, content hash)`` — ``annex`` ``None`` for the entry type's
+    empty one, ``content`` ``encode_record(record)`` and ``content hash`` its
+    :func:`content_hash`, if already known — yields the entry's canonical
     bytes, its record's content hash and its RFC 9162 leaf hash.  What every entry of a batch
     shares (the date, an empty annex) is encoded once.
     """
@@ -543,7 +578,7 @@ def encode_entries_with_hash(
         raise ValueError("previous leaf hash must be 32 bytes")
     prev = prev_leaf_hash
     date = _lp_date(ledger_date)
-    for seq, (record, annex, content) in enumerate(items, start=first_seq):
+    for seq, (record, annex, content, chash) in enumerate(items, start=first_seq):
         entry_type = entry_type_of(record)
         expected = _ANNEX_TYPES[entry_type]
         if annex is None:
@@ -553,11 +588,11 @@ def encode_entries_with_hash(
         else:
             annex_field = _EMPTY_ANNEX_FIELD if type(annex) is EmptyAnnex else lp(encode_record(annex))
         if content is None:
-            content = encode_record(record)
+            content, chash = encode_record(record), None
         data = b"".join((_ENTRY_HEADERS[entry_type], _SEQ_LENGTH + _I64.pack(seq), _HASH_LENGTH + prev, date,
                          lp(content), annex_field))
         prev = _sha256(b"\x00" + data).digest()  # ledger.merkle.leaf_hash, inlined: once per entry
-        yield data, _content_hash(entry_type, content), prev
+        yield data, chash or _content_hash(entry_type, content), prev
 
 
 def encode_entry(

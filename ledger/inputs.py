@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from foundation.values import parse_invoice_refs
-from ledger.entries import FinancingRecord, VoucherEvent, none_if_empty, sorted_invoices
+from ledger.entries import FinancingRecord, VoucherEvent, sorted_invoices
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
 
@@ -62,31 +62,45 @@ def _invoices(pairs: Any, delivered: str | None) -> tuple:
         return ()
 
 
-def _event_time_text(row: dict[str, Any]) -> str | None:
+def _values(page: pa.Table, name: str) -> list[Any]:
+    """A column of a page as Python values; dates and times are made once per distinct value
+    (Arrow makes a new object per row, the slowest part of reading a page)."""
+    column = page.column(name)
+    if not pa.types.is_temporal(column.type):
+        return column.to_pylist()
+    encoded = column.combine_chunks().dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    return [None if i is None else distinct[i] for i in encoded.indices.to_pylist()]
+
+
+def _text(page: pa.Table, name: str) -> list[Any]:
+    """A column through :func:`~ledger.entries.none_if_empty` (blank text is null)."""
+    return [None if type(v) is str and (not v or v.isspace()) else v for v in _values(page, name)]
+
+
+def _event_times(page: pa.Table) -> list[str | None]:
     """The delivered time text; if a loader left it out, the China-time timestamp with offset."""
-    text = none_if_empty(row["event_time_text"])
-    if text is None and row.get("event_time") is not None:
-        return row["event_time"].isoformat() + "+08:00"
-    return text
+    texts = _text(page, "event_time_text")
+    if None not in texts:
+        return texts
+    return [
+        text if text is not None else (None if moment is None else moment.isoformat() + "+08:00")
+        for text, moment in zip(texts, _values(page, "event_time"), strict=True)
+    ]
 
 
-def event_from_row(row: dict[str, Any]) -> VoucherEvent:
-    """A :class:`VoucherEvent` from a ``voucher_events`` row and its invoice pairs."""
-    return VoucherEvent(
-        event_id=row["event_id"],
-        event_time=_event_time_text(row),
-        event_type=none_if_empty(row["event_type"]),
-        voucher_id=none_if_empty(row["voucher_id"]),
-        parent_voucher_id=none_if_empty(row["parent_voucher_id"]),
-        issuer_uscc=none_if_empty(row["issuer_uscc"]),
-        from_uscc=none_if_empty(row["from_uscc"]),
-        to_uscc=none_if_empty(row["to_uscc"]),
-        amount_fen=row["amount_fen"],
-        maturity_date=row["maturity_date"],
-        invoices=_invoices(row["invoices"], row["invoice_nos"]),
-        ap_ref=none_if_empty(row["ap_ref"]),
-        financing_id=none_if_empty(row["financing_id"]),
-    )
+def events_from_page(page: pa.Table) -> list[VoucherEvent]:
+    """The :class:`VoucherEvent` of each row of a page of ``voucher_events`` with its invoice pairs."""
+    return [
+        VoucherEvent(eid, when, etype, vid, parent, issuer, frm, to, amount, maturity, _invoices(pairs, nos), ap, fid)
+        for eid, when, etype, vid, parent, issuer, frm, to, amount, maturity, pairs, nos, ap, fid in zip(
+            _text(page, "event_id"), _event_times(page), _text(page, "event_type"), _text(page, "voucher_id"),
+            _text(page, "parent_voucher_id"), _text(page, "issuer_uscc"), _text(page, "from_uscc"),
+            _text(page, "to_uscc"), _values(page, "amount_fen"), _values(page, "maturity_date"),
+            _values(page, "invoices"), _values(page, "invoice_nos"), _text(page, "ap_ref"),
+            _text(page, "financing_id"), strict=True,
+        )
+    ]
 
 
 def rate_micros(rate: Decimal | None) -> int | None:
@@ -99,18 +113,26 @@ def rate_micros(rate: Decimal | None) -> int | None:
     return int(micros)
 
 
-def financing_from_row(row: dict[str, Any]) -> FinancingRecord:
-    """A :class:`FinancingRecord` from a ``financings`` row and its invoice pairs."""
-    values = {k: none_if_empty(row[k]) for k in _FINANCING_COLUMNS if k not in ("rate", "invoice_nos")}
-    return FinancingRecord(
-        **values, invoices=_invoices(row["invoices"], row["invoice_nos"]), rate_micros=rate_micros(row["rate"])
-    )
+_FINANCING_VALUES = tuple(k for k in _FINANCING_COLUMNS if k not in ("rate", "invoice_nos"))
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
+    """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
+    values = [_text(page, k) for k in _FINANCING_VALUES]
+    return [
+        FinancingRecord(
+            **dict(zip(_FINANCING_VALUES, row, strict=True)),
+            invoices=_invoices(pairs, nos), rate_micros=rate_micros(rate),
+        )
+        for *row, pairs, nos, rate in zip(
+            *values, _values(page, "invoices"), _values(page, "invoice_nos"), _values(page, "rate"), strict=True
+        )
+    ]
+
+
+def _page(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pa.Table:
+    """The result of ``sql`` as an Arrow table (no Python object per row)."""
+    return con.sql(sql, params=list(params)).to_arrow_table()
 
 
 def _ordered_batches(
@@ -118,16 +140,16 @@ def _ordered_batches(
     sql: str,
     params: Sequence[Any],
     order_by: str,
-    convert: Callable[[dict[str, Any]], _T],
+    convert: Callable[[pa.Table], list[_T]],
 ) -> Iterator[list[_T]]:
     """The rows of ``sql`` sorted by ``order_by`` (its output columns), converted,
     :data:`BATCH_ROWS` at a time.
 
     The result is sorted once into a temporary table (held by DuckDB, which may spill it
-    to disk) and read back a page of positions at a time, so that only one batch is held
-    as Python objects and no result stays open on the connection between batches: the
-    caller queries and writes on it while it consumes them.  The table is dropped once
-    the last batch is read (or with the transaction, if that is rolled back).
+    to disk) and read back a page of positions at a time, as columns, so that only one
+    batch is held as Python objects and no result stays open on the connection between
+    batches: the caller queries and writes on it while it consumes them.  The table is
+    dropped once the last batch is read (or with the transaction, if that is rolled back).
     """
     table = f"_ledger_night_{next(_night_tables)}"
     con.execute(
@@ -138,10 +160,9 @@ def _ordered_batches(
     counted = fetch_one(con, f"SELECT count(*) FROM {table}")
     rows = BATCH_ROWS
     for low in range(0, int(counted[0]) if counted else 0, rows):
-        page = _rows(
+        yield convert(_page(
             con, f"SELECT * EXCLUDE (_ord) FROM {table} WHERE _ord > ? AND _ord <= ? ORDER BY _ord", [low, low + rows]
-        )
-        yield [convert(r) for r in page]
+        ))
     con.execute(f"DROP TABLE {table}")
 
 
@@ -159,8 +180,13 @@ class DeliveredEvent:
     first_night: dt.date
 
 
-def _delivered_event(row: dict[str, Any]) -> DeliveredEvent:
-    return DeliveredEvent(event_from_row(row), row["business_date"], row["_first_night"])
+def _delivered_events(page: pa.Table) -> list[DeliveredEvent]:
+    return [
+        DeliveredEvent(event, night, first)
+        for event, night, first in zip(
+            events_from_page(page), _values(page, "business_date"), _values(page, "_first_night"), strict=True
+        )
+    ]
 
 
 def events_as_of(
@@ -194,7 +220,7 @@ def events_as_of(
         """,
         [as_of],
         f"_first_time NULLS LAST, event_id, {delivery_order()}",
-        _delivered_event,
+        _delivered_events,
     )
 
 
@@ -221,8 +247,11 @@ class DeliveredFinancing:
     night: dt.date
 
 
-def _delivered_financing(row: dict[str, Any]) -> DeliveredFinancing:
-    return DeliveredFinancing(financing_from_row(row), row["business_date"])
+def _delivered_financings(page: pa.Table) -> list[DeliveredFinancing]:
+    return [
+        DeliveredFinancing(fin, night)
+        for fin, night in zip(financings_from_page(page), _values(page, "business_date"), strict=True)
+    ]
 
 
 def financings_as_of(
@@ -242,7 +271,7 @@ def financings_as_of(
         f"(PARTITION BY financing_id, business_date ORDER BY {delivery_order(latest_first=True, within_night=True)}) = 1",
         [as_of],
         "financing_id, business_date",
-        _delivered_financing,
+        _delivered_financings,
     )
 
 
@@ -260,7 +289,7 @@ def first_financings(
         return {}
     _register_keys(con, "_ledger_wanted_financings", {"financing_id": ids})
     try:
-        rows = _rows(
+        page = _page(
             con,
             "SELECT * FROM ("
             + _financings_sql(
@@ -272,7 +301,7 @@ def first_financings(
         )
     finally:
         con.unregister("_ledger_wanted_financings")
-    return {r["financing_id"]: _delivered_financing(r) for r in rows}
+    return {d.financing.financing_id: d for d in _delivered_financings(page)}
 
 
 def payable_nights(

@@ -219,8 +219,8 @@ class NightProcessor:
 
     # ---- shared -------------------------------------------------------------------
 
-    def _append(self, record: Record, content: bytes | None = None, annex: Any = None) -> int:
-        self._pending.append(PendingEntry(record, annex, content))
+    def _append(self, record: Record, content: bytes | None = None, annex: Any = None, chash: bytes | None = None) -> int:
+        self._pending.append(PendingEntry(record, annex, content, chash))
         return self._next_seq + len(self._pending) - 1
 
     def _persist(self) -> None:
@@ -327,7 +327,7 @@ class NightProcessor:
         the entry of a version appended now)."""
         status = PENDING if outcome.pending_since is not None else POSTED
         if chash not in known.versions:
-            seq = known.versions[chash] = self._append(event, content)
+            seq = known.versions[chash] = self._append(event, content, chash=chash)
             if status == PENDING:
                 seq = self._append(EventStatus(event.event_id, chash, PENDING, outcome.pending_since))
         elif (known.status, known.version) != (status, chash):
@@ -406,20 +406,20 @@ class NightProcessor:
         )
         for group in groups:
             fid = group[0].financing.financing_id
-            accepted: FinancingRecord | None = None
+            accepted: tuple[FinancingRecord, bytes, bytes] | None = None  # the record, its content and hash
             refusal: Rejection | None = None
             conflicts: list[tuple[FinancingRecord, FinancingRecord, bytes, dt.date]] = []
             versions, redelivered = _distinct_versions(
                 group, lambda d: d.financing, self.business_date, known_versions.get(fid, set())
             )
             self.redelivered += redelivered
-            for delivered, _, chash in versions:
+            for delivered, content, chash in versions:
                 fin = delivered.financing
                 if accepted is not None:
-                    if diff_fields(accepted, fin) == ["status"]:
-                        accepted = fin
+                    if diff_fields(accepted[0], fin) == ["status"]:
+                        accepted = (fin, content, chash)
                     else:
-                        conflicts.append((accepted, fin, chash, delivered.night))
+                        conflicts.append((accepted[0], fin, chash, delivered.night))
                     continue
                 sold = None if fid in known_versions else self._sold.refusal(fin)
                 if sold is not None:  # a new financing of an asset sold with a pool
@@ -431,15 +431,15 @@ class NightProcessor:
                     self._refuse(fin, chash, mismatch, delivered.night)
                     refusal = refusal or mismatch
                     continue
-                accepted = fin
+                accepted = (fin, content, chash)
             seq = effective[fid][0] if fid in effective else None
             if accepted is None and refusal is not None and fid in effective:  # refused after it was appended
                 self._append(FinancingStatus(fid, effective[fid][1], VOIDED, refusal.check_id, refusal.reason))
             if accepted is not None:
-                annex = financing_fingerprints(accepted, facts, self.fingerprint_key)
-                content, chash = encode_content(accepted)
+                fin, content, chash = accepted
+                annex = financing_fingerprints(fin, facts, self.fingerprint_key)
                 if fid not in effective or effective[fid][1:] != (chash, _covers(annex)):
-                    seq = self._append(accepted, content, annex)
+                    seq = self._append(fin, content, annex, chash)
             for old, fin, chash, night in conflicts:
                 self._refuse(fin, chash, self._conflict(seq, old, fin), night)
         self._persist()

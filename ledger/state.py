@@ -62,13 +62,17 @@ def save_vouchers(
     """Replace every persisted state by ``states``, the states as of night ``as_of``
     (``last_seq``: the entry that last changed each); with ``among``, a table of voucher ids
     (``voucher_id``), only the states of those vouchers: the others stand, as of ``as_of``."""
-    rows = [{**s._asdict(), "last_seq": last_seq[s.voucher_id], "as_of": as_of} for s in states.values()]
+    columns = dict(zip(_COLUMNS, zip(*states.values(), strict=True), strict=True)) if states else {c: () for c in _COLUMNS}
+    ids = columns["voucher_id"]
+    table = pa.table(
+        {**columns, "last_seq": [last_seq[v] for v in ids], "as_of": [as_of] * len(ids)}, schema=_ARROW
+    )
     if among is None:
         con.execute("DELETE FROM ledger_voucher_state")
     else:
         con.execute(f"DELETE FROM ledger_voucher_state WHERE voucher_id IN (SELECT voucher_id FROM {among})")
         con.execute("UPDATE ledger_voucher_state SET as_of = ?", [as_of])
-    insert_arrow(con, "ledger_voucher_state", pa.Table.from_pylist(rows, schema=_ARROW))
+    insert_arrow(con, "ledger_voucher_state", table)
 
 
 def replay_order(event: VoucherEvent, *, time_text: str | None = None) -> tuple:

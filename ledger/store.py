@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -61,17 +62,17 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]
     return rows[0] if rows else None
 
 
-@dataclass(frozen=True)
-class PendingEntry:
-    """A record accepted for appending, with what the ledger adds to it."""
+class PendingEntry(NamedTuple):
+    """A record accepted for appending, with what the ledger adds to it (the item
+    :func:`~ledger.entries.encode_entries_with_hash` takes)."""
 
     record: Record
     annex: FingerprintAnnex | EmptyAnnex | None = None
     content: bytes | None = None  # encode_record(record), if already computed
+    content_hash: bytes | None = None  # and its content hash
 
 
-@dataclass(frozen=True)
-class AppendedEntry:
+class AppendedEntry(NamedTuple):
     """A record once appended: its position and hashes."""
 
     seq: int
@@ -177,27 +178,14 @@ class LedgerStore:
         if not pending:
             return []
         edge = head.edge.copy()
-        seqs, types, event_ids, financing_ids, voucher_ids, parents, chashes, datas, leaves = (
-            [], [], [], [], [], [], [], [], []
-        )
-        appended: list[AppendedEntry] = []
-        encoded = encode_entries_with_hash(
-            ((item.record, item.annex, item.content) for item in pending),
-            first_seq=head.size, prev_leaf_hash=head.last_leaf_hash, ledger_date=business_date,
-        )
-        for seq, (item, (data, chash, leaf)) in enumerate(zip(pending, encoded, strict=True), start=head.size):
-            etype, event_id, financing_id, voucher_id, parent = row_keys(item.record)
-            chash = content_hash_column(item.record, chash)
-            seqs.append(seq)
-            types.append(etype)
-            event_ids.append(event_id)
-            financing_ids.append(financing_id)
-            voucher_ids.append(voucher_id)
-            parents.append(parent)
-            chashes.append(chash)
-            datas.append(data)
-            leaves.append(leaf)
-            appended.append(AppendedEntry(seq, item.record, item.annex, leaf, chash))
+        records = [item.record for item in pending]
+        datas, chashes, leaves = zip(*encode_entries_with_hash(
+            pending, first_seq=head.size, prev_leaf_hash=head.last_leaf_hash, ledger_date=business_date
+        ), strict=True)
+        chashes = tuple(map(content_hash_column, records, chashes))
+        types, event_ids, financing_ids, voucher_ids, parents = zip(*map(row_keys, records), strict=True)
+        seqs = list(range(head.size, head.size + len(pending)))
+        appended = list(map(AppendedEntry, seqs, records, (item.annex for item in pending), leaves, chashes))
         levels: list[int] = []
         idxs: list[int] = []
         hashes: list[bytes] = []
@@ -207,7 +195,7 @@ class LedgerStore:
             idxs.extend(range(first, first + len(found)))
             hashes.extend(found)
 
-        edge.extend(leaves, emit)
+        edge.extend(list(leaves), emit)
         entries = pa.table(
             {
                 "seq": pa.array(seqs, pa.int64()),
@@ -216,7 +204,7 @@ class LedgerStore:
                 "financing_id": pa.array(financing_ids, pa.string()),
                 "voucher_id": pa.array(voucher_ids, pa.string()),
                 "parent_voucher_id": pa.array(parents, pa.string()),
-                "business_date": pa.array([business_date] * len(seqs), pa.date32()),
+                "business_date": pa.array([business_date] * len(pending), pa.date32()),
                 "content_hash": pa.array(chashes, pa.binary()),
                 "entry": pa.array(datas, pa.binary()),
                 "leaf_hash": pa.array(leaves, pa.binary()),

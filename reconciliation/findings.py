@@ -27,7 +27,7 @@ from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
 from reconciliation.session import open_night
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, FINDINGS, NIGHT_FINDINGS
+from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS
 from warehouse.transactions import transaction
 
 _SEVERITY_RANK = severity_rank_sql()
@@ -69,7 +69,7 @@ class CheckRun:
     seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
-    asof_build: str = ""  # how the as-of state was made: full or incremental (warehouse.asof_state.Build)
+    asof_build: str = ""  # how the as-of state was made, full or incremental, and why (warehouse.asof_state.Refresh)
 
 
 class Judge(Protocol):
@@ -84,6 +84,7 @@ class Judge(Protocol):
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the findings and verdict tables (and the worklist's) if missing."""
     create_table(con, FINDINGS)
+    create_table(con, FINDING_FIRST_SEEN)
     create_table(con, FINANCING_VERDICTS)
     ensure_worklist_tables(con)
 
@@ -112,7 +113,7 @@ def run_catalogue(
                                  full=full)
     _refuse_unknown_severities(con)
     with transaction(con):
-        _store_night(con, business_date)
+        _store_night(con, business_date, full=full)
         store_trade_matches(con, business_date)
     run.findings_by_category = dict(
         con.execute(
@@ -143,7 +144,7 @@ def judge_night(
     ``night_findings`` (the match into ``night_trade_matches``); nothing is stored."""
     run = CheckRun(business_date)
     started = time.perf_counter()
-    run.asof_build = open_night(con, business_date, params, catalogue, full=full).value
+    run.asof_build = str(open_night(con, business_date, params, catalogue, full=full))
     run.seconds_by_check["asof_state"] = time.perf_counter() - started
     prepare_trade_matches(con, run.seconds_by_check)
     create_table(con, NIGHT_FINDINGS)
@@ -178,8 +179,12 @@ def _refuse_unknown_severities(con: duckdb.DuckDBPyConnection) -> None:
         raise ScfError(f"check queries gave severities outside {', '.join(known)}: {found} (fix the check's SQL)")
 
 
-def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full: bool = False) -> None:
     key = ", ".join(f"coalesce({c}, '')" for c in _DOCUMENT_COLUMNS)
+    if full or _first_seen_unkept(con, business_date):
+        _rebuild_first_seen(con, business_date)
+    con.execute("CREATE OR REPLACE TEMP TABLE night_replaced AS SELECT finding_id FROM findings WHERE business_date = ?",
+                [business_date])  # a re-run: the findings the night held before
     con.execute("DELETE FROM findings WHERE business_date = ?", [business_date])
     con.execute(
         f"""INSERT INTO findings BY NAME
@@ -190,11 +195,11 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         )
         SELECT k.finding_id, $1 AS business_date, k.check_id, k.category, k.severity, k.financing_id, k.voucher_id,
                k.invoice_no, k.bill_ref, k.waybill_no, k.detail, k.evidence,
-               coalesce((SELECT min(p.business_date) FROM findings p
-                         WHERE p.finding_id = k.finding_id AND p.business_date < $1), $1) AS first_seen_date
-        FROM keyed k""",
+               CASE WHEN s.first_seen_date < $1 THEN s.first_seen_date ELSE $1 END AS first_seen_date
+        FROM keyed k LEFT JOIN finding_first_seen s USING (finding_id)""",
         [business_date],
     )
+    _keep_first_seen(con, business_date)
     store_night_dispositions(con, business_date)
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute(
@@ -237,6 +242,47 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None
         FROM judged j LEFT JOIN previous p USING (financing_id)""",
         [business_date, _last_night_before(con, business_date)],
     )
+
+
+def _first_seen_unkept(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> bool:
+    """Whether ``finding_first_seen`` is not kept yet although other nights have findings (a home
+    from before it was kept)."""
+    row = con.execute("SELECT NOT EXISTS (FROM finding_first_seen) AND EXISTS (FROM findings WHERE business_date <> ?)",
+                      [business_date]).fetchone()
+    return bool(row and row[0])
+
+
+def _rebuild_first_seen(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+    """``finding_first_seen`` from every stored night but ``business_date`` (whose findings are replaced next)."""
+    con.execute("DELETE FROM finding_first_seen")
+    con.execute("INSERT INTO finding_first_seen BY NAME SELECT finding_id, min(business_date) AS first_seen_date "
+                "FROM findings WHERE business_date <> ? GROUP BY finding_id", [business_date])
+
+
+def _keep_first_seen(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
+    """Bring ``finding_first_seen`` (the least night of each finding over every stored night: what
+    night D reads of it is exact whenever it is before D) up to date with the night just stored:
+    tonight's findings were seen tonight at the latest; a finding a re-run no longer gives, first
+    seen tonight, is looked up again in the other nights (rows of the re-run night only)."""
+    con.execute(
+        """DELETE FROM finding_first_seen s WHERE s.first_seen_date >= $1 AND (
+             s.finding_id IN (SELECT finding_id FROM findings WHERE business_date = $1)
+             OR (s.first_seen_date = $1 AND s.finding_id IN (SELECT finding_id FROM night_replaced)))""",
+        [business_date],
+    )
+    con.execute(
+        """INSERT INTO finding_first_seen BY NAME SELECT finding_id, $1 AS first_seen_date FROM findings f
+        WHERE business_date = $1 AND NOT EXISTS (SELECT 1 FROM finding_first_seen s WHERE s.finding_id = f.finding_id)""",
+        [business_date],
+    )
+    if con.execute("SELECT EXISTS (FROM night_replaced)").fetchone() == (True,):
+        con.execute(
+            """INSERT INTO finding_first_seen BY NAME
+            SELECT finding_id, min(business_date) AS first_seen_date FROM findings
+            WHERE finding_id IN (SELECT finding_id FROM night_replaced)
+              AND finding_id NOT IN (SELECT finding_id FROM finding_first_seen)
+            GROUP BY finding_id"""
+        )
 
 
 def _last_night_before(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:

@@ -15,15 +15,27 @@ from importlib import resources
 
 import duckdb
 
+from foundation.vocabulary import EventType
 from ledger.schema import ensure_schema as ensure_ledger_schema
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import severity_macros_sql
 from reconciliation.vocabulary import expand_vocabulary
-from warehouse.asof_state import Build, create_state_views, refresh_asof_state
+from warehouse.asof_state import FirstNights, Refresh, create_state_views, refresh_asof_state
 from warehouse.registry import create_table
-from warehouse.results import DQ_SOURCE_ISSUES, POOL_ASSETS, POOLS
+from warehouse.results import DQ_SOURCE_ISSUES, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS, POOL_ASSETS, POOLS
 
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
+
+#: What the checks read of all history, kept night by night with the as-of state: the night each
+#: financing was first delivered, its row readable or not (``financing_first_night`` of
+#: ``_prelude.sql``), and the issuers of voucher ISSUE events, every delivered event counting (an
+#: event's issuer may be restated: ``mt_cores`` of ``match_trades.sql``).
+KEPT: tuple[FirstNights, ...] = (
+    FirstNights(FIRST_FINANCING_NIGHTS, ("SELECT financing_id AS key, business_date FROM financings",
+                                         "SELECT financing_id AS key, business_date FROM financing_rejects")),
+    FirstNights(FIRST_VOUCHER_ISSUERS, ("SELECT issuer_uscc AS key, business_date FROM voucher_events "
+                                        f"WHERE event_type = '{EventType.ISSUE.value}'",)),
+)
 
 
 def sql_script(name: str) -> str:
@@ -49,9 +61,9 @@ def open_night(
     catalogue: Catalogue = CATALOGUE,
     *,
     full: bool = False,
-) -> Build:
+) -> Refresh:
     """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring);
-    ``full`` rebuilds the as-of state from every night.  Returns how the state was made."""
+    ``full`` rebuilds the as-of state from every night.  Returns how the state was made, and why."""
     defaults = catalogue.default_params()
     unknown = set(params or {}) - set(defaults)
     if unknown:
@@ -59,10 +71,10 @@ def open_night(
     ensure_ledger_schema(con)
     for table in (POOLS, POOL_ASSETS, DQ_SOURCE_ISSUES):  # the POOL_* and DQ_* checks read them
         create_table(con, table)
-    build = refresh_asof_state(con, business_date, full=full)
+    refresh = refresh_asof_state(con, business_date, full=full, kept=KEPT)
     create_state_views(con)
     set_check_variables(con, business_date, {**defaults, **(params or {})})
     con.execute(severity_macros_sql())
     for name in PRELUDES:
         con.execute(sql_script(name))
-    return build
+    return refresh

@@ -13,12 +13,14 @@ D by the same definition: the full build is the oracle the incremental one is te
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
-from warehouse.registry import create_table, insert_row
+from warehouse.registry import Table, create_table, duckdb_type, insert_row
 from warehouse.results import ASOF_PROGRESS
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 from warehouse.transactions import transaction
@@ -29,6 +31,38 @@ class Build(StrEnum):
 
     FULL = "full"
     INCREMENTAL = "incremental"
+
+
+@dataclass(frozen=True)
+class FirstNights:
+    """A fact kept with the state: the first night each key was delivered (``key``, ``since``) in
+    ``table``, over ``sources``: queries of the typed tables giving ``key, business_date`` (every
+    delivered row counts, not only the version of record).  Night D adds the keys first seen on D."""
+
+    table: Table
+    sources: tuple[str, ...]
+
+    def _delivered(self, when: str) -> str:
+        union = " UNION ALL ".join(f"SELECT key, business_date FROM ({source})" for source in self.sources)
+        return f"SELECT key, business_date FROM ({union}) WHERE key IS NOT NULL AND business_date {when}"
+
+    def definition_sql(self) -> str:
+        """The fact as of night ``$d`` from every night (the full build): each key delivered up to
+        ``$d``, with its first night."""
+        return f"SELECT key, min(business_date) AS since FROM ({self._delivered('<= $d')}) GROUP BY key"
+
+    def rebuild(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+        """The fact as of ``as_of`` from every night (a ``CREATE … AS``, as the state's tables: the Spark
+        engine, which records the full build, recomputes it as a view)."""
+        columns = ", ".join(f"{c.name}::{duckdb_type(c.type)} AS {c.name}" for c in self.table.columns)
+        con.execute(f"CREATE OR REPLACE TABLE {self.table.name} AS SELECT {columns} FROM ({self.definition_sql()})",
+                    {"d": as_of})
+
+    def apply_night(self, con: duckdb.DuckDBPyConnection, night: dt.date) -> None:
+        """Add the keys delivered on ``night`` (the latest night) and never before."""
+        con.execute(f"INSERT INTO {self.table.name} BY NAME SELECT DISTINCT n.key, n.business_date AS since "
+                    f"FROM ({self._delivered('= $d')}) n "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {self.table.name} s WHERE s.key = n.key)", {"d": night})
 
 
 def state_table(name: str) -> str:
@@ -52,9 +86,9 @@ def night_digests(con: duckdb.DuckDBPyConnection, up_to: dt.date) -> NightDigest
     return digests
 
 
-def history_digest(digests: NightDigests, as_of: dt.date) -> str:
-    """The digest of every night up to ``as_of`` (and of the definition's version)."""
-    parts = [f"v{ASOF_VERSION}"]
+def history_digest(digests: NightDigests, as_of: dt.date, kept: Sequence[FirstNights] = ()) -> str:
+    """The digest of every night up to ``as_of`` (and of the definition's version and the facts ``kept``)."""
+    parts = [f"v{ASOF_VERSION}", *(f"{fact.table.name}:{fact.sources}" for fact in kept)]
     for name, nights in digests.items():
         count, xor = 0, 0
         for night, (n, x) in nights.items():
@@ -70,17 +104,23 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         [table]).fetchall()]
 
 
-def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests) -> dt.date | None:
-    """The night whose state night ``as_of`` may build on, or ``None`` (build in full)."""
+def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests,
+          kept: Sequence[FirstNights]) -> tuple[dt.date | None, str]:
+    """The night whose state night ``as_of`` may build on, or ``None`` (build in full) and why."""
     row = con.execute(f"SELECT as_of, digest FROM {ASOF_PROGRESS.name}").fetchone()
-    if row is None or row[0] >= as_of:
-        return None
+    if row is None:
+        return None, "no state kept yet"
     base, digest = row
+    if base >= as_of:
+        return None, f"the state is of {base}: a re-run or an earlier night"
     if any(_columns(con, state_table(name)) != _columns(con, name) for name in SCHEMAS):
-        return None  # a table gained a column since (a migration)
-    if any(base < night < as_of for name in SCHEMAS for night in digests[name]):
-        return None  # a night delivered in between was not run
-    return base if history_digest(digests, base) == digest else None
+        return None, "a table gained a column since the state was kept (a migration)"
+    skipped = sorted({night for name in SCHEMAS for night in digests[name] if base < night < as_of})
+    if skipped:
+        return None, f"{skipped[0]}, delivered after the state's night {base}, was not run"
+    if history_digest(digests, base, kept) != digest:
+        return None, f"the nights up to {base} changed since (restated or re-read) or the definition did"
+    return base, f"on the state of {base}"
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
@@ -111,20 +151,40 @@ def _apply_night(con: duckdb.DuckDBPyConnection, night: dt.date) -> None:
         con.execute(f"INSERT INTO {state} BY NAME {children_sql(child, tonight)}", {"d": night})
 
 
-def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: bool = False) -> Build:
-    """Bring the ``asof_*`` tables to the state as of ``as_of``: on top of the last night's when it
-    may be built on (see the module docstring) and ``full`` is not asked, else from every night."""
+@dataclass(frozen=True)
+class Refresh:
+    """How :func:`refresh_asof_state` made a night's state, and why (for the night's log)."""
+
+    build: Build
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.build.value} ({self.reason})"
+
+
+def refresh_asof_state(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, full: bool = False,
+                       kept: Sequence[FirstNights] = ()) -> Refresh:
+    """Bring the ``asof_*`` tables (and the facts ``kept`` with them) to the state as of ``as_of``: on
+    top of the last night's when it may be built on (see the module docstring) and ``full`` is not
+    asked, else from every night."""
     create_table(con, ASOF_PROGRESS)
+    for fact in kept:
+        create_table(con, fact.table)
     digests = night_digests(con, as_of)
-    base = None if full else _base(con, as_of, digests)
+    base, reason = (None, "asked (--full)") if full else _base(con, as_of, digests, kept)
     with transaction(con):
         if base is None:
             _rebuild(con, as_of)
         else:
             _apply_night(con, as_of)
+        for fact in kept:
+            if base is None:
+                fact.rebuild(con, as_of)
+            else:
+                fact.apply_night(con, as_of)
         con.execute(f"DELETE FROM {ASOF_PROGRESS.name}")
-        insert_row(con, ASOF_PROGRESS, ASOF_PROGRESS.Row(as_of=as_of, digest=history_digest(digests, as_of)))
-    return Build.FULL if base is None else Build.INCREMENTAL
+        insert_row(con, ASOF_PROGRESS, ASOF_PROGRESS.Row(as_of=as_of, digest=history_digest(digests, as_of, kept)))
+    return Refresh(Build.FULL if base is None else Build.INCREMENTAL, reason)
 
 
 def create_state_views(con: duckdb.DuckDBPyConnection) -> None:

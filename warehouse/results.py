@@ -201,6 +201,23 @@ FINDINGS = Table(
     ),
     "Every finding of every night (findings.csv of OUTPUTS.md).",
 )
+FINDING_FIRST_SEEN = Table(
+    "finding_first_seen",
+    (
+        Column("finding_id", VARCHAR, False),
+        Column("first_seen_date", DATE, False),
+    ),
+    "The first night of every finding stored (the least business_date of its rows in findings), kept night by night.",
+)
+
+
+def _first_nights(name: str, what: str) -> Table:
+    return Table(name, (Column("key", VARCHAR, False), Column("since", DATE, False)),
+                 f"The first night each {what} was delivered, kept with the as-of state (warehouse.asof_state.FirstNights).")
+
+
+FIRST_FINANCING_NIGHTS = _first_nights("asof_first_financing", "financing (readable row or not)")
+FIRST_VOUCHER_ISSUERS = _first_nights("asof_first_voucher_issuer", "issuer of a voucher ISSUE event")
 NIGHT_FINDINGS = Table(
     "night_findings",
     (
@@ -390,8 +407,9 @@ NIGHT_ACTED = Table(
 )
 
 RESULT_TABLES: tuple[Table, ...] = (
-    SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES,
-    DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS, ASOF_PROGRESS,
+    SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
+    FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
+    ASOF_PROGRESS,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
 

@@ -54,7 +54,7 @@ WITH standing AS (
   JOIN standing b ON b.seller_uscc = a.seller_uscc AND b.buyer_uscc = a.buyer_uscc AND b.bucket = a.probe
    AND a.invoice_no < b.invoice_no
   WHERE amounts_agree(a.invoice_total_fen, b.invoice_total_fen)
-    AND abs(a.invoice_date - b.invoice_date) <= getvariable('reissue_window_days')
+    AND abs(date_diff('day', b.invoice_date, a.invoice_date)) <= getvariable('reissue_window_days')
 ), scored AS (
   SELECT *,
          CASE WHEN same_total THEN 3 ELSE 2 END + CASE WHEN same_day THEN 2 ELSE 1 END
@@ -64,9 +64,11 @@ WITH standing AS (
   SELECT * FROM scored WHERE score >= getvariable('reissue_min_score')
 ), sides AS (
   SELECT a_no AS invoice_no, b_no AS other_no, a_total AS total, b_total AS other_total, a_date AS issued,
-         b_date AS other_issued, * EXCLUDE (a_no, b_no, a_total, b_total, a_date, b_date) FROM reissues
+         b_date AS other_issued, seller_uscc, buyer_uscc, same_total, same_day, same_quantity, same_remark, same_trade, score
+  FROM reissues
   UNION ALL
-  SELECT b_no, a_no, b_total, a_total, b_date, a_date, * EXCLUDE (a_no, b_no, a_total, b_total, a_date, b_date)
+  SELECT b_no, a_no, b_total, a_total, b_date, a_date, seller_uscc, buyer_uscc, same_total, same_day, same_quantity,
+         same_remark, same_trade, score
   FROM reissues
 ), financed AS (
   SELECT invoice_no, list(DISTINCT financing_id ORDER BY financing_id) AS financings FROM mt_presented GROUP BY ALL

@@ -47,24 +47,37 @@ cycle_invoices AS (
   FROM cycle_edges c JOIN blue i ON i.s = c.path[c.pos] AND i.b = c.path[c.pos + 1]
 ),
 -- A window opens at each invoice's issue date; it closes the cycle when every step has an
--- invoice within circular_window_days of that date.
+-- invoice within circular_window_days of that date: the first invoice of each step on or after
+-- each opening (openings and invoices in one date order, an opening before an invoice of its day).
 anchors AS (
-  SELECT DISTINCT path, steps, issue_date AS opens, unnest(range(1, steps + 1)) AS pos FROM cycle_invoices
+  SELECT DISTINCT path, steps, opens, pos
+  FROM (SELECT path, steps, issue_date AS opens, unnest(range(1, steps + 1)) AS pos FROM cycle_invoices)
 ),
 reach AS (
-  SELECT a.path, a.steps, a.opens, a.pos, x.issue_date AS first_date
-  FROM anchors a ASOF JOIN cycle_invoices x
-    ON x.path = a.path AND x.pos = a.pos AND x.issue_date >= a.opens
+  SELECT path, steps, opens, pos, first_date
+  FROM (SELECT path, steps, opens, pos, opening,
+               min(CASE WHEN NOT opening THEN opens END) OVER (
+                 PARTITION BY path, pos ORDER BY opens, opening DESC ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS first_date
+        FROM (SELECT path, steps, opens, pos, true AS opening FROM anchors
+              UNION ALL
+              SELECT path, steps, issue_date, pos, false FROM cycle_invoices))
+  WHERE opening
 ),
 windows AS (
   SELECT path, opens FROM reach
   WHERE first_date <= opens + getvariable('circular_window_days')
   GROUP BY path, steps, opens HAVING count(*) = steps
 ),
+-- An invoice belongs to the cycle's last window opened on or before its issue date, when it falls within it.
 members AS (
-  SELECT x.path, x.steps, x.invoice_no, x.issue_date
-  FROM cycle_invoices x ASOF JOIN windows w ON w.path = x.path AND w.opens <= x.issue_date
-  WHERE x.issue_date <= w.opens + getvariable('circular_window_days')
+  SELECT path, steps, invoice_no, issue_date
+  FROM (SELECT path, steps, invoice_no, issue_date, opening,
+               max(CASE WHEN opening THEN issue_date END) OVER (
+                 PARTITION BY path ORDER BY issue_date, opening DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS opens
+        FROM (SELECT path, steps, invoice_no, issue_date, false AS opening FROM cycle_invoices
+              UNION ALL
+              SELECT path, NULL, NULL, opens, true FROM windows))
+  WHERE NOT opening AND issue_date <= opens + getvariable('circular_window_days')
 ),
 per_cycle AS (
   SELECT path, any_value(steps) AS steps, list(invoice_no ORDER BY issue_date, invoice_no) AS invoices,

@@ -31,11 +31,13 @@ WITH unshipped AS (
          json_object('seller', m.seller_uscc, 'buyer', m.buyer_uscc, 'invoice_date', m.invoice_date,
                      'invoice_quantity', qty_text(m.invoice_quantity), 'orders_searched', coalesce(m.searched_orders, []),
                      'tier', m.tier, 'data_until', getvariable('business_date')) AS evidence,
-         evidence_pending(evidence_carriers(n.since), coalesce(m.searched_orders, []), n.since) AS pending
-  FROM trade_links m JOIN financing_first_night n USING (financing_id)
+         coalesce(m.searched_orders, []) AS doc_keys, n.since, evidence_carriers(n.since, ec.carriers) AS awaited
+  FROM trade_links m JOIN financing_first_night n USING (financing_id) CROSS JOIN evidence_carrier_list ec
   WHERE m.waybill_outcome = {{LinkOutcome.MISSING}}
+), judged AS (
+  SELECT financing_id, invoice_no, detail, evidence, evidence_pending(awaited, doc_keys, since) AS pending FROM unshipped
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        pending_severity(pending) AS severity, pending_detail(pending, detail) AS detail,
        pending_evidence(pending, evidence) AS evidence
-FROM unshipped
+FROM judged

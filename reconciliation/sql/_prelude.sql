@@ -39,14 +39,10 @@ LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
 WHERE NOT t.is_red;
 
--- The night each financing was first delivered, its row readable or not.
+-- The night each financing was first delivered, its row readable or not (kept with the as-of
+-- state: reconciliation.session.KEPT).
 CREATE OR REPLACE TEMP TABLE financing_first_night AS
-SELECT financing_id, min(business_date) AS since FROM (
-  SELECT financing_id, business_date FROM financings WHERE business_date <= getvariable('business_date')
-  UNION ALL
-  SELECT financing_id, business_date FROM financing_rejects
-  WHERE business_date <= getvariable('business_date') AND financing_id IS NOT NULL)
-GROUP BY financing_id;
+SELECT key AS financing_id, since FROM asof_first_financing;
 
 -- financings.csv rows that failed parsing and that no later row of the same financing (readable
 -- or not) replaces: the latest word on their financing is that it could not be read.
@@ -114,17 +110,24 @@ SELECT max(business_date) AS night FROM files WHERE business_date <= getvariable
 -- (a carrier silent longer is no longer expected) and every carrier the configuration requires
 -- (dq_required_sources: awaited from the first night, delivered or not); failing those, every
 -- carrier that ever delivered; when none ever has, the logistics folder as a whole.
-CREATE OR REPLACE TEMP MACRO evidence_carriers(since) AS (
-  SELECT coalesce(list(DISTINCT source ORDER BY source) FILTER (WHERE expected),
-                  list(DISTINCT source ORDER BY source), ['logistics/*/*.xml'])
-  FROM (
-    SELECT source, night >= since - getvariable('evidence_window_days') AS expected
-    FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
-    UNION ALL
-    SELECT trim(s), true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
-    WHERE trim(s) LIKE 'logistics/%/*.xml'
-  )
+CREATE OR REPLACE TEMP TABLE evidence_carrier_list AS
+SELECT list({'source': source, 'night': night, 'required': required}) AS carriers
+FROM (
+  SELECT source, night, false AS required FROM evidence_last_delivery WHERE source LIKE 'logistics/%'
+  UNION ALL
+  SELECT trim(s), NULL, true FROM unnest(string_split(getvariable('dq_required_sources'), ';')) AS t(s)
+  WHERE trim(s) LIKE 'logistics/%/*.xml'
 );
+
+-- (carriers: evidence_carrier_list's one row, joined by the caller; the carriers expected from
+-- since, else all of them, as a sorted list of sources)
+CREATE OR REPLACE TEMP MACRO evidence_carriers_of(expected, carriers) AS
+coalesce(list_sort(list_distinct(list_transform(CASE WHEN len(expected) > 0 THEN expected ELSE carriers END,
+                                                lambda c: c.source))),
+         ['logistics/*/*.xml']);
+CREATE OR REPLACE TEMP MACRO evidence_carriers(since, carriers) AS
+evidence_carriers_of(list_filter(carriers, lambda c: c.required OR c.night >= since - getvariable('evidence_window_days')),
+                     carriers);
 
 -- Why a "not found" finding is only pending (NULL when it is not), for a finding arising on night
 -- since while the evidence window from since is open: an awaited source (a list) that has not

@@ -32,10 +32,9 @@ FROM cur_waybills;
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
 -- payables are awaited, see TRADE_NO_PAYABLE). core_uscc is part of every ERP record's key, so the
 -- as-of state names every core that ever delivered; an event's issuer may be restated, so all
--- delivered events count.
+-- delivered events count (kept with the as-of state: reconciliation.session.KEPT).
 CREATE OR REPLACE TEMP TABLE mt_cores AS
-SELECT issuer_uscc AS core_uscc FROM voucher_events
-WHERE event_type = {{EventType.ISSUE}} AND issuer_uscc IS NOT NULL AND business_date <= getvariable('business_date')
+SELECT key AS core_uscc FROM asof_first_voucher_issuer
 UNION SELECT core_uscc FROM cur_erp_po_items
 UNION SELECT core_uscc FROM cur_erp_ap_items
 UNION SELECT core_uscc FROM cur_erp_goods_receipts

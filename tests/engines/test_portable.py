@@ -94,3 +94,45 @@ def test_duckdb_types_in_spark() -> None:
     assert spark_type("TIMESTAMP_S") == "TIMESTAMP"
     assert spark_type("DECIMAL(38,18)") == "DECIMAL(38, 18)"
     assert spark_type("VARCHAR[]") == "ARRAY<STRING>"
+
+
+def test_a_json_object_inside_another_is_nested_not_quoted() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT json_object('document', d, 'invalid', "
+        "list(json_object('role', r) ORDER BY r), 'one', json_object('x', 1)) AS evidence FROM files GROUP BY d",
+    )
+    assert sql.count("TO_JSON(") == 1  # only the outer one writes text
+    assert "NAMED_STRUCT('role', r)" in sql and "'one', NAMED_STRUCT('x', 1)" in sql
+
+
+def test_list_functions_spark_reads() -> None:
+    (sql,) = _translate("CREATE OR REPLACE TEMP TABLE t AS SELECT list_has_any(a, b) AS o, p[k] AS at, p[1] AS first FROM files")
+    assert "ARRAYS_OVERLAP(a, b)" in sql
+    assert "ELEMENT_AT(p, k)" in sql  # 1-based, as DuckDB; sqlglot shifts only a literal index
+    assert "p[0]" in sql
+
+
+def test_a_macro_keeps_its_own_aliases_apart_from_its_callers() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP MACRO latest(since) AS (SELECT count(*) FROM files n WHERE n.business_date >= since)",
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT latest(n.value_date) AS c FROM financings n",
+    )
+    assert "FROM files AS n_m1 WHERE n_m1.business_date >= (n.value_date)" in sql
+
+
+def test_an_aggregate_with_its_filter_goes_into_the_lateral_join() -> None:
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT (SELECT count(*) FILTER (WHERE d.business_date >= f.value_date) "
+        "FROM files d) AS p FROM financings f",
+    )
+    assert "COUNT(*) FILTER(WHERE d.business_date >= f.value_date) AS a0" in sql
+
+
+def test_a_cte_read_twice_is_materialised_before_the_statement() -> None:
+    translator = Translator(frozenset({"files"}))
+    actions = translator.feed(
+        "CREATE OR REPLACE TEMP TABLE t AS WITH e AS (SELECT DISTINCT a, b FROM files), "
+        "f AS (SELECT * FROM e WHERE a IN (SELECT b FROM e)), once AS (SELECT * FROM f) SELECT * FROM once")
+    assert [(a.kind, a.name) for a in actions] == [("table", "_cte_t_e"), ("table", "t")]
+    assert actions[0].sql == "SELECT DISTINCT a, b FROM files"
+    assert "FROM _cte_t_e AS e WHERE a IN (SELECT b FROM _cte_t_e AS e)" in actions[1].sql

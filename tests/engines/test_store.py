@@ -7,7 +7,11 @@ from pathlib import Path
 
 import duckdb
 
-from engines.store import export_night
+from engines.store import columns, export_night
+from integration.home import init_home
+from integration.runner import failure_messages, run_night
+from tests.conftest import SAMPLE_NIGHT
+from warehouse.connection import Warehouse
 
 D1, D2 = dt.date(2026, 11, 18), dt.date(2026, 11, 19)
 
@@ -54,3 +58,20 @@ def test_a_night_without_rows_leaves_no_partition(tmp_path: Path) -> None:
     con.execute("DELETE FROM findings WHERE business_date = ?", [D2])
     export_night(con, tmp_path, D2, ["findings"])
     assert [p.name for p in (tmp_path / "findings").iterdir()] == ["business_date=2026-11-18"]
+
+
+def test_a_duckdb_night_writes_the_store_when_configured(tmp_path: Path, sample_inbox: Path) -> None:
+    home = tmp_path / "home"
+    init_home(home)
+    (home / "scf.toml").write_text("[store]\nwrite = true\n", "utf-8")
+    night = dt.date.fromisoformat(SAMPLE_NIGHT)
+    result = run_night(night, home=home, inbox=sample_inbox)
+    assert result.success, failure_messages(result)
+    with Warehouse(home / "warehouse.duckdb") as wh:
+        for table in ("tax_invoices", "financings", "trade_matches", "findings", "financing_verdicts"):
+            assert (home / "store" / table / f"business_date={SAMPLE_NIGHT}").is_dir(), table
+            names = ", ".join(name for name, _ in columns(wh.con, table))
+            stored = duckdb.sql(f"SELECT {names} FROM read_parquet('{home}/store/{table}/**/*.parquet', "
+                                "hive_partitioning = true) ORDER BY ALL").fetchall()
+            assert stored, f"{table}: no rows stored"
+            assert stored == wh.con.execute(f"SELECT {names} FROM {table} WHERE business_date = ? ORDER BY ALL", [night]).fetchall()

@@ -60,6 +60,18 @@ signing_key_file = "/secure/ledger.pem"
     assert isinstance(load_settings(tmp_path, inbox=tmp_path / "copy").source(), LocalFolderSource)
 
 
+def test_the_store_is_written_on_spark_nights_or_when_configured(tmp_path, monkeypatch):
+    monkeypatch.delenv("SCF_INBOX", raising=False)
+    assert not load_settings(tmp_path).writes_store
+    (tmp_path / "scf.toml").write_text("[store]\nwrite = true\n", "utf-8")
+    assert load_settings(tmp_path).writes_store
+    (tmp_path / "scf.toml").write_text('[findings]\nengine = "spark"\n', "utf-8")
+    assert load_settings(tmp_path).writes_store
+    (tmp_path / "scf.toml").write_text('[store]\nwrite = "yes"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"\[store\] write.*must be true or false"):
+        load_settings(tmp_path)
+
+
 def test_findings_engine_is_duckdb_unless_configured_and_validated(tmp_path, monkeypatch):
     monkeypatch.delenv("SCF_INBOX", raising=False)
     assert load_settings(tmp_path).findings_engine == "duckdb"

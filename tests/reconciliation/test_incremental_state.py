@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciliation.findings import run_catalogue
+from reconciliation.session import KEPT
 from tests.factories import insert
 from warehouse.asof import create_asof_views
 from warehouse.asof_state import Build, refresh_asof_state, state_table
@@ -43,11 +44,28 @@ class Financing:
     status: str
 
 
-Record = Invoice | Financing
+@dataclass(frozen=True)
+class Issue:
+    """A voucher ISSUE by the invoices' buyer: it makes the buyer a core (tier 1: payables awaited)."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A financings.csv row that could not be read (financing_rejects): it counts for the financing's first night."""
+
+    financing_id: str
+
+
+BUYER = "91440300MA5F00001A"
+Record = Invoice | Financing | Issue | Unreadable
 records = st.one_of(
     st.builds(Invoice, st.sampled_from(INVOICES), st.integers(1, 4).map(lambda n: n * 113_00)),
     st.builds(Financing, st.sampled_from(FINANCINGS), st.sampled_from(INVOICES), st.integers(1, 4).map(lambda n: n * 113_00),
               st.sampled_from(("ACTIVE", "ACTIVE", "REPAID"))),
+    st.builds(Issue, st.sampled_from(("EV-1", "EV-2"))),
+    st.builds(Unreadable, st.sampled_from((*FINANCINGS, "FIN-C"))),
 )
 nights = st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=3)  # files of a night
 # A step: run the next night, restate an earlier night (then run the next), re-run an earlier night, or skip one.
@@ -69,9 +87,15 @@ def deliver(wh: Warehouse, night: dt.date, files: list[list[Record]], seq_start:
                 tax = record.total_fen * 13 // 113
                 insert(wh, "tax_invoices", night, **lineage, invoice_no=record.invoice_no, total_fen=record.total_fen,
                        amount_fen=record.total_fen - tax, tax_fen=tax, seller_uscc="91320500MA1X000024",
-                       buyer_uscc="91440300MA5F00001A", issue_time=dt.datetime.combine(night, dt.time(9)))
+                       buyer_uscc=BUYER, issue_time=dt.datetime.combine(night, dt.time(9)))
                 insert(wh, "tax_invoice_lines", night, **lineage, invoice_no=record.invoice_no, line_no=1,
                        amount_fen=record.total_fen - tax)
+            elif isinstance(record, Issue):
+                insert(wh, "voucher_events", night, **lineage, event_id=record.event_id, event_type="ISSUE",
+                       voucher_id=f"V-{record.event_id}", issuer_uscc=BUYER, amount_fen=113_00)
+            elif isinstance(record, Unreadable):
+                insert(wh, "financing_rejects", night, **lineage, financing_id=record.financing_id, bank_code="313521000011",
+                       product="INVOICE", reason_code="bad_amount", reason="amount unreadable")
             else:
                 insert(wh, "financings", night, **lineage, financing_id=record.financing_id, bank_code="313521000011",
                        product="INVOICE", asset_ref=record.invoice_no, asset_invoice_no=record.invoice_no,
@@ -109,6 +133,9 @@ def assert_state_is_the_definition(wh: Warehouse, night: dt.date) -> None:
     create_asof_views(wh.con, night)
     for name in SCHEMAS:
         assert state_rows(wh, state_table(name)) == state_rows(wh, f"cur_{name}"), name
+    for fact in KEPT:  # the first nights kept with the state (financing_first_night, mt_cores' issuers)
+        kept = sorted(wh.con.execute(f"SELECT key, since FROM {fact.table.name}").fetchall())
+        assert kept == sorted(wh.con.execute(fact.definition_sql(), {"d": night}).fetchall()), fact.table.name
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -120,7 +147,7 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
             if files is not None:
                 seq = deliver(wh, delivered, files, seq)
             if run >= FIRST:
-                builds.append(refresh_asof_state(wh.con, run))
+                builds.append(refresh_asof_state(wh.con, run, kept=KEPT).build)
                 assert_state_is_the_definition(wh, run)
         assert builds[0] is Build.FULL
 
@@ -128,14 +155,16 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
 def test_a_night_on_top_of_the_last_is_incremental_and_doubt_rebuilds(wh: Warehouse) -> None:
     one = [[Invoice(INVOICES[0], 113_00), Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]]
     deliver(wh, FIRST, one, 1)
-    assert refresh_asof_state(wh.con, FIRST) is Build.FULL
+    assert refresh_asof_state(wh.con, FIRST, kept=KEPT).build is Build.FULL
     deliver(wh, FIRST + dt.timedelta(days=1), [[Invoice(INVOICES[0], 226_00)]], 2)
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=1)) is Build.INCREMENTAL
+    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=1), kept=KEPT).build is Build.INCREMENTAL
     deliver(wh, FIRST, [[Invoice(INVOICES[1], 339_00)]], 3)  # an earlier night restated
     deliver(wh, FIRST + dt.timedelta(days=2), one, 4)
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2)) is Build.FULL
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2)) is Build.FULL  # a re-run
-    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=3), full=True) is Build.FULL
+    restated = refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2), kept=KEPT)
+    assert restated.build is Build.FULL and "changed since (restated or re-read)" in restated.reason  # the night's log says why
+    rerun = refresh_asof_state(wh.con, FIRST + dt.timedelta(days=2), kept=KEPT)
+    assert rerun.build is Build.FULL and "a re-run" in rerun.reason
+    assert refresh_asof_state(wh.con, FIRST + dt.timedelta(days=3), full=True, kept=KEPT).build is Build.FULL
     assert_state_is_the_definition(wh, FIRST + dt.timedelta(days=3))
 
 
@@ -171,3 +200,29 @@ def test_incremental_findings_equal_full(tmp_path_factory: pytest.TempPathFactor
 @given(plan=steps)
 def test_incremental_findings_equal_full_many(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     incremental_equals_full(tmp_path_factory.mktemp("modes"), plan)
+
+
+def test_a_finding_a_rerun_takes_back_is_first_seen_where_it_still_stands(tmp_path: Path) -> None:
+    """first_seen_date is kept (finding_first_seen), not re-read from every night: when a re-run of
+    an earlier night takes a finding back, the later night it still stands on becomes its first."""
+    orphan = [[Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]]  # its invoice never arrives
+    second = FIRST + dt.timedelta(days=1)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+
+        def first_seen(night: dt.date) -> set[dt.date]:
+            return {r[0] for r in wh.con.execute("SELECT first_seen_date FROM findings WHERE business_date = ? "
+                                                 "AND financing_id = ?", [night, FINANCINGS[0]]).fetchall()}
+
+        deliver(wh, FIRST, orphan, 1)
+        run_catalogue(wh.con, FIRST)
+        deliver(wh, second, orphan, 2)
+        run_catalogue(wh.con, second)
+        assert first_seen(second) == {FIRST}
+        deliver(wh, FIRST, [[Invoice(INVOICES[1], 113_00)]], 3)  # night 1 restated without the financing
+        run_catalogue(wh.con, FIRST)
+        assert first_seen(FIRST) == set()
+        run_catalogue(wh.con, second)
+        assert first_seen(second) == {second}
+        kept = _night_results(wh, second)
+        run_catalogue(wh.con, second, full=True)  # the oracle reads every night's findings
+        assert _night_results(wh, second) == kept

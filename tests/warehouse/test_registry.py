@@ -15,8 +15,8 @@ from connectors.parsers.batching import BatchBuilder
 from tests.conftest import REPO
 from tests.connectors.test_parsers import MemorySink
 from warehouse.connection import Warehouse
-from warehouse.registry import create_table, duckdb_type, insert_rows
-from warehouse.results import NIGHT_ACTED, SESSION_TABLES
+from warehouse.registry import create_table, duckdb_type, insert_row, insert_rows
+from warehouse.results import ASOF_PROGRESS, NIGHT_ACTED, SESSION_TABLES
 from warehouse.schemas import FILES, PARSED
 from warehouse.tables import TABLES
 
@@ -104,6 +104,14 @@ def test_engine_rows_are_named_too():
                     rows=0, quarantined=0, superseded=None, seq=None)
     assert FILES.arrow([row]).to_pylist()[0]["status"] == "loaded"
     assert FILES.arrow([]).schema == FILES.schema
+
+
+def test_one_row_is_inserted_by_name_through_parameters(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(TypeError, match="asof_progress.Row"):
+            insert_row(wh.con, ASOF_PROGRESS, (NIGHT, "digest"))
+        insert_row(wh.con, ASOF_PROGRESS, ASOF_PROGRESS.Row(digest="d", as_of=NIGHT))
+        assert wh.con.execute("SELECT as_of, digest FROM asof_progress").fetchall() == [(NIGHT, "d")]
 
 
 def test_a_declaration_that_contradicts_itself_is_refused():
