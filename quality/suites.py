@@ -30,6 +30,7 @@ from connectors.kinds import declared
 from connectors.parsers.csvlayout import CsvLayout
 from connectors.parsers.fields import CD_NO, INVOICE_NO
 from connectors.parsers.layouts import WAYBILL_STATUSES
+from foundation.vocabulary import EventType
 from warehouse.schemas import NATURAL_KEYS, PARSED
 
 DOCUMENT_DATE_SLACK_DAYS = 31
@@ -243,7 +244,8 @@ CONSISTENCY: tuple[tuple[Frame, str], ...] = (
            "WHERE f.business_date = $day ORDER BY f.src_sha256, f.src_pos"), "known_invoice_no"),
     (Frame("consistency", "voucher_events",
            "SELECT e.voucher_id, v.voucher_id AS known_voucher_id, e.src_sha256, e.src_pos FROM voucher_events e "
-           "LEFT JOIN (SELECT DISTINCT voucher_id FROM cur_voucher_events WHERE event_type IN ('ISSUE', 'SPLIT')) v "
+           "LEFT JOIN (SELECT DISTINCT voucher_id FROM cur_voucher_events "
+           f"WHERE event_type IN ('{EventType.ISSUE}', '{EventType.SPLIT}')) v "
            "USING (voucher_id) WHERE e.business_date = $day ORDER BY e.src_sha256, e.src_pos"), "known_voucher_id"),
     (Frame("consistency", "erp_goods_receipts",
            "SELECT g.ebeln || '/' || g.ebelp AS po_line, p.ebeln AS known_po, g.src_sha256, g.src_pos FROM erp_goods_receipts g "
