@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -32,12 +33,17 @@ from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encod
 from ledger.inputs import InvoiceFacts
 from ledger.store import AppendedEntry, insert_arrow
 
-INVOICE_ID = "INVOICE_ID"
-INVOICE_CONTENT = "INVOICE_CONTENT"
-BILL = "BILL"
-BILL_RANGE = "BILL_RANGE"
-VOUCHER = "VOUCHER"
-KINDS = (INVOICE_ID, INVOICE_CONTENT, BILL, BILL_RANGE, VOUCHER)
+
+class FingerprintKind(StrEnum):
+    """What a fingerprint is of (``ledger_fingerprints.kind``, the peer exchange's ``kind``; module docstring)."""
+
+    INVOICE_ID = "INVOICE_ID"
+    INVOICE_CONTENT = "INVOICE_CONTENT"
+    BILL = "BILL"
+    BILL_RANGE = "BILL_RANGE"
+    VOUCHER = "VOUCHER"
+
+
 KEY_COMMITMENT_LABEL = b"scf-recon fingerprint key commitment v1"
 
 
@@ -49,11 +55,16 @@ def key_commitment(key: bytes) -> str:
     return hmac.new(key, KEY_COMMITMENT_LABEL, hashlib.sha256).hexdigest()
 
 
-def keyed_hash(key: bytes, kind: str, *parts: str | int | dt.date | None) -> bytes:
+def keyed_hash(key: bytes, kind: FingerprintKind, *parts: str | int | dt.date | None) -> bytes:
     """HMAC-SHA256 over the kind and the parts, each length-prefixed."""
     if len(key) < 16:
         raise ValueError("fingerprint key must be at least 16 bytes")
-    return hmac.new(key, encode_values(kind, *parts), hashlib.sha256).digest()
+    return hmac.new(key, encode_values(kind.value, *parts), hashlib.sha256).digest()
+
+
+def _fingerprint(key: bytes, kind: FingerprintKind, amount: int | None, *parts: str | int | dt.date | None) -> Fingerprint:
+    """The fingerprint of ``kind`` over ``parts``, presented for ``amount``."""
+    return Fingerprint(kind.value, keyed_hash(key, kind, *parts), amount)
 
 
 def financed_invoices(fin: FinancingRecord) -> dict[str, int | None]:
@@ -76,19 +87,17 @@ def financing_fingerprints(
     for no, amount in sorted(financed_invoices(fin).items()):
         facts = invoices.get(no)
         seller = facts.seller_uscc if facts and facts.seller_uscc else fin.applicant_uscc
-        out.append(Fingerprint(INVOICE_ID, keyed_hash(key, INVOICE_ID, seller, no), amount))
+        out.append(_fingerprint(key, FingerprintKind.INVOICE_ID, amount, seller, no))
         if facts is not None:
-            digest = keyed_hash(
-                key, INVOICE_CONTENT, seller, no, facts.buyer_uscc, facts.total_fen, facts.issue_date
-            )
-            out.append(Fingerprint(INVOICE_CONTENT, digest, amount))
+            content = (seller, no, facts.buyer_uscc, facts.total_fen, facts.issue_date)
+            out.append(_fingerprint(key, FingerprintKind.INVOICE_CONTENT, amount, *content))
     if fin.asset_cd_no:
         start, end = fin.asset_range_start, fin.asset_range_end
         units = end - start + 1 if start is not None and end is not None else fin.face_amount_fen
-        out.append(Fingerprint(BILL, keyed_hash(key, BILL, fin.asset_cd_no), units))
-        out.append(Fingerprint(BILL_RANGE, keyed_hash(key, BILL_RANGE, fin.asset_cd_no, start, end), units))
+        out.append(_fingerprint(key, FingerprintKind.BILL, units, fin.asset_cd_no))
+        out.append(_fingerprint(key, FingerprintKind.BILL_RANGE, units, fin.asset_cd_no, start, end))
     if fin.asset_voucher_id:
-        out.append(Fingerprint(VOUCHER, keyed_hash(key, VOUCHER, fin.asset_voucher_id), fin.face_amount_fen))
+        out.append(_fingerprint(key, FingerprintKind.VOUCHER, fin.face_amount_fen, fin.asset_voucher_id))
     return FingerprintAnnex(tuple(out))
 
 
@@ -176,7 +185,7 @@ def import_peer_fingerprints(
         rows = list(csv.DictReader(fh))
     if rows and set(EXPORT_COLUMNS) - set(rows[0]):
         raise ValueError(f"{path} is not a fingerprint export: columns {', '.join(EXPORT_COLUMNS)} expected")
-    unknown = {r["kind"] for r in rows} - set(KINDS)
+    unknown = {r["kind"] for r in rows} - set(FingerprintKind)
     if unknown:
         raise ValueError(f"{path} holds unknown fingerprint kinds: {', '.join(sorted(unknown))}")
     table = pa.table(

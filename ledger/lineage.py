@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from foundation.vocabulary import EventType
 from ledger.entries import FinancingRecord, InvoiceAmount, VoucherEvent, decode_entry
 from ledger.store import fetch_one
 
@@ -91,7 +92,7 @@ def voucher_lineage(con: duckdb.DuckDBPyConnection, voucher_id: str, *, as_of: d
     while True:
         row = fetch_one(
             con,
-            f"SELECT parent_voucher_id, seq FROM ledger_entries WHERE entry_type = 'SPLIT' "
+            f"SELECT parent_voucher_id, seq FROM ledger_entries WHERE entry_type = '{EventType.SPLIT}' "
             f"AND voucher_id = ? {when} ORDER BY seq LIMIT 1",
             [chain[0], *when_params],
         )

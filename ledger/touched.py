@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 import duckdb
 
+from foundation.vocabulary import EventType
 from ledger.inputs import INPUT_TABLES
 from ledger.store import fetch_one
+from warehouse.results import LEDGER_PROGRESS
 
-PROGRESS = "ledger_progress"
+PROGRESS = LEDGER_PROGRESS.name
 """One row: the night whose decisions the ledger tables hold, the evidence window they were
 taken with and the digest of the input rows they rest on."""
 TOUCHED_EVENTS = "_ledger_touched_events"
@@ -114,7 +116,7 @@ WITH RECURSIVE seeds(v) AS (
     SELECT voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
     UNION SELECT parent_voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
     UNION SELECT e.voucher_id FROM voucher_events e JOIN {TOUCHED_FINANCINGS} t USING (financing_id)
-          WHERE e.business_date <= $d AND e.event_type = 'FINANCE'
+          WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}'
     UNION SELECT voucher_id FROM ledger_voucher_state WHERE pending_since IS NOT NULL
 ), family(v) AS (
     SELECT v FROM seeds WHERE v IS NOT NULL
@@ -130,7 +132,7 @@ SELECT event_id FROM voucher_events WHERE business_date > $base AND business_dat
 
 INSERT INTO {TOUCHED_FINANCINGS} BY NAME
 SELECT DISTINCT e.financing_id FROM voucher_events e JOIN {TOUCHED_EVENTS} USING (event_id)
-WHERE e.business_date <= $d AND e.event_type = 'FINANCE' AND e.financing_id IS NOT NULL
+WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}' AND e.financing_id IS NOT NULL
 EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};
 
 DROP TABLE _ledger_links;

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from foundation.vocabulary import EventType, FinancingStatus, PoolStatus, Product, sql_literals
+from ledger.fingerprints import FingerprintKind
 from reconciliation.check import Category, Severity
 
 
@@ -21,7 +22,9 @@ class LinkOutcome(StrEnum):
     NOT_APPLICABLE = "not_applicable"  # the link does not exist for this trade (a deeper tier has no ERP)
 
 
-SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (Severity, Category, FinancingStatus, PoolStatus, Product, EventType, LinkOutcome)
+SQL_VOCABULARIES: tuple[type[StrEnum], ...] = (
+    Severity, Category, FinancingStatus, PoolStatus, Product, EventType, LinkOutcome, FingerprintKind,
+)
 
 
 def expand_vocabulary(sql: str) -> str:

@@ -120,12 +120,13 @@ class CsvLayout:
 
     @cached_property
     def _plan(self) -> tuple[tuple[int, str, Convert], ...]:
-        """Per field: (its index in the reader's row, its header, its converter refusing an empty required value)."""
+        """Per field: (its index in the reader's row, its header, its converter refusing an empty required value;
+        each distinct text converted once: :func:`connectors.parsers.fields.remembered`)."""
         order = [*self.headers[0], *self.headers[1]]
         types = {c.name: c.type for c in PARSED[self.table].columns}
         plan = []
         for f in self.fields:
-            convert = converter_for(f, types.get(f.column), self.dates)
+            convert = F.remembered(converter_for(f, types.get(f.column), self.dates))
             checked = f.convert is None and (f.choices is not None or f.pattern is not None)  # they refuse empty themselves
             plan.append((order.index(f.header), f.header, _needed(convert) if f.required and not checked else convert))
         return tuple(plan)

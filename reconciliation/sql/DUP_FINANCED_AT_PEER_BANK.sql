@@ -20,7 +20,7 @@ over_value_tolerance_fen = 100
 WITH ours AS (
   SELECT DISTINCT f.financing_id, f.kind, f.digest, f.amount_fen
   FROM ledger_fingerprints_as_of(getvariable('business_date')) f JOIN live_financings l USING (financing_id)
-  WHERE f.kind IN ('INVOICE_ID', 'BILL_RANGE', 'VOUCHER')
+  WHERE f.kind IN ({{FingerprintKind.INVOICE_ID}}, {{FingerprintKind.BILL_RANGE}}, {{FingerprintKind.VOUCHER}})
 ), matched AS (
   SELECT o.*, p.peer, p.first_seen AS peer_first_seen, p.amount_fen AS peer_amount_fen
   FROM ours o JOIN peer_fingerprints p ON p.kind = o.kind AND p.digest = o.digest
@@ -31,10 +31,10 @@ WITH ours AS (
   SELECT m.financing_id, m.digest, any_value(pi.invoice_no) AS invoice_no, count(*) AS candidates
   FROM matched m JOIN presented_invoices pi
     ON pi.financing_id = m.financing_id AND pi.amount_fen = m.amount_fen
-  WHERE m.kind = 'INVOICE_ID' GROUP BY ALL
+  WHERE m.kind = {{FingerprintKind.INVOICE_ID}} GROUP BY ALL
 ), judged AS (
   SELECT m.*, c.invoice_no, v.total_fen,
-         CASE WHEN m.kind <> 'INVOICE_ID' THEN {{Severity.CRITICAL}}
+         CASE WHEN m.kind <> {{FingerprintKind.INVOICE_ID}} THEN {{Severity.CRITICAL}}
               WHEN c.candidates = 1 AND v.total_fen IS NOT NULL
                    AND m.amount_fen + coalesce(m.peer_amount_fen, 0) > v.total_fen + getvariable('over_value_tolerance_fen')
                 THEN {{Severity.CRITICAL}}
@@ -46,12 +46,12 @@ WITH ours AS (
   LEFT JOIN invoice_value v ON v.invoice_no = c.invoice_no
 )
 SELECT financing_id,
-       CASE WHEN kind = 'VOUCHER' THEN (SELECT asset_voucher_id FROM live_financings l WHERE l.financing_id = j.financing_id) END AS voucher_id,
+       CASE WHEN kind = {{FingerprintKind.VOUCHER}} THEN (SELECT asset_voucher_id FROM live_financings l WHERE l.financing_id = j.financing_id) END AS voucher_id,
        invoice_no,
-       CASE WHEN kind = 'BILL_RANGE' THEN (SELECT asset_ref FROM live_financings l WHERE l.financing_id = j.financing_id) END AS bill_ref,
+       CASE WHEN kind = {{FingerprintKind.BILL_RANGE}} THEN (SELECT asset_ref FROM live_financings l WHERE l.financing_id = j.financing_id) END AS bill_ref,
        NULL AS waybill_no, judged_severity AS severity,
        CASE kind
-         WHEN 'INVOICE_ID' THEN
+         WHEN {{FingerprintKind.INVOICE_ID}} THEN
            CASE WHEN invoice_no IS NOT NULL THEN
              printf('Invoice %s (total ¥%s), presented here for ¥%s, was also financed at %s for ¥%s (first seen %s): ¥%s in all.',
                     invoice_no, yuan(total_fen), yuan(amount_fen), peer, coalesce(yuan(peer_amount_fen), 'an unknown amount'),
@@ -61,7 +61,7 @@ SELECT financing_id,
                     yuan(amount_fen), peer, coalesce(yuan(peer_amount_fen), 'an unknown amount'))
            END
          ELSE printf('The same %s was also financed at %s (first seen %s).',
-                     CASE kind WHEN 'VOUCHER' THEN 'voucher' ELSE 'bill sub-range' END, peer,
+                     CASE kind WHEN {{FingerprintKind.VOUCHER}} THEN 'voucher' ELSE 'bill sub-range' END, peer,
                      coalesce(peer_first_seen::VARCHAR, '?'))
        END AS detail,
        json_object('kind', kind, 'digest', hex(digest), 'peer', peer, 'peer_first_seen', peer_first_seen,

@@ -11,11 +11,8 @@ import pytest
 from foundation.errors import IntegrityError
 from ledger.entries import decode_entry
 from ledger.fingerprints import (
-    BILL_RANGE,
     EXPORT_HEADER,
-    INVOICE_CONTENT,
-    INVOICE_ID,
-    VOUCHER,
+    FingerprintKind,
     export_fingerprints,
     import_peer_fingerprints,
     key_commitment,
@@ -96,7 +93,7 @@ def _fingerprints(ledger: Harness, financing_id: str) -> dict[str, bytes]:
 
 def test_fingerprints_are_in_the_signed_entry_and_find_duplicates_across_nights(ledger: Harness) -> None:
     first = _fingerprints(ledger, "F202611200001")
-    assert set(first) == {INVOICE_ID, INVOICE_CONTENT, VOUCHER}
+    assert set(first) == {FingerprintKind.INVOICE_ID, FingerprintKind.INVOICE_CONTENT, FingerprintKind.VOUCHER}
     later = NightRows(D2)
     later.financing("F-OTHER-BANK", bank_code="105100000017", product="INVOICE", applicant=TIER2, debtor=TIER1,
                     face_fen=3_000_000, invoice_no="26320000000000023456")
@@ -104,10 +101,10 @@ def test_fingerprints_are_in_the_signed_entry_and_find_duplicates_across_nights(
                     face_fen=50_000, cd_no="731352100001120261101000000123", bill_range=(1, 5_000_000))
     later.load(ledger.con)
     ledger.run(D2)
-    assert _fingerprints(ledger, "F-OTHER-BANK")[INVOICE_ID] == first[INVOICE_ID]
-    assert BILL_RANGE in _fingerprints(ledger, "F-CLEAN")
-    assert _fingerprints(ledger, "F-OTHER-BANK")[INVOICE_CONTENT] == first[INVOICE_CONTENT]
-    assert _fingerprints(ledger, "F-CLEAN")[BILL_RANGE] not in first.values()
+    assert _fingerprints(ledger, "F-OTHER-BANK")[FingerprintKind.INVOICE_ID] == first[FingerprintKind.INVOICE_ID]
+    assert FingerprintKind.BILL_RANGE in _fingerprints(ledger, "F-CLEAN")
+    assert _fingerprints(ledger, "F-OTHER-BANK")[FingerprintKind.INVOICE_CONTENT] == first[FingerprintKind.INVOICE_CONTENT]
+    assert _fingerprints(ledger, "F-CLEAN")[FingerprintKind.BILL_RANGE] not in first.values()
 
 
 def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harness, tmp_path, caplog) -> None:
@@ -115,7 +112,7 @@ def test_fingerprints_depend_on_the_key_and_export_without_invoices(ledger: Harn
     other = Harness(duckdb.connect(), tmp_path / "other", fingerprint_key=b"\x09" * 32)
     sample_night().load(other.con)
     other.run(SAMPLE_DATE)
-    assert _fingerprints(other, "F202611200001")[VOUCHER] != _fingerprints(ledger, "F202611200001")[VOUCHER]
+    assert _fingerprints(other, "F202611200001")[FingerprintKind.VOUCHER] != _fingerprints(ledger, "F202611200001")[FingerprintKind.VOUCHER]
     out = tmp_path / "export.csv"
     assert export_fingerprints(ledger.con, out, fingerprint_key=ledger.fingerprint_key) == 3
     text = out.read_text()

@@ -23,9 +23,8 @@ HEADER = '/* check\nid = "X_CHECK"\nfamily = "first"\ncategory = "duplicate"\nse
 
 #: Every product vocabulary whose values a SQL body could spell by hand.
 VOCABULARIES: tuple[type[StrEnum], ...] = (*SQL_VOCABULARIES, Verdict, Status)
-#: Quoted words that are a vocabulary's value by coincidence: the ledger's fingerprint kinds
-#: (ledger/fingerprints.py, plain constants) include ``VOUCHER``, also a Product; an evidence key.
-NOT_THE_VOCABULARY = {("DUP_FINANCED_AT_PEER_BANK.sql", "VOUCHER"), ("MATCH_AMBIGUOUS.sql", "ambiguous")}
+#: Quoted words that are a vocabulary's value by coincidence: an evidence key.
+NOT_THE_VOCABULARY = {("MATCH_AMBIGUOUS.sql", "ambiguous")}
 _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
