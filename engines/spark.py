@@ -69,9 +69,12 @@ class SparkJudge:
     ) -> CheckRun:
         """Judge ``business_date`` on Spark; leave ``night_findings`` and ``night_trade_matches`` in ``con``.
 
-        Spark keeps no as-of state: it always recomputes the night from every night (``full``, the
-        oracle's way); the DuckDB session opened for the verdicts builds its state as ``full`` says."""
+        The as-of state (``asof_*``, kept by DuckDB between nights) is brought to tonight first, on
+        ``con``, as ``full`` says; the store export then holds tonight's state, which the translated
+        session reads (its own upkeep of that state is not run on Spark). The session opened here
+        also gives the verdicts the night's as-of views and unreadable rows on the DuckDB side."""
         started = time.perf_counter()
+        open_night(con, business_date, params, catalogue, full=full)
         copy = empty_copy(con)
         try:
             tables = base_tables(copy)
@@ -85,8 +88,6 @@ class SparkJudge:
             run = CheckRun(business_date)
             self._run(actions, run, {c.check_id: c for c in catalogue.checks} if on_check else {}, on_check)
             self._hand_back(con, copy)
-            # the verdicts read the night's as-of views and unreadable rows on the DuckDB side
-            open_night(con, business_date, params, catalogue, full=full)
         finally:
             copy.close()
         self.seconds["total"] = time.perf_counter() - started
