@@ -9,6 +9,9 @@ Spark engine's phases and the ratios, measured in the same run; the findings of 
 must be the same rows.
 
     .venv/bin/python bench/bench_spark.py --trades 1000 --nights 2 --master 'local[2]'
+
+``--home`` judges the last night of an existing home instead (e.g. the 1M-invoice night that
+``bench_night.py --keep`` leaves in ``<out>/home``); the home itself is not changed.
 """
 
 from __future__ import annotations
@@ -41,21 +44,32 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1000)
     parser.add_argument("--nights", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--home", type=Path, help="judge the last night of this home instead of simulating nights")
     args = parser.parse_args()
-    last = START + dt.timedelta(days=args.nights - 1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        simulate(root / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=args.trades)
-        init_home(root / "home")
-        for offset in range(args.nights):
-            result = run_night(START + dt.timedelta(days=offset), home=root / "home", inbox=root / "sim" / "inbox")
-            if not result.success:
-                raise SystemExit(failure_messages(result))
+        if args.home is None:
+            home, last = root / "home", START + dt.timedelta(days=args.nights - 1)
+            simulate(root / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=args.trades)
+            init_home(home)
+            for offset in range(args.nights):
+                result = run_night(START + dt.timedelta(days=offset), home=home, inbox=root / "sim" / "inbox")
+                if not result.success:
+                    raise SystemExit(failure_messages(result))
+            described = f"{args.trades} trades x {args.nights} nights"
+        else:
+            home = args.home
+            with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+                row = con.execute("SELECT max(business_date) FROM files").fetchone()
+            if row is None or row[0] is None:
+                raise SystemExit(f"{home}: no night in its warehouse")
+            last = row[0]
+            described = f"last night {last} of {home}"
         seconds: dict[str, float] = {}
         findings: dict[str, list[tuple]] = {}
         spark = spark_session(args.master)
         for engine in ("duckdb", "duckdb-full", "spark"):
-            shutil.copyfile(root / "home" / "warehouse.duckdb", root / f"{engine}.duckdb")
+            shutil.copyfile(home / "warehouse.duckdb", root / f"{engine}.duckdb")
             con = duckdb.connect(str(root / f"{engine}.duckdb"))
             install_sql_helpers(con)
             judge = SparkJudge(spark, root / "store")
@@ -71,7 +85,7 @@ def main() -> None:
             con.close()
         same = findings["duckdb"] == findings["duckdb-full"] == findings["spark"]
         ratios = ", ".join(f"spark/{e} {seconds['spark'] / seconds[e]:.1f}x" for e in ("duckdb", "duckdb-full"))
-        print(f"{ratios} ({args.trades} trades x {args.nights} nights, {args.master}); findings {'the same' if same else 'DIFFER'}")
+        print(f"{ratios} ({described}, {args.master}); findings {'the same' if same else 'DIFFER'}")
         if not same:
             raise SystemExit(1)
 
