@@ -19,7 +19,7 @@ from connectors.parsers.base import BadRecord, ParseContext, folder_uscc
 from connectors.parsers.csvlayout import CsvField, CsvLayout
 from foundation.vocabulary import QuarantineReason
 
-_INVOICE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{20}(?![0-9])")
+_INVOICE_IN_TEXT = re.compile(rf"(?<![0-9]){F.INVOICE_NO.pattern}(?![0-9])")  # an invoice number within free text
 
 
 def _core(ctx: ParseContext) -> Mapping[str, Any]:

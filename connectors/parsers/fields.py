@@ -66,6 +66,8 @@ def remembered(convert: Convert[T]) -> Convert[T]:
 
 
 INVOICE_NO = values.INVOICE_NO  # declared once, in foundation.values (parse_invoice_refs reads it too)
+INVOICE_NO_FORM = "a 20-digit invoice number"
+"""How a quarantine message names :data:`INVOICE_NO`'s form."""
 VOUCHER_ID = re.compile(r"V[0-9A-Fa-f]{16}")
 BANK_CODE = re.compile(r"[0-9]{12}")
 CD_NO = re.compile(r"[0-9]{30}")

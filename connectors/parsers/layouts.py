@@ -41,7 +41,7 @@ def _tax_rate(path: str, text: str | None) -> Any:
 
 
 def _invoice_no(path: str, text: str | None) -> str:
-    return F.identifier(path, text, F.INVOICE_NO, "a 20-digit invoice number")
+    return F.identifier(path, text, F.INVOICE_NO, F.INVOICE_NO_FORM)
 
 
 def _invoice_time(path: str, text: str | None) -> Any:

@@ -98,7 +98,7 @@ def _asset(product: str | None, ref: str, face_fen: int | None) -> dict[str, Any
     if product == "VOUCHER":
         return {**_NO_ASSET, "asset_voucher_id": F.identifier("asset_ref", ref, F.VOUCHER_ID, _VOUCHER_ID)}
     if product == "INVOICE":
-        return {**_NO_ASSET, "asset_invoice_no": F.identifier("asset_ref", ref, F.INVOICE_NO, "a 20-digit invoice number")}
+        return {**_NO_ASSET, "asset_invoice_no": F.identifier("asset_ref", ref, F.INVOICE_NO, F.INVOICE_NO_FORM)}
     # BILL: "CdNo:start-end"; "CdNo" or "CdNo:0" is the whole unsplittable bill
     cd_no, sep, cd_range = ref.partition(":")
     sub_range = F.cd_range("asset_ref", cd_range) if sep else None

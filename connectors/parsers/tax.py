@@ -87,7 +87,7 @@ def _line_aggregates(lines: Iterable[tuple[Any, int | None]]) -> dict[str, Any]:
 STATUS = CsvLayout(
     "tax_invoice_status",
     (
-        CsvField("invoice_no", "fphm", pattern=F.INVOICE_NO, form="a 20-digit invoice number", required=True),
+        CsvField("invoice_no", "fphm", pattern=F.INVOICE_NO, form=F.INVOICE_NO_FORM, required=True),
         CsvField("status", "fpzt", choices=TAX_STATUSES, required=True),
         CsvField("red_flushed_fen", "hcje"),
         CsvField("change_date", "ztbgrq"),
