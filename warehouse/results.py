@@ -47,6 +47,18 @@ ASOF_PROGRESS = Table(
     "One row: how far the as-of state kept night by night (warehouse.asof_state) has been built.",
 )
 
+LEDGER_AUDIT = Table(
+    "ledger_audit",
+    (
+        Column("verified_size", BIGINT, False, "the signed tree size the last nightly gate verified the ledger up to: "
+               "the next gate re-hashes the entries from there"),
+        Column("lap_size", BIGINT, False, "the running lap of the rotating slice re-hashes entries [0, lap_size)"),
+        Column("lap_next", BIGINT, False, "where the next night's slice starts (lap_size: the lap is done)"),
+        Column("checked_at", pa.timestamp("s"), False, "UTC"),
+    ),
+    "One row: how far the nightly integrity gate (integration.audit.night_gate) has verified the ledger.",
+)
+
 # ---- ledger (ledger.schema) ---------------------------------------------------------------
 LEDGER_ENTRIES = Table(
     "ledger_entries",
@@ -409,7 +421,7 @@ NIGHT_ACTED = Table(
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
-    ASOF_PROGRESS,
+    ASOF_PROGRESS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
 

@@ -1,0 +1,73 @@
+"""Benchmark of the nightly integrity gate (not a test): is it flat as nights pile up?
+
+Simulates ``--nights`` nights of ``--trades`` trades into one home and runs them in order.  Before
+each night it times, on the home as the night finds it, the gate as it was before issue 15 (every
+entry, index column and fingerprint: ``audit_home(objects=False)``) and the nightly gate
+(``night_gate``: from the checkpoint the previous gate verified, the entries since, a rotating
+slice).  One JSON line per night; the load average with each.
+
+    .venv/bin/python bench/bench_gate.py --nights 10 --trades 2000 --out /tmp/gate
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+START = dt.date(2026, 11, 18)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nights", type=int, default=10)
+    parser.add_argument("--trades", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/gate"))
+    args = parser.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    sim, home = args.out / "simulated", args.out / "home"
+    subprocess.run([sys.executable, "-m", "integration.cli", "simulate", "--out", str(sim), "--nights", str(args.nights),
+                    "--start", START.isoformat(), "--trades", str(args.trades), "--seed", str(args.seed)],
+                   check=True, stdout=subprocess.DEVNULL)
+
+    import duckdb
+
+    from integration.audit import audit_home, night_gate
+    from integration.home import init_home
+    from integration.runner import failure_messages, run_night
+    from integration.settings import load_settings
+
+    init_home(home)
+    settings = load_settings(home)
+    for n in range(args.nights):
+        night = START + dt.timedelta(days=n)
+        row: dict[str, object] = {"night": n + 1}
+        if settings.warehouse_path.exists():
+            con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+            row["ledger_entries"] = con.execute("SELECT count(*) FROM ledger_entries").fetchone()[0]  # type: ignore[index]
+            con.close()
+            started = time.perf_counter()
+            audit_home(settings, objects=False)
+            row["gate_before_s"] = round(time.perf_counter() - started, 2)
+            started = time.perf_counter()
+            lines = night_gate(settings).lines
+            row["gate_now_s"] = round(time.perf_counter() - started, 2)
+            row["gate_now"] = [line for line in lines if line.startswith("ledger")]
+        started = time.perf_counter()
+        result = run_night(night, home=home, inbox=sim / "inbox")
+        if not result.success:
+            raise SystemExit("\n".join(failure_messages(result)))
+        row["night_s"] = round(time.perf_counter() - started, 1)
+        row["load_average_1_5_15"] = [round(x, 1) for x in os.getloadavg()]
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
