@@ -47,6 +47,17 @@ ASOF_PROGRESS = Table(
     "One row: how far the as-of state kept night by night (warehouse.asof_state) has been built.",
 )
 
+NIGHT_DIGESTS = Table(
+    "night_digests",
+    (
+        Column("table_name", VARCHAR, False, "a typed table, or files"),
+        Column("business_date", DATE, False),
+        Column("rows", BIGINT, False, "the night's rows in the table"),
+        Column("digest", pa.uint64(), False, "the XOR of the hashes of their lineage (night, file, position)"),
+    ),
+    "What the as-of state rests on, night by night (warehouse.asof_state.night_digests): computed once for a "
+    "night's rows, forgotten when they are cleared (a restated or re-read night).",
+)
 LEDGER_AUDIT = Table(
     "ledger_audit",
     (
@@ -421,7 +432,7 @@ NIGHT_ACTED = Table(
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
-    ASOF_PROGRESS, LEDGER_AUDIT,
+    ASOF_PROGRESS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
 
