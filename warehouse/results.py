@@ -422,6 +422,16 @@ FINDING_DISPOSITIONS = Table(
     ),
     "Each night's worklist state of every finding, folded from the trail.",
 )
+FINDING_AGES = Table(
+    "finding_ages",
+    (
+        Column("finding_id", VARCHAR, False),
+        Column("age_nights", INTEGER, False, "the nights it was found on, up to last_night"),
+        Column("last_night", DATE, False, "the last night it was found on"),
+    ),
+    "Every finding's age in nights, kept night by night (dispositions.effective): its rows up to the "
+    "latest last_night counted.",
+)
 NIGHT_ACTED = Table(
     "night_acted",
     tuple(Column(c.name, c.type) for c in FINDING_DISPOSITIONS.columns if c.name not in ("business_date", "age_nights")),
@@ -432,6 +442,7 @@ NIGHT_ACTED = Table(
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
+    FINDING_AGES,
     ASOF_PROGRESS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
