@@ -15,7 +15,8 @@ entries, which grow every night:
   entries appended since (they must reach every later signed checkpoint and the recorded head),
   checks their index columns and fingerprints, and re-hashes a rotating slice of the older
   entries (with their index columns and fingerprints) against the signed root, so that a lap of
-  ``[ledger] verify_lap_nights`` nights walks every entry signed before the lap began.  Without a
+  ``[ledger] verify_lap_nights`` nights (0, the default: as many nights as those entries were signed
+  on, so that a slice is about one night's entries) walks every entry signed before the lap began.  Without a
   trusted start (the first gate, a lost or doubtful ``ledger_audit``) it verifies everything, as
   ``scf verify`` does.  What it leaves to the slice and to ``scf verify``: see docs/OPERATIONS.md
   ("What each integrity gate catches, and when").
@@ -202,7 +203,6 @@ def _verify_since(con: duckdb.DuckDBPyConnection, since: Checkpoint | None, trus
 def night_gate(settings: Settings) -> AuditReport:
     """The integrity gate before a night lands anything (module docstring): O(night) on a ledger whose
     previous gate is kept, everything otherwise.  Raises on the first problem; records how far it got."""
-    lap_nights = settings.ledger.verify_lap_nights
     with _opened(settings, objects=False) as home:
         con = home.con
         if con is None:
@@ -217,6 +217,7 @@ def night_gate(settings: Settings) -> AuditReport:
             lines = [f"ledger (no earlier gate to start from: all of it) {report.summary()}"]
         else:
             lap_size, lap_next = (since.size, 0) if state is None or state[2] >= state[1] else (state[1], state[2])
+            lap_nights = settings.ledger.verify_lap_nights or max(1, sum(1 for size in signed if 0 < size <= lap_size))
             end = min(lap_next + -(-lap_size // lap_nights), lap_size)
             lines = [f"ledger: entries {report.start}..{report.tree_size - 1} appended since the checkpoint of size "
                      f"{since.size} (verified by the previous gate) {report.summary()}"]

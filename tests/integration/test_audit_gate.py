@@ -167,13 +167,18 @@ def test_without_a_kept_gate_the_whole_ledger_is_verified(home) -> None:
         gate(engine)
 
 
-def test_the_lap_is_a_setting_of_at_least_one_night(home) -> None:
+def test_the_lap_is_a_setting_and_by_default_about_one_night_a_slice(home) -> None:
+    """0 (the default): a lap of as many nights as checkpoints were signed up to its start -- here one
+    (the first night's), so one slice re-hashes every older entry."""
     engine, _ = home
     assert load_settings(engine).ledger.verify_lap_nights == LAP
     toml = engine / "scf.toml"
-    toml.write_text(toml.read_text("utf-8").replace(f"verify_lap_nights = {LAP}", "verify_lap_nights = 0"), "utf-8")
+    toml.write_text(toml.read_text("utf-8").replace(f"verify_lap_nights = {LAP}", "verify_lap_nights = -1"), "utf-8")
     with pytest.raises(ConfigError, match="verify_lap_nights"):
         load_settings(engine)
+    toml.write_text(toml.read_text("utf-8").replace("verify_lap_nights = -1", "verify_lap_nights = 0"), "utf-8")
+    s1, _ = sizes(engine)
+    assert any(f"rotating slice: entries 0..{s1 - 1} of [0, {s1})" in line for line in gate(engine))
 
 
 def test_the_weekly_verify_job_names_what_the_gate_left_for_later(home) -> None:
