@@ -165,7 +165,7 @@ def judge_night(
     chosen = tuple(catalogue.checks if checks is None else checks)
     in_force = {**catalogue.default_params(), **(params or {})}
     digest = settings_digest(catalogue, params, chosen)
-    state_night = asof_state_night(con)
+    state_night = None if full else asof_state_night(con)
     night_scope: list[Scope] = []
 
     def narrow_night(refresh: Refresh) -> None:

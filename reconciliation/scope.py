@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -37,11 +37,13 @@ from warehouse.results import JUDGED_NIGHTS
 #: Families whose checks run over every financing each night (nothing carried).
 WHOLE_FAMILIES: frozenset[Family] = frozenset({Family.SOURCE, Family.POOL})
 #: The parameters the scope's rules read (the windows of pending evidence, the match and re-issues).
-SCOPE_PARAMS: tuple[str, ...] = ("evidence_window_days", "date_window_days", "reissue_window_days")
+SCOPE_PARAMS: tuple[str, ...] = ("evidence_window_days", "date_window_days", "reissue_window_days", "amount_tolerance_fen",
+                                  "amount_tolerance_ratio_ppm")
 #: The SQL the scope rests on: any change to it, the preludes or the match judges the next night whole.
 SCRIPTS: tuple[str, ...] = ("_scope.sql", "_scope_closure.sql")
+MATCH_MACROS = "match_macros.sql"
 _MATCH_AND_PRELUDES: tuple[str, ...] = ("_prelude.sql", "_prelude_ledger.sql", "_prelude_circular.sql",
-                                        "_prelude_trade.sql", "match_macros.sql", "match_trades.sql")
+                                        "_prelude_trade.sql", MATCH_MACROS, "match_trades.sql")
 _MAX_WIDENINGS = 8
 
 
@@ -55,6 +57,7 @@ class Scope:
     touched: int = 0
     kept: int = 0
     judged: int = 0
+    why: dict[str, int] = field(default_factory=dict)  # touched financings by the first rule that touched each
 
     @property
     def whole(self) -> bool:
@@ -64,7 +67,8 @@ class Scope:
     def __str__(self) -> str:
         if self.whole:
             return f"every financing judged ({self.reason})"
-        return (f"{self.kept} financing(s) judged again ({self.touched} touched, {self.judged} read), "
+        why = ", ".join(f"{rule} {count}" for rule, count in sorted(self.why.items(), key=lambda kv: (-kv[1], kv[0])))
+        return (f"{self.kept} financing(s) judged again ({self.touched} touched: {why or 'none'}; {self.judged} read), "
                 f"the others carried from {self.previous}")
 
 
@@ -84,14 +88,14 @@ def decide(con: duckdb.DuckDBPyConnection, business_date: dt.date, refresh: Refr
            digest: str, params: Mapping[str, int | str], *, full: bool) -> Scope:
     """Whether night ``business_date`` may be judged on top of the previous night judged (see the
     module docstring); ``state_night`` is the night the as-of state was of before this night's refresh."""
+    if full:  # (nothing read: the Spark engine replays the statements of a full night)
+        return Scope(None, "asked (--full)", digest)
     create_table(con, JUDGED_NIGHTS)
     row = con.execute(f"SELECT max(business_date) FROM {JUDGED_NIGHTS.name} WHERE business_date < ?",
                       [business_date]).fetchone()
     previous = row[0] if row else None
     missing = [name for name in SCOPE_PARAMS if name not in params]
-    if full:
-        reason = "asked (--full)"
-    elif refresh.build is Build.FULL:
+    if refresh.build is Build.FULL:
         reason = f"the as-of state was rebuilt: {refresh.reason}"
     elif missing:
         reason = f"the catalogue does not declare {', '.join(missing)}"
@@ -114,6 +118,7 @@ def narrow(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
         judge_every_financing(con)
         return
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
+    con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
     for name in SCRIPTS:
         con.execute(sql_script(name))
     _count(con, scope)
@@ -191,3 +196,4 @@ def _count(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
                       "(SELECT count(*) FROM judged_financings)").fetchone()
     assert row is not None
     scope.touched, scope.kept, scope.judged = row
+    scope.why = dict(con.execute("SELECT rule, count(*) FROM scope_touched GROUP BY rule").fetchall())

@@ -7,7 +7,7 @@
 
 -- Financings sharing a key with those of the table named seed: an invoice presented (in any version
 -- of the seed's rows, or the previous night's match), an asset voucher or bill, a waybill linked,
--- or an invoice between the same seller and buyer within reissue_window_days.
+-- or an invoice between the same seller and buyer within reissue_window_days whose total agrees.
 CREATE OR REPLACE TEMP MACRO scope_neighbours(seed) AS TABLE
 WITH s AS (SELECT DISTINCT financing_id FROM query_table(seed)),
 versions AS (
@@ -21,10 +21,11 @@ invoices AS (
   UNION SELECT invoice_no FROM scope_previous_matches WHERE financing_id IN (SELECT financing_id FROM s)
 ),
 pairs AS (
-  SELECT seller_uscc, buyer_uscc, issue_time::DATE AS issued FROM cur_tax_invoices
+  SELECT seller_uscc, buyer_uscc, issue_time::DATE AS issued, total_fen FROM cur_tax_invoices
   WHERE invoice_no IN (SELECT invoice_no FROM invoices) AND NOT is_red
   UNION
-  SELECT seller_uscc, buyer_uscc, invoice_date FROM scope_previous_matches WHERE financing_id IN (SELECT financing_id FROM s)
+  SELECT seller_uscc, buyer_uscc, invoice_date, invoice_total_fen FROM scope_previous_matches
+  WHERE financing_id IN (SELECT financing_id FROM s)
 )
 SELECT financing_id FROM cur_financing_invoices WHERE invoice_no IN (SELECT invoice_no FROM invoices)
 UNION SELECT financing_id FROM cur_financings WHERE asset_invoice_no IN (SELECT invoice_no FROM invoices)
@@ -36,7 +37,8 @@ UNION SELECT financing_id FROM scope_waybills
       WHERE waybill_no IN (SELECT waybill_no FROM scope_waybills WHERE financing_id IN (SELECT financing_id FROM s))
 UNION SELECT m.financing_id FROM scope_previous_matches m
       JOIN pairs p ON m.seller_uscc = p.seller_uscc AND m.buyer_uscc = p.buyer_uscc
-      WHERE abs(date_diff('day', m.invoice_date, p.issued)) <= getvariable('reissue_window_days');
+      WHERE abs(date_diff('day', m.invoice_date, p.issued)) <= getvariable('reissue_window_days')
+        AND amounts_agree(m.invoice_total_fen, p.total_fen);
 
 CREATE OR REPLACE TEMP TABLE scope_kept AS
 SELECT financing_id FROM scope_touched
