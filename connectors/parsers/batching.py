@@ -111,7 +111,9 @@ class ChunkRows:
     def end_chunk(self) -> None:
         """Merge the chunk's rows of each table in order; hand on what has grown to a batch."""
         for table, parts in self._chunk.items():
-            if parts:
+            if len(parts) == 1:  # one path's rows only: already in order
+                self._done[table].append(parts.pop())
+            elif parts:
                 merged = pa.concat_tables(parts)
                 self._done[table].append(merged.sort_by([(c, "ascending") for c in self._order[table]]))
                 parts.clear()
