@@ -83,7 +83,6 @@ SPARK_CONF: dict[str, str] = {
     "spark.sql.caseSensitive": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "8",
     # DuckDB gives NULL for a list index out of range and for x / 0, as Spark outside ANSI mode
     "spark.sql.ansi.enabled": "false",
 }
