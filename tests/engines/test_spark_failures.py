@@ -80,7 +80,7 @@ def test_a_bug_of_ours_is_raised_as_it_is() -> None:
 
 
 _SESSION = """
-import datetime as dt, json, os, signal, sys
+import dataclasses, datetime as dt, json, os, signal, sys
 from pathlib import Path
 import psutil
 from engines.config import SparkSettings
@@ -99,6 +99,11 @@ out = {"conf": {k: conf.get(k, None) for k in ("spark.driver.memory", "spark.loc
 judge = SparkJudge(spark, scratch / "store", settings)
 judge._run([Action("table", "t", "SELECT id FROM range(100)", "DUP_INVOICE_MULTI_FINANCED")], CheckRun(dt.date(2026, 11, 20)), {}, None)
 out["rows"] = spark.table("t").count()
+for materialize in ("checkpoint", "disk", "cache"):
+    held = SparkJudge(spark, scratch / "store", dataclasses.replace(settings, materialize=materialize))
+    held._run([Action("empty", "found", "id BIGINT"), Action("insert", "found", "SELECT id FROM range(3)", "A"),
+               Action("insert", "found", "SELECT id FROM t WHERE id < 2", "B")], CheckRun(dt.date(2026, 11, 20)), {}, None)
+    out[materialize] = sorted(r.id for r in spark.table("found").collect())
 try:
     spark_session(SparkSettings(master="local[1]", driver_memory="2g", shuffle_partitions=3, local_dir=scratch))
 except SparkFailed as error:
@@ -142,6 +147,11 @@ def test_the_session_takes_the_spark_settings(session: dict) -> None:
     assert session["xmx"] == ["-Xmx1g"]  # the JVM really started with the driver memory asked
     assert session["partitions"] == "3"
     assert session["rows"] == 100
+
+
+def test_every_way_of_holding_the_sessions_tables_keeps_their_rows(session: dict) -> None:
+    for materialize in ("checkpoint", "disk", "cache"):
+        assert session[materialize] == [0, 0, 1, 1, 2], materialize
 
 
 def test_a_running_session_with_other_memory_is_refused_not_reused(session: dict) -> None:
