@@ -59,6 +59,7 @@ class LedgerSettings:
     key_name: str | None = None  # default: the origin
     signing_key_file: Path = default_signing_key_path(Path())
     fingerprint_key_file: Path = default_fingerprint_key_path(Path())
+    verify_lap_nights: int = 0  # the nightly gate re-hashes every older entry once in this many nights (0: as many as signed)
 
     @property
     def signer_name(self) -> str:
@@ -145,7 +146,7 @@ _SOURCE_KEYS = {
     "root": str,
 }  # fmt: skip
 _SFTP_REQUIRED = ("host", "username", "key_file", "known_hosts")
-_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str}
+_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str, "verify_lap_nights": int}
 _MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 AMOUNT_CEILING_MAX = 10**15
 """Largest ``[limits] max_amount_fen`` accepted (10 trillion yuan).  The checks multiply amounts
@@ -342,6 +343,9 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     if inbox is not None:
         sftp = None  # an explicit local inbox replaces the configured source
     ledger = _Reader(config_file, "ledger", config.get("ledger", {}), _LEDGER_KEYS)
+    if ledger.get("verify_lap_nights", 0) < 0:
+        ledger.fail("verify_lap_nights", f"must be a number of nights, or 0 (as many as the lap's entries were signed on), "
+                                         f"not {ledger.get('verify_lap_nights')}")
     check_params, max_amount_fen = _checks_and_ceiling(config_file, config.get("checks", {}), config.get("limits", {}))
     return Settings(
         home,
