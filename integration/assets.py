@@ -181,10 +181,13 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             full=scf.full, judge=scf.judge(),
         )
         scf.write_store(warehouse.con, business_date_of(context))
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}")
+    scope = str(run.scope) if run.scope else "every financing judged (another engine)"
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}; "
+                              f"{scope}")
     return dg.MaterializeResult(
         metadata={
             "asof_state": run.asof_build,
+            "scope": scope,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},

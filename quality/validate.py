@@ -210,6 +210,18 @@ def _raised(info: dict) -> str | None:
     return str(nested[0].get("exception_message")) if nested else None
 
 
+def _sample_pairs(outcome: dict) -> list[tuple[Any, dict]]:
+    """Each sampled unexpected value with the record it came from.  GX reads the values and the
+    records' index columns in two queries with no common order, so a value is taken from its own
+    index row (GX puts the expectation's column there, after the index columns) and paired by
+    position only for an expectation over several columns."""
+    wheres = outcome.get("partial_unexpected_index_list") or []
+    own = [[v for k, v in where.items() if k not in SAMPLE_INDEX] for where in wheres]
+    if all(len(values) == 1 for values in own):
+        return [(values[0], where) for values, where in zip(own, wheres, strict=True)]
+    return list(zip(outcome.get("partial_unexpected_list", []), wheres, strict=False))
+
+
 def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str, str]) -> Any:
     config = result.expectation_config  # type: ignore[attr-defined]
     outcome = result.result or {}  # type: ignore[attr-defined]
@@ -218,7 +230,7 @@ def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str
         raise RuntimeError(f"data quality suite {suite}: {_describe(config)} could not run: {error}")
     sample = [
         {"value": str(value), "file": paths.get(where["src_sha256"], where["src_sha256"]), "pos": int(where["src_pos"])}
-        for value, where in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []), strict=False)
+        for value, where in _sample_pairs(outcome)
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")

@@ -137,6 +137,13 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         [table]).fetchall()]
 
 
+def asof_state_night(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The night the kept as-of state is of (``None``: none kept)."""
+    create_table(con, ASOF_PROGRESS)
+    row = con.execute(f"SELECT max(as_of) FROM {ASOF_PROGRESS.name}").fetchone()
+    return row[0] if row else None
+
+
 def _base(con: duckdb.DuckDBPyConnection, as_of: dt.date, digests: NightDigests,
           kept: Sequence[FirstNights]) -> tuple[dt.date | None, str]:
     """The night whose state night ``as_of`` may build on, or ``None`` (build in full) and why."""

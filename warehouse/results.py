@@ -234,6 +234,16 @@ FINDING_FIRST_SEEN = Table(
 )
 
 
+JUDGED_NIGHTS = Table(
+    "judged_nights",
+    (
+        Column("business_date", DATE, False),
+        Column("settings_digest", VARCHAR, False, "the checks, parameters and session SQL (reconciliation.scope.settings_digest)"),
+        Column("scope", VARCHAR, False, "every financing judged, and why, or how many on top of the night before"),
+    ),
+    "How each night's findings were judged (reconciliation.scope): whole, or again for the financings touched.",
+)
+
 def _first_nights(name: str, what: str) -> Table:
     return Table(name, (Column("key", VARCHAR, False), Column("since", DATE, False)),
                  f"The first night each {what} was delivered, kept with the as-of state (warehouse.asof_state.FirstNights).")
@@ -443,7 +453,7 @@ RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
     FINDING_AGES,
-    ASOF_PROGRESS, NIGHT_DIGESTS, LEDGER_AUDIT,
+    ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
 
