@@ -8,9 +8,10 @@ night and the extrapolation to night 250) and a plain SVG plot (``history.svg``:
 stage by night).  ``--full`` runs every night in full mode (the oracle) for comparison.
 
 ``--compare-findings`` (on the home an earlier run left) times the findings stage of the last night
-three ways on copies of the warehouse, in one run: on the as-of state kept from the night before
-(incremental), rebuilding it from every night (``--full``), and over ``cur_*`` window views of all
-history as the engine did before the state was kept.
+three ways on copies of the warehouse, in one run: on the as-of state kept from the night before,
+judging only the financings touched since (incremental), rebuilding the state from every night and
+judging every financing (``--full``), and over ``cur_*`` window views of all history as the engine
+did before the state was kept.
 
     .venv/bin/python bench/bench_history.py --nights 30 --trades 100000 --out bench/out/history
 """
@@ -129,6 +130,7 @@ def compare_findings(home: Path, nights: int) -> dict[str, object]:
             else:
                 run = run_catalogue(wh.con, last, full=way == "full")
             seconds[way] = round(time.perf_counter() - started, 2)
+            seconds[f"{way}_scope"] = str(run.scope)
             slowest = sorted(run.seconds_by_check.items(), key=lambda kv: -kv[1])[:4]
             seconds[f"{way}_steps"] = {k: round(v, 2) for k, v in slowest}
         copy.unlink()

@@ -23,7 +23,7 @@ from dispositions.effective import sync_trail
 from foundation.errors import ScfError
 from foundation.vocabulary import DeliveryStatus
 from integration import nights, quality_assets
-from integration.audit import audit_home
+from integration.audit import night_gate
 from integration.home import ledger_keys
 from integration.pool_jobs import pool_surveillance
 from integration.progress import DagsterRenderer, rendered_by, stage
@@ -72,7 +72,7 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    for line in audit_home(settings, objects=False).lines:
+    for line in night_gate(settings).lines:
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:
@@ -181,10 +181,13 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             full=scf.full, judge=scf.judge(),
         )
         scf.write_store(warehouse.con, business_date_of(context))
-    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}")
+    scope = str(run.scope) if run.scope else "every financing judged (another engine)"
+    _report(context, started, f"findings {run.findings_by_category}, verdicts {run.verdicts}; as-of state {run.asof_build}; "
+                              f"{scope}")
     return dg.MaterializeResult(
         metadata={
             "asof_state": run.asof_build,
+            "scope": scope,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},

@@ -25,7 +25,19 @@ from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches, store_trade_matches
+from reconciliation.scope import (
+    WHOLE_FAMILIES,
+    Scope,
+    carry_findings,
+    carry_matches,
+    decide,
+    match_until_closed,
+    narrow,
+    settings_digest,
+)
+from reconciliation.scope import record as record_scope
 from reconciliation.session import open_night
+from warehouse.asof_state import Refresh, asof_state_night
 from warehouse.registry import create_table
 from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS
 from warehouse.transactions import transaction
@@ -70,6 +82,8 @@ class CheckRun:
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
     asof_build: str = ""  # how the as-of state was made, full or incremental, and why (warehouse.asof_state.Refresh)
+    scope: Scope | None = None  # which financings were judged, and why (reconciliation.scope); None: another judge's
+    carried: bool = False  # whether the findings outside the scope were carried in yet
 
 
 class Judge(Protocol):
@@ -115,6 +129,8 @@ def run_catalogue(
     with transaction(con):
         _store_night(con, business_date, full=full)
         store_trade_matches(con, business_date)
+        record_scope(con, business_date, run.scope or Scope(None, "judged by another engine",
+                                                            settings_digest(catalogue, params, checks)))
     run.findings_by_category = dict(
         con.execute(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
@@ -141,14 +157,30 @@ def judge_night(
     full: bool = False,
 ) -> CheckRun:
     """Open the night's session, match, and run every check into the temporary table
-    ``night_findings`` (the match into ``night_trade_matches``); nothing is stored."""
+    ``night_findings`` (the match into ``night_trade_matches``); nothing is stored.  The night
+    judges only the financings its scope names and carries the others' findings and matches
+    from the previous night (:mod:`reconciliation.scope`), unless it must judge every one."""
     run = CheckRun(business_date)
     started = time.perf_counter()
-    run.asof_build = str(open_night(con, business_date, params, catalogue, full=full))
+    chosen = tuple(catalogue.checks if checks is None else checks)
+    in_force = {**catalogue.default_params(), **(params or {})}
+    digest = settings_digest(catalogue, params, chosen)
+    state_night = None if full else asof_state_night(con)
+    night_scope: list[Scope] = []
+
+    def narrow_night(refresh: Refresh) -> None:
+        night_scope.append(decide(con, business_date, refresh, state_night, digest, in_force, full=full))
+        narrow(con, night_scope[0])
+
+    run.asof_build = str(open_night(con, business_date, params, catalogue, full=full, narrow=narrow_night))
+    run.scope = night_scope[0]
     run.seconds_by_check["asof_state"] = time.perf_counter() - started
-    prepare_trade_matches(con, run.seconds_by_check)
+    match_until_closed(con, run.scope, lambda: prepare_trade_matches(con, run.seconds_by_check))
     create_table(con, NIGHT_FINDINGS)
-    for check in catalogue.checks if checks is None else checks:
+    for check in chosen:
+        if check.family in WHOLE_FAMILIES and not run.carried:
+            carry_findings(con, run.scope, chosen)  # before the pool's surveillance reads the night's findings
+            run.carried = True
         started = time.perf_counter()
         con.execute("SET VARIABLE check_id = ?", [check.check_id])
         con.execute(
@@ -162,6 +194,9 @@ def judge_night(
         run.seconds_by_check[check.check_id] = time.perf_counter() - started
         if on_check:
             on_check(check)
+    if not run.carried:
+        carry_findings(con, run.scope, chosen)
+    carry_matches(con, run.scope)
     return run
 
 

@@ -3,14 +3,16 @@
 Every check of night D runs on a connection prepared here: ``cur_*`` views over the as-of
 state of D (the version of record of every key, :mod:`warehouse.asof_state`: kept night by
 night, or rebuilt from all history when asked or in doubt), the catalogue's
-parameters as DuckDB variables (configuration overriding the defaults), and the views of
+parameters as DuckDB variables (configuration overriding the defaults), the cycles of circular
+trade (``sql/_prelude_circular.sql``), the financings the night judges (``judged_financings``:
+every one, or those :mod:`reconciliation.scope` narrows the night to), and the views of
 ``sql/_prelude.sql`` and ``sql/_prelude_ledger.sql`` shared by the checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 
 import duckdb
@@ -24,6 +26,7 @@ from warehouse.asof_state import FirstNights, Refresh, create_state_views, refre
 from warehouse.registry import create_table
 from warehouse.results import DQ_SOURCE_ISSUES, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS, POOL_ASSETS, POOLS
 
+CYCLES = "_prelude_circular.sql"
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
 #: What the checks read of all history, kept night by night with the as-of state: the night each
@@ -61,9 +64,11 @@ def open_night(
     catalogue: Catalogue = CATALOGUE,
     *,
     full: bool = False,
+    narrow: Callable[[Refresh], None] | None = None,
 ) -> Refresh:
     """Prepare ``con`` for the checks of ``catalogue`` on ``business_date`` (see the module docstring);
-    ``full`` rebuilds the as-of state from every night.  Returns how the state was made, and why."""
+    ``full`` rebuilds the as-of state from every night; ``narrow``, given how it was made, creates
+    ``judged_financings`` (by default every financing is judged).  Returns how the state was made, and why."""
     defaults = catalogue.default_params()
     unknown = set(params or {}) - set(defaults)
     if unknown:
@@ -75,6 +80,21 @@ def open_night(
     create_state_views(con)
     set_check_variables(con, business_date, {**defaults, **(params or {})})
     con.execute(severity_macros_sql())
+    con.execute(sql_script(CYCLES))
+    if narrow is None:
+        judge_every_financing(con)
+    else:
+        narrow(refresh)
+    load_preludes(con)
+    return refresh
+
+
+def judge_every_financing(con: duckdb.DuckDBPyConnection) -> None:
+    """Make ``judged_financings`` every financing (the whole universe: no scope)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE judged_financings AS SELECT financing_id FROM cur_financings")
+
+
+def load_preludes(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the shared views and tables of the checks over the night's ``judged_financings``."""
     for name in PRELUDES:
         con.execute(sql_script(name))
-    return refresh

@@ -62,7 +62,7 @@ WITH standing AS (
   FROM pairs
 ), reissues AS (
   SELECT * FROM scored WHERE score >= getvariable('reissue_min_score')
-), sides AS (
+), paired AS (
   SELECT a_no AS invoice_no, b_no AS other_no, a_total AS total, b_total AS other_total, a_date AS issued,
          b_date AS other_issued, seller_uscc, buyer_uscc, same_total, same_day, same_quantity, same_remark, same_trade, score
   FROM reissues
@@ -70,16 +70,18 @@ WITH standing AS (
   SELECT b_no, a_no, b_total, a_total, b_date, a_date, seller_uscc, buyer_uscc, same_total, same_day, same_quantity,
          same_remark, same_trade, score
   FROM reissues
+), sides AS (  -- the look-alike named is the best-scored, the least invoice number among equals
+  SELECT *, row_number() OVER (PARTITION BY invoice_no ORDER BY score DESC, other_no) AS pick FROM paired
 ), financed AS (
   SELECT invoice_no, list(DISTINCT financing_id ORDER BY financing_id) AS financings FROM mt_presented GROUP BY ALL
 )
 SELECT p.financing_id, NULL AS voucher_id, p.invoice_no, NULL AS bill_ref, NULL AS waybill_no, NULL AS severity,
        printf('Invoice %s (¥%s, issued %s) from %s to %s looks re-issued as or from invoice %s (¥%s, issued %s), financed by %s; match score %d.',
-              p.invoice_no, yuan(arg_max(s.total, s.score)), arg_max(s.issued, s.score), arg_max(s.seller_uscc, s.score),
-              arg_max(s.buyer_uscc, s.score), arg_max(s.other_no, s.score), yuan(arg_max(s.other_total, s.score)),
-              arg_max(s.other_issued, s.score), array_to_string(arg_max(o.financings, s.score), ', '), max(s.score)) AS detail,
-       json_object('seller', arg_max(s.seller_uscc, s.score), 'buyer', arg_max(s.buyer_uscc, s.score),
-                   'total', yuan(arg_max(s.total, s.score)), 'issued', arg_max(s.issued, s.score),
+              p.invoice_no, yuan(arg_min(s.total, s.pick)), arg_min(s.issued, s.pick), arg_min(s.seller_uscc, s.pick),
+              arg_min(s.buyer_uscc, s.pick), arg_min(s.other_no, s.pick), yuan(arg_min(s.other_total, s.pick)),
+              arg_min(s.other_issued, s.pick), array_to_string(arg_min(o.financings, s.pick), ', '), max(s.score)) AS detail,
+       json_object('seller', arg_min(s.seller_uscc, s.pick), 'buyer', arg_min(s.buyer_uscc, s.pick),
+                   'total', yuan(arg_min(s.total, s.pick)), 'issued', arg_min(s.issued, s.pick),
                    'look_alikes', list(json_object('invoice_no', s.other_no, 'total', yuan(s.other_total),
                                                    'issued', s.other_issued, 'financings', o.financings,
                                                    'score', s.score, 'same_total', s.same_total,

@@ -2,9 +2,13 @@
 
 -- yuan(fen) is defined on every connection by warehouse.connection.install_sql_helpers.
 
--- Financings that still stand: a cancelled financing implicates nothing.
-CREATE OR REPLACE TEMP VIEW live_financings AS
+-- Financings that still stand: a cancelled financing implicates nothing. The live financings are
+-- those of them the night judges (judged_financings: every one, or the night's scope, see
+-- reconciliation/scope.py); what a ledger refusal implicates is read of every standing one.
+CREATE OR REPLACE TEMP VIEW standing_financings AS
 SELECT * FROM cur_financings WHERE status <> {{FinancingStatus.CANCELLED}};
+CREATE OR REPLACE TEMP VIEW live_financings AS
+SELECT * FROM standing_financings WHERE financing_id IN (SELECT financing_id FROM judged_financings);
 
 -- Every invoice presented as trade background by a live financing, with the amount
 -- presented. An invoice-factoring financing whose asset invoice is missing from its

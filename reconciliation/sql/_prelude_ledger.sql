@@ -24,7 +24,7 @@ implicated AS (
   SELECT rid, financing_id, NULL::VARCHAR AS via_voucher_id FROM refused WHERE financing_id IS NOT NULL
   UNION
   SELECT f.rid, l.financing_id, l.asset_voucher_id
-  FROM family f JOIN live_financings l ON l.product = {{Product.VOUCHER}} AND l.asset_voucher_id = f.voucher_id
+  FROM family f JOIN standing_financings l ON l.product = {{Product.VOUCHER}} AND l.asset_voucher_id = f.voucher_id
 ),
 per_financing AS (
   SELECT rid, financing_id, min(via_voucher_id) AS via_voucher_id FROM implicated GROUP BY ALL

@@ -16,7 +16,8 @@ CREATE OR REPLACE TEMP TABLE mt_tax_invoices AS
 SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen, total_fen,
        issue_time, issue_time::DATE AS issue_date, remark, line_count, lines_amount_fen, lines_tax_fen,
        lines_quantity, max_line_tax_gap_fen, business_date AS arrived
-FROM cur_tax_invoices;
+FROM cur_tax_invoices  -- the presented invoices and the red-letter ones reversing them
+WHERE invoice_no IN (SELECT invoice_no FROM mt_presented) OR original_invoice_no IN (SELECT invoice_no FROM mt_presented);
 
 -- A waybill names its parties by USCC (contract layout) or by name and division code only
 -- (2015WCCYR, see party_agrees); a layout without quantity leaves it NULL: never a mismatch.
