@@ -4,9 +4,10 @@ Night D judges only the financings whose evidence changed since the previous nig
 (``sql/_scope.sql``: new or restated, a new version of a record their checks read, a ledger refusal
 changed, a finding of P of a check whose rows change with the night alone (:func:`dated_checks`:
 pending evidence, the night's date in the text), a ring of circular trade), closed over the keys
-financings share (``sql/_scope_closure.sql``): the checks read the *judged* financings (``judged_financings``: the live ones of ``_prelude.sql``), the
-findings and matches of the *kept* ones are tonight's, and every other financing's findings and
-matches are P's, carried unchanged.  Its verdict is recomputed from them as every night.
+financings share (``sql/_scope_closure.sql``): the checks read the *judged* financings
+(``judged_financings``: the live ones of ``_prelude.sql``), the findings and matches of the *kept*
+ones are tonight's, and every other financing's findings and matches are P's, carried unchanged.
+Its verdict is recomputed from them as every night.
 
 A night is judged whole (every financing) when that cannot be shown to give the full result:
 asked (``--full``), the as-of state was rebuilt (restated or re-run history, a skipped night, a
