@@ -3,9 +3,12 @@
 Simulates one night of ≥ 1M invoices (in a child process, so its memory is not counted),
 runs the nightly Dagster job on it in-process, and reports per stage the wall time and
 records/s, the end-to-end time and the peak memory (max RSS) of the run.  The baseline
-for ingest is a bare lxml ``iterparse`` over the same tax XML files (iterate and clear,
-nothing else), timed in the same run just before and just after the night (their mean: the
-machine's load moves); the ingest figure is reported as a ratio to it.
+for ingest is the bare parse of the same files (issue 15: every file the stage ingests): each
+tax, waybill and bill XML by a bare lxml ``iterparse`` of its records (iterate and clear,
+nothing else), each CSV by a bare pyarrow CSV read (texts only, no conversion), timed in the
+same run just before and just after the night (their mean: the machine's load moves); the
+ingest figure is the ratio of that baseline's seconds to the ``typed_tables`` stage's.  The
+earlier baseline, the tax XML files alone (invoices/s against invoices/s), is printed beside it.
 Each target of issue 15 is reported against its limit (``targets``: the measure, the limit
 and ``score``, which is ≥ 1 exactly when the target is met, whether a time or a rate).
 
@@ -131,6 +134,11 @@ def main() -> None:
     print(
         f"baseline bare lxml iterparse: {invoices} invoices in {bare_s:.1f} s = {invoices / bare_s:,.0f}/s", flush=True
     )
+    from bench_parsers import bare_parse, ingested_files  # this script's folder (imported here: see bench_spark)
+
+    ingested = ingested_files(night_dir)
+    bare_all_s = bare_parse(ingested)
+    print(f"baseline bare parse of the same {len(ingested)} files: {bare_all_s:.1f} s", flush=True)
 
     from integration.home import init_home
     from integration.runner import failure_messages, run_night
@@ -155,11 +163,14 @@ def main() -> None:
     steps = times.seconds
     _, bare_after_s = bare_lxml(tax_files, "EInvoice")
     bare_before_s, bare_s = bare_s, (bare_s + bare_after_s) / 2
+    bare_all_after_s = bare_parse(ingested)
+    bare_all_before_s, bare_all_s = bare_all_s, (bare_all_s + bare_all_after_s) / 2
     typed = next(m.metadata for m in result.asset_materializations_for_node("night")
                  if m.asset_key.to_user_string() == "typed_tables")
     writer = {k.removeprefix("seconds."): v.value for k, v in typed.items() if k.startswith("seconds.")}
     ingest_rate = tax_rows / steps["typed_tables"] if steps.get("typed_tables") else float("nan")
-    ingest_ratio = ingest_rate / (invoices / bare_s)
+    tax_only_ratio = ingest_rate / (invoices / bare_s)
+    ingest_ratio = bare_all_s / steps["typed_tables"]
     ledger_rate = entries / steps["voucher_ledger"]
     report = {
         "targets": targets(total_s, peak_mib, ingest_ratio, ledger_rate, steps["nightly_reports"]),
@@ -178,7 +189,9 @@ def main() -> None:
         "bare_lxml_invoices_per_s": round(invoices / bare_s),
         "bare_lxml_s_before_after": [round(bare_before_s, 2), round(bare_after_s, 2)],
         "ingest_invoices_per_s": round(ingest_rate),
-        "ingest_vs_bare_lxml": round(ingest_ratio, 3),
+        "bare_parse_same_files_s_before_after": [round(bare_all_before_s, 2), round(bare_all_after_s, 2)],
+        "ingest_vs_bare_parse_same_files": round(ingest_ratio, 3),  # the target's measure (issue 15)
+        "ingest_vs_bare_lxml_tax_only": round(tax_only_ratio, 3),  # the earlier baseline: tax XML alone
         "ingest_writer_s": writer,  # the one DuckDB writer: waiting for the parse workers vs inserting
         "ledger_entries": entries,
         "ledger_entries_per_s": round(ledger_rate),

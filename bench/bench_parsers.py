@@ -1,10 +1,20 @@
-"""Micro-benchmark: the 数电票 parser against a bare ``lxml.etree.iterparse`` loop.
+"""Micro-benchmark: the XML parsers against a bare ``lxml.etree.iterparse`` loop.
 
 Writes a synthetic ``EInvoiceBatch`` of N invoices (1 to 3 lines each) to a temporary
-folder, then times (a) iterating ``iterparse`` over it with the usual clearing and
-(b) :func:`connectors.kinds.parse_file` into a sink that only counts rows.
+folder, then times (a) iterating ``iterparse`` over it with the usual clearing,
+(b) :func:`connectors.kinds.parse_file` record by record in Python (the oracle) and
+(c) the same with the columnar path (the default), into a sink that only counts rows.
+With ``--night``, the same three over every XML file of a simulated night folder, by family
+(CPU seconds of this process, each file's three timed one after the other).  With ``--load``,
+the night folder is landed once and loaded into a fresh warehouse by each ``--workers`` count in
+turn (the loader's parse workers, the cap of one per core lifted; 1: parsed in the writer's own
+process): wall seconds, this process's CPU seconds (the writer's, and all the parsing with one
+worker: the pool's workers are the forkserver's children, not counted) and where the one writer's
+time went (waiting for the parse vs inserting).
 
     .venv/bin/python bench/bench_parsers.py [--invoices 100000] [--repeat 3]
+    .venv/bin/python bench/bench_parsers.py --night bench/out/night/simulated/inbox/2026-11-18
+    .venv/bin/python bench/bench_parsers.py --load bench/out/night/simulated/inbox/2026-11-18 --workers 1 2 3
 """
 
 from __future__ import annotations
@@ -19,9 +29,13 @@ from pathlib import Path
 
 import pyarrow as pa
 from lxml import etree
+from pyarrow import csv as pacsv
 
-from connectors.kinds import parse_file
+from connectors.kinds import classify, parse_file
 from connectors.parsers import ParseContext
+from connectors.parsers.csvread import detect_encoding, header_names
+from connectors.parsers.layouts import BILL, TAX_INVOICE, WAYBILL_LAYOUTS
+from connectors.parsers.xmlread import python_only
 
 _LINE = """      <IssuItemInformation>
         <ItemName>*光学元件*导光板</ItemName><SpecMod>55寸</SpecMod><MeaUnits>片</MeaUnits>
@@ -70,10 +84,10 @@ def write_batch(path: Path, invoices: int) -> None:
         f.write("</EInvoiceBatch>\n")
 
 
-def bare_loop(path: Path) -> int:
-    """Iterate the invoices with iterparse and clear them, doing nothing else."""
+def bare_loop(path: Path, tag: str = "EInvoice") -> int:
+    """Iterate the records with iterparse and clear them, doing nothing else."""
     count = 0
-    for _, elem in etree.iterparse(str(path), events=("end",), tag="EInvoice"):
+    for _, elem in etree.iterparse(str(path), events=("end",), tag=tag):
         count += 1
         elem.clear()
         while elem.getprevious() is not None:
@@ -95,23 +109,105 @@ class CountingSink:
         self.quarantined += 1
 
 
-def run_parser(path: Path) -> CountingSink:
-    """Parse the batch with the real tax parser."""
-    ctx = ParseContext(
-        dt.date(2026, 11, 20), "tax/batch.xml", hashlib.sha256(b"bench").hexdigest(), "tax_invoice_xml"
-    )
+def run_parser(path: Path, rel: str = "tax/batch.xml") -> CountingSink:
+    """Parse a file with the real parser of its kind (the columnar path where there is one)."""
+    kind = classify(rel)
+    assert kind is not None, rel
+    ctx = ParseContext(dt.date(2026, 11, 20), rel, hashlib.sha256(b"bench").hexdigest(), kind.name)
     sink = CountingSink()
     parse_file(path, ctx, sink)
     return sink
 
 
-def _best(fn, path: Path, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def run_python(path: Path, rel: str = "tax/batch.xml") -> CountingSink:
+    """Parse a file record by record in Python (the columnar path's oracle: the parser before it)."""
+    with python_only():
+        return run_parser(path, rel)
+
+
+def _best(fn, *args, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn(path)
-        best = min(best, time.perf_counter() - start)
+        start = time.process_time()
+        fn(*args)
+        best = min(best, time.process_time() - start)
     return best
+
+
+_TAGS = {"tax_invoice_xml": TAX_INVOICE.record, "waybill_xml": WAYBILL_LAYOUTS[0].record, "bill_xml": BILL.record}
+
+
+def ingested_files(night_dir: Path) -> list[tuple[Path, str | None]]:
+    """Every file of the night the ingest stage parses, with its XML record tag (``None``: a CSV)."""
+    files = []
+    for path in sorted(p for p in night_dir.rglob("*") if p.is_file()):
+        kind = classify(path.relative_to(night_dir).as_posix())
+        if kind is not None:
+            files.append((path, _TAGS[kind.name] if kind.csv is None else None))
+    return files
+
+
+def bare_parse(files: list[tuple[Path, str | None]]) -> float:
+    """Seconds of the bare parse of the same files: XML records by iterparse, CSVs by a pyarrow CSV
+    read of texts with the encoding and delimiter the parser would find."""
+    started = time.perf_counter()
+    for path, tag in files:
+        if tag is not None:
+            bare_loop(path, tag)
+            continue
+        encoding = detect_encoding(path)
+        with path.open(encoding=encoding) as f:
+            delimiter, names = header_names(f.readline().lstrip("\ufeff").rstrip("\r\n"))
+        reader = pacsv.open_csv(
+            path, pacsv.ReadOptions(encoding=encoding, use_threads=False), pacsv.ParseOptions(delimiter=delimiter),
+            pacsv.ConvertOptions(column_types=dict.fromkeys(names, "string")),
+        )  # fmt: skip
+        for _ in reader:
+            pass
+    return time.perf_counter() - started
+
+
+def night(folder: Path, repeat: int) -> None:
+    """The bare parse (:func:`bare_parse`), the Python path and the columnar path (the same for a CSV
+    kind: it has none) over every file of a night folder the ingest parses, by kind."""
+    seconds: dict[str, list[float]] = {}
+    for path, tag in ingested_files(folder):
+        rel = path.relative_to(folder).as_posix()
+        kind = classify(rel)
+        assert kind is not None
+        times = seconds.setdefault(kind.name, [0.0, 0.0, 0.0, 0.0])
+        times[0] += _best(bare_parse, [(path, tag)], repeat=repeat)
+        times[1] += _best(run_python, path, rel, repeat=repeat)
+        times[2] += _best(run_parser, path, rel, repeat=repeat)
+        times[3] += 1
+    total = [sum(t[i] for t in seconds.values()) for i in range(4)]
+    print(f"{'kind':16} {'files':>6} {'bare s':>8} {'python s':>9} {'columnar s':>11} {'python/bare':>12} {'columnar/bare':>14}")
+    for name, (bare, python, columnar, files) in [*seconds.items(), ("all", total)]:
+        print(f"{name:16} {files:6.0f} {bare:8.2f} {python:9.2f} {columnar:11.2f} {python / bare:12.2f} {columnar / bare:14.2f}")
+
+
+def load(folder: Path, workers: list[int]) -> None:
+    """Land ``folder`` (a night of an inbox) once, then load it with each number of parse workers."""
+    from connectors import loader
+    from connectors.archive import Archive
+    from connectors.sources import LocalFolderSource
+    from warehouse.connection import Warehouse
+
+    night = dt.date.fromisoformat(folder.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        landed = Archive(Path(tmp) / "archive").land_night(LocalFolderSource(folder.parent), night).files
+        loader._MAX_WORKERS = max(workers)  # the bench may try more workers than cores
+        print(f"{'workers':>7} {'wall s':>7} {'writer CPU s':>13} {'writer waiting s':>17} {'writer inserting s':>19} {'rows':>9}")
+        for count in workers:
+            cpu = time.process_time()
+            started = time.perf_counter()
+            with Warehouse(Path(tmp) / f"w{count}.duckdb") as warehouse:
+                result = loader.load_night(warehouse, night, landed, workers=count)
+            wall = time.perf_counter() - started
+            used = time.process_time() - cpu
+            waiting, inserting = result.seconds["waiting_for_parse"], result.seconds["inserting"]
+            print(f"{count:7} {wall:7.1f} {used:13.1f} {waiting:17.1f} {inserting:19.1f} {result.records:9}")
+            (Path(tmp) / f"w{count}.duckdb").unlink()
 
 
 def main() -> None:
@@ -119,7 +215,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--night", type=Path, help="a night folder: time its XML files by kind instead")
+    parser.add_argument("--load", type=Path, help="a night folder: load it with each --workers count instead")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args()
+    if args.night:
+        night(args.night, args.repeat)
+        return
+    if args.load:
+        load(args.load, args.workers)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch.xml"
         write_batch(path, args.invoices)
@@ -128,13 +233,16 @@ def main() -> None:
         sink = run_parser(path)
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert sink.rows_by_table.get("tax_invoices") == args.invoices and sink.quarantined == 0, sink.rows_by_table
-        bare = _best(bare_loop, path, args.repeat)
-        parsed = _best(run_parser, path, args.repeat)
+        bare = _best(bare_loop, path, repeat=args.repeat)
+        python = _best(run_python, path, repeat=args.repeat)
+        parsed = _best(run_parser, path, repeat=args.repeat)
     n = args.invoices
-    print(f"{n} invoices, {sink.rows_by_table['tax_invoice_lines']} lines, {size_mb:.0f} MB (best of {args.repeat})")
+    print(f"{n} invoices, {sink.rows_by_table['tax_invoice_lines']} lines, {size_mb:.0f} MB (best of {args.repeat}, CPU s)")
     print(f"bare iterparse loop : {bare:6.2f} s  {n / bare:9,.0f} invoices/s  {size_mb / bare:6.1f} MB/s")
-    print(f"tax parser          : {parsed:6.2f} s  {n / parsed:9,.0f} invoices/s  {size_mb / parsed:6.1f} MB/s")
-    print(f"parser / bare       : {parsed / bare:6.2f}x")
+    print(f"tax parser, Python  : {python:6.2f} s  {n / python:9,.0f} invoices/s  {size_mb / python:6.1f} MB/s")
+    print(f"tax parser, columnar: {parsed:6.2f} s  {n / parsed:9,.0f} invoices/s  {size_mb / parsed:6.1f} MB/s")
+    print(f"Python / bare       : {python / bare:6.2f}x")
+    print(f"columnar / bare     : {parsed / bare:6.2f}x")
     print(f"peak RSS            : {rss_before / 1024:.0f} MB before parsing, {rss_after / 1024:.0f} MB after")
 
 

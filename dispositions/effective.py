@@ -7,7 +7,8 @@ for the night: one row per finding with its status (:class:`~dispositions.action
 assignee, waiver and age in nights.  Only actions recorded after an earlier night was the
 latest run count (``after < night``), so a re-run of a night gives the same rows.  A waiver
 counts (status ``waived``) only when approved by a second user and the finding's evidence
-tonight is the evidence it was waived on; otherwise the finding is ``reopened``.  The
+tonight is the evidence it was waived on; otherwise the finding is ``reopened``.  A finding's age
+(the nights it was found on) comes from ``finding_ages``, kept night by night (:func:`keep_ages`).  The
 verdicts read the ``waived`` rows of this table and nothing else of the worklist.
 """
 
@@ -24,7 +25,7 @@ import duckdb
 from dispositions.actions import Action, ActionRecord, DispositionError, Status
 from dispositions.trail import Trail, TrailCorrupt, read_trail, trail_path
 from warehouse.registry import create_table, insert_rows
-from warehouse.results import DISPOSITION_LOG, FINDING_DISPOSITIONS, NIGHT_ACTED
+from warehouse.results import DISPOSITION_LOG, FINDING_AGES, FINDING_DISPOSITIONS, NIGHT_ACTED
 
 #: Evidence keys that only stamp the night a finding was judged on (the checks' "data until"
 #: dates): left out of the evidence a waiver is compared on, or every waiver would reopen.
@@ -157,6 +158,27 @@ def _logged(con: duckdb.DuckDBPyConnection, before: dt.date) -> list[ActionRecor
                                       for k, v in zip(keys, row, strict=True)}) for row in rows]
 
 
+def keep_ages(con: duckdb.DuckDBPyConnection, night: dt.date) -> str:
+    """Bring ``finding_ages`` to ``night`` (whose findings are stored): on top of the kept ages when
+    they stop at an earlier night and no findings are stored between (only tonight's findings read),
+    else counted from every night up to ``night`` (a re-run, a gap, a first night: the definition).
+    Returns how (``incremental`` or ``full``)."""
+    create_table(con, FINDING_AGES)
+    last = scalar(con, f"SELECT max(last_night) FROM {FINDING_AGES.name}")
+    tonight = "SELECT finding_id, count(*)::INTEGER AS n FROM findings WHERE business_date = $1 GROUP BY finding_id"
+    if last is not None and last < night and not scalar(
+            con, "SELECT count(*) FROM findings WHERE business_date > $1 AND business_date < $2", [last, night]):
+        con.execute(f"UPDATE {FINDING_AGES.name} a SET age_nights = a.age_nights + t.n, last_night = $1 FROM ({tonight}) t "
+                    "WHERE a.finding_id = t.finding_id", [night])
+        con.execute(f"INSERT INTO {FINDING_AGES.name} BY NAME SELECT finding_id, n AS age_nights, $1 AS last_night "
+                    f"FROM ({tonight}) WHERE finding_id NOT IN (SELECT finding_id FROM {FINDING_AGES.name})", [night])
+        return "incremental"
+    con.execute(f"DELETE FROM {FINDING_AGES.name}")
+    con.execute(f"INSERT INTO {FINDING_AGES.name} BY NAME SELECT finding_id, count(*)::INTEGER AS age_nights, "
+                "max(business_date) AS last_night FROM findings WHERE business_date <= $1 GROUP BY finding_id", [night])
+    return "full"
+
+
 def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
     """Replace the night's ``finding_dispositions``: one row per finding of the night's
     ``findings`` (which must be stored first)."""
@@ -178,12 +200,10 @@ def store_night_dispositions(con: duckdb.DuckDBPyConnection, business_date: dt.d
     create_table(con, NIGHT_ACTED)
     insert_rows(con, NIGHT_ACTED, acted)
     con.execute("DELETE FROM finding_dispositions WHERE business_date = ?", [business_date])
+    keep_ages(con, business_date)
     con.execute(
         f"""INSERT INTO finding_dispositions BY NAME
-        WITH ages AS (
-          SELECT finding_id, count(*)::INTEGER AS age_nights FROM findings
-          WHERE business_date <= $1 AND finding_id IN (SELECT finding_id FROM findings WHERE business_date = $1)
-          GROUP BY finding_id)
+        WITH ages AS (SELECT finding_id, age_nights FROM {FINDING_AGES.name} WHERE last_night = $1)
         SELECT $1 AS business_date, f.finding_id,
                coalesce(a.status, CASE WHEN f.first_seen_date = $1 THEN '{Status.NEW.value}'
                                        ELSE '{Status.OPEN.value}' END) AS status,

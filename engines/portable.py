@@ -25,10 +25,13 @@ warehouse, ``ALTER``,          (:mod:`engines.store`); their upkeep is the wareh
                                keeps between nights, which Spark recomputes every night)
 ``CREATE TEMP TABLE (cols)``   an empty Spark temp view that ``INSERT INTO`` appends to
 ``LATERAL (VALUES …)``         ``LATERAL (SELECT … UNION ALL SELECT …)`` (:func:`_values_as_select`)
+``EXISTS`` in a lambda's      a column of its own before the projection that reads it (Spark's
+array, in a projection         lateral column alias; :func:`_exists_out_of_lambdas`): an existence
+                               join on the subquery's equality keys
 correlated scalar aggregate    a ``CROSS JOIN LATERAL`` of its aggregates, the expression over
 subquery (outer columns in     them outside (:func:`_lateral_aggregates`); also ``EXISTS`` in a
-its result), ``EXISTS`` in a   higher-order function's array
-lambda's array
+its result), ``EXISTS`` in a   higher-order function's array anywhere else
+lambda's array elsewhere
 ``list(…) FILTER (WHERE c)``   the filter on the ``collect_list`` of the ordered list
 ``WITH RECURSIVE`` with        the recursion in ``UNION ALL``, then ``SELECT DISTINCT`` of it
 ``UNION``                      (:func:`_recursive_union_all`)
@@ -83,7 +86,6 @@ SPARK_CONF: dict[str, str] = {
     "spark.sql.caseSensitive": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "8",
     # DuckDB gives NULL for a list index out of range and for x / 0, as Spark outside ANSI mode
     "spark.sql.ansi.enabled": "false",
 }
@@ -212,7 +214,7 @@ class Translator:
         tree = self._expand(query.copy())
         self.reads.update(t.name for t in tree.find_all(exp.Table) if t.name in self.base_tables)
         tree = _recursive_union_all(_bottom_up(tree, _rewrite))
-        return _lateral_aggregates(tree)
+        return _lateral_aggregates(_exists_out_of_lambdas(tree))
 
     def _materialised(self, query: exp.Expr, owner: str) -> tuple[list[Action], str]:
         """A query Spark runs now, its shared CTEs first as materialised views of their own
@@ -429,6 +431,46 @@ def _values_as_select(values: exp.Values, alias: exp.TableAlias) -> exp.Expr:
     return union
 
 
+def _exists_out_of_lambdas(tree: exp.Expr) -> exp.Expr:
+    """An ``EXISTS`` inside a higher-order function's array (which Spark refuses), in a ``SELECT``'s
+    projection, as a column of its own before the projection that reads it (Spark's lateral column
+    alias), the ``SELECT`` wrapped to give its own columns only.
+
+    ``SELECT …, filter([CASE WHEN EXISTS (q) …], λ) AS r FROM …`` becomes
+    ``SELECT …, r FROM (SELECT EXISTS (q) AS _exists0, …, filter([CASE WHEN _exists0 …], λ) AS r FROM …)``:
+    Spark plans the ``EXISTS`` as an existence join on the subquery's equality keys.  A count in a
+    lateral join (:func:`_lateral_aggregates`, where the ``EXISTS`` is anywhere else) is decorrelated
+    over every outer row's non-equality columns: a nested-loop join, quadratic (``BILL_EXCHANGE_CONFLICT``
+    on the 1M night ran for hours).
+    """
+    hoisted: dict[int, tuple[exp.Select, list[exp.Expr]]] = {}
+    for counter, exists in enumerate(e for e in list(tree.find_all(exp.Exists)) if _in_lambda_array(e)):
+        outer = exists.find_ancestor(exp.Select)
+        if (outer is None or outer.args.get("group")
+                or not any(a is p for a in _ancestors(exists) for p in outer.expressions)
+                or any(isinstance(p, exp.Star) or not p.alias_or_name for p in outer.expressions)):  # fmt: skip
+            continue  # not in a projection that can be wrapped: a lateral count (_lateral_aggregates)
+        name = f"_exists{counter}"
+        hoisted.setdefault(id(outer), (outer, []))[1].append(exp.alias_(exists.copy(), name))
+        exists.replace(exp.column(name))
+    for outer, columns in hoisted.values():
+        inner = outer.copy()
+        inner.set("expressions", [*columns, *inner.expressions])
+        inner.set("distinct", None)
+        wrapped = exp.select(*[exp.column(p.alias_or_name) for p in outer.expressions]).from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(f"_lca{columns[0].alias.removeprefix('_exists')}"))))
+        wrapped.set("distinct", outer.args.get("distinct"))
+        if outer is tree:
+            tree = wrapped
+        else:
+            outer.replace(wrapped)
+    return tree
+
+
+def _in_lambda_array(node: exp.Expr) -> bool:
+    return any(isinstance(a, exp.Func) and a.find(exp.Lambda) for a in _ancestors(node))
+
+
 def _lateral_aggregates(tree: exp.Expr) -> exp.Expr:
     """Scalar subqueries Spark cannot correlate, as ``CROSS JOIN LATERAL`` aggregates.
 
@@ -444,7 +486,7 @@ def _lateral_aggregates(tree: exp.Expr) -> exp.Expr:
         if not isinstance(inner, exp.Select) or inner.args.get("group"):
             continue
         if isinstance(subquery, exp.Exists):
-            if not any(isinstance(a, exp.Func) and a.find(exp.Lambda) for a in _ancestors(subquery)):
+            if not _in_lambda_array(subquery):
                 continue
             projection = exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0))
         elif isinstance(subquery.parent, exp.From | exp.Join | exp.Lateral | exp.In | exp.Union) or subquery.alias:

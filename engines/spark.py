@@ -12,20 +12,28 @@
    finding ids, the verdicts and the reports are made by the same code as for the DuckDB
    engine (:func:`reconciliation.findings.run_catalogue`).
 
-The session is a local one (``local[2]``) unless ``master`` names a cluster.
+The session is the one ``[spark]`` describes (:class:`engines.config.SparkSettings`: master,
+memory, shuffle partitions, scratch folder, how temporary tables are held); what Spark raises
+is classified once (:mod:`engines.failures`): a statement it cannot analyse is
+:class:`~engines.portable.NotPortable`, an engine failure (memory, the JVM lost, disk) is
+:class:`~engines.failures.SparkFailed` naming the check, the cause and the setting to raise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
+from engines.config import DEFAULT_SPARK, SparkSettings
+from engines.failures import SparkFailed, classify
 from engines.portable import SPARK_CONF, Action, NotPortable, Translator, spark_type
 from engines.record import base_tables, empty_copy, record_night
 from engines.store import columns, export_night
@@ -38,22 +46,50 @@ from reconciliation.session import open_night
 RESULTS: tuple[str, ...] = ("night_findings", "night_trade_matches")
 
 
-def spark_session(master: str = "local[2]", app_name: str = "scf-recon") -> SparkSession:
-    """A Spark session configured for the translated catalogue (:data:`engines.portable.SPARK_CONF`)."""
-    builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in SPARK_CONF.items():
+#: What a session's JVM fixes when it starts: a running one with other values cannot take these settings.
+_STATIC = ("spark.driver.memory", "spark.executor.memory", "spark.local.dir")
+
+
+def spark_session(settings: SparkSettings = DEFAULT_SPARK, app_name: str = "scf-recon") -> SparkSession:
+    """A Spark session with ``settings`` and the translated catalogue's own configuration
+    (:data:`engines.portable.SPARK_CONF`).  The JVM's memory and scratch folder are fixed when it
+    starts: a session already running in this process with other values raises :class:`SparkFailed`
+    rather than silently judge with them; one that cannot start (no Java, too little memory) too."""
+    builder = SparkSession.builder.master(settings.master).appName(app_name)
+    for key, value in {**SPARK_CONF, **settings.conf()}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with failing("starting Spark", settings):
+        session = builder.getOrCreate()
+    running = session.sparkContext.getConf()
+    differ = [key for key in _STATIC if running.get(key, None) != settings.conf().get(key)]
+    if session.sparkContext.master != settings.master:
+        differ.insert(0, "spark.master")
+    if differ:
+        raise SparkFailed(f"a Spark session already runs in this process with other {', '.join(differ)} than [spark] asks; "
+                          "a JVM's memory is fixed when it starts: run the night in a new process")  # fmt: skip
     session.sparkContext.setLogLevel("FATAL")  # errors reach the caller as exceptions, once
     return session
+
+
+@contextmanager
+def failing(what: str, settings: SparkSettings) -> Iterator[None]:
+    """Whatever Spark raises inside, as the night's one error (:func:`engines.failures.classify`)."""
+    try:
+        yield
+    except Exception as error:
+        failure = classify(error, what, settings)
+        if failure is None or failure is error:
+            raise
+        raise failure from error
 
 
 class SparkJudge:
     """Judges nights on Spark over the store of a home (a :class:`reconciliation.findings.Judge`)."""
 
-    def __init__(self, spark: SparkSession, store: Path) -> None:
+    def __init__(self, spark: SparkSession, store: Path, settings: SparkSettings = DEFAULT_SPARK) -> None:
         self.spark = spark
         self.store = store
+        self.settings = settings
         self.seconds: dict[str, float] = {}
 
     def __call__(
@@ -84,10 +120,12 @@ class SparkJudge:
             self.seconds["record"] = time.perf_counter() - started
             export_night(con, self.store, business_date, translator.reads)
             self.seconds["export"] = time.perf_counter() - started - self.seconds["record"]
-            self._register(con, translator.reads)
+            with failing("reading the open store", self.settings):
+                self._register(con, translator.reads)
             run = CheckRun(business_date)
             self._run(actions, run, {c.check_id: c for c in catalogue.checks} if on_check else {}, on_check)
-            self._hand_back(con, copy)
+            with failing("handing the night's findings and matches back to DuckDB", self.settings):
+                self._hand_back(con, copy)
         finally:
             copy.close()
         self.seconds["total"] = time.perf_counter() - started
@@ -111,11 +149,8 @@ class SparkJudge:
              on_check: Callable[[Check], None] | None) -> None:
         for action in actions:
             started = time.perf_counter()
-            try:
+            with failing(f"running {f'check {action.label}, ' if action.label else ''}{action.kind} {action.name}", self.settings):
                 self._act(action)
-            except Exception as error:  # Spark's analysis errors: one line naming the statement and the cause
-                cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise NotPortable(f"Spark cannot run {action.kind} {action.name} {action.label}: {cause}") from error
             key = action.label or f"spark:{action.name}"
             run.seconds_by_check[key] = run.seconds_by_check.get(key, 0.0) + time.perf_counter() - started
             if on_check and action.label in by_id:
@@ -126,12 +161,20 @@ class SparkJudge:
             frame = self.spark.createDataFrame([], action.sql)
         elif action.kind == "insert":
             table = self.spark.table(action.name)
-            frame = table.unionByName(_positional(self.spark.sql(action.sql), table)).localCheckpoint()
+            frame = self._materialise(table.unionByName(_positional(self.spark.sql(action.sql), table)))
         else:
             frame = self.spark.sql(action.sql)
             if action.kind == "table":
-                frame = frame.localCheckpoint()
+                frame = self._materialise(frame)
         frame.createOrReplaceTempView(action.name)
+
+    def _materialise(self, frame: DataFrame) -> DataFrame:
+        """``frame`` computed now and held as ``[spark] materialize`` says (:data:`engines.config.MATERIALIZE`)."""
+        if self.settings.materialize == "cache":
+            frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+            frame.count()
+            return frame
+        return frame.localCheckpoint(storageLevel=StorageLevel.DISK_ONLY if self.settings.materialize == "disk" else None)
 
     def _hand_back(self, con: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection) -> None:
         """``night_findings`` and ``night_trade_matches`` from Spark into ``con``, in DuckDB's types."""

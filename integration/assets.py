@@ -23,7 +23,7 @@ from dispositions.effective import sync_trail
 from foundation.errors import ScfError
 from foundation.vocabulary import DeliveryStatus
 from integration import nights, quality_assets
-from integration.audit import audit_home
+from integration.audit import night_gate
 from integration.home import ledger_keys
 from integration.pool_jobs import pool_surveillance
 from integration.progress import DagsterRenderer, rendered_by, stage
@@ -72,7 +72,7 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     started = time.perf_counter()
     day = business_date_of(context)
     settings = scf.settings()
-    for line in audit_home(settings, objects=False).lines:
+    for line in night_gate(settings).lines:
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
     try:

@@ -53,6 +53,7 @@ CONFIG_TEMPLATE = """\
 # origin = "scf-recon.local/voucher-ledger"
 # signing_key_file = "ledger/keys/signing_key.pem"
 # fingerprint_key_file = "ledger/keys/fingerprint.key"
+# verify_lap_nights = 0                # the nightly gate re-hashes every older ledger entry once in this many nights (0: auto)
 """
 
 

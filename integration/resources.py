@@ -36,18 +36,18 @@ class ScfHome(dg.ConfigurableResource):
     home: str = ""
     inbox: str = ""
     full: bool = False  # recompute the night from every night (the as-of state, the ledger's decisions): the oracle
-    spark_master: str = "local[2]"  # the Spark engine's master: local mode, or a cluster's URL
 
     def judge(self) -> Judge | None:
         """What judges the night's findings: ``None`` (DuckDB, :func:`reconciliation.findings.judge_night`)
-        or the catalogue on Spark over the home's open store, as ``[findings] engine`` says.  A
-        DuckDB night never starts a JVM; pyspark is imported only for a Spark night."""
+        or the catalogue on Spark over the home's open store, as ``[findings] engine`` says, in the
+        session ``[spark]`` describes.  A DuckDB night never starts a JVM; pyspark is imported only
+        for a Spark night."""
         settings = self.settings()
         if settings.findings_engine != "spark":
             return None
         from engines.spark import SparkJudge, spark_session
 
-        return SparkJudge(spark_session(self.spark_master), store_root(settings.home))
+        return SparkJudge(spark_session(settings.spark), store_root(settings.home), settings.spark)
 
     def write_store(self, con: duckdb.DuckDBPyConnection, business_date: dt.date) -> None:
         """The night's tables into the home's open store, when the night writes it

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from connectors.archive import Archive
 from connectors.parsers.fields import BANK_CODE
 from connectors.sources import LocalFolderSource, Source
+from engines.config import DEFAULT_SPARK, JVM_SIZE, MASTER, MATERIALIZE, MIN_DRIVER_MEMORY_MIB, SparkSettings
 from foundation.errors import ConfigError
 from foundation.values import MAX_AMOUNT_FEN
 from ledger.checkpoint import DEFAULT_ORIGIN
@@ -58,6 +59,7 @@ class LedgerSettings:
     key_name: str | None = None  # default: the origin
     signing_key_file: Path = default_signing_key_path(Path())
     fingerprint_key_file: Path = default_fingerprint_key_path(Path())
+    verify_lap_nights: int = 0  # the nightly gate re-hashes every older entry once in this many nights (0: as many as signed)
 
     @property
     def signer_name(self) -> str:
@@ -83,6 +85,7 @@ class Settings:
     bank_code: str | None = None  # [bank] code: the bank's own 12-digit CNAPS code (pools)
     findings_engine: str = "duckdb"  # [findings] engine: where the catalogue runs (FINDINGS_ENGINES)
     store_write: bool = False  # [store] write: the night's tables also written to the open store (Spark nights always)
+    spark: SparkSettings = DEFAULT_SPARK  # [spark]: the Spark engine's master, memory, partitions, scratch
 
     @property
     def writes_store(self) -> bool:
@@ -133,7 +136,7 @@ class Settings:
 
 CONFIG_FILE = "scf.toml"
 
-SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank", "findings", "store")
+SECTIONS = ("source", "csv", "warehouse", "checks", "ledger", "limits", "nightly", "bank", "findings", "store", "spark")
 #: Where the findings stage may run the catalogue: the embedded DuckDB, or Spark over the open
 #: store (engines/, docs/SCALE.md); the ledger always runs on DuckDB.
 FINDINGS_ENGINES = ("duckdb", "spark")
@@ -143,7 +146,7 @@ _SOURCE_KEYS = {
     "root": str,
 }  # fmt: skip
 _SFTP_REQUIRED = ("host", "username", "key_file", "known_hosts")
-_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str}
+_LEDGER_KEYS = {"origin": str, "key_name": str, "signing_key_file": str, "fingerprint_key_file": str, "verify_lap_nights": int}
 _MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 AMOUNT_CEILING_MAX = 10**15
 """Largest ``[limits] max_amount_fen`` accepted (10 trillion yuan).  The checks multiply amounts
@@ -295,6 +298,32 @@ def _store_write(file: Path, table: object) -> bool:
     return bool(_Reader(file, "store", table, {"write": bool}).get("write", Settings.store_write))
 
 
+def _spark(file: Path, home: Path, table: object) -> SparkSettings:
+    """``[spark]``: each key of :class:`engines.config.SparkSettings`, checked as Spark would read it
+    (a relative ``local_dir`` is under the home)."""
+    spark = _Reader(file, "spark", table, {
+        "master": str, "driver_memory": str, "executor_memory": str, "shuffle_partitions": int, "local_dir": str,
+        "materialize": str})  # fmt: skip
+    defaults = DEFAULT_SPARK
+    if not MASTER.fullmatch(master := spark.get("master", defaults.master)):
+        spark.fail("master", f'{master!r} is not a Spark master such as "local[2]", "local[*]" or "spark://host:7077"')
+    for key in ("driver_memory", "executor_memory"):
+        if not JVM_SIZE.fullmatch(size := spark.get(key, getattr(defaults, key))):
+            spark.fail(key, f'{size!r} is not a JVM size such as "6g" or "512m"')
+        if SparkSettings.memory_mib(size) < MIN_DRIVER_MEMORY_MIB:
+            spark.fail(key, f"{size!r} is below the {MIN_DRIVER_MEMORY_MIB}m a Spark JVM needs to start")
+    if not 1 <= (partitions := spark.get("shuffle_partitions", defaults.shuffle_partitions)) <= 100_000:
+        spark.fail("shuffle_partitions", f"{partitions} is not between 1 and 100000")
+    if (materialize := spark.get("materialize", defaults.materialize)) not in MATERIALIZE:
+        spark.fail("materialize", f"{materialize!r} is not one of {', '.join(MATERIALIZE)}")
+    local_dir = spark.get("local_dir")
+    if local_dir == "":
+        spark.fail("local_dir", "is empty; remove it for the system temp folder, or name a folder")
+    return SparkSettings(master, spark.get("driver_memory", defaults.driver_memory),
+                         spark.get("executor_memory", defaults.executor_memory), partitions,
+                         None if local_dir is None else home / local_dir, materialize)  # fmt: skip
+
+
 def _ledger_fields(table: Mapping[str, Any]) -> dict[str, Any]:
     """The [ledger] section as LedgerSettings fields (``*_file`` keys are paths)."""
     return {k: Path(v) if k.endswith("_file") else v for k, v in table.items()}
@@ -314,6 +343,9 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
     if inbox is not None:
         sftp = None  # an explicit local inbox replaces the configured source
     ledger = _Reader(config_file, "ledger", config.get("ledger", {}), _LEDGER_KEYS)
+    if ledger.get("verify_lap_nights", 0) < 0:
+        ledger.fail("verify_lap_nights", f"must be a number of nights, or 0 (as many as the lap's entries were signed on), "
+                                         f"not {ledger.get('verify_lap_nights')}")
     check_params, max_amount_fen = _checks_and_ceiling(config_file, config.get("checks", {}), config.get("limits", {}))
     return Settings(
         home,
@@ -328,4 +360,5 @@ def load_settings(home: Path | None = None, inbox: Path | None = None) -> Settin
         _bank_code(config_file, config.get("bank", {})),
         _findings_engine(config_file, config.get("findings", {})),
         _store_write(config_file, config.get("store", {})),
+        _spark(config_file, home, config.get("spark", {})),
     )

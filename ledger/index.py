@@ -111,12 +111,13 @@ def index_values(entry: bytes) -> tuple:
     return (*row_keys(parts.record), parts.ledger_date, content_hash_column(parts.record, content_hash))
 
 
-def _rows(con: duckdb.DuckDBPyConnection) -> Iterator[tuple]:
+def _rows(con: duckdb.DuckDBPyConnection, start: int, end: int | None) -> Iterator[tuple]:
     columns = ", ".join(COLUMNS)
-    last = -1
+    last = start - 1
+    bound = "" if end is None else f" AND seq < {int(end)}"
     while True:
         rows = con.execute(
-            f"SELECT seq, {columns}, entry FROM ledger_entries WHERE seq > ? ORDER BY seq LIMIT {_BATCH}", [last]
+            f"SELECT seq, {columns}, entry FROM ledger_entries WHERE seq > ?{bound} ORDER BY seq LIMIT {_BATCH}", [last]
         ).fetchall()
         if not rows:
             return
@@ -135,13 +136,15 @@ def _fingerprint_rows(seq: int, entry: bytes) -> list[tuple]:
     ]
 
 
-def fingerprint_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
-    """The first entry, in seq order, whose ``ledger_fingerprints`` rows are not those of its
-    annex (rows altered, added or removed).  Run after :func:`index_problem` (it finds
-    financing entries by their ``entry_type`` column)."""
-    end = LedgerStore(con).end_of_entries()
-    stray = fetch_one(con, "SELECT min(seq) FROM ledger_fingerprints WHERE seq < 0 OR seq >= ?", [end])
-    for low in range(0, end, _BATCH):
+def fingerprint_problem(con: duckdb.DuckDBPyConnection, start: int = 0, end: int | None = None) -> tuple[int, str] | None:
+    """The first entry of ``[start, end)`` (default: every entry), in seq order, whose
+    ``ledger_fingerprints`` rows are not those of its annex (rows altered, added or removed), or
+    rows recorded for an entry that does not exist.  Run after :func:`index_problem` over the same
+    range (it finds financing entries by their ``entry_type`` column)."""
+    stored = LedgerStore(con).end_of_entries()
+    end = stored if end is None else min(end, stored)
+    stray = fetch_one(con, "SELECT min(seq) FROM ledger_fingerprints WHERE seq < 0 OR seq >= ?", [stored])
+    for low in range(start, end, _BATCH):
         high = min(low + _BATCH, end)
         expected: Counter[tuple] = Counter()
         for seq, entry in con.execute(
@@ -160,9 +163,10 @@ def fingerprint_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | Non
     return None
 
 
-def index_problem(con: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
-    """The first entry, in seq order, whose index columns disagree with it: (seq, problem)."""
-    for seq, *stored, entry in _rows(con):
+def index_problem(con: duckdb.DuckDBPyConnection, start: int = 0, end: int | None = None) -> tuple[int, str] | None:
+    """The first entry of ``[start, end)`` (default: every entry), in seq order, whose index
+    columns disagree with it: (seq, problem)."""
+    for seq, *stored, entry in _rows(con, start, end):
         try:
             expected = index_values(entry)
         except EntryFormatError as exc:

@@ -20,6 +20,10 @@ Optionally it also compares every stored interior node (``check_nodes``), which 
 are generated from.  ``since`` starts from a trusted checkpoint instead of entry 0: the
 stored right edge at that size must hash to the checkpoint's root, and only later
 entries are read -- a nightly verification costs O(new entries).
+
+:func:`verify_slice` re-hashes a run of older entries ``[start, end)`` of a signed tree and
+checks that, with the stored nodes left and right of it, they give the signed root: the nightly
+gate's rotating slice (:mod:`integration.audit`), O(slice + log n).
 """
 
 from __future__ import annotations
@@ -249,6 +253,47 @@ def _report(
         problem=failure.problem if failure is not None else None,
         entries_checked=pos - start,
     )
+
+
+def verify_slice(
+    con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, start: int, end: int, *, batch_rows: int = 1 << 18
+) -> VerifyReport:
+    """Verify entries ``[start, end)`` of the signed tree ``checkpoint`` without reading the others.
+
+    The entries are checked as a segment (seq order, stored leaf hashes, embedded seq and links;
+    the first one's link against the stored leaf hash before it), then folded between the stored
+    subtree roots of ``[0, start)`` and ``[end, size)``: the result must be the signed root, so
+    the entries are exactly those signed (whatever the stored nodes around them hold).
+    """
+    cpu = time.process_time()
+    store = LedgerStore(con)
+    matched: list[int] = []
+    try:
+        if not 0 <= start < end <= checkpoint.size:
+            raise ValueError(f"no slice [{start}, {end}) in a tree of size {checkpoint.size}")
+        result = verify_segment(con, Segment(start, end), batch_rows=batch_rows, prefetch=False)
+        if result.failure is not None:
+            raise result.failure
+        before = store.entry_bytes(start - 1) if start else (b"", ZERO_HASH)
+        if before is None:
+            raise Failure(start - 1, f"entry {start - 1} is missing")
+        if result.first_link != before[1]:
+            raise broken_link(start)
+        left, right = CompactRange.node_ids(start), CompactRange.node_ids(checkpoint.size, end)
+        nodes = store.fetch_nodes(left + right)
+        if any(i not in nodes for i in left + right):
+            raise Failure(None, f"the stored tree has no complete nodes around entries {start}..{end - 1}")
+        tree = CompactRange(start, [nodes[i] for i in left])
+        tree.append_range(result.span)
+        tree.append_range(CompactRange(checkpoint.size, [nodes[i] for i in right], begin=end))
+        if tree.root() != checkpoint.root:
+            raise Failure(start, f"entries {start}..{end - 1} do not hash to the signed checkpoint of size {checkpoint.size}")
+        matched.append(checkpoint.size)
+    except Failure as failure:
+        return VerifyReport(False, start, start, EMPTY_ROOT, first_bad_seq=failure.seq, problem=failure.problem,
+                            cpu_seconds=time.process_time() - cpu)
+    return VerifyReport(True, start, end, checkpoint.root, tuple(matched), entries_checked=end - start,
+                        cpu_seconds=time.process_time() - cpu)
 
 
 def verify_ledger(

@@ -12,6 +12,7 @@ so that an unexpected value can be traced to its file and position.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -45,12 +46,19 @@ VALID_USCCS = "dq_valid_usccs"
 validated (:func:`store_valid_usccs`)."""
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def valid_uscc(code: str) -> bool:
+    """python-stdnum's judgement of one code, remembered: the frames of a night (and the nights of a
+    process) name the same companies again and again."""
+    return bool(uscc.is_valid(code))
+
+
 def store_valid_usccs(cursor: duckdb.DuckDBPyConnection, frame_table: str, columns: list[str]) -> None:
     """Fill :data:`VALID_USCCS` from the ``columns`` of ``frame_table``: a night names few companies
     many times, so each distinct code is judged once, by python-stdnum (GB 32100: 18 characters, the
     check character of the first 17)."""
     codes = cursor.execute(f"SELECT DISTINCT unnest([{', '.join(columns)}]) FROM {frame_table}").fetchall()
-    valid = pa.table({"uscc": pa.array([c for (c,) in codes if c is not None and uscc.is_valid(c)], pa.string())})
+    valid = pa.table({"uscc": pa.array([c for (c,) in codes if c is not None and valid_uscc(c)], pa.string())})
     cursor.register("dq_valid_uscc_codes", valid)
     cursor.execute(f"CREATE OR REPLACE TEMP TABLE {VALID_USCCS} AS SELECT uscc FROM dq_valid_uscc_codes")
     cursor.unregister("dq_valid_uscc_codes")

@@ -124,7 +124,7 @@ def validate_night(
     rows: list[Any] = list(more_results)
     with con.cursor() as cursor:  # the night's own connection stays out of GX's transactions
         create_asof_views(cursor, day)
-        datasource = _warehouse_source(context, cursor)
+        datasource, engine = _warehouse_source(context, cursor)
         for i, (frame, expectations) in enumerate(plans):  # one checkpoint per frame, one frame at a time
             name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite
             table = f"dq_frame_{i}"
@@ -136,13 +136,14 @@ def validate_night(
             suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
             definition = context.validation_definitions.add(gx.ValidationDefinition(
                 name=name, suite=suite,
-                data=datasource.add_query_asset(name=name, query=f"SELECT * FROM {table}").add_batch_definition_whole_table("night")))
+                data=datasource.add_table_asset(name=name, table_name=table).add_batch_definition_whole_table("night")))
             checkpoint = context.checkpoints.add(gx.Checkpoint(
                 name=name, validation_definitions=[definition],
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE,
                                "unexpected_index_column_names": list(SAMPLE_INDEX)},
             ))
             outcome = checkpoint.run()
+            engine.end_transaction()
             cursor.execute(f"DROP TABLE {table}")
             for result in outcome.run_results.values():
                 rows += [_row(day, frame, name, r, paths) for r in result.results]
@@ -161,9 +162,17 @@ class _KeptConnectionEngine(SqlAlchemyExecutionEngine):
             self._connection = self.engine.connect()
         yield self._connection
 
+    def end_transaction(self) -> None:
+        """Close the transaction GX's reads opened: the night's next frame is created on the same
+        connection and must not be rolled back with it."""
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.commit()
 
-def _warehouse_source(context: gx.data_context.AbstractDataContext, cursor: duckdb.DuckDBPyConnection) -> SQLDatasource:
-    """A GX SQL data source whose every query runs on ``cursor`` (a connection of the night's warehouse)."""
+
+def _warehouse_source(context: gx.data_context.AbstractDataContext,
+                      cursor: duckdb.DuckDBPyConnection) -> tuple[SQLDatasource, _KeptConnectionEngine]:
+    """A GX SQL data source whose every query runs on ``cursor`` (a connection of the night's warehouse),
+    and its execution engine."""
     engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool,
                               creator=lambda: duckdb_engine.ConnectionWrapper(cursor))
     datasource = context.data_sources.add_sql(name="warehouse", connection_string="duckdb:///:memory:",
@@ -171,10 +180,11 @@ def _warehouse_source(context: gx.data_context.AbstractDataContext, cursor: duck
     # GX builds its engines from the connection string; this one is handed over instead, as GX caches it
     datasource._engine = engine
     datasource._cached_connection_string = datasource.connection_string
-    datasource._execution_engine = _KeptConnectionEngine(engine=engine)
+    kept = _KeptConnectionEngine(engine=engine, create_temp_table=False)  # the frames are tables: no copy of them
+    datasource._execution_engine = kept
     datasource._cached_execution_engine_kwargs = datasource.dict(
         exclude=datasource._get_exec_engine_excludes(), config_provider=datasource._config_provider, exclude_unset=False)
-    return datasource
+    return datasource, kept
 
 
 def store_results(con: duckdb.DuckDBPyConnection, day: dt.date, rows: list[Any]) -> None:
@@ -200,6 +210,18 @@ def _raised(info: dict) -> str | None:
     return str(nested[0].get("exception_message")) if nested else None
 
 
+def _sample_pairs(outcome: dict) -> list[tuple[Any, dict]]:
+    """Each sampled unexpected value with the record it came from.  GX reads the values and the
+    records' index columns in two queries with no common order, so a value is taken from its own
+    index row (GX puts the expectation's column there, after the index columns) and paired by
+    position only for an expectation over several columns."""
+    wheres = outcome.get("partial_unexpected_index_list") or []
+    own = [[v for k, v in where.items() if k not in SAMPLE_INDEX] for where in wheres]
+    if all(len(values) == 1 for values in own):
+        return [(values[0], where) for values, where in zip(own, wheres, strict=True)]
+    return list(zip(outcome.get("partial_unexpected_list", []), wheres, strict=False))
+
+
 def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str, str]) -> Any:
     config = result.expectation_config  # type: ignore[attr-defined]
     outcome = result.result or {}  # type: ignore[attr-defined]
@@ -208,7 +230,7 @@ def _row(day: dt.date, frame: Frame, suite: str, result: object, paths: dict[str
         raise RuntimeError(f"data quality suite {suite}: {_describe(config)} could not run: {error}")
     sample = [
         {"value": str(value), "file": paths.get(where["src_sha256"], where["src_sha256"]), "pos": int(where["src_pos"])}
-        for value, where in zip(outcome.get("partial_unexpected_list", []), outcome.get("partial_unexpected_index_list", []), strict=False)
+        for value, where in _sample_pairs(outcome)
     ]
     count = outcome.get("unexpected_count")
     share = outcome.get("unexpected_percent")

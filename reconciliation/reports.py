@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -29,45 +30,49 @@ def night_report_dir(home: Path, business_date: dt.date) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class CsvReport:
+    """One contract CSV of a night (OUTPUTS.md): its file, the columns and the table it lists,
+    in a fixed order so that a re-run of the same night writes byte-identical files."""
+
+    file_name: str
+    columns: tuple[str, ...]
+    table: str
+    order_by: str
+
+    def query(self) -> str:
+        """The night's rows (``?`` the night), in the file's order."""
+        return f"SELECT {_select_list(self.columns)} FROM {self.table} t WHERE business_date = ? ORDER BY {self.order_by}"
+
+
+CSV_REPORTS: tuple[CsvReport, ...] = (
+    CsvReport("findings.csv", FINDINGS_COLUMNS, "findings",
+              f"{severity_rank_sql('t.severity')}, t.check_id, t.financing_id NULLS LAST, t.finding_id"),
+    CsvReport("financing_status.csv", STATUS_COLUMNS, "financing_verdicts", f"{verdict_rank_sql('t.verdict')}, t.financing_id"),
+)
+#: How many files :func:`write_csv_reports` writes: each report and its :func:`excel_variant`.
+CSV_REPORT_FILES = 2 * len(CSV_REPORTS)
+
+
 def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date: dt.date,
                       written: Callable[[Path], object] = lambda path: None) -> list[Path]:
-    """Write ``findings.csv`` and ``financing_status.csv`` of a night, and beside each its
-    :func:`excel_variant`; return their paths (``written`` is called with each as it is done).
-
-    Rows are in a fixed order (gravest first, then by id) so that a re-run of the same
-    night writes byte-identical files.  Temporary ``*.part`` files a killed run left under
-    ``reports/`` are removed first.
+    """Write every :data:`CSV_REPORTS` file of a night (``findings.csv``, ``financing_status.csv``),
+    then beside each its :func:`excel_variant`; return their paths (``written`` is called with each
+    as it is done).  Temporary ``*.part`` files a killed run left under ``reports/`` are removed first.
     """
     for stale in (home / "reports").glob("*/*.part"):  # left by a killed run; one night runs at a time
         stale.unlink()
     folder = night_report_dir(home, business_date)
-    findings = folder / "findings.csv"
-    status = folder / "financing_status.csv"
-    _copy(
-        con,
-        f"SELECT {_select_list(FINDINGS_COLUMNS)} FROM findings t WHERE business_date = ? "
-        f"ORDER BY {severity_rank_sql('t.severity')}, t.check_id, t.financing_id NULLS LAST, t.finding_id",
-        business_date,
-        findings,
-    )
-    written(findings)
-    _copy(
-        con,
-        f"SELECT {_select_list(STATUS_COLUMNS)} FROM financing_verdicts t WHERE business_date = ? "
-        f"ORDER BY {verdict_rank_sql('t.verdict')}, t.financing_id",
-        business_date,
-        status,
-    )
-    written(status)
-    paths = [findings, status]
-    for path in (findings, status):
+    paths = []
+    for report in CSV_REPORTS:
+        path = folder / report.file_name
+        _copy(con, report.query(), business_date, path)
+        written(path)
+        paths.append(path)
+    for path in list(paths):
         paths.append(excel_variant(path))
         written(paths[-1])
     return paths
-
-
-#: How many files :func:`write_csv_reports` writes (a CSV and its twin for findings and verdicts).
-CSV_REPORT_FILES = 4
 
 
 EXCEL_SUFFIX = "_excel"

@@ -21,7 +21,7 @@ import duckdb
 
 from warehouse.asof import ASOF_VERSION, CHILD_OF, children_sql, install_asof_macros, latest_versions_sql
 from warehouse.registry import Table, create_table, duckdb_type, insert_row
-from warehouse.results import ASOF_PROGRESS
+from warehouse.results import ASOF_PROGRESS, NIGHT_DIGESTS
 from warehouse.schemas import NATURAL_KEYS, SCHEMAS
 from warehouse.transactions import transaction
 
@@ -72,17 +72,50 @@ def state_table(name: str) -> str:
 
 NightDigests = dict[str, dict[dt.date, tuple[int, int]]]
 """Per table, per night: the count of rows and the XOR of the hashes of their lineage."""
+_DIGESTED = (*SCHEMAS, "files")
+
+
+def _lineage(name: str) -> str:
+    return "business_date, sha256, seq" if name == "files" else "business_date, src_sha256, src_pos"
+
+
+def forget_night_digests(con: duckdb.DuckDBPyConnection, night: dt.date) -> None:
+    """Drop the stored digests of ``night``, whose rows are being replaced (:meth:`warehouse.connection.Warehouse.clear_night`)."""
+    con.execute(f"DELETE FROM {NIGHT_DIGESTS.name} WHERE business_date = ?", [night])
+
+
+def _store_digests(con: duckdb.DuckDBPyConnection, nights: Sequence[dt.date] | None) -> None:
+    """Compute and store the digests of ``nights`` (every night: ``None``) from their rows, one scan a table."""
+    where = "" if nights is None else "WHERE business_date BETWEEN $lo AND $hi AND list_contains($nights, business_date)"
+    params = {} if nights is None else {"lo": min(nights), "hi": max(nights), "nights": list(nights)}
+    for name in _DIGESTED:
+        con.execute(f"INSERT INTO {NIGHT_DIGESTS.name} BY NAME SELECT '{name}' AS table_name, business_date, count(*) AS rows, "
+                    f"bit_xor(hash({_lineage(name)})) AS digest FROM {name} {where} GROUP BY business_date", params)
 
 
 def night_digests(con: duckdb.DuckDBPyConnection, up_to: dt.date) -> NightDigests:
-    """What the state rests on, night by night up to ``up_to`` (one scan of the lineage columns):
-    the typed tables' rows (night, file, position) and the file register's delivery order."""
-    digests: NightDigests = {}
-    for name in [*SCHEMAS, "files"]:
-        lineage = "business_date, sha256, seq" if name == "files" else "business_date, src_sha256, src_pos"
-        rows = con.execute(f"SELECT business_date, count(*), bit_xor(hash({lineage})) FROM {name} "
-                           "WHERE business_date <= ? GROUP BY business_date", [up_to]).fetchall()
-        digests[name] = {night: (count, xor) for night, count, xor in rows}
+    """What the state rests on, night by night up to ``up_to``: the typed tables' rows (night, file,
+    position) and the file register's delivery order.  Each night's digests are computed once, from
+    that night's rows only, and stored (``night_digests``); clearing a night's rows forgets them, so
+    a restated or re-read night gets new ones.  On doubt -- a table holding another number of rows
+    than its stored digests count (rows added or removed some other way) -- every night is computed
+    again from every row."""
+    create_table(con, NIGHT_DIGESTS)
+    stored = con.execute(f"SELECT table_name, business_date, rows, digest FROM {NIGHT_DIGESTS.name}").fetchall()
+    counted = {name: sum(n for t, _, n, _ in stored if t == name) for name in _DIGESTED}
+    if any(con.execute(f"SELECT count(*) FROM {name}").fetchone() != (counted[name],) for name in _DIGESTED):
+        con.execute(f"DELETE FROM {NIGHT_DIGESTS.name}")
+        _store_digests(con, None)
+    else:
+        have = {night for _, night, _, _ in stored}
+        missing = sorted({night for (night,) in con.execute("SELECT DISTINCT business_date FROM files").fetchall()} - have)
+        if missing:
+            _store_digests(con, missing)
+    digests: NightDigests = {name: {} for name in _DIGESTED}
+    for name, night, count, xor in con.execute(
+        f"SELECT table_name, business_date, rows, digest FROM {NIGHT_DIGESTS.name} WHERE business_date <= ?", [up_to]
+    ).fetchall():
+        digests[name][night] = (count, xor)
     return digests
 
 

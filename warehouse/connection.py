@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from warehouse.asof_state import forget_night_digests
 from warehouse.migrations import migrate, refuse_newer
 from warehouse.schemas import SCHEMAS
 from warehouse.transactions import transaction
@@ -79,6 +80,7 @@ class Warehouse:
         names = tables if tables is not None else [*SCHEMAS, "quarantine", "files"]
         for name in names:
             self.con.execute(f"DELETE FROM {name} WHERE business_date = ?", [business_date])
+        forget_night_digests(self.con, business_date)
 
     def append(self, table: str, data: pa.RecordBatch | pa.Table) -> None:
         """Append Arrow rows to a table, column by column name (their order does not matter)."""

@@ -31,6 +31,7 @@ _DUCK_TYPES = {
     pa.string(): "VARCHAR",
     JSON: "JSON",
     pa.int64(): "BIGINT",
+    pa.uint64(): "UBIGINT",  # hashes (DuckDB's hash())
     pa.int32(): "INTEGER",
     pa.int16(): "SMALLINT",
     pa.float64(): "DOUBLE",  # shares and ratios only: money is integer fen or decimal, never a float

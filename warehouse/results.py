@@ -47,6 +47,29 @@ ASOF_PROGRESS = Table(
     "One row: how far the as-of state kept night by night (warehouse.asof_state) has been built.",
 )
 
+NIGHT_DIGESTS = Table(
+    "night_digests",
+    (
+        Column("table_name", VARCHAR, False, "a typed table, or files"),
+        Column("business_date", DATE, False),
+        Column("rows", BIGINT, False, "the night's rows in the table"),
+        Column("digest", pa.uint64(), False, "the XOR of the hashes of their lineage (night, file, position)"),
+    ),
+    "What the as-of state rests on, night by night (warehouse.asof_state.night_digests): computed once for a "
+    "night's rows, forgotten when they are cleared (a restated or re-read night).",
+)
+LEDGER_AUDIT = Table(
+    "ledger_audit",
+    (
+        Column("verified_size", BIGINT, False, "the signed tree size the last nightly gate verified the ledger up to: "
+               "the next gate re-hashes the entries from there"),
+        Column("lap_size", BIGINT, False, "the running lap of the rotating slice re-hashes entries [0, lap_size)"),
+        Column("lap_next", BIGINT, False, "where the next night's slice starts (lap_size: the lap is done)"),
+        Column("checked_at", pa.timestamp("s"), False, "UTC"),
+    ),
+    "One row: how far the nightly integrity gate (integration.audit.night_gate) has verified the ledger.",
+)
+
 # ---- ledger (ledger.schema) ---------------------------------------------------------------
 LEDGER_ENTRIES = Table(
     "ledger_entries",
@@ -409,6 +432,16 @@ FINDING_DISPOSITIONS = Table(
     ),
     "Each night's worklist state of every finding, folded from the trail.",
 )
+FINDING_AGES = Table(
+    "finding_ages",
+    (
+        Column("finding_id", VARCHAR, False),
+        Column("age_nights", INTEGER, False, "the nights it was found on, up to last_night"),
+        Column("last_night", DATE, False, "the last night it was found on"),
+    ),
+    "Every finding's age in nights, kept night by night (dispositions.effective): its rows up to the "
+    "latest last_night counted.",
+)
 NIGHT_ACTED = Table(
     "night_acted",
     tuple(Column(c.name, c.type) for c in FINDING_DISPOSITIONS.columns if c.name not in ("business_date", "age_nights")),
@@ -419,7 +452,8 @@ NIGHT_ACTED = Table(
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
     FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
-    ASOF_PROGRESS, JUDGED_NIGHTS,
+    FINDING_AGES,
+    ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""
 

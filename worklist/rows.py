@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import duckdb
 
@@ -41,7 +41,34 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
-class FindingRow:
+class FinancingFacts:
+    """What a report shows of the financing beside a finding or a verdict: bank, product, parties
+    with their names, amount (:data:`_FACTS_SQL` reads them in this order)."""
+
+    bank_code: str
+    product: str
+    applicant_uscc: str
+    applicant_name: str
+    debtor_uscc: str
+    debtor_name: str
+    amount_fen: int | None
+
+    @property
+    def bank_name(self) -> str:
+        """The lending bank's name (class), or ``""``."""
+        return bank_name(self.bank_code)
+
+
+#: :class:`FinancingFacts`' columns, read from a financing's verdict ``v`` and the party names
+#: ``a`` (applicant) and ``b`` (debtor) that :data:`_PARTY_JOINS` joins.
+_FACTS_SQL = """coalesce(v.bank_code, ''), coalesce(v.product, ''), coalesce(v.applicant_uscc, ''), coalesce(a.name, ''),
+                   coalesce(v.debtor_uscc, ''), coalesce(b.name, ''), v.financed_amount_fen"""
+_PARTY_JOINS = """LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
+            LEFT JOIN party_names b ON b.uscc = v.debtor_uscc"""
+
+
+@dataclass(frozen=True)
+class FindingRow(FinancingFacts):
     """One finding as the report shows it."""
 
     finding_id: str
@@ -54,13 +81,6 @@ class FindingRow:
     check_id: str
     category: str
     financing_id: str
-    bank_code: str
-    product: str
-    applicant_uscc: str
-    applicant_name: str
-    debtor_uscc: str
-    debtor_name: str
-    amount_fen: int | None
     voucher_id: str
     invoice_no: str
     bill_ref: str
@@ -70,34 +90,17 @@ class FindingRow:
     first_seen_date: dt.date
     sources: tuple[SourceRef, ...] = field(default=())
 
-    @property
-    def bank_name(self) -> str:
-        """The lending bank's name (class), or ``""``."""
-        return bank_name(self.bank_code)
-
 
 @dataclass(frozen=True)
-class VerdictRow:
+class VerdictRow(FinancingFacts):
     """One financing's verdict of the night."""
 
     financing_id: str
     verdict: str
     check_ids: str
-    bank_code: str
-    product: str
-    applicant_uscc: str
-    applicant_name: str
-    debtor_uscc: str
-    debtor_name: str
-    amount_fen: int | None
     status: str
     verdict_since: dt.date
     findings: int
-
-    @property
-    def bank_name(self) -> str:
-        """The lending bank's name (class), or ``""``."""
-        return bank_name(self.bank_code)
 
 
 def _latest_row(table: str, column: str) -> str:
@@ -140,25 +143,23 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
     parties' names and the source records unless ``detailed`` (a summary's counts need neither)."""
     create_party_names(con, business_date, _FINDING_PARTIES if detailed else "SELECT NULL")
     rows = con.execute(
-        f"""SELECT f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
+        f"""SELECT {_FACTS_SQL}, f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
                    coalesce(d.assignee, ''), coalesce(d.reason_code, ''), coalesce(d.comment, ''),
-                   f.check_id, f.category, coalesce(f.financing_id, ''), coalesce(v.bank_code, ''),
-                   coalesce(v.product, ''), coalesce(v.applicant_uscc, ''), coalesce(a.name, ''),
-                   coalesce(v.debtor_uscc, ''), coalesce(b.name, ''), v.financed_amount_fen,
-                   coalesce(f.voucher_id, ''), coalesce(f.invoice_no, ''), coalesce(f.bill_ref, ''),
-                   coalesce(f.waybill_no, ''), f.detail, coalesce(f.evidence, ''), f.first_seen_date
+                   f.check_id, f.category, coalesce(f.financing_id, ''), coalesce(f.voucher_id, ''),
+                   coalesce(f.invoice_no, ''), coalesce(f.bill_ref, ''), coalesce(f.waybill_no, ''),
+                   f.detail, coalesce(f.evidence, ''), f.first_seen_date
             FROM findings f
             LEFT JOIN financing_verdicts v ON v.business_date = f.business_date AND v.financing_id = f.financing_id
             LEFT JOIN finding_dispositions d ON d.business_date = f.business_date AND d.finding_id = f.finding_id
-            LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
-            LEFT JOIN party_names b ON b.uscc = v.debtor_uscc
+            {_PARTY_JOINS}
             WHERE f.business_date = ?
             ORDER BY {severity_rank_sql("f.severity")}, v.bank_code IS NULL, v.bank_code, f.check_id,
                      f.financing_id, f.finding_id""",
         [business_date],
     ).fetchall()
     sources = _sources(con, business_date) if detailed else {}
-    return [FindingRow(*row, sources=sources.get(row[0], ())) for row in rows]  # type: ignore[misc]
+    facts = len(fields(FinancingFacts))
+    return [FindingRow(*row, sources=sources.get(row[facts], ())) for row in rows]  # type: ignore[misc]
 
 
 #: The financings the exception report lists (docs/WORKLIST.md, "What the reports list"): held
@@ -181,12 +182,10 @@ def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before
     con.execute(_LISTED, [business_date, before, [v.value for v in Verdict if v.held]])
     create_party_names(con, business_date, "SELECT unnest([applicant_uscc, debtor_uscc]) FROM listed_verdicts")
     rows = con.execute(
-        f"""SELECT v.financing_id, v.verdict, v.check_ids, coalesce(v.bank_code, ''), coalesce(v.product, ''),
-                   coalesce(v.applicant_uscc, ''), coalesce(a.name, ''), coalesce(v.debtor_uscc, ''),
-                   coalesce(b.name, ''), v.financed_amount_fen, coalesce(v.status, ''), v.verdict_since, v.findings
+        f"""SELECT {_FACTS_SQL}, v.financing_id, v.verdict, v.check_ids, coalesce(v.status, ''), v.verdict_since,
+                   v.findings
             FROM listed_verdicts v
-            LEFT JOIN party_names a ON a.uscc = v.applicant_uscc
-            LEFT JOIN party_names b ON b.uscc = v.debtor_uscc
+            {_PARTY_JOINS}
             ORDER BY {verdict_rank_sql("v.verdict")}, v.financing_id"""
     ).fetchall()
     return [VerdictRow(*row) for row in rows]

@@ -63,6 +63,18 @@ def _sources(row: FindingRow) -> str:
     return "; ".join(f"{s.document}: {s.rel_path} #{s.position} ({s.archive_path})" for s in row.sources)
 
 
+#: The financing beside a finding or a verdict (:class:`worklist.rows.FinancingFacts`), the same
+#: columns in both sheets.
+FINANCING_COLUMNS: tuple[Column, ...] = (
+    Column("银行 Bank", "text", lambda f: f.bank_name),
+    Column("银行代码 Bank code", "text", lambda f: f.bank_code),
+    Column("产品 Product", "text", lambda f: f.product),
+    Column("申请人 Applicant", "text", lambda f: f.applicant_name, 30),
+    Column("申请人代码 Applicant USCC", "text", lambda f: f.applicant_uscc),
+    Column("债务人 Debtor", "text", lambda f: f.debtor_name, 30),
+    Column("债务人代码 Debtor USCC", "text", lambda f: f.debtor_uscc),
+    Column("融资金额 Amount", "money", lambda f: f.amount_fen),
+)
 ACTION_HEADER, ASSIGN_HEADER, REASON_HEADER, COMMENT_HEADER, ID_HEADER = (
     "操作 Action", "指派给 Assign to", "原因代码 Reason code", "备注 Comment", "问题编号 Finding id")
 FINDING_COLUMNS: tuple[Column, ...] = (
@@ -77,14 +89,7 @@ FINDING_COLUMNS: tuple[Column, ...] = (
     Column("检查 Check", "text", lambda r: r.check_id),
     Column("类别 Category", "text", lambda r: r.category),
     Column("融资编号 Financing", "text", lambda r: r.financing_id),
-    Column("银行 Bank", "text", lambda r: r.bank_name),
-    Column("银行代码 Bank code", "text", lambda r: r.bank_code),
-    Column("产品 Product", "text", lambda r: r.product),
-    Column("申请人 Applicant", "text", lambda r: r.applicant_name, 30),
-    Column("申请人代码 Applicant USCC", "text", lambda r: r.applicant_uscc),
-    Column("债务人 Debtor", "text", lambda r: r.debtor_name, 30),
-    Column("债务人代码 Debtor USCC", "text", lambda r: r.debtor_uscc),
-    Column("融资金额 Amount", "money", lambda r: r.amount_fen),
+    *FINANCING_COLUMNS,
     Column("凭证 Voucher", "text", lambda r: r.voucher_id),
     Column("发票 Invoice", "text", lambda r: r.invoice_no),
     Column("票据 Bill", "text", lambda r: r.bill_ref),
@@ -100,14 +105,7 @@ VERDICT_COLUMNS: tuple[Column, ...] = (
     Column("结论 Verdict", "text", lambda v: label(VERDICT_LABELS, v.verdict)),
     Column("问题数 Findings", "int", lambda v: v.findings),
     Column("检查 Checks", "wrap", lambda v: v.check_ids, 50),
-    Column("银行 Bank", "text", lambda v: v.bank_name),
-    Column("银行代码 Bank code", "text", lambda v: v.bank_code),
-    Column("产品 Product", "text", lambda v: v.product),
-    Column("申请人 Applicant", "text", lambda v: v.applicant_name, 30),
-    Column("申请人代码 Applicant USCC", "text", lambda v: v.applicant_uscc),
-    Column("债务人 Debtor", "text", lambda v: v.debtor_name, 30),
-    Column("债务人代码 Debtor USCC", "text", lambda v: v.debtor_uscc),
-    Column("融资金额 Amount", "money", lambda v: v.amount_fen),
+    *FINANCING_COLUMNS,
     Column("融资状态 Status", "text", lambda v: v.status),
     Column("结论起始 Verdict since", "date", lambda v: v.verdict_since),
 )

@@ -35,6 +35,11 @@ def amount_ceiling(fen: int) -> Iterator[None]:
     finally:
         _CEILING.reset(token)
 
+def ceiling() -> int:
+    """The plausibility ceiling of one money amount in force (:func:`amount_ceiling`)."""
+    return _CEILING.get()
+
+
 Convert = Callable[[str, str | None], T]
 """A field's type: ``(name, text)`` → typed value (``None`` when empty), raising :class:`BadRecord`."""
 _REMEMBERED = 1 << 16

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.parsers import fields as F
+from connectors.parsers import vectorized as V
 from connectors.parsers.base import BadRecord
 from connectors.parsers.layout import Field, XmlLayout, joined, total
 from foundation import values
@@ -246,3 +247,21 @@ ENDORSEMENT = XmlLayout(
         Field("endorsee_uscc", "Endrsee/CmonId", F.ident),
     ),
 )
+
+
+#: The vectorized form of each field type above (:mod:`connectors.parsers.vectorized`), for the
+#: columnar path (:mod:`connectors.parsers.xmlcolumns`); the Python converters stay the definition.
+VECTORIZED: dict[Any, V.Vector] = {
+    **V.SHARED,
+    _text: V.text,
+    _time: V.compact_time,
+    _quantity: V.decimal(QTY),
+    _price: V.decimal(PRICE),
+    _tax_rate: V.tax_rate(RATE),
+    _invoice_no: V.identifier(F.INVOICE_NO),
+    _invoice_time: V.invoice_time,
+    _iso_date: V.iso_date,
+    _rate: V.decimal(RATE),
+    _cd_no: V.identifier(F.CD_NO),
+    _waybill_status: V.choice(WAYBILL_STATUSES),
+}

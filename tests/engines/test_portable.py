@@ -136,3 +136,23 @@ def test_a_cte_read_twice_is_materialised_before_the_statement() -> None:
     assert [(a.kind, a.name) for a in actions] == [("table", "_cte_t_e"), ("table", "t")]
     assert actions[0].sql == "SELECT DISTINCT a, b FROM files"
     assert "FROM _cte_t_e AS e WHERE a IN (SELECT b FROM _cte_t_e AS e)" in actions[1].sql
+
+
+def test_an_exists_in_a_lambdas_array_becomes_a_column_before_it_not_a_lateral_count() -> None:
+    """Spark plans a projected EXISTS as a hash existence join; a lateral count with non-equality
+    correlations is a nested-loop join over every outer row (BILL_EXCHANGE_CONFLICT at 1M)."""
+    (sql,) = _translate(
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT DISTINCT f.financing_id, list_filter([CASE WHEN f.value_date > DATE '2026-01-01' "
+        "AND EXISTS (SELECT 1 FROM files d WHERE d.rel_path = f.asset_ref AND d.business_date <> f.value_date) THEN 'x' END], "
+        "lambda x: x IS NOT NULL) AS reasons FROM financings f",
+    )
+    assert sql == (
+        "SELECT DISTINCT financing_id, reasons FROM (SELECT EXISTS(SELECT 1 FROM files AS d WHERE d.rel_path = f.asset_ref "
+        "AND d.business_date <> f.value_date) AS _exists0, f.financing_id, "
+        "FILTER(ARRAY(CASE WHEN f.value_date > CAST('2026-01-01' AS DATE) AND _exists0 THEN 'x' END), x -> NOT x IS NULL) AS reasons "
+        "FROM financings AS f) AS _lca0")
+    (where,) = _translate(  # not in a projection: the lateral count
+        "CREATE OR REPLACE TEMP TABLE t AS SELECT f.financing_id FROM financings f "
+        "WHERE len(list_filter([EXISTS (SELECT 1 FROM files d WHERE d.rel_path = f.asset_ref)], lambda x: x)) > 0",
+    )
+    assert "CROSS JOIN LATERAL (SELECT COUNT(*) AS a0 FROM files AS d WHERE d.rel_path = f.asset_ref) AS _lateral0" in where

@@ -81,7 +81,8 @@ def test_dagster_webserver_loads_workspace(tmp_path):
         repo = payload["data"]["repositoriesOrError"]["nodes"][0]
         assert NIGHTLY_JOB_NAME in {j["name"] for j in repo["jobs"]}
         assert repo["schedules"] == [
-            {"name": "nightly_reconciliation_schedule", "cronSchedule": "30 3 * * *", "executionTimezone": "Asia/Shanghai"}
+            {"name": "nightly_reconciliation_schedule", "cronSchedule": "30 3 * * *", "executionTimezone": "Asia/Shanghai"},
+            {"name": "scf_verify_schedule", "cronSchedule": "0 12 * * 0", "executionTimezone": "Asia/Shanghai"},
         ]
         served = {"/".join(a["assetKey"]["path"]): a["partitionDefinition"]["type"] for a in repo["assetNodes"]}
         assert served == {key: "TIME_WINDOW" for key in ASSETS}
@@ -169,7 +170,7 @@ def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_pa
         [repo] = _gql(port, AUTOMATION)["repositoriesOrError"]["nodes"]
         assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
             "nightly_arrival_sensor": "RUNNING", "nightly_failure_sensor": "RUNNING"}
-        assert [s["scheduleState"]["status"] for s in repo["schedules"]] == ["RUNNING"]
+        assert [s["scheduleState"]["status"] for s in repo["schedules"]] == ["RUNNING", "RUNNING"]
         keys = [str(d) for d in SIM_NIGHTS[:3]]
         launched = _gql(port, BACKFILL, params={"partitionNames": keys,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]})

@@ -113,7 +113,7 @@ def test_the_daemon_runs_an_sftp_night_alerts_on_a_failed_one_and_keeps_its_stat
         history = [(r["runId"], r["status"]) for r in _runs(port)]
     with dagster_dev(home, None) as port:  # the operator restarts the daemon and the UI
         assert _automation_states(port) == {"nightly_arrival_sensor": "STOPPED", "nightly_failure_sensor": "RUNNING",
-                                            "nightly_reconciliation_schedule": "RUNNING"}
+                                            "nightly_reconciliation_schedule": "RUNNING", "scf_verify_schedule": "RUNNING"}
         assert [(r["runId"], r["status"]) for r in _runs(port)] == history
     assert len(list((home / "alerts").glob("*.json"))) == 1, "one alert for the one failed run"
 

@@ -80,3 +80,34 @@ def test_findings_engine_is_duckdb_unless_configured_and_validated(tmp_path, mon
     (tmp_path / "scf.toml").write_text('[findings]\nengine = "trino"\n', "utf-8")
     with pytest.raises(ConfigError, match="engine.*'trino' is not one of duckdb, spark"):
         load_settings(tmp_path)
+
+
+def test_spark_settings_have_defaults_are_validated_and_reach_the_spark_judge(tmp_path, monkeypatch):
+    from engines import spark
+    from engines.config import SparkSettings
+    from integration.resources import ScfHome
+
+    monkeypatch.delenv("SCF_INBOX", raising=False)
+    assert load_settings(tmp_path).spark == SparkSettings()
+    (tmp_path / "scf.toml").write_text(
+        '[findings]\nengine = "spark"\n[spark]\nmaster = "local[*]"\ndriver_memory = "6g"\nexecutor_memory = "8G"\n'
+        'shuffle_partitions = 32\nlocal_dir = "spark-scratch"\nmaterialize = "disk"\n', "utf-8")  # fmt: skip
+    expected = SparkSettings("local[*]", "6g", "8G", 32, tmp_path.resolve() / "spark-scratch", "disk")
+    assert load_settings(tmp_path).spark == expected
+    asked = []
+    monkeypatch.setattr(spark, "spark_session", lambda settings: asked.append(settings) or "a session")
+    judge = ScfHome(home=str(tmp_path)).judge()
+    assert asked == [expected] and isinstance(judge, spark.SparkJudge) and judge.settings == expected
+    for line, reason in [
+        ('driver_memory = "6GB"', "driver_memory.*'6GB' is not a JVM size"),
+        ('executor_memory = "256m"', "executor_memory.*below the 450m"),
+        ('master = "local[0]"', "master.*is not a Spark master"),
+        ("shuffle_partitions = 0", "shuffle_partitions.*0 is not between 1 and 100000"),
+        ('materialize = "memory"', "materialize.*'memory' is not one of checkpoint, disk, cache"),
+        ('local_dir = ""', "local_dir.*is empty"),
+        ('driver_memory = 6', "driver_memory.*must be a string"),
+        ('memory = "6g"', "unknown key"),
+    ]:
+        (tmp_path / "scf.toml").write_text(f"[spark]\n{line}\n", "utf-8")
+        with pytest.raises(ConfigError, match=rf"\[spark\] .*{reason}"):
+            load_settings(tmp_path)

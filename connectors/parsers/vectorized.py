@@ -1,0 +1,169 @@
+"""Vectorized forms of the field converters of :mod:`connectors.parsers.fields`: a column of raw
+texts becomes a typed column and a mask of the rows the vectorized form decided.
+
+Each form accepts only the plain, common spelling of its type (``1234.56`` for money, ``0.13``
+or ``13%`` for a rate, ASCII digits for times …) and converts it with pyarrow compute kernels;
+a row it does not accept (an empty required field, a sign, surrounding whitespace, a control
+character, a value beyond the ceiling, a calendar date that does not exist …) is left to the
+Python converter, which stays the one definition of the type (the oracle) and writes the exact
+quarantine record.  So a form may refuse more than the Python converter does, never accept a
+text the Python converter would read differently (``tests/connectors/test_xmlcolumns.py``).
+An empty text (the field is absent or empty) gives null, as the Python converters give ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.parsers import fields as F
+from foundation import values
+
+Vector = Callable[[pa.StringArray, pa.DataType], tuple[pa.Array, pa.BooleanArray]]
+"""A vectorized converter: (texts, the column's Arrow type) → (typed column, decided mask)."""
+
+#: Every character ``str.strip`` removes (Python's whitespace, outside the ASCII controls too).
+_SPACE = "".join(f"\\x{{{c:x}}}" for c in range(0x10000) if chr(c).isspace())
+#: The control characters :func:`foundation.values.check_text` refuses, and tab and line breaks
+#: (allowed in free text, but the fast path leaves any text holding one to the Python converter).
+_CONTROL = "\\x00-\\x1f\\x7f"
+_TEXT = f"^[^{_SPACE}{_CONTROL}](?:[^{_CONTROL}]*[^{_SPACE}{_CONTROL}])?$"
+"""A free text the Python converter keeps as it is: no surrounding whitespace, no control character."""
+_IDENTIFIER = "^[!-~]+$"
+"""An identifier :func:`foundation.values.normalise_identifier` keeps as it is: printable ASCII, no space."""
+
+
+def _empty(texts: pa.StringArray) -> pa.BooleanArray:
+    return pc.equal(pc.binary_length(texts), 0)
+
+
+def _matches(texts: pa.StringArray, pattern: str) -> pa.BooleanArray:
+    return pc.fill_null(pc.match_substring_regex(texts, pattern), False)
+
+
+def _typed(texts: pa.StringArray, ok: pa.BooleanArray, converted: pa.Array, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """``converted`` (cast to ``dtype``) where the text is not empty, null where it is; ``ok`` or empty decided."""
+    empty = _empty(texts)
+    typed = pc.if_else(empty, pa.scalar(None, dtype), converted.cast(dtype))
+    return typed, pc.or_(empty, ok)
+
+
+def _cast_where(texts: pa.StringArray, ok: pa.BooleanArray, dtype: pa.DataType) -> pa.Array:
+    """``texts`` cast to ``dtype`` where ``ok`` (the others are nulled first, so they cannot fail the cast)."""
+    return pc.if_else(ok, texts, pa.scalar(None, pa.string())).cast(dtype)
+
+
+def text(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.text`: kept as delivered when it needs no stripping and is bounded."""
+    ok = pc.and_(_matches(texts, _TEXT), pc.less_equal(pc.utf8_length(texts), values.MAX_TEXT_CHARS))
+    return _typed(texts, ok, texts, dtype)
+
+
+def ident(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.ident`: printable ASCII without spaces, bounded."""
+    ok = pc.and_(_matches(texts, _IDENTIFIER), pc.less_equal(pc.utf8_length(texts), values.MAX_TEXT_CHARS))
+    return _typed(texts, ok, texts, dtype)
+
+
+def identifier(pattern: re.Pattern[str]) -> Vector:
+    """:func:`connectors.parsers.fields.identifier` with ``pattern``: a required identifier matching it."""
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        ok = pc.and_(_matches(texts, _IDENTIFIER), _matches(texts, f"^(?:{pattern.pattern})$"))
+        return pc.if_else(ok, texts, pa.scalar(None, pa.string())).cast(dtype), ok
+
+    return convert
+
+
+def choice(allowed: frozenset[str]) -> Vector:
+    """:func:`connectors.parsers.fields.choice` (optional): one of ``allowed``, as delivered."""
+    codes = pa.array(sorted(allowed), pa.string())
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        return _typed(texts, pc.is_in(texts, value_set=codes), texts, dtype)
+
+    return convert
+
+
+_FEN = pa.decimal128(values.MAX_AMOUNT_DIGITS + 2, 2)
+_MONEY = f"^-?[0-9]{{1,{values.MAX_AMOUNT_DIGITS}}}(?:\\.[0-9]{{1,2}})?$"
+"""A plain money amount (a leading minus at most): at most :data:`~foundation.values.MAX_AMOUNT_DIGITS` whole digits, at most
+two decimals (what :func:`foundation.values.parse_fen` reads as ``whole * 100 + fen``)."""
+
+
+def fen(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.fen`: integer fen within the plausibility ceiling in force."""
+    plain = _matches(texts, _MONEY)
+    amount = pc.multiply(_cast_where(texts, plain, _FEN), pa.scalar(100, pa.decimal128(3, 0))).cast(pa.int64())
+    ok = pc.fill_null(pc.and_(plain, pc.less_equal(pc.abs(amount), F.ceiling())), False)
+    return _typed(texts, ok, amount, dtype)
+
+
+def _number_pattern(whole: int, scale: int, suffix: str = "", sign: str = "-?") -> str:
+    return f"^{sign}[0-9]{{1,{whole}}}(?:\\.[0-9]{{1,{scale}}})?{suffix}$"
+
+
+def decimal(number: pa.Decimal128Type) -> Vector:
+    """:func:`connectors.parsers.fields.decimal` into ``number``: a plain number (a leading minus at most) that fits it exactly."""
+    pattern = _number_pattern(number.precision - number.scale, number.scale)
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        ok = _matches(texts, pattern)
+        return _typed(texts, ok, _cast_where(texts, ok, number), dtype)
+
+    return convert
+
+
+def tax_rate(rate: pa.Decimal128Type) -> Vector:
+    """:func:`foundation.values.parse_tax_rate` into ``rate``: ``0.13`` as a plain number, ``13%`` as
+    a percentage below 100 (its digits read at two decimal places less: the same scaled integer)."""
+    plain = decimal(rate)
+    percent_pattern = _number_pattern(2, rate.scale - 2, "%", sign="")
+    percent_type = pa.decimal128(rate.precision, rate.scale - 2)
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        number, ok = plain(texts, dtype)
+        percent = _matches(texts, percent_pattern)
+        hundredths = _cast_where(pc.utf8_slice_codeunits(texts, 0, -1), percent, percent_type).view(rate).cast(dtype)
+        return pc.if_else(percent, hundredths, number), pc.or_(ok, percent)
+
+    return convert
+
+
+def integer(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.integer`: ASCII digits, at most nine (always within 32 bits)."""
+    ok = _matches(texts, "^[0-9]{1,9}$")
+    return _typed(texts, ok, _cast_where(texts, ok, pa.int64()), dtype)
+
+
+def timestamp(*forms: tuple[str, str]) -> Vector:
+    """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text that
+    does not give back the same text when the time is formatted again (a day that does not exist …)
+    is left to the Python converter."""
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        times, decided = pa.nulls(len(texts), pa.timestamp("s")), pa.repeat(False, len(texts))
+        for pattern, codes in forms:
+            shaped = _matches(texts, pattern)
+            parsed = pc.strptime(pc.if_else(shaped, texts, pa.scalar(None, pa.string())), codes, unit="s", error_is_null=True)
+            same = pc.fill_null(pc.equal(pc.strftime(parsed, codes), texts), False)
+            times, decided = pc.if_else(same, parsed, times), pc.or_(decided, same)
+        return _typed(texts, decided, times, dtype)
+
+    return convert
+
+
+_DATE = ("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d")
+invoice_time = timestamp(("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"), _DATE)
+""":func:`foundation.values.parse_invoice_time`: a time, or a bare date (its midnight)."""
+compact_time = timestamp(("^[0-9]{14}$", "%Y%m%d%H%M%S"))
+""":func:`foundation.values.parse_compact_datetime`."""
+iso_date = timestamp(_DATE)
+""":func:`foundation.values.parse_iso_date` in its plain form."""
+
+#: The vectorized form of the shared field converters (the layouts add their own, :data:`connectors.parsers.layouts.VECTORIZED`).
+SHARED: dict[Any, Vector] = {F.fen: fen, F.ident: ident, F.integer: integer}
