@@ -170,7 +170,7 @@ def judge_night(
 
     def narrow_night(refresh: Refresh) -> None:
         night_scope.append(decide(con, business_date, refresh, state_night, digest, in_force, full=full))
-        narrow(con, night_scope[0])
+        narrow(con, night_scope[0], catalogue)
 
     run.asof_build = str(open_night(con, business_date, params, catalogue, full=full, narrow=narrow_night))
     run.scope = night_scope[0]

@@ -2,11 +2,12 @@
 
 Night D judges only the financings whose evidence changed since the previous night judged, P
 (``sql/_scope.sql``: new or restated, a new version of a record their checks read, a ledger refusal
-changed, a finding that was pending or carried P's date, an evidence window open, a ring of
-circular trade), closed over the keys financings share (``sql/_scope_closure.sql``): the checks
-read the *judged* financings (``judged_financings``: the live ones of ``_prelude.sql``), the
-findings and matches of the *kept* ones are tonight's, and every other financing's findings and
-matches are P's, carried unchanged.  Its verdict is recomputed from them as every night.
+changed, a finding of P of a check whose rows change with the night alone (:func:`dated_checks`:
+pending evidence, the night's date in the text), a ring of circular trade), closed over the keys
+financings share (``sql/_scope_closure.sql``): the checks read the *judged* financings
+(``judged_financings``: the live ones of ``_prelude.sql``), the findings and matches of the *kept*
+ones are tonight's, and every other financing's findings and matches are P's, carried unchanged.
+Its verdict is recomputed from them as every night.
 
 A night is judged whole (every financing) when that cannot be shown to give the full result:
 asked (``--full``), the as-of state was rebuilt (restated or re-run history, a skipped night, a
@@ -111,13 +112,22 @@ def decide(con: duckdb.DuckDBPyConnection, business_date: dt.date, refresh: Refr
     return Scope(None, reason, digest)
 
 
-def narrow(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+def dated_checks(catalogue: Catalogue) -> list[str]:
+    """The checks whose rows may change with the night alone (they read the night's date, or wait for
+    evidence: ``evidence_pending``): a financing with a finding of one is judged again every night.
+    Their rows themselves arise only from evidence (``test_rejudge`` keeps the list reviewed)."""
+    return sorted(c.check_id for c in catalogue.checks if c.family not in WHOLE_FAMILIES
+                  and ("getvariable('business_date')" in c.body or "evidence_pending(" in c.body))
+
+
+def narrow(con: duckdb.DuckDBPyConnection, scope: Scope, catalogue: Catalogue) -> None:
     """Create ``judged_financings``, the financings the night's checks read: every one, or the
     night's scope (and ``scope_kept``, the financings whose findings are tonight's)."""
     if scope.whole:
         judge_every_financing(con)
         return
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
+    con.execute("SET VARIABLE scope_dated_checks = ?::VARCHAR[]", [dated_checks(catalogue)])
     con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
     for name in SCRIPTS:
         con.execute(sql_script(name))

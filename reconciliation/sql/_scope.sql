@@ -123,15 +123,14 @@ touched(financing_id, rule) AS (
   SELECT financing_id, 'delivered' AS rule FROM cur_financings WHERE business_date = getvariable('business_date')
   UNION ALL
   SELECT financing_id, 'unreadable' AS rule FROM cur_financing_rejects WHERE business_date = getvariable('business_date')
-  -- while its evidence window is or was open: a finding may be pending, or stop being so
-  UNION ALL
-  SELECT key, 'window' AS rule FROM asof_first_financing
-  WHERE since > getvariable('scope_previous') - getvariable('evidence_window_days')
-  -- a finding of the previous night that was pending or whose text carries that night's date
+  -- a finding of the previous night of a check that reads the night's date or waits for evidence (its
+  -- text or pending state may change with the night alone: scope_dated_checks), that was pending, or
+  -- whose text carries that night's date
   UNION ALL
   SELECT financing_id, 'finding' AS rule FROM findings
   WHERE business_date = getvariable('scope_previous') AND financing_id IS NOT NULL
-    AND (coalesce(json_extract_string(evidence, '$.pending') = 'true', false)
+    AND (list_contains(getvariable('scope_dated_checks'), check_id)
+         OR coalesce(json_extract_string(evidence, '$.pending') = 'true', false)
          OR contains(detail, getvariable('scope_previous')::VARCHAR)
          OR contains(evidence, getvariable('scope_previous')::VARCHAR)
          OR check_id = 'TRADE_CIRCULAR')

@@ -16,7 +16,9 @@ import pytest
 
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
+from reconciliation.catalogue import CATALOGUE
 from reconciliation.findings import run_catalogue
+from reconciliation.scope import dated_checks
 from simulator import Tuning, simulate
 from tests.factories import delivered, financing, insert, invoice
 from warehouse.connection import Warehouse
@@ -139,3 +141,12 @@ def test_each_closure_rule_gives_the_full_result(tmp_path: Path) -> None:
     assert dup in seen[3] and dup not in seen[4] and dup in seen[6]  # FIN-1 untouched, its duplicate cancelled, then a new one
     assert ring not in seen[3] and ring in seen[4] and ring in seen[7]  # closed by an invoice nobody financed
     assert refused not in seen[3] and refused in seen[4] and refused not in seen[5]  # the ledger's refusal, one night
+
+
+def test_the_checks_that_change_with_the_night_alone_are_reviewed() -> None:
+    """A check reading the night's date may make a finding of an untouched financing appear or go
+    without new evidence: the scope's rules were reviewed for these (their rows arise from evidence
+    only; the date changes their text or pending state, so their findings are judged every night).
+    A new one must be reviewed, and a rule added to sql/_scope.sql if its rows depend on the date."""
+    assert dated_checks(CATALOGUE) == ["DQ_FINANCING_ROW_UNREADABLE", "DUP_FINANCED_AT_PEER_BANK", "INVOICE_NOT_IN_TAX_DATA",
+                                       "TRADE_NO_PAYABLE", "TRADE_NO_WAYBILL", "TRADE_WAYBILL_NOT_RECEIVED"]
