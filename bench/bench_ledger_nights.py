@@ -5,12 +5,9 @@ what night 1 does; replaying the whole history made it grow with N.
 
 Usage::
 
-    .venv/bin/python bench/bench_ledger_nights.py [--chains 20000] [--nights 3] [--out /tmp/bench-nights] [--deciders sql,python]
+    .venv/bin/python bench/bench_ledger_nights.py [--chains 20000] [--nights 3] [--out /tmp/bench-nights]
 
 (``--chains`` voucher chains a night, five entries each: 20000 is a 100k-entry night.)
-``--deciders sql,python`` runs each night twice, in two homes, alternately: with the plain
-families decided in SQL (``ledger/plain.py``, the default) and with every event through the
-Python decider, so that the two are compared in one run on a shared machine.
 """
 
 from __future__ import annotations
@@ -43,28 +40,23 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=20_000)
     parser.add_argument("--nights", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench-nights"))
-    parser.add_argument("--deciders", default="sql", help="comma-separated: sql (plain families in SQL), python")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    homes = {}
-    for decider in args.deciders.split(","):
-        (args.out / decider).mkdir(parents=True)
-        con = duckdb.connect(str(args.out / decider / "warehouse.duckdb"))
-        homes[decider] = Harness(con, args.out / decider / "checkpoints")
+    args.out.mkdir(parents=True)
+    con = duckdb.connect(str(args.out / "warehouse.duckdb"))
+    harness = Harness(con, args.out / "checkpoints")
     first = dt.date(2026, 11, 20)
     for i in range(args.nights):
         day = first + dt.timedelta(days=i)
-        for decider, harness in homes.items():
-            busy_night(day, args.chains).load(harness.con)
-            wall, cpu = time.perf_counter(), cpu_seconds()
-            result = harness.run(day, plain_families=decider == "sql")
-            wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-            rate = result.appended / wall
-            print(f"night {i + 1} ({decider}): {wall:.1f} s wall, {cpu:.1f} s CPU; {result.appended} appended, tree "
-                  f"{result.tree_size}, events replayed: {result.replayed_events or 'all'} ({result.plain_events} "
-                  f"plain); {rate:,.0f} entries/s ({result.appended / cpu:,.0f} per CPU second) = "
-                  f"{rate / LEDGER_ENTRIES_PER_S:.3f}× the {LEDGER_ENTRIES_PER_S:,} entries/s limit; "
-                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        busy_night(day, args.chains).load(con)
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        result = harness.run(day)
+        wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+        rate = result.appended / wall
+        print(f"night {i + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU; {result.appended} appended, tree "
+              f"{result.tree_size}, events replayed: {result.replayed_events or 'all'}; {rate:,.0f} entries/s "
+              f"({result.appended / cpu:,.0f} per CPU second) = {rate / LEDGER_ENTRIES_PER_S:.3f}× the "
+              f"{LEDGER_ENTRIES_PER_S:,} entries/s limit; load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

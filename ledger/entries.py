@@ -34,7 +34,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 VERSION = 1
 NULL_LENGTH = 0xFFFFFFFF
@@ -230,17 +230,6 @@ class PoolSell(PoolMembership):
 
 PoolEntry = PoolReserve | PoolRelease | PoolSell
 Record = VoucherEvent | FinancingRecord | EventStatus | FinancingStatus | ArchiveManifest | PoolEntry
-
-
-class EncodedEvent(NamedTuple):
-    """A voucher event whose canonical content and content hash were computed in the database
-    (:mod:`ledger.plain`): what its entry's row is found by, the content travelling beside it."""
-
-    event_id: str
-    event_type: str
-    voucher_id: str | None
-    parent_voucher_id: str | None
-    financing_id: str | None
 
 
 @dataclass(frozen=True)
@@ -523,10 +512,9 @@ def decode_record(cls: type, data: bytes) -> Any:
 
 
 _ENTRY_TYPES: dict[type, EntryType] = {cls: entry_type for entry_type, cls in _CONTENT_TYPES.items()}
-_ENTRY_TYPES[EncodedEvent] = EntryType.VOUCHER_EVENT
 
 
-def entry_type_of(record: Record | EncodedEvent) -> EntryType:
+def entry_type_of(record: Record) -> EntryType:
     """The entry type that carries ``record``."""
     found = _ENTRY_TYPES.get(type(record))
     if found is not None:
@@ -545,11 +533,10 @@ def content_hash(record: Record) -> bytes:
 def encode_content(record: Record) -> tuple[bytes, bytes]:
     """The encoded content of a record and its content hash (encode once, use twice)."""
     content = encode_record(record)
-    return content, hash_content(entry_type_of(record), content)
+    return content, _content_hash(entry_type_of(record), content)
 
 
-def hash_content(entry_type: EntryType, content: bytes) -> bytes:
-    """The content hash of an encoded record carried by entries of ``entry_type``."""
+def _content_hash(entry_type: EntryType, content: bytes) -> bytes:
     return hashlib.sha256(bytes([VERSION, entry_type]) + content).digest()
 
 
@@ -573,7 +560,7 @@ def encode_entry_with_hash(
 
 
 def encode_entries_with_hash(
-    items: Iterable[tuple[Record | EncodedEvent, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
+    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
     *,
     first_seq: int,
     prev_leaf_hash: bytes,
@@ -605,7 +592,7 @@ def encode_entries_with_hash(
         data = b"".join((_ENTRY_HEADERS[entry_type], _SEQ_LENGTH + _I64.pack(seq), _HASH_LENGTH + prev, date,
                          lp(content), annex_field))
         prev = _sha256(b"\x00" + data).digest()  # ledger.merkle.leaf_hash, inlined: once per entry
-        yield data, chash or hash_content(entry_type, content), prev
+        yield data, chash or _content_hash(entry_type, content), prev
 
 
 def encode_entry(

@@ -19,13 +19,10 @@ from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from foundation.values import parse_invoice_refs
-from foundation.vocabulary import EventType
-from ledger.entries import EncodedEvent, EntryType, FinancingRecord, VoucherEvent, hash_content, sorted_invoices
-from ledger.plain import mark_plain, with_plain_content
-from ledger.store import PendingEntry, fetch_one
+from ledger.entries import FinancingRecord, VoucherEvent, sorted_invoices
+from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
 
 BATCH_ROWS = 100_000  # records of a night held as Python objects at a time (read per call)
@@ -144,8 +141,6 @@ def _ordered_batches(
     params: Sequence[Any],
     order_by: str,
     convert: Callable[[pa.Table], list[_T]],
-    *,
-    annotate: Callable[[str], str] | None = None,
 ) -> Iterator[list[_T]]:
     """The rows of ``sql`` sorted by ``order_by`` (its output columns), converted,
     :data:`BATCH_ROWS` at a time.
@@ -154,9 +149,7 @@ def _ordered_batches(
     to disk) and read back a page of positions at a time, as columns, so that only one
     batch is held as Python objects and no result stays open on the connection between
     batches: the caller queries and writes on it while it consumes them.  The table is
-    dropped once the last batch is read (or with the transaction, if that is rolled back).  ``annotate``, given the table's name
-    once it is filled, returns the FROM item the pages are read from instead (the table with
-    columns added).
+    dropped once the last batch is read (or with the transaction, if that is rolled back).
     """
     table = f"_ledger_night_{next(_night_tables)}"
     con.execute(
@@ -165,11 +158,10 @@ def _ordered_batches(
         list(params),
     )
     counted = fetch_one(con, f"SELECT count(*) FROM {table}")
-    source = table if annotate is None else annotate(table)
     rows = BATCH_ROWS
     for low in range(0, int(counted[0]) if counted else 0, rows):
         yield convert(_page(
-            con, f"SELECT * EXCLUDE (_ord) FROM {source} WHERE _ord > ? AND _ord <= ? ORDER BY _ord", [low, low + rows]
+            con, f"SELECT * EXCLUDE (_ord) FROM {table} WHERE _ord > ? AND _ord <= ? ORDER BY _ord", [low, low + rows]
         ))
     con.execute(f"DROP TABLE {table}")
 
@@ -187,64 +179,19 @@ class DeliveredEvent:
     night: dt.date
     first_night: dt.date
 
-    @property
-    def event_id(self) -> str:
-        """The event's id (what the rows of one event share)."""
-        return self.event.event_id
 
-
-@dataclass(frozen=True)
-class PlainEvent:
-    """The one delivered row of an event of a plain family (:mod:`ledger.plain`): accepted and
-    posted, its entry's content already encoded; ``event`` is its record if it is a FINANCE
-    event (its financing is checked against it)."""
-
-    pending: PendingEntry
-    encoded: EncodedEvent
-    event: VoucherEvent | None
-
-    @property
-    def event_id(self) -> str:
-        """The event's id."""
-        return self.encoded.event_id
-
-
-_PLAIN_CONTENT = "_plain_content"
-
-
-def _delivered_events(page: pa.Table) -> list[DeliveredEvent | PlainEvent]:
-    plain = page.column(_PLAIN_CONTENT).is_valid() if _PLAIN_CONTENT in page.column_names else None
-    if plain is None or not pc.any(plain).as_py():
-        return [
-            DeliveredEvent(event, night, first)
-            for event, night, first in zip(
-                events_from_page(page), _values(page, "business_date"), _values(page, "_first_night"), strict=True
-            )
-        ]
-    finance = pc.fill_null(pc.equal(page.column("event_type"), EventType.FINANCE.value), False)
-    with_record = pc.or_(pc.invert(plain), finance)
-    records = iter(events_from_page(page.filter(with_record)))
-    out: list[DeliveredEvent | PlainEvent] = []
-    for is_plain, needs, eid, etype, vid, parent, fid, content, night, first in zip(
-        plain.to_pylist(), with_record.to_pylist(), _text(page, "event_id"), _text(page, "event_type"),
-        _text(page, "voucher_id"), _text(page, "parent_voucher_id"), _text(page, "financing_id"),
-        _values(page, _PLAIN_CONTENT), _values(page, "business_date"),
-        _values(page, "_first_night"), strict=True,
-    ):
-        record = next(records) if needs else None
-        if is_plain:
-            encoded = EncodedEvent(eid, etype, vid, parent, fid)
-            chash = hash_content(EntryType.VOUCHER_EVENT, content)
-            out.append(PlainEvent(PendingEntry(encoded, None, content, chash), encoded, record))
-        else:
-            assert record is not None
-            out.append(DeliveredEvent(record, night, first))
-    return out
+def _delivered_events(page: pa.Table) -> list[DeliveredEvent]:
+    return [
+        DeliveredEvent(event, night, first)
+        for event, night, first in zip(
+            events_from_page(page), _values(page, "business_date"), _values(page, "_first_night"), strict=True
+        )
+    ]
 
 
 def events_as_of(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, among: str | None = None, plain_window: int | None = None
-) -> Iterator[list[DeliveredEvent | PlainEvent]]:
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, among: str | None = None
+) -> Iterator[list[DeliveredEvent]]:
     """Every voucher event row delivered up to ``as_of`` (of the events listed in table
     ``among``, if given), in batches, in replay order.
 
@@ -252,17 +199,7 @@ def events_as_of(
     last), then id; the rows of one event are consecutive, in delivery order (night, file,
     position).  A record delivered twice appears twice: the ledger treats a repeat as a
     re-delivery, and a repeat with other content as a conflict.
-
-    With ``plain_window`` (the evidence window, in days), the events of plain families
-    (:func:`ledger.plain.mark_plain`) come as :class:`PlainEvent`; the caller drops the plain
-    tables (:func:`ledger.plain.drop_plain`) once it has read the states they end in.
     """
-
-    def annotate(table: str) -> str:
-        assert plain_window is not None
-        mark_plain(con, table, as_of, plain_window)
-        return with_plain_content(table, _PLAIN_CONTENT)
-
     cols = ", ".join(f"e.{c}" for c in _EVENT_COLUMNS)
     return _ordered_batches(
         con,
@@ -284,7 +221,6 @@ def events_as_of(
         [as_of],
         f"_first_time NULLS LAST, event_id, {delivery_order()}",
         _delivered_events,
-        annotate=None if plain_window is None else annotate,
     )
 
 

@@ -57,7 +57,6 @@ class NightResult:
     verified: bool = True  # a night that fails verification raises IntegrityError instead
     problem: str | None = None
     replayed_events: int = 0  # events decided tonight (all delivered so far, or the touched families')
-    plain_events: int = 0  # of which events of plain families, decided in SQL (ledger.plain)
 
 
 @contextmanager
@@ -130,38 +129,32 @@ def ingest_night(
     fingerprint_key: bytes,
     evidence_window_days: int,
     on_appended: Callable[[int], None] | None = None,
-    plain_families: bool = True,
 ) -> dict[str, int]:
     """Decide the ledger as of the night and append what changed, in one transaction (no
     verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
 
     Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
-    delivered tonight, or voided tonight), ``fingerprints``, ``replayed_events`` (the
+    delivered tonight, or voided tonight), ``fingerprints`` and ``replayed_events`` (the
     events decided tonight: every one delivered so far, or those of the families the night
-    touches, :mod:`ledger.touched`) and ``plain_events`` (those of plain families,
-    :mod:`ledger.plain`).  ``on_appended`` is told how many entries each batch appended (progress).
-    ``plain_families=False`` decides every event with the Python decider (the oracle of the SQL one).
+    touches, :mod:`ledger.touched`).  ``on_appended`` is told how many entries each batch
+    appended (progress).
     """
     ensure_schema(con)
     with gc_paused(), transaction(con):
         night = NightProcessor(
-            con, business_date, fingerprint_key, window_days=evidence_window_days, on_appended=on_appended,
-            plain=plain_families,
+            con, business_date, fingerprint_key, window_days=evidence_window_days, on_appended=on_appended
         )
         night.run()
         night.store_decisions()
     if night.touched is not None:
         log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
                  night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
-    log.info("ledger %s: %d of %d events decided as plain families in SQL", business_date, night.plain_events,
-             night.replayed)
     return dict(
         appended=night.appended,
         redelivered=night.redelivered,
         rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
         fingerprints=night.fingerprints,
         replayed_events=night.replayed,
-        plain_events=night.plain_events,
     )
 
 
@@ -178,7 +171,6 @@ def append_night(
     manifest: ArchiveManifest | None = None,
     on_appended: Callable[[int], None] | None = None,
     on_verified: Callable[[int], None] | None = None,
-    plain_families: bool = True,
 ) -> NightResult:
     """Append night ``business_date`` to the ledger, verify it and sign a checkpoint.
 
@@ -187,7 +179,7 @@ def append_night(
 
     ``manifest``, the archive manifest's head after the night's landing, is appended
     after the night's records when it differs from the last one recorded, so that the
-    checkpoint covers the bytes the night rests on.  ``on_appended``, ``plain_families``: see :func:`ingest_night`;
+    checkpoint covers the bytes the night rests on.  ``on_appended``: see :func:`ingest_night`;
     ``on_verified`` is told the entries verified after the append (progress).
 
     Raises :class:`~foundation.errors.IntegrityError` when the ledger or its checkpoints
@@ -206,7 +198,7 @@ def append_night(
 
     counts = ingest_night(
         con, business_date, fingerprint_key=fingerprint_key, evidence_window_days=evidence_window_days,
-        on_appended=on_appended, plain_families=plain_families,
+        on_appended=on_appended,
     )
     if manifest is not None:
         record_manifest(con, business_date, manifest)
@@ -234,5 +226,4 @@ def append_night(
         rejected=counts["rejected"],
         fingerprints=counts["fingerprints"],
         replayed_events=counts["replayed_events"],
-        plain_events=counts["plain_events"],
     )

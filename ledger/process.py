@@ -30,7 +30,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -53,7 +53,7 @@ from ledger.entries import (
     record_to_dict,
 )
 from ledger.fingerprints import financing_fingerprints, record_fingerprints
-from ledger.inputs import DeliveredEvent, DeliveredFinancing, PlainEvent
+from ledger.inputs import DeliveredEvent, DeliveredFinancing
 from ledger.invariants import (
     EVENT_CONFLICT,
     FINANCING_MISMATCH,
@@ -65,7 +65,6 @@ from ledger.invariants import (
     financing_mismatch,
     pending_notice,
 )
-from ledger.plain import drop_plain, plain_vouchers
 from ledger.pool_membership import sold_assets
 from ledger.rejections import EVENT, FINANCING, RejectionRecord, store_night
 from ledger.state import save_vouchers
@@ -201,11 +200,9 @@ class NightProcessor:
     fingerprint_key: bytes = field(repr=False)  # never logged
     window_days: int = field(kw_only=True)
     on_appended: Callable[[int], None] | None = field(default=None, kw_only=True)  # progress: entries appended
-    plain: bool = field(default=True, kw_only=True)  # plain families decided in SQL (ledger.plain); False: all in Python
     decisions: list[RejectionRecord] = field(default_factory=list)  # refusals and pending notices
     redelivered: int = 0
     replayed: int = 0  # events decided
-    plain_events: int = 0  # of which events of plain families (ledger.plain)
     appended: int = 0
     fingerprints: int = 0
 
@@ -274,14 +271,13 @@ class NightProcessor:
 
     # ---- events -------------------------------------------------------------------
 
-    def process_events(self, groups: list[list[DeliveredEvent | PlainEvent]]) -> None:
+    def process_events(self, groups: list[list[DeliveredEvent]]) -> None:
         """Decide a chunk of events (each group: the delivered rows of one event), in
-        replay order (chunks must come in that order), and append what changed.  An event of
-        a plain family (:class:`~ledger.inputs.PlainEvent`) is appended as it comes: posted."""
-        self.replayed += len(groups)
-        decided = [cast(list[DeliveredEvent], g) for g in groups if isinstance(g[0], DeliveredEvent)]
-        tree = tree_events(self.con, [g[0].event_id for g in decided], self.business_date)
-        rows = [d.event for g in decided for d in g]
+        replay order (chunks must come in that order), and append what changed."""
+        ids = [g[0].event.event_id for g in groups]
+        self.replayed += len(ids)
+        tree = tree_events(self.con, ids, self.business_date)
+        rows = [d.event for g in groups for d in g]
         payables = inputs.payable_nights(
             self.con, [(e.issuer_uscc, e.ap_ref) for e in rows if e.event_type == "ISSUE"], self.business_date
         )
@@ -289,65 +285,40 @@ class NightProcessor:
             self.con, [e.financing_id for e in rows if e.event_type == "FINANCE"], self.business_date
         )
         for group in groups:
-            first = group[0]
-            if isinstance(first, PlainEvent):
-                self._append_plain(first)
-            else:
-                self._decide(cast(list[DeliveredEvent], group), tree, payables, financings)
+            known = tree.get(group[0].event.event_id) or TreeEvent()
+            versions, redelivered = _distinct_versions(group, lambda d: d.event, self.business_date, known.versions)
+            self.redelivered += redelivered
+            accepted: tuple[VoucherEvent, bytes] | None = None
+            first_refusal: Rejection | None = None
+            for delivered, content, chash in versions:
+                event = delivered.event
+                if accepted is not None:
+                    seq = known.versions.get(accepted[1])
+                    self._refuse(event, chash, self._conflict(seq, accepted[0], event), delivered.night)
+                    continue
+                financing = financings.get(event.financing_id or "")
+                outcome = decide_event(
+                    event, self.vouchers, as_of=self.business_date, first_night=delivered.night,
+                    window_days=self.window_days, payable_night=payables.get((event.issuer_uscc or "", event.ap_ref or "")),
+                    financing=financing.financing if financing else None,
+                )
+                if isinstance(outcome, Rejection):
+                    night = outcome.refused_on or delivered.night
+                    if outcome.check_id == FINANCING_MISMATCH and financing:  # its row may come later
+                        night = max(night, financing.night)
+                    self._refuse(event, chash, outcome, night)
+                    first_refusal = first_refusal or outcome
+                    continue
+                self._record_accepted(event, content, chash, outcome, known)
+                accepted = (event, chash)
+                if outcome.pending_since is not None and event.event_type == "ISSUE":
+                    self._refuse(event, chash, pending_notice(event, outcome.pending_since, self.window_days),
+                                 outcome.pending_since)
+            if accepted is None and first_refusal is not None and known.status in (POSTED, PENDING):
+                assert known.version is not None
+                self._append(EventStatus(group[0].event.event_id, known.version, VOIDED,
+                                         check_id=first_refusal.check_id, reason=first_refusal.reason))
         self._persist()
-
-    def _append_plain(self, plain: PlainEvent) -> None:
-        """Append an event of a plain family: its entry, and the vouchers it changed (their
-        states come from :data:`ledger.plain.PLAIN_VOUCHERS` once every event is decided)."""
-        self._pending.append(plain.pending)
-        self.plain_events += 1
-        seq = self._next_seq + len(self._pending) - 1
-        encoded = plain.encoded
-        if encoded.voucher_id:
-            self._last_seq[encoded.voucher_id] = seq
-        if encoded.parent_voucher_id:  # a split: the parent's amount left changed
-            self._last_seq[encoded.parent_voucher_id] = seq
-        if plain.event is not None and plain.event.financing_id:
-            self._finance_events[plain.event.financing_id] = plain.event
-
-    def _decide(
-        self, group: list[DeliveredEvent], tree: dict[str, TreeEvent], payables: dict[tuple[str, str], dt.date],
-        financings: dict[str, inputs.DeliveredFinancing],
-    ) -> None:
-        """Decide one event's delivered rows with the Python decider (:func:`decide_event`)."""
-        known = tree.get(group[0].event.event_id) or TreeEvent()
-        versions, redelivered = _distinct_versions(group, lambda d: d.event, self.business_date, known.versions)
-        self.redelivered += redelivered
-        accepted: tuple[VoucherEvent, bytes] | None = None
-        first_refusal: Rejection | None = None
-        for delivered, content, chash in versions:
-            event = delivered.event
-            if accepted is not None:
-                seq = known.versions.get(accepted[1])
-                self._refuse(event, chash, self._conflict(seq, accepted[0], event), delivered.night)
-                continue
-            financing = financings.get(event.financing_id or "")
-            outcome = decide_event(
-                event, self.vouchers, as_of=self.business_date, first_night=delivered.night,
-                window_days=self.window_days, payable_night=payables.get((event.issuer_uscc or "", event.ap_ref or "")),
-                financing=financing.financing if financing else None,
-            )
-            if isinstance(outcome, Rejection):
-                night = outcome.refused_on or delivered.night
-                if outcome.check_id == FINANCING_MISMATCH and financing:  # its row may come later
-                    night = max(night, financing.night)
-                self._refuse(event, chash, outcome, night)
-                first_refusal = first_refusal or outcome
-                continue
-            self._record_accepted(event, content, chash, outcome, known)
-            accepted = (event, chash)
-            if outcome.pending_since is not None and event.event_type == "ISSUE":
-                self._refuse(event, chash, pending_notice(event, outcome.pending_since, self.window_days),
-                             outcome.pending_since)
-        if accepted is None and first_refusal is not None and known.status in (POSTED, PENDING):
-            assert known.version is not None
-            self._append(EventStatus(group[0].event.event_id, known.version, VOIDED,
-                                     check_id=first_refusal.check_id, reason=first_refusal.reason))
 
     def _record_accepted(
         self, event: VoucherEvent, content: bytes, chash: bytes, outcome: Accepted, known: TreeEvent
@@ -488,14 +459,10 @@ class NightProcessor:
         if self.base is not None:
             self.touched = mark_touched(self.con, self.base, self.business_date)
             events, financings = TOUCHED_EVENTS, TOUCHED_FINANCINGS  # families: no event acts across them
-        plain = self.window_days if self.plain else None
         for chunk in _grouped(
-            inputs.events_as_of(self.con, self.business_date, among=events, plain_window=plain), lambda d: d.event_id, rows
+            inputs.events_as_of(self.con, self.business_date, among=events), lambda d: d.event.event_id, rows
         ):
             self.process_events(chunk)
-        if self.plain:
-            self.vouchers.update(plain_vouchers(self.con))
-            drop_plain(self.con)
         self.void_undelivered()
         for fchunk in _grouped(
             inputs.financings_as_of(self.con, self.business_date, among=financings),

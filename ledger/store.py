@@ -21,7 +21,6 @@ from ledger.entries import (
     ZERO_HASH,
     ArchiveManifest,
     EmptyAnnex,
-    EncodedEvent,
     Entry,
     EventStatus,
     FinancingRecord,
@@ -67,9 +66,9 @@ class PendingEntry(NamedTuple):
     """A record accepted for appending, with what the ledger adds to it (the item
     :func:`~ledger.entries.encode_entries_with_hash` takes)."""
 
-    record: Record | EncodedEvent
+    record: Record
     annex: FingerprintAnnex | EmptyAnnex | None = None
-    content: bytes | None = None  # encode_record(record), if already computed (always, for an EncodedEvent)
+    content: bytes | None = None  # encode_record(record), if already computed
     content_hash: bytes | None = None  # and its content hash
 
 
@@ -77,7 +76,7 @@ class AppendedEntry(NamedTuple):
     """A record once appended: its position and hashes."""
 
     seq: int
-    record: Record | EncodedEvent
+    record: Record
     annex: FingerprintAnnex | EmptyAnnex | None
     leaf_hash: bytes
     content_hash: bytes
@@ -105,7 +104,7 @@ def financing_status_column(status: str) -> str:
     return f"{FINANCING}_{status}"
 
 
-def row_keys(record: Record | EncodedEvent) -> tuple[str, str | None, str | None, str | None, str | None]:
+def row_keys(record: Record) -> tuple[str, str | None, str | None, str | None, str | None]:
     """(entry_type, event_id, financing_id, voucher_id, parent_voucher_id) columns of a record.
 
     An event's status entry's type is its status, and it names only its event (the event
@@ -119,7 +118,7 @@ def row_keys(record: Record | EncodedEvent) -> tuple[str, str | None, str | None
         return (ARCHIVE_MANIFEST, None, None, None, None)
     if isinstance(record, PoolMembership):  # POOL_RESERVE, POOL_RELEASE, POOL_SELL
         return (entry_type_of(record).name, None, record.financing_id, None, None)
-    if isinstance(record, (VoucherEvent, EncodedEvent)):
+    if isinstance(record, VoucherEvent):
         return (
             record.event_type or "?",
             record.event_id,
@@ -131,7 +130,7 @@ def row_keys(record: Record | EncodedEvent) -> tuple[str, str | None, str | None
     return (FINANCING, None, record.financing_id, record.asset_voucher_id, None)
 
 
-def content_hash_column(record: Record | EncodedEvent, content_hash: bytes) -> bytes:
+def content_hash_column(record: Record, content_hash: bytes) -> bytes:
     """The ``content_hash`` column of a record's row: its content hash, except for a status
     entry, whose column is that of the event (financing) version it is about (so that the
     versions and decisions are found by one key)."""

@@ -222,8 +222,8 @@ class Harness:
             self.signing_key = Ed25519PrivateKey.generate()
         create_input_tables(self.con)
 
-    def run(self, business_date: dt.date, **options: Any) -> Any:
-        """``append_night`` for one night with this harness's keys (``options``: its keyword options)."""
+    def run(self, business_date: dt.date) -> Any:
+        """``append_night`` for one night with this harness's keys."""
         from ledger.nightly import append_night
 
         return append_night(
@@ -235,7 +235,6 @@ class Harness:
             origin=self.origin,
             fingerprint_key=self.fingerprint_key,
             evidence_window_days=self.evidence_window_days,
-            **options,
         )
 
     def verifier(self) -> Any:
