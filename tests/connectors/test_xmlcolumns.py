@@ -273,3 +273,19 @@ def test_a_stylesheet_is_generated_from_the_declared_layout():
         for field in fields:
             assert f'"{field.path}/node()[1][self::text()]"' in text or f'"{field.path}"' in text, field.path
         assert len(re.findall(r"<xsl:value-of select=\"[^\"]*node\(\)\[1\]", text)) == len(fields)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_chunk_is_dropped_from_the_tree_once_read(tmp_path):
+    """Memory stays bounded: when a chunk is handed over, the records of the chunks before it are gone."""
+    path = tmp_path / "batch.xml"
+    path.write_text('<?xml version="1.0"?>\n<EInvoiceBatch>\n' + _INVOICE * 50 + "</EInvoiceBatch>\n", encoding="utf-8")
+    seen: list[tuple[int, int, int]] = []
+
+    def chunk(tree: etree._ElementTree, records: list[etree._Element], first: int, one: object) -> None:
+        root = tree.getroot()
+        seen.append((first, len(records), root.index(records[0])))
+
+    xmlread.for_each_record(path, Collected(), "EInvoice", frozenset({"EInvoiceBatch"}), lambda n, e: None, chunk)
+    assert [(first, size) for first, size, _ in seen] == [(1 + 7 * i, 7) for i in range(7)] + [(50, 1)]
+    assert all(at == 0 for _, _, at in seen)  # nothing before the chunk's first record is left
