@@ -137,13 +137,11 @@ def parse_tax_rate(text: str | None) -> Decimal | None:
     if text is None or not text.strip():
         return None
     s = text.strip()
-    if s.endswith("%"):
-        value = parse_decimal(s[:-1])
-        assert value is not None
-        return value / 100
-    value = parse_decimal(s)
-    assert value is not None
-    return value
+    percent = s.endswith("%")
+    value = parse_decimal(s[:-1] if percent else s)
+    if value is None:  # a lone "%"
+        raise ValueError(f"not a tax rate: {text!r}")
+    return value / 100 if percent else value
 
 
 def parse_yyyymmdd(text: str | None) -> dt.date | None:

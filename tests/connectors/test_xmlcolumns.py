@@ -171,7 +171,7 @@ MUTATIONS = [
     _set("RequestTime", "2026-11-13 10:00:60"),
     # rates, quantities, prices
     _set("TaxRate", "13%"), _set("TaxRate", "13.5%"), _set("TaxRate", "0.135"), _set("TaxRate", "130%"), _set("TaxRate", "1.0000001"),
-    _set("TaxRate", "-0.13"), _set("TaxRate", "0%"), _set("TaxRate", "13.12345%"), _set("TaxRate", ""),
+    _set("TaxRate", "-0.13"), _set("TaxRate", "0%"), _set("TaxRate", "13.12345%"), _set("TaxRate", ""), _set("TaxRate", "%"),
     _set("TaxRate", "1234"), _set("Quantity", "-0"), _set("Quantity", "1.23456"), _set("Quantity", "123456789012345"),
     _set("Quantity", "99999999999999"), _set("Quantity", "00000000000000012"), _set("Quantity", "NaN"), _set("Quantity", "Infinity"),
     _set("UnPrice", "1.1234567890123456789"), _set("UnPrice", "0.000000000000000001"), _set("UnPrice", "1E+5"),
