@@ -123,7 +123,9 @@ class CompactRange:
         """Push the root of a perfect subtree of ``2^level`` leaves starting at ``size``."""
         position = self.size
         self.size += 1 << level
-        while position >> level & 1 and position - (1 << level) >= self.begin:
+        # merge while the node is a right child whose left sibling (starting at ((position >> level) - 1) << level)
+        # lies in the range: the sibling is then the last hash of the edge
+        while position >> level & 1 and ((position >> level) - 1) << level >= self.begin:
             h = _sha256(b"\x01" + self.hashes.pop() + h).digest()
             level += 1
             if emit is not None:

@@ -310,6 +310,26 @@ def test_ranges_built_apart_and_joined_equal_one_range(cuts: list[int], start: i
     assert emitted == after_start
 
 
+@given(st.integers(min_value=0, max_value=69), st.integers(min_value=1, max_value=70))
+def test_a_range_built_leaf_by_leaf_equals_the_range_built_in_bulk(start: int, length: int) -> None:
+    """A range that begins after 0 merges only nodes inside it, leaf by leaf as in bulk (a range
+    beginning at 3 once merged its leaf 3 into the subtree of leaves 4..7, and a verified slice of
+    the ledger then could not join the signed tree)."""
+    hashes = merkle.leaf_hashes(MODEL_LEAVES)
+    end = min(start + length, len(hashes))
+    bulk, one_by_one = merkle.CompactRange(start, begin=start), merkle.CompactRange(start, begin=start)
+    bulk.extend(hashes[start:end])
+    for leaf in hashes[start:end]:
+        one_by_one.append(leaf)
+    assert one_by_one.hashes == bulk.hashes
+    assert len(bulk.hashes) == len(merkle.CompactRange.node_ids(end, start))
+    joined = merkle.CompactRange()
+    joined.extend(hashes[:start])
+    joined.append_range(one_by_one)
+    joined.extend(hashes[end:])
+    assert joined.root() == naive_mth(MODEL_LEAVES)
+
+
 def test_a_range_that_does_not_begin_at_zero_has_no_root_and_joins_only_where_it_fits() -> None:
     hashes = merkle.leaf_hashes(MODEL_LEAVES)
     part = merkle.CompactRange(5, begin=5)
