@@ -84,8 +84,8 @@ def main() -> None:
                 if not result.success:
                     raise SystemExit(failure_messages(result))
                 if offset + 1 in judged:
-                    same &= _compare(home, START + dt.timedelta(days=offset), root, spark, settings,
-                                     f"night {offset + 1} of {args.nights} x {args.trades} trades, {len(partner_banks(args.banks))} banks")  # fmt: skip
+                    described = f"night {offset + 1} of {args.nights} x {args.trades} trades, {len(partner_banks(args.banks))} banks"
+                    same &= _compare(home, START + dt.timedelta(days=offset), root, spark, settings, described)
         else:
             with duckdb.connect(str(args.home / "warehouse.duckdb"), read_only=True) as con:
                 row = con.execute("SELECT max(business_date) FROM files").fetchone()
