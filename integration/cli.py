@@ -222,7 +222,7 @@ def simulate(
     nights: int = typer.Option(3, help="Number of consecutive nights."),
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
-    banks: int | None = typer.Option(None, "--banks", help="Partner banks on the platform (at least 2; default the catalogue's 7)."),
+    banks: int | None = typer.Option(None, "--banks", help="Partner banks on the platform (at least 3; default the catalogue's 7)."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
     malformed_rows: bool = typer.Option(False, "--malformed-rows", help="Also plant malformed financings.csv rows "
                                         "(full-width characters, 19-digit invoice numbers) with their labels."),

@@ -207,8 +207,8 @@ def partner_banks(count: int | None = None) -> tuple[BankSpec, ...]:
     from 6000, never one of :data:`BANKS`' codes), each with its own typical rate."""
     if count is None:
         return BANKS
-    if count < 2:
-        raise ValueError("a platform needs at least 2 partner banks (a cross-bank duplicate needs two)")
+    if count < 3:
+        raise ValueError("a platform needs at least 3 partner banks (a voucher's three children are financed at three)")
     made = []
     for k in range(len(BANKS), count):
         region = REGIONS[k % len(REGIONS)]

@@ -44,8 +44,8 @@ def test_partner_banks_extend_the_catalogue_with_distinct_twelve_digit_codes():
     codes = [b.cnaps for b in many]
     assert many[: len(BANKS)] == BANKS
     assert len(set(codes)) == 400 and all(len(c) == 12 and c.isdigit() for c in codes)
-    with pytest.raises(ValueError, match="at least 2"):
-        partner_banks(1)
+    with pytest.raises(ValueError, match="at least 3"):
+        partner_banks(2)
 
 
 def test_the_default_platform_has_the_catalogues_seven_banks(tmp_path):
