@@ -33,9 +33,9 @@ from pyarrow import csv as pacsv
 
 from connectors.kinds import classify, parse_file
 from connectors.parsers import ParseContext
+from connectors.parsers.base import python_only
 from connectors.parsers.csvread import detect_encoding, header_names
 from connectors.parsers.layouts import BILL, TAX_INVOICE, WAYBILL_LAYOUTS
-from connectors.parsers.xmlread import python_only
 
 _LINE = """      <IssuItemInformation>
         <ItemName>*光学元件*导光板</ItemName><SpecMod>55寸</SpecMod><MeaUnits>片</MeaUnits>
