@@ -247,9 +247,12 @@ def simulate(
         dq_faults = [parse_dq_fault(text) for text in dq_fault]
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
-                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
-                                                    wccyr_carriers=frozenset(wccyr_carrier), banks=banks))
+    try:
+        summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
+                           anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
+                                                        wccyr_carriers=frozenset(wccyr_carrier), banks=banks))
+    except ValueError as err:  # the simulator's own bounds (nights, trades, banks)
+        raise typer.BadParameter(str(err)) from None
     console.print(summary)
     if dq_faults:
         try:

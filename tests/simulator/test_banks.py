@@ -11,7 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from integration.cli import app
 from integration.home import init_home
 from integration.runner import failure_messages, run_night
 from integration.scoring import read_labels, score
@@ -51,6 +53,15 @@ def test_partner_banks_extend_the_catalogue_with_distinct_twelve_digit_codes():
 def test_the_default_platform_has_the_catalogues_seven_banks(tmp_path):
     simulate(tmp_path, seed=5, nights=1, trades_per_night=60)
     assert _world_banks(tmp_path) == [b.cnaps for b in BANKS]
+
+
+def test_scf_simulate_takes_the_bank_count_and_refuses_too_few(tmp_path):
+    done = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "four"), "--nights", "1", "--trades", "30", "--banks", "4"])
+    assert done.exit_code == 0, done.output
+    assert _world_banks(tmp_path / "four") == [b.cnaps for b in BANKS[:4]]
+    refused = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "two"), "--nights", "1", "--banks", "2"])
+    assert refused.exit_code == 2 and "at least 3 partner banks" in refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
 
 
 def test_financings_are_booked_at_the_n_banks_and_cross_bank_duplicates_span_two(tmp_path):
