@@ -8,6 +8,9 @@ position and goes on.  A file that cannot be parsed at all raises :class:`FileRe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,3 +68,21 @@ def folder_uscc(rel_path: str) -> str | None:
     if len(parts) == 3 and parts[0] in ("erp", "logistics"):
         return parts[1]
     return None
+
+
+_PYTHON_ONLY: ContextVar[bool] = ContextVar("python_only", default=False)
+
+
+@contextmanager
+def python_only() -> Iterator[None]:
+    """Within the block, every record (XML) and row (CSV) is read one by one in Python (the oracle of the columnar paths)."""
+    token = _PYTHON_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _PYTHON_ONLY.reset(token)
+
+
+def python_only_in_force() -> bool:
+    """Whether :func:`python_only` is in force."""
+    return _PYTHON_ONLY.get()

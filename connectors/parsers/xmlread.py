@@ -7,16 +7,14 @@ deleted from the root.  External entities and network access are off.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 from lxml import etree
 
-from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink
+from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink, python_only_in_force
 from connectors.parsers.batching import BatchBuilder, ChunkRows, flush_all
 from connectors.parsers.layout import NoLayout
 from connectors.quarantine import RAW_LIMIT
@@ -36,14 +34,14 @@ def for_each_record(
     no record matches a known layout (each raised :class:`NoLayout`): such a file is never
     loaded as empty rows.
 
-    With ``chunks`` (and unless :func:`python_only` is in force), records are handed over
+    With ``chunks`` (and unless :func:`~connectors.parsers.base.python_only` is in force), records are handed over
     :data:`CHUNK_RECORDS` at a time to ``chunks(tree, records, first ordinal, one)``, where
     ``one(ordinal, element)`` is ``handle`` with the quarantine above (for the records the chunk
     handler leaves to Python); a chunk of fewer than :data:`FAST_FROM` records (a file of one
     invoice, a file's last few) goes to ``handle`` record by record.
     """
     ordinal = unmatched = 0
-    chunked = chunks is not None and not _PYTHON_ONLY.get()
+    chunked = chunks is not None and not python_only_in_force()
     chunk: list[etree._Element] = []
 
     def one(number: int, elem: etree._Element) -> None:
@@ -104,19 +102,6 @@ FAST_FROM = 64
 """A chunk of fewer records goes record by record: the columnar path costs more than it saves."""
 ChunkHandler = Callable[[etree._ElementTree, list[etree._Element], int, RecordHandler], None]
 """``(tree, records, ordinal of the first, one)``: read a chunk of records, leaving any to ``one(ordinal, element)``."""
-_PYTHON_ONLY: ContextVar[bool] = ContextVar("python_only", default=False)
-
-
-@contextmanager
-def python_only() -> Iterator[None]:
-    """Within the block, every record is read record by record in Python (the oracle of the columnar path)."""
-    token = _PYTHON_ONLY.set(True)
-    try:
-        yield
-    finally:
-        _PYTHON_ONLY.reset(token)
-
-
 def _names(tags: frozenset[str]) -> str:
     return " or ".join(f"<{t}>" for t in sorted(tags))
 
