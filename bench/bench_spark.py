@@ -11,7 +11,9 @@ must be the same rows.
     .venv/bin/python bench/bench_spark.py --trades 1000 --nights 2 --master 'local[2]' --driver-memory 4g
 
 ``--judge 1,2,4`` judges those nights as the simulated history grows (how each engine's cost grows
-with history).  ``--home`` judges the last night of an existing home instead (e.g. the 1M-invoice night that
+with history); ``--banks B`` simulates a platform of B partner banks (``Tuning.banks``; ``--trades`` stays
+the whole platform's trades a night: B banks of n trades each is ``--banks B --trades B*n``).
+``--home`` judges the last night of an existing home instead (e.g. the 1M-invoice night that
 ``bench_night.py --keep`` leaves in ``<out>/home``); the home itself is not changed.  The Spark
 session takes ``[spark]``'s settings from the options (``--driver-memory 6g`` …); the peak
 resident memory of the Spark JVM (sampled every second) and the slowest statements are printed.
@@ -49,11 +51,13 @@ def main() -> None:
     from engines.spark import spark_session
     from integration.home import init_home
     from integration.runner import failure_messages, run_night
-    from simulator import simulate
+    from simulator import Tuning, simulate
+    from simulator.catalog import partner_banks
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trades", type=int, default=1000)
     parser.add_argument("--nights", type=int, default=2)
+    parser.add_argument("--banks", type=int, help="partner banks on the platform (default the simulator's seven)")
     parser.add_argument("--judge", default="", help="the nights (1, 2, …; comma-separated) judged on both engines; default the last")
     defaults = DEFAULT_SPARK
     parser.add_argument("--master", default=defaults.master)
@@ -72,15 +76,16 @@ def main() -> None:
         same = True
         if args.home is None:
             home = root / "home"
-            simulate(root / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=args.trades)
+            simulate(root / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=args.trades,
+                     tuning=Tuning(banks=args.banks))
             init_home(home)
             for offset in range(args.nights):
                 result = run_night(START + dt.timedelta(days=offset), home=home, inbox=root / "sim" / "inbox")
                 if not result.success:
                     raise SystemExit(failure_messages(result))
                 if offset + 1 in judged:
-                    same &= _compare(home, START + dt.timedelta(days=offset), root, spark, settings,
-                                     f"night {offset + 1} of {args.nights} x {args.trades} trades")  # fmt: skip
+                    described = f"night {offset + 1} of {args.nights} x {args.trades} trades, {len(partner_banks(args.banks))} banks"
+                    same &= _compare(home, START + dt.timedelta(days=offset), root, spark, settings, described)
         else:
             with duckdb.connect(str(args.home / "warehouse.duckdb"), read_only=True) as con:
                 row = con.execute("SELECT max(business_date) FROM files").fetchone()
@@ -117,6 +122,7 @@ def _compare(home: Path, night: dt.date, root: Path, spark: SparkSession, settin
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in judge.seconds.items()) if engine == "spark" else ""
         print(f"{engine:11s} {seconds[engine]:8.1f} s  {len(findings[engine])} finding rows  {phases}", flush=True)
         con.close()
+        (root / f"{engine}.duckdb").unlink()  # one copy at a time: a long history's warehouse is GBs
     same = findings["duckdb"] == findings["duckdb-full"] == findings["spark"]
     ratios = ", ".join(f"spark/{e} {seconds['spark'] / seconds[e]:.1f}x" for e in ("duckdb", "duckdb-full"))
     print(f"{ratios} ({described}, {history[0] if history else 0} financings delivered so far, {settings.master}, "

@@ -222,6 +222,7 @@ def simulate(
     nights: int = typer.Option(3, help="Number of consecutive nights."),
     start: str = typer.Option("2026-11-18", help="First business date."),
     trades: int = typer.Option(200, "--trades", help="Trades per night."),
+    banks: int | None = typer.Option(None, "--banks", help="Partner banks on the platform (at least 3; default the catalogue's 7)."),
     anomalies: bool = typer.Option(True, help="Plant labelled anomalies and look-alikes."),
     malformed_rows: bool = typer.Option(False, "--malformed-rows", help="Also plant malformed financings.csv rows "
                                         "(full-width characters, 19-digit invoice numbers) with their labels."),
@@ -246,9 +247,12 @@ def simulate(
         dq_faults = [parse_dq_fault(text) for text in dq_fault]
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
-                       anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
-                                                    wccyr_carriers=frozenset(wccyr_carrier)))
+    try:
+        summary = generate(out, seed=seed, nights=nights, start=_parse_date(start), trades_per_night=trades,
+                           anomalies=anomalies, tuning=Tuning(plant_malformed_rows=malformed_rows,
+                                                        wccyr_carriers=frozenset(wccyr_carrier), banks=banks))
+    except ValueError as err:  # the simulator's own bounds (nights, trades, banks)
+        raise typer.BadParameter(str(err)) from None
     console.print(summary)
     if dq_faults:
         try:

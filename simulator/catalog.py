@@ -201,6 +201,22 @@ BANKS: tuple[BankSpec, ...] = (
 )
 
 
+def partner_banks(count: int | None = None) -> tuple[BankSpec, ...]:
+    """The platform's ``count`` partner banks (``None``: :data:`BANKS`): the first of :data:`BANKS`,
+    then city commercial banks made up in turn over :data:`REGIONS` (CNAPS ``313`` + a 4-digit serial
+    from 6000, never one of :data:`BANKS`' codes), each with its own typical rate."""
+    if count is None:
+        return BANKS
+    if count < 3:
+        raise ValueError("a platform needs at least 3 partner banks (a voucher's three children are financed at three)")
+    made = []
+    for k in range(len(BANKS), count):
+        region = REGIONS[k % len(REGIONS)]
+        made.append(BankSpec(f"313{6000 + k:04d}00010", f"{region.short}第{k + 1}商业银行股份有限公司", region.district_code,
+                             250 + (k * 7) % 50))  # fmt: skip
+    return (BANKS + tuple(made))[:count]
+
+
 @dataclass(frozen=True)
 class CarrierSpec:
     """A logistics company delivering waybills."""

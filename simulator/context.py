@@ -60,7 +60,7 @@ class Sim:
         self.rng = random.Random(seed)
         self.writer_rng = random.Random(seed * 7919 + 1)
         self.world = build_world(random.Random(seed * 31 + 5),
-                                 tuning.tier1_per_core or tier1_per_core(trades_per_night))
+                                 tuning.tier1_per_core or tier1_per_core(trades_per_night), tuning.banks)
         self.ids = Ids(random.Random(seed * 131 + 7), len(self.world.cores))
         self.days = [start.toordinal() + i for i in range(nights)]
         self.night = 0

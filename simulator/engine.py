@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator import anomalies, closures, fake_trades, flows, lookalikes, malformed
 from simulator.arrivals import stamp_arrivals
+from simulator.catalog import partner_banks
 from simulator.context import Sim
 from simulator.params import Tuning
 from simulator.parties import write_parties
@@ -87,6 +88,7 @@ def simulate(out_dir: Path, *, seed: int = 7, nights: int = 3, start: dt.date = 
     if nights < 1 or trades_per_night < 0:
         raise ValueError("nights must be >= 1 and trades_per_night >= 0")
     tuning = tuning or Tuning()
+    partner_banks(tuning.banks)  # too few banks is refused before an earlier inbox is removed
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("inbox", "deliveries"):  # deliveries/ and schedule.json describe an earlier inbox

@@ -49,6 +49,12 @@ class Tuning:
     sharing a total (2**27 bits = 16 MiB)."""
     tier1_per_core: int | None = None
     """Tier-1 suppliers per core enterprise; ``None`` scales with ``trades_per_night``."""
+    banks: int | None = None
+    """Partner banks booking financings on the platform (at least 3; ``None``: the catalogue's
+    seven, :func:`simulator.catalog.partner_banks`).  Every bank's financings arrive in the one
+    ``platform/financings.csv`` (INPUTS.md), each row with its ``bank_code``; the night's volume
+    stays ``trades_per_night`` for the whole platform — a bench that models B banks of n trades
+    each asks for ``B * n``."""
 
     def waybill_layout(self, carrier_uscc: str) -> str:
         """The layout a carrier's waybills are delivered in."""

@@ -16,7 +16,6 @@ from pathlib import Path
 from stdnum.cn import uscc as stdnum_uscc
 
 from simulator.catalog import (
-    BANKS,
     BRAND_FIRST,
     BRAND_SECOND,
     CARRIERS,
@@ -26,6 +25,7 @@ from simulator.catalog import (
     REGIONS,
     Product,
     Region,
+    partner_banks,
 )
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -214,8 +214,10 @@ def tier1_per_core(trades_per_night: int) -> int:
     return max(8, min(150, trades_per_night // 2000))
 
 
-def build_world(rng: random.Random, tier1_count: int) -> World:
-    """Build cores, their supplier trees (tiers 1..5), carriers and banks."""
+def build_world(rng: random.Random, tier1_count: int, bank_count: int | None = None) -> World:
+    """Build cores, their supplier trees (tiers 1..5), carriers and ``bank_count`` partner banks
+    (:func:`simulator.catalog.partner_banks`; companies keep their accounts at them)."""
+    bank_specs = partner_banks(bank_count)
     namer = _Namer(rng)
     serial = rng.randrange(1000, 100_000)
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -226,7 +228,7 @@ def build_world(rng: random.Random, tier1_count: int) -> World:
         return serial
 
     def account(bank_idx: int) -> tuple[str, str]:
-        return f"{rng.randrange(10**14, 10**15)}", BANKS[bank_idx].cnaps
+        return f"{rng.randrange(10**14, 10**15)}", bank_specs[bank_idx].cnaps
 
     companies_made = 0
 
@@ -234,7 +236,7 @@ def build_world(rng: random.Random, tier1_count: int) -> World:
                     valid: bool = True) -> Company:
         nonlocal companies_made
         companies_made += 1
-        acct, acct_bank = account(int(rng.random() * len(BANKS)))
+        acct, acct_bank = account(int(rng.random() * len(bank_specs)))
         products = PRODUCTS[industry]
         k = 1 + int(rng.random() * min(3, len(products)))
         start = int(rng.random() * len(products))
@@ -298,7 +300,7 @@ def build_world(rng: random.Random, tier1_count: int) -> World:
         shells.append(core_shells)
 
     banks = []
-    for spec_b in BANKS:
+    for spec_b in bank_specs:
         region = _REGION_BY_DISTRICT.get(spec_b.district_code) or REGIONS[0]
         banks.append(Bank(spec_b.cnaps, spec_b.name, make_uscc(spec_b.district_code, next_serial()),
                           spec_b.base_bp, region, f"{rng.randrange(10**14, 10**15)}"))
