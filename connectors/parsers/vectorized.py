@@ -161,18 +161,40 @@ def integer(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boo
     return _typed(texts, ok, _cast_where(texts, ok, pa.int64()), dtype)
 
 
+_PARTS = {"Y": (4, pc.year), "m": (2, pc.month), "d": (2, pc.day), "H": (2, pc.hour), "M": (2, pc.minute), "S": (2, pc.second)}
+"""Per ``strptime`` code of a fixed width: its width and the part of a time it writes."""
+
+
+def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
+    """Where each code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
+    found, at, i = [], 0, 0
+    while i < len(codes):
+        if codes[i] == "%":
+            width, part = _PARTS[codes[i + 1]]
+            found.append((at, width, part))
+            at, i = at + width, i + 2
+        else:
+            at, i = at + 1, i + 1
+    return found
+
+
 def timestamp(*forms: tuple[str, str]) -> Vector:
-    """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text that
-    does not give back the same text when the time is formatted again (a day that does not exist …)
-    is left to the Python converter."""
+    """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text whose time
+    does not have the parts its digits write (a day that does not exist, hour 24 … which ``strptime``
+    carries over into the next month or day) is left to the Python converter."""
+    parts = [_parts(codes) for _, codes in forms]
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
         times, decided = pa.nulls(len(texts), pa.timestamp("s")), pa.repeat(False, len(texts))
         year_zero = pc.starts_with(texts, "0000")  # a year Python's dates do not have (pyarrow's do)
-        for pattern, codes in forms:
+        for (pattern, codes), where in zip(forms, parts, strict=True):
             shaped = pc.and_not(_matches(texts, pattern), year_zero)
             parsed = pc.strptime(pc.if_else(shaped, texts, pa.scalar(None, pa.string())), codes, unit="s", error_is_null=True)
-            same = pc.fill_null(pc.equal(pc.strftime(parsed, codes), texts), False)
+            same = pc.is_valid(parsed)
+            for start, width, part in where:
+                digits = pc.utf8_slice_codeunits(texts, start, start + width)
+                same = pc.and_(same, pc.equal(part(parsed), _cast_where(digits, shaped, pa.int64())))
+            same = pc.fill_null(same, False)
             times, decided = pc.if_else(same, parsed, times), pc.or_(decided, same)
         return _typed(texts, decided, times, dtype)
 
