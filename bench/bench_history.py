@@ -103,9 +103,10 @@ def svg(rows: list[dict], width: int = 720, height: int = 360, pad: int = 48) ->
     return "\n".join(parts) + "\n"
 
 
-def compare_findings(home: Path, nights: int) -> dict[str, object]:
+def compare_findings(home: Path, nights: int, scratch: Path) -> dict[str, object]:
     """Seconds of the last night's findings stage: incremental, full, and over window views (and
-    of each way, the as-of state's share and the slowest steps)."""
+    of each way, the as-of state's share and the slowest steps), each on a copy of the home's
+    warehouse in ``scratch`` (the home is only read)."""
     import shutil as sh
     from unittest import mock
 
@@ -118,7 +119,7 @@ def compare_findings(home: Path, nights: int) -> dict[str, object]:
     last, before = START + dt.timedelta(days=nights - 1), START + dt.timedelta(days=nights - 2)
     seconds: dict[str, object] = {}
     for way in ("incremental", "full", "window_views"):
-        copy = home.parent / f"compare-{way}.duckdb"
+        copy = scratch / f"compare-{way}.duckdb"
         sh.copyfile(home / "warehouse.duckdb", copy)
         with Warehouse(copy) as wh:
             refresh_asof_state(wh.con, before, full=True, kept=session.KEPT)  # the state the night before left
@@ -146,9 +147,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/history"))
     parser.add_argument("--keep", action="store_true", help="reuse an existing simulation in --out")
     parser.add_argument("--compare-findings", action="store_true", help="only time the last night's findings three ways")
+    parser.add_argument("--scratch", type=Path, help="where --compare-findings puts its copies of the warehouse (default: --out)")
     args = parser.parse_args()
     if args.compare_findings:
-        print(json.dumps(compare_findings(args.out / "home", args.nights)))
+        scratch = args.scratch or args.out
+        scratch.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(compare_findings(args.out / "home", args.nights, scratch)))
         return
 
     sim, home = args.out / "simulated", args.out / "home"

@@ -4,7 +4,7 @@ Writes a synthetic ``EInvoiceBatch`` of N invoices (1 to 3 lines each) to a temp
 folder, then times (a) iterating ``iterparse`` over it with the usual clearing,
 (b) :func:`connectors.kinds.parse_file` record by record in Python (the oracle) and
 (c) the same with the columnar path (the default), into a sink that only counts rows.
-With ``--night``, the same three over every XML file of a simulated night folder, by family
+With ``--night``, the same three over every file the ingest parses of a simulated night folder, by kind
 (CPU seconds of this process, each file's three timed one after the other).  With ``--load``,
 the night folder is landed once and loaded into a fresh warehouse by each ``--workers`` count in
 turn (the loader's parse workers, the cap of one per core lifted; 1: parsed in the writer's own
@@ -168,8 +168,9 @@ def bare_parse(files: list[tuple[Path, str | None]]) -> float:
 
 
 def night(folder: Path, repeat: int) -> None:
-    """The bare parse (:func:`bare_parse`), the Python path and the columnar path (the same for a CSV
-    kind: it has none) over every file of a night folder the ingest parses, by kind."""
+    """The bare parse (:func:`bare_parse`), the Python path and the columnar path (XML:
+    :mod:`connectors.parsers.xmlcolumns`, CSV: :mod:`connectors.parsers.csvcolumns`) over every file of a
+    night folder the ingest parses, by kind."""
     seconds: dict[str, list[float]] = {}
     for path, tag in ingested_files(folder):
         rel = path.relative_to(folder).as_posix()

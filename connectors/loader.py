@@ -34,7 +34,7 @@ from connectors.kinds import classify
 from connectors.parsers import ParseContext
 from connectors.quarantine import QuarantineLog
 from connectors.sources import bad_name_reason
-from connectors.spool import SpoolResult, parse_to_spool
+from connectors.spool import SpoolResult, parse_files_to_spool, parse_to_spool
 from foundation.values import MAX_AMOUNT_FEN
 from foundation.vocabulary import DeliveryStatus, FileStatus, QuarantineReason
 from warehouse.connection import Warehouse
@@ -152,9 +152,10 @@ def load_night(
             if on_file:
                 on_file(result.files[-1])
 
-        for landed_file in files:
-            pending.append((landed_file, _submit(pool, jobs[landed_file.rel_path], landed_file, Path(spool))))
-            pending_bytes += landed_file.size
+        for group in _groups(files, jobs):
+            for landed_file, parsed in zip(group, _submit(pool, [(f, jobs[f.rel_path]) for f in group], Path(spool)), strict=True):
+                pending.append((landed_file, parsed))
+                pending_bytes += landed_file.size
             while len(pending) > IN_FLIGHT_FILES or (len(pending) > 2 * _MAX_WORKERS and pending_bytes > IN_FLIGHT_BYTES):
                 store_next()
         while pending:
@@ -175,6 +176,10 @@ IN_FLIGHT_FILES = 256
 while the writer inserts (a waybill or an invoice is often a file of its own) …"""
 IN_FLIGHT_BYTES = 256 * 2**20
 """… as long as their bytes stay within this (their spool files wait on disk until stored)."""
+SMALL_FILE_BYTES = 64 * 2**10
+"""A file smaller than this is parsed in one worker task with the small files next to it …"""
+GROUP_FILES = 32
+"""… up to this many: a one-invoice file costs less than handing it to a worker on its own."""
 INSERT_ROWS = 500_000
 """Rows of a table gathered from consecutive files before one insert (one insert per small file
 cost more than its rows)."""
@@ -262,7 +267,48 @@ def _executor(workers: int | None, parse_bytes: int) -> Iterator[Executor | None
         yield pool
 
 
-def _submit(pool: Executor | None, ctx: ParseContext | None, landed: LandedFileLike, spool: Path) -> Future[SpoolResult] | None:
+def _groups(files: list[LandedFileLike], jobs: dict[str, ParseContext | None]) -> Iterator[list[LandedFileLike]]:
+    """The files in order, consecutive small ones to parse (:data:`SMALL_FILE_BYTES`) together by
+    :data:`GROUP_FILES`, every other file on its own."""
+    group: list[LandedFileLike] = []
+    for landed in files:
+        if jobs[landed.rel_path] is None or landed.size >= SMALL_FILE_BYTES:
+            if group:
+                yield group
+                group = []
+            yield [landed]
+            continue
+        group.append(landed)
+        if len(group) == GROUP_FILES:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _submit(
+    pool: Executor | None, group: list[tuple[LandedFileLike, ParseContext | None]], spool: Path
+) -> list[Future[SpoolResult] | None]:
+    """The parse of each file of ``group`` (``None``: not to parse), by one worker task."""
+    if pool is None or len(group) == 1:
+        return [_submit_one(pool, ctx, landed, spool) for landed, ctx in group]
+    whole = pool.submit(parse_files_to_spool, [(landed.object_path, ctx) for landed, ctx in group if ctx is not None], spool)
+    parts: list[Future[SpoolResult]] = [Future() for _ in group]
+
+    def split(done: Future[list[SpoolResult]]) -> None:
+        error = done.exception()
+        if error is not None:
+            for part in parts:
+                part.set_exception(error)
+            return
+        for part, result in zip(parts, done.result(), strict=True):  # a group holds files to parse only
+            part.set_result(result)
+
+    whole.add_done_callback(split)
+    return list(parts)
+
+
+def _submit_one(pool: Executor | None, ctx: ParseContext | None, landed: LandedFileLike, spool: Path) -> Future[SpoolResult] | None:
     if ctx is None:
         return None
     if pool is not None:
@@ -295,7 +341,7 @@ def _store(
         if spooled.rejected is not None:
             outcome.status = FileStatus.REJECTED
             quarantine.add(*spooled.rejected)
-        for table in spooled.table_files:
+        for table in spooled.tables:
             inserts.add(table, spooled.read(table))
         spooled.discard()  # the rows read stay mapped until inserted
         outcome.table_rows = dict(spooled.table_rows)

@@ -1,9 +1,11 @@
 """Parse one delivered file into Arrow IPC spool files: the unit of work of parallel ingest.
 
-The loader hands each file to :func:`parse_to_spool`, in a worker process when the night
-is large.  The worker streams the parser's record batches into one Arrow IPC file per
-table and returns what it wrote, with the file's quarantine records; a file the parser
-rejects leaves no spool file behind.  The loader then inserts the spool files into the
+The loader hands each file to :func:`parse_to_spool` (small files several at a time:
+:func:`parse_files_to_spool`), in a worker process when the night is large.  The worker streams
+the parser's record batches into one Arrow IPC file per table and returns what it wrote, with
+the file's quarantine records; a table of a few rows (a file of one invoice or waybill, most of a
+night's files) is returned as it is, without a file.  A file the parser rejects leaves no spool
+file behind.  The loader then inserts the spool files into the
 warehouse in a fixed order, so the result never depends on which worker finished first.
 """
 
@@ -32,11 +34,19 @@ class SpoolResult:
 
     table_files: dict[str, Path] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
+    small_tables: dict[str, pa.Table] = field(default_factory=dict)  # the tables of few rows: no spool file
     quarantine: list[QuarantineEntry] = field(default_factory=list)
     rejected: QuarantineEntry | None = None  # the whole file was refused
 
+    @property
+    def tables(self) -> list[str]:
+        """The tables this file gave rows to."""
+        return [*self.small_tables, *self.table_files]
+
     def read(self, table: str) -> pa.Table:
-        """The rows spooled for ``table`` (memory-mapped, not copied)."""
+        """The rows parsed for ``table`` (a spool file's memory-mapped, not copied)."""
+        if table in self.small_tables:
+            return self.small_tables[table]
         with pa.memory_map(str(self.table_files[table])) as source:
             return pa.ipc.open_file(source).read_all()
 
@@ -46,25 +56,37 @@ class SpoolResult:
             path.unlink(missing_ok=True)
 
 
+SPOOL_FROM_ROWS = 4096
+"""A table's rows are kept in memory (and cross the process boundary pickled) until there are this many;
+then they go to its spool file."""
+
+
 class _SpoolSink:
-    """A parser :class:`~connectors.parsers.Sink` writing one IPC file per table."""
+    """A parser :class:`~connectors.parsers.Sink` writing one IPC file per table of more than
+    :data:`SPOOL_FROM_ROWS` rows, keeping the smaller ones in memory."""
 
     def __init__(self, spool_dir: Path, result: SpoolResult) -> None:
         self._dir = spool_dir
         self._stem = uuid.uuid4().hex
         self._writers: dict[str, pa.ipc.RecordBatchFileWriter] = {}
+        self._held: dict[str, list[pa.RecordBatch]] = {}
         self._result = result
 
     def rows(self, table: str, batch: pa.RecordBatch) -> None:
         if not batch.num_rows:
             return
+        rows = self._result.table_rows[table] = self._result.table_rows.get(table, 0) + batch.num_rows
         writer = self._writers.get(table)
+        if writer is None and rows < SPOOL_FROM_ROWS:
+            self._held.setdefault(table, []).append(batch)
+            return
         if writer is None:
             path = self._dir / f"{self._stem}-{table}.arrow"
             writer = self._writers[table] = pa.ipc.new_file(str(path), batch.schema)
             self._result.table_files[table] = path
+            for held in self._held.pop(table, ()):
+                writer.write_batch(held)
         writer.write_batch(batch)
-        self._result.table_rows[table] = self._result.table_rows.get(table, 0) + batch.num_rows
 
     def quarantine(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
         self._result.quarantine.append((src_pos, reason_code, reason, raw))
@@ -72,6 +94,8 @@ class _SpoolSink:
     def close(self) -> None:
         for writer in self._writers.values():
             writer.close()
+        for table, batches in self._held.items():
+            self._result.small_tables[table] = pa.Table.from_batches(batches)
 
 
 def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResult:
@@ -94,6 +118,12 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResul
     if result.rejected is not None:
         result.discard()
         result.table_files.clear()
+        result.small_tables.clear()
         result.table_rows.clear()
         result.quarantine.clear()
     return result
+
+
+def parse_files_to_spool(files: list[tuple[Path, ParseContext]], spool_dir: Path) -> list[SpoolResult]:
+    """:func:`parse_to_spool` of several files in turn (one worker task for many small files)."""
+    return [parse_to_spool(path, ctx, spool_dir) for path, ctx in files]

@@ -212,7 +212,10 @@ def parse_offset_datetime(text: str | None) -> dt.datetime | None:
         raise ValueError(f"not an ISO 8601 time: {text!r}") from None
     if value.tzinfo is None:
         raise ValueError(f"ISO 8601 time without offset: {text!r}")
-    return value.astimezone(CST).replace(tzinfo=None)
+    try:
+        return value.astimezone(CST).replace(tzinfo=None)
+    except OverflowError:  # China time before year 1 or after 9999
+        raise ValueError(f"ISO 8601 time out of range: {text!r}") from None
 
 
 INVOICE_NO = re.compile(r"[0-9]{20}")

@@ -212,29 +212,31 @@ def events_as_of(
                    list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
                        AS invoices
             FROM {sequenced("voucher_events")} e
-            LEFT JOIN voucher_event_invoices i
+            LEFT JOIN (SELECT * FROM voucher_event_invoices WHERE business_date <= ? {_among("event_id", "event_id", among)}) i
               ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
             WHERE e.business_date <= ? {_among("e.event_id", "event_id", among)}
             GROUP BY ALL
         )
         """,
-        [as_of],
+        [as_of, as_of],
         f"_first_time NULLS LAST, event_id, {delivery_order()}",
         _delivered_events,
     )
 
 
-def _financings_sql(where: str) -> str:
+def _financings_sql(among: str | None) -> str:
+    """Financing rows delivered up to a night (``?``, twice) with their presented invoices
+    (of the financings listed in table ``among``, if given)."""
     cols = ", ".join(f"f.{c}" for c in _FINANCING_COLUMNS)
     return f"""
         SELECT {cols}, f.business_date, f.file_seq, f.src_sha256, f.src_pos,
                list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.financing_id IS NOT NULL)
                    AS invoices
         FROM {sequenced("financings")} f
-        LEFT JOIN financing_invoices i
+        LEFT JOIN (SELECT * FROM financing_invoices WHERE business_date <= ? {_among("financing_id", "financing_id", among)}) i
           ON i.business_date = f.business_date AND i.src_sha256 = f.src_sha256
          AND i.financing_id = f.financing_id
-        WHERE {where}
+        WHERE f.business_date <= ? {_among("f.financing_id", "financing_id", among)}
         GROUP BY ALL
     """
 
@@ -266,10 +268,9 @@ def financings_as_of(
     """
     return _ordered_batches(
         con,
-        "SELECT * FROM (" + _financings_sql("f.business_date <= ? " + _among("f.financing_id", "financing_id", among))
-        + ") QUALIFY row_number() OVER "
+        "SELECT * FROM (" + _financings_sql(among) + ") QUALIFY row_number() OVER "
         f"(PARTITION BY financing_id, business_date ORDER BY {delivery_order(latest_first=True, within_night=True)}) = 1",
-        [as_of],
+        [as_of, as_of],
         "financing_id, business_date",
         _delivered_financings,
     )
@@ -291,13 +292,9 @@ def first_financings(
     try:
         page = _page(
             con,
-            "SELECT * FROM ("
-            + _financings_sql(
-                "f.business_date <= ? AND f.financing_id IN (SELECT financing_id FROM _ledger_wanted_financings)"
-            )
-            + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
+            "SELECT * FROM (" + _financings_sql("_ledger_wanted_financings") + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
             f"ORDER BY business_date, {delivery_order(latest_first=True, within_night=True)}) = 1",
-            [as_of],
+            [as_of, as_of],
         )
     finally:
         con.unregister("_ledger_wanted_financings")

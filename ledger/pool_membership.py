@@ -90,9 +90,11 @@ def replay(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | None = None, belo
         clauses.append("seq < ?")
         params.append(below)
     state = Membership()
+    # the positions first: a scan of small columns; reading ``entry`` in the same scan would read every entry
+    seqs = [int(r[0]) for r in con.execute(f"SELECT seq FROM ledger_entries WHERE {' AND '.join(clauses)}", params).fetchall()]
     for seq, raw in con.execute(
-        f"SELECT seq, entry FROM ledger_entries WHERE {' AND '.join(clauses)} ORDER BY seq", params
-    ).fetchall():
+        f"SELECT seq, entry FROM ledger_entries WHERE seq IN ({', '.join(map(str, seqs))}) ORDER BY seq"
+    ).fetchall() if seqs else ():
         record = decode_entry(bytes(raw)).record
         assert isinstance(record, PoolMembership)
         state.apply(int(seq), record)

@@ -47,7 +47,6 @@ from ledger.entries import (
     FingerprintAnnex,
     Record,
     VoucherEvent,
-    decode_entry,
     diff_fields,
     encode_content,
     record_to_dict,
@@ -117,19 +116,20 @@ def tree_events(con: duckdb.DuckDBPyConnection, ids: Sequence[str], as_of: dt.da
         found.setdefault(event_id, TreeEvent()).versions[bytes(chash)] = int(seq)
     for event_id, status, version, seq in _query_ids(con, ids, _STANDING.format(join=_WANTED), [as_of]):
         tree = found.setdefault(event_id, TreeEvent())
-        tree.status, tree.version, tree.seq = standing(status), version_of(status, version), int(seq)
+        tree.status, tree.version, tree.seq = standing(status), bytes(version), int(seq)
     return found
 
 
 _WANTED = "JOIN _ledger_wanted_ids w ON w.id = e.event_id"
 _STANDING = (
-    "SELECT e.event_id, e.entry_type, CASE WHEN e.entry_type IN (" + _STATUS_LIST + ") THEN e.entry "
-    "ELSE e.content_hash END, e.seq FROM ledger_entries e {join} "
+    "SELECT e.event_id, e.entry_type, e.content_hash, e.seq FROM ledger_entries e {join} "
     "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
     "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1"
 )
 """Per event, its latest entry dated the night (``?``) or earlier: (event id, entry type, the
-status entry's bytes or the event entry's content hash, seq)."""
+content hash of the event version it is about, seq).  A status entry's ``content_hash`` column
+is that of the event version it is about (:func:`ledger.store.content_hash_column`, checked
+against the entry by the integrity gate), so the entry itself is not read."""
 
 
 def standing(entry_type: str) -> str:
@@ -137,19 +137,10 @@ def standing(entry_type: str) -> str:
     return entry_type if entry_type in EVENT_STATUSES else POSTED
 
 
-def version_of(entry_type: str, value: bytes) -> bytes:
-    """The content hash of the event version an event's latest entry is about."""
-    if entry_type not in EVENT_STATUSES:
-        return bytes(value)
-    record = decode_entry(bytes(value)).record
-    assert isinstance(record, EventStatus)
-    return record.event_hash
-
-
 def standing_events(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[str, str, bytes]]:
     """(event id, status, version content hash) of every event the tree holds as of a night."""
     rows = con.execute(_STANDING.format(join="") + " ORDER BY e.event_id", [as_of]).fetchall()
-    return [(event_id, standing(kind), version_of(kind, value)) for event_id, kind, value, _ in rows]
+    return [(event_id, standing(kind), bytes(chash)) for event_id, kind, chash, _ in rows]
 
 
 def _grouped(batches: Iterable[list[_T]], key: Callable[[_T], str], rows: int) -> Iterator[list[list[_T]]]:
@@ -344,7 +335,11 @@ class NightProcessor:
     def void_undelivered(self) -> None:
         """Void the events the tree holds as posted or pending, and the financings it holds,
         as of the night that are no longer delivered up to it (a restated delivery dropped
-        them, or a corrected configuration reads them otherwise)."""
+        them, or a corrected configuration reads them otherwise).
+
+        A night built on an earlier one (:func:`ledger.touched.incremental_base`) skips this:
+        the rows up to that night are unchanged and none lies between, so what is undelivered
+        now was undelivered then, and that night voided it already."""
         gone = [
             r[0] for r in self.con.execute(
                 "SELECT DISTINCT event_id FROM ledger_entries WHERE event_id IS NOT NULL AND business_date <= $d "
@@ -463,7 +458,8 @@ class NightProcessor:
             inputs.events_as_of(self.con, self.business_date, among=events), lambda d: d.event.event_id, rows
         ):
             self.process_events(chunk)
-        self.void_undelivered()
+        if self.base is None:  # built on a night: nothing it held is undelivered now (void_undelivered)
+            self.void_undelivered()
         for fchunk in _grouped(
             inputs.financings_as_of(self.con, self.business_date, among=financings),
             lambda d: d.financing.financing_id, rows,
@@ -477,6 +473,6 @@ class NightProcessor:
         night built on an earlier one, that night's about what it did not decide again."""
         carried = None if self.base is None else (self.base, TOUCHED_EVENTS, TOUCHED_FINANCINGS)
         store_night(self.con, self.business_date, self.decisions, carried=carried)
-        save_progress(self.con, self.business_date, self.window_days)
+        save_progress(self.con, self.business_date, self.window_days, base=self.base)
         drop_touched(self.con)
 

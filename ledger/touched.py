@@ -42,21 +42,52 @@ FAMILY_VOUCHERS = "_ledger_family_vouchers"
 """Temporary table (``voucher_id``) of the vouchers of the families a night replays."""
 
 
+def _digests(con: duckdb.DuckDBPyConnection, after: dt.date | None, as_of: dt.date) -> dict[str, tuple[int, int]]:
+    """Per input table (:data:`~ledger.inputs.INPUT_TABLES`), the count and the XOR of the
+    hashes of its rows dated ``as_of`` or earlier (and later than ``after``, if given)."""
+    since = "" if after is None else " AND business_date > ?"
+    parts = {}
+    for table in INPUT_TABLES:
+        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?{since}",
+                        [as_of] if after is None else [as_of, after])
+        parts[table] = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+    return parts
+
+
+def _text(parts: dict[str, tuple[int, int]]) -> str:
+    return ";".join(f"{table}:{count}:{xor if count else None}" for table, (count, xor) in parts.items())
+
+
+def _parse(text: str) -> dict[str, tuple[int, int]]:
+    """The parts of a digest :func:`_text` wrote."""
+    parts = {}
+    for part in text.split(";"):
+        table, count, xor = part.split(":")
+        parts[table] = (int(count), 0 if xor == "None" else int(xor))
+    return parts
+
+
 def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """A digest of every input row (:data:`~ledger.inputs.INPUT_TABLES`) dated ``as_of`` or
     earlier: the row count and the XOR of the rows' hashes, per table."""
-    parts = []
-    for table in INPUT_TABLES:
-        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?", [as_of])
-        parts.append(f"{table}:{row[0] if row else 0}:{row[1] if row else None}")
-    return ";".join(parts)
+    return _text(_digests(con, None, as_of))
 
 
-def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int) -> None:
-    """Record that the ledger tables hold the decisions as of ``as_of``."""
+def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int, *, base: dt.date | None = None) -> None:
+    """Record that the ledger tables hold the decisions as of ``as_of``.
+
+    ``base``: the night the decisions were built on (:func:`incremental_base` held: its digest
+    is the stored one and no row lies between it and ``as_of``); the digest is then that one
+    combined with the rows after it, not read again from every row."""
+    stored = fetch_one(con, f"SELECT inputs_digest FROM {PROGRESS}") if base is not None else None
+    if stored is None:
+        digest = inputs_digest(con, as_of)
+    else:
+        before = _parse(str(stored[0]))
+        digest = _text({t: (before[t][0] + n, before[t][1] ^ x) for t, (n, x) in _digests(con, base, as_of).items()})
     con.execute(f"DELETE FROM {PROGRESS}")
     con.execute(f"INSERT INTO {PROGRESS} BY NAME SELECT ? AS as_of, ? AS window_days, ? AS inputs_digest",
-                [as_of, window_days, inputs_digest(con, as_of)])
+                [as_of, window_days, digest])
 
 
 def forget_progress(con: duckdb.DuckDBPyConnection) -> None:

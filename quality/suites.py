@@ -2,7 +2,8 @@
 
 One suite per typed table (``<table>``) over the DAMA dimensions — completeness, validity,
 uniqueness, volume — plus one ``consistency`` suite whose frames join tonight's rows to the
-history (``cur_*`` as-of views).  Every expectation carries its dimension in ``meta``.
+history (what the ``cur_*`` as-of views give, read without ranking every version of every record:
+:data:`CONSISTENCY`).  Every expectation carries its dimension in ``meta``.
 
 A :class:`Frame` is the SQL that selects what a suite validates from the warehouse: only
 tonight's rows and the columns the expectations read, with ``src_sha256`` and ``src_pos``
@@ -32,6 +33,7 @@ from connectors.parsers.csvlayout import CsvLayout
 from connectors.parsers.fields import CD_NO, INVOICE_NO
 from connectors.parsers.layouts import WAYBILL_STATUSES
 from foundation.vocabulary import EventType
+from warehouse.asof import latest_versions_sql
 from warehouse.schemas import NATURAL_KEYS, PARSED
 
 DOCUMENT_DATE_SLACK_DAYS = 31
@@ -245,28 +247,41 @@ def volume_expectation(trailing_median: float | None, min_percent: int, min_medi
     return _dim("volume", gxe.ExpectTableRowCountToBeBetween(min_value=minimum))
 
 
+_TONIGHTS_VOUCHERS = "SELECT voucher_id FROM voucher_events WHERE business_date = $day"
+_NAMING_TONIGHTS = ("business_date <= $day AND event_id IN (SELECT event_id FROM voucher_events "
+                    f"WHERE business_date <= $day AND voucher_id IN ({_TONIGHTS_VOUCHERS}))")
+_KNOWN_VOUCHERS = (  # vouchers an ISSUE or SPLIT names in its version of record, among the events naming tonight's
+    f"SELECT DISTINCT voucher_id FROM ({latest_versions_sql('voucher_events', _NAMING_TONIGHTS)}) "
+    f"WHERE event_type IN ('{EventType.ISSUE}', '{EventType.SPLIT}')")
+_KNOWN_PO_ITEMS = "SELECT DISTINCT core_uscc, ebeln, ebelp FROM erp_po_items WHERE business_date <= $day"
+
 CONSISTENCY: tuple[tuple[Frame, str], ...] = (
     (Frame("consistency", "financing_invoices",
            "SELECT f.invoice_no, t.invoice_no AS known_invoice_no, f.src_sha256, f.src_pos FROM financing_invoices f "
-           "LEFT JOIN (SELECT DISTINCT invoice_no FROM cur_tax_invoices) t USING (invoice_no) "
+           "LEFT JOIN (SELECT DISTINCT invoice_no FROM tax_invoices WHERE business_date <= $day AND invoice_no IN "
+           "(SELECT invoice_no FROM financing_invoices WHERE business_date = $day)) t USING (invoice_no) "
            "WHERE f.business_date = $day ORDER BY f.src_sha256, f.src_pos"), "known_invoice_no"),
     (Frame("consistency", "voucher_events",
            "SELECT e.voucher_id, v.voucher_id AS known_voucher_id, e.src_sha256, e.src_pos FROM voucher_events e "
-           "LEFT JOIN (SELECT DISTINCT voucher_id FROM cur_voucher_events "
-           f"WHERE event_type IN ('{EventType.ISSUE}', '{EventType.SPLIT}')) v "
-           "USING (voucher_id) WHERE e.business_date = $day ORDER BY e.src_sha256, e.src_pos"), "known_voucher_id"),
+           f"LEFT JOIN ({_KNOWN_VOUCHERS}) v USING (voucher_id) WHERE e.business_date = $day ORDER BY e.src_sha256, e.src_pos"),
+     "known_voucher_id"),
     (Frame("consistency", "erp_goods_receipts",
            "SELECT g.ebeln || '/' || g.ebelp AS po_line, p.ebeln AS known_po, g.src_sha256, g.src_pos FROM erp_goods_receipts g "
-           "LEFT JOIN (SELECT DISTINCT core_uscc, ebeln, ebelp FROM cur_erp_po_items) p USING (core_uscc, ebeln, ebelp) "
+           f"LEFT JOIN ({_KNOWN_PO_ITEMS}) p USING (core_uscc, ebeln, ebelp) "
            "WHERE g.business_date = $day ORDER BY g.src_sha256, g.src_pos"), "known_po"),
     (Frame("consistency", "waybills",
            "SELECT w.po_no, p.ebeln AS known_po, w.src_sha256, w.src_pos FROM waybills w "
-           "LEFT JOIN (SELECT DISTINCT ebeln FROM cur_erp_po_items) p ON p.ebeln = w.po_no "
+           "LEFT JOIN (SELECT DISTINCT ebeln FROM erp_po_items WHERE business_date <= $day) p ON p.ebeln = w.po_no "
            "WHERE w.business_date = $day AND w.po_no IS NOT NULL "
-           "AND w.consignee_uscc IN (SELECT DISTINCT core_uscc FROM cur_erp_po_items) ORDER BY w.src_sha256, w.src_pos"),
+           "AND w.consignee_uscc IN (SELECT core_uscc FROM erp_po_items WHERE business_date <= $day) "
+           "ORDER BY w.src_sha256, w.src_pos"),
      "known_po"),
 )
-"""Cross-table frames: each row of tonight names something the history must know (column non-null)."""
+"""Cross-table frames: each row of tonight names something the history must know (column non-null): a
+document of any version delivered up to tonight (``cur_*``, :mod:`warehouse.asof`).  A key column's
+values are the same among every version of a key as among versions of record, so those frames read
+the rows up to tonight as they are; a voucher known by its event's type, not a key column, is read
+from the versions of record of the events naming tonight's vouchers only (not the whole history)."""
 
 
 def consistency_expectation(column: str) -> gxe.Expectation:

@@ -49,7 +49,6 @@ from quality.suites import (
     table_suites,
     volume_expectation,
 )
-from warehouse.asof import create_asof_views
 from warehouse.registry import create_table, insert_rows
 from warehouse.results import DQ_RESULTS
 
@@ -123,7 +122,6 @@ def validate_night(
     plans += [(frame, [consistency_expectation(column)]) for frame, column in CONSISTENCY]
     rows: list[Any] = list(more_results)
     with con.cursor() as cursor:  # the night's own connection stays out of GX's transactions
-        create_asof_views(cursor, day)
         datasource, engine = _warehouse_source(context, cursor)
         for i, (frame, expectations) in enumerate(plans):  # one checkpoint per frame, one frame at a time
             name = f"{frame.suite}.{frame.source}" if frame.suite != frame.source else frame.suite

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,13 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.parsers import fields as F
+from connectors.parsers import vectorized as V
 from connectors.parsers.base import BadRecord, ParseContext, Sink
-from connectors.parsers.batching import BatchBuilder, flush_all
-from connectors.parsers.csvread import Row, for_each_row, picker
+from connectors.parsers.batching import BatchBuilder, ChunkRows, flush_all
+from connectors.parsers.csvcolumns import ChildColumns, CsvColumns, DeriveColumns, ReadField
+from connectors.parsers.csvread import Columns, Row, for_each_row, picker
 from connectors.parsers.layout import Convert
+from connectors.parsers.vectorized import Vector
 from foundation.vocabulary import QuarantineReason
 from warehouse.schemas import PARSED
 
@@ -72,6 +75,8 @@ class Children:
     table: str
     header: str
     parse: Callable[[str, str | None], list[tuple[Any, ...]]]
+    vector: ChildColumns | None = None
+    """``parse`` vectorized (:mod:`connectors.parsers.csvcolumns`); ``None``: the layout is read in Python only."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ class CsvLayout:
     ``dates``: how the source writes a date (a date column without its own converter);
     ``per_file``: columns that come from the file's place, not its rows (the core enterprise of
     ``erp/<uscc>/``); ``derive``: a rule filling more columns of a read row (may raise
-    :class:`BadRecord`)."""
+    :class:`BadRecord`).  The columnar path (:mod:`connectors.parsers.csvcolumns`) reads a layout whose every
+    field has a vectorized form (:func:`vector_for`; ``vectors``: those of the layout's own converters) and
+    whose hooks have theirs (``derive_columns``, ``Children.vector``)."""
 
     table: str
     fields: tuple[CsvField, ...]
@@ -98,6 +105,8 @@ class CsvLayout:
     derive: Callable[[dict[str, Any]], None] | None = None
     children: Children | None = None
     rejects: Rejects | None = None
+    vectors: Mapping[Convert, Vector] = field(default_factory=dict)
+    derive_columns: DeriveColumns | None = None
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -130,6 +139,26 @@ class CsvLayout:
             checked = f.convert is None and (f.choices is not None or f.pattern is not None)  # they refuse empty themselves
             plan.append((order.index(f.header), f.header, _needed(convert) if f.required and not checked else convert))
         return tuple(plan)
+
+    @cached_property
+    def columnar(self) -> CsvColumns | None:
+        """The columnar reading of this layout, or ``None`` when a field or a hook has no vectorized form."""
+        if (self.derive is not None and self.derive_columns is None) or (self.children is not None and self.children.vector is None):
+            return None
+        types = {c.name: c.type for c in PARSED[self.table].columns}
+        fields = []
+        for f, (index, header, convert) in zip(self.fields, self._plan, strict=True):
+            dtype = types.get(f.column) or _READ_TYPES.get(f.convert, pa.string())
+            vector = vector_for(f, types.get(f.column), self.dates, self.vectors)
+            if vector is None:
+                return None
+            fields.append(ReadField(f.column, header, index, f.required, convert, vector, dtype))
+        children = None
+        if self.children is not None and self.children.vector is not None:
+            order = [*self.headers[0], *self.headers[1]]
+            children = (self.children.table, order.index(self.children.header), self.children.vector,
+                        _parent_key(self.children.table, self.table))  # fmt: skip
+        return CsvColumns(self.table, fields, self.derive_columns, children)
 
     def values(self, row: Row) -> list[Any]:
         """The typed values of one row, in field order (``row``: the reader's, in :attr:`headers` order).
@@ -180,18 +209,48 @@ def converter_for(f: CsvField, dtype: pa.DataType | None, dates: Convert) -> Con
     raise TypeError(f"{f.column}: no default reading of a {dtype} column; give the field a converter")
 
 
+#: The vectorized form of each shared field converter (:mod:`connectors.parsers.vectorized`).
+VECTORIZED: dict[Any, Vector] = {**V.SHARED, text: V.text, verbatim: V.verbatim}
+#: The Arrow type a field read for a hook (no table column of its name) is typed as, by its converter (else text).
+_READ_TYPES: dict[Any, pa.DataType] = {F.integer: pa.int64()}
+
+
+def vector_for(f: CsvField, dtype: pa.DataType | None, dates: Convert, vectors: Mapping[Convert, Vector]) -> Vector | None:
+    """The vectorized form of :func:`converter_for`'s reading of a field (``vectors``: the layout's own
+    converters'), or ``None`` when it has none."""
+    if f.convert is not None:
+        return VECTORIZED.get(f.convert) or vectors.get(f.convert)
+    if f.choices is not None:
+        return V.choice(f.choices)
+    if f.pattern is not None:
+        return V.identifier(f.pattern) if f.required else V.optional_identifier(f.pattern)
+    if dtype is None or pa.types.is_string(dtype):
+        return V.text
+    if pa.types.is_decimal(dtype):
+        return V.decimal(dtype)
+    if f.column.endswith("_fen"):
+        return V.fen
+    if pa.types.is_integer(dtype):
+        return V.integer
+    return VECTORIZED.get(dates) if pa.types.is_date(dtype) else None
+
+
 def parse_csv(layout: CsvLayout, path: Path, ctx: ParseContext, sink: Sink) -> None:
     """Parse a CSV file of ``layout``: one row of its table per data row (plus its child rows), a
     row that breaks the format quarantined (and kept in its rejects table, if it has one)."""
-    out = BatchBuilder(layout.table, ctx, sink)
     required, optional = layout.headers
     children, rejects = layout.children, layout.rejects
-    kids = BatchBuilder(children.table, ctx, sink) if children else None
-    refused = BatchBuilder(rejects.table, ctx, sink) if rejects else None
     child_index = [*required, *optional].index(children.header) if children else 0
     parent_key = _parent_key(children.table, layout.table) if children else ""
+    columnar = layout.columnar
+    rows = None if columnar is None else ChunkRows(ctx, sink, dict.fromkeys(layout.tables, ("src_pos",)))
+    out = BatchBuilder(layout.table, ctx, rows or sink)
+    kids = BatchBuilder(children.table, ctx, rows or sink) if children else None
+    refused = BatchBuilder(rejects.table, ctx, rows or sink) if rejects else None
+    builders = [b for b in (out, kids, refused) if b is not None]
     record = _record_maker(layout, ctx)
     child = PARSED[children.table].Record._make if children else None
+    file_values = dict(layout.per_file(ctx)) if layout.per_file else {}
 
     def handle(line: int, row: Row) -> None:
         try:
@@ -207,8 +266,19 @@ def parse_csv(layout: CsvLayout, path: Path, ctx: ParseContext, sink: Sink) -> N
             for item in items:
                 kids.add(line, child((key, *item)))
 
-    for_each_row(path, ctx, sink, required, handle, optional)
-    flush_all(*(b for b in (out, kids, refused) if b is not None))
+    def batch(columns: Columns, lines: pa.Array, rest: Callable[[pa.BooleanArray | None], None]) -> None:
+        assert columnar is not None and rows is not None
+        decided, tables = columnar.read(file_values, columns, lines)
+        rest(decided)
+        flush_all(*builders)
+        for table, (src_pos, values) in tables.items():
+            rows.decided(table, 1, src_pos, values)
+        rows.end_chunk()
+
+    for_each_row(path, ctx, sink, required, handle, optional, None if columnar is None else batch)
+    flush_all(*builders)
+    if rows is not None:
+        rows.close()
 
 
 def _record_maker(layout: CsvLayout, ctx: ParseContext) -> Callable[[list[Any]], Any]:

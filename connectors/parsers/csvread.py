@@ -23,14 +23,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink
+from connectors.parsers.base import BadRecord, FileRejected, ParseContext, Sink, python_only_in_force
 from foundation.vocabulary import QuarantineReason
 
 Row = tuple[str | None, ...]
@@ -96,7 +98,7 @@ class _Layout:
             raise FileRejected(QuarantineReason.DUPLICATE_COLUMN, f"column(s) {', '.join(doubled)} appear more than once")
         self.width = len(names)
         absent = self.width  # index of an all-None column appended per batch
-        indexes = [names.index(c) if c in names else absent for c in wanted]
+        self.indexes = indexes = [names.index(c) if c in names else absent for c in wanted]
         # picks the wanted fields of a row (padded with one None) as a tuple, in C
         self.pick: Callable[[tuple[str | None, ...]], Row] = picker(indexes)
 
@@ -109,6 +111,13 @@ def picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return operator.itemgetter(*keys)
 
 
+Columns = list[pa.Array]
+"""A batch's wanted columns, in the ``required`` then ``optional`` order (an absent optional one all null)."""
+BatchHandler = Callable[[Columns, pa.Array, Callable[[pa.BooleanArray | None], None]], None]
+"""``(columns, lines, rest)``: read a batch of rows (``lines``: each row's line, null for a blank one) and call
+``rest(decided)`` once, which hands every row not decided (``None``: no row) to the row handler, in line order."""
+
+
 def for_each_row(
     path: Path,
     ctx: ParseContext,
@@ -116,9 +125,13 @@ def for_each_row(
     required: Sequence[str],
     handle: RowHandler,
     optional: Sequence[str] = (),
+    batches: BatchHandler | None = None,
 ) -> None:
     """Call ``handle(line, row)`` for every data row; ``row`` holds the ``required`` then the
     ``optional`` columns' texts (``None`` for an optional column the file lacks).
+
+    With ``batches`` (and unless :func:`~connectors.parsers.base.python_only` is in force), each batch
+    the reader gives is first handed to it whole; ``handle`` then sees only the rows it left.
 
     Raises :class:`FileRejected` when the file is empty, lacks a required column, or
     cannot be decoded or parsed.
@@ -129,15 +142,46 @@ def for_each_row(
     header = _header(path, encoding)
     delimiter, names = header_names(header, ctx.csv_delimiter)
     layout = _Layout(names, required, optional)
+    columnar = None if python_only_in_force() else batches
+
+    def one(line: int, fields: tuple[str, ...]) -> None:
+        try:
+            handle(line, layout.pick((*fields, None)))
+        except BadRecord as err:
+            sink.quarantine(line, err.reason_code, err.reason, delimiter.join(fields))
+
     with _short_lines(path, encoding, sink, ctx.scratch_dir) as readable:
-        for line, fields in _rows(readable, encoding, delimiter, layout.width, sink):
-            if not any(fields):
-                continue  # a blank line
-            row = layout.pick((*fields, None))
-            try:
-                handle(line, row)
-            except BadRecord as err:
-                sink.quarantine(line, err.reason_code, err.reason, delimiter.join(fields))
+        for batch, lines, shapes in _batches(readable, encoding, delimiter, layout.width):
+            if columnar is None:
+                _rest(sink, batch, lines, shapes, None, one)
+                continue
+            wanted = [batch.column(i) if i < layout.width else pa.nulls(batch.num_rows, pa.string()) for i in layout.indexes]
+            columnar(wanted, lines, partial(_rest, sink, batch, lines, shapes, one=one))
+
+
+def _rest(
+    sink: Sink,
+    batch: pa.RecordBatch,
+    lines: pa.Array,
+    shapes: Shapes,
+    decided: pa.BooleanArray | None,
+    one: Callable[[int, tuple[str, ...]], None],
+) -> None:
+    """Hand the rows of ``batch`` not ``decided`` (nor blank) to ``one``, and quarantine the rows of
+    the wrong shape among them, all in line order."""
+    left = pc.is_valid(lines) if decided is None else pc.and_not(pc.is_valid(lines), decided)
+    index = pc.indices_nonzero(left)
+    rows = batch.take(index)
+    events: list[tuple[int, tuple[str, ...] | pacsv.InvalidRow]] = [*shapes]
+    events += zip(pc.take(lines, index).to_pylist(), zip(*(c.to_pylist() for c in rows.columns), strict=True), strict=True)
+    if shapes:
+        events.sort(key=operator.itemgetter(0))
+    for line, event in events:
+        if isinstance(event, pacsv.InvalidRow):  # a named tuple: asked first
+            sink.quarantine(line, QuarantineReason.ROW_SHAPE, f"expected {event.expected_columns} fields, found {event.actual_columns}",
+                            event.text)  # fmt: skip
+        else:
+            one(line, event)
 
 
 def long_lines(path: Path) -> list[int]:
@@ -183,8 +227,13 @@ def _short_lines(path: Path, encoding: str, sink: Sink, scratch_dir: str | None)
         os.unlink(name)
 
 
-def _rows(path: Path, encoding: str, delimiter: str, width: int, sink: Sink) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """Yield ``(line, fields)`` of every well-shaped row; quarantine the others."""
+Shapes = list[tuple[int, pacsv.InvalidRow]]
+"""Rows of the wrong number of fields, each with its line."""
+
+
+def _batches(path: Path, encoding: str, delimiter: str, width: int) -> Iterator[tuple[pa.RecordBatch, pa.Array, Shapes]]:
+    """Yield each batch of well-shaped rows with each row's line (null for a blank row) and the rows of the
+    wrong shape before its last row (with their lines); the wrong-shaped rows after the last batch come last."""
     broken: dict[int, pacsv.InvalidRow] = {}  # by record number (header = 1)
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -211,35 +260,50 @@ def _rows(path: Path, encoding: str, delimiter: str, width: int, sink: Sink) -> 
             ),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in column_names}),
         )
-        record, line = 1, 2
+        record, line = 1, 2  # the last record read, the line of the next
         for batch in reader:
-            columns = [column.to_pylist() for column in batch.columns]
-            extra_lines = _newlines(batch).to_pylist()
-            for fields, extra in zip(zip(*columns, strict=True), extra_lines, strict=True):
-                record += 1
-                while record in broken:
-                    line = _quarantine_shape(sink, line, broken.pop(record))
-                    record += 1
-                yield line, fields
-                line += 1 + extra
+            n = batch.num_rows
+            records = np.arange(record + 1, record + 1 + n)
+            spans = 1 + _newlines(batch)
+            shapes: list[tuple[int, int]] = []  # (record, lines) of each wrong-shaped row among the batch's
+            for number in sorted(broken):
+                if n == 0 or number > records[-1]:
+                    break
+                records[records >= number] += 1
+                shapes.append((number, 1 + broken[number].text.count("\n")))
+            starts = line + np.cumsum(spans) - spans
+            placed = []
+            for number, span in shapes:
+                at = int(np.searchsorted(records, number))
+                placed.append((int(starts[at]), broken.pop(number)))  # a row of the batch comes after it
+                starts[at:] += span
+            if n:
+                record, line = int(records[-1]), int(starts[-1] + spans[-1])
+            blank = _blank(batch)
+            yield batch, pa.array(starts, mask=blank), placed
+        last: Shapes = []
         for number in sorted(broken):
-            line = _quarantine_shape(sink, line, broken[number])
+            last.append((line, broken[number]))
+            line += 1 + broken[number].text.count("\n")
+        if last:
+            yield pa.RecordBatch.from_pylist([], schema=pa.schema([(c, pa.string()) for c in column_names])), pa.array([], pa.int64()), last
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
         encoding_error = isinstance(err, UnicodeDecodeError) or "UTF8" in str(err)
         code = QuarantineReason.BAD_ENCODING if encoding_error else QuarantineReason.MALFORMED_CSV
         raise FileRejected(code, f"{encoding} CSV: {err}") from None
 
 
-def _newlines(batch: pa.RecordBatch) -> pa.Array:
-    """Per row, how many newlines its quoted values hold (each moves later rows one line)."""
-    counts: pa.Array = pa.repeat(pa.scalar(0, pa.int32()), batch.num_rows)
+def _blank(batch: pa.RecordBatch) -> np.ndarray:
+    """Per row, whether every field is empty (a blank line: skipped)."""
+    filled = np.zeros(batch.num_rows, dtype=bool)
     for column in batch.columns:
-        counts = pc.add(counts, pc.count_substring(column, "\n"))
+        filled |= pc.greater(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+    return ~filled
+
+
+def _newlines(batch: pa.RecordBatch) -> np.ndarray:
+    """Per row, how many newlines its quoted values hold (each moves later rows one line)."""
+    counts = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        counts += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     return counts
-
-
-def _quarantine_shape(sink: Sink, line: int, row: pacsv.InvalidRow) -> int:
-    """Quarantine a row with the wrong number of fields; return the line after it."""
-    text: str = row.text
-    sink.quarantine(line, QuarantineReason.ROW_SHAPE, f"expected {row.expected_columns} fields, found {row.actual_columns}", text)
-    return line + 1 + text.count("\n")

@@ -14,12 +14,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from connectors.parsers import fields as F
 from connectors.parsers.base import BadRecord, ParseContext, folder_uscc
 from connectors.parsers.csvlayout import CsvField, CsvLayout
 from foundation.vocabulary import QuarantineReason
 
 _INVOICE_IN_TEXT = re.compile(rf"(?<![0-9]){F.INVOICE_NO.pattern}(?![0-9])")  # an invoice number within free text
+_INVOICE_IN_TEXT_RE2 = f"(?:^|[^0-9])(?P<no>{F.INVOICE_NO.pattern})(?:[^0-9]|$)"  # the same, leftmost, without look-arounds
 
 
 def _core(ctx: ParseContext) -> Mapping[str, Any]:
@@ -85,6 +89,22 @@ def _payment_terms(row: dict[str, Any]) -> None:
     row["invoice_no"] = invoice.group() if invoice else None
 
 
+_LAST_DAY = (dt.date.max - dt.date(1970, 1, 1)).days  # the last date Python's dates have, in days since 1970
+
+
+def _payment_terms_columns(columns: Mapping[str, pa.Array]) -> tuple[dict[str, pa.Array], pa.BooleanArray]:
+    """:func:`_payment_terms` vectorized (a due date beyond Python's last date is left to it)."""
+    ap_ref = pc.binary_join_element_wise(*(columns[c] for c in ("bukrs", "gjahr", "belnr", "buzei")), "-")
+    zbd1t, zbd2t, zbd3t = (columns[c] for c in ("ZBD1T", "ZBD2T", "ZBD3T"))
+    days = pc.if_else(pc.fill_null(pc.not_equal(zbd3t, 0), False), zbd3t,
+                      pc.if_else(pc.fill_null(pc.not_equal(zbd2t, 0), False), zbd2t, zbd1t))  # fmt: skip
+    due = pc.add(columns["baseline_date"].cast(pa.int32()).cast(pa.int64()), pc.fill_null(days, 0))
+    ok = pc.fill_null(pc.less_equal(due, _LAST_DAY), True)
+    invoice = pc.struct_field(pc.extract_regex(columns["item_text"], _INVOICE_IN_TEXT_RE2), [0])
+    due_date = pc.if_else(ok, due, pa.scalar(None, pa.int64())).cast(pa.int32()).cast(pa.date32())
+    return {"ap_ref": ap_ref, "payment_days": days.cast(pa.int32()), "due_date": due_date, "invoice_no": invoice}, ok
+
+
 AP_ITEMS = CsvLayout(
     "erp_ap_items",
     (
@@ -112,6 +132,7 @@ AP_ITEMS = CsvLayout(
     dates=F.ymd,
     per_file=_core,
     derive=_payment_terms,
+    derive_columns=_payment_terms_columns,
 )
 
 

@@ -18,7 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from connectors.parsers import fields as F
+from connectors.parsers import vectorized as V
 from connectors.parsers.base import BadRecord
 from connectors.parsers.csvlayout import Children, CsvField, CsvLayout, Rejects, verbatim
 from foundation import values
@@ -36,6 +40,13 @@ def _event_time(name: str, value: str | None) -> Any:
 
 def _invoice_refs(name: str, value: str | None) -> list[tuple[Any, ...]]:
     return list(F.invoice_refs(name, value))
+
+
+def _invoice_ref_columns(texts: pa.StringArray) -> tuple[pa.Array, list[pa.Array], pa.BooleanArray]:
+    """:func:`_invoice_refs` vectorized: per reference, its row and (invoice number, amount); per row, whether decided."""
+    parent, numbers, amounts, ok = V.invoice_refs(texts)
+    return parent, [numbers, amounts], ok
+
 
 
 VOUCHER_EVENTS = CsvLayout(
@@ -56,7 +67,8 @@ VOUCHER_EVENTS = CsvLayout(
         CsvField("ap_ref", "ap_ref", F.ident),
         CsvField("financing_id", "financing_id", F.ident),
     ),
-    children=Children("voucher_event_invoices", "invoice_nos", _invoice_refs),
+    children=Children("voucher_event_invoices", "invoice_nos", _invoice_refs, _invoice_ref_columns),
+    vectors={_event_time: V.offset_time},
 )
 
 
@@ -114,6 +126,37 @@ def _asset(product: str | None, ref: str, face_fen: int | None) -> dict[str, Any
     return {**_NO_ASSET, "asset_cd_no": cd, "asset_range_start": start, "asset_range_end": end}
 
 
+_CD_REF = "^(?P<cd_no>[^:]*)(?P<sep>:?)(?P<range>.*)$"  # str.partition(":")
+_CD_RANGE = "^(?P<start>[0-9]{1,18})-(?P<end>[0-9]{1,18})$"  # values.parse_cd_range's form, within 64 bits
+
+
+def _asset_vector(columns: Mapping[str, pa.Array]) -> tuple[dict[str, pa.Array], pa.BooleanArray]:
+    """:func:`_asset_columns` vectorized: a voucher id, an invoice number, a bill number with its whole range
+    (``CdNo``, ``CdNo:0``) or a plain sub-range; anything else is left to it."""
+    product, ref, face = columns["product"], columns["asset_ref"], columns["face_amount_fen"]
+    voucher, voucher_ok = V.identifier(F.VOUCHER_ID)(ref, pa.string())
+    invoice, invoice_ok = V.identifier(F.INVOICE_NO)(ref, pa.string())
+    parts = pc.extract_regex(ref, _CD_REF)
+    cd, cd_ok = V.identifier(F.CD_NO)(pc.struct_field(parts, [0]), pa.string())
+    sub = pc.struct_field(parts, [2])
+    whole = pc.or_(pc.equal(pc.struct_field(parts, [1]), ""), pc.equal(sub, "0"))
+    bounds = pc.extract_regex(sub, _CD_RANGE)
+    start, end = (pc.struct_field(bounds, [i]).cast(pa.int64()) for i in (0, 1))
+    ranged = pc.and_(pc.and_(pc.greater_equal(start, 1), pc.greater_equal(end, start)), pc.less_equal(end, F.ceiling()))
+    is_voucher, is_invoice = pc.equal(product, "VOUCHER"), pc.equal(product, "INVOICE")
+    is_bill = pc.invert(pc.or_(is_voucher, is_invoice))
+    bill_ok = pc.and_(cd_ok, pc.or_(whole, pc.fill_null(ranged, False)))
+    ok = pc.if_else(is_voucher, voucher_ok, pc.if_else(is_invoice, invoice_ok, bill_ok))
+    nothing = pa.scalar(None, pa.string())
+    return {
+        "asset_voucher_id": pc.if_else(is_voucher, voucher, nothing),
+        "asset_invoice_no": pc.if_else(is_invoice, invoice, nothing),
+        "asset_cd_no": pc.if_else(is_bill, cd, nothing),
+        "asset_range_start": pc.if_else(is_bill, pc.if_else(whole, pa.scalar(1, pa.int64()), start), pa.scalar(None, pa.int64())),
+        "asset_range_end": pc.if_else(is_bill, pc.if_else(whole, face, end), pa.scalar(None, pa.int64())),
+    }, ok
+
+
 FINANCINGS = CsvLayout(
     "financings",
     (  # read in this order: the first field that does not read is the one named
@@ -132,6 +175,7 @@ FINANCINGS = CsvLayout(
         CsvField("status", "status", choices=FINANCING_STATUSES, required=True),
     ),
     derive=_asset_columns,
-    children=Children("financing_invoices", "invoice_nos", _invoice_refs),
+    children=Children("financing_invoices", "invoice_nos", _invoice_refs, _invoice_ref_columns),
     rejects=Rejects("financing_rejects", _financing_reject),
+    derive_columns=_asset_vector,
 )

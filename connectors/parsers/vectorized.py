@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import getcontext
 from typing import Any
 
 import pyarrow as pa
@@ -69,12 +70,30 @@ def ident(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boole
     return _typed(texts, ok, texts, dtype)
 
 
+def verbatim(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.csvlayout.verbatim`: the text exactly as delivered (an empty one too)."""
+    return texts.cast(dtype), pa.repeat(True, len(texts))
+
+
+def _pattern_ok(texts: pa.StringArray, pattern: re.Pattern[str]) -> pa.BooleanArray:
+    return pc.and_(_matches(texts, _IDENTIFIER), _matches(texts, f"^(?:{pattern.pattern})$"))
+
+
 def identifier(pattern: re.Pattern[str]) -> Vector:
     """:func:`connectors.parsers.fields.identifier` with ``pattern``: a required identifier matching it."""
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
-        ok = pc.and_(_matches(texts, _IDENTIFIER), _matches(texts, f"^(?:{pattern.pattern})$"))
+        ok = _pattern_ok(texts, pattern)
         return pc.if_else(ok, texts, pa.scalar(None, pa.string())).cast(dtype), ok
+
+    return convert
+
+
+def optional_identifier(pattern: re.Pattern[str]) -> Vector:
+    """:func:`connectors.parsers.fields.optional_identifier` with ``pattern``: empty, or an identifier matching it."""
+
+    def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+        return _typed(texts, _pattern_ok(texts, pattern), texts, dtype)
 
     return convert
 
@@ -108,11 +127,13 @@ def _number_pattern(whole: int, scale: int, suffix: str = "", sign: str = "-?") 
 
 
 def decimal(number: pa.Decimal128Type) -> Vector:
-    """:func:`connectors.parsers.fields.decimal` into ``number``: a plain number (a leading minus at most) that fits it exactly."""
-    pattern = _number_pattern(number.precision - number.scale, number.scale)
+    """:func:`connectors.parsers.fields.decimal` into ``number``: a plain number (a leading minus at most) that fits it
+    exactly, and whose digits at its scale fit the precision of Python's decimal context (beyond it
+    :func:`foundation.values.fit_decimal` refuses the number: 10 whole digits of a price of 18 decimals)."""
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
-        ok = _matches(texts, pattern)
+        whole = min(number.precision, getcontext().prec) - number.scale
+        ok = _matches(texts, _number_pattern(whole, number.scale))
         return _typed(texts, ok, _cast_where(texts, ok, number), dtype)
 
     return convert
@@ -140,17 +161,40 @@ def integer(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boo
     return _typed(texts, ok, _cast_where(texts, ok, pa.int64()), dtype)
 
 
+_PARTS = {"Y": (4, pc.year), "m": (2, pc.month), "d": (2, pc.day), "H": (2, pc.hour), "M": (2, pc.minute), "S": (2, pc.second)}
+"""Per ``strptime`` code of a fixed width: its width and the part of a time it writes."""
+
+
+def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
+    """Where each code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
+    found, at, i = [], 0, 0
+    while i < len(codes):
+        if codes[i] == "%":
+            width, part = _PARTS[codes[i + 1]]
+            found.append((at, width, part))
+            at, i = at + width, i + 2
+        else:
+            at, i = at + 1, i + 1
+    return found
+
+
 def timestamp(*forms: tuple[str, str]) -> Vector:
-    """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text that
-    does not give back the same text when the time is formatted again (a day that does not exist …)
-    is left to the Python converter."""
+    """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text whose time
+    does not have the parts its digits write (a day that does not exist, hour 24 … which ``strptime``
+    carries over into the next month or day) is left to the Python converter."""
+    parts = [_parts(codes) for _, codes in forms]
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
         times, decided = pa.nulls(len(texts), pa.timestamp("s")), pa.repeat(False, len(texts))
-        for pattern, codes in forms:
-            shaped = _matches(texts, pattern)
+        year_zero = pc.starts_with(texts, "0000")  # a year Python's dates do not have (pyarrow's do)
+        for (pattern, codes), where in zip(forms, parts, strict=True):
+            shaped = pc.and_not(_matches(texts, pattern), year_zero)
             parsed = pc.strptime(pc.if_else(shaped, texts, pa.scalar(None, pa.string())), codes, unit="s", error_is_null=True)
-            same = pc.fill_null(pc.equal(pc.strftime(parsed, codes), texts), False)
+            same = pc.is_valid(parsed)
+            for start, width, part in where:
+                digits = pc.utf8_slice_codeunits(texts, start, start + width)
+                same = pc.and_(same, pc.equal(part(parsed), _cast_where(digits, shaped, pa.int64())))
+            same = pc.fill_null(same, False)
             times, decided = pc.if_else(same, parsed, times), pc.or_(decided, same)
         return _typed(texts, decided, times, dtype)
 
@@ -165,5 +209,56 @@ compact_time = timestamp(("^[0-9]{14}$", "%Y%m%d%H%M%S"))
 iso_date = timestamp(_DATE)
 """:func:`foundation.values.parse_iso_date` in its plain form."""
 
+_YMD = timestamp(("^[0-9]{8}$", "%Y%m%d"))
+
+
+def ymd(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.ymd`: an SAP date ``yyyymmdd``, ``00000000`` none."""
+    none = pc.equal(texts, "00000000")
+    dates, decided = _YMD(pc.if_else(none, "", texts), dtype)
+    return dates, pc.or_(decided, none)
+
+
+_OFFSET_TIME = "^[1-8][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+"""``YYYY-MM-DDThh:mm:ss±hh:mm`` (years 1000-8999: China time stays within Python's datetimes)."""
+_LOCAL_TIME = timestamp(("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%dT%H:%M:%S"))
+_CHINA_OFFSET = int(values.CST.utcoffset(None).total_seconds())
+
+
+def offset_time(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
+    """:func:`foundation.values.parse_offset_datetime` in its plain form: the local time with its offset, as China time."""
+    shaped = _matches(texts, _OFFSET_TIME)
+    plain = pc.if_else(shaped, texts, "")
+    local, decided = _LOCAL_TIME(pc.utf8_slice_codeunits(plain, 0, 19), pa.timestamp("s"))
+    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(plain, 19, 20), "-"), -1, 1)
+    hours = pc.utf8_slice_codeunits(plain, 20, 22)
+    minutes = pc.utf8_slice_codeunits(plain, 23, 25)
+    offset = pc.multiply(sign, pc.add(pc.multiply(_cast_where(hours, shaped, pa.int64()), 3600),
+                                      pc.multiply(_cast_where(minutes, shaped, pa.int64()), 60)))  # fmt: skip
+    seconds = pc.add(pc.subtract(local.cast(pa.int64()), offset), _CHINA_OFFSET)
+    return _typed(texts, pc.and_(shaped, decided), seconds.cast(pa.timestamp("s")), dtype)
+
+
+_REF = f"[0-9]{{20}}:{_MONEY[1:-1]}"
+_REFS = f"^{_REF}(?:;{_REF})*$"
+"""``no:amount;no:amount`` in its plain form (:func:`foundation.values.parse_invoice_refs`): no blanks, no empty part."""
+
+
+def invoice_refs(texts: pa.StringArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.BooleanArray]:
+    """:func:`connectors.parsers.fields.invoice_refs` of each text: (per reference, the index of its text, its invoice
+    number, its amount in fen) and, per text, whether every reference was decided (an empty text has none)."""
+    shaped = _matches(texts, _REFS)
+    refs = pc.split_pattern(pc.if_else(shaped, texts, ""), ";")
+    parent = pc.list_parent_indices(refs)
+    pairs = pc.split_pattern(pc.list_flatten(refs), ":", max_splits=1)
+    kept = pc.greater(pc.list_value_length(pairs), 1)  # the one empty part of a text that is not plain
+    pairs, parent = pc.filter(pairs, kept), pc.filter(parent, kept)
+    amounts, decided = fen(pc.list_element(pairs, 1), pa.int64())
+    refused = pc.filter(parent, pc.invert(decided))
+    every = pc.invert(pc.is_in(pa.array(range(len(texts)), pa.int64()), value_set=refused.cast(pa.int64())))
+    ok = pc.and_(pc.or_(shaped, _empty(texts)), every)
+    return parent, pc.list_element(pairs, 0), amounts, ok
+
+
 #: The vectorized form of the shared field converters (the layouts add their own, :data:`connectors.parsers.layouts.VECTORIZED`).
-SHARED: dict[Any, Vector] = {F.fen: fen, F.ident: ident, F.integer: integer}
+SHARED: dict[Any, Vector] = {F.fen: fen, F.ident: ident, F.integer: integer, F.ymd: ymd, F.iso_date: iso_date}

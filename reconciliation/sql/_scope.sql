@@ -25,7 +25,7 @@ claims AS (  -- every financing named by a delivered row, readable or not, with 
   UNION ALL
   SELECT financing_id, asset_voucher_id, asset_cd_no FROM cur_financing_rejects WHERE financing_id IS NOT NULL
 ),
-tm AS (FROM scope_previous_matches),
+tm AS NOT MATERIALIZED (FROM scope_previous_matches),  -- a table already: not copied again
 tm_orders AS (  -- the orders each previous match searched or linked
   SELECT financing_id, buyer_uscc, po_core_uscc, unnest(list_concat(searched_orders, po_ebelns)) AS order_no FROM tm
 ),
@@ -109,7 +109,7 @@ vouchers AS (  -- vouchers whose events, payables or refusals changed tonight
   UNION
   SELECT e.voucher_id FROM cur_voucher_events e WHERE e.event_id IN (SELECT event_id FROM refusals)
 ),
-splits AS (
+splits AS MATERIALIZED (  -- once, not at every step of the recursion
   SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
   FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
 ),

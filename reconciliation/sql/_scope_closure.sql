@@ -26,6 +26,10 @@ pairs AS (
   UNION
   SELECT seller_uscc, buyer_uscc, invoice_date, invoice_total_fen FROM scope_previous_matches
   WHERE financing_id IN (SELECT financing_id FROM s)
+),
+windows AS (  -- each pair in the periods and amount bands its re-issues may fall in (equality keys: not every invoice of the pair)
+  SELECT p.*, date_period(p.issued, getvariable('reissue_window_days')) + d.step AS period, amount_band(p.total_fen) + a.step AS band
+  FROM pairs p CROSS JOIN (VALUES (-1), (0), (1)) d(step) CROSS JOIN (VALUES (-1), (0), (1)) a(step)
 )
 SELECT financing_id FROM cur_financing_invoices WHERE invoice_no IN (SELECT invoice_no FROM invoices)
 UNION SELECT financing_id FROM cur_financings WHERE asset_invoice_no IN (SELECT invoice_no FROM invoices)
@@ -36,7 +40,8 @@ UNION SELECT financing_id FROM cur_financing_rejects
 UNION SELECT financing_id FROM scope_waybills
       WHERE waybill_no IN (SELECT waybill_no FROM scope_waybills WHERE financing_id IN (SELECT financing_id FROM s))
 UNION SELECT m.financing_id FROM scope_previous_matches m
-      JOIN pairs p ON m.seller_uscc = p.seller_uscc AND m.buyer_uscc = p.buyer_uscc
+      JOIN windows p ON m.seller_uscc = p.seller_uscc AND m.buyer_uscc = p.buyer_uscc
+           AND date_period(m.invoice_date, getvariable('reissue_window_days')) = p.period AND amount_band(m.invoice_total_fen) = p.band
       WHERE abs(date_diff('day', m.invoice_date, p.issued)) <= getvariable('reissue_window_days')
         AND amounts_agree(m.invoice_total_fen, p.total_fen);
 

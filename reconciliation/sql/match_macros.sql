@@ -6,6 +6,19 @@ CREATE OR REPLACE TEMP MACRO amount_tolerance(fen) AS
   greatest(getvariable('amount_tolerance_fen'), abs(fen) * getvariable('amount_tolerance_ratio_ppm') // 1000000);
 CREATE OR REPLACE TEMP MACRO amounts_agree(a, b) AS
   abs(a - b) <= amount_tolerance(greatest(abs(a), abs(b)));
+-- The band of amounts an amount falls in: two amounts that agree fall in the same band or in
+-- neighbouring ones (an equality key for a join on agreeing amounts). With r the ratio and K =
+-- max(amount_tolerance_fen, 1) / r, agreeing amounts satisfy ||a| - |b|| <= r * (max(|a|, |b|) + K),
+-- so ln(|a| + K) and ln(|b| + K) differ by at most -ln(1 - r): bands a little wider than that
+-- (1 %, against rounding). Without a ratio in (0, 1), one band.
+CREATE OR REPLACE TEMP MACRO amount_band(fen) AS
+  CASE WHEN getvariable('amount_tolerance_ratio_ppm') NOT BETWEEN 1 AND 999999 THEN 0
+       ELSE floor(ln(abs(fen) + greatest(getvariable('amount_tolerance_fen'), 1) * 1000000.0 / getvariable('amount_tolerance_ratio_ppm'))
+                  / (-ln(1 - getvariable('amount_tolerance_ratio_ppm') / 1000000.0) * 1.01))::BIGINT END;
+
+-- The period of `days` days a date falls in: two dates at most `days` apart fall in the same
+-- period or in neighbouring ones (an equality key for a join within a window of dates).
+CREATE OR REPLACE TEMP MACRO date_period(d, days) AS floor(date_diff('day', DATE '2000-01-01', d) / greatest(days, 1))::BIGINT;
 
 -- Quantity tolerance: quantity_tolerance_ppm of the larger quantity.
 CREATE OR REPLACE TEMP MACRO quantity_tolerance(q) AS

@@ -19,16 +19,6 @@ SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_
 FROM cur_tax_invoices  -- the presented invoices and the red-letter ones reversing them
 WHERE invoice_no IN (SELECT invoice_no FROM mt_presented) OR original_invoice_no IN (SELECT invoice_no FROM mt_presented);
 
--- A waybill names its parties by USCC (contract layout) or by name and division code only
--- (2015WCCYR, see party_agrees); a layout without quantity leaves it NULL: never a mismatch.
-CREATE OR REPLACE TEMP TABLE mt_waybills AS
-SELECT carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, consignor_name, consignee_name,
-       origin_region, region_code AS dest_region, party_name_key(consignor_name) AS consignor_key,
-       party_name_key(consignee_name) AS consignee_key, quantity, status, layout,
-       consignment_time, despatch_time, receipt_time, coalesce(consignment_time, despatch_time)::DATE AS shipped,
-       business_date AS arrived
-FROM cur_waybills;
-
 -- Core enterprises: every USCC that has delivered ERP files up to the night, or issued a voucher
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
 -- payables are awaited, see TRADE_NO_PAYABLE). core_uscc is part of every ERP record's key, so the
@@ -132,6 +122,21 @@ SELECT invoice_no, order_no FROM mt_stated_orders
 UNION
 SELECT l.invoice_no, l.ebeln FROM mt_po_links l JOIN mt_po_outcomes o USING (invoice_no)
 WHERE o.outcome = {{LinkOutcome.MATCHED}};
+
+-- The waybills as the links below read them: a view, not a table, so that each link reads only the
+-- waybills its keys name (not every waybill ever delivered, each night: issue 15). A waybill names
+-- its parties by USCC (contract layout) or by name and division code only (2015WCCYR, see
+-- party_agrees): the names' keys are those of a waybill naming a party by name only (the only ones
+-- matched by name below); a layout without quantity leaves it NULL: never a mismatch.
+CREATE OR REPLACE TEMP VIEW mt_waybills AS
+SELECT carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, consignor_name, consignee_name,
+       origin_region, region_code AS dest_region,
+       CASE WHEN consignor_uscc IS NULL OR consignee_uscc IS NULL THEN party_name_key(consignor_name) END AS consignor_key,
+       CASE WHEN consignor_uscc IS NULL OR consignee_uscc IS NULL THEN party_name_key(consignee_name) END AS consignee_key,
+       quantity, status, layout,
+       consignment_time, despatch_time, receipt_time, coalesce(consignment_time, despatch_time)::DATE AS shipped,
+       business_date AS arrived
+FROM cur_waybills;
 
 -- Waybill candidates. With an order number known, the waybills citing it
 -- (OriginalDocumentNumber) or named by the order's goods receipts (XBLNR), shipped by the

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from connectors import loader
+from connectors import loader, spool
 from connectors.archive import Archive
 from connectors.sources import LocalFolderSource
 from tests.conftest import SAMPLE_NIGHT
@@ -33,10 +33,19 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     monkeypatch.setattr(loader, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(loader, "_MAX_WORKERS", 2)
     parallel = _load(tmp_path, sample_inbox, "parallel", workers=2)
-    assert parallel == inline
+    assert parallel == inline  # the sample's files are small: parsed together, by one worker task
+    monkeypatch.setattr(loader, "GROUP_FILES", 3)
+    assert _load(tmp_path, sample_inbox, "groups_of_3", workers=2) == inline
     assert [q[5] for q in inline["quarantine"]] == ["MALFORMED_XML"]
     assert not list((tmp_path / "parallel").glob("spool-*")), "spool files are removed"
     # the writer inserting each file's rows at once (no gathering, one file ahead) loads the same rows in the same order
     monkeypatch.setattr(loader, "INSERT_ROWS", 1)
     monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 1)
     assert _load(tmp_path, sample_inbox, "one_by_one", workers=2) == inline
+
+
+def test_tables_of_few_rows_load_as_those_spooled_to_files(tmp_path, sample_inbox, monkeypatch):
+    kept = _load(tmp_path, sample_inbox, "kept", workers=1)
+    assert all(len(rows) < spool.SPOOL_FROM_ROWS for rows in kept.values())  # every table was kept in memory
+    monkeypatch.setattr(spool, "SPOOL_FROM_ROWS", 2)  # a file's first row held, the rest spooled after it
+    assert _load(tmp_path, sample_inbox, "spooled", workers=1) == kept

@@ -5,55 +5,24 @@ samples and samples-more, and hostile or mutated records."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from lxml import etree
 
-from connectors.kinds import classify, parse_file
-from connectors.parsers import FileRejected, ParseContext, tax, xmlread
+from connectors.parsers import tax, xmlread
 from connectors.parsers.base import python_only
 from connectors.parsers.layouts import TAX_INVOICE, TAX_LINE, TAX_LINES, WAYBILL_CONTRACT
 from connectors.parsers.xmlcolumns import stylesheet
 from simulator.engine import simulate
 from simulator.params import Tuning
 from tests.conftest import REPO
+from tests.parse_oracle import Collected, assert_same_as_python, parse
 
 SAMPLES = REPO / "docs" / "spec" / "samples" / "2026-11-20"
 MORE = REPO / "docs" / "spec" / "samples-more"
-NIGHT = dt.date(2026, 11, 20)
-
-
-class Collected:
-    """What a parser gave: each table whole, and the quarantine records in order."""
-
-    def __init__(self) -> None:
-        self.batches: dict[str, list[pa.RecordBatch]] = {}
-        self.quarantined: list[tuple[int | None, str, str, str | None]] = []
-
-    def rows(self, table: str, batch: pa.RecordBatch) -> None:
-        self.batches.setdefault(table, []).append(batch)
-
-    def quarantine(self, src_pos: int | None, reason_code: str, reason: str, raw: str | None) -> None:
-        self.quarantined.append((src_pos, reason_code, reason, raw))
-
-    def tables(self) -> dict[str, pa.Table]:
-        return {t: pa.Table.from_batches(b).combine_chunks() for t, b in self.batches.items() if sum(x.num_rows for x in b)}
-
-
-def _parse(path: Path, rel: str) -> Collected | tuple[str, str]:
-    kind = classify(rel)
-    assert kind is not None, rel
-    sink = Collected()
-    try:
-        parse_file(path, ParseContext(NIGHT, rel, hashlib.sha256(path.read_bytes()).hexdigest(), kind.name), sink)
-    except FileRejected as rejected:
-        return rejected.reason_code, rejected.reason
-    return sink
 
 
 @pytest.fixture
@@ -62,33 +31,6 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(xmlread, "CHUNK_RECORDS", 7)
     monkeypatch.setattr(xmlread, "FAST_FROM", 1)
     yield
-
-
-def assert_same_as_python(path: Path, rel: str) -> Collected | tuple[str, str]:
-    """Parse ``path`` both ways; the tables (rows, types, order) and quarantine records must be equal."""
-    with python_only():
-        oracle = _parse(path, rel)
-    columnar = _parse(path, rel)
-    if isinstance(oracle, tuple) or isinstance(columnar, tuple):
-        assert columnar == oracle, rel
-        return oracle
-    expected, got = oracle.tables(), columnar.tables()
-    assert got.keys() == expected.keys(), rel
-    for table, rows in expected.items():
-        assert got[table].schema.equals(rows.schema), (rel, table)
-        assert got[table].equals(rows), (rel, table, _first_difference(rows, got[table]))
-    assert columnar.quarantined == oracle.quarantined, rel
-    return oracle
-
-
-def _first_difference(expected: pa.Table, got: pa.Table) -> object:
-    if expected.num_rows != got.num_rows:
-        return f"{got.num_rows} rows, expected {expected.num_rows}"
-    for name in expected.column_names:
-        for i, (a, b) in enumerate(zip(expected[name].to_pylist(), got[name].to_pylist(), strict=True)):
-            if a != b:
-                return name, i, a, b
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -169,13 +111,14 @@ MUTATIONS = [
     _set("RequestTime", "2026-02-30 10:00:00"), _set("RequestTime", "2026-02-29"), _set("RequestTime", "2028-02-29"),
     _set("RequestTime", "2026-11-13 24:00:00"), _set("RequestTime", "2026-11-13T10:00:00"), _set("RequestTime", "0001-01-01 00:00:00"),
     _set("RequestTime", "2026-11-13 9:00:00"), _set("RequestTime", "2026-W47-1"), _set("RequestTime", "20261113"), _set("RequestTime", ""),
-    _set("RequestTime", "2026-11-13 10:00:60"),
+    _set("RequestTime", "2026-11-13 10:00:60"), _set("RequestTime", "0000-01-01 00:00:00"), _set("RequestTime", "0000-01-01"),
     # rates, quantities, prices
     _set("TaxRate", "13%"), _set("TaxRate", "13.5%"), _set("TaxRate", "0.135"), _set("TaxRate", "130%"), _set("TaxRate", "1.0000001"),
     _set("TaxRate", "-0.13"), _set("TaxRate", "0%"), _set("TaxRate", "13.12345%"), _set("TaxRate", ""), _set("TaxRate", "%"),
     _set("TaxRate", "1234"), _set("Quantity", "-0"), _set("Quantity", "1.23456"), _set("Quantity", "123456789012345"),
     _set("Quantity", "99999999999999"), _set("Quantity", "00000000000000012"), _set("Quantity", "NaN"), _set("Quantity", "Infinity"),
-    _set("UnPrice", "1.1234567890123456789"), _set("UnPrice", "0.000000000000000001"), _set("UnPrice", "1E+5"),
+    _set("UnPrice", "1.1234567890123456789"),
+    _set("UnPrice", "12345678901.5"), _set("UnPrice", "1234567890.5"), _set("UnPrice", "0.000000000000000001"), _set("UnPrice", "1E+5"),
     # the issue label
     _set("LabelCode", "N"), _set("LabelCode", "N26320000000000012345"), _set("LabelCode", "X"), _set("LabelCode", "Y "),
     _set("LabelCode", "N 123"), _set("LabelCode", "N２６"), _set("LabelCode", ""), _set("LabelCode", "n"),
@@ -223,7 +166,7 @@ def test_hostile_invoices_parse_the_same_both_ways(tmp_path, monkeypatch):
     invoice = tax._invoice
     monkeypatch.setattr(tax, "_invoice", lambda elem: python_reads.append(1) or invoice(elem))
     with python_only():
-        oracle = _parse(path, "tax/batch_0001.xml")
+        oracle = parse(path, "tax/batch_0001.xml")
     assert isinstance(oracle, Collected)
     records = len(MUTATIONS) * 2 + len(STRUCTURE) * 2 + 6
     assert len(python_reads) == records and len(oracle.quarantined) > len(MUTATIONS) // 2

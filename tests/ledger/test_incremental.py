@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ledger.touched import inputs_digest
 from ledger.verify import verify_ledger
 from tests.ledger.test_convergence import D1, MATURITY, chain, harness, replace_night, state_replays
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows
@@ -89,6 +90,8 @@ def test_a_night_replays_only_what_it_touches_and_ends_as_the_full_replay(tmp_pa
     # night 5: E (its financing row); night 6: D (settled).  The Q families: never again.
     assert [r.replayed_events for r in part_results] == [delivered(part, NIGHTS[0]), 14, 18, 4, 4, 5]
     assert tables(part) == tables(full)
+    # the digest kept for the next night, built from each night's own rows, is the one read from every row
+    assert part.con.execute("SELECT inputs_digest FROM ledger_progress").fetchall() == [(inputs_digest(part.con, NIGHTS[-1]),)]
     kinds = {r[1] for r in tables(part)["entries"]}
     assert {"PENDING", "POSTED", "VOIDED", "FINANCING"} <= kinds
     assert verify_ledger(part.con).ok and state_replays(part)

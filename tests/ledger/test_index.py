@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections import Counter
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from ledger.entries import ArchiveManifest, decode_entry
-from ledger.index import COLUMNS, fingerprint_problem, index_problem, index_values
+from ledger.entries import ArchiveManifest, EntryFormatError, decode_entry
+from ledger.index import (
+    COLUMNS,
+    _expected_fingerprints,
+    _fingerprint_rows,
+    _page_agrees,
+    _pages,
+    fingerprint_problem,
+    index_problem,
+    index_values,
+)
 from ledger.nightly import record_manifest
 from ledger.store import row_keys
 from tests.ledger_nights import CORE, SAMPLE_DATE, SAMPLE_MATURITY, TIER1, Harness, busy_night, sample_night
@@ -81,3 +94,75 @@ def test_a_removed_or_added_fingerprint_is_named(ledger: Harness) -> None:
     ledger.con.execute("INSERT INTO ledger_fingerprints SELECT 999, business_date, financing_id, kind, digest, amount_fen "
                        "FROM kept")
     assert fingerprint_problem(ledger.con) == (999, "fingerprints are recorded for entry 999, which does not exist")
+
+
+def _page(ledger: Harness) -> pa.Table:
+    (page,) = list(_pages(ledger.con, 0, None))
+    return page
+
+
+def _oracle_problem(page: pa.Table) -> str | None:
+    """What the entry-by-entry reading finds on ``page``: a malformed entry or a column that disagrees."""
+    for _seq, *stored, entry in zip(*(page.column(c).to_pylist() for c in page.column_names), strict=True):
+        try:
+            if index_values(entry) != tuple(stored):
+                return "disagrees"
+        except EntryFormatError:
+            return "malformed"
+    return None
+
+
+def test_the_checks_read_every_kind_of_entry_as_columns(ledger: Harness) -> None:
+    """Not only does the check hold (above): the page is decided as columns, not left to the oracle,
+    and the annexes read as columns give exactly the fingerprint rows the oracle reads."""
+    page = _page(ledger)
+    assert _page_agrees(page)
+    financings = page.filter(pc.equal(page.column("entry_type"), "FINANCING")).select(["seq", "entry"])
+    expected = _expected_fingerprints(financings)
+    assert expected is not None and expected.num_rows > 0
+    oracle: Counter[tuple] = Counter()
+    for seq, entry in zip(financings.column("seq").to_pylist(), financings.column("entry").to_pylist(), strict=True):
+        oracle.update(_fingerprint_rows(seq, entry))
+    assert Counter(zip(*(expected.column(c).to_pylist() for c in expected.column_names), strict=True)) == oracle
+
+
+def _mutated(entry: bytes, rng: random.Random) -> bytes:
+    how = rng.randrange(4)
+    at = rng.randrange(len(entry))
+    if how == 0:  # one byte changed
+        return entry[:at] + bytes([entry[at] ^ (1 << rng.randrange(8))]) + entry[at + 1 :]
+    if how == 1:  # cut short
+        return entry[:at]
+    if how == 2:  # a byte inserted
+        return entry[:at] + bytes([rng.randrange(256)]) + entry[at:]
+    length_at = rng.randrange(max(1, len(entry) - 4))  # a big-endian word rewritten (a length prefix, say)
+    return entry[:length_at] + rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x08"]) + entry[length_at + 4 :]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_page_read_as_columns_never_passes_what_the_entry_by_entry_reading_refuses(ledger: Harness, seed: int) -> None:
+    """Mutated entries (the tree's check aside): wherever the columns say a page agrees, the oracle
+    agrees too; and annexes read as columns give the oracle's rows or are left to it."""
+    rng = random.Random(seed)
+    page = _page(ledger)
+    entries = page.column("entry").to_pylist()
+    index = page.column_names.index("entry")
+    decided = 0
+    for _ in range(150):
+        i = rng.randrange(len(entries))
+        changed = [*entries[:i], _mutated(entries[i], rng), *entries[i + 1 :]]
+        mutated = page.set_column(index, "entry", pa.array(changed, pa.binary()))
+        if _page_agrees(mutated):
+            decided += 1
+            assert _oracle_problem(mutated) is None
+        if page.column("entry_type")[i].as_py() == "FINANCING":
+            one = pa.table({"seq": [page.column("seq")[i].as_py()], "entry": pa.array([changed[i]], pa.binary())})
+            columns = _expected_fingerprints(one)
+            try:
+                oracle = Counter(_fingerprint_rows(one.column("seq")[0].as_py(), changed[i]))
+            except (EntryFormatError, AssertionError):
+                assert columns is None
+                continue
+            if columns is not None:
+                assert Counter(zip(*(columns.column(c).to_pylist() for c in columns.column_names), strict=True)) == oracle
+    assert decided < 150  # the mutations were not all harmless

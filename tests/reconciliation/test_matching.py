@@ -173,3 +173,35 @@ def test_order_numbers_read_from_the_remark(wh, remark, refs):
 
 def open_sql(name: str) -> str:
     return sql_script(name)  # as the session reads it: vocabulary placeholders expanded
+
+
+@pytest.mark.parametrize(("fen", "ppm"), [(100, 1000), (0, 1000), (5000, 1), (100, 999_999), (0, 0), (100, 0), (100, 1_000_000)])
+def test_agreeing_amounts_and_dates_fall_in_neighbouring_bands_and_periods(wh, fen, ppm):
+    """The closure's equality keys (reconciliation/sql/_scope_closure.sql) never lose a pair the
+    window rule keeps: amounts that agree are at most one band apart, dates within the window at
+    most one period apart, at the tolerance's edges and for either sign."""
+    rng = random.Random(fen * 7 + ppm)
+    wh.con.execute("SET VARIABLE amount_tolerance_fen = ?", [fen])
+    wh.con.execute("SET VARIABLE amount_tolerance_ratio_ppm = ?", [ppm])
+    wh.con.execute(open_sql("match_macros.sql"))
+    pairs = []
+    for _ in range(3000):
+        a = rng.choice([0, 1, 99, 100, 101, 10**5, 10**8, 10**11]) + rng.randrange(-1000, 10**6)
+        a = -a if rng.random() < 0.1 else a
+        tolerance = max(fen, abs(a) * ppm // 1_000_000) + rng.choice([0, 1])
+        pairs.append((a, a + rng.choice([-tolerance, tolerance, -(tolerance + 1) // 2, tolerance - 1])))
+    bad = wh.con.execute(
+        "SELECT a, b FROM unnest(?::STRUCT(a BIGINT, b BIGINT)[]) t(p), LATERAL (SELECT p.a, p.b) "
+        "WHERE amounts_agree(a, b) AND abs(amount_band(a) - amount_band(b)) > 1",
+        [[{"a": a, "b": b} for a, b in pairs]]).fetchall()
+    assert bad == []
+    agreeing = wh.con.execute("SELECT count(*) FROM unnest(?::STRUCT(a BIGINT, b BIGINT)[]) t(p) WHERE amounts_agree(p.a, p.b)",
+                              [[{"a": a, "b": b} for a, b in pairs]]).fetchone()[0]
+    assert 0 < agreeing < len(pairs)  # the pairs straddle the tolerance's edge
+    days = [(dt.date(1999, 12, 1) + dt.timedelta(days=rng.randrange(800)), w, rng.randrange(-w - 1, w + 2)) for w in (0, 1, 15, 30)
+            for _ in range(500)]
+    far = wh.con.execute(
+        "SELECT d, w, k FROM unnest(?::STRUCT(d DATE, w INTEGER, k INTEGER)[]) t(p), LATERAL (SELECT p.d, p.w, p.k) "
+        "WHERE abs(k) <= w AND abs(date_period(d, w) - date_period(d + k, w)) > 1",
+        [[{"d": d, "w": w, "k": k} for d, w, k in days]]).fetchall()
+    assert far == []
