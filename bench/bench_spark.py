@@ -11,8 +11,9 @@ must be the same rows.
     .venv/bin/python bench/bench_spark.py --trades 1000 --nights 2 --master 'local[2]' --driver-memory 4g
 
 ``--judge 1,2,4`` judges those nights as the simulated history grows (how each engine's cost grows
-with history); ``--banks B`` simulates a platform of B partner banks (``Tuning.banks``; ``--trades`` stays
-the whole platform's trades a night: B banks of n trades each is ``--banks B --trades B*n``).
+with history); ``--banks 3,12`` simulates a platform of each of those numbers of partner banks in turn
+(``Tuning.banks``), each bank with ``--trades`` trades a night (the platform's night is banks × trades),
+and judges each on both engines in the same run and the same Spark session (how cost grows with banks).
 ``--home`` judges the last night of an existing home instead (e.g. the 1M-invoice night that
 ``bench_night.py --keep`` leaves in ``<out>/home``); the home itself is not changed.  The Spark
 session takes ``[spark]``'s settings from the options (``--driver-memory 6g`` …); the peak
@@ -57,7 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trades", type=int, default=1000)
     parser.add_argument("--nights", type=int, default=2)
-    parser.add_argument("--banks", type=int, help="partner banks on the platform (default the simulator's seven)")
+    parser.add_argument("--banks", default="", help="platforms of these many partner banks (comma-separated), --trades each; "
+                        "default one platform of the simulator's seven banks, --trades in all")
     parser.add_argument("--judge", default="", help="the nights (1, 2, …; comma-separated) judged on both engines; default the last")
     defaults = DEFAULT_SPARK
     parser.add_argument("--master", default=defaults.master)
@@ -75,17 +77,20 @@ def main() -> None:
         peak = _sample_peak_rss(psutil.Process(spark.sparkContext._gateway.proc.pid))  # type: ignore[union-attr]
         same = True
         if args.home is None:
-            home = root / "home"
-            simulate(root / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=args.trades,
-                     tuning=Tuning(banks=args.banks))
-            init_home(home)
-            for offset in range(args.nights):
-                result = run_night(START + dt.timedelta(days=offset), home=home, inbox=root / "sim" / "inbox")
-                if not result.success:
-                    raise SystemExit(failure_messages(result))
-                if offset + 1 in judged:
-                    described = f"night {offset + 1} of {args.nights} x {args.trades} trades, {len(partner_banks(args.banks))} banks"
-                    same &= _compare(home, START + dt.timedelta(days=offset), root, spark, settings, described)
+            for banks in [int(b) for b in args.banks.split(",") if b] or [None]:
+                platform = root / f"banks-{banks or 'default'}"
+                trades = args.trades * (banks or 1)
+                simulate(platform / "sim", seed=20261130, nights=args.nights, start=START, trades_per_night=trades,
+                         tuning=Tuning(banks=banks))
+                init_home(platform / "home")
+                for offset in range(args.nights):
+                    result = run_night(START + dt.timedelta(days=offset), home=platform / "home", inbox=platform / "sim" / "inbox")
+                    if not result.success:
+                        raise SystemExit(failure_messages(result))
+                    if offset + 1 in judged:
+                        described = f"night {offset + 1} of {args.nights} x {trades} trades, {len(partner_banks(banks))} banks"
+                        same &= _compare(platform / "home", START + dt.timedelta(days=offset), platform, spark, settings, described)
+                shutil.rmtree(platform)
         else:
             with duckdb.connect(str(args.home / "warehouse.duckdb"), read_only=True) as con:
                 row = con.execute("SELECT max(business_date) FROM files").fetchone()
