@@ -34,7 +34,7 @@ from connectors.kinds import classify
 from connectors.parsers import ParseContext
 from connectors.quarantine import QuarantineLog
 from connectors.sources import bad_name_reason
-from connectors.spool import SpoolResult, parse_files_to_spool, parse_to_spool
+from connectors.spool import PARSING_SOURCES, SpoolResult, parse_files_to_spool, parse_to_spool
 from foundation.values import MAX_AMOUNT_FEN
 from foundation.vocabulary import DeliveryStatus, FileStatus, QuarantineReason
 from warehouse.connection import Warehouse
@@ -292,7 +292,8 @@ def _submit(
     """The parse of each file of ``group`` (``None``: not to parse), by one worker task."""
     if pool is None or len(group) == 1:
         return [_submit_one(pool, ctx, landed, spool) for landed, ctx in group]
-    whole = pool.submit(parse_files_to_spool, [(landed.object_path, ctx) for landed, ctx in group if ctx is not None], spool)
+    files = [(landed.object_path, ctx) for landed, ctx in group if ctx is not None]
+    whole = pool.submit(parse_files_to_spool, files, spool, PARSING_SOURCES)
     parts: list[Future[SpoolResult]] = [Future() for _ in group]
 
     def split(done: Future[list[SpoolResult]]) -> None:
@@ -312,7 +313,7 @@ def _submit_one(pool: Executor | None, ctx: ParseContext | None, landed: LandedF
     if ctx is None:
         return None
     if pool is not None:
-        return pool.submit(parse_to_spool, landed.object_path, ctx, spool)
+        return pool.submit(parse_to_spool, landed.object_path, ctx, spool, PARSING_SOURCES)
     done: Future[SpoolResult] = Future()
     done.set_result(parse_to_spool(landed.object_path, ctx, spool))
     return done

@@ -12,6 +12,7 @@ warehouse in a fixed order, so the result never depends on which worker finished
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -21,8 +22,41 @@ import pyarrow as pa
 
 from connectors.kinds import parse_file
 from connectors.parsers import FileRejected, ParseContext
+from foundation.errors import ScfError
 
 log = logging.getLogger(__name__)
+
+_PARSING_PACKAGES = ("connectors", "foundation", "warehouse")
+
+
+def _sources_digest() -> str:
+    """A digest of the sources parsing runs, as they are on disk now (the packages a worker imports)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in _PARSING_PACKAGES:
+        for source in sorted((root / package).rglob("*.py")):
+            digest.update(source.relative_to(root).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+PARSING_SOURCES = _sources_digest()
+"""The parsing code this process runs (read when it imported this module, ~3 ms).  The night's
+process hands its own to every worker task; a worker started after the code on disk changed (an
+upgrade in place during a run) refuses the task instead of parsing with other code than the night
+expects (a changed result shape once loaded a table's rows as none, silently)."""
+
+
+class ParsingCodeChanged(ScfError):
+    """A parse worker runs other code than the night's process: the code on disk changed during the run."""
+
+
+def _same_sources(night: str) -> None:
+    if night != PARSING_SOURCES:
+        raise ParsingCodeChanged(
+            "the parsing code on disk changed while this night ran (an upgrade during the run?): its parse workers "
+            "would run other code than the night; nothing of the night was loaded — re-run it with the new code"
+        )
+
 
 QuarantineEntry = tuple[int | None, str, str, str | None]
 """(src_pos, reason_code, reason, raw) of one refused record or file."""
@@ -98,12 +132,15 @@ class _SpoolSink:
             self._result.small_tables[table] = pa.Table.from_batches(batches)
 
 
-def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResult:
+def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path, night_sources: str = PARSING_SOURCES) -> SpoolResult:
     """Parse ``path`` into spool files under ``spool_dir``; never raises for bad input.
 
     A file the parser rejects, or one it fails on unexpectedly (a parser bug must not
-    stop the night), gives a result with ``rejected`` set and no rows.
+    stop the night), gives a result with ``rejected`` set and no rows.  ``night_sources`` is the
+    night process's :data:`PARSING_SOURCES`: other than this process's raises
+    :class:`ParsingCodeChanged` (the night stops).
     """
+    _same_sources(night_sources)
     result = SpoolResult()
     sink = _SpoolSink(spool_dir, result)
     try:
@@ -124,6 +161,8 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path) -> SpoolResul
     return result
 
 
-def parse_files_to_spool(files: list[tuple[Path, ParseContext]], spool_dir: Path) -> list[SpoolResult]:
+def parse_files_to_spool(
+    files: list[tuple[Path, ParseContext]], spool_dir: Path, night_sources: str = PARSING_SOURCES
+) -> list[SpoolResult]:
     """:func:`parse_to_spool` of several files in turn (one worker task for many small files)."""
-    return [parse_to_spool(path, ctx, spool_dir) for path, ctx in files]
+    return [parse_to_spool(path, ctx, spool_dir, night_sources) for path, ctx in files]

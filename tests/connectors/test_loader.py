@@ -49,3 +49,34 @@ def test_tables_of_few_rows_load_as_those_spooled_to_files(tmp_path, sample_inbo
     assert all(len(rows) < spool.SPOOL_FROM_ROWS for rows in kept.values())  # every table was kept in memory
     monkeypatch.setattr(spool, "SPOOL_FROM_ROWS", 2)  # a file's first row held, the rest spooled after it
     assert _load(tmp_path, sample_inbox, "spooled", workers=1) == kept
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("group_files", [32, 1], ids=["files_parsed_together", "each_file_alone"])
+def test_a_worker_on_other_code_than_the_night_stops_it_and_loads_nothing(tmp_path, sample_inbox, monkeypatch, group_files):
+    """The code on disk changed during a run (an upgrade in place): workers started since run other
+    code than the night's process. They refuse the task; the night stops with one line and loads no row
+    (once such a worker's results were read by the older night as tables of no rows, silently)."""
+    monkeypatch.setattr(loader, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(loader, "_MAX_WORKERS", 2)
+    monkeypatch.setattr(loader, "GROUP_FILES", group_files)
+    monkeypatch.setattr(loader, "PARSING_SOURCES", "the sources as the night's process read them before an upgrade")
+    archive = Archive(tmp_path / "archive")
+    night = archive.land_night(LocalFolderSource(sample_inbox), NIGHT)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(spool.ParsingCodeChanged, match="changed while this night ran") as stopped:
+            loader.load_night(wh, NIGHT, night.files, workers=2)
+        assert "\n" not in str(stopped.value)
+        assert wh.con.execute("SELECT count(*) FROM files").fetchone() == (0,)
+        assert wh.con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def test_the_parsing_sources_digest_is_of_the_code_on_disk(monkeypatch, tmp_path):
+    """The digest changes with any parsing source file's bytes (so an upgrade in place is seen)."""
+    assert spool._sources_digest() == spool.PARSING_SOURCES
+    (tmp_path / "connectors").mkdir()
+    monkeypatch.setattr(spool, "__file__", str(tmp_path / "connectors" / "spool.py"))
+    (tmp_path / "connectors" / "spool.py").write_text("A = 1\n", "utf-8")
+    before = spool._sources_digest()
+    (tmp_path / "connectors" / "spool.py").write_text("A = 2\n", "utf-8")
+    assert spool._sources_digest() != before
