@@ -53,9 +53,13 @@ class PageBytes:
         ends = np.cumsum(lengths)
         gather = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(at - (ends - lengths), lengths)
         offsets = np.concatenate(([0], ends)).astype(np.int64)
-        valid = None if null is None or not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little").tobytes())
-        return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(at), [valid, pa.py_buffer(offsets),
-                                                                            pa.py_buffer(self.data[gather].tobytes())])
+        buffers = [_validity(null), pa.py_buffer(offsets), pa.py_buffer(self.data[gather].tobytes())]
+        return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(at), buffers)
+
+
+def _validity(null: np.ndarray | None) -> pa.Buffer | None:
+    """The Arrow validity bitmap of values null where ``null`` (None: no value is null)."""
+    return None if null is None or not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little").tobytes())
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,8 @@ def _value(raw: PageBytes, kind: str, at: np.ndarray, length: np.ndarray, null: 
     if kind == INT:
         if not (null | (length == 8)).all():
             return None
-        valid = None if not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little").tobytes())
         words = raw.word(np.where(null, 0, at), 8)  # a null's position reads nothing it keeps
-        return pa.Array.from_buffers(pa.int64(), len(at), [valid, pa.py_buffer(words.astype(np.int64).tobytes())])
+        return pa.Array.from_buffers(pa.int64(), len(at), [_validity(null), pa.py_buffer(words.astype(np.int64).tobytes())])
     values = raw.slices(at, length, null)
     try:
         if kind == DATE and not ((null | (length == 10)).all() and valid_dates(values.drop_null())):
