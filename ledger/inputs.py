@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -113,19 +113,22 @@ def rate_micros(rate: Decimal | None) -> int | None:
     return int(micros)
 
 
-_FINANCING_VALUES = tuple(k for k in _FINANCING_COLUMNS if k not in ("rate", "invoice_nos"))
-
-
 def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
-    values = [_text(page, k) for k in _FINANCING_VALUES]
+    rates = _values(page, "rate")
+    micros = {rate: rate_micros(rate) for rate in set(rates)}  # a few distinct rates a night
     return [
         FinancingRecord(
-            **dict(zip(_FINANCING_VALUES, row, strict=True)),
-            invoices=_invoices(pairs, nos), rate_micros=rate_micros(rate),
+            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
+            asset_invoice, _invoices(pairs, nos), face, financed, micros[rate], value_date, maturity, status,
         )
-        for *row, pairs, nos, rate in zip(
-            *values, _values(page, "invoices"), _values(page, "invoice_nos"), _values(page, "rate"), strict=True
+        for (
+            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
+            asset_invoice, face, financed, value_date, maturity, status, pairs, nos, rate,
+        ) in zip(
+            *(_text(page, k) for k in _FINANCING_COLUMNS[:11]), _values(page, "face_amount_fen"),
+            _values(page, "financed_amount_fen"), _values(page, "value_date"), _values(page, "maturity_date"),
+            _text(page, "status"), _values(page, "invoices"), _values(page, "invoice_nos"), rates, strict=True,
         )
     ]
 
@@ -171,8 +174,7 @@ def _among(column: str, key: str, table: str | None) -> str:
     return "" if table is None else f"AND {column} IN (SELECT {key} FROM {table})"
 
 
-@dataclass(frozen=True)
-class DeliveredEvent:
+class DeliveredEvent(NamedTuple):
     """One delivered row of an event: the record, the night it came, the event's first night."""
 
     event: VoucherEvent
@@ -241,8 +243,7 @@ def _financings_sql(among: str | None) -> str:
     """
 
 
-@dataclass(frozen=True)
-class DeliveredFinancing:
+class DeliveredFinancing(NamedTuple):
     """A financing as delivered on one night (its latest row of that night)."""
 
     financing: FinancingRecord
