@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from foundation.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, sorted_invoices
+from ledger.invariants import FinancingTerms
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
 
@@ -281,11 +282,20 @@ def _register_keys(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str,
     con.register(name, pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}))
 
 
+class FirstFinancing(NamedTuple):
+    """The terms of a financing's first delivered version, and the night it came."""
+
+    terms: FinancingTerms
+    night: dt.date
+
+
 def first_financings(
     con: duckdb.DuckDBPyConnection, financing_ids: Iterable[str | None], as_of: dt.date
-) -> dict[str, DeliveredFinancing]:
+) -> dict[str, FirstFinancing]:
     """The first delivered version (as of ``as_of``; of its night, the latest row) of each
-    given financing: what stands of it but its status (other changes are conflicts)."""
+    given financing: what stands of it but its status (other changes are conflicts), as far
+    as a FINANCE event is compared with it (:class:`~ledger.invariants.FinancingTerms`; the
+    whole record is read with the financings, :func:`financings_as_of`)."""
     ids = sorted({f for f in financing_ids if f})
     if not ids:
         return {}
@@ -293,13 +303,16 @@ def first_financings(
     try:
         page = _page(
             con,
-            "SELECT * FROM (" + _financings_sql("_ledger_wanted_financings") + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
+            f"SELECT {', '.join(FinancingTerms._fields)}, business_date FROM {sequenced('financings')} "
+            "WHERE business_date <= ? AND financing_id IN (SELECT financing_id FROM _ledger_wanted_financings) "
+            "QUALIFY row_number() OVER (PARTITION BY financing_id "
             f"ORDER BY business_date, {delivery_order(latest_first=True, within_night=True)}) = 1",
-            [as_of, as_of],
+            [as_of],
         )
     finally:
         con.unregister("_ledger_wanted_financings")
-    return {d.financing.financing_id: d for d in _delivered_financings(page)}
+    terms = [FinancingTerms(*row) for row in zip(*(_text(page, k) for k in FinancingTerms._fields), strict=True)]
+    return {t.financing_id: FirstFinancing(t, night) for t, night in zip(terms, _values(page, "business_date"), strict=True)}
 
 
 def payable_nights(
