@@ -291,7 +291,7 @@ class NightProcessor:
                 outcome = decide_event(
                     event, self.vouchers, as_of=self.business_date, first_night=delivered.night,
                     window_days=self.window_days, payable_night=payables.get((event.issuer_uscc or "", event.ap_ref or "")),
-                    financing=financing.financing if financing else None,
+                    financing=financing.terms if financing else None,
                 )
                 if isinstance(outcome, Rejection):
                     night = outcome.refused_on or delivered.night
