@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ledger.store import fetch_one
 from warehouse.results import LEDGER_FAMILY_LINKS
 
 LINKS = LEDGER_FAMILY_LINKS.name
@@ -30,6 +31,7 @@ _NEW = "_ledger_new_links"
 _KNOWN = "_ledger_known_links"
 _NAMED = "_ledger_named_vouchers"
 _CODES = "_ledger_family_codes"
+_RENAMED = "_ledger_renamed_families"
 
 _NEW_LINKS = f"""
 CREATE OR REPLACE TEMP TABLE {_NEW} AS
@@ -115,13 +117,14 @@ def keep_families(con: duckdb.DuckDBPyConnection, base: dt.date | None, as_of: d
         _name(con, f"(SELECT event_id, voucher_id FROM {_NEW} UNION ALL SELECT event_id, voucher_id FROM {_KNOWN})",
               f"SELECT voucher_id, family_id FROM {_KNOWN}")
         con.execute(
-            f"UPDATE {LINKS} SET family_id = m.named FROM (SELECT DISTINCT k.family_id AS was, n.family_id AS named "
-            f"FROM {_KNOWN} k JOIN {_NAMED} n USING (voucher_id) WHERE k.family_id <> n.family_id) m "
-            f"WHERE {LINKS}.family_id = m.was"
+            f"CREATE OR REPLACE TEMP TABLE {_RENAMED} AS SELECT DISTINCT k.family_id AS was, n.family_id AS named "
+            f"FROM {_KNOWN} k JOIN {_NAMED} n USING (voucher_id) WHERE k.family_id <> n.family_id"
         )
+        if fetch_one(con, f"SELECT count(*) FROM {_RENAMED}") != (0,):  # families merged or named by a new voucher
+            con.execute(f"UPDATE {LINKS} SET family_id = m.named FROM {_RENAMED} m WHERE {LINKS}.family_id = m.was")
         added = f"(SELECT event_id, voucher_id FROM {_NEW} EXCEPT SELECT event_id, voucher_id FROM {_KNOWN})"
     con.execute(
         f"INSERT INTO {LINKS} BY NAME SELECT l.event_id, l.voucher_id, n.family_id FROM {added} l JOIN {_NAMED} n USING (voucher_id)"
     )
-    for table in (_NEW, _KNOWN, _NAMED):
+    for table in (_NEW, _KNOWN, _NAMED, _RENAMED):
         con.execute(f"DROP TABLE IF EXISTS {table}")

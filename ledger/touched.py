@@ -145,12 +145,17 @@ WITH seeds(v) AS (
           WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}'
     UNION SELECT voucher_id FROM ledger_voucher_state WHERE pending_since IS NOT NULL
 )
-SELECT voucher_id FROM {LINKS}
-WHERE family_id IN (SELECT k.family_id FROM {LINKS} k JOIN seeds s ON s.v = k.voucher_id)
-UNION SELECT v FROM seeds WHERE v IS NOT NULL;
+SELECT v AS voucher_id FROM seeds WHERE v IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE _ledger_family_links AS
+SELECT event_id, voucher_id FROM {LINKS}
+WHERE family_id IN (SELECT k.family_id FROM {LINKS} k JOIN {FAMILY_VOUCHERS} s USING (voucher_id));
+
+INSERT INTO {FAMILY_VOUCHERS} BY NAME
+SELECT DISTINCT voucher_id FROM _ledger_family_links EXCEPT SELECT voucher_id FROM {FAMILY_VOUCHERS};
 
 CREATE OR REPLACE TEMP TABLE {TOUCHED_EVENTS} AS
-SELECT l.event_id FROM {LINKS} l JOIN {FAMILY_VOUCHERS} f USING (voucher_id)
+SELECT event_id FROM _ledger_family_links
 UNION
 SELECT event_id FROM voucher_events WHERE business_date > $base AND business_date <= $d AND event_id IS NOT NULL;
 
@@ -160,6 +165,7 @@ WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}' AND e.finan
 EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};
 
 DROP TABLE _ledger_new_invoices;
+DROP TABLE _ledger_family_links;
 """
 
 
