@@ -53,19 +53,22 @@ WHERE voucher_id IN (SELECT voucher_id FROM {_NEW}) OR event_id IN (SELECT event
 
 def components(left: np.ndarray, right: np.ndarray, nodes: int) -> np.ndarray:
     """For each of ``nodes`` nodes, the least node of its connected part of the graph whose
-    edges join ``left[i]`` and ``right[i]`` (minimum-label propagation with pointer jumping:
-    as many passes as the families are deep, each over every edge)."""
+    edges join ``left[i]`` and ``right[i]``.
+
+    Each node points to a smaller one of its part or to itself (a root); every pass hooks,
+    for each edge whose two roots differ, the larger root under the smaller, then points every
+    node at its root.  A part's least node is never hooked, so it ends as the part's one root.
+    The passes stop when no edge joins two roots: a few, as the families are deep."""
     label = np.arange(nodes, dtype=np.int64)
     while True:
-        low = np.minimum(label[left], label[right])
-        moved = label.copy()
-        np.minimum.at(moved, left, low)
-        np.minimum.at(moved, right, low)
-        while not np.array_equal(jumped := moved[moved], moved):
-            moved = jumped
-        if np.array_equal(moved, label):
+        a, b = label[left], label[right]
+        high, low = np.maximum(a, b), np.minimum(a, b)
+        apart = high != low
+        if not apart.any():
             return label
-        label = moved
+        label[high[apart]] = low[apart]  # one of the smaller roots wins: any keeps parents smaller than children
+        while not np.array_equal(jumped := label[label], label):
+            label = jumped
 
 
 def _name(con: duckdb.DuckDBPyConnection, links: str, joined: str) -> None:
