@@ -51,6 +51,7 @@ from ledger.entries import (
     encode_content,
     record_to_dict,
 )
+from ledger.families import keep_families
 from ledger.fingerprints import financing_fingerprints, record_fingerprints
 from ledger.inputs import DeliveredEvent, DeliveredFinancing
 from ledger.invariants import (
@@ -450,6 +451,7 @@ class NightProcessor:
         """
         rows = inputs.BATCH_ROWS
         self.base = incremental_base(self.con, self.business_date, self.window_days)
+        keep_families(self.con, self.base, self.business_date)
         events, financings = None, None
         if self.base is not None:
             self.touched = mark_touched(self.con, self.base, self.business_date)
