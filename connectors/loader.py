@@ -147,6 +147,8 @@ def load_night(
         def store_next() -> None:
             nonlocal pending_bytes
             landed_file, parsed = pending.popleft()
+            while parsed is not None and not parsed.done() and inserts.insert_largest(IDLE_INSERT_ROWS):
+                pass  # the parse of the next file is not done: insert rows queued meanwhile
             pending_bytes -= landed_file.size
             result.files.append(_store(inserts, business_date, landed_file, parsed))
             if on_file:
@@ -182,12 +184,16 @@ GROUP_FILES = 32
 """… up to this many: a one-invoice file costs less than handing it to a worker on its own."""
 INSERT_ROWS = 500_000
 """Rows of a table gathered from consecutive files before one insert (one insert per small file
-cost more than its rows)."""
+cost more than its rows) …"""
+IDLE_INSERT_ROWS = 50_000
+"""… or as soon as this many, while the writer would wait for the parse workers (so that fewer rows are
+left to insert once the parsing ends, when nothing else runs)."""
 
 
 class _Inserts:
     """The writer's pending rows: per table, the Arrow tables of consecutive files, inserted
-    together in file order once they reach :data:`INSERT_ROWS` rows or at :meth:`flush`."""
+    together in file order once they reach :data:`INSERT_ROWS` rows, when the writer is idle
+    (:meth:`insert_largest`) or at :meth:`flush`."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self._warehouse = warehouse
@@ -203,6 +209,16 @@ class _Inserts:
         if self._rows[table] >= INSERT_ROWS:
             self._insert(table)
         self.seconds += time.perf_counter() - started
+
+    def insert_largest(self, at_least: int) -> bool:
+        """Insert the queue of the table with the most rows queued if it holds ``at_least`` rows; return whether it did."""
+        table, rows = max(self._rows.items(), key=lambda queued: queued[1], default=(None, 0))
+        if table is None or rows < at_least:
+            return False
+        started = time.perf_counter()
+        self._insert(table)
+        self.seconds += time.perf_counter() - started
+        return True
 
     def flush(self) -> None:
         """Insert everything queued."""

@@ -9,9 +9,10 @@ import pytest
 from connectors import loader, spool
 from connectors.archive import Archive
 from connectors.sources import LocalFolderSource
+from foundation.vocabulary import FileStatus
 from tests.conftest import SAMPLE_NIGHT
 from warehouse.connection import Warehouse
-from warehouse.schemas import SCHEMAS
+from warehouse.schemas import FILES, SCHEMAS
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 
@@ -42,6 +43,26 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     monkeypatch.setattr(loader, "INSERT_ROWS", 1)
     monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 1)
     assert _load(tmp_path, sample_inbox, "one_by_one", workers=2) == inline
+    # … and inserting whatever is queued whenever it would wait for a worker, too
+    monkeypatch.setattr(loader, "INSERT_ROWS", 10**9)
+    monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 8)
+    monkeypatch.setattr(loader, "IDLE_INSERT_ROWS", 1)
+    assert _load(tmp_path, sample_inbox, "idle_inserts", workers=2) == inline
+
+
+def test_the_writer_waiting_inserts_the_largest_queue_only_when_it_is_large_enough(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh, wh.transaction():
+        inserts = loader._Inserts(wh)
+        rows = [FILES.Row(business_date=NIGHT, rel_path=f"tax/{n}.xml", sha256="0" * 64, size=1, file_kind=None, status=FileStatus.LOADED,
+                          rows=0, quarantined=0, superseded=None, seq=n) for n in range(3)]  # fmt: skip
+        inserts.add("files", FILES.arrow(rows))
+        assert not inserts.insert_largest(4)
+        assert wh.con.execute("SELECT count(*) FROM files").fetchall() == [(0,)]
+        assert inserts.insert_largest(3)
+        assert wh.con.execute("SELECT seq FROM files").fetchall() == [(0,), (1,), (2,)]
+        assert not inserts.insert_largest(1)  # nothing left queued
+        inserts.flush()
+        assert wh.con.execute("SELECT count(*) FROM files").fetchall() == [(3,)]
 
 
 def test_tables_of_few_rows_load_as_those_spooled_to_files(tmp_path, sample_inbox, monkeypatch):
