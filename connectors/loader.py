@@ -79,6 +79,7 @@ class FileOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     waited_s: float = 0.0  # for its parse, once its turn to be stored came
+    parse_cpu_s: float = 0.0  # CPU seconds of its parse (in a worker process, or in this one)
 
     @property
     def rows(self) -> int:
@@ -110,8 +111,11 @@ class NightLoad:
     @property
     def seconds(self) -> dict[str, float]:
         """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit), ``inserting`` (and of
-        that, ``inserting_after_parse``: the rows left to insert once the last file was parsed) and ``committing``."""
+        that, ``inserting_after_parse``: the rows left to insert once the last file was parsed) and ``committing``;
+        and ``parsing_cpu``, the CPU seconds the parse took in all processes (against the stage's wall time: how
+        busy the parse kept the cores)."""
         return {
+            "parsing_cpu": sum(f.parse_cpu_s for f in self.files),
             "waiting_for_parse": sum(f.waited_s for f in self.files),
             "inserting": self.inserting_s,
             "inserting_after_parse": self.inserting_after_parse_s,
@@ -383,6 +387,7 @@ def _store(
         waiting = time.perf_counter()
         spooled = parsed.result()
         outcome.waited_s = time.perf_counter() - waiting
+        outcome.parse_cpu_s = spooled.parse_cpu_s
         if spooled.rejected is not None:
             outcome.status = FileStatus.REJECTED
             quarantine.add(*spooled.rejected)

@@ -101,3 +101,15 @@ def test_the_parsing_sources_digest_is_of_the_code_on_disk(monkeypatch, tmp_path
     before = spool._sources_digest()
     (tmp_path / "connectors" / "spool.py").write_text("A = 2\n", "utf-8")
     assert spool._sources_digest() != before
+
+
+def test_the_parse_cpu_of_each_file_is_told(tmp_path, sample_inbox):
+    """Each parsed file brings back the CPU its parse took; the night adds them up (how busy the parse kept the cores)."""
+    archive = Archive(tmp_path / "archive")
+    night = archive.land_night(LocalFolderSource(sample_inbox), NIGHT)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        loaded = loader.load_night(wh, NIGHT, night.files, workers=1)
+    parsed = [f for f in loaded.files if f.status is FileStatus.LOADED]
+    assert parsed and all(f.parse_cpu_s > 0 for f in parsed)
+    assert all(f.parse_cpu_s == 0 for f in loaded.files if f.status is not FileStatus.LOADED)
+    assert loaded.seconds["parsing_cpu"] == pytest.approx(sum(f.parse_cpu_s for f in parsed))
