@@ -304,8 +304,8 @@ class Archive:
         while the next files stream in) before it takes its name, and its sighting is appended
         after that, in listed order; the manifest is fsynced once, before this returns.  An
         interrupted landing keeps the objects it stored and the sightings that reached the disk;
-        the next landing of the night appends what is missing.  Holds an exclusive lock on the archive while it runs.  ``on_file`` is
-        told each listed file once it is stored (progress).
+        the next landing of the night appends what is missing.  Holds an exclusive lock on the
+        archive while it runs.  ``on_file`` is told each listed file once it is stored (progress).
 
         Every object of the returned set is intact: written (and hashed) by this landing, or
         re-hashed here; else :class:`ObjectCorrupt` names it.
