@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import Future
 
 import pytest
 
@@ -48,6 +50,38 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 8)
     monkeypatch.setattr(loader, "IDLE_INSERT_ROWS", 1)
     assert _load(tmp_path, sample_inbox, "idle_inserts", workers=2) == inline
+
+
+def test_the_writer_inserts_while_the_next_parse_is_not_done(tmp_path, sample_inbox, monkeypatch):
+    """Each parse done 20 ms after it was handed over: the writer inserts what it has queued meanwhile, and the
+    night loads the same rows in the same order."""
+    inline = _load(tmp_path, sample_inbox, "inline", workers=1)
+    submit = loader._submit
+
+    def late(pool, group, spool):
+        delayed: list[Future | None] = []
+        for parsed in submit(pool, group, spool):
+            if parsed is None:
+                delayed.append(None)
+                continue
+            done: Future = Future()
+            threading.Timer(0.02, done.set_result, [parsed.result()]).start()
+            delayed.append(done)
+        return delayed
+
+    inserted_waiting: list[bool] = []
+    insert_largest = loader._Inserts.insert_largest
+
+    def told(self: loader._Inserts, rows: int) -> bool:
+        inserted_waiting.append(insert_largest(self, rows))
+        return inserted_waiting[-1]
+
+    monkeypatch.setattr(loader, "_submit", late)
+    monkeypatch.setattr(loader, "INSERT_ROWS", 10**9)
+    monkeypatch.setattr(loader, "IDLE_INSERT_ROWS", 1)
+    monkeypatch.setattr(loader._Inserts, "insert_largest", told)
+    assert _load(tmp_path, sample_inbox, "late", workers=1) == inline
+    assert any(inserted_waiting)
 
 
 def test_the_writer_waiting_inserts_the_largest_queue_only_when_it_is_large_enough(tmp_path):
