@@ -200,8 +200,6 @@ def _load_files(
     _register_files(warehouse, business_date, files, result.files)
 
 
-
-
 _MAX_WORKERS = max(1, os.cpu_count() or 1)
 PARALLEL_FROM_BYTES = 64 * 2**20
 """Below this much to parse, worker processes cost more than they save."""
