@@ -102,6 +102,37 @@ def _name(con: duckdb.DuckDBPyConnection, links: str, joined: str) -> None:
         con.execute(f"DROP TABLE {_CODES}")
 
 
+_NONE_JOINED = "SELECT NULL::VARCHAR AS voucher_id, NULL::VARCHAR AS family_id WHERE false"
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """Fill :data:`_NEW` with every link delivered up to ``as_of`` and :data:`_NAMED` with their families."""
+    con.execute(_NEW_LINKS, {"after": dt.date.min, "d": as_of})
+    _name(con, _NEW, _NONE_JOINED)
+
+
+def differing_links(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple[str, str, str | None, str | None]] | None:
+    """The kept links that are not those rebuilt from every event delivered up to the night
+    the ledger's decisions are of (``scf ledger verify --state``): up to ``limit`` rows of
+    (event, voucher, family kept, family rebuilt), a missing side ``None``; ``None`` when no
+    night is kept yet (the next night rebuilds the table).  Temporary tables only: it runs on
+    a read-only connection."""
+    progress = fetch_one(con, "SELECT max(as_of) FROM ledger_progress")
+    if progress is None or progress[0] is None:
+        return None
+    _rebuild(con, progress[0])
+    try:
+        rows = con.execute(
+            f"SELECT event_id, voucher_id, k.family_id, r.family_id FROM {LINKS} k "
+            f"FULL JOIN (SELECT l.event_id, l.voucher_id, n.family_id FROM {_NEW} l JOIN {_NAMED} n USING (voucher_id)) r "
+            f"USING (event_id, voucher_id) WHERE k.family_id IS DISTINCT FROM r.family_id ORDER BY ALL LIMIT {int(limit)}"
+        ).fetchall()
+    finally:
+        for table in (_NEW, _NAMED):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return [(event_id, voucher_id, kept, rebuilt) for event_id, voucher_id, kept, rebuilt in rows]
+
+
 def keep_families(con: duckdb.DuckDBPyConnection, base: dt.date | None, as_of: dt.date) -> None:
     """Bring :data:`LINKS` from night ``base`` (the night the ledger's decisions are built on)
     to night ``as_of``; with no base, rebuild it from every event delivered up to ``as_of``.
@@ -111,11 +142,10 @@ def keep_families(con: duckdb.DuckDBPyConnection, base: dt.date | None, as_of: d
     family id of the kept links of a family merged or named again."""
     if base is None:
         con.execute(f"DELETE FROM {LINKS}")
-    con.execute(_NEW_LINKS, {"after": base or dt.date.min, "d": as_of})
-    if base is None:
-        _name(con, _NEW, "SELECT NULL::VARCHAR AS voucher_id, NULL::VARCHAR AS family_id WHERE false")
+        _rebuild(con, as_of)
         added = _NEW
     else:
+        con.execute(_NEW_LINKS, {"after": base, "d": as_of})
         con.execute(_KNOWN_LINKS)
         _name(con, f"(SELECT event_id, voucher_id FROM {_NEW} UNION ALL SELECT event_id, voucher_id FROM {_KNOWN})",
               f"SELECT voucher_id, family_id FROM {_KNOWN}")

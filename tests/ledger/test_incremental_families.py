@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.families import LINKS, components, keep_families
+from ledger.families import LINKS, components, differing_links, keep_families
 from tests.ledger.test_convergence import MATURITY, harness, replace_night
 from tests.ledger_nights import CORE, TIER1, NightRows, create_input_tables
 from warehouse.registry import create_table
@@ -141,3 +141,20 @@ def test_a_home_of_the_previous_release_replays_once_to_build_its_families(tmp_p
     rows_of(NIGHTS[2], [("E12", "V12", "V11")]).load(h.con)
     assert h.run(NIGHTS[2]).replayed_events == 4
     assert kept(h.con) == traced(h.con, NIGHTS[2])
+
+
+def test_verify_state_finds_a_kept_family_link_changed_missing_or_added(tmp_path: Path) -> None:
+    """``scf ledger verify --state`` rebuilds the families from the events and names any kept
+    link that differs: a family renamed, a link removed (a family cut in two), a link invented."""
+    h = harness(tmp_path / "h", window=1)
+    assert differing_links(h.con) is None  # no night kept yet
+    for index in (0, 1):
+        rows_of(NIGHTS[index], [("E01", "V01", None), (f"E1{index}", f"V1{index}", "V01")]).load(h.con)
+        h.run(NIGHTS[index])
+    assert differing_links(h.con) == []
+    h.con.execute(f"UPDATE {LINKS} SET family_id = 'V99' WHERE event_id = 'E11'")
+    assert differing_links(h.con) == [("E11", "V01", "V99", "V01"), ("E11", "V11", "V99", "V01")]
+    h.con.execute(f"UPDATE {LINKS} SET family_id = 'V01' WHERE event_id = 'E11'")
+    h.con.execute(f"DELETE FROM {LINKS} WHERE event_id = 'E10' AND voucher_id = 'V10'")
+    h.con.execute(f"INSERT INTO {LINKS} VALUES ('E77', 'V77', 'V01')")
+    assert differing_links(h.con) == [("E10", "V10", None, "V01"), ("E77", "V77", "V01", None)]
