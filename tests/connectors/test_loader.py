@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from concurrent.futures import Future
 
 import pytest
@@ -52,22 +51,38 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     assert _load(tmp_path, sample_inbox, "idle_inserts", workers=2) == inline
 
 
+class _Late(Future):
+    """A parse not done the first time the writer looks at it, done from then on (no clock: the same under any load)."""
+
+    def __init__(self, parsed: Future) -> None:
+        super().__init__()
+        self._parsed = parsed
+        self._looked = False
+
+    def _finish(self) -> None:
+        if not super().done():
+            self.set_result(self._parsed.result())
+
+    def done(self) -> bool:
+        if not self._looked:
+            self._looked = True
+            return False
+        self._finish()
+        return True
+
+    def result(self, timeout: float | None = None):
+        self._finish()
+        return super().result(timeout)
+
+
 def test_the_writer_inserts_while_the_next_parse_is_not_done(tmp_path, sample_inbox, monkeypatch):
-    """Each parse done 20 ms after it was handed over: the writer inserts what it has queued meanwhile, and the
+    """Each parse not done when the writer first looks: the writer inserts what it has queued meanwhile, and the
     night loads the same rows in the same order."""
     inline = _load(tmp_path, sample_inbox, "inline", workers=1)
     submit = loader._submit
 
     def late(pool, group, spool):
-        delayed: list[Future | None] = []
-        for parsed in submit(pool, group, spool):
-            if parsed is None:
-                delayed.append(None)
-                continue
-            done: Future = Future()
-            threading.Timer(0.02, done.set_result, [parsed.result()]).start()
-            delayed.append(done)
-        return delayed
+        return [None if parsed is None else _Late(parsed) for parsed in submit(pool, group, spool)]
 
     inserted_waiting: list[bool] = []
     insert_largest = loader._Inserts.insert_largest
