@@ -18,10 +18,11 @@ edited, removed or inserted line breaks the chain at the next line; the ledger r
 the head each night (:class:`ManifestHead`), which covers the last lines too.
 :meth:`Archive.verify` checks the chain and every object's bytes against its name (``scf verify``).
 A night checks less, in proportion to the night: reading the manifest checks its whole chain
-(cheap: no object is read), an object written tonight is hashed as it streams in, and every
-other object of the night's set (a re-delivery of older bytes, a re-run) is re-hashed before
-:meth:`Archive.land_night` returns.  An altered object of an older night that is not in tonight's
-set is left to ``scf verify``: no night reads it.
+(cheap: no object is read; the stages of a night read it five times, and each read after the first in
+a process re-hashes the bytes already read, unparsed, and parses only the lines after them), an
+object written tonight is hashed as it streams in, and every other object of the night's set (a
+re-delivery of older bytes, a re-run) is re-hashed before :meth:`Archive.land_night` returns.  An altered object of an older
+night that is not in tonight's set is left to ``scf verify``: no night reads it.
 
 The file set of a night is the latest sighting of each of its paths, including paths
 the source no longer lists: nothing received is ever lost. Every status is derived
@@ -43,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from connectors.sources import RemoteFile, Source
 from foundation.errors import IntegrityError
@@ -218,7 +220,8 @@ class VerifyReport:
 
 
 class _Index:
-    """The manifest in memory: sightings per night and path, and each sha's first sighting."""
+    """The manifest in memory: sightings per night and path, and each sha's first sighting; and
+    how many bytes of the file it was read from (``size``) with their SHA-256 (``digest``)."""
 
     def __init__(self) -> None:
         self.last_seq = 0
@@ -226,6 +229,8 @@ class _Index:
         self.first_by_sha: dict[str, Sighting] = {}
         self.heads = [ZERO_HEAD]  # heads[n]: the chain head after n lines
         self._chained = False  # a chained line was read: every later line must be chained
+        self.size = 0  # bytes of the manifest these lines are (each line and its newline)
+        self.digest = hashlib.sha256()  # of those bytes
 
     @property
     def head(self) -> bytes:
@@ -245,6 +250,8 @@ class _Index:
             )
         self._chained = sighting.prev is not None
         self.heads.append(chain_next(self.head, line))
+        self.size += len(line) + 1
+        self.digest.update(line + b"\n")
         self.last_seq = sighting.seq
         self.nights.setdefault(sighting.business_date, {}).setdefault(sighting.rel_path, []).append(sighting)
         self.first_by_sha.setdefault(sighting.sha256, sighting)
@@ -274,6 +281,11 @@ class _Index:
             latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded,
             latest.received_at, latest.arrived_at, latest.seq,
         )
+
+
+#: The manifest index this process read last, by manifest path (one at most): a later read of a
+#: file that still begins with its bytes parses only the lines after them (``Archive._read_index``).
+_LAST_READ: dict[Path, _Index] = {}
 
 
 class Archive:
@@ -402,27 +414,33 @@ class Archive:
             os.close(fd)  # closing releases the lock
 
     def _read_index(self, *, repair: bool) -> _Index:
-        """Read the whole manifest once.
+        """Read the manifest, checking its whole chain.
+
+        The index this process read last (:data:`_LAST_READ`) is reused when the file still begins
+        with the very bytes it was read from (their SHA-256 computed again; no line of them parsed):
+        only the lines after them are read and chained on.  Any other file is read from its first line.
 
         A last line without its newline is a write cut short by a crash (its landing
         never returned): ignored, and with ``repair`` (under the lock) cut off the file.
         """
-        index = _Index()
+        known = _LAST_READ.pop(self.manifest_path, None)
+        _LAST_READ.clear()  # kept again once every line agrees
         try:
             stream = self.manifest_path.open("rb")
         except FileNotFoundError:
+            index = _LAST_READ[self.manifest_path] = _Index()
             return index
-        offset = 0
         with stream:
-            for lineno, line in enumerate(stream, 1):
+            index = _read_before(stream, known)
+            for lineno, line in enumerate(stream, len(index.heads)):
                 if not line.endswith(b"\n"):
-                    self._torn_tail(offset, line, repair)
+                    self._torn_tail(index.size, line, repair)
                     break
                 try:
                     index.add(Sighting.from_json(line.decode("utf-8")), line[:-1])
                 except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
                     raise ManifestCorrupt(f"{self.manifest_path}, line {lineno}: {exc}") from exc
-                offset += len(line)
+        _LAST_READ[self.manifest_path] = index
         return index
 
     def _torn_tail(self, offset: int, tail: bytes, repair: bool) -> None:
@@ -498,6 +516,21 @@ class Archive:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _read_before(stream: BinaryIO, known: _Index | None) -> _Index:
+    """``known`` (a manifest index read before), with ``stream`` after its bytes, if the file still begins
+    with them (their SHA-256 computed again); else a new index, with ``stream`` at the start."""
+    if known is None:
+        return _Index()
+    digest, remaining = hashlib.sha256(), known.size
+    while remaining and (chunk := stream.read(min(_CHUNK, remaining))):
+        digest.update(chunk)
+        remaining -= len(chunk)
+    if remaining == 0 and digest.digest() == known.digest.digest():
+        return known
+    stream.seek(0)
+    return _Index()
 
 
 def _altered(paths: list[Path]) -> tuple[CorruptObject, ...]:
