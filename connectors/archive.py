@@ -19,10 +19,10 @@ the head each night (:class:`ManifestHead`), which covers the last lines too.
 :meth:`Archive.verify` checks the chain and every object's bytes against its name (``scf verify``).
 A night checks less, in proportion to the night: reading the manifest checks its whole chain
 (cheap: no object is read; the stages of a night read it five times, and each read after the first in
-a process re-hashes the bytes already read, unparsed, and parses only the lines after them), an
+a thread re-hashes the bytes already read, unparsed, and parses only the lines after them), an
 object written tonight is hashed as it streams in, and every other object of the night's set (a
-re-delivery of older bytes, a re-run) is re-hashed before :meth:`Archive.land_night` returns.  An altered object of an older
-night that is not in tonight's set is left to ``scf verify``: no night reads it.
+re-delivery of older bytes, a re-run) is re-hashed before :meth:`Archive.land_night` returns.  An
+altered object of an older night that is not in tonight's set is left to ``scf verify``: no night reads it.
 
 The file set of a night is the latest sighting of each of its paths, including paths
 the source no longer lists: nothing received is ever lost. Every status is derived
@@ -39,6 +39,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -283,9 +284,27 @@ class _Index:
         )
 
 
-#: The manifest index this process read last, by manifest path (one at most): a later read of a
-#: file that still begins with its bytes parses only the lines after them (``Archive._read_index``).
-_LAST_READ: dict[Path, _Index] = {}
+class _LastRead(threading.local):
+    """The manifest index this thread read last, and of which file (one at most): a later read of a file
+    that still begins with its bytes parses only the lines after them (``Archive._read_index``).  Kept
+    per thread: an index being read or extended is never another thread's."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.index: _Index | None = None
+
+    def take(self, path: Path) -> _Index | None:
+        """The index read last if it was of ``path``; forgotten either way (kept again once read whole)."""
+        index = self.index if self.path == path else None
+        self.path = self.index = None
+        return index
+
+    def keep(self, path: Path, index: _Index) -> None:
+        """Remember ``index`` as read from ``path``."""
+        self.path, self.index = path, index
+
+
+_LAST_READ = _LastRead()
 
 
 class Archive:
@@ -416,19 +435,19 @@ class Archive:
     def _read_index(self, *, repair: bool) -> _Index:
         """Read the manifest, checking its whole chain.
 
-        The index this process read last (:data:`_LAST_READ`) is reused when the file still begins
+        The index this thread read last (:data:`_LAST_READ`) is reused when the file still begins
         with the very bytes it was read from (their SHA-256 computed again; no line of them parsed):
         only the lines after them are read and chained on.  Any other file is read from its first line.
 
         A last line without its newline is a write cut short by a crash (its landing
         never returned): ignored, and with ``repair`` (under the lock) cut off the file.
         """
-        known = _LAST_READ.pop(self.manifest_path, None)
-        _LAST_READ.clear()  # kept again once every line agrees
+        known = _LAST_READ.take(self.manifest_path)
         try:
             stream = self.manifest_path.open("rb")
         except FileNotFoundError:
-            index = _LAST_READ[self.manifest_path] = _Index()
+            index = _Index()
+            _LAST_READ.keep(self.manifest_path, index)
             return index
         with stream:
             index = _read_before(stream, known)
@@ -440,7 +459,7 @@ class Archive:
                     index.add(Sighting.from_json(line.decode("utf-8")), line[:-1])
                 except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
                     raise ManifestCorrupt(f"{self.manifest_path}, line {lineno}: {exc}") from exc
-        _LAST_READ[self.manifest_path] = index
+        _LAST_READ.keep(self.manifest_path, index)
         return index
 
     def _torn_tail(self, offset: int, tail: bytes, repair: bool) -> None:
