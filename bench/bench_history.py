@@ -4,8 +4,10 @@ Simulates ``--nights`` consecutive nights of ``--trades`` trades each (in a chil
 them in order into ONE home with the nightly Dagster job, and records per night the seconds of
 each stage (the ``scf.progress`` log) and the warehouse's size.  Writes ``history.json``, a table
 (``history.md``: per stage, night 1, night N, their ratio, the least-squares slope in seconds per
-night and the extrapolation to night 250) and a plain SVG plot (``history.svg``: seconds per
-stage by night).  ``--full`` runs every night in full mode (the oracle) for comparison.
+night and the extrapolation to night 250) and a plot of seconds per stage by night
+(``history.svg``, and ``history.png`` rendered from it by headless Chromium, `make browser`).
+``--full`` runs every night in full mode (the oracle) for comparison; ``--plot`` only writes
+the table and plots again from the ``history.json`` an earlier run left in ``--out``.
 
 ``--compare-findings`` (on the home an earlier run left) times the findings stage of the last night
 three ways on copies of the warehouse, in one run: on the as-of state kept from the night before,
@@ -77,30 +79,53 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def svg(rows: list[dict], width: int = 720, height: int = 360, pad: int = 48) -> str:
-    """Seconds per stage by night, one polyline per stage, as a standalone SVG."""
+def svg(rows: list[dict], width: int = 880, height: int = 400, pad: int = 48, legend: int = 170) -> str:
+    """Seconds per stage by night, one polyline per stage, as a standalone SVG (the legend right of the plot)."""
     stages = list(rows[0]["steps_s"])
     top = max(max(r["steps_s"].values()) for r in rows) or 1.0
     last = max(r["night"] for r in rows)
+    right = width - legend
 
     def point(night: int, seconds: float) -> str:
-        x = pad + (width - 2 * pad) * (night - 1) / max(last - 1, 1)
+        x = pad + (right - pad) * (night - 1) / max(last - 1, 1)
         return f"{x:.1f},{height - pad - (height - 2 * pad) * seconds / top:.1f}"
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{height - pad}" x2="{right}" y2="{height - pad}" stroke="black"/>',
              f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-             f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">night (1 … {last})</text>',
+             f'<text x="{(pad + right) / 2}" y="{height - 12}" text-anchor="middle">night (1 … {last})</text>',
              f'<text x="{pad - 4}" y="{pad}" text-anchor="end">{top:.1f} s</text>',
              f'<text x="{pad - 4}" y="{height - pad}" text-anchor="end">0</text>']
     for i, stage in enumerate(stages):
         colour = COLOURS[i % len(COLOURS)]
         points = " ".join(point(r["night"], r["steps_s"].get(stage, 0.0)) for r in rows)
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>')
-        parts.append(f'<text x="{width - pad + 4}" y="{pad + 14 * i}" fill="{colour}">{stage}</text>')
+        parts.append(f'<text x="{right + 12}" y="{pad + 14 * i}" fill="{colour}">{stage}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def png(svg_file: Path, width: int = 880, height: int = 400) -> Path | None:
+    """``svg_file`` rendered to PNG beside it by headless Chromium; ``None`` (said) when no Chromium is installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        print(f"no Chromium here (`make browser` installs it): {svg_file.with_suffix('.png').name} not written", flush=True)
+        return None
+    out = svg_file.with_suffix(".png")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={out}",
+                    f"--window-size={width},{height}", svg_file.resolve().as_uri()],
+                   check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return out
+
+
+def write_outputs(out: Path, rows: list[dict]) -> None:
+    """``history.json``, ``history.md``, ``history.svg`` and ``history.png`` of the nights' ``rows`` in ``out``."""
+    (out / "history.json").write_text(json.dumps(rows, indent=1) + "\n", "utf-8")
+    (out / "history.md").write_text(table(rows), "utf-8")
+    (out / "history.svg").write_text(svg(rows), "utf-8")
+    png(out / "history.svg")
+    print(table(rows))
 
 
 def compare_findings(home: Path, nights: int, scratch: Path) -> dict[str, object]:
@@ -148,7 +173,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse an existing simulation in --out")
     parser.add_argument("--compare-findings", action="store_true", help="only time the last night's findings three ways")
     parser.add_argument("--scratch", type=Path, help="where --compare-findings puts its copies of the warehouse (default: --out)")
+    parser.add_argument("--plot", action="store_true", help="only write the table and plots again from --out/history.json")
     args = parser.parse_args()
+    if args.plot:
+        write_outputs(args.out, json.loads((args.out / "history.json").read_text("utf-8")))
+        return
     if args.compare_findings:
         scratch = args.scratch or args.out
         scratch.mkdir(parents=True, exist_ok=True)
@@ -184,10 +213,7 @@ def main() -> None:
                "warehouse_mib": round((home / "warehouse.duckdb").stat().st_size / 2**20, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    (args.out / "history.json").write_text(json.dumps(rows, indent=1) + "\n", "utf-8")
-    (args.out / "history.md").write_text(table(rows), "utf-8")
-    (args.out / "history.svg").write_text(svg(rows), "utf-8")
-    print(table(rows))
+    write_outputs(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,8 @@ def main() -> None:
         "ingest_vs_bare_parse_same_files": round(ingest_ratio, 3),  # the target's measure (issue 15)
         "ingest_vs_bare_lxml_tax_only": round(tax_only_ratio, 3),  # the earlier baseline: tax XML alone
         "ingest_writer_s": writer,  # the one DuckDB writer: waiting for the parse workers vs inserting
+        # the parse's CPU over the stage's wall time on all cores: 1.0 = every core parsing all the stage long
+        "ingest_parse_cores_busy": round(writer["parsing_cpu"] / ((os.cpu_count() or 1) * steps["typed_tables"]), 3),
         "ledger_entries": entries,
         "ledger_entries_per_s": round(ledger_rate),
     }

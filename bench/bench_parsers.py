@@ -10,7 +10,7 @@ the night folder is landed once and loaded into a fresh warehouse by each ``--wo
 turn (the loader's parse workers, the cap of one per core lifted; 1: parsed in the writer's own
 process): wall seconds, this process's CPU seconds (the writer's, and all the parsing with one
 worker: the pool's workers are the forkserver's children, not counted) and where the one writer's
-time went (waiting for the parse vs inserting).
+time went (waiting for the parse, inserting — and of that, once the parse had ended — and committing).
 
     .venv/bin/python bench/bench_parsers.py [--invoices 100000] [--repeat 3]
     .venv/bin/python bench/bench_parsers.py --night bench/out/night/simulated/inbox/2026-11-18
@@ -198,7 +198,8 @@ def load(folder: Path, workers: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         landed = Archive(Path(tmp) / "archive").land_night(LocalFolderSource(folder.parent), night).files
         loader._MAX_WORKERS = max(workers)  # the bench may try more workers than cores
-        print(f"{'workers':>7} {'wall s':>7} {'writer CPU s':>13} {'writer waiting s':>17} {'writer inserting s':>19} {'rows':>9}")
+        print(f"{'workers':>7} {'wall s':>7} {'writer CPU s':>13} {'writer waiting s':>17} {'writer inserting s':>19} "
+              f"{'after the parse s':>18} {'commit s':>9} {'rows':>9}")  # fmt: skip
         for count in workers:
             cpu = time.process_time()
             started = time.perf_counter()
@@ -206,8 +207,9 @@ def load(folder: Path, workers: list[int]) -> None:
                 result = loader.load_night(warehouse, night, landed, workers=count)
             wall = time.perf_counter() - started
             used = time.process_time() - cpu
-            waiting, inserting = result.seconds["waiting_for_parse"], result.seconds["inserting"]
-            print(f"{count:7} {wall:7.1f} {used:13.1f} {waiting:17.1f} {inserting:19.1f} {result.records:9}")
+            seconds = result.seconds
+            print(f"{count:7} {wall:7.1f} {used:13.1f} {seconds['waiting_for_parse']:17.1f} {seconds['inserting']:19.1f} "
+                  f"{seconds['inserting_after_parse']:18.2f} {seconds['committing']:9.2f} {result.records:9}")  # fmt: skip
             (Path(tmp) / f"w{count}.duckdb").unlink()
 
 

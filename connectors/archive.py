@@ -40,8 +40,9 @@ import os
 import re
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,9 @@ from foundation.vocabulary import DeliveryStatus
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+COMMITTING_THREADS = 4
+"""Received files whose objects are made durable at once (:meth:`Archive.land_night`): an fsync waits for the disk
+without the GIL, and concurrent fsyncs share the file system's journal commits."""
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -327,10 +331,12 @@ class Archive:
     ) -> NightManifest:
         """Download every file the source lists for the night, record sightings, return the night's set.
 
-        Each file is streamed into an object while hashed; a sighting is appended (and
-        fsynced) right after its object is stored, so an interrupted landing keeps what
-        it landed. Holds an exclusive lock on the archive while it runs.  ``on_file`` is
-        told each listed file once it is stored (progress).
+        Each file is streamed into an object while hashed; its object is fsynced (in a thread,
+        while the next files stream in) before it takes its name, and its sighting is appended
+        after that, in listed order; the manifest is fsynced once, before this returns.  An
+        interrupted landing keeps the objects it stored and the sightings that reached the disk;
+        the next landing of the night appends what is missing.  Holds an exclusive lock on the
+        archive while it runs.  ``on_file`` is told each listed file once it is stored (progress).
 
         Every object of the returned set is intact: written (and hashed) by this landing, or
         re-hashed here; else :class:`ObjectCorrupt` names it.
@@ -343,8 +349,7 @@ class Archive:
             appended = 0
             written: set[str] = set()  # objects whose bytes were hashed as they were written tonight
             with self._appender() as append:
-                for remote in listed:
-                    sha256, size, new_object = self._store(source, business_date, remote)
+                for remote, (sha256, size, new_object) in self._stored(source, business_date, listed):
                     if new_object:
                         written.add(sha256)
                     if on_file:
@@ -485,10 +490,10 @@ class Archive:
                 data = line + b"\n"
                 if os.write(fd, data) != len(data):
                     raise ArchiveError(f"short write appending to {self.manifest_path}")
-                os.fsync(fd)
                 return line
 
             yield append
+            os.fsync(fd)  # once, for the lines of the landing (a torn last line is cut by the next landing)
         finally:
             os.close(fd)
 
@@ -501,9 +506,27 @@ class Archive:
             log.warning("archive: removing stale temp file %s", stale)
             stale.unlink()
 
-    def _store(self, source: Source, business_date: dt.date, remote: RemoteFile) -> tuple[str, int, bool]:
-        """Stream one remote file into its object; return its SHA-256, size and whether the
-        object was written now (else it was there already, and these bytes were not kept)."""
+    def _stored(
+        self, source: Source, business_date: dt.date, listed: list[RemoteFile]
+    ) -> Iterator[tuple[RemoteFile, tuple[str, int, bool]]]:
+        """Each listed file, in listed order, once stored (:meth:`_receive` here, one file at a time from the
+        source; :meth:`_commit` in :data:`COMMITTING_THREADS` threads, so that the objects' fsyncs overlap the
+        next files' copying and each other), with its SHA-256, size and whether its object was written now.  On an
+        error every file received is still committed (an object no sighting names yet: the next landing finds it)."""
+        with ThreadPoolExecutor(COMMITTING_THREADS) as pool:
+            committing: deque[tuple[RemoteFile, str, int, Future[bool]]] = deque()
+            for remote in listed:
+                tmp, sha256, size = self._receive(source, business_date, remote)
+                committing.append((remote, sha256, size, pool.submit(self._commit, tmp, sha256)))
+                while committing and committing[0][3].done():
+                    done, sha256, size, commit = committing.popleft()
+                    yield done, (sha256, size, commit.result())
+            while committing:
+                done, sha256, size, commit = committing.popleft()
+                yield done, (sha256, size, commit.result())
+
+    def _receive(self, source: Source, business_date: dt.date, remote: RemoteFile) -> tuple[Path, str, int]:
+        """Stream one remote file into a temp file of the archive while hashing it; return it, its SHA-256 and size."""
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="incoming-")
         tmp = Path(tmp_name)
         try:
@@ -514,24 +537,35 @@ class Archive:
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
-                out.flush()
                 os.fchmod(out.fileno(), 0o444)
-                os.fsync(out.fileno())
             if size != remote.size:
                 raise ArchiveError(
                     f"{source.name}: {business_date}/{remote.rel_path} was listed with {remote.size} bytes "
                     f"but {size} were read: it changed while being picked up (still uploading?); "
                     "land the night again once the delivery is complete"
                 )
-            sha256 = digest.hexdigest()
+            return tmp, digest.hexdigest(), size
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _commit(self, tmp: Path, sha256: str) -> bool:
+        """Give a received temp file its object's name, its bytes on disk first (fsync, rename, fsync of the
+        folder); return whether the object was written now (else it was there already, and ``tmp`` is dropped)."""
+        try:
             target = self.object_path(sha256)
             if target.exists():
                 tmp.unlink()
-                return sha256, size, False
+                return False
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
             _fsync_dir(target.parent)
-            return sha256, size, True
+            return True
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

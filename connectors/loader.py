@@ -79,6 +79,7 @@ class FileOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     waited_s: float = 0.0  # for its parse, once its turn to be stored came
+    parse_cpu_s: float = 0.0  # CPU seconds of its parse (in a worker process, or in this one)
 
     @property
     def rows(self) -> int:
@@ -93,7 +94,9 @@ class NightLoad:
     business_date: dt.date
     files: list[FileOutcome] = field(default_factory=list)
     rows_by_table: Counter[str] = field(default_factory=Counter)
-    inserting_s: float = 0.0  # the writer inserting rows and quarantine records
+    inserting_s: float = 0.0  # the writer inserting rows and quarantine records …
+    inserting_after_parse_s: float = 0.0  # … of which once every file was parsed (nothing else runs then)
+    committing_s: float = 0.0  # the night's one transaction committing
 
     @property
     def quarantined(self) -> int:
@@ -107,8 +110,17 @@ class NightLoad:
 
     @property
     def seconds(self) -> dict[str, float]:
-        """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit) and ``inserting``."""
-        return {"waiting_for_parse": sum(f.waited_s for f in self.files), "inserting": self.inserting_s}
+        """Where the writer's time went: ``waiting_for_parse`` (the parse is the limit), ``inserting`` (and of
+        that, ``inserting_after_parse``: the rows left to insert once the last file was parsed) and ``committing``;
+        and ``parsing_cpu``, the CPU seconds the parse took in all processes (against the stage's wall time: how
+        busy the parse kept the cores)."""
+        return {
+            "parsing_cpu": sum(f.parse_cpu_s for f in self.files),
+            "waiting_for_parse": sum(f.waited_s for f in self.files),
+            "inserting": self.inserting_s,
+            "inserting_after_parse": self.inserting_after_parse_s,
+            "committing": self.committing_s,
+        }
 
 
 def load_night(
@@ -137,35 +149,55 @@ def load_night(
     with (
         tempfile.TemporaryDirectory(prefix=SPOOL_PREFIX, dir=warehouse.path.parent) as spool,
         _executor(workers, parse_bytes) as pool,
-        warehouse.transaction(),
     ):
-        warehouse.clear_night(business_date)
-        inserts = _Inserts(warehouse)
-        pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
-        pending_bytes = 0
-
-        def store_next() -> None:
-            nonlocal pending_bytes
-            landed_file, parsed = pending.popleft()
-            pending_bytes -= landed_file.size
-            result.files.append(_store(inserts, business_date, landed_file, parsed))
-            if on_file:
-                on_file(result.files[-1])
-
-        for group in _groups(files, jobs):
-            for landed_file, parsed in zip(group, _submit(pool, [(f, jobs[f.rel_path]) for f in group], Path(spool)), strict=True):
-                pending.append((landed_file, parsed))
-                pending_bytes += landed_file.size
-            while len(pending) > IN_FLIGHT_FILES or (len(pending) > 2 * _MAX_WORKERS and pending_bytes > IN_FLIGHT_BYTES):
-                store_next()
-        while pending:
-            store_next()
-        inserts.flush()
-        result.inserting_s = inserts.seconds
-        _register_files(warehouse, business_date, files, result.files)
+        with warehouse.transaction():
+            _load_files(warehouse, business_date, files, jobs, pool, Path(spool), result, on_file)
+            committing = time.perf_counter()
+        result.committing_s = time.perf_counter() - committing
     for outcome in result.files:
         result.rows_by_table.update(outcome.table_rows)
     return result
+
+
+def _load_files(
+    warehouse: Warehouse,
+    business_date: dt.date,
+    files: list[LandedFileLike],
+    jobs: dict[str, ParseContext | None],
+    pool: Executor | None,
+    spool: Path,
+    result: NightLoad,
+    on_file: Callable[[FileOutcome], None] | None,
+) -> None:
+    """The body of :func:`load_night`'s transaction: clear the night, parse and insert every file in path order, register them."""
+    warehouse.clear_night(business_date)
+    inserts = _Inserts(warehouse)
+    pending: deque[tuple[LandedFileLike, Future[SpoolResult] | None]] = deque()
+    pending_bytes = 0
+
+    def store_next() -> None:
+        nonlocal pending_bytes
+        landed_file, parsed = pending.popleft()
+        while parsed is not None and not parsed.done() and inserts.insert_largest(IDLE_INSERT_ROWS):
+            pass  # the parse of the next file is not done: insert rows queued meanwhile
+        pending_bytes -= landed_file.size
+        result.files.append(_store(inserts, business_date, landed_file, parsed))
+        if on_file:
+            on_file(result.files[-1])
+
+    for group in _groups(files, jobs):
+        for landed_file, parsed in zip(group, _submit(pool, [(f, jobs[f.rel_path]) for f in group], spool), strict=True):
+            pending.append((landed_file, parsed))
+            pending_bytes += landed_file.size
+        while len(pending) > IN_FLIGHT_FILES or (len(pending) > 2 * _MAX_WORKERS and pending_bytes > IN_FLIGHT_BYTES):
+            store_next()
+    while pending:
+        store_next()
+    while_parsing = inserts.seconds
+    inserts.flush()
+    result.inserting_s = inserts.seconds
+    result.inserting_after_parse_s = inserts.seconds - while_parsing
+    _register_files(warehouse, business_date, files, result.files)
 
 
 _MAX_WORKERS = max(1, os.cpu_count() or 1)
@@ -182,12 +214,16 @@ GROUP_FILES = 32
 """… up to this many: a one-invoice file costs less than handing it to a worker on its own."""
 INSERT_ROWS = 500_000
 """Rows of a table gathered from consecutive files before one insert (one insert per small file
-cost more than its rows)."""
+cost more than its rows) …"""
+IDLE_INSERT_ROWS = 50_000
+"""… or as soon as this many, while the writer would wait for the parse workers (so that fewer rows are
+left to insert once the parsing ends, when nothing else runs)."""
 
 
 class _Inserts:
     """The writer's pending rows: per table, the Arrow tables of consecutive files, inserted
-    together in file order once they reach :data:`INSERT_ROWS` rows or at :meth:`flush`."""
+    together in file order once they reach :data:`INSERT_ROWS` rows, when the writer is idle
+    (:meth:`insert_largest`) or at :meth:`flush`."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self._warehouse = warehouse
@@ -203,6 +239,16 @@ class _Inserts:
         if self._rows[table] >= INSERT_ROWS:
             self._insert(table)
         self.seconds += time.perf_counter() - started
+
+    def insert_largest(self, at_least: int) -> bool:
+        """Insert the queue of the table with the most rows queued if it holds ``at_least`` rows; return whether it did."""
+        table, rows = max(self._rows.items(), key=lambda queued: queued[1], default=(None, 0))
+        if table is None or rows < at_least:
+            return False
+        started = time.perf_counter()
+        self._insert(table)
+        self.seconds += time.perf_counter() - started
+        return True
 
     def flush(self) -> None:
         """Insert everything queued."""
@@ -339,6 +385,7 @@ def _store(
         waiting = time.perf_counter()
         spooled = parsed.result()
         outcome.waited_s = time.perf_counter() - waiting
+        outcome.parse_cpu_s = spooled.parse_cpu_s
         if spooled.rejected is not None:
             outcome.status = FileStatus.REJECTED
             quarantine.add(*spooled.rejected)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ class SpoolResult:
     small_tables: dict[str, pa.Table] = field(default_factory=dict)  # the tables of few rows: no spool file
     quarantine: list[QuarantineEntry] = field(default_factory=list)
     rejected: QuarantineEntry | None = None  # the whole file was refused
+    parse_cpu_s: float = 0.0  # CPU seconds its parse took in the parsing process
 
     @property
     def tables(self) -> list[str]:
@@ -141,6 +143,7 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path, night_sources
     :class:`ParsingCodeChanged` (the night stops).
     """
     _same_sources(night_sources)
+    started = time.process_time()
     result = SpoolResult()
     sink = _SpoolSink(spool_dir, result)
     try:
@@ -158,6 +161,7 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path, night_sources
         result.small_tables.clear()
         result.table_rows.clear()
         result.quarantine.clear()
+    result.parse_cpu_s = time.process_time() - started
     return result
 
 

@@ -37,6 +37,7 @@ from ledger.checkpoint import (
     decode_note,
     parse_note,
 )
+from ledger.families import differing_links
 from ledger.fingerprints import export_fingerprints, import_peer_fingerprints
 from ledger.keys import default_log_vkey_path, load_signing_key, load_verifier
 from ledger.lineage import voucher_lineage
@@ -200,9 +201,24 @@ def verify(
             failed = failed or bool(refused) or bool(differ)
             if not refused and not differ:
                 console.print(f"voucher states: {len(stored)} match the replayed entries", style="green")
+            failed = _check_families(con) or failed
     finally:
         con.close()
     raise typer.Exit(1 if failed else 0)
+
+
+def _check_families(con: duckdb.DuckDBPyConnection) -> bool:
+    """Print whether the kept voucher families are those rebuilt from the delivered events; return whether they differ."""
+    differing = differing_links(con)
+    if differing is None:
+        console.print("voucher families: none kept yet (the next night rebuilds them)")
+        return False
+    for event_id, voucher_id, kept, rebuilt in differing:
+        console.print(f"[red]voucher family link {event_id} -> {voucher_id}: kept {kept or 'none'}, "
+                      f"rebuilt from the events {rebuilt or 'none'} (a --full night rebuilds the table)[/red]")
+    if not differing:
+        console.print("voucher families: the kept links match those rebuilt from the events", style="green")
+    return bool(differing)
 
 
 def _targets(store: LedgerStore, target: str) -> list[int]:

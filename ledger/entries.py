@@ -537,7 +537,7 @@ def encode_content(record: Record) -> tuple[bytes, bytes]:
 
 
 def _content_hash(entry_type: EntryType, content: bytes) -> bytes:
-    return hashlib.sha256(bytes([VERSION, entry_type]) + content).digest()
+    return _sha256(_ENTRY_HEADERS[entry_type] + content).digest()
 
 
 def encode_entry_with_hash(
@@ -672,6 +672,8 @@ def none_if_empty(value: Any) -> Any:
 
 def sorted_invoices(pairs: Sequence[tuple[str | None, int | None]]) -> tuple[InvoiceAmount, ...]:
     """Invoice citations in canonical order (by number, then amount), duplicates kept."""
+    if len(pairs) <= 1:  # most rows cite one invoice or none: nothing to order
+        return tuple(InvoiceAmount(none_if_empty(no), fen) for no, fen in pairs)
     def key(p: tuple[str | None, int | None]) -> tuple[str, int]:
         return (
             p[0] or "",

@@ -59,7 +59,7 @@ def keyed_hash(key: bytes, kind: FingerprintKind, *parts: str | int | dt.date | 
     """HMAC-SHA256 over the kind and the parts, each length-prefixed."""
     if len(key) < 16:
         raise ValueError("fingerprint key must be at least 16 bytes")
-    return hmac.new(key, encode_values(kind.value, *parts), hashlib.sha256).digest()
+    return hmac.digest(key, encode_values(kind.value, *parts), "sha256")
 
 
 def _fingerprint(key: bytes, kind: FingerprintKind, amount: int | None, *parts: str | int | dt.date | None) -> Fingerprint:

@@ -15,13 +15,14 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from foundation.values import parse_invoice_refs
 from ledger.entries import FinancingRecord, VoucherEvent, sorted_invoices
+from ledger.invariants import FinancingTerms
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
 
@@ -113,19 +114,22 @@ def rate_micros(rate: Decimal | None) -> int | None:
     return int(micros)
 
 
-_FINANCING_VALUES = tuple(k for k in _FINANCING_COLUMNS if k not in ("rate", "invoice_nos"))
-
-
 def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
-    values = [_text(page, k) for k in _FINANCING_VALUES]
+    rates = _values(page, "rate")
+    micros = {rate: rate_micros(rate) for rate in set(rates)}  # a few distinct rates a night
     return [
         FinancingRecord(
-            **dict(zip(_FINANCING_VALUES, row, strict=True)),
-            invoices=_invoices(pairs, nos), rate_micros=rate_micros(rate),
+            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
+            asset_invoice, _invoices(pairs, nos), face, financed, micros[rate], value_date, maturity, status,
         )
-        for *row, pairs, nos, rate in zip(
-            *values, _values(page, "invoices"), _values(page, "invoice_nos"), _values(page, "rate"), strict=True
+        for (
+            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
+            asset_invoice, face, financed, value_date, maturity, status, pairs, nos, rate,
+        ) in zip(
+            *(_text(page, k) for k in _FINANCING_COLUMNS[:11]), _values(page, "face_amount_fen"),
+            _values(page, "financed_amount_fen"), _values(page, "value_date"), _values(page, "maturity_date"),
+            _text(page, "status"), _values(page, "invoices"), _values(page, "invoice_nos"), rates, strict=True,
         )
     ]
 
@@ -171,8 +175,7 @@ def _among(column: str, key: str, table: str | None) -> str:
     return "" if table is None else f"AND {column} IN (SELECT {key} FROM {table})"
 
 
-@dataclass(frozen=True)
-class DeliveredEvent:
+class DeliveredEvent(NamedTuple):
     """One delivered row of an event: the record, the night it came, the event's first night."""
 
     event: VoucherEvent
@@ -241,8 +244,7 @@ def _financings_sql(among: str | None) -> str:
     """
 
 
-@dataclass(frozen=True)
-class DeliveredFinancing:
+class DeliveredFinancing(NamedTuple):
     """A financing as delivered on one night (its latest row of that night)."""
 
     financing: FinancingRecord
@@ -280,11 +282,20 @@ def _register_keys(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str,
     con.register(name, pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}))
 
 
+class FirstFinancing(NamedTuple):
+    """The terms of a financing's first delivered version, and the night it came."""
+
+    terms: FinancingTerms
+    night: dt.date
+
+
 def first_financings(
     con: duckdb.DuckDBPyConnection, financing_ids: Iterable[str | None], as_of: dt.date
-) -> dict[str, DeliveredFinancing]:
+) -> dict[str, FirstFinancing]:
     """The first delivered version (as of ``as_of``; of its night, the latest row) of each
-    given financing: what stands of it but its status (other changes are conflicts)."""
+    given financing: what stands of it but its status (other changes are conflicts), as far
+    as a FINANCE event is compared with it (:class:`~ledger.invariants.FinancingTerms`; the
+    whole record is read with the financings, :func:`financings_as_of`)."""
     ids = sorted({f for f in financing_ids if f})
     if not ids:
         return {}
@@ -292,13 +303,16 @@ def first_financings(
     try:
         page = _page(
             con,
-            "SELECT * FROM (" + _financings_sql("_ledger_wanted_financings") + ") QUALIFY row_number() OVER (PARTITION BY financing_id "
+            f"SELECT {', '.join(FinancingTerms._fields)}, business_date FROM {sequenced('financings')} "
+            "WHERE business_date <= ? AND financing_id IN (SELECT financing_id FROM _ledger_wanted_financings) "
+            "QUALIFY row_number() OVER (PARTITION BY financing_id "
             f"ORDER BY business_date, {delivery_order(latest_first=True, within_night=True)}) = 1",
-            [as_of, as_of],
+            [as_of],
         )
     finally:
         con.unregister("_ledger_wanted_financings")
-    return {d.financing.financing_id: d for d in _delivered_financings(page)}
+    terms = [FinancingTerms(*row) for row in zip(*(_text(page, k) for k in FinancingTerms._fields), strict=True)]
+    return {t.financing_id: FirstFinancing(t, night) for t, night in zip(terms, _values(page, "business_date"), strict=True)}
 
 
 def payable_nights(

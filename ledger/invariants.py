@@ -83,6 +83,22 @@ class VoucherState(NamedTuple):
     pending_since: dt.date | None = None  # rests on an ISSUE whose payable has not arrived yet
 
 
+class FinancingTerms(NamedTuple):
+    """What a FINANCE event is compared with in its financing (:func:`financing_mismatch`): these
+    fields of its :class:`~ledger.entries.FinancingRecord`, read alone for the events
+    (:func:`ledger.inputs.first_financings`)."""
+
+    financing_id: str
+    asset_voucher_id: str | None
+    face_amount_fen: int | None
+    bank_code: str | None
+    applicant_uscc: str | None
+
+
+Financed = FinancingRecord | FinancingTerms
+"""A financing as a FINANCE event is checked against: the whole record or its terms."""
+
+
 @dataclass(frozen=True)
 class Rejection:
     """An event or financing the ledger refuses, and why."""
@@ -130,7 +146,7 @@ def apply_event(
     vouchers: Mapping[str, VoucherState],
     *,
     payable_exists: bool = False,
-    financing: FinancingRecord | None = None,
+    financing: Financed | None = None,
 ) -> Outcome:
     """Decide one voucher event against the current states.
 
@@ -178,7 +194,7 @@ def decide_event(
     first_night: dt.date,
     window_days: int,
     payable_night: dt.date | None,
-    financing: FinancingRecord | None = None,
+    financing: Financed | None = None,
 ) -> Outcome:
     """Decide one voucher event as of night ``as_of``, two-phase.
 
@@ -372,7 +388,7 @@ def _split(event: VoucherEvent, vouchers: Mapping[str, VoucherState]) -> Outcome
     return Accepted((parent._replace(remaining_fen=parent.remaining_fen - amount), child))
 
 
-def _move(event: VoucherEvent, voucher: VoucherState, financing: FinancingRecord | None) -> Outcome:
+def _move(event: VoucherEvent, voucher: VoucherState, financing: Financed | None) -> Outcome:
     if voucher.status != ACTIVE:
         return _after_final(event, voucher)
     if event.from_uscc != voucher.holder_uscc:
@@ -404,7 +420,7 @@ def _move(event: VoucherEvent, voucher: VoucherState, financing: FinancingRecord
     )
 
 
-def financing_mismatch(event: VoucherEvent, financing: FinancingRecord) -> Rejection | None:
+def financing_mismatch(event: VoucherEvent, financing: Financed) -> Rejection | None:
     """LEDGER_FINANCING_MISMATCH if a FINANCE event and its financings row disagree."""
     compared = (
         ("voucher", event.voucher_id, financing.asset_voucher_id),

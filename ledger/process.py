@@ -51,6 +51,7 @@ from ledger.entries import (
     encode_content,
     record_to_dict,
 )
+from ledger.families import keep_families
 from ledger.fingerprints import financing_fingerprints, record_fingerprints
 from ledger.inputs import DeliveredEvent, DeliveredFinancing
 from ledger.invariants import (
@@ -291,7 +292,7 @@ class NightProcessor:
                 outcome = decide_event(
                     event, self.vouchers, as_of=self.business_date, first_night=delivered.night,
                     window_days=self.window_days, payable_night=payables.get((event.issuer_uscc or "", event.ap_ref or "")),
-                    financing=financing.financing if financing else None,
+                    financing=financing.terms if financing else None,
                 )
                 if isinstance(outcome, Rejection):
                     night = outcome.refused_on or delivered.night
@@ -450,6 +451,7 @@ class NightProcessor:
         """
         rows = inputs.BATCH_ROWS
         self.base = incremental_base(self.con, self.business_date, self.window_days)
+        keep_families(self.con, self.base, self.business_date)
         events, financings = None, None
         if self.base is not None:
             self.touched = mark_touched(self.con, self.base, self.business_date)

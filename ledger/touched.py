@@ -6,7 +6,8 @@ The ledger's decisions as of night D depend only on what was delivered up to D
 has changed since, the decisions as of D differ from them only for
 
 * the *voucher families* (vouchers joined by the events acting on them: an ISSUE and its
-  splits, transitively, and every event naming one of them) that a row delivered after P
+  splits, transitively, and every event naming one of them; kept night to night by
+  :mod:`ledger.families`) that a row delivered after P
   reaches: an event, a financing row of one of their FINANCE events, or a family still
   pending (its payable may have arrived, its window may have passed);
 * the financings delivered after P, those presenting an invoice whose tax data arrived
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import duckdb
 
 from foundation.vocabulary import EventType
+from ledger.families import LINKS
 from ledger.inputs import INPUT_TABLES
 from ledger.store import fetch_one
 from warehouse.results import LEDGER_PROGRESS
@@ -123,13 +125,6 @@ class Touched:
 
 
 _MARK = f"""
-CREATE OR REPLACE TEMP TABLE _ledger_links AS
-SELECT DISTINCT event_id, v FROM (
-    SELECT event_id, voucher_id AS v FROM voucher_events WHERE business_date <= $d
-    UNION ALL
-    SELECT event_id, parent_voucher_id FROM voucher_events WHERE business_date <= $d
-) WHERE v IS NOT NULL AND event_id IS NOT NULL;
-
 CREATE OR REPLACE TEMP TABLE _ledger_new_invoices AS
 SELECT DISTINCT invoice_no FROM tax_invoices WHERE business_date > $base AND business_date <= $d;
 
@@ -143,21 +138,24 @@ SELECT i.financing_id FROM financing_invoices i JOIN _ledger_new_invoices n USIN
 WHERE i.business_date <= $d AND i.financing_id IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE {FAMILY_VOUCHERS} AS
-WITH RECURSIVE seeds(v) AS (
+WITH seeds(v) AS (
     SELECT voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
     UNION SELECT parent_voucher_id FROM voucher_events WHERE business_date > $base AND business_date <= $d
     UNION SELECT e.voucher_id FROM voucher_events e JOIN {TOUCHED_FINANCINGS} t USING (financing_id)
           WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}'
     UNION SELECT voucher_id FROM ledger_voucher_state WHERE pending_since IS NOT NULL
-), family(v) AS (
-    SELECT v FROM seeds WHERE v IS NOT NULL
-    UNION
-    SELECT l2.v FROM family f JOIN _ledger_links l1 ON l1.v = f.v JOIN _ledger_links l2 USING (event_id)
 )
-SELECT v AS voucher_id FROM family;
+SELECT v AS voucher_id FROM seeds WHERE v IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE _ledger_family_links AS
+SELECT event_id, voucher_id FROM {LINKS}
+WHERE family_id IN (SELECT k.family_id FROM {LINKS} k JOIN {FAMILY_VOUCHERS} s USING (voucher_id));
+
+INSERT INTO {FAMILY_VOUCHERS} BY NAME
+SELECT DISTINCT voucher_id FROM _ledger_family_links EXCEPT SELECT voucher_id FROM {FAMILY_VOUCHERS};
 
 CREATE OR REPLACE TEMP TABLE {TOUCHED_EVENTS} AS
-SELECT l.event_id FROM _ledger_links l JOIN {FAMILY_VOUCHERS} f ON f.voucher_id = l.v
+SELECT event_id FROM _ledger_family_links
 UNION
 SELECT event_id FROM voucher_events WHERE business_date > $base AND business_date <= $d AND event_id IS NOT NULL;
 
@@ -166,14 +164,15 @@ SELECT DISTINCT e.financing_id FROM voucher_events e JOIN {TOUCHED_EVENTS} USING
 WHERE e.business_date <= $d AND e.event_type = '{EventType.FINANCE}' AND e.financing_id IS NOT NULL
 EXCEPT SELECT financing_id FROM {TOUCHED_FINANCINGS};
 
-DROP TABLE _ledger_links;
 DROP TABLE _ledger_new_invoices;
+DROP TABLE _ledger_family_links;
 """
 
 
 def mark_touched(con: duckdb.DuckDBPyConnection, base: dt.date, as_of: dt.date) -> Touched:
     """Fill the temporary tables :data:`TOUCHED_EVENTS`, :data:`TOUCHED_FINANCINGS` and
-    :data:`FAMILY_VOUCHERS` with what night ``as_of`` decides again on top of night ``base``."""
+    :data:`FAMILY_VOUCHERS` with what night ``as_of`` decides again on top of night ``base``
+    (the families kept as of ``as_of``: :func:`ledger.families.keep_families`)."""
     for statement in filter(str.strip, _MARK.split(";")):
         con.execute(statement, {k: v for k, v in {"base": base, "d": as_of}.items() if f"${k}" in statement})
     counts = [

@@ -175,6 +175,16 @@ LEDGER_PROGRESS = Table(
     ),
     "The night the ledger's stored decisions are of: what the next night builds on (ledger.touched).",
 )
+LEDGER_FAMILY_LINKS = Table(
+    "ledger_family_links",
+    (
+        Column("event_id", VARCHAR, False),
+        Column("voucher_id", VARCHAR, False, "a voucher the event names (its voucher or its parent)"),
+        Column("family_id", VARCHAR, False, "the least voucher id of the family: vouchers joined by the events naming them"),
+    ),
+    "Every delivered event's links to the vouchers it names, with their voucher family, as of "
+    "ledger_progress.as_of (derived; ledger.families, rebuilt on a full replay).",
+)
 LEDGER_FINGERPRINTS = Table(
     "ledger_fingerprints",
     (
@@ -201,7 +211,7 @@ PEER_FINGERPRINTS = Table(
 )
 LEDGER_TABLES: tuple[Table, ...] = (
     LEDGER_ENTRIES, LEDGER_NODES, LEDGER_TREE, LEDGER_CHECKPOINTS, LEDGER_REJECTIONS, LEDGER_VOUCHER_STATE,
-    LEDGER_PROGRESS, LEDGER_FINGERPRINTS, PEER_FINGERPRINTS,
+    LEDGER_PROGRESS, LEDGER_FAMILY_LINKS, LEDGER_FINGERPRINTS, PEER_FINGERPRINTS,
 )  # fmt: skip
 
 # ---- reconciliation (reconciliation.findings, reconciliation.matching) ---------------------

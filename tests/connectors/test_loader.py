@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import Future
 
 import pytest
 
 from connectors import loader, spool
 from connectors.archive import Archive
 from connectors.sources import LocalFolderSource
+from foundation.vocabulary import FileStatus
 from tests.conftest import SAMPLE_NIGHT
 from warehouse.connection import Warehouse
-from warehouse.schemas import SCHEMAS
+from warehouse.schemas import FILES, SCHEMAS
 
 NIGHT = dt.date.fromisoformat(SAMPLE_NIGHT)
 
@@ -42,6 +45,58 @@ def test_worker_processes_load_the_same_rows_as_in_process(tmp_path, sample_inbo
     monkeypatch.setattr(loader, "INSERT_ROWS", 1)
     monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 1)
     assert _load(tmp_path, sample_inbox, "one_by_one", workers=2) == inline
+    # … and inserting whatever is queued whenever it would wait for a worker, too
+    monkeypatch.setattr(loader, "INSERT_ROWS", 10**9)
+    monkeypatch.setattr(loader, "IN_FLIGHT_FILES", 8)
+    monkeypatch.setattr(loader, "IDLE_INSERT_ROWS", 1)
+    assert _load(tmp_path, sample_inbox, "idle_inserts", workers=2) == inline
+
+
+def test_the_writer_inserts_while_the_next_parse_is_not_done(tmp_path, sample_inbox, monkeypatch):
+    """Each parse done 20 ms after it was handed over: the writer inserts what it has queued meanwhile, and the
+    night loads the same rows in the same order."""
+    inline = _load(tmp_path, sample_inbox, "inline", workers=1)
+    submit = loader._submit
+
+    def late(pool, group, spool):
+        delayed: list[Future | None] = []
+        for parsed in submit(pool, group, spool):
+            if parsed is None:
+                delayed.append(None)
+                continue
+            done: Future = Future()
+            threading.Timer(0.02, done.set_result, [parsed.result()]).start()
+            delayed.append(done)
+        return delayed
+
+    inserted_waiting: list[bool] = []
+    insert_largest = loader._Inserts.insert_largest
+
+    def told(self: loader._Inserts, rows: int) -> bool:
+        inserted_waiting.append(insert_largest(self, rows))
+        return inserted_waiting[-1]
+
+    monkeypatch.setattr(loader, "_submit", late)
+    monkeypatch.setattr(loader, "INSERT_ROWS", 10**9)
+    monkeypatch.setattr(loader, "IDLE_INSERT_ROWS", 1)
+    monkeypatch.setattr(loader._Inserts, "insert_largest", told)
+    assert _load(tmp_path, sample_inbox, "late", workers=1) == inline
+    assert any(inserted_waiting)
+
+
+def test_the_writer_waiting_inserts_the_largest_queue_only_when_it_is_large_enough(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh, wh.transaction():
+        inserts = loader._Inserts(wh)
+        rows = [FILES.Row(business_date=NIGHT, rel_path=f"tax/{n}.xml", sha256="0" * 64, size=1, file_kind=None, status=FileStatus.LOADED,
+                          rows=0, quarantined=0, superseded=None, seq=n) for n in range(3)]  # fmt: skip
+        inserts.add("files", FILES.arrow(rows))
+        assert not inserts.insert_largest(4)
+        assert wh.con.execute("SELECT count(*) FROM files").fetchall() == [(0,)]
+        assert inserts.insert_largest(3)
+        assert wh.con.execute("SELECT seq FROM files").fetchall() == [(0,), (1,), (2,)]
+        assert not inserts.insert_largest(1)  # nothing left queued
+        inserts.flush()
+        assert wh.con.execute("SELECT count(*) FROM files").fetchall() == [(3,)]
 
 
 def test_tables_of_few_rows_load_as_those_spooled_to_files(tmp_path, sample_inbox, monkeypatch):
@@ -80,3 +135,15 @@ def test_the_parsing_sources_digest_is_of_the_code_on_disk(monkeypatch, tmp_path
     before = spool._sources_digest()
     (tmp_path / "connectors" / "spool.py").write_text("A = 2\n", "utf-8")
     assert spool._sources_digest() != before
+
+
+def test_the_parse_cpu_of_each_file_is_told(tmp_path, sample_inbox):
+    """Each parsed file brings back the CPU its parse took; the night adds them up (how busy the parse kept the cores)."""
+    archive = Archive(tmp_path / "archive")
+    night = archive.land_night(LocalFolderSource(sample_inbox), NIGHT)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        loaded = loader.load_night(wh, NIGHT, night.files, workers=1)
+    parsed = [f for f in loaded.files if f.status is FileStatus.LOADED]
+    assert parsed and all(f.parse_cpu_s > 0 for f in parsed)
+    assert all(f.parse_cpu_s == 0 for f in loaded.files if f.status is not FileStatus.LOADED)
+    assert loaded.seconds["parsing_cpu"] == pytest.approx(sum(f.parse_cpu_s for f in parsed))

@@ -1,16 +1,16 @@
 """The catalogue on Spark (local[2]) over the open store gives DuckDB's findings and verdicts,
-row for row, finding ids included (issue 16).
+row for row, finding ids included (issue 16), chosen the way an operator chooses it.
 
-Simulator nights (40 trades a night, every anomaly and look-alike kind once) run through the
-nightly job on DuckDB; then the last night's whole catalogue is judged again twice on copies of
-the warehouse — by DuckDB and by Spark — and the stored findings, verdicts and trade matches of
-the night must be equal, every check having found something.
+Two homes run the same simulator nights (40 trades a night, every anomaly and look-alike kind
+once) through the nightly Dagster job; before the last night one home's ``scf.toml`` says
+``[findings] engine = "spark"``, so that night's findings asset judges on Spark (the resource's
+switch), while the other home judges it on DuckDB built on the night before.  The stored
+findings, verdicts and trade matches of the night must be equal, every check having found something.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,41 +22,39 @@ pytest.importorskip("pyspark")
 # quiet (17 min at load 17, docs/SCALE.md); it runs in `make test`, Java from `make java`
 pytestmark = [pytest.mark.timeout(1800)]
 
-from engines.spark import SparkJudge, spark_session  # noqa: E402
 from integration.home import init_home  # noqa: E402
 from integration.runner import failure_messages, run_night  # noqa: E402
-from reconciliation.findings import run_catalogue  # noqa: E402
 from simulator import Tuning, simulate  # noqa: E402
-from warehouse.connection import install_sql_helpers  # noqa: E402
 
 START = dt.date(2026, 11, 18)
 NIGHTS = 2
 LAST = START + dt.timedelta(days=NIGHTS - 1)
 
 
+def _home(root: Path, inbox: Path, engine: str) -> Path:
+    """A home whose nights ran on DuckDB but the last, which ran on ``engine`` (``[findings] engine``)."""
+    home = root / engine
+    init_home(home)
+    for offset in range(NIGHTS):
+        if offset == NIGHTS - 1:
+            (home / "scf.toml").write_text(f'[findings]\nengine = "{engine}"\n', "utf-8")
+        result = run_night(START + dt.timedelta(days=offset), home=home, inbox=inbox)
+        assert result.success, failure_messages(result)
+    (findings,) = [m for m in result.asset_materializations_for_node("night") if m.asset_key.to_user_string() == "findings"]
+    judged_whole = findings.metadata["scope"].value == "every financing judged (another engine)"
+    assert judged_whole == (engine == "spark"), f"the {engine} night was judged by the wrong engine"
+    return home
+
+
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]]:
+    """The warehouses of the last night judged by DuckDB and by Spark, each through the nightly job."""
     root = tmp_path_factory.mktemp("spark")
     simulate(root / "sim", seed=20261130, nights=NIGHTS, start=START, trades_per_night=40, tuning=Tuning(per_kind=1))
-    init_home(root / "home")
-    for offset in range(NIGHTS):
-        result = run_night(START + dt.timedelta(days=offset), home=root / "home", inbox=root / "sim" / "inbox")
-        assert result.success, failure_messages(result)
-    return root / "home"
-
-
-@pytest.fixture(scope="module")
-def judged(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]]:
-    """The last night judged by DuckDB and by Spark, each on its own copy of the warehouse."""
-    root = tmp_path_factory.mktemp("judged")
-    cons = []
-    for name in ("duckdb", "spark"):
-        shutil.copyfile(home / "warehouse.duckdb", root / f"{name}.duckdb")
-        con = duckdb.connect(str(root / f"{name}.duckdb"))
-        install_sql_helpers(con)
-        judge = SparkJudge(spark_session(), root / "store") if name == "spark" else None
-        run_catalogue(con, LAST, judge=judge)
-        cons.append(con)
+    cons = [
+        duckdb.connect(str(_home(root, root / "sim" / "inbox", engine) / "warehouse.duckdb"), read_only=True)
+        for engine in ("duckdb", "spark")
+    ]
     yield cons[0], cons[1]
     for con in cons:
         con.close()

@@ -50,6 +50,16 @@ def test_verify_ok(home) -> None:
     result = run("verify", "--home", home, "--since", 5, "--nodes", "--state")
     assert result.exit_code == 0, result.output
     assert "entries 5..9" in result.output and "voucher states: 4 match" in result.output
+    assert "voucher families: the kept links match" in result.output
+
+
+def test_verify_state_names_a_kept_family_link_that_the_events_do_not_give(home) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("UPDATE ledger_family_links SET family_id = 'V-forged' WHERE rowid = (SELECT min(rowid) FROM ledger_family_links)")
+    con.close()
+    result = run("verify", "--home", home, "--state")
+    assert result.exit_code == 1
+    assert "kept V-forged, rebuilt from the events" in result.output
 
 
 def test_verify_names_the_first_bad_entry(home) -> None:

@@ -43,7 +43,8 @@ def test_later_file_of_the_night_wins_for_checks_and_ledger(wh: Warehouse) -> No
     assert tax_invoice_facts(wh.con, [INVOICE], NIGHT)[INVOICE].total_fen == 90_000
     versions = [d.financing.financed_amount_fen for batch in financings_as_of(wh.con, NIGHT) for d in batch]
     assert versions == [81_000]
-    assert first_financings(wh.con, ["FIN-1"], NIGHT)["FIN-1"].financing.financed_amount_fen == 81_000
+    first = first_financings(wh.con, ["FIN-1"], NIGHT)["FIN-1"]
+    assert first.terms.face_amount_fen == 90_000 and first.night == NIGHT
 
 
 def test_rows_of_unregistered_files_fall_back_to_position(wh: Warehouse) -> None:

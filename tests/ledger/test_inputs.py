@@ -12,6 +12,7 @@ from ledger.inputs import events_from_page, financings_from_page
 
 BLANKS = ["", " ", "\t", "\u3000", "\u00a0\n"]  # blank however it is blank: null, as none_if_empty says
 TEXTS = [None, *BLANKS, "A", " A ", "票据"]
+INT_COLUMNS = ("asset_range_start", "asset_range_end", "face_amount_fen", "financed_amount_fen")
 INVOICES = pa.list_(pa.struct([("no", pa.string()), ("fen", pa.int64())]))
 
 
@@ -50,17 +51,18 @@ def test_a_financing_page_reads_blank_text_as_null_and_the_rate_in_millionths() 
     n = len(TEXTS)
     page = pa.table({
         **{k: TEXTS for k in text_columns},
-        **{k: [None, *range(n - 1)] for k in ("asset_range_start", "asset_range_end", "face_amount_fen",
-                                              "financed_amount_fen")},
-        "rate": pa.array([Decimal("0.029800"), *[None] * (n - 1)], pa.decimal128(9, 6)),
+        **{k: [None, *range(j * 100, j * 100 + n - 1)] for j, k in enumerate(INT_COLUMNS)},
+        "rate": pa.array([Decimal("0.029800"), None, *[Decimal("0.031") for _ in range(n - 2)]], pa.decimal128(9, 6)),
         "value_date": pa.array([dt.date(2026, 11, 20)] * n, pa.date32()),
-        "maturity_date": pa.array([None] * n, pa.date32()),
-        "invoices": pa.array([None] * n, INVOICES),
+        "maturity_date": pa.array([None, *[dt.date(2027, 1, i) for i in range(1, n)]], pa.date32()),
+        "invoices": pa.array([[{"no": " ", "fen": 3}] if i == 1 else None for i in range(n)], INVOICES),
         "invoice_nos": [None] * n,
     })
     for i, (fin, text) in enumerate(zip(financings_from_page(page), TEXTS, strict=True)):
         assert isinstance(fin, FinancingRecord)
         assert all(getattr(fin, k) == none_if_empty(text) for k in text_columns)
-        assert fin.face_amount_fen == (None if i == 0 else i - 1)
-        assert fin.rate_micros == (29_800 if i == 0 else None)
-        assert fin.value_date == dt.date(2026, 11, 20) and fin.invoices == ()
+        assert all(getattr(fin, k) == (None if i == 0 else j * 100 + i - 1) for j, k in enumerate(INT_COLUMNS))
+        assert fin.rate_micros == (29_800 if i == 0 else None if i == 1 else 31_000)
+        assert fin.value_date == dt.date(2026, 11, 20)
+        assert fin.maturity_date == (None if i == 0 else dt.date(2027, 1, i))
+        assert fin.invoices == ((InvoiceAmount(None, 3),) if i == 1 else ())

@@ -10,6 +10,7 @@ from ledger.entries import FinancingRecord, VoucherEvent
 from ledger.invariants import (
     CHECK_IDS,
     Accepted,
+    FinancingTerms,
     Rejection,
     VoucherState,
     apply_accepted,
@@ -175,6 +176,17 @@ def test_financing_mismatch() -> None:
         assert r is not None and r.check_id == "LEDGER_FINANCING_MISMATCH" and field in r.evidence
         assert refused(event, issued(), financing=_financing(**change)).check_id == "LEDGER_FINANCING_MISMATCH"
     assert "¥1.00 vs ¥0.90" in financing_mismatch(event, _financing(face_amount_fen=90)).reason
+
+
+def test_a_finance_event_is_judged_alike_against_its_financing_and_the_terms_read_of_it() -> None:
+    """The events read only a financing's terms (inputs.first_financings): the same decision as the whole record."""
+    event = ev("FINANCE", "V0", frm=T1, to=BANK, amount=100, financing="F1")
+    for change in ({}, {"asset_voucher_id": "V9"}, {"face_amount_fen": 90}, {"bank_code": None}, {"applicant_uscc": T2},
+                   {"financed_amount_fen": 1, "invoices": (), "status": "SETTLED"}):
+        record = _financing(**change)
+        terms = FinancingTerms(*(getattr(record, name) for name in FinancingTerms._fields))
+        assert financing_mismatch(event, terms) == financing_mismatch(event, record)
+        assert apply_event(event, issued(), financing=terms) == apply_event(event, issued(), financing=record)
 
 
 def test_unknown_event_type_is_refused() -> None:
