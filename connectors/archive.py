@@ -18,10 +18,11 @@ edited, removed or inserted line breaks the chain at the next line; the ledger r
 the head each night (:class:`ManifestHead`), which covers the last lines too.
 :meth:`Archive.verify` checks the chain and every object's bytes against its name (``scf verify``).
 A night checks less, in proportion to the night: reading the manifest checks its whole chain
-(cheap: no object is read), an object written tonight is hashed as it streams in, and every
-other object of the night's set (a re-delivery of older bytes, a re-run) is re-hashed before
-:meth:`Archive.land_night` returns.  An altered object of an older night that is not in tonight's
-set is left to ``scf verify``: no night reads it.
+(cheap: no object is read; the stages of a night read it five times, and each read after the first in
+a thread re-hashes the bytes already read, unparsed, and parses only the lines after them), an
+object written tonight is hashed as it streams in, and every other object of the night's set (a
+re-delivery of older bytes, a re-run) is re-hashed before :meth:`Archive.land_night` returns.  An
+altered object of an older night that is not in tonight's set is left to ``scf verify``: no night reads it.
 
 The file set of a night is the latest sighting of each of its paths, including paths
 the source no longer lists: nothing received is ever lost. Every status is derived
@@ -38,12 +39,14 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from connectors.sources import RemoteFile, Source
 from foundation.errors import IntegrityError
@@ -222,7 +225,8 @@ class VerifyReport:
 
 
 class _Index:
-    """The manifest in memory: sightings per night and path, and each sha's first sighting."""
+    """The manifest in memory: sightings per night and path, and each sha's first sighting; and
+    how many bytes of the file it was read from (``size``) with their SHA-256 (``digest``)."""
 
     def __init__(self) -> None:
         self.last_seq = 0
@@ -230,6 +234,8 @@ class _Index:
         self.first_by_sha: dict[str, Sighting] = {}
         self.heads = [ZERO_HEAD]  # heads[n]: the chain head after n lines
         self._chained = False  # a chained line was read: every later line must be chained
+        self.size = 0  # bytes of the manifest these lines are (each line and its newline)
+        self.digest = hashlib.sha256()  # of those bytes
 
     @property
     def head(self) -> bytes:
@@ -249,6 +255,8 @@ class _Index:
             )
         self._chained = sighting.prev is not None
         self.heads.append(chain_next(self.head, line))
+        self.size += len(line) + 1
+        self.digest.update(line + b"\n")
         self.last_seq = sighting.seq
         self.nights.setdefault(sighting.business_date, {}).setdefault(sighting.rel_path, []).append(sighting)
         self.first_by_sha.setdefault(sighting.sha256, sighting)
@@ -278,6 +286,29 @@ class _Index:
             latest.rel_path, latest.sha256, latest.size, archive.object_path(latest.sha256), status, superseded,
             latest.received_at, latest.arrived_at, latest.seq,
         )
+
+
+class _LastRead(threading.local):
+    """The manifest index this thread read last, and of which file (one at most): a later read of a file
+    that still begins with its bytes parses only the lines after them (``Archive._read_index``).  Kept
+    per thread: an index being read or extended is never another thread's."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.index: _Index | None = None
+
+    def take(self, path: Path) -> _Index | None:
+        """The index read last if it was of ``path``; forgotten either way (kept again once read whole)."""
+        index = self.index if self.path == path else None
+        self.path = self.index = None
+        return index
+
+    def keep(self, path: Path, index: _Index) -> None:
+        """Remember ``index`` as read from ``path``."""
+        self.path, self.index = path, index
+
+
+_LAST_READ = _LastRead()
 
 
 class Archive:
@@ -407,27 +438,33 @@ class Archive:
             os.close(fd)  # closing releases the lock
 
     def _read_index(self, *, repair: bool) -> _Index:
-        """Read the whole manifest once.
+        """Read the manifest, checking its whole chain.
+
+        The index this thread read last (:data:`_LAST_READ`) is reused when the file still begins
+        with the very bytes it was read from (their SHA-256 computed again; no line of them parsed):
+        only the lines after them are read and chained on.  Any other file is read from its first line.
 
         A last line without its newline is a write cut short by a crash (its landing
         never returned): ignored, and with ``repair`` (under the lock) cut off the file.
         """
-        index = _Index()
+        known = _LAST_READ.take(self.manifest_path)
         try:
             stream = self.manifest_path.open("rb")
         except FileNotFoundError:
+            index = _Index()
+            _LAST_READ.keep(self.manifest_path, index)
             return index
-        offset = 0
         with stream:
-            for lineno, line in enumerate(stream, 1):
+            index = _read_before(stream, known)
+            for lineno, line in enumerate(stream, len(index.heads)):
                 if not line.endswith(b"\n"):
-                    self._torn_tail(offset, line, repair)
+                    self._torn_tail(index.size, line, repair)
                     break
                 try:
                     index.add(Sighting.from_json(line.decode("utf-8")), line[:-1])
                 except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
                     raise ManifestCorrupt(f"{self.manifest_path}, line {lineno}: {exc}") from exc
-                offset += len(line)
+        _LAST_READ.keep(self.manifest_path, index)
         return index
 
     def _torn_tail(self, offset: int, tail: bytes, repair: bool) -> None:
@@ -532,6 +569,21 @@ class Archive:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _read_before(stream: BinaryIO, known: _Index | None) -> _Index:
+    """``known`` (a manifest index read before), with ``stream`` after its bytes, if the file still begins
+    with them (their SHA-256 computed again); else a new index, with ``stream`` at the start."""
+    if known is None:
+        return _Index()
+    digest, remaining = hashlib.sha256(), known.size
+    while remaining and (chunk := stream.read(min(_CHUNK, remaining))):
+        digest.update(chunk)
+        remaining -= len(chunk)
+    if remaining == 0 and digest.digest() == known.digest.digest():
+        return known
+    stream.seek(0)
+    return _Index()
 
 
 def _altered(paths: list[Path]) -> tuple[CorruptObject, ...]:

@@ -31,6 +31,7 @@ from reconciliation.scope import (
     carry_findings,
     carry_matches,
     decide,
+    keep_judged_matches,
     match_until_closed,
     narrow,
     settings_digest,
@@ -121,16 +122,19 @@ def run_catalogue(
     ``judge`` computes the night's ``night_findings`` and ``night_trade_matches`` (by default
     :func:`judge_night`, on this DuckDB connection; the Spark engine gives its own,
     :mod:`engines.spark`); storing them, the finding ids and the verdicts are the same either way.
+    The matches of the financings outside the judge's scope (``CheckRun.scope``) are copied from the
+    previous night's stored rows as they are stored.
     """
     ensure_tables(con)
     run = (judge or judge_night)(con, business_date, params=params, checks=checks, catalogue=catalogue, on_check=on_check,
                                  full=full)
     _refuse_unknown_severities(con)
+    scope = run.scope or Scope(None, "judged by another engine", settings_digest(catalogue, params, checks))
     with transaction(con):
         _store_night(con, business_date, full=full)
         store_trade_matches(con, business_date)
-        record_scope(con, business_date, run.scope or Scope(None, "judged by another engine",
-                                                            settings_digest(catalogue, params, checks)))
+        carry_matches(con, scope, business_date)
+        record_scope(con, business_date, scope)
     run.findings_by_category = dict(
         con.execute(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
@@ -158,8 +162,9 @@ def judge_night(
 ) -> CheckRun:
     """Open the night's session, match, and run every check into the temporary table
     ``night_findings`` (the match into ``night_trade_matches``); nothing is stored.  The night
-    judges only the financings its scope names and carries the others' findings and matches
-    from the previous night (:mod:`reconciliation.scope`), unless it must judge every one."""
+    judges only the financings its scope names and carries the others' findings from the previous
+    night (:mod:`reconciliation.scope`), unless it must judge every one; ``night_trade_matches`` holds
+    the judged financings' matches only (the others' are carried by :func:`run_catalogue` as it stores)."""
     run = CheckRun(business_date)
     started = time.perf_counter()
     chosen = tuple(catalogue.checks if checks is None else checks)
@@ -196,7 +201,7 @@ def judge_night(
             on_check(check)
     if not run.carried:
         carry_findings(con, run.scope, chosen)
-    carry_matches(con, run.scope)
+    keep_judged_matches(con, run.scope)
     return run
 
 

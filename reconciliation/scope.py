@@ -184,14 +184,21 @@ def carry_findings(con: duckdb.DuckDBPyConnection, scope: Scope, checks: Iterabl
     )
 
 
-def carry_matches(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    """In ``night_trade_matches``, replace the rows of every financing outside the kept scope by its
-    matches of the previous night."""
+def keep_judged_matches(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    """Leave in ``night_trade_matches`` only the rows of the kept scope's financings: the others'
+    are the previous night's, copied as they are stored (:func:`carry_matches`), not through the night."""
+    if not scope.whole:
+        con.execute("DELETE FROM night_trade_matches WHERE financing_id NOT IN (SELECT financing_id FROM scope_kept)")
+
+
+def carry_matches(con: duckdb.DuckDBPyConnection, scope: Scope, business_date: dt.date) -> None:
+    """Store as night ``business_date``'s the previous night's matches of every financing outside the
+    kept scope (after :func:`reconciliation.matching.store_trade_matches`, in the caller's transaction)."""
     if scope.whole:
         return
-    con.execute("DELETE FROM night_trade_matches WHERE financing_id NOT IN (SELECT financing_id FROM scope_kept)")
-    con.execute("INSERT INTO night_trade_matches BY NAME SELECT * EXCLUDE (business_date) FROM trade_matches "
-                "WHERE business_date = ? AND financing_id NOT IN (SELECT financing_id FROM scope_kept)", [scope.previous])
+    con.execute("INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, * EXCLUDE (business_date) FROM trade_matches "
+                "WHERE business_date = $2 AND financing_id NOT IN (SELECT financing_id FROM scope_kept)",
+                [business_date, scope.previous])
 
 
 def record(con: duckdb.DuckDBPyConnection, business_date: dt.date, scope: Scope) -> None:

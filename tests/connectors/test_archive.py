@@ -8,10 +8,12 @@ import json
 import logging
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from connectors import archive as archive_module
 from connectors.archive import (
     ZERO_HEAD,
     Archive,
@@ -20,6 +22,7 @@ from connectors.archive import (
     ManifestHead,
     NightManifest,
     ObjectCorrupt,
+    Sighting,
 )
 from connectors.sources import LocalFolderSource, RemoteFile
 from foundation.vocabulary import DeliveryStatus
@@ -389,3 +392,76 @@ def test_a_night_rehashes_only_its_own_objects_and_names_an_altered_one(
     (inbox / D1.isoformat() / "tax" / "b.xml").unlink()
     with pytest.raises(ObjectCorrupt, match=f"archive object {sha(b'<b/>')} named by the manifest is missing"):
         archive.check_objects([sha(b"<b/>")])
+
+
+def _parsed_lines(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every manifest line parsed from now on."""
+    parsed: list[str] = []
+    from_json = Sighting.from_json.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[Sighting], line: str) -> Sighting:
+        parsed.append(line)
+        return from_json(cls, line)
+
+    monkeypatch.setattr(Sighting, "from_json", classmethod(spy))
+    return parsed
+
+
+def _read_afresh(archive: Archive, night: dt.date) -> tuple[NightManifest, ManifestHead]:
+    """The night and the head as a new process reads them (every line parsed)."""
+    archive_module._LAST_READ.take(archive.manifest_path)
+    return archive.night_manifest(night), archive.head()
+
+
+def test_a_later_read_parses_only_the_lines_appended_since(
+    inbox: Path, archive: Archive, source: LocalFolderSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    put(inbox, D1, "tax/b.xml", b"<b/>")
+    archive.land_night(source, D1)
+    parsed = _parsed_lines(monkeypatch)
+    put(inbox, D2, "tax/a.xml", b"<a/>")  # a duplicate: its status rests on the first night's lines
+    put(inbox, D2, "tax/c.xml", b"<c/>")
+
+    landed = archive.land_night(source, D2)
+    assert parsed == [], "the lines this thread read or wrote are not parsed again"
+    assert archive.night_manifest(D2) == landed and archive.verify(objects=False).head == archive.head()
+    assert parsed == []
+    with archive.manifest_path.open("ab") as stream:  # another process appends a line
+        stream.write(Sighting(5, D2, "tax/d.xml", sha(b"<d/>"), 4, "other", "2024-03-03T00:00:00+00:00",
+                              prev=archive.head().head.hex()).to_json().encode() + b"\n")
+    later = archive.night_manifest(D2)
+
+    assert [json.loads(line)["seq"] for line in parsed] == [5]
+    assert {f.rel_path: f.status for f in later.files} == {
+        "tax/a.xml": DeliveryStatus.DUPLICATE, "tax/c.xml": DeliveryStatus.NEW, "tax/d.xml": DeliveryStatus.NEW}
+    assert (later, archive.head()) == _read_afresh(archive, D2)
+    parsed.clear()
+    with ThreadPoolExecutor(1) as other:  # another thread reads every line: it never shares this one's index
+        assert other.submit(archive.night_manifest, D2).result() == later
+    assert len(parsed) == 5
+
+
+def test_a_rewritten_manifest_is_read_again_whole(
+    inbox: Path, archive: Archive, source: LocalFolderSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(inbox, D1, "tax/a.xml", b"<a/>")
+    put(inbox, D1, "tax/b.xml", b"<b/>")
+    archive.land_night(source, D1)
+    before = archive.head()
+    # Line 1 pointed at other bytes and line 2 chained again over it: the chain holds, the bytes differ.
+    first, second = archive.manifest_path.read_bytes().splitlines()
+    first = first.replace(sha(b"<a/>").encode(), sha(b"<b/>").encode())
+    record = json.loads(second) | {"prev": hashlib.sha256(ZERO_HEAD + first).hexdigest()}
+    second = json.dumps(record, separators=(",", ":")).encode()
+    archive.manifest_path.write_bytes(first + b"\n" + second + b"\n")
+    parsed = _parsed_lines(monkeypatch)
+
+    night, head = archive.night_manifest(D1), archive.head()
+
+    assert len(parsed) == 2, "the file no longer begins with the bytes read before: every line is read"
+    assert {f.rel_path: f.sha256 for f in night.files}["tax/a.xml"] == sha(b"<b/>")
+    assert head != before, "the ledger's recorded head no longer matches (audit.manifest_anchor_problem)"
+    assert (night, head) == _read_afresh(archive, D1)
+    archive.manifest_path.write_bytes(first + b"\n")  # cut to fewer bytes than were read
+    assert archive.head().lines == 1
