@@ -10,6 +10,7 @@ order, the rate is an integer in millionths.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -75,8 +76,13 @@ def _values(page: pa.Table, name: str) -> list[Any]:
 
 
 def _text(page: pa.Table, name: str) -> list[Any]:
-    """A column through :func:`~ledger.entries.none_if_empty` (blank text is null)."""
-    return [None if type(v) is str and (not v or v.isspace()) else v for v in _values(page, name)]
+    """A column through :func:`~ledger.entries.none_if_empty` (blank text is null; a column of
+    numbers, dates or booleans holds no text and is read as it is)."""
+    values = _values(page, name)
+    kind = page.schema.field(name).type
+    if pa.types.is_integer(kind) or pa.types.is_decimal(kind) or pa.types.is_temporal(kind) or pa.types.is_boolean(kind):
+        return values
+    return [None if type(v) is str and (not v or v.isspace()) else v for v in values]
 
 
 def _event_times(page: pa.Table) -> list[str | None]:
@@ -114,24 +120,17 @@ def rate_micros(rate: Decimal | None) -> int | None:
     return int(micros)
 
 
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FinancingRecord))
+
+
 def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
     rates = _values(page, "rate")
     micros = {rate: rate_micros(rate) for rate in set(rates)}  # a few distinct rates a night
-    return [
-        FinancingRecord(
-            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
-            asset_invoice, _invoices(pairs, nos), face, financed, micros[rate], value_date, maturity, status,
-        )
-        for (
-            fid, bank, product, applicant, debtor, asset_ref, asset_voucher, cd_no, range_start, range_end,
-            asset_invoice, face, financed, value_date, maturity, status, pairs, nos, rate,
-        ) in zip(
-            *(_text(page, k) for k in _FINANCING_COLUMNS[:11]), _values(page, "face_amount_fen"),
-            _values(page, "financed_amount_fen"), _values(page, "value_date"), _values(page, "maturity_date"),
-            _text(page, "status"), _values(page, "invoices"), _values(page, "invoice_nos"), rates, strict=True,
-        )
-    ]
+    columns = {name: _text(page, name) for name in _FINANCING_COLUMNS if name not in ("rate", "invoice_nos")}
+    columns["invoices"] = list(map(_invoices, _values(page, "invoices"), _values(page, "invoice_nos")))
+    columns["rate_micros"] = [micros[rate] for rate in rates]
+    return [FinancingRecord(*row) for row in zip(*(columns[name] for name in _RECORD_FIELDS), strict=True)]
 
 
 def _page(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pa.Table:
