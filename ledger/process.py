@@ -67,6 +67,7 @@ from ledger.invariants import (
 )
 from ledger.pool_membership import sold_assets
 from ledger.rejections import EVENT, FINANCING, RejectionRecord, store_night
+from ledger.schema import FINANCING_ENTRIES, FINANCINGS_AS_OF
 from ledger.state import save_vouchers
 from ledger.store import LedgerStore, PendingEntry
 from ledger.touched import (
@@ -105,29 +106,47 @@ def _query_ids(con: duckdb.DuckDBPyConnection, ids: Iterable[str], sql: str, par
         con.unregister("_ledger_wanted_ids")
 
 
+_TREE = "_ledger_tree_entries"
+"""Temporary table: the entries about the ids a chunk decides, read from ``ledger_entries`` in one scan."""
+
+
+def _entries_about(con: duckdb.DuckDBPyConnection, ids: Iterable[str], column: str, types: str = "") -> None:
+    """Fill :data:`_TREE` (``ledger_entries``' id, type, content hash, seq and night columns) with the
+    entries whose ``column`` is one of ``ids`` (and whose type is one of ``types``, an SQL list, if
+    given): one scan of the ledger's history, whatever is asked of them then."""
+    _query_ids(
+        con, ids,
+        f"CREATE OR REPLACE TEMP TABLE {_TREE} AS SELECT e.{column}, e.entry_type, e.content_hash, e.seq, e.business_date "
+        f"FROM ledger_entries e JOIN _ledger_wanted_ids w ON w.id = e.{column}"
+        + (f" WHERE e.entry_type IN ({types})" if types else ""),
+        [],
+    )
+
+
 def tree_events(con: duckdb.DuckDBPyConnection, ids: Sequence[str], as_of: dt.date) -> dict[str, TreeEvent]:
     """:class:`TreeEvent` of each of ``ids`` the tree holds."""
     found: dict[str, TreeEvent] = {}
-    for event_id, chash, seq in _query_ids(
-        con, ids,
-        "SELECT e.event_id, e.content_hash, min(e.seq) FROM ledger_entries e JOIN _ledger_wanted_ids w "
-        f"ON w.id = e.event_id WHERE e.entry_type NOT IN ('FINANCING', {_STATUS_LIST}) GROUP BY ALL",
-        [],
-    ):
-        found.setdefault(event_id, TreeEvent()).versions[bytes(chash)] = int(seq)
-    for event_id, status, version, seq in _query_ids(con, ids, _STANDING.format(join=_WANTED), [as_of]):
-        tree = found.setdefault(event_id, TreeEvent())
-        tree.status, tree.version, tree.seq = standing(status), bytes(version), int(seq)
+    _entries_about(con, ids, "event_id")
+    try:
+        for event_id, chash, seq in con.execute(
+            f"SELECT event_id, content_hash, min(seq) FROM {_TREE} WHERE entry_type NOT IN ({_STATUS_LIST}) GROUP BY ALL"
+        ).fetchall():
+            found.setdefault(event_id, TreeEvent()).versions[bytes(chash)] = int(seq)
+        for event_id, status, version, seq in con.execute(_STANDING.format(source=_TREE), [as_of]).fetchall():
+            tree = found.setdefault(event_id, TreeEvent())
+            tree.status, tree.version, tree.seq = standing(status), bytes(version), int(seq)
+    finally:
+        con.execute(f"DROP TABLE {_TREE}")
     return found
 
 
-_WANTED = "JOIN _ledger_wanted_ids w ON w.id = e.event_id"
 _STANDING = (
-    "SELECT e.event_id, e.entry_type, e.content_hash, e.seq FROM ledger_entries e {join} "
+    "SELECT e.event_id, e.entry_type, e.content_hash, e.seq FROM {source} e "
     "WHERE e.event_id IS NOT NULL AND e.business_date <= ? "
     "QUALIFY row_number() OVER (PARTITION BY e.event_id ORDER BY e.business_date DESC, e.seq DESC) = 1"
 )
-"""Per event, its latest entry dated the night (``?``) or earlier: (event id, entry type, the
+"""Per event, its latest entry dated the night (``?``) or earlier among the entries of ``{source}``
+(``ledger_entries``, or those of a chunk's events, :data:`_TREE`): (event id, entry type, the
 content hash of the event version it is about, seq).  A status entry's ``content_hash`` column
 is that of the event version it is about (:func:`ledger.store.content_hash_column`, checked
 against the entry by the integrity gate), so the entry itself is not read."""
@@ -140,7 +159,7 @@ def standing(entry_type: str) -> str:
 
 def standing_events(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[str, str, bytes]]:
     """(event id, status, version content hash) of every event the tree holds as of a night."""
-    rows = con.execute(_STANDING.format(join="") + " ORDER BY e.event_id", [as_of]).fetchall()
+    rows = con.execute(_STANDING.format(source="ledger_entries") + " ORDER BY e.event_id", [as_of]).fetchall()
     return [(event_id, standing(kind), bytes(chash)) for event_id, kind, chash, _ in rows]
 
 
@@ -370,24 +389,23 @@ class NightProcessor:
         """Versions of each financing in the tree (any night), and its effective entry as of
         the night (seq, content hash, what its fingerprints cover), unless it stands voided."""
         versions: dict[str, set[bytes]] = {}
-        for fid, chash in _query_ids(
-            self.con, ids,
-            "SELECT DISTINCT e.financing_id, e.content_hash FROM ledger_entries e JOIN _ledger_wanted_ids w "
-            "ON w.id = e.financing_id WHERE e.entry_type = 'FINANCING'",
-            [],
-        ):
-            versions.setdefault(fid, set()).add(bytes(chash))
-        effective = {
-            fid: (int(seq), bytes(chash), sorted(tuple(c) for c in covers or []))
-            for fid, seq, chash, covers in _query_ids(
-                self.con, ids,
-                "WITH e AS (SELECT e.financing_id, e.seq, e.content_hash FROM ledger_financings_as_of(?) e "
-                "JOIN _ledger_wanted_ids w ON w.id = e.financing_id) "
-                "SELECT e.financing_id, e.seq, e.content_hash, list((f.kind, f.amount_fen)) FILTER (WHERE f.kind IS NOT NULL) "
-                "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL",
-                [self.business_date],
-            )
-        }
+        _entries_about(self.con, ids, "financing_id", FINANCING_ENTRIES)
+        try:
+            for fid, chash in self.con.execute(
+                f"SELECT DISTINCT financing_id, content_hash FROM {_TREE} WHERE entry_type = 'FINANCING'"
+            ).fetchall():
+                versions.setdefault(fid, set()).add(bytes(chash))
+            effective = {
+                fid: (int(seq), bytes(chash), sorted(tuple(c) for c in covers or []))
+                for fid, seq, chash, covers in self.con.execute(
+                    f"WITH e AS ({FINANCINGS_AS_OF.format(source=_TREE, d='?')}) "
+                    "SELECT e.financing_id, e.seq, e.content_hash, list((f.kind, f.amount_fen)) FILTER (WHERE f.kind IS NOT NULL) "
+                    "FROM e LEFT JOIN ledger_fingerprints f USING (seq) GROUP BY ALL",
+                    [self.business_date],
+                ).fetchall()
+            }
+        finally:
+            self.con.execute(f"DROP TABLE {_TREE}")
         return versions, effective
 
     def process_financings(self, groups: list[list[DeliveredFinancing]]) -> None:

@@ -17,26 +17,30 @@ from ledger.store import FINANCING, financing_status_column
 from warehouse.registry import create_table
 from warehouse.results import LEDGER_TABLES
 
-_FINANCING_ENTRIES = ", ".join(f"'{t}'" for t in (FINANCING, *map(financing_status_column, FINANCING_STATUSES)))
+FINANCING_ENTRIES = ", ".join(f"'{t}'" for t in (FINANCING, *map(financing_status_column, FINANCING_STATUSES)))
+"""The entry types about a financing's standing (an SQL list): its entries and its status entries."""
 
-AS_OF_MACROS = (
-    # The financings standing as of night d: (financing_id, seq, content_hash, business_date)
-    # of each one's latest financing entry, unless a status entry (a void) came after it.
-    f"""
-    CREATE OR REPLACE MACRO ledger_financings_as_of(d) AS TABLE
+FINANCINGS_AS_OF = f"""
     SELECT financing_id, seq, content_hash, business_date FROM (
-        SELECT financing_id, seq, content_hash, business_date, entry_type FROM ledger_entries
-        WHERE entry_type IN ({_FINANCING_ENTRIES}) AND business_date <= d
+        SELECT financing_id, seq, content_hash, business_date, entry_type FROM {{source}}
+        WHERE entry_type IN ({FINANCING_ENTRIES}) AND business_date <= {{d}}
         QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, seq DESC) = 1
     ) WHERE entry_type = '{FINANCING}'
-    """,
+"""
+"""The financings standing as of night ``{d}`` among the entries of ``{source}`` (``ledger_entries``,
+or those of the financings a chunk decides: :mod:`ledger.process`): (financing_id, seq, content_hash,
+business_date) of each one's latest financing entry, unless a status entry (a void) came after it."""
+
+AS_OF_MACROS = (
+    # The financings standing as of night d (FINANCINGS_AS_OF over every entry).
+    f"CREATE OR REPLACE MACRO ledger_financings_as_of(d) AS TABLE {FINANCINGS_AS_OF.format(source='ledger_entries', d='d')}",
     # The fingerprints of those financings as of night d (those of their standing entry), each
     # with the night it was first recorded since the financing's last void.
     f"""
     CREATE OR REPLACE MACRO ledger_fingerprints_as_of(d) AS TABLE
     WITH voids AS (
         SELECT financing_id, business_date, seq FROM ledger_entries
-        WHERE entry_type IN ({_FINANCING_ENTRIES}) AND entry_type <> '{FINANCING}' AND business_date <= d
+        WHERE entry_type IN ({FINANCING_ENTRIES}) AND entry_type <> '{FINANCING}' AND business_date <= d
         QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC, seq DESC) = 1
     ), since AS (
         SELECT f.*, min(f.business_date) OVER (PARTITION BY f.financing_id, f.kind, f.digest) AS first_seen
