@@ -51,6 +51,18 @@ def test_verify_ok(home) -> None:
     assert result.exit_code == 0, result.output
     assert "entries 5..9" in result.output and "voucher states: 4 match" in result.output
     assert "voucher families: the kept links match" in result.output
+    assert "input digests: the kept digests match the input rows" in result.output
+
+
+def test_verify_state_names_input_rows_rewritten_in_place(home) -> None:
+    """Rows rewritten with as many rows, not by the loader: the next night would trust the kept digest; verify does not."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("UPDATE voucher_events SET amount_fen = amount_fen + 1 WHERE business_date = ?", [SAMPLE_DATE])
+    con.close()
+    result = run("verify", "--home", home, "--state")
+    assert result.exit_code == 1
+    assert f"input digest: voucher_events of {SAMPLE_DATE}: kept " in result.output
+    assert "the rows up to it give" in result.output
 
 
 def test_verify_state_names_a_kept_family_link_that_the_events_do_not_give(home) -> None:
