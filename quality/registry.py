@@ -127,10 +127,11 @@ def load_registry(con: duckdb.DuckDBPyConnection, business_date: dt.date, params
             [business_date, TRAILING_NIGHTS],
         ).fetchall()
     ]
-    rows = con.execute(
+    rows = con.execute(  # the range first: zone maps skip the nights before the trailing ones
         "SELECT business_date, rel_path, sha256, status, rows, quarantined FROM files "
-        "WHERE business_date = ? OR list_contains(?, business_date) ORDER BY business_date, rel_path",
-        [business_date, history],
+        "WHERE business_date BETWEEN ? AND ? AND (business_date = ? OR list_contains(?, business_date)) "
+        "ORDER BY business_date, rel_path",
+        [min([business_date, *history]), business_date, business_date, history],
     ).fetchall()
     nights = _by_source(rows)
     past = {d: nights.get(d, {}) for d in history}
