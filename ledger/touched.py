@@ -133,8 +133,9 @@ def differing_digests(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     (``scf ledger verify --state``): each night's kept digest that differs, and the digest of
     :data:`PROGRESS` if it is not that of every row up to its night; ``None`` when no night is kept.
     Reads every input row; writes nothing (a read-only connection)."""
-    progress = fetch_one(con, f"SELECT as_of, inputs_digest FROM {PROGRESS}")
-    if progress is None:
+    kept = fetch_one(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?)", [PROGRESS, DIGESTS])
+    progress = fetch_one(con, f"SELECT as_of, inputs_digest FROM {PROGRESS}") if kept == (2,) else None
+    if progress is None:  # a home the ledger has not run a night on since it had the table: nothing kept yet
         return None
     as_of, stored = progress
     problems = []

@@ -189,6 +189,8 @@ def test_verify_state_names_rows_rewritten_in_place_and_a_doctored_digest(tmp_pa
     assert problems is not None and len(problems) == 2
     assert problems[0].startswith(f"erp_ap_items of {NIGHTS[0]}: kept ")
     assert problems[1].startswith(f"the input digest kept as of {NIGHTS[1]} is ")
+    h.con.execute("DROP TABLE ledger_input_digests")  # a home of the previous release, read before its next night
+    assert differing_digests(h.con) is None
 
 
 def test_the_loaders_clear_of_a_night_forgets_the_ledgers_digests_of_it(tmp_path: Path) -> None:
