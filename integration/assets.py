@@ -190,6 +190,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             "scope": scope,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
+            **{f"stored.{k}": v for k, v in run.stored.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},
         }
     )
