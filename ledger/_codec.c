@@ -275,8 +275,8 @@ fail:
     return NULL;
 }
 
-/* records(cls, names, columns) -> [cls instance per row]: each instance's __dict__ holds
- * names[j] -> columns[j][i], as the dataclass constructor would set them (the caller passes
+/* records(cls, names, columns) -> [cls instance per row]: each instance's attributes are
+ * names[j] -> columns[j][i], set as the dataclass constructor sets them (the caller passes
  * only classes whose constructor does nothing else: ledger.entries.records_from_columns). */
 static PyObject *codec_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) || !PyList_Check(args[2]) ||
@@ -302,22 +302,12 @@ static PyObject *codec_records(PyObject *self, PyObject *const *args, Py_ssize_t
     PyObject *empty = PyTuple_New(0), *out = PyList_New(n);
     if (!empty || !out) goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *obj = PyBaseObject_Type.tp_new(cls, empty, NULL), *d = PyDict_New();
-        if (!obj || !d) {
-            Py_XDECREF(obj);
-            Py_XDECREF(d);
-            goto fail;
-        }
+        PyObject *obj = PyBaseObject_Type.tp_new(cls, empty, NULL);
+        if (!obj) goto fail;
         PyList_SET_ITEM(out, i, obj);
-        for (Py_ssize_t j = 0; j < width; j++) {
-            if (PyDict_SetItem(d, PyTuple_GET_ITEM(names, j), PyList_GET_ITEM(PyList_GET_ITEM(columns, j), i)) < 0) {
-                Py_DECREF(d);
+        for (Py_ssize_t j = 0; j < width; j++) /* object.__setattr__, as a frozen dataclass's constructor does */
+            if (PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(names, j), PyList_GET_ITEM(PyList_GET_ITEM(columns, j), i)) < 0)
                 goto fail;
-            }
-        }
-        int rc = PyObject_GenericSetDict(obj, d, NULL);
-        Py_DECREF(d);
-        if (rc < 0) goto fail;
     }
     Py_DECREF(empty);
     return out;
