@@ -165,8 +165,45 @@ def parse_to_spool(path: Path, ctx: ParseContext, spool_dir: Path, night_sources
     return result
 
 
-def parse_files_to_spool(
-    files: list[tuple[Path, ParseContext]], spool_dir: Path, night_sources: str = PARSING_SOURCES
-) -> list[SpoolResult]:
-    """:func:`parse_to_spool` of several files in turn (one worker task for many small files)."""
-    return [parse_to_spool(path, ctx, spool_dir, night_sources) for path, ctx in files]
+@dataclass
+class SpoolGroup:
+    """The results of several files parsed in one worker task, their in-memory tables gathered: per table, the
+    rows of every file in file order in one Arrow table (``tables``) and how many of them each file gave
+    (``rows``, by position in ``results``).  A one-row Arrow table costs ~1 ms to pickle and unpickle, mostly its
+    schema, and a one-row chunk as much to insert; one table per task crosses the process boundary instead."""
+
+    results: list[SpoolResult]
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    rows: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @classmethod
+    def gather(cls, results: list[SpoolResult]) -> SpoolGroup:
+        """Move the in-memory tables of ``results`` into one table per table name (a table whose schema
+        differs from the first file's of that name stays with its file)."""
+        group = cls(results)
+        parts: dict[str, list[pa.Table]] = {}
+        for i, result in enumerate(results):
+            for table, rows in list(result.small_tables.items()):
+                gathered = parts.setdefault(table, [])
+                if gathered and not rows.schema.equals(gathered[0].schema, check_metadata=True):
+                    continue
+                gathered.append(rows)
+                group.rows.setdefault(table, []).append((i, rows.num_rows))
+                del result.small_tables[table]
+        group.tables = {table: pa.concat_tables(tables).combine_chunks() for table, tables in parts.items()}
+        return group
+
+    def split(self) -> list[SpoolResult]:
+        """The results, each file's rows back in its ``small_tables`` (slices of the gathered tables: no copy)."""
+        for table, counts in self.rows.items():
+            offset = 0
+            for i, rows in counts:
+                self.results[i].small_tables[table] = self.tables[table].slice(offset, rows)
+                offset += rows
+        return self.results
+
+
+def parse_files_to_spool(files: list[tuple[Path, ParseContext]], spool_dir: Path, night_sources: str = PARSING_SOURCES) -> SpoolGroup:
+    """:func:`parse_to_spool` of several files in turn (one worker task for many small files), their
+    in-memory tables gathered (:class:`SpoolGroup`); a file's failure is its own, as alone."""
+    return SpoolGroup.gather([parse_to_spool(path, ctx, spool_dir, night_sources) for path, ctx in files])

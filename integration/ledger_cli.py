@@ -47,6 +47,7 @@ from ledger.publish import load_checkpoints, publish_checkpoint, write_atomicall
 from ledger.schema import ensure_schema, has_schema
 from ledger.state import all_vouchers, replay_vouchers
 from ledger.store import LedgerStore, row_keys
+from ledger.touched import differing_digests
 from ledger.verify import verify_ledger
 from ledger.witness import witness_cosign
 
@@ -202,6 +203,7 @@ def verify(
             if not refused and not differ:
                 console.print(f"voucher states: {len(stored)} match the replayed entries", style="green")
             failed = _check_families(con) or failed
+            failed = _check_input_digests(con) or failed
     finally:
         con.close()
     raise typer.Exit(1 if failed else 0)
@@ -218,6 +220,19 @@ def _check_families(con: duckdb.DuckDBPyConnection) -> bool:
                       f"rebuilt from the events {rebuilt or 'none'} (a --full night rebuilds the table)[/red]")
     if not differing:
         console.print("voucher families: the kept links match those rebuilt from the events", style="green")
+    return bool(differing)
+
+
+def _check_input_digests(con: duckdb.DuckDBPyConnection) -> bool:
+    """Print whether the input digests the next night builds on are those of the input rows; return whether they differ."""
+    differing = differing_digests(con)
+    if differing is None:
+        console.print("input digests: none kept yet (the next night replays everything)")
+        return False
+    for problem in differing[:10]:
+        console.print(f"[red]input digest: {problem} (a --full night computes them again)[/red]")
+    if not differing:
+        console.print("input digests: the kept digests match the input rows", style="green")
     return bool(differing)
 
 

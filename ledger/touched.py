@@ -31,11 +31,13 @@ from foundation.vocabulary import EventType
 from ledger.families import LINKS
 from ledger.inputs import INPUT_TABLES
 from ledger.store import fetch_one
-from warehouse.results import LEDGER_PROGRESS
+from warehouse.results import LEDGER_INPUT_DIGESTS, LEDGER_PROGRESS
 
 PROGRESS = LEDGER_PROGRESS.name
 """One row: the night whose decisions the ledger tables hold, the evidence window they were
 taken with and the digest of the input rows they rest on."""
+DIGESTS = LEDGER_INPUT_DIGESTS.name
+"""The digests of the input rows, per table and night, that :data:`PROGRESS`'s digest combines."""
 TOUCHED_EVENTS = "_ledger_touched_events"
 """Temporary table (``event_id``) of the events a night replays."""
 TOUCHED_FINANCINGS = "_ledger_touched_financings"
@@ -44,14 +46,12 @@ FAMILY_VOUCHERS = "_ledger_family_vouchers"
 """Temporary table (``voucher_id``) of the vouchers of the families a night replays."""
 
 
-def _digests(con: duckdb.DuckDBPyConnection, after: dt.date | None, as_of: dt.date) -> dict[str, tuple[int, int]]:
+def _digests(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, tuple[int, int]]:
     """Per input table (:data:`~ledger.inputs.INPUT_TABLES`), the count and the XOR of the
-    hashes of its rows dated ``as_of`` or earlier (and later than ``after``, if given)."""
-    since = "" if after is None else " AND business_date > ?"
+    hashes of its rows dated ``as_of`` or earlier."""
     parts = {}
     for table in INPUT_TABLES:
-        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?{since}",
-                        [as_of] if after is None else [as_of, after])
+        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?", [as_of])
         parts[table] = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
     return parts
 
@@ -72,21 +72,102 @@ def _parse(text: str) -> dict[str, tuple[int, int]]:
 def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """A digest of every input row (:data:`~ledger.inputs.INPUT_TABLES`) dated ``as_of`` or
     earlier: the row count and the XOR of the rows' hashes, per table."""
-    return _text(_digests(con, None, as_of))
+    return _text(_digests(con, as_of))
+
+
+def _store_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list[dt.date] | None) -> None:
+    """Compute the digests of ``table``'s rows of ``nights`` (``None``: every night) from those
+    rows and keep them (:data:`DIGESTS`) in place of those kept."""
+    if nights is None:
+        con.execute(f"DELETE FROM {DIGESTS} WHERE table_name = ?", [table])
+        where, params = "true", []
+    else:
+        con.execute(f"DELETE FROM {DIGESTS} WHERE table_name = ? AND list_contains(?, business_date)", [table, nights])
+        where, params = "business_date BETWEEN ? AND ? AND list_contains(?, business_date)", [min(nights), max(nights), nights]
+    con.execute(
+        f"INSERT INTO {DIGESTS} BY NAME SELECT ? AS table_name, business_date, count(*) AS rows, bit_xor(hash(t)) AS digest "
+        f"FROM {table} t WHERE {where} GROUP BY business_date",
+        [table, *params],
+    )
+
+
+def _kept(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date) -> tuple[int, int]:
+    """The count and XOR of ``table``'s rows dated ``as_of`` or earlier, from the kept digests."""
+    row = fetch_one(con, f"SELECT sum(rows), bit_xor(digest) FROM {DIGESTS} WHERE table_name = ? AND business_date <= ?",
+                    [table, as_of])
+    return (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
+
+
+def _kept_night(con: duckdb.DuckDBPyConnection, table: str, night: dt.date) -> tuple[int, int]:
+    """The count and XOR of ``table``'s rows of ``night``, from the kept digests."""
+    row = fetch_one(con, f"SELECT rows, digest FROM {DIGESTS} WHERE table_name = ? AND business_date = ?", [table, night])
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def kept_inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """:func:`inputs_digest` from the digests kept night by night (:data:`DIGESTS`): a night's is
+    computed from its rows only when none is kept for it or the night now holds another number
+    of rows than the one kept (and kept anew).  O(the nights that changed), plus a count of rows
+    per night.  A night re-read by the loader has no digest kept any more
+    (:meth:`warehouse.connection.Warehouse.clear_night` forgets them); rows rewritten in place by
+    something else, as many as before, are not seen here: ``scf ledger verify --state`` computes
+    every digest from the rows (:func:`differing_digests`)."""
+    parts = {}
+    for table in INPUT_TABLES:
+        counts = dict(con.execute(f"SELECT business_date, count(*) FROM {table} WHERE business_date <= ? GROUP BY ALL",
+                                  [as_of]).fetchall())
+        kept = dict(con.execute(f"SELECT business_date, rows FROM {DIGESTS} WHERE table_name = ? AND business_date <= ?",
+                                [table, as_of]).fetchall())
+        gone = [night for night in kept if night not in counts]
+        if gone:
+            con.execute(f"DELETE FROM {DIGESTS} WHERE table_name = ? AND list_contains(?, business_date)", [table, gone])
+        stale = sorted(night for night, count in counts.items() if kept.get(night) != count)
+        if stale:
+            _store_nights(con, table, stale)
+        parts[table] = _kept(con, table, as_of)
+    return _text(parts)
+
+
+def differing_digests(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """What in the digests the ledger's next night builds on is not what the input rows give now
+    (``scf ledger verify --state``): each night's kept digest that differs, and the digest of
+    :data:`PROGRESS` if it is not that of every row up to its night; ``None`` when no night is kept.
+    Reads every input row; writes nothing (a read-only connection)."""
+    progress = fetch_one(con, f"SELECT as_of, inputs_digest FROM {PROGRESS}")
+    if progress is None:
+        return None
+    as_of, stored = progress
+    problems = []
+    for table in INPUT_TABLES:
+        for night, kept, actual in con.execute(
+            f"SELECT business_date, (k.rows, k.digest), (a.rows, a.digest) FROM "
+            f"(SELECT business_date, rows, digest FROM {DIGESTS} WHERE table_name = ?) k FULL JOIN "
+            f"(SELECT business_date, count(*) AS rows, bit_xor(hash(t)) AS digest FROM {table} t GROUP BY ALL) a "
+            f"USING (business_date) WHERE k.rows IS NOT NULL AND (k.rows, k.digest) IS DISTINCT FROM (a.rows, a.digest) "
+            f"ORDER BY business_date", [table]
+        ).fetchall():
+            problems.append(f"{table} of {night}: kept {kept}, the rows give {actual}")
+    if (actual := inputs_digest(con, as_of)) != stored:
+        problems.append(f"the input digest kept as of {as_of} is {stored}, the rows up to it give {actual}")
+    return problems
 
 
 def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int, *, base: dt.date | None = None) -> None:
-    """Record that the ledger tables hold the decisions as of ``as_of``.
+    """Record that the ledger tables hold the decisions as of ``as_of``, and keep the digests of
+    the input rows night by night (:data:`DIGESTS`).
 
     ``base``: the night the decisions were built on (:func:`incremental_base` held: its digest
     is the stored one and no row lies between it and ``as_of``); the digest is then that one
     combined with the rows after it, not read again from every row."""
     stored = fetch_one(con, f"SELECT inputs_digest FROM {PROGRESS}") if base is not None else None
+    for table in INPUT_TABLES:
+        _store_nights(con, table, None if stored is None else [as_of])
     if stored is None:
-        digest = inputs_digest(con, as_of)
-    else:
+        digest = _text({table: _kept(con, table, as_of) for table in INPUT_TABLES})
+    else:  # no row lies between base and as_of: tonight's rows are those after base
         before = _parse(str(stored[0]))
-        digest = _text({t: (before[t][0] + n, before[t][1] ^ x) for t, (n, x) in _digests(con, base, as_of).items()})
+        tonight = {table: _kept_night(con, table, as_of) for table in INPUT_TABLES}
+        digest = _text({t: (before[t][0] + n, before[t][1] ^ x) for t, (n, x) in tonight.items()})
     con.execute(f"DELETE FROM {PROGRESS}")
     con.execute(f"INSERT INTO {PROGRESS} BY NAME SELECT ? AS as_of, ? AS window_days, ? AS inputs_digest",
                 [as_of, window_days, digest])
@@ -112,7 +193,7 @@ def incremental_base(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days
     between = " UNION ALL ".join(f"SELECT 1 FROM {t} WHERE business_date > ? AND business_date < ?" for t in INPUT_TABLES)
     if con.execute(f"SELECT EXISTS ({between})", [base, as_of] * len(INPUT_TABLES)).fetchall()[0][0]:
         return None
-    return base if inputs_digest(con, base) == digest else None
+    return base if kept_inputs_digest(con, base) == digest else None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from warehouse.asof_state import forget_night_digests
 from warehouse.migrations import migrate, refuse_newer
+from warehouse.results import LEDGER_INPUT_DIGESTS
 from warehouse.schemas import SCHEMAS
 from warehouse.transactions import transaction
 
@@ -81,6 +82,7 @@ class Warehouse:
         for name in names:
             self.con.execute(f"DELETE FROM {name} WHERE business_date = ?", [business_date])
         forget_night_digests(self.con, business_date)
+        self.con.execute(f"DELETE FROM {LEDGER_INPUT_DIGESTS.name} WHERE business_date = ?", [business_date])  # ledger.touched
 
     def append(self, table: str, data: pa.RecordBatch | pa.Table) -> None:
         """Append Arrow rows to a table, column by column name (their order does not matter)."""

@@ -175,6 +175,17 @@ LEDGER_PROGRESS = Table(
     ),
     "The night the ledger's stored decisions are of: what the next night builds on (ledger.touched).",
 )
+LEDGER_INPUT_DIGESTS = Table(
+    "ledger_input_digests",
+    (
+        Column("table_name", VARCHAR, False, "an input table of the ledger (ledger.inputs.INPUT_TABLES)"),
+        Column("business_date", DATE, False),
+        Column("rows", BIGINT, False, "the night's rows in the table"),
+        Column("digest", pa.uint64(), False, "the XOR of the hashes of those rows (every column)"),
+    ),
+    "The ledger's input rows night by night (derived; ledger.touched): computed once for a night's rows, again when "
+    "they are cleared (Warehouse.clear_night) or their count changed; ledger_progress.inputs_digest combines them.",
+)
 LEDGER_FAMILY_LINKS = Table(
     "ledger_family_links",
     (
@@ -211,7 +222,7 @@ PEER_FINGERPRINTS = Table(
 )
 LEDGER_TABLES: tuple[Table, ...] = (
     LEDGER_ENTRIES, LEDGER_NODES, LEDGER_TREE, LEDGER_CHECKPOINTS, LEDGER_REJECTIONS, LEDGER_VOUCHER_STATE,
-    LEDGER_PROGRESS, LEDGER_FAMILY_LINKS, LEDGER_FINGERPRINTS, PEER_FINGERPRINTS,
+    LEDGER_PROGRESS, LEDGER_INPUT_DIGESTS, LEDGER_FAMILY_LINKS, LEDGER_FINGERPRINTS, PEER_FINGERPRINTS,
 )  # fmt: skip
 
 # ---- reconciliation (reconciliation.findings, reconciliation.matching) ---------------------

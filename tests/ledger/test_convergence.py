@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from ledger.entries import FinancingStatus, decode_entry
 from ledger.fingerprints import export_fingerprints
 from ledger.index import fingerprint_problem, index_problem
-from ledger.inputs import financings_as_of
+from ledger.inputs import INPUT_TABLES, financings_as_of
 from ledger.lineage import voucher_lineage
 from ledger.process import NightProcessor
 from ledger.state import all_vouchers, replay_vouchers
+from ledger.touched import DIGESTS
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
@@ -61,10 +62,11 @@ def chain(night: NightRows, tag: str, *, ap_ref: str = AP, amount: int = 1_000_0
 
 
 def replace_night(h: Harness, night: NightRows) -> None:
-    """Load a night the way the loader re-runs one: its earlier rows are replaced."""
-    for table in ("voucher_events", "voucher_event_invoices", "financings", "financing_invoices",
-                  "erp_ap_items", "tax_invoices"):
+    """Load a night the way the loader re-runs one (:meth:`warehouse.connection.Warehouse.clear_night`):
+    its earlier rows are replaced and the ledger's digests of them forgotten."""
+    for table in INPUT_TABLES:
         h.con.execute(f"DELETE FROM {table} WHERE business_date = ?", [night.business_date])
+    h.con.execute(f"DELETE FROM {DIGESTS} WHERE business_date = ?", [night.business_date])
     night.load(h.con)
 
 
