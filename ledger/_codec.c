@@ -211,7 +211,13 @@ static PyObject *codec_encode_content(PyObject *self, PyObject *const *args, Py_
     if (sha256_parts(PyBytes_AS_STRING(args[1]), (size_t)PyBytes_GET_SIZE(args[1]), scratch.data, (size_t)scratch.len,
                      NULL, 0, digest) < 0)
         return NULL;
-    return Py_BuildValue("(y#y#)", scratch.data, scratch.len, (const char *)digest, (Py_ssize_t)32);
+    /* the bytes first: making the tuple may run the collector, and Python code with it (which may encode) */
+    PyObject *content = PyBytes_FromStringAndSize(scratch.data, scratch.len);
+    PyObject *hash = PyBytes_FromStringAndSize((const char *)digest, 32);
+    PyObject *pair = content && hash ? PyTuple_Pack(2, content, hash) : NULL;
+    Py_XDECREF(content);
+    Py_XDECREF(hash);
+    return pair;
 }
 
 /* frame(parts, first_seq, prev_leaf_hash, date_field) -> (entries, leaf hashes)
