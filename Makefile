@@ -4,9 +4,21 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-all lint bench sshd chromium golang java venv spec
+.PHONY: demo test test-all lint bench sshd chromium golang java venv spec codec cbuild
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed codec
+
+# The ledger's compiled codec (ledger/_codec.c, loaded by ledger/compiled.py), built beside its source
+# with the source's SHA-256 in it: the import refuses a build that is missing or not of that source.
+codec: $(VENV)/.installed cbuild
+	gcc -O2 -shared -fPIC -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+		-I"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+		-DCODEC_SOURCE_SHA256="\"$$(sha256sum ledger/_codec.c | cut -d' ' -f1)\"" ledger/_codec.c -lcrypto -o ledger/_codec.so.tmp
+	mv ledger/_codec.so.tmp "ledger/_codec$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"  # a running night keeps the file it loaded
+
+# Debian's C compiler and OpenSSL headers (the codec hashes with libcrypto, as Python's hashlib does).
+cbuild:
+	@{ command -v gcc >/dev/null && test -f /usr/include/openssl/evp.h; } || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends gcc libc6-dev libssl-dev >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 
 import dagster as dg
 
-from connectors.loader import FileOutcome, load_night
+from connectors.loader import FileOutcome, load_night, warm_parse_workers
 from connectors.sources import RemoteFile
 from dispositions.effective import sync_trail
 from foundation.errors import ScfError
@@ -75,12 +75,16 @@ def landed_files(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.Material
     for line in night_gate(settings).lines:
         context.log.info(f"verified before landing: {line}")
     source = settings.source()
+    landed_bytes = 0
     try:
         with stage("landed_files", unit="files") as files, stage("landed_files", unit="bytes") as size:
 
             def landed(remote: RemoteFile) -> None:
+                nonlocal landed_bytes
                 files.advance()
                 size.advance(remote.size)
+                landed_bytes += remote.size
+                warm_parse_workers(landed_bytes)  # a large night: typed_tables' parse workers start at once
 
             night = settings.archive().land_night(source, day, on_file=landed)
     finally:
@@ -190,6 +194,7 @@ def findings(context: dg.AssetExecutionContext, scf: ScfHome) -> dg.MaterializeR
             "scope": scope,
             **{f"findings.{k}": v for k, v in run.findings_by_category.items()},
             **{f"verdicts.{k}": v for k, v in run.verdicts.items()},
+            **{f"stored.{k}": v for k, v in run.stored.items()},
             **{f"seconds.{k}": round(v, 3) for k, v in run.seconds_by_check.items()},
         }
     )

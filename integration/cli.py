@@ -27,6 +27,7 @@ from integration.settings import load_settings
 from integration.summary import NightSummary, night_summary
 from reconciliation.catalogue import BY_ID, catalogue_markdown
 from reconciliation.findings import Verdict
+from warehouse.asof import verdicts_as_of_sql
 
 
 class _Scf(typer.Typer):
@@ -151,9 +152,10 @@ def status(inbox: Path = InboxOption, home: Path = HomeOption) -> None:
     with settings.open_warehouse() as warehouse:
         runs = nights.latest_runs(warehouse.con)
         verdicts = {
-            (day, verdict): n for day, verdict, n in warehouse.con.execute(
-                "SELECT business_date, verdict, count(*) FROM financing_verdicts GROUP BY ALL").fetchall()
-        } if _has_table(warehouse.con, "financing_verdicts") else {}
+            (day, verdict): n for (day,) in warehouse.con.execute(
+                "SELECT business_date FROM verdict_nights").fetchall() for verdict, n in warehouse.con.execute(
+                f"SELECT verdict, count(*) FROM ({verdicts_as_of_sql('$1')}) GROUP BY ALL", [day]).fetchall()
+        } if _has_table(warehouse.con, "verdict_nights") else {}
     skipped: list[tuple[dt.date | None, str]]
     try:
         delivered, found = nights_of_inbox(settings)

@@ -23,6 +23,7 @@ from pools.selection import Infeasible
 from pools.surveillance import survey
 from pools.verify import verify_pool
 from reconciliation.findings import Verdict
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 pool_app = typer.Typer(help="ABS pools: cut, verify, survey, list, replenish, release, sell.", no_args_is_help=True)
@@ -210,7 +211,7 @@ def demo_cut(home: Path, cutoff: dt.date) -> None:
     settings = load_settings(home)
     with _warehouse(settings, read_only=True) as warehouse:
         row = warehouse.con.execute(
-            f"""SELECT bank_code FROM financing_verdicts WHERE business_date = ? AND verdict = {sql_literal(Verdict.CLEAN)}
+            f"""SELECT bank_code FROM ({verdicts_as_of_sql('$1')}) WHERE verdict = {sql_literal(Verdict.CLEAN)}
                AND status = {sql_literal(FinancingStatus.ACTIVE)} GROUP BY ALL ORDER BY count(*) DESC, bank_code LIMIT 1""", [cutoff]
         ).fetchone()
     if row is None:

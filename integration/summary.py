@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from warehouse.asof import verdicts_as_of_sql
+
 
 @dataclass(frozen=True)
 class NightSummary:
@@ -39,5 +41,5 @@ def night_summary(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> Nig
         findings_by_category=counts(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY 1 ORDER BY 1"
         ),
-        verdicts=counts("SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY 1 ORDER BY 1"),
+        verdicts=counts(f"SELECT verdict, count(*) FROM ({verdicts_as_of_sql('$1')}) GROUP BY 1 ORDER BY 1"),
     )

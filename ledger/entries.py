@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
+from ledger.compiled import load_codec
+
 VERSION = 1
 NULL_LENGTH = 0xFFFFFFFF
 HASH_SIZE = 32
@@ -422,15 +424,56 @@ _ENCODERS: dict[type, Callable[[Any], bytes]] = {}
 for _cls in _KINDS:  # list items' classes come before the records that hold them
     _ENCODERS[_cls] = _compile_encoder(_cls, _ENCODERS)
 
+_CODEC_KINDS = {STR: 0, INT: 1, DATE: 2, BYTES: 3}
+_CODEC_LIST = 4
+
+
+def codec_table(kinds: dict[type, dict[str, Any]]) -> list[tuple[type, list[tuple[str, int, int]]]]:
+    """The compiled codec's table (``ledger/_codec.c``), generated from the field kinds: per
+    class, in order (list items' classes first), each field's name, kind code and, for a
+    list, its item class's position in the table (else -1)."""
+    index = {cls: i for i, cls in enumerate(kinds)}
+    return [
+        (cls, [(name, _CODEC_LIST, index[kind]) if isinstance(kind, type) else (name, _CODEC_KINDS[kind], -1)
+               for name, kind in fields_.items()])
+        for cls, fields_ in kinds.items()
+    ]
+
+
+_CODEC = load_codec()
+_CODEC.configure(codec_table(_KINDS))
+_c_encode = _CODEC.encode
+
 
 def encode_record(record: Any) -> bytes:
-    """Encode a record: 2-byte field count, then each field length-prefixed, in schema order."""
+    """Encode a record: 2-byte field count, then each field length-prefixed, in schema order.
+
+    The compiled codec encodes it; what that leaves to Python (a value of an unexpected type,
+    an int beyond int64) goes to :func:`encode_record_python`, which raises its error."""
+    encoded = _c_encode(record)
+    return encode_record_python(record) if encoded is None else encoded
+
+
+_FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _KINDS}
+
+
+def records_from_columns(cls: type, columns: dict[str, list[Any]]) -> list[Any]:
+    """Instances of a record class, one per row of ``columns`` (a list of values per field name,
+    all of one length), equal to what its constructor makes of the same values, without a
+    Python call per row.  Only the classes of :data:`_KINDS`, whose constructors only set
+    their fields (``tests/ledger/test_codec.py`` checks that none does more)."""
+    names = _FIELD_NAMES[cls]
+    made: list[Any] = _CODEC.records(cls, names, [columns[name] for name in names])
+    return made
+
+
+def encode_record_python(record: Any) -> bytes:
+    """The Python encoder of a record (generated from :data:`_KINDS`): the oracle the compiled
+    codec is tested against, and what decides the values the codec leaves to it."""
     return _ENCODERS[type(record)](record)
 
 
 _ENTRY_HEADERS = {t: bytes([VERSION, t]) for t in EntryType}  # version ‖ type
-_SEQ_LENGTH = _U32.pack(_I64.size)
-_HASH_LENGTH = _U32.pack(HASH_SIZE)
 _EMPTY_ANNEX_FIELD = lp(encode_record(EmptyAnnex()))
 _sha256 = hashlib.sha256
 
@@ -532,6 +575,11 @@ def content_hash(record: Record) -> bytes:
 
 def encode_content(record: Record) -> tuple[bytes, bytes]:
     """The encoded content of a record and its content hash (encode once, use twice)."""
+    entry_type = _ENTRY_TYPES.get(type(record))
+    if entry_type is not None:
+        found = _CODEC.encode_content(record, _ENTRY_HEADERS[entry_type])
+        if found is not None:
+            return found
     content = encode_record(record)
     return content, _content_hash(entry_type_of(record), content)
 
@@ -576,9 +624,9 @@ def encode_entries_with_hash(
     """
     if len(prev_leaf_hash) != HASH_SIZE:
         raise ValueError("previous leaf hash must be 32 bytes")
-    prev = prev_leaf_hash
-    date = _lp_date(ledger_date)
-    for seq, (record, annex, content, chash) in enumerate(items, start=first_seq):
+    parts: list[tuple[bytes, bytes, bytes]] = []
+    chashes: list[bytes] = []
+    for record, annex, content, chash in items:
         entry_type = entry_type_of(record)
         expected = _ANNEX_TYPES[entry_type]
         if annex is None:
@@ -589,10 +637,12 @@ def encode_entries_with_hash(
             annex_field = _EMPTY_ANNEX_FIELD if type(annex) is EmptyAnnex else lp(encode_record(annex))
         if content is None:
             content, chash = encode_record(record), None
-        data = b"".join((_ENTRY_HEADERS[entry_type], _SEQ_LENGTH + _I64.pack(seq), _HASH_LENGTH + prev, date,
-                         lp(content), annex_field))
-        prev = _sha256(b"\x00" + data).digest()  # ledger.merkle.leaf_hash, inlined: once per entry
-        yield data, chash or _content_hash(entry_type, content), prev
+        parts.append((_ENTRY_HEADERS[entry_type], content, annex_field))
+        chashes.append(chash or _content_hash(entry_type, content))
+    # header ‖ lp(seq) ‖ lp(previous leaf hash) ‖ lp(date) ‖ lp(content) ‖ annex field, and each
+    # entry's leaf hash (ledger.merkle.leaf_hash), the next one's previous: compiled
+    datas, leaves = _CODEC.frame(parts, first_seq, prev_leaf_hash, _lp_date(ledger_date))
+    yield from zip(datas, chashes, leaves, strict=True)
 
 
 def encode_entry(

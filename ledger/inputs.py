@@ -10,7 +10,6 @@ order, the rate is an integer in millionths.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from foundation.values import parse_invoice_refs
-from ledger.entries import FinancingRecord, VoucherEvent, sorted_invoices
+from ledger.entries import FinancingRecord, VoucherEvent, records_from_columns, sorted_invoices
 from ledger.invariants import FinancingTerms
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
@@ -98,16 +97,10 @@ def _event_times(page: pa.Table) -> list[str | None]:
 
 def events_from_page(page: pa.Table) -> list[VoucherEvent]:
     """The :class:`VoucherEvent` of each row of a page of ``voucher_events`` with its invoice pairs."""
-    return [
-        VoucherEvent(eid, when, etype, vid, parent, issuer, frm, to, amount, maturity, _invoices(pairs, nos), ap, fid)
-        for eid, when, etype, vid, parent, issuer, frm, to, amount, maturity, pairs, nos, ap, fid in zip(
-            _text(page, "event_id"), _event_times(page), _text(page, "event_type"), _text(page, "voucher_id"),
-            _text(page, "parent_voucher_id"), _text(page, "issuer_uscc"), _text(page, "from_uscc"),
-            _text(page, "to_uscc"), _values(page, "amount_fen"), _values(page, "maturity_date"),
-            _values(page, "invoices"), _values(page, "invoice_nos"), _text(page, "ap_ref"),
-            _text(page, "financing_id"), strict=True,
-        )
-    ]
+    columns = {name: _text(page, name) for name in _EVENT_COLUMNS if name not in ("event_time_text", "invoice_nos")}
+    columns["event_time"] = _event_times(page)
+    columns["invoices"] = list(map(_invoices, _values(page, "invoices"), _values(page, "invoice_nos")))
+    return records_from_columns(VoucherEvent, columns)
 
 
 def rate_micros(rate: Decimal | None) -> int | None:
@@ -120,9 +113,6 @@ def rate_micros(rate: Decimal | None) -> int | None:
     return int(micros)
 
 
-_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FinancingRecord))
-
-
 def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     """The :class:`FinancingRecord` of each row of a page of ``financings`` with its invoice pairs."""
     rates = _values(page, "rate")
@@ -130,7 +120,7 @@ def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     columns = {name: _text(page, name) for name in _FINANCING_COLUMNS if name not in ("rate", "invoice_nos")}
     columns["invoices"] = list(map(_invoices, _values(page, "invoices"), _values(page, "invoice_nos")))
     columns["rate_micros"] = [micros[rate] for rate in rates]
-    return [FinancingRecord(*row) for row in zip(*(columns[name] for name in _RECORD_FIELDS), strict=True)]
+    return records_from_columns(FinancingRecord, columns)
 
 
 def _page(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pa.Table:

@@ -20,15 +20,15 @@ from ledger.schema import ensure_schema as ensure_ledger_schema
 from pools import registry
 from reconciliation.findings import ensure_tables as ensure_findings_tables
 from reconciliation.session import sql_script
-from warehouse.asof import create_asof_views
+from warehouse.asof import create_asof_views, verdicts_as_of_sql
 
 _SQL = f"""
 WITH party AS (
   SELECT * FROM cur_parties WHERE valid_from <= $cutoff
   QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY valid_from DESC) = 1
 ), verdict AS (
-  SELECT financing_id, business_date, verdict FROM financing_verdicts WHERE business_date <= $cutoff
-  QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
+  SELECT financing_id, business_date, verdict  -- as of the last night judged up to the cut-off
+  FROM ({verdicts_as_of_sql("(SELECT max(business_date) FROM verdict_nights WHERE business_date <= $cutoff)")})
 ), open_findings AS (
   SELECT v.financing_id, string_agg(DISTINCT f.check_id, ';' ORDER BY f.check_id) AS check_ids
   FROM verdict v JOIN findings f ON f.financing_id = v.financing_id AND f.business_date = v.business_date

@@ -23,13 +23,13 @@ from dispositions.effective import store_night_dispositions, waived_sql
 from foundation.errors import ScfError
 from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
+from reconciliation.changes import store_changes
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
-from reconciliation.matching import prepare_trade_matches, store_trade_matches
+from reconciliation.matching import prepare_trade_matches
 from reconciliation.scope import (
     WHOLE_FAMILIES,
     Scope,
     carry_findings,
-    carry_matches,
     decide,
     keep_judged_matches,
     match_until_closed,
@@ -40,7 +40,7 @@ from reconciliation.scope import record as record_scope
 from reconciliation.session import open_night
 from warehouse.asof_state import Refresh, asof_state_night
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS
+from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS, TRADE_MATCHES, VERDICT_NIGHTS
 from warehouse.transactions import transaction
 
 _SEVERITY_RANK = severity_rank_sql()
@@ -79,12 +79,13 @@ class CheckRun:
     """What one night's run of the catalogue produced."""
 
     business_date: dt.date
-    seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps
+    seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps, the as-of state, storing
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
     asof_build: str = ""  # how the as-of state was made, full or incremental, and why (warehouse.asof_state.Refresh)
     scope: Scope | None = None  # which financings were judged, and why (reconciliation.scope); None: another judge's
     carried: bool = False  # whether the findings outside the scope were carried in yet
+    stored: dict[str, int] = field(default_factory=dict)  # rows written tonight: verdicts and matches (changes only)
 
 
 class Judge(Protocol):
@@ -101,6 +102,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     create_table(con, FINDINGS)
     create_table(con, FINDING_FIRST_SEEN)
     create_table(con, FINANCING_VERDICTS)
+    create_table(con, TRADE_MATCHES)
+    create_table(con, VERDICT_NIGHTS)
     ensure_worklist_tables(con)
 
 
@@ -122,19 +125,21 @@ def run_catalogue(
     ``judge`` computes the night's ``night_findings`` and ``night_trade_matches`` (by default
     :func:`judge_night`, on this DuckDB connection; the Spark engine gives its own,
     :mod:`engines.spark`); storing them, the finding ids and the verdicts are the same either way.
-    The matches of the financings outside the judge's scope (``CheckRun.scope``) are copied from the
-    previous night's stored rows as they are stored.
+    Verdicts and matches are stored as changes (:mod:`reconciliation.changes`): the financings outside
+    the judge's scope (``CheckRun.scope``) keep their matches as they stand.
     """
     ensure_tables(con)
     run = (judge or judge_night)(con, business_date, params=params, checks=checks, catalogue=catalogue, on_check=on_check,
                                  full=full)
     _refuse_unknown_severities(con)
     scope = run.scope or Scope(None, "judged by another engine", settings_digest(catalogue, params, checks))
+    started = time.perf_counter()
     with transaction(con):
         _store_night(con, business_date, full=full)
-        store_trade_matches(con, business_date)
-        carry_matches(con, scope, business_date)
+        run.stored = dict(zip(("financing_verdicts", "trade_matches"), store_changes(con, business_date, whole=scope.whole),
+                              strict=True))
         record_scope(con, business_date, scope)
+    run.seconds_by_check["store"] = time.perf_counter() - started
     run.findings_by_category = dict(
         con.execute(
             "SELECT category, count(*) FROM findings WHERE business_date = ? GROUP BY ALL ORDER BY 1",
@@ -143,9 +148,7 @@ def run_catalogue(
     )
     run.verdicts = dict(
         con.execute(
-            "SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY ALL ORDER BY 1",
-            [business_date],
-        ).fetchall()
+            "SELECT verdict, count(*) FROM night_verdicts GROUP BY ALL ORDER BY 1").fetchall()
     )
     return run
 
@@ -241,9 +244,8 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full
     )
     _keep_first_seen(con, business_date)
     store_night_dispositions(con, business_date)
-    con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute(
-        f"""INSERT INTO financing_verdicts BY NAME
+        f"""CREATE OR REPLACE TEMP TABLE night_verdicts AS
         WITH worst AS (
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
@@ -257,30 +259,16 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full
           SELECT financing_id, bank_code, product, NULL, NULL, NULL, NULL FROM unreadable_financings u
           WHERE financing_id IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM cur_financings c WHERE c.financing_id = u.financing_id)
-        ), judged AS (
-          SELECT f.financing_id,
-                 CASE WHEN f.status IN ({CLOSED_STATUSES_SQL}) THEN '{Verdict.CLOSED.value}'
-                      WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
-                      WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
-                      ELSE '{Verdict.CLEAN.value}' END AS verdict,
-                 coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
-                 f.debtor_uscc, f.financed_amount_fen, f.status
-          FROM named f LEFT JOIN worst w USING (financing_id)
-        ), last_night AS (  -- each financing's latest earlier verdict: that of the last night run before, read
-          SELECT financing_id, verdict, verdict_since FROM financing_verdicts WHERE business_date = $2
-        ), previous AS (  -- alone, but for the financings that night did not list (new ones), looked up further back
-          SELECT * FROM last_night
-          UNION ALL
-          SELECT financing_id, verdict, verdict_since FROM financing_verdicts
-          WHERE business_date < $2
-            AND financing_id IN (SELECT financing_id FROM judged EXCEPT SELECT financing_id FROM last_night)
-          QUALIFY row_number() OVER (PARTITION BY financing_id ORDER BY business_date DESC) = 1
         )
-        SELECT $1 AS business_date, j.financing_id, j.verdict, j.check_ids, j.bank_code, j.product, j.applicant_uscc,
-               j.debtor_uscc, j.financed_amount_fen, j.status,
-               CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since
-        FROM judged j LEFT JOIN previous p USING (financing_id)""",
-        [business_date, _last_night_before(con, business_date)],
+        SELECT f.financing_id,
+               CASE WHEN f.status IN ({CLOSED_STATUSES_SQL}) THEN '{Verdict.CLOSED.value}'
+                    WHEN w.rank <= {Severity.HIGH.rank} THEN '{Verdict.BLOCKED.value}'
+                    WHEN w.rank = {Severity.MEDIUM.rank} THEN '{Verdict.REVIEW.value}'
+                    ELSE '{Verdict.CLEAN.value}' END AS verdict,
+               coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
+               f.debtor_uscc, f.financed_amount_fen, f.status
+        FROM named f LEFT JOIN worst w USING (financing_id)""",
+        [business_date],
     )
 
 
@@ -323,9 +311,3 @@ def _keep_first_seen(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> 
               AND finding_id NOT IN (SELECT finding_id FROM finding_first_seen)
             GROUP BY finding_id"""
         )
-
-
-def _last_night_before(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
-    """The latest night before ``business_date`` with verdicts (one night's rows are read, not all history's)."""
-    row = con.execute("SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?", [business_date]).fetchone()
-    return row[0] if row else None

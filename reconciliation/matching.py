@@ -29,8 +29,8 @@ of documents.
 The match runs in DuckDB, set-based, after the as-of views (``cur_*``), the check
 parameters (DuckDB variables) and ``_prelude.sql`` exist: :func:`prepare_trade_matches`
 builds the temporary table ``night_trade_matches`` (and the per-link candidate tables
-``mt_*``) and the shared views of the trade checks; :func:`store_trade_matches` keeps the
-night's rows in the warehouse table ``trade_matches``.
+``mt_*``) and the shared views of the trade checks; the night's judge stores what changed in
+the warehouse table ``trade_matches`` (:mod:`reconciliation.changes`).
 """
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ def prepare_trade_matches(con: duckdb.DuckDBPyConnection, timings: dict[str, flo
 
 
 def store_trade_matches(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> int:
-    """Replace the night's rows of ``trade_matches`` by ``night_trade_matches``; return their count.
-
-    Runs inside the caller's transaction, if any.
+    """Replace the night's rows of ``trade_matches`` by ``night_trade_matches`` (every one: the match of a
+    night on its own, :func:`match_night`, for tests and ``bench/bench_matching.py``; a night judged by
+    :func:`reconciliation.findings.run_catalogue` stores its changes only, :mod:`reconciliation.changes`);
+    return their count.  Runs inside the caller's transaction, if any.
     """
     create_table(con, TRADE_MATCHES)
     con.execute("DELETE FROM trade_matches WHERE business_date = ?", [business_date])

@@ -13,6 +13,7 @@ import duckdb
 
 from reconciliation.check import severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
+from warehouse.asof import verdicts_as_of_sql
 
 #: The columns of findings.csv and financing_status.csv (OUTPUTS.md), in their order.
 FINDINGS_COLUMNS = ("finding_id", "business_date", "check_id", "category", "severity", "financing_id", "voucher_id",
@@ -37,18 +38,18 @@ class CsvReport:
 
     file_name: str
     columns: tuple[str, ...]
-    table: str
+    source: str  # a FROM item: the table, or the as-of reader of one stored as changes
     order_by: str
 
     def query(self) -> str:
-        """The night's rows (``?`` the night), in the file's order."""
-        return f"SELECT {_select_list(self.columns)} FROM {self.table} t WHERE business_date = ? ORDER BY {self.order_by}"
+        """The night's rows (``$1`` the night), in the file's order."""
+        return f"SELECT {_select_list(self.columns)} FROM {self.source} t WHERE business_date = $1 ORDER BY {self.order_by}"
 
 
 CSV_REPORTS: tuple[CsvReport, ...] = (
     CsvReport("findings.csv", FINDINGS_COLUMNS, "findings",
               f"{severity_rank_sql('t.severity')}, t.check_id, t.financing_id NULLS LAST, t.finding_id"),
-    CsvReport("financing_status.csv", STATUS_COLUMNS, "financing_verdicts", f"{verdict_rank_sql('t.verdict')}, t.financing_id"),
+    CsvReport("financing_status.csv", STATUS_COLUMNS, f"({verdicts_as_of_sql('$1')})", f"{verdict_rank_sql('t.verdict')}, t.financing_id"),
 )
 #: How many files :func:`write_csv_reports` writes: each report and its :func:`excel_variant`.
 CSV_REPORT_FILES = 2 * len(CSV_REPORTS)

@@ -31,6 +31,7 @@ from foundation.errors import ScfError
 from reconciliation.catalogue import Catalogue
 from reconciliation.check import Check, Family
 from reconciliation.session import judge_every_financing, load_preludes, sql_script
+from warehouse.asof import matches_as_of_sql
 from warehouse.asof_state import Build, Refresh
 from warehouse.registry import create_table, insert_row
 from warehouse.results import JUDGED_NIGHTS
@@ -129,6 +130,7 @@ def narrow(con: duckdb.DuckDBPyConnection, scope: Scope, catalogue: Catalogue) -
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
     con.execute("SET VARIABLE scope_dated_checks = ?::VARCHAR[]", [dated_checks(catalogue)])
     con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
+    con.execute("CREATE OR REPLACE TEMP VIEW previous_trade_matches AS " + matches_as_of_sql("getvariable('scope_previous')"))
     for name in SCRIPTS:
         con.execute(sql_script(name))
     _count(con, scope)
@@ -186,19 +188,9 @@ def carry_findings(con: duckdb.DuckDBPyConnection, scope: Scope, checks: Iterabl
 
 def keep_judged_matches(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     """Leave in ``night_trade_matches`` only the rows of the kept scope's financings: the others'
-    are the previous night's, copied as they are stored (:func:`carry_matches`), not through the night."""
+    matches stand as stored (:mod:`reconciliation.changes`)."""
     if not scope.whole:
         con.execute("DELETE FROM night_trade_matches WHERE financing_id NOT IN (SELECT financing_id FROM scope_kept)")
-
-
-def carry_matches(con: duckdb.DuckDBPyConnection, scope: Scope, business_date: dt.date) -> None:
-    """Store as night ``business_date``'s the previous night's matches of every financing outside the
-    kept scope (after :func:`reconciliation.matching.store_trade_matches`, in the caller's transaction)."""
-    if scope.whole:
-        return
-    con.execute("INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, * EXCLUDE (business_date) FROM trade_matches "
-                "WHERE business_date = $2 AND financing_id NOT IN (SELECT financing_id FROM scope_kept)",
-                [business_date, scope.previous])
 
 
 def record(con: duckdb.DuckDBPyConnection, business_date: dt.date, scope: Scope) -> None:

@@ -78,3 +78,28 @@ def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{name} AS {latest_versions_sql(name, up_to)}")
     for child, (parent, _) in CHILD_OF.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{child} AS {children_sql(child, f'cur_{parent}')}")
+
+
+def latest_rows_sql(table: str, key: str, as_of: str) -> str:
+    """Each ``key``'s latest row of ``table`` dated (``business_date``) up to ``as_of`` (an SQL date
+    expression), with its own date: "as of night D" of the engine's tables that store a night's changes
+    only (a row for a key whose value changed that night; :func:`verdicts_as_of_sql`)."""
+    return (f"SELECT * FROM {table} WHERE business_date <= {as_of} "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY business_date DESC) = 1")
+
+
+def verdicts_as_of_sql(as_of: str = "$1") -> str:
+    """``financing_verdicts`` as of night ``as_of`` (an SQL date expression, by default the query's first
+    parameter): each financing's latest row up to that night unless it says the financing is no longer
+    named (``dropped``), dated ``as_of``; the columns those of the table without ``dropped``."""
+    return (f"SELECT {as_of}::DATE AS business_date, * EXCLUDE (business_date, dropped) "
+            f"FROM ({latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) WHERE NOT dropped")
+
+
+def matches_as_of_sql(as_of: str = "$1") -> str:
+    """``trade_matches`` as of night ``as_of`` (as :func:`verdicts_as_of_sql`): a financing's matches are
+    its rows of the night of its latest verdict row up to ``as_of`` (a night writes a financing's verdict
+    row whenever its verdict or its matches change), none when that row says it is dropped."""
+    return (f"SELECT {as_of}::DATE AS business_date, m.* EXCLUDE (business_date) "
+            f"FROM ({latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) v "
+            "JOIN trade_matches m ON m.business_date = v.business_date AND m.financing_id = v.financing_id WHERE NOT v.dropped")

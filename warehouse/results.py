@@ -303,8 +303,17 @@ FINANCING_VERDICTS = Table(
         Column("financed_amount_fen", BIGINT),
         Column("status", VARCHAR),
         Column("verdict_since", DATE, False),
+        Column("dropped", BOOLEAN, False, "the financing is no longer named by a delivered row (the row keeps its last verdict)"),
     ),
-    "The verdict of every financing named by a delivered row, per night (financing_status.csv).",
+    "The verdicts of the financings named by a delivered row, stored as changes (reconciliation.changes): a row "
+    "the night a financing's verdict row or its matches changed; as of night D, each financing's latest row up to D "
+    "(warehouse.asof.verdicts_as_of_sql: financing_status.csv).",
+)
+VERDICT_NIGHTS = Table(
+    "verdict_nights",
+    (Column("business_date", DATE, False),),
+    "Every night whose verdicts and matches are stored (as changes: a night may have none): what the as-of "
+    "readers of a later night rest on (reconciliation.changes).",
 )
 TRADE_MATCHES = Table(
     "trade_matches",
@@ -352,7 +361,9 @@ TRADE_MATCHES = Table(
         Column("instrument_refs", TEXTS),
         Column("evidence_night", DATE),
     ),
-    "The four-flow match of every presented invoice, per night (reconciliation.matching).",
+    "The four-flow match of the presented invoices (reconciliation.matching), stored as changes: a financing's "
+    "rows of the night of its latest financing_verdicts row up to night D are its matches as of D "
+    "(warehouse.asof.matches_as_of_sql).",
 )
 
 # ---- data quality (quality.registry, quality.validate) --------------------------------------
@@ -472,8 +483,8 @@ NIGHT_ACTED = Table(
 
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
-    FINANCING_VERDICTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG, FINDING_DISPOSITIONS,
-    FINDING_AGES,
+    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
+    FINDING_DISPOSITIONS, FINDING_AGES,
     ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
 """The tables of the home (created, migrated and checked by :mod:`warehouse.migrations`)."""

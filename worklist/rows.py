@@ -18,7 +18,7 @@ import duckdb
 from dispositions.effective import scalar
 from reconciliation.check import Severity, severity_rank_sql
 from reconciliation.findings import Verdict, verdict_rank_sql
-from warehouse.asof import delivery_order, sequenced
+from warehouse.asof import delivery_order, sequenced, verdicts_as_of_sql
 from worklist.names import bank_name, create_party_names
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
@@ -133,8 +133,8 @@ def _sources(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str
     return {k: tuple(v) for k, v in found.items()}
 
 
-_FINDING_PARTIES = """SELECT unnest([v.applicant_uscc, v.debtor_uscc]) FROM findings f
-  JOIN financing_verdicts v ON v.business_date = f.business_date AND v.financing_id = f.financing_id
+_FINDING_PARTIES = f"""SELECT unnest([v.applicant_uscc, v.debtor_uscc]) FROM findings f
+  JOIN ({verdicts_as_of_sql('$1')}) v ON v.financing_id = f.financing_id
   WHERE f.business_date = $1"""
 
 
@@ -149,10 +149,10 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
                    coalesce(f.invoice_no, ''), coalesce(f.bill_ref, ''), coalesce(f.waybill_no, ''),
                    f.detail, coalesce(f.evidence, ''), f.first_seen_date
             FROM findings f
-            LEFT JOIN financing_verdicts v ON v.business_date = f.business_date AND v.financing_id = f.financing_id
+            LEFT JOIN ({verdicts_as_of_sql('$1')}) v ON v.financing_id = f.financing_id
             LEFT JOIN finding_dispositions d ON d.business_date = f.business_date AND d.finding_id = f.finding_id
             {_PARTY_JOINS}
-            WHERE f.business_date = ?
+            WHERE f.business_date = $1
             ORDER BY {severity_rank_sql("f.severity")}, v.bank_code IS NULL, v.bank_code, f.check_id,
                      f.financing_id, f.finding_id""",
         [business_date],
@@ -165,13 +165,13 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
 #: The financings the exception report lists (docs/WORKLIST.md, "What the reports list"): held
 #: tonight, named by a finding tonight, or whose verdict is not the one they had the night before.
 #: ``$1`` the night, ``$2`` the night before (or NULL), ``$3`` the held verdicts.
-_LISTED = """CREATE OR REPLACE TEMP TABLE listed_verdicts AS
+_LISTED = f"""CREATE OR REPLACE TEMP TABLE listed_verdicts AS
 WITH counted AS (SELECT financing_id, count(*) AS findings FROM findings
                  WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id),
-     last_night AS (SELECT financing_id, verdict AS last_verdict FROM financing_verdicts WHERE business_date = $2)
+     last_night AS (SELECT financing_id, verdict AS last_verdict FROM ({verdicts_as_of_sql('$2')}))
 SELECT v.*, coalesce(c.findings, 0) AS findings
-FROM financing_verdicts v LEFT JOIN counted c USING (financing_id) LEFT JOIN last_night l USING (financing_id)
-WHERE v.business_date = $1 AND (list_contains($3, v.verdict) OR c.findings > 0 OR l.last_verdict <> v.verdict)"""
+FROM ({verdicts_as_of_sql('$1')}) v LEFT JOIN counted c USING (financing_id) LEFT JOIN last_night l USING (financing_id)
+WHERE (list_contains($3, v.verdict) OR c.findings > 0 OR l.last_verdict <> v.verdict)"""
 
 
 def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before: dt.date | None) -> list[VerdictRow]:
@@ -193,14 +193,14 @@ def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before
 
 def verdict_counts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, int]:
     """How many financings have each verdict tonight (all of them, listed or not), in verdict order."""
-    counts = dict(con.execute("SELECT verdict, count(*) FROM financing_verdicts WHERE business_date = ? GROUP BY verdict",
+    counts = dict(con.execute(f"SELECT verdict, count(*) FROM ({verdicts_as_of_sql('$1')}) GROUP BY verdict",
                               [business_date]).fetchall())
     return {v.value: int(counts.get(v.value, 0)) for v in Verdict}
 
 
 def previous_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
-    """The latest night before ``business_date`` that has verdicts, if any."""
-    return scalar(con, "SELECT max(business_date) FROM financing_verdicts WHERE business_date < ?", [business_date])
+    """The latest night before ``business_date`` whose verdicts are stored, if any."""
+    return scalar(con, "SELECT max(business_date) FROM verdict_nights WHERE business_date < ?", [business_date])
 
 
 def yuan(fen: int | None) -> str:

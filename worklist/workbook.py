@@ -29,6 +29,7 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 
 from dispositions.actions import Action, DispositionError, ReasonCode, Request
 from reconciliation.reports import spreadsheet_safe
+from warehouse.asof import verdicts_as_of_sql
 from worklist.labels import (
     ACTION_LABELS,
     REASON_LABELS,
@@ -305,8 +306,8 @@ def _verdict_summary(book: _Book, sheet: Any, top: int, verdicts: Sequence[Verdi
         sheet.write_string(row, 0, label(VERDICT_LABELS, verdict))
         book._cell(sheet, row, 1, "int", counts[verdict])
         book._cell(sheet, row, 2, "int", listed[verdict])
-    sheet.write_string(row + 1, 0, f"{ALL_VERDICTS_NOTE} SELECT * FROM financing_verdicts WHERE business_date = "
-                                   f"DATE '{book.day.isoformat()}'")
+    night = f"DATE '{book.day.isoformat()}'"
+    sheet.write_string(row + 1, 0, f"{ALL_VERDICTS_NOTE} {verdicts_as_of_sql(night)}")
 
 
 ALL_VERDICTS_NOTE = ("Verdicts 表列出拦截、复核、今晚有问题或结论有变的融资；全部融资见 financing_status.csv。"

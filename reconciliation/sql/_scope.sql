@@ -1,6 +1,6 @@
 -- The night's scope (reconciliation/scope.py): the financings whose evidence changed since the
 -- previous night judged (scope_previous), on the as-of state of the night (cur_*) and that
--- night's results (trade_matches, findings). Every other financing's findings and matches are
+-- night's results (previous_trade_matches: trade_matches as of it, findings). Every other financing's findings and matches are
 -- those of the previous night. Keys a record is found by are read in the current version and,
 -- for a record restated tonight, in what the previous night's match linked (its old version).
 
@@ -10,7 +10,7 @@ SELECT financing_id, invoice_no, voucher_id, seller_uscc, buyer_uscc, invoice_da
        coalesce(po_ebelns, []) AS po_ebelns, coalesce(ap_refs, []) AS ap_refs, coalesce(gr_docs, []) AS gr_docs,
        coalesce(order_refs, []) AS order_refs, coalesce(searched_orders, []) AS searched_orders,
        coalesce(waybill_nos, []) AS waybill_nos
-FROM trade_matches WHERE business_date = getvariable('scope_previous');
+FROM previous_trade_matches;
 
 -- The waybills each financing's invoices link to (the previous night's; the night's own are
 -- added once matched, reconciliation.scope.widen).

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from concurrent.futures import Future
 
 import pytest
@@ -11,7 +14,7 @@ from connectors import loader, spool
 from connectors.archive import Archive
 from connectors.sources import LocalFolderSource
 from foundation.vocabulary import FileStatus
-from tests.conftest import SAMPLE_NIGHT
+from tests.conftest import REPO, SAMPLE_NIGHT
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES, SCHEMAS
 
@@ -162,3 +165,29 @@ def test_the_parse_cpu_of_each_file_is_told(tmp_path, sample_inbox):
     assert parsed and all(f.parse_cpu_s > 0 for f in parsed)
     assert all(f.parse_cpu_s == 0 for f in loaded.files if f.status is not FileStatus.LOADED)
     assert loaded.seconds["parsing_cpu"] == pytest.approx(sum(f.parse_cpu_s for f in parsed))
+
+
+def test_warming_the_parse_workers_imports_the_parsing_code_in_the_process_they_fork_from(tmp_path):
+    """After :func:`loader.warm_parse_workers` of a large night, the forkserver itself holds the parsers' libraries (lxml,
+    pyarrow), so the night's workers start parsing without importing them first (its own process: one forkserver a process)."""
+    script = tmp_path / "night.py"
+    script.write_text(
+        "import multiprocessing.forkserver, time\n"
+        "from connectors.loader import warm_parse_workers\n"
+        "if __name__ == '__main__':\n"
+        "    warm_parse_workers(1)  # a night parsed in this process: nothing to start\n"
+        "    assert multiprocessing.forkserver._forkserver._forkserver_pid is None\n"
+        "    warm_parse_workers(1 << 40)\n"
+        "    warm_parse_workers(1 << 40)  # again: nothing more\n"
+        "    pid = multiprocessing.forkserver._forkserver._forkserver_pid\n"
+        "    for _ in range(300):\n"
+        "        maps = open(f'/proc/{pid}/maps').read()\n"
+        "        if 'lxml' in maps and 'arrow' in maps:\n"
+        "            break\n"
+        "        time.sleep(0.1)\n"
+        "    print('lxml' in maps and 'arrow' in maps, flush=True)\n",
+        "utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert done.stdout.split() == ["True"], done.stderr

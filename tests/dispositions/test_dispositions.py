@@ -17,6 +17,7 @@ from dispositions.trail import TrailCorrupt, read_trail, trail_path
 from foundation.errors import IntegrityError
 from tests.factories import invoice
 from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (20, 21, 22, 23))
@@ -30,7 +31,7 @@ def night(home: Path, day: dt.date, build=None) -> dict[str, str]:
             build(wh)
         sync_trail(wh.con, home)
         run_trade_catalogue(wh, day)
-        return dict(wh.con.execute("SELECT financing_id, verdict FROM financing_verdicts WHERE business_date = ?",
+        return dict(wh.con.execute(f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})",
                                    [day]).fetchall())
 
 
@@ -85,8 +86,8 @@ def test_a_waiver_changes_the_next_verdict_only_once_a_second_user_approves(home
     with Warehouse(home / "warehouse.duckdb") as wh:  # the finding is still reported; only the verdict ignores it
         assert wh.con.execute("SELECT count(*) FROM findings WHERE business_date = ? AND finding_id = ?",
                               [D4, fid]).fetchone()[0] == 1
-        assert wh.con.execute("SELECT check_ids FROM financing_verdicts WHERE business_date = ? AND "
-                              "financing_id = 'FOVER'", [D4]).fetchone()[0] == ""
+        assert wh.con.execute(f"SELECT check_ids FROM ({verdicts_as_of_sql()}) WHERE financing_id = 'FOVER'",
+                              [D4]).fetchone()[0] == ""
     assert [r.action for r in read_trail(trail_path(home)).records] == [
         Action.ASSIGN, Action.WAIVE, Action.WAIVE, Action.APPROVE, Action.APPROVE]
 

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.timeout(1800)]
 from integration.home import init_home  # noqa: E402
 from integration.runner import failure_messages, run_night  # noqa: E402
 from simulator import Tuning, simulate  # noqa: E402
+from warehouse.asof import matches_as_of_sql, verdicts_as_of_sql  # noqa: E402
 
 START = dt.date(2026, 11, 18)
 NIGHTS = 2
@@ -60,8 +61,12 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Du
         con.close()
 
 
+AS_OF = {"findings": "SELECT * FROM findings", "financing_verdicts": verdicts_as_of_sql(), "trade_matches": matches_as_of_sql()}
+
+
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    return con.execute(f"SELECT * FROM {table} WHERE business_date = ? ORDER BY ALL", [LAST]).fetchall()
+    """The night's findings, and the verdicts and matches as of it."""
+    return con.execute(f"SELECT * FROM ({AS_OF[table]}) WHERE business_date = $1 ORDER BY ALL", [LAST]).fetchall()
 
 
 @pytest.mark.parametrize("table", ["findings", "financing_verdicts", "trade_matches"])
@@ -82,6 +87,6 @@ def test_every_trade_check_found_rows_on_spark(judged: tuple[duckdb.DuckDBPyConn
 def test_the_night_found_what_it_planted(judged: tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]) -> None:
     _, on_spark = judged
     checks = {c for (c,) in on_spark.execute("SELECT check_id FROM findings WHERE business_date = ?", [LAST]).fetchall()}
-    verdicts = {v for (v,) in on_spark.execute("SELECT verdict FROM financing_verdicts WHERE business_date = ?", [LAST]).fetchall()}
+    verdicts = {v for (v,) in on_spark.execute(f"SELECT verdict FROM ({verdicts_as_of_sql()})", [LAST]).fetchall()}
     assert {"DUP_INVOICE_MULTI_FINANCED", "INVOICE_RED_FLUSHED"} <= checks
     assert {"blocked", "clean"} <= verdicts

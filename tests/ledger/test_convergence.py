@@ -28,6 +28,7 @@ from ledger.touched import DIGESTS
 from ledger.verify import verify_ledger
 from reconciliation.findings import run_catalogue
 from tests.ledger_nights import BANK, CORE, TIER1, TIER2, Harness, NightRows, ledger_state
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 from warehouse.transactions import transaction
 
@@ -78,7 +79,7 @@ def night_run(h: Harness, day: dt.date) -> dict[str, tuple[str, str]]:
     return {
         fid: (verdict, check_ids)
         for fid, verdict, check_ids in h.con.execute(
-            "SELECT financing_id, verdict, check_ids FROM financing_verdicts WHERE business_date = ?", [day]
+            f"SELECT financing_id, verdict, check_ids FROM ({verdicts_as_of_sql()})", [day]
         ).fetchall()
     }
 

@@ -18,6 +18,7 @@ from tests.integration.test_pipeline import query, run_ok
 from tests.pools import test_pool_jobs as sample
 from tests.pools.test_ledger import entries
 from tests.pools.test_pool_jobs import BLOCKED, CLEAN, CRITERIA, POOL, cut, scf, verify
+from warehouse.asof import verdicts_as_of_sql
 
 NIGHT2 = "2026-11-21"
 # the bill financing's waybill arrives (it was blocked for want of it) and the pooled voucher repays
@@ -73,7 +74,7 @@ def revolving(night_home: Path, tmp_path: Path) -> Path:
 
 def test_replenish_tops_a_revolving_pool_up_from_the_nights_eligible_set(revolving: Path) -> None:
     home = revolving
-    verdicts = dict(query(home, "SELECT financing_id, verdict FROM financing_verdicts WHERE business_date = ?",
+    verdicts = dict(query(home, f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})",
                           dt.date(2026, 11, 21)))
     assert verdicts == {CLEAN: "closed", BLOCKED: "clean"}
     result = scf("pool", "replenish", POOL, "--date", NIGHT2, "--home", str(home))

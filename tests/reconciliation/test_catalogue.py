@@ -24,6 +24,7 @@ from reconciliation.check import Category, Family, Severity
 from reconciliation.findings import run_catalogue
 from tests.conftest import REPO
 from tests.factories import financing, invoice
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 18)
@@ -111,7 +112,7 @@ def test_a_new_check_is_one_file_listed_documented_and_run(tmp_path: Path):
         found = wh.con.execute("SELECT financing_id, severity, detail FROM findings WHERE check_id = ?",
                                ["FINANCING_ON_A_SUNDAY"]).fetchall()
         assert found == [("FSUN", "medium", "Financing FSUN was valued on 2026-11-15, a Sunday.")]
-        verdicts = dict(wh.con.execute("SELECT financing_id, verdict FROM financing_verdicts").fetchall())
+        verdicts = dict(wh.con.execute(f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})", [D1]).fetchall())
         assert verdicts == {"FSUN": "review", "FMON": "clean"}
         # its parameter is configurable like every other
         run_catalogue(wh.con, D1, catalogue=catalogue, checks=[new], params={"sunday_dow": 1})

@@ -11,6 +11,7 @@ from reconciliation.catalogue import CATALOGUE
 from reconciliation.check import Family
 from reconciliation.findings import run_catalogue as run_all
 from tests.factories import delivered, financing, insert, invoice, quarantined
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 18)
@@ -36,7 +37,7 @@ def findings_of(wh: Warehouse, day: dt.date) -> list[dict]:
 
 def verdicts_of(wh: Warehouse, day: dt.date) -> dict[str, str]:
     return dict(wh.con.execute(
-        "SELECT financing_id, verdict FROM financing_verdicts WHERE business_date = ?", [day]).fetchall())
+        f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})", [day]).fetchall())
 
 
 def test_invoice_financed_twice_across_nights_and_banks_is_critical(wh):
@@ -113,7 +114,7 @@ def test_invoice_unknown_to_tax_data_until_it_arrives(wh):
     invoice(wh, D2, INV_A, 10_000_00, issued=D1)
     run_catalogue(wh.con, D2)
     assert findings_of(wh, D2) == []
-    verdict = wh.con.execute("SELECT verdict, verdict_since FROM financing_verdicts WHERE business_date = ?", [D2]).fetchone()
+    verdict = wh.con.execute(f"SELECT verdict, verdict_since FROM ({verdicts_as_of_sql()})", [D2]).fetchone()
     assert verdict == ("clean", D2)
     # Re-running the first night still sees only what had arrived by then.
     run_catalogue(wh.con, D1)
@@ -170,7 +171,7 @@ def test_financings_no_longer_live_are_closed_whatever_their_findings(wh):
     financing(wh, D1, "F5", "INVOICE", invoices={INV_B: 10_000_00}, status="REPAID")
     run_catalogue(wh.con, D1)
     assert verdicts_of(wh, D1) == {"F1": "closed", "F2": "closed", "F3": "closed", "F4": "blocked", "F5": "closed"}
-    check_ids = dict(wh.con.execute("SELECT financing_id, check_ids FROM financing_verdicts").fetchall())
+    check_ids = dict(wh.con.execute(f"SELECT financing_id, check_ids FROM ({verdicts_as_of_sql()})", [D1]).fetchall())
     assert check_ids["F2"] == "INVOICE_NOT_IN_TAX_DATA"  # the findings stay listed
 
 

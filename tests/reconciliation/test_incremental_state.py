@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from reconciliation.findings import run_catalogue
 from reconciliation.session import KEPT
 from tests.factories import insert
-from warehouse.asof import create_asof_views
+from warehouse.asof import create_asof_views, verdicts_as_of_sql
 from warehouse.asof_state import Build, refresh_asof_state, state_table
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES, SCHEMAS
@@ -170,7 +170,7 @@ def test_a_night_on_top_of_the_last_is_incremental_and_doubt_rebuilds(wh: Wareho
 
 def _night_results(wh: Warehouse, night: dt.date) -> tuple[list[tuple], list[tuple]]:
     findings = wh.con.execute("SELECT * FROM findings WHERE business_date = ? ORDER BY finding_id", [night]).fetchall()
-    verdicts = wh.con.execute("SELECT * FROM financing_verdicts WHERE business_date = ? ORDER BY financing_id",
+    verdicts = wh.con.execute(f"SELECT * FROM ({verdicts_as_of_sql()}) ORDER BY financing_id",
                               [night]).fetchall()
     return findings, verdicts
 

@@ -21,17 +21,18 @@ from reconciliation.findings import run_catalogue
 from reconciliation.scope import dated_checks
 from simulator import Tuning, simulate
 from tests.factories import delivered, financing, insert, invoice
+from warehouse.asof import matches_as_of_sql, verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 START = dt.date(2026, 11, 18)
 PARAMS = {"evidence_window_days": 1}
-RESULTS = ("findings", "financing_verdicts", "trade_matches")
+RESULTS = {"findings": "SELECT * FROM findings", "financing_verdicts": verdicts_as_of_sql(), "trade_matches": matches_as_of_sql()}
 
 
 def night_rows(con, night: dt.date) -> dict[str, set[str]]:  # noqa: ANN001
-    """The stored results of ``night``, table by table (rows as text)."""
-    return {table: set(map(repr, con.execute(f"SELECT * FROM {table} WHERE business_date = ?", [night]).fetchall()))
-            for table in RESULTS}
+    """The results of ``night``, table by table (rows as text): its findings, and the verdicts and matches as of it."""
+    return {table: set(map(repr, con.execute(f"SELECT * FROM ({source}) WHERE business_date = $1", [night]).fetchall()))
+            for table, source in RESULTS.items()}
 
 
 def assert_same(incremental: dict[str, set[str]], whole: dict[str, set[str]], night: dt.date) -> None:

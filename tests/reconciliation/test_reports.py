@@ -40,7 +40,7 @@ def night(tmp_path):
                  D1 - dt.timedelta(days=n)])
             wh.con.execute(
                 "INSERT INTO financing_verdicts BY NAME SELECT ? AS business_date, ? AS financing_id, ? AS verdict, "
-                "? AS check_ids, ? AS bank_code, ? AS financed_amount_fen, ? AS verdict_since",
+                "? AS check_ids, ? AS bank_code, ? AS financed_amount_fen, ? AS verdict_since, false AS dropped",
                 [D1, f"F{n:02d}{text}", ("clean", "blocked", "closed", "review")[n % 4], text,
                  None if n % 5 == 0 else text, (None, 0, 5, -7, 123_456_789_01, -100)[n % 6], D1])
         yield wh, tmp_path / "home"

@@ -25,6 +25,7 @@ from tests.trade_factories import (
     voucher_event,
     waybill,
 )
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 19)
@@ -52,7 +53,7 @@ def fired(wh: Warehouse, day: dt.date) -> set[tuple[str, str]]:
 
 def verdicts_of(wh: Warehouse, day: dt.date) -> dict[str, str]:
     return dict(wh.con.execute(
-        "SELECT financing_id, verdict FROM financing_verdicts WHERE business_date = ?", [day]).fetchall())
+        f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})", [day]).fetchall())
 
 
 def evidence(finding: dict) -> dict:
@@ -323,8 +324,8 @@ def test_no_waybill_then_the_waybill_arrives(wh):
             shipped=D1 - dt.timedelta(days=19), received=D1 - dt.timedelta(days=17), po_no=t1.ebeln)
     run_trade_catalogue(wh, D2)
     assert ("TRADE_NO_WAYBILL", t1.financing_id) not in fired(wh, D2)
-    since = wh.con.execute("SELECT verdict, verdict_since FROM financing_verdicts WHERE business_date = ? "
-                           "AND financing_id = ?", [D2, t1.financing_id]).fetchone()
+    since = wh.con.execute(f"SELECT verdict, verdict_since FROM ({verdicts_as_of_sql()}) WHERE financing_id = $2",
+                           [D2, t1.financing_id]).fetchone()
     assert since == ("clean", D2)
 
 

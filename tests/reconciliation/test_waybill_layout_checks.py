@@ -14,6 +14,7 @@ from tests.trade_factories import (
     run_trade_catalogue,
     tier1_trade,
 )
+from warehouse.asof import matches_as_of_sql
 from warehouse.connection import Warehouse
 
 D1 = dt.date(2026, 11, 19)
@@ -63,7 +64,7 @@ def test_clean_trades_with_2015wccyr_waybills_stay_clean(wh):
     assert findings_of(wh, D1) == []
     assert set(verdicts_of(wh, D1).values()) == {"clean"}
     matches = wh.con.execute(
-        "SELECT financing_id, waybill_outcome, waybill_quantity FROM trade_matches WHERE business_date = ?",
+        f"SELECT financing_id, waybill_outcome, waybill_quantity FROM ({matches_as_of_sql()})",
         [D1]).fetchall()
     assert {(f, o, q) for f, o, q in matches} == {(t.financing_id, "matched", None) for t in (t1, t2, unkeyed, split)}
 

@@ -15,6 +15,7 @@ import pytest
 
 from tests.factories import financing, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 from worklist.exception_report import write_exception_reports
 
@@ -63,8 +64,8 @@ def page(tmp_path):
         financing(wh, D1, "FOVER", "INVOICE", invoices={"26320000000000000001": 20_000_00})
         run_trade_catalogue(wh, D1)
         html, _book = write_exception_reports(wh.con, tmp_path / "home", D1)
-        found = wh.con.execute("SELECT f.severity, v.bank_code, f.financing_id FROM findings f JOIN financing_verdicts v "
-                               "USING (business_date, financing_id) WHERE f.business_date = ?", [D1]).fetchall()
+        found = wh.con.execute(f"SELECT f.severity, v.bank_code, f.financing_id FROM findings f JOIN ({verdicts_as_of_sql()}) v "
+                               "USING (business_date, financing_id) WHERE f.business_date = $1", [D1]).fetchall()
     return html, found
 
 

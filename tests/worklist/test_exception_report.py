@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from tests.factories import financing, insert, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 from worklist.exception_report import EXCEPTION_REPORT_FILES, write_exception_reports
 from worklist.workbook import ACTION_HEADER, FINDING_COLUMNS, ID_HEADER, MONEY
@@ -124,7 +125,7 @@ def test_workbook_is_typed_summarised_fitted_and_set_up_for_print(night):
     assert book["Findings"].print_title_rows == "$1:$1"  # the header row repeated on every page
     verdicts = book["Verdicts"]
     assert [c.value for c in verdicts[1]][:2] == ["融资编号 Financing", "结论 Verdict"]
-    worked = wh.con.execute("SELECT verdict FROM financing_verdicts v WHERE business_date = ? AND (verdict IN "
+    worked = wh.con.execute(f"SELECT verdict FROM ({verdicts_as_of_sql()}) v WHERE (verdict IN "
                             "('blocked', 'review') OR financing_id IN (SELECT financing_id FROM findings))", [D1]).fetchall()
     labels = {"blocked": "拦截 blocked", "review": "复核 review", "clean": "通过 clean"}
     assert sorted(verdicts.cell(r, 2).value for r in range(2, verdicts.max_row + 1)) == sorted(labels[v] for v, in worked)
@@ -175,7 +176,9 @@ def test_inline_script_is_valid_javascript(night, tmp_path):
 
 def _verdict(wh, day, financing_id, verdict, since=None):
     wh.con.execute("INSERT INTO financing_verdicts BY NAME SELECT ? AS business_date, ? AS financing_id, ? AS verdict, "
-                   "'' AS check_ids, 100 AS financed_amount_fen, ? AS verdict_since", [day, financing_id, verdict, since or day])
+                   "'' AS check_ids, 100 AS financed_amount_fen, ? AS verdict_since, false AS dropped",
+                   [day, financing_id, verdict, since or day])
+    wh.con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (FROM verdict_nights)", [day])  # as the store does
 
 
 def _finding(wh, day, financing_id, severity):

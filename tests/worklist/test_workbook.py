@@ -16,6 +16,7 @@ from foundation.errors import IntegrityError
 from integration.cli import app
 from tests.factories import financing, invoice
 from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
+from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 from worklist.exception_report import write_exception_reports
 from worklist.workbook import ACTION_HEADER, COMMENT_HEADER, ID_HEADER, REASON_HEADER
@@ -36,7 +37,7 @@ def night(home: Path, day: dt.date, build=None) -> Path:
 
 def verdict(home: Path, day: dt.date, financing_id: str) -> str:
     with Warehouse(home / "warehouse.duckdb") as wh:
-        return wh.con.execute("SELECT verdict FROM financing_verdicts WHERE business_date = ? AND financing_id = ?",
+        return wh.con.execute(f"SELECT verdict FROM ({verdicts_as_of_sql()}) WHERE financing_id = $2",
                               [day, financing_id]).fetchone()[0]
 
 
@@ -92,8 +93,8 @@ def test_actions_filled_in_the_workbook_change_the_next_night_only_once_approved
     summary = list(load_workbook(book, read_only=True)["Summary"].iter_rows(values_only=True))
     waived = next(r for r in summary if r[0] == "已豁免 waived")
     with Warehouse(home / "warehouse.duckdb") as wh:
-        financed = wh.con.execute("SELECT financed_amount_fen FROM financing_verdicts WHERE financing_id = 'FOVER' "
-                                  "AND business_date = ?", [D3]).fetchone()[0]
+        financed = wh.con.execute(f"SELECT financed_amount_fen FROM ({verdicts_as_of_sql()}) WHERE financing_id = 'FOVER'",
+                                  [D3]).fetchone()[0]
     assert waived[1:4] == (2, 1, financed / 100)  # 2 findings, 1 financing and its amount, tonight
     listed = scf("finding", "list", "--status", "waived", "--home", str(home))
     assert listed.exit_code == 0 and listed.output.count("waived") == 2

@@ -1,0 +1,125 @@
+"""Store a night's verdicts and matches as changes (issue 15 §1): rows only for what changed tonight.
+
+Night D writes a ``financing_verdicts`` row for a financing when its verdict row (verdict, checks,
+facts, ``verdict_since``) differs from its row as of the night before, when it is new, when it is no
+longer named (a row saying ``dropped``, carrying its last verdict), or when its matches changed; the
+``trade_matches`` rows of such a financing are written beside it, all of them.  Every other financing
+stands as it was: "as of night D" is each financing's latest row dated up to D
+(:func:`warehouse.asof.verdicts_as_of_sql`, :func:`warehouse.asof.matches_as_of_sql`), which is what
+the night computed in full.
+
+A night re-run after later nights ran must leave their as-of view as those nights computed it: before
+its rows are replaced, each financing whose row of the re-run night changes keeps, on the next later
+night stored, the value it had there (a *pin*), unless that night has a row of its own for it.  A re-run
+of that later night replaces its pins with what it computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from warehouse.asof import latest_rows_sql
+from warehouse.registry import create_table
+from warehouse.results import FINANCING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
+
+_MATCH_COLUMNS = ", ".join(c.name for c in TRADE_MATCHES.columns if c.name != "business_date")
+_VERDICT_COLUMNS = ", ".join(c.name for c in FINANCING_VERDICTS.columns if c.name != "business_date")
+
+
+def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, whole: bool) -> tuple[int, int]:
+    """Store night ``business_date``'s verdicts (the temp table ``night_verdicts``: every financing
+    named, without ``verdict_since``) and matches (``night_trade_matches``: every financing's when
+    ``whole``, else those of ``scope_kept``'s financings, the others' standing) as changes; return the
+    verdict and match rows written.  Runs inside the caller's transaction."""
+    create_table(con, VERDICT_NIGHTS)
+    later = _next_night(con, business_date)
+    if later is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE rerun_verdicts AS FROM financing_verdicts WHERE business_date = ?",
+                    [business_date])
+        con.execute("CREATE OR REPLACE TEMP TABLE rerun_matches AS FROM trade_matches WHERE business_date = ?", [business_date])
+    con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
+    con.execute("DELETE FROM trade_matches WHERE business_date = ?", [business_date])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE previous_verdicts AS {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1')}",
+                [business_date])
+    scoped = "true" if whole else "financing_id IN (SELECT financing_id FROM scope_kept)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE previous_matches AS {_standing_matches(scoped)}")  # what tonight's are compared with
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE tonight_verdicts AS
+        SELECT j.*, CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since, false AS dropped
+        FROM night_verdicts j LEFT JOIN previous_verdicts p USING (financing_id)
+        UNION ALL BY NAME  -- no longer named: said once, with the verdict it last had
+        SELECT p.* EXCLUDE (business_date) REPLACE (true AS dropped) FROM previous_verdicts p
+        WHERE NOT p.dropped AND NOT EXISTS (SELECT 1 FROM night_verdicts j WHERE j.financing_id = p.financing_id)""",
+        [business_date],
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE changed_financings AS
+        SELECT financing_id FROM (SELECT {_VERDICT_COLUMNS} FROM tonight_verdicts EXCEPT SELECT {_VERDICT_COLUMNS} FROM previous_verdicts)
+        UNION
+        SELECT financing_id FROM (
+          (SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped} EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM previous_matches)
+          UNION ALL
+          (SELECT {_MATCH_COLUMNS} FROM previous_matches EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped}))""")
+    unmatched = f"NOT ({scoped}) AND financing_id IN (SELECT financing_id FROM changed_financings)"
+    verdicts = _count(con, f"""INSERT INTO financing_verdicts BY NAME SELECT $1 AS business_date, {_VERDICT_COLUMNS}
+        FROM tonight_verdicts WHERE financing_id IN (SELECT financing_id FROM changed_financings)""", [business_date])
+    matches = _count(con, f"""INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, {_MATCH_COLUMNS} FROM (
+          SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped}
+          UNION ALL BY NAME  -- a financing not matched tonight whose verdict changed: its matches as they stand
+          SELECT {_MATCH_COLUMNS} FROM ({_standing_matches(unmatched)}))
+        WHERE financing_id IN (SELECT financing_id FROM tonight_verdicts WHERE NOT dropped
+                               AND financing_id IN (SELECT financing_id FROM changed_financings))""", [business_date])
+    if later is not None:
+        _pin(con, business_date, later)
+    con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (SELECT business_date FROM verdict_nights)", [business_date])
+    return verdicts, matches
+
+
+def _standing_matches(which: str) -> str:
+    """The matches as they stood before tonight of the financings ``which`` (a condition on ``previous_verdicts``)."""
+    return (f"SELECT m.* FROM (SELECT * FROM previous_verdicts WHERE NOT dropped AND {which}) v "
+            "JOIN trade_matches m USING (business_date, financing_id)")
+
+
+def _next_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:
+    """The first night after ``business_date`` whose verdicts are stored, if any."""
+    row = con.execute("SELECT min(business_date) FROM verdict_nights WHERE business_date > ?", [business_date]).fetchone()
+    return row[0] if row else None
+
+
+def _pin(con: duckdb.DuckDBPyConnection, business_date: dt.date, later: dt.date) -> None:
+    """Keep on night ``later`` the value as of ``later`` that the re-run of ``business_date`` would change: for
+    each financing with a row of that night before or after the re-run and none of ``later``, its row as of
+    the night before the re-run (the night's old row, else its latest earlier one, else a ``dropped`` row)."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE pinned_verdicts AS
+        WITH old AS (
+          SELECT * FROM rerun_verdicts
+          UNION ALL
+          SELECT * FROM previous_verdicts p WHERE financing_id IN (SELECT financing_id FROM financing_verdicts WHERE business_date = $1)
+            AND financing_id NOT IN (SELECT financing_id FROM rerun_verdicts)
+          UNION ALL  -- new with the re-run: not named before it
+          SELECT n.* REPLACE (true AS dropped) FROM financing_verdicts n WHERE business_date = $1
+            AND financing_id NOT IN (SELECT financing_id FROM rerun_verdicts)
+            AND financing_id NOT IN (SELECT financing_id FROM previous_verdicts)
+        )
+        SELECT * FROM old WHERE financing_id NOT IN (SELECT financing_id FROM financing_verdicts WHERE business_date = $2)""",
+        [business_date, later],
+    )
+    con.execute(f"INSERT INTO financing_verdicts BY NAME SELECT $1 AS business_date, {_VERDICT_COLUMNS} FROM pinned_verdicts",
+                [later])
+    con.execute(
+        f"""INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, {_MATCH_COLUMNS} FROM (
+          SELECT m.* FROM pinned_verdicts v JOIN rerun_matches m USING (business_date, financing_id) WHERE NOT v.dropped
+          UNION ALL BY NAME
+          SELECT m.* FROM pinned_verdicts v JOIN trade_matches m USING (business_date, financing_id)
+          WHERE NOT v.dropped AND v.business_date < $2)""",
+        [later, business_date],
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
