@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import threading
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -165,34 +163,6 @@ def standing_events(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tupl
     return [(event_id, standing(kind), bytes(chash)) for event_id, kind, chash, _ in rows]
 
 
-@contextmanager
-def beside(job: Callable[[], None] | None) -> Iterator[None]:
-    """Run ``job``, which uses the night's connection, on another thread while the block runs
-    (DuckDB works without the GIL most of the time: the second core).  The block must not use the
-    connection meanwhile (DuckDB refuses a second caller: ``ResourceInUseException``).  The job is
-    waited for when the block ends, raising or not, so nothing uses the connection after it (a
-    rollback, say) while the job still does; then the job's error, if any, is raised."""
-    if job is None:
-        yield
-        return
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            job()
-        except BaseException as exc:  # raised on the night's thread below
-            failed.append(exc)
-
-    thread = threading.Thread(target=run, name="ledger-beside")
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failed:
-        raise failed[0]
-
-
 def _grouped(batches: Iterable[list[_T]], key: Callable[[_T], str], rows: int) -> Iterator[list[list[_T]]]:
     """Consecutive rows of equal ``key`` as groups, about ``rows`` rows of groups at a time
     (a group is never split between two chunks)."""
@@ -257,7 +227,6 @@ class NightProcessor:
         self.base: dt.date | None = None  # the night whose decisions this one builds on (None: replay all)
         self.touched: Touched | None = None
         self._sold = sold_assets(self.con, self.business_date)  # assets sold with an ABS pool
-        self._beside: Callable[[], None] | None = None  # connection work to run while the next events are decided
 
     # ---- shared -------------------------------------------------------------------
 
@@ -326,17 +295,6 @@ class NightProcessor:
         financings = inputs.first_financings(
             self.con, [e.financing_id for e in rows if e.event_type == "FINANCE"], self.business_date
         )
-        job, self._beside = self._beside, None
-        with beside(job):
-            self._decide_events(groups, tree, payables, financings)
-        self._persist()
-
-    def _decide_events(
-        self, groups: list[list[DeliveredEvent]], tree: dict[str, TreeEvent],
-        payables: dict[tuple[str, str], dt.date], financings: dict[str, inputs.FirstFinancing],
-    ) -> None:
-        """Decide a chunk's events with what was read for them; Python only (no use of the
-        connection: :func:`beside` may hold it)."""
         for group in groups:
             known = tree.get(group[0].event.event_id) or TreeEvent()
             versions, redelivered = _distinct_versions(group, lambda d: d.event, self.business_date, known.versions)
@@ -371,6 +329,7 @@ class NightProcessor:
                 assert known.version is not None
                 self._append(EventStatus(group[0].event.event_id, known.version, VOIDED,
                                          check_id=first_refusal.check_id, reason=first_refusal.reason))
+        self._persist()
 
     def _record_accepted(
         self, event: VoucherEvent, content: bytes, chash: bytes, outcome: Accepted, known: TreeEvent
@@ -515,22 +474,14 @@ class NightProcessor:
         if self.base is not None:
             self.touched = mark_touched(self.con, self.base, self.business_date)
             events, financings = TOUCHED_EVENTS, TOUCHED_FINANCINGS  # families: no event acts across them
-        # The financings' rows (inputs only: no entry appended tonight changes them) are sorted and
-        # their first page read beside the first chunk of events, on the second core.
-        financing_batches = inputs.financings_as_of(self.con, self.business_date, among=financings)
-        first: list[list[DeliveredFinancing]] = []
-        self._beside = lambda: first.extend(itertools.islice(financing_batches, 1))
         for chunk in _grouped(
             inputs.events_as_of(self.con, self.business_date, among=events), lambda d: d.event.event_id, rows
         ):
             self.process_events(chunk)
-        if self._beside is not None:  # no event tonight
-            self._beside()
-            self._beside = None
         if self.base is None:  # built on a night: nothing it held is undelivered now (void_undelivered)
             self.void_undelivered()
         for fchunk in _grouped(
-            itertools.chain(first, financing_batches),
+            inputs.financings_as_of(self.con, self.business_date, among=financings),
             lambda d: d.financing.financing_id, rows,
         ):
             self.process_financings(fchunk)
