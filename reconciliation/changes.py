@@ -54,19 +54,34 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
         WHERE NOT p.dropped AND NOT EXISTS (SELECT 1 FROM night_verdicts j WHERE j.financing_id = p.financing_id)""",
         [business_date],
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE night_matches AS FROM night_trade_matches WHERE {scoped}")
+    # only the financings with rows on both sides have theirs compared row by row: a new one (a whole first
+    # night: every one) is changed without hashing its rows
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE changed_financings AS
-        SELECT financing_id FROM (SELECT {_VERDICT_COLUMNS} FROM tonight_verdicts EXCEPT SELECT {_VERDICT_COLUMNS} FROM previous_verdicts)
+        WITH both_verdicts AS (SELECT financing_id FROM previous_verdicts),
+        both_matches AS (SELECT DISTINCT financing_id FROM previous_matches
+                         INTERSECT SELECT DISTINCT financing_id FROM night_matches)
+        SELECT financing_id FROM tonight_verdicts WHERE financing_id NOT IN (FROM both_verdicts)
+        UNION
+        SELECT financing_id FROM (SELECT {_VERDICT_COLUMNS} FROM tonight_verdicts WHERE financing_id IN (FROM both_verdicts)
+                                  EXCEPT SELECT {_VERDICT_COLUMNS} FROM previous_verdicts)
+        UNION
+        SELECT financing_id FROM (  -- matched on one side only
+          (SELECT financing_id FROM night_matches UNION SELECT financing_id FROM previous_matches)
+          EXCEPT SELECT financing_id FROM both_matches)
         UNION
         SELECT financing_id FROM (
-          (SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped} EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM previous_matches)
+          (SELECT {_MATCH_COLUMNS} FROM night_matches WHERE financing_id IN (FROM both_matches)
+           EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM previous_matches WHERE financing_id IN (FROM both_matches))
           UNION ALL
-          (SELECT {_MATCH_COLUMNS} FROM previous_matches EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped}))""")
+          (SELECT {_MATCH_COLUMNS} FROM previous_matches WHERE financing_id IN (FROM both_matches)
+           EXCEPT ALL SELECT {_MATCH_COLUMNS} FROM night_matches WHERE financing_id IN (FROM both_matches)))""")
     unmatched = f"NOT ({scoped}) AND financing_id IN (SELECT financing_id FROM changed_financings)"
     verdicts = _count(con, f"""INSERT INTO financing_verdicts BY NAME SELECT $1 AS business_date, {_VERDICT_COLUMNS}
         FROM tonight_verdicts WHERE financing_id IN (SELECT financing_id FROM changed_financings)""", [business_date])
     matches = _count(con, f"""INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, {_MATCH_COLUMNS} FROM (
-          SELECT {_MATCH_COLUMNS} FROM night_trade_matches WHERE {scoped}
+          SELECT {_MATCH_COLUMNS} FROM night_matches
           UNION ALL BY NAME  -- a financing not matched tonight whose verdict changed: its matches as they stand
           SELECT {_MATCH_COLUMNS} FROM ({_standing_matches(unmatched)}))
         WHERE financing_id IN (SELECT financing_id FROM tonight_verdicts WHERE NOT dropped
