@@ -16,8 +16,9 @@ has changed since, the decisions as of D differ from them only for
 Everything else stands as decided as of P.  :func:`incremental_base` says whether P can be
 built on: the last night decided is before D, no entry is dated after it (nights re-run
 out of order), no input row is dated between P and D, the evidence window is the same, and
-the input rows up to P are those P was decided from (:func:`inputs_digest`: a restated or
-re-read earlier night).  Otherwise the night replays everything.
+the input rows up to P are those P was decided from (:func:`kept_inputs_digest`: a restated or
+re-read earlier night; the digests are kept night by night, a night's computed once from its rows
+and again when it is re-read).  Otherwise the night replays everything.
 """
 
 from __future__ import annotations
@@ -60,15 +61,6 @@ def _text(parts: dict[str, tuple[int, int]]) -> str:
     return ";".join(f"{table}:{count}:{xor if count else None}" for table, (count, xor) in parts.items())
 
 
-def _parse(text: str) -> dict[str, tuple[int, int]]:
-    """The parts of a digest :func:`_text` wrote."""
-    parts = {}
-    for part in text.split(";"):
-        table, count, xor = part.split(":")
-        parts[table] = (int(count), 0 if xor == "None" else int(xor))
-    return parts
-
-
 def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """A digest of every input row (:data:`~ledger.inputs.INPUT_TABLES`) dated ``as_of`` or
     earlier: the row count and the XOR of the rows' hashes, per table."""
@@ -96,12 +88,6 @@ def _kept(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.date) -> tuple[i
     row = fetch_one(con, f"SELECT sum(rows), bit_xor(digest) FROM {DIGESTS} WHERE table_name = ? AND business_date <= ?",
                     [table, as_of])
     return (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
-
-
-def _kept_night(con: duckdb.DuckDBPyConnection, table: str, night: dt.date) -> tuple[int, int]:
-    """The count and XOR of ``table``'s rows of ``night``, from the kept digests."""
-    row = fetch_one(con, f"SELECT rows, digest FROM {DIGESTS} WHERE table_name = ? AND business_date = ?", [table, night])
-    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def kept_inputs_digest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
@@ -154,21 +140,17 @@ def differing_digests(con: duckdb.DuckDBPyConnection) -> list[str] | None:
 
 
 def save_progress(con: duckdb.DuckDBPyConnection, as_of: dt.date, window_days: int, *, base: dt.date | None = None) -> None:
-    """Record that the ledger tables hold the decisions as of ``as_of``, and keep the digests of
-    the input rows night by night (:data:`DIGESTS`).
+    """Record that the ledger tables hold the decisions as of ``as_of``, with the digest of the
+    input rows up to it, combined from the digests kept night by night (:data:`DIGESTS`).
 
-    ``base``: the night the decisions were built on (:func:`incremental_base` held: its digest
-    is the stored one and no row lies between it and ``as_of``); the digest is then that one
-    combined with the rows after it, not read again from every row."""
-    stored = fetch_one(con, f"SELECT inputs_digest FROM {PROGRESS}") if base is not None else None
+    ``base``: the night the decisions were built on (:func:`incremental_base` held: the kept
+    digests up to it are those of its rows, and no row lies between it and ``as_of``): only
+    tonight's digests are computed from the rows.  Without it, every night's are."""
+    if base is not None:  # no row lies between base and as_of: no digest kept of those nights either
+        con.execute(f"DELETE FROM {DIGESTS} WHERE business_date > ? AND business_date < ?", [base, as_of])
     for table in INPUT_TABLES:
-        _store_nights(con, table, None if stored is None else [as_of])
-    if stored is None:
-        digest = _text({table: _kept(con, table, as_of) for table in INPUT_TABLES})
-    else:  # no row lies between base and as_of: tonight's rows are those after base
-        before = _parse(str(stored[0]))
-        tonight = {table: _kept_night(con, table, as_of) for table in INPUT_TABLES}
-        digest = _text({t: (before[t][0] + n, before[t][1] ^ x) for t, (n, x) in tonight.items()})
+        _store_nights(con, table, None if base is None else [as_of])
+    digest = _text({table: _kept(con, table, as_of) for table in INPUT_TABLES})
     con.execute(f"DELETE FROM {PROGRESS}")
     con.execute(f"INSERT INTO {PROGRESS} BY NAME SELECT ? AS as_of, ? AS window_days, ? AS inputs_digest",
                 [as_of, window_days, digest])
