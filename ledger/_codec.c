@@ -1,7 +1,7 @@
 /* The ledger's canonical encoding in C: records, content hashes, entry framing and leaf hashes.
  *
  * Records are also built here from columns (records()), without a Python call per row.
- * Nothing here declares a record's fields: ledger/codec.py passes the codec table, generated
+ * Nothing here declares a record's fields: ledger/entries.py passes the codec table, generated
  * from ledger.entries._KINDS (the one declaration), to configure() at import.  The Python
  * encoders of ledger/entries.py stay the oracle (tests/ledger/test_codec.py compares both on
  * every record class); a value this file does not encode the usual way (not exactly str, int,
@@ -11,7 +11,7 @@
  * Layout (the module docstring of ledger/entries.py): a record is a 2-byte big-endian field
  * count, then each field as a 4-byte big-endian length (0xFFFFFFFF: null) and its bytes; a
  * list is the length-prefixed (4-byte count ‖ each item length-prefixed).  Built by `make codec`
- * with CODEC_SOURCE_SHA256 set to this file's SHA-256, which ledger/codec.py checks at import.
+ * with CODEC_SOURCE_SHA256 set to this file's SHA-256, which ledger/compiled.py checks at import.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -172,13 +172,16 @@ def test_warming_the_parse_workers_imports_the_parsing_code_in_the_process_they_
     pyarrow), so the night's workers start parsing without importing them first (its own process: one forkserver a process)."""
     script = tmp_path / "night.py"
     script.write_text(
-        "import multiprocessing.forkserver, time\n"
+        "import ast, multiprocessing.forkserver, time\n"
         "from connectors.loader import warm_parse_workers\n"
         "if __name__ == '__main__':\n"
         "    warm_parse_workers(1)  # a night parsed in this process: nothing to start\n"
         "    assert multiprocessing.forkserver._forkserver._forkserver_pid is None\n"
-        "    warm_parse_workers(1 << 40)\n"
-        "    warm_parse_workers(1 << 40)  # again: nothing more\n"
+        "    parsed, parse = [], ast.parse\n"
+        "    ast.parse = lambda *a, **k: parsed.append(a) or parse(*a, **k)\n"
+        "    for _ in range(100):  # called for each file landed: the script is read once, the forkserver started once\n"
+        "        warm_parse_workers(1 << 40)\n"
+        "    assert len(parsed) == 1, len(parsed)\n"
         "    pid = multiprocessing.forkserver._forkserver._forkserver_pid\n"
         "    for _ in range(300):\n"
         "        maps = open(f'/proc/{pid}/maps').read()\n"
@@ -191,3 +194,26 @@ def test_warming_the_parse_workers_imports_the_parsing_code_in_the_process_they_
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert done.stdout.split() == ["True"], done.stderr
+
+
+def test_the_parse_workers_find_the_main_scripts_imports_done(tmp_path):
+    """A worker runs the night's main script again before its first task (``scf``'s imports all of Dagster: 23–25 s
+    at load 8–9 before the first file was parsed). The forkserver imports the script's imports once; no worker does."""
+    marker = "import os\nwith open(__file__ + '.pids', 'a') as f:\n    f.write(f'{os.getpid()}\\n')\n"
+    (tmp_path / "heavy_marker.py").write_text(marker, "utf-8")
+    script = tmp_path / "night.py"
+    script.write_text(
+        "import os\n"
+        "import heavy_marker\n"
+        "from connectors.loader import _executor\n"
+        "if __name__ == '__main__':\n"
+        "    with _executor(2, 1 << 40) as pool:\n"
+        "        print(' '.join(map(str, {pool.submit(os.getpid).result() for _ in range(8)})), flush=True)\n",
+        "utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)])}
+    night = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=True)
+    workers = set(night.stdout.split())
+    importers = (tmp_path / "heavy_marker.py.pids").read_text("utf-8").split()
+    assert workers and not workers & set(importers), "a worker imported the main script's modules itself"
+    assert len(importers) == 2  # the night's process and the forkserver
