@@ -306,6 +306,7 @@ def test_random_histories_end_as_the_in_order_run(base, messy, data):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 25 histories of whole nights: ~10 min idle, past pytest-timeout's 600 s default
 @settings(max_examples=25, deadline=None, database=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
