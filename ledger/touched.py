@@ -47,12 +47,16 @@ FAMILY_VOUCHERS = "_ledger_family_vouchers"
 """Temporary table (``voucher_id``) of the vouchers of the families a night replays."""
 
 
+_ROWS_DIGEST = "count(*) AS rows, bit_xor(hash(t)) AS digest"
+"""The digest of a set of input rows ``t``: their count and the XOR of their hashes (per night, or up to a night)."""
+
+
 def _digests(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, tuple[int, int]]:
     """Per input table (:data:`~ledger.inputs.INPUT_TABLES`), the count and the XOR of the
     hashes of its rows dated ``as_of`` or earlier."""
     parts = {}
     for table in INPUT_TABLES:
-        row = fetch_one(con, f"SELECT count(*), bit_xor(hash(t)) FROM {table} t WHERE business_date <= ?", [as_of])
+        row = fetch_one(con, f"SELECT {_ROWS_DIGEST} FROM {table} t WHERE business_date <= ?", [as_of])
         parts[table] = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
     return parts
 
@@ -77,7 +81,7 @@ def _store_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list[dt.da
         con.execute(f"DELETE FROM {DIGESTS} WHERE table_name = ? AND list_contains(?, business_date)", [table, nights])
         where, params = "business_date BETWEEN ? AND ? AND list_contains(?, business_date)", [min(nights), max(nights), nights]
     con.execute(
-        f"INSERT INTO {DIGESTS} BY NAME SELECT ? AS table_name, business_date, count(*) AS rows, bit_xor(hash(t)) AS digest "
+        f"INSERT INTO {DIGESTS} BY NAME SELECT ? AS table_name, business_date, {_ROWS_DIGEST} "
         f"FROM {table} t WHERE {where} GROUP BY business_date",
         [table, *params],
     )
@@ -129,7 +133,7 @@ def differing_digests(con: duckdb.DuckDBPyConnection) -> list[str] | None:
         for night, kept, actual in con.execute(
             f"SELECT business_date, (k.rows, k.digest), (a.rows, a.digest) FROM "
             f"(SELECT business_date, rows, digest FROM {DIGESTS} WHERE table_name = ?) k FULL JOIN "
-            f"(SELECT business_date, count(*) AS rows, bit_xor(hash(t)) AS digest FROM {table} t GROUP BY ALL) a "
+            f"(SELECT business_date, {_ROWS_DIGEST} FROM {table} t GROUP BY ALL) a "
             f"USING (business_date) WHERE k.rows IS NOT NULL AND (k.rows, k.digest) IS DISTINCT FROM (a.rows, a.digest) "
             f"ORDER BY business_date", [table]
         ).fetchall():
