@@ -55,13 +55,12 @@ def parse_waybills(path: Path, ctx: ParseContext, sink: Sink) -> None:
         read = {c: row.get(c) for c in _READ_COLUMNS}
         out.add(ordinal, _WAYBILL(carrier_dir_uscc=carrier_dir, message_ref=message_ref, layout=lay.name, **read))
 
-    def columnar(tree: etree._ElementTree, bodies: list[etree._Element]) -> Decided | None:
+    def columnar(bodies: list[etree._Element]) -> Decided | None:
         lay = layout_of(bodies[0])
         reader = _READERS.get(lay.name)
-        read = None if reader is None else reader.read(tree, len(bodies))
-        if read is None:
+        if reader is None:
             return None
-        waybills = read[0]
+        waybills = reader.read(bodies)[0]
         ok = waybills.ok
         kept = pc.sum(ok.cast(pa.int64())).as_py() or 0
         columns = {c: pc.filter(a, ok) for c, a in waybills.values.items()}

@@ -65,14 +65,11 @@ _WHOLE = pa.decimal128(19, 0)
 _QTY_LIMIT = pa.scalar(Decimal(10) ** (QTY.precision - QTY.scale), pa.decimal128(QTY.precision + 1, 0))
 
 
-def _columnar(tree: etree._ElementTree, records: list[etree._Element]) -> Decided | None:
+def _columnar(records: list[etree._Element]) -> Decided:
     """The invoices of a chunk whose fields and lines all convert in their plain form, as
     :func:`_invoice` reads them (anything unusual is left to it)."""
     n = len(records)
-    read = _READER.read(tree, n)
-    if read is None:
-        return None
-    invoices, lines = read
+    invoices, lines = _READER.read(records)
     assert lines is not None
     bad_lines = pc.unique(pc.filter(lines.record, pc.invert(lines.ok)))
     label = invoices.values[_ISSUE_LABEL]

@@ -121,18 +121,18 @@ Decided = tuple[list[bool], dict[str, tuple[pa.Array, dict[str, pa.Array]]]]
 
 @dataclass(frozen=True)
 class Columnar:
-    """A family's columnar path (:mod:`connectors.parsers.xmlcolumns`): ``read(tree, records)`` of a
-    chunk's records, the first ones of the tree (``None``: none decided), and per table the columns
+    """A family's columnar path (:mod:`connectors.parsers.xmlcolumns`): ``read(records)`` of a
+    chunk's records (``None``: none decided), and per table the columns
     that order its rows as the Python path writes them (``src_pos``, then the position within the record)."""
 
-    read: Callable[[etree._ElementTree, list[etree._Element]], Decided | None]
+    read: Callable[[list[etree._Element]], Decided | None]
     order: Mapping[str, tuple[str, ...]]
 
     def chunks(self, out: ChunkRows, *builders: BatchBuilder) -> ChunkHandler:
         """A chunk handler for :func:`for_each_record`: the Python path's ``builders`` write to ``out``."""
 
         def handle(tree: etree._ElementTree, records: list[etree._Element], first: int, one: RecordHandler) -> None:
-            decided = self.read(tree, records)
+            decided = self.read(records)
             done, rows = decided if decided is not None else ([False] * len(records), {})
             for number, (elem, ok) in enumerate(zip(records, done, strict=True), first):
                 if not ok:
