@@ -59,11 +59,11 @@ def for_each_record(
         else:
             for number, elem in enumerate(chunk, first):
                 one(number, elem)
-        last = chunk[-1]
-        parent = last.getparent()
-        if parent is not None:
-            del parent[: parent.index(last) + 1]
-        chunk.clear()
+        parent = chunk[-1].getparent()
+        read = 0 if parent is None else parent.index(chunk[-1]) + 1
+        chunk.clear()  # the records' proxies first: lxml then frees each removed record at once, instead of
+        if read:  # making it self-contained (a walk of its nodes) and freeing it when its proxy goes
+            del parent[:read]
 
     events = etree.iterparse(
         str(path), events=("end",), tag=record_tag, remove_comments=True, remove_pis=True, no_network=True
