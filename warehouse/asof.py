@@ -28,9 +28,12 @@ that the order is total (rows of files the register does not know have ``file_se
 _FILE_SEQ = "(SELECT business_date, sha256 AS src_sha256, max(seq) AS file_seq FROM files GROUP BY ALL)"
 
 
-def _sequenced_select(source: str) -> str:
+def _sequenced_select(source: str, *, rowid: bool = False) -> str:
+    """``source``'s rows with ``file_seq`` and ``delivery_key`` (and, with ``rowid``, the base table's
+    ``rowid`` as ``version_rowid``)."""
+    row = ", _t.rowid AS version_rowid" if rowid else ""
     return (f"SELECT *, struct_pack({', '.join(DELIVERY_ORDER)}) AS delivery_key FROM ("
-            f"SELECT _t.*, coalesce(_s.file_seq, 0) AS file_seq FROM {source} _t "
+            f"SELECT _t.*{row}, coalesce(_s.file_seq, 0) AS file_seq FROM {source} _t "
             f"LEFT JOIN {_FILE_SEQ} _s USING (business_date, src_sha256))")
 
 
@@ -55,10 +58,16 @@ def delivery_order(alias: str = "", *, latest_first: bool = False, within_night:
 
 
 def latest_versions_sql(table: str, where: str) -> str:
-    """The version of record of each natural key of ``table`` among its rows meeting ``where``."""
+    """The version of record of each natural key of ``table`` (a base table) among its rows meeting
+    ``where``: the latest in :data:`DELIVERY_ORDER` (``delivery_key``, whose fields are never null).
+
+    The versions are chosen on the keys and the delivery order alone (``arg_max`` of the row's
+    ``rowid``), and only the chosen rows are read whole: ranking every row with all its columns
+    (a window over the table) cost twice the CPU at a 1M-invoice night (BENCHMARKS.md)."""
     keys = ", ".join(NATURAL_KEYS[table])
-    return (f"SELECT * EXCLUDE (file_seq, delivery_key) FROM {sequenced(table)} WHERE {where} "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {delivery_order(latest_first=True)}) = 1")
+    chosen = (f"SELECT arg_max(version_rowid, delivery_key) FROM ({_sequenced_select(table, rowid=True)}) "
+              f"WHERE {where} GROUP BY {keys}")
+    return f"SELECT * FROM {table} WHERE rowid IN ({chosen})"
 
 
 def children_sql(child: str, parents: str) -> str:
