@@ -130,22 +130,22 @@ def record_fingerprints(
     con: duckdb.DuckDBPyConnection, appended: Sequence[AppendedEntry], business_date: dt.date
 ) -> int:
     """Write the fingerprints of newly appended financing entries; returns how many."""
-    rows: dict[str, list] = {k: [] for k in ("seq", "business_date", "financing_id", "kind", "digest", "amount_fen")}
+    owners: list[tuple[int, str]] = []  # (seq, financing id) of each fingerprint
+    prints: list[Fingerprint] = []
     for item in appended:
         if not isinstance(item.annex, FingerprintAnnex):
             continue
         assert isinstance(item.record, FinancingRecord)
-        for fp in item.annex.fingerprints:
-            for k, v in zip(rows, (item.seq, business_date, item.record.financing_id, fp.kind, fp.digest, fp.amount_fen), strict=True):
-                rows[k].append(v)
+        owners.extend([(item.seq, item.record.financing_id)] * len(item.annex.fingerprints))
+        prints.extend(item.annex.fingerprints)
     table = pa.table(
         {
-            "seq": pa.array(rows["seq"], pa.int64()),
-            "business_date": pa.array(rows["business_date"], pa.date32()),
-            "financing_id": pa.array(rows["financing_id"], pa.string()),
-            "kind": pa.array(rows["kind"], pa.string()),
-            "digest": pa.array(rows["digest"], pa.binary()),
-            "amount_fen": pa.array(rows["amount_fen"], pa.int64()),
+            "seq": pa.array([seq for seq, _ in owners], pa.int64()),
+            "business_date": pa.array([business_date] * len(owners), pa.date32()),
+            "financing_id": pa.array([fid for _, fid in owners], pa.string()),
+            "kind": pa.array([fp.kind for fp in prints], pa.string()),
+            "digest": pa.array([fp.digest for fp in prints], pa.binary()),
+            "amount_fen": pa.array([fp.amount_fen for fp in prints], pa.int64()),
         }
     )
     insert_arrow(con, "ledger_fingerprints", table)
