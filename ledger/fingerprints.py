@@ -56,19 +56,13 @@ def key_commitment(key: bytes) -> str:
     return hmac.new(key, KEY_COMMITMENT_LABEL, hashlib.sha256).hexdigest()
 
 
-def keyed_hash(key: bytes, kind: FingerprintKind, *parts: str | int | dt.date | None) -> bytes:
-    """HMAC-SHA256 over the kind and the parts, each length-prefixed."""
-    _check_key(key)
-    return hmac.digest(key, encode_values(kind.value, *parts), "sha256")
-
-
 def _check_key(key: bytes) -> None:
     if len(key) < 16:
         raise ValueError("fingerprint key must be at least 16 bytes")
 
 
 _KIND_PREFIX = {kind: encode_values(kind.value) for kind in FingerprintKind}
-"""Each kind's encoding, the first part of what :func:`keyed_hash` hashes."""
+"""Each kind's encoding, the first part of what a fingerprint's digest hashes (:func:`_digests`)."""
 
 
 @functools.lru_cache(maxsize=2)
@@ -80,7 +74,8 @@ def _keyed(key: bytes) -> hmac.HMAC:
 
 
 def _digests(key: bytes, wanted: Sequence[tuple[FingerprintKind, int | None, tuple]]) -> tuple[Fingerprint, ...]:
-    """The fingerprints of (kind, amount, parts): :func:`keyed_hash` of each."""
+    """The fingerprints of (kind, amount, parts): each digest HMAC-SHA256 under ``key`` over the kind and
+    the parts, each length-prefixed (:func:`~ledger.entries.encode_values`)."""
     if not wanted:
         return ()
     keyed = _keyed(key)
