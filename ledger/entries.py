@@ -734,16 +734,22 @@ def sorted_invoices(pairs: Sequence[tuple[str | None, int | None]]) -> tuple[Inv
 
 def encode_values(*values: str | int | dt.date | bytes | None) -> bytes:
     """Length-prefixed encoding of loose values, each by its type (for keyed hashes)."""
-    parts = []
-    for value in values:
-        if isinstance(value, str):
-            parts.append(_lp_str(value))
-        elif isinstance(value, bool):
-            raise TypeError("booleans have no canonical encoding here")
-        elif isinstance(value, int):
-            parts.append(_lp_int(value))
-        elif isinstance(value, dt.date):
-            parts.append(_lp_date(value))
-        else:
-            parts.append(_lp_bytes(value))
-    return b"".join(parts)
+    return b"".join([_BY_TYPE[type(v)](v) if type(v) in _BY_TYPE else _encode_value(v) for v in values])
+
+
+def _encode_value(value: Any) -> bytes:
+    if isinstance(value, str):
+        return _lp_str(value)
+    if isinstance(value, bool):
+        raise TypeError("booleans have no canonical encoding here")
+    if isinstance(value, int):
+        return _lp_int(value)
+    if isinstance(value, dt.date):
+        return _lp_date(value)
+    return _lp_bytes(value)
+
+
+_BY_TYPE: dict[type, Callable[[Any], bytes]] = {
+    str: _lp_str, int: _lp_int, dt.date: _lp_date, bytes: _lp_bytes, type(None): _lp_bytes,
+}
+"""The encoder :func:`_encode_value` picks for a value of exactly these types, found by one lookup."""

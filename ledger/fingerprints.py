@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -55,16 +56,35 @@ def key_commitment(key: bytes) -> str:
     return hmac.new(key, KEY_COMMITMENT_LABEL, hashlib.sha256).hexdigest()
 
 
-def keyed_hash(key: bytes, kind: FingerprintKind, *parts: str | int | dt.date | None) -> bytes:
-    """HMAC-SHA256 over the kind and the parts, each length-prefixed."""
+def _check_key(key: bytes) -> None:
     if len(key) < 16:
         raise ValueError("fingerprint key must be at least 16 bytes")
-    return hmac.digest(key, encode_values(kind.value, *parts), "sha256")
 
 
-def _fingerprint(key: bytes, kind: FingerprintKind, amount: int | None, *parts: str | int | dt.date | None) -> Fingerprint:
-    """The fingerprint of ``kind`` over ``parts``, presented for ``amount``."""
-    return Fingerprint(kind.value, keyed_hash(key, kind, *parts), amount)
+_KIND_PREFIX = {kind: encode_values(kind.value) for kind in FingerprintKind}
+"""Each kind's encoding, the first part of what a fingerprint's digest hashes (:func:`_digests`)."""
+
+
+@functools.lru_cache(maxsize=2)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with ``key`` over nothing yet: each digest continues a copy (the key's
+    padding is hashed once, not once a fingerprint)."""
+    _check_key(key)
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
+def _digests(key: bytes, wanted: Sequence[tuple[FingerprintKind, int | None, tuple]]) -> tuple[Fingerprint, ...]:
+    """The fingerprints of (kind, amount, parts): each digest HMAC-SHA256 under ``key`` over the kind and
+    the parts, each length-prefixed (:func:`~ledger.entries.encode_values`)."""
+    if not wanted:
+        return ()
+    keyed = _keyed(key)
+    out = []
+    for kind, amount, parts in wanted:
+        mac = keyed.copy()
+        mac.update(_KIND_PREFIX[kind] + encode_values(*parts))
+        out.append(Fingerprint(kind.value, mac.digest(), amount))
+    return tuple(out)
 
 
 def financed_invoices(fin: FinancingRecord) -> dict[str, int | None]:
@@ -83,44 +103,44 @@ def financing_fingerprints(
     fin: FinancingRecord, invoices: Mapping[str, InvoiceFacts], key: bytes
 ) -> FingerprintAnnex:
     """The fingerprints of one financing's assets (``invoices``: facts from tax_invoices)."""
-    out: list[Fingerprint] = []
+    wanted: list[tuple[FingerprintKind, int | None, tuple]] = []
     for no, amount in sorted(financed_invoices(fin).items()):
         facts = invoices.get(no)
         seller = facts.seller_uscc if facts and facts.seller_uscc else fin.applicant_uscc
-        out.append(_fingerprint(key, FingerprintKind.INVOICE_ID, amount, seller, no))
+        wanted.append((FingerprintKind.INVOICE_ID, amount, (seller, no)))
         if facts is not None:
-            content = (seller, no, facts.buyer_uscc, facts.total_fen, facts.issue_date)
-            out.append(_fingerprint(key, FingerprintKind.INVOICE_CONTENT, amount, *content))
+            wanted.append((FingerprintKind.INVOICE_CONTENT, amount,
+                           (seller, no, facts.buyer_uscc, facts.total_fen, facts.issue_date)))
     if fin.asset_cd_no:
         start, end = fin.asset_range_start, fin.asset_range_end
         units = end - start + 1 if start is not None and end is not None else fin.face_amount_fen
-        out.append(_fingerprint(key, FingerprintKind.BILL, units, fin.asset_cd_no))
-        out.append(_fingerprint(key, FingerprintKind.BILL_RANGE, units, fin.asset_cd_no, start, end))
+        wanted.append((FingerprintKind.BILL, units, (fin.asset_cd_no,)))
+        wanted.append((FingerprintKind.BILL_RANGE, units, (fin.asset_cd_no, start, end)))
     if fin.asset_voucher_id:
-        out.append(_fingerprint(key, FingerprintKind.VOUCHER, fin.face_amount_fen, fin.asset_voucher_id))
-    return FingerprintAnnex(tuple(out))
+        wanted.append((FingerprintKind.VOUCHER, fin.face_amount_fen, (fin.asset_voucher_id,)))
+    return FingerprintAnnex(_digests(key, wanted))
 
 
 def record_fingerprints(
     con: duckdb.DuckDBPyConnection, appended: Sequence[AppendedEntry], business_date: dt.date
 ) -> int:
     """Write the fingerprints of newly appended financing entries; returns how many."""
-    rows: dict[str, list] = {k: [] for k in ("seq", "business_date", "financing_id", "kind", "digest", "amount_fen")}
+    owners: list[tuple[int, str]] = []  # (seq, financing id) of each fingerprint
+    prints: list[Fingerprint] = []
     for item in appended:
         if not isinstance(item.annex, FingerprintAnnex):
             continue
         assert isinstance(item.record, FinancingRecord)
-        for fp in item.annex.fingerprints:
-            for k, v in zip(rows, (item.seq, business_date, item.record.financing_id, fp.kind, fp.digest, fp.amount_fen), strict=True):
-                rows[k].append(v)
+        owners.extend([(item.seq, item.record.financing_id)] * len(item.annex.fingerprints))
+        prints.extend(item.annex.fingerprints)
     table = pa.table(
         {
-            "seq": pa.array(rows["seq"], pa.int64()),
-            "business_date": pa.array(rows["business_date"], pa.date32()),
-            "financing_id": pa.array(rows["financing_id"], pa.string()),
-            "kind": pa.array(rows["kind"], pa.string()),
-            "digest": pa.array(rows["digest"], pa.binary()),
-            "amount_fen": pa.array(rows["amount_fen"], pa.int64()),
+            "seq": pa.array([seq for seq, _ in owners], pa.int64()),
+            "business_date": pa.array([business_date] * len(owners), pa.date32()),
+            "financing_id": pa.array([fid for _, fid in owners], pa.string()),
+            "kind": pa.array([fp.kind for fp in prints], pa.string()),
+            "digest": pa.array([fp.digest for fp in prints], pa.binary()),
+            "amount_fen": pa.array([fp.amount_fen for fp in prints], pa.int64()),
         }
     )
     insert_arrow(con, "ledger_fingerprints", table)

@@ -196,19 +196,19 @@ def events_as_of(
     return _ordered_batches(
         con,
         f"""
-        SELECT *,
-               first_value(event_time) OVER (PARTITION BY event_id ORDER BY {delivery_order()}) AS _first_time,
-               min(business_date) OVER (PARTITION BY event_id) AS _first_night
-        FROM (
-            SELECT {cols}, e.event_time, e.business_date, e.file_seq, e.src_sha256, e.src_pos,
-                   list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.event_id IS NOT NULL)
-                       AS invoices
+        WITH e AS NOT MATERIALIZED (
+            SELECT {cols}, e.event_time, e.business_date, e.file_seq, e.src_sha256, e.src_pos, e.delivery_key
             FROM {sequenced("voucher_events")} e
-            LEFT JOIN (SELECT * FROM voucher_event_invoices WHERE business_date <= ? {_among("event_id", "event_id", among)}) i
-              ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
             WHERE e.business_date <= ? {_among("e.event_id", "event_id", among)}
-            GROUP BY ALL
+        ), firsts AS (
+            SELECT event_id, arg_min_null(event_time, delivery_key) AS _first_time, min(business_date) AS _first_night
+            FROM e GROUP BY event_id
         )
+        SELECT e.* EXCLUDE (delivery_key), i.invoices, f._first_time, f._first_night
+        FROM e
+        LEFT JOIN ({_invoice_lists("voucher_event_invoices", "event_id", among)}) i
+          ON i.business_date = e.business_date AND i.src_sha256 = e.src_sha256 AND i.event_id = e.event_id
+        JOIN firsts f ON f.event_id IS NOT DISTINCT FROM e.event_id
         """,
         [as_of, as_of],
         f"_first_time NULLS LAST, event_id, {delivery_order()}",
@@ -216,20 +216,32 @@ def events_as_of(
     )
 
 
+def _invoice_lists(table: str, key: str, among: str | None) -> str:
+    """The invoices each delivered row of a parent cites (``table``, up to a night: ``?``), as a
+    list of ``{no, fen}`` per night, file and ``key`` (of the parents listed in ``among``, if given).
+    A file's rows of one parent id share their invoices, as they were delivered (the order of a
+    list is not kept: :func:`_invoices` puts it in canonical order)."""
+    return (
+        f"SELECT business_date, src_sha256, {key}, list({{'no': invoice_no, 'fen': amount_fen}}) AS invoices "
+        f"FROM {table} WHERE business_date <= ? AND {key} IS NOT NULL {_among(key, key, among)} GROUP BY ALL"
+    )
+
+
 def _financings_sql(among: str | None) -> str:
-    """Financing rows delivered up to a night (``?``, twice) with their presented invoices
-    (of the financings listed in table ``among``, if given)."""
+    """Financing rows delivered up to a night (``?``, twice), each night's latest row of each
+    financing, with their presented invoices (of the financings listed in table ``among``, if given)."""
     cols = ", ".join(f"f.{c}" for c in _FINANCING_COLUMNS)
     return f"""
-        SELECT {cols}, f.business_date, f.file_seq, f.src_sha256, f.src_pos,
-               list({{'no': i.invoice_no, 'fen': i.amount_fen}}) FILTER (WHERE i.financing_id IS NOT NULL)
-                   AS invoices
-        FROM {sequenced("financings")} f
-        LEFT JOIN (SELECT * FROM financing_invoices WHERE business_date <= ? {_among("financing_id", "financing_id", among)}) i
-          ON i.business_date = f.business_date AND i.src_sha256 = f.src_sha256
-         AND i.financing_id = f.financing_id
-        WHERE f.business_date <= ? {_among("f.financing_id", "financing_id", among)}
-        GROUP BY ALL
+        WITH f AS (
+            SELECT {cols}, f.business_date, f.file_seq, f.src_sha256, f.src_pos
+            FROM {sequenced("financings")} f
+            WHERE f.business_date <= ? {_among("f.financing_id", "financing_id", among)}
+            QUALIFY row_number() OVER (PARTITION BY f.financing_id, f.business_date
+                                       ORDER BY {delivery_order("f", latest_first=True, within_night=True)}) = 1
+        )
+        SELECT f.*, i.invoices FROM f
+        LEFT JOIN ({_invoice_lists("financing_invoices", "financing_id", among)}) i
+          ON i.business_date = f.business_date AND i.src_sha256 = f.src_sha256 AND i.financing_id = f.financing_id
     """
 
 
@@ -259,8 +271,7 @@ def financings_as_of(
     """
     return _ordered_batches(
         con,
-        "SELECT * FROM (" + _financings_sql(among) + ") QUALIFY row_number() OVER "
-        f"(PARTITION BY financing_id, business_date ORDER BY {delivery_order(latest_first=True, within_night=True)}) = 1",
+        _financings_sql(among),
         [as_of, as_of],
         "financing_id, business_date",
         _delivered_financings,

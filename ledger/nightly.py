@@ -140,22 +140,27 @@ def ingest_night(
     appended (progress).
     """
     ensure_schema(con)
-    with gc_paused(), transaction(con):
-        night = NightProcessor(
-            con, business_date, fingerprint_key, window_days=evidence_window_days, on_appended=on_appended
+    with gc_paused():
+        with transaction(con):
+            night = NightProcessor(
+                con, business_date, fingerprint_key, window_days=evidence_window_days, on_appended=on_appended
+            )
+            night.run()
+            night.store_decisions()
+        if night.touched is not None:
+            log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
+                     night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
+        counts = dict(
+            appended=night.appended,
+            redelivered=night.redelivered,
+            rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
+            fingerprints=night.fingerprints,
+            replayed_events=night.replayed,
         )
-        night.run()
-        night.store_decisions()
-    if night.touched is not None:
-        log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
-                 night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
-    return dict(
-        appended=night.appended,
-        redelivered=night.redelivered,
-        rejected=sum(1 for r in night.decisions if r.business_date == business_date and r.check_id != EVIDENCE_PENDING),
-        fingerprints=night.fingerprints,
-        replayed_events=night.replayed,
-    )
+        # the night's states and records die here, while the collector is paused: enabled with them
+        # alive, it would traverse every one of them (seconds on a 1M-invoice night)
+        del night
+    return counts
 
 
 def append_night(

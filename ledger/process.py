@@ -183,6 +183,9 @@ def _distinct_versions(
 ) -> tuple[list[tuple[Any, bytes, bytes]], int]:
     """(row, content, content hash) of each distinct content among ``rows``, first delivery
     first; and how many rows of ``night`` re-deliver a content in ``known``."""
+    if len(rows) == 1:  # most records are delivered once
+        content, chash = encode_content(record(rows[0]))
+        return [(rows[0], content, chash)], int(rows[0].night == night and chash in known)
     seen: set[bytes] = set()
     out = []
     redelivered = 0
