@@ -169,15 +169,19 @@ def integer(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boo
 
 _PARTS = {"Y": (4, pc.year), "m": (2, pc.month), "d": (2, pc.day), "H": (2, pc.hour), "M": (2, pc.minute), "S": (2, pc.second)}
 """Per ``strptime`` code of a fixed width: its width and the part of a time it writes."""
+_CARRIED = frozenset("dS")
+"""The codes whose digits ``strptime`` accepts beyond what the time has, and carries over (day 31 of a 30-day month, second
+60): the others it refuses out of range (month 13, hour 24, minute 60), so only these parts are compared with their digits."""
 
 
 def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
-    """Where each code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
+    """Where each :data:`_CARRIED` code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
     found, at, i = [], 0, 0
     while i < len(codes):
         if codes[i] == "%":
             width, part = _PARTS[codes[i + 1]]
-            found.append((at, width, part))
+            if codes[i + 1] in _CARRIED:
+                found.append((at, width, part))
             at, i = at + width, i + 2
         else:
             at, i = at + 1, i + 1
