@@ -190,8 +190,8 @@ def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
 
 def timestamp(*forms: tuple[str, str]) -> Vector:
     """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text whose time
-    does not have the parts its digits write (a day that does not exist, hour 24 … which ``strptime``
-    carries over into the next month or day) is left to the Python converter."""
+    does not have the parts its digits write (a day that does not exist, second 60, which ``strptime``
+    carries over into the next month or minute: :data:`_CARRIED`) is left to the Python converter."""
     parts = [_parts(codes) for _, codes in forms]
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
