@@ -305,5 +305,17 @@ def _newlines(batch: pa.RecordBatch) -> np.ndarray:
     """Per row, how many newlines its quoted values hold (each moves later rows one line)."""
     counts = np.zeros(batch.num_rows, dtype=np.int64)
     for column in batch.columns:
-        counts += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        if _may_hold_newline(column):
+            counts += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     return counts
+
+
+def _may_hold_newline(column: pa.Array) -> bool:
+    """False if no value of ``column`` (a string column without nulls) holds a newline: one scan of its characters'
+    bytes instead of a search per value (most columns of most batches hold none); True otherwise, or if unsure."""
+    if not pa.types.is_string(column.type) or column.null_count:
+        return True
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32, count=len(column) + 1, offset=4 * column.offset)
+    data = column.buffers()[2]
+    start, end = int(offsets[0]), int(offsets[-1])
+    return data is not None and end > start and bool(np.any(np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start) == 10))

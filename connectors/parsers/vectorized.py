@@ -34,8 +34,6 @@ _SPACE = "".join(f"\\x{{{c:x}}}" for c in range(0x10000) if chr(c).isspace())
 _CONTROL = "\\x00-\\x1f\\x7f"
 _TEXT = f"^[^{_SPACE}{_CONTROL}](?:[^{_CONTROL}]*[^{_SPACE}{_CONTROL}])?$"
 """A free text the Python converter keeps as it is: no surrounding whitespace, no control character."""
-_IDENTIFIER = "^[!-~]+$"
-"""An identifier :func:`foundation.values.normalise_identifier` keeps as it is: printable ASCII, no space."""
 
 
 def _empty(texts: pa.StringArray) -> pa.BooleanArray:
@@ -44,6 +42,15 @@ def _empty(texts: pa.StringArray) -> pa.BooleanArray:
 
 def _matches(texts: pa.StringArray, pattern: str) -> pa.BooleanArray:
     return pc.fill_null(pc.match_substring_regex(texts, pattern), False)
+
+
+def _identifier_ok(texts: pa.StringArray) -> pa.BooleanArray:
+    """An identifier :func:`foundation.values.normalise_identifier` keeps as it is, within the text bound: one to
+    :data:`~foundation.values.MAX_TEXT_CHARS` printable ASCII characters, no space (what ``^[!-~]+$`` matches,
+    without a regex: ~2× faster on a night's identifier columns; an ASCII text's bytes are its characters)."""
+    plain = pc.and_not(pc.ascii_is_printable(texts), pc.match_substring(texts, " "))
+    length = pc.binary_length(texts)
+    return pc.fill_null(pc.and_(plain, pc.and_(pc.greater(length, 0), pc.less_equal(length, values.MAX_TEXT_CHARS))), False)
 
 
 def _typed(texts: pa.StringArray, ok: pa.BooleanArray, converted: pa.Array, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
@@ -66,8 +73,7 @@ def text(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boolea
 
 def ident(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
     """:func:`connectors.parsers.fields.ident`: printable ASCII without spaces, bounded."""
-    ok = pc.and_(_matches(texts, _IDENTIFIER), pc.less_equal(pc.utf8_length(texts), values.MAX_TEXT_CHARS))
-    return _typed(texts, ok, texts, dtype)
+    return _typed(texts, _identifier_ok(texts), texts, dtype)
 
 
 def verbatim(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
@@ -76,7 +82,7 @@ def verbatim(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Bo
 
 
 def _pattern_ok(texts: pa.StringArray, pattern: re.Pattern[str]) -> pa.BooleanArray:
-    return pc.and_(_matches(texts, _IDENTIFIER), _matches(texts, f"^(?:{pattern.pattern})$"))
+    return pc.and_(_identifier_ok(texts), _matches(texts, f"^(?:{pattern.pattern})$"))
 
 
 def identifier(pattern: re.Pattern[str]) -> Vector:
@@ -163,15 +169,19 @@ def integer(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.Boo
 
 _PARTS = {"Y": (4, pc.year), "m": (2, pc.month), "d": (2, pc.day), "H": (2, pc.hour), "M": (2, pc.minute), "S": (2, pc.second)}
 """Per ``strptime`` code of a fixed width: its width and the part of a time it writes."""
+_CARRIED = frozenset("dS")
+"""The codes whose digits ``strptime`` accepts beyond what the time has, and carries over (day 31 of a 30-day month, second
+60): the others it refuses out of range (month 13, hour 24, minute 60), so only these parts are compared with their digits."""
 
 
 def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
-    """Where each code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
+    """Where each :data:`_CARRIED` code of ``codes`` (fixed-width codes and literal characters only) is in a text: (start, width, part)."""
     found, at, i = [], 0, 0
     while i < len(codes):
         if codes[i] == "%":
             width, part = _PARTS[codes[i + 1]]
-            found.append((at, width, part))
+            if codes[i + 1] in _CARRIED:
+                found.append((at, width, part))
             at, i = at + width, i + 2
         else:
             at, i = at + 1, i + 1
@@ -180,8 +190,8 @@ def _parts(codes: str) -> list[tuple[int, int, Callable[[pa.Array], pa.Array]]]:
 
 def timestamp(*forms: tuple[str, str]) -> Vector:
     """A time in one of ``forms``: (a pattern its text matches, its ``strptime`` codes); a text whose time
-    does not have the parts its digits write (a day that does not exist, hour 24 … which ``strptime``
-    carries over into the next month or day) is left to the Python converter."""
+    does not have the parts its digits write (a day that does not exist, second 60, which ``strptime``
+    carries over into the next month or minute: :data:`_CARRIED`) is left to the Python converter."""
     parts = [_parts(codes) for _, codes in forms]
 
     def convert(texts: pa.StringArray, dtype: pa.DataType) -> tuple[pa.Array, pa.BooleanArray]:
