@@ -193,7 +193,8 @@ def test_a_backfill_through_the_daemon_runs_nights_one_at_a_time_in_order(tmp_pa
         # A night run by `scf run` on the same home shows in the UI's run history.
         cli = CliRunner().invoke(app, ["run", "--date", keys[-1], "--home", str(home), "--inbox", str(inbox)])
         assert cli.exit_code == 0, cli.output
-        assert len(_gql(port, RUNS)["runsOrError"]["results"]) == len(runs) + 1
+        every_run = _gql(port, RUNS)["runsOrError"]["results"]
+        assert len(every_run) == len(runs) + 1, [{t["key"]: t["value"] for t in r["tags"]} for r in every_run]
         (inbox / str(SIM_NIGHTS[-1]) / ".complete").touch()  # the sender marks the 4th delivery complete
         deadline = time.monotonic() + 300
         while not (home / "reports" / str(SIM_NIGHTS[-1]) / "financing_status.csv").exists():
