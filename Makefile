@@ -3,6 +3,10 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# How the C extensions (make codec) are compiled against the venv's Python, and the file suffix it imports.
+CC_EXTENSION = gcc -O2 -shared -fPIC -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-I"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+EXT_SUFFIX = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 
 .PHONY: demo test test-all lint bench sshd chromium golang java venv spec codec cbuild xmlfields
 
@@ -13,19 +17,16 @@ venv: $(VENV)/.installed codec
 # The XML field reader (connectors/parsers/_xmlfields.c, loaded by connectors/parsers/compiled.py) is built
 # with it the same way, against the headers lxml ships (it reads lxml's elements' libxml2 nodes).
 codec: $(VENV)/.installed cbuild xmlfields
-	gcc -O2 -shared -fPIC -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-		-I"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+	$(CC_EXTENSION) -Wno-unused-parameter \
 		-DCODEC_SOURCE_SHA256="\"$$(sha256sum ledger/_codec.c | cut -d' ' -f1)\"" ledger/_codec.c -lcrypto -o ledger/_codec.so.tmp
-	mv ledger/_codec.so.tmp "ledger/_codec$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"  # a running night keeps the file it loaded
+	mv ledger/_codec.so.tmp "ledger/_codec$(EXT_SUFFIX)"  # a running night keeps the file it loaded
 
 xmlfields: $(VENV)/.installed cbuild
-	gcc -O2 -shared -fPIC -Wall -Wextra -Werror -Wno-missing-field-initializers \
-		-I"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
-		-I"$$($(BIN)/python -c 'import lxml; print(lxml.get_include()[0])')" \
+	$(CC_EXTENSION) -I"$$($(BIN)/python -c 'import lxml; print(lxml.get_include()[0])')" \
 		-DXMLFIELDS_SOURCE_SHA256="\"$$(sha256sum connectors/parsers/_xmlfields.c | cut -d' ' -f1)\"" \
 		-DLXML_BUILT_WITH="\"$$($(BIN)/python -c 'import lxml.etree; print(lxml.etree.__version__)')\"" \
 		connectors/parsers/_xmlfields.c -o connectors/parsers/_xmlfields.so.tmp
-	mv connectors/parsers/_xmlfields.so.tmp "connectors/parsers/_xmlfields$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
+	mv connectors/parsers/_xmlfields.so.tmp "connectors/parsers/_xmlfields$(EXT_SUFFIX)"
 
 # Debian's C compiler and OpenSSL headers (the codec hashes with libcrypto, as Python's hashlib does).
 cbuild:
