@@ -1,16 +1,21 @@
 """Benchmark of one stage of a night on a copy of a kept home (not a test).
 
-Runs one asset of the nightly job (``landed_files``, ``data_quality``, ``findings`` or
-``nightly_reports``) exactly as the night does, outside Dagster, and prints its wall and CPU
-seconds (CPU of every thread of this process), the load average and what the asset reported.
-``landed_files`` lands the night into a fresh home (the first night of ``bench/bench_night.py``);
-the other stages run on a copy of a home that ran the night (``bench/bench_night.py`` leaves one
-in ``<out>/home``): ``copy`` makes it (the warehouse and the files copied, the archive's objects
-hard-linked), and each run of a stage needs a fresh copy (a stage replaces its own output).
+Runs one step of the nightly job (any of ``integration.assets.STEPS``) exactly as the night does,
+outside Dagster, and prints its wall and CPU seconds (CPU of every thread of this process), the
+load average and what the asset reported.  A stage runs on a copy of a home that ran the night
+(``bench/bench_night.py`` leaves one in ``<out>/home``): ``copy`` makes it (the warehouse and the
+files copied, the archive's objects hard-linked), and each run of a stage needs a fresh copy (a
+stage replaces its own output).  ``landed_files`` lands the night from ``--inbox`` into the home,
+made first if it does not exist (a fresh home: the first night of ``bench/bench_night.py``).
+
+A night deep in a history (``bench/bench_history.py`` leaves its home): copy the home of nights
+1..N-1, run ``--until findings`` to run night N's steps before findings, copy that once more, and
+time ``findings`` (or ``nightly_reports``) of night N on fresh copies of it.
 
     .venv/bin/python bench/bench_stages.py copy /tmp/b1m/home /tmp/stages/home
     .venv/bin/python bench/bench_stages.py findings /tmp/stages/home
     .venv/bin/python bench/bench_stages.py landed_files /tmp/stages/fresh --inbox /tmp/b1m/simulated/inbox
+    .venv/bin/python bench/bench_stages.py findings /tmp/h/pre29 --night 2026-10-29 --until --inbox /tmp/h30/simulated/inbox
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 NIGHT = dt.date(2026, 11, 18)
-STAGES = ("landed_files", "data_quality", "findings", "nightly_reports")
+STAGES = ("landed_files", "typed_tables", "data_quality", "voucher_ledger", "findings", "nightly_reports",
+          "pool_surveillance")  # integration.assets.STEPS, by name (not imported before the arguments are read)
 
 
 def copy_home(kept: Path, to: Path) -> None:
@@ -35,7 +41,10 @@ def copy_home(kept: Path, to: Path) -> None:
     objects = kept / "archive" / "objects"
 
     def link_objects(src: str, dst: str) -> object:
-        return os.link(src, dst) if Path(src).is_relative_to(objects) else shutil.copy2(src, dst)
+        if Path(src).is_relative_to(objects):
+            os.link(src, dst)
+            return dst
+        return shutil.copy2(src, dst)
 
     shutil.copytree(kept, to, copy_function=link_objects, ignore=shutil.ignore_patterns("night.lock", "*.wal"))
 
@@ -46,8 +55,7 @@ def run_stage(name: str, home: Path, inbox: Path | None, night: dt.date) -> dict
     from integration.home import init_home
     from integration.resources import ScfHome
 
-    if name == "landed_files":
-        shutil.rmtree(home, ignore_errors=True)
+    if name == "landed_files" and not home.exists():
         init_home(home)
     scf = ScfHome(home=str(home), inbox=str(inbox or ""))
     context = SimpleNamespace(partition_key=night.isoformat(), log=logging.getLogger("bench_stages"))
@@ -70,11 +78,16 @@ def main() -> None:
     parser.add_argument("to", type=Path, nargs="?", help="copy: where the copy goes")
     parser.add_argument("--inbox", type=Path, help="landed_files: the inbox the night is landed from")
     parser.add_argument("--night", type=dt.date.fromisoformat, default=NIGHT)
+    parser.add_argument("--until", action="store_true", help="run the night's steps before STAGE instead (not timed)")
     args = parser.parse_args()
     if args.stage == "copy":
         started = time.perf_counter()
         copy_home(args.home, args.to)
         print(f"copied {args.home} to {args.to} in {time.perf_counter() - started:.1f} s")
+        return
+    if args.until:
+        for earlier in STAGES[:STAGES.index(args.stage)]:
+            print(json.dumps(run_stage(earlier, args.home, args.inbox, args.night), default=str), flush=True)
         return
     print(json.dumps(run_stage(args.stage, args.home, args.inbox, args.night), indent=2, default=str))
 
