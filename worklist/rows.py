@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import duckdb
@@ -103,19 +104,41 @@ class VerdictRow(FinancingFacts):
     findings: int
 
 
-def _latest_row(table: str, column: str) -> str:
+def _named(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[object]) -> list[str]:
+    """The distinct values (nulls left out) of the one column ``query`` returns: a list passed to a
+    query as a parameter, for :func:`_only` (data never pasted into SQL)."""
+    row = con.execute(f"SELECT coalesce(list(DISTINCT v ORDER BY v), []) FROM ({query}) q(v) WHERE v IS NOT NULL",
+                      params).fetchone()
+    return list(row[0]) if row else []
+
+
+def _only(column: str, values: str) -> str:
+    """A condition: ``column`` is one of ``values`` (a list parameter, from :func:`_named`).  On the key of
+    an as-of reader's ranking it is applied below the ranking, as the scan's filter: only the rows of
+    those keys are read and ranked, not the book's (DuckDB pushes a constant list down, not a join)."""
+    return f"list_contains({values}, {column})"
+
+
+def _verdicts_of(as_of: str, financings: str) -> str:
+    """The verdicts as of night ``as_of`` (:func:`warehouse.asof.verdicts_as_of_sql`) of the financings
+    in the list ``financings`` only."""
+    return f"SELECT * FROM ({verdicts_as_of_sql(as_of)}) WHERE {_only('financing_id', financings)}"
+
+
+def _latest_row(table: str, column: str, values: str) -> str:
     """The file and position of the version of record as of night ``$1`` (:mod:`warehouse.asof`'s
-    delivery order) of each ``column`` value the night's findings name."""
+    delivery order) of each ``column`` value in the list ``values`` (those the night's findings name)."""
     return (f"SELECT {column}, src_sha256, src_pos FROM {sequenced(table)} "
-            f"WHERE business_date <= $1 AND {column} IN (SELECT {column} FROM f) "
+            f"WHERE business_date <= $1 AND {_only(column, values)} "
             f"QUALIFY row_number() OVER (PARTITION BY {column} ORDER BY {delivery_order(latest_first=True)}) = 1")
 
 
+#: ``$2``, ``$3``, ``$4``: the financing ids, invoice numbers and waybill numbers the night's findings name.
 _SOURCES = f"""
 WITH f AS (SELECT finding_id, financing_id, invoice_no, waybill_no FROM findings WHERE business_date = $1),
-latest_fin AS ({_latest_row("financings", "financing_id")}),
-latest_inv AS ({_latest_row("tax_invoices", "invoice_no")}),
-latest_wb AS ({_latest_row("waybills", "waybill_no")}),
+latest_fin AS ({_latest_row("financings", "financing_id", "$2")}),
+latest_inv AS ({_latest_row("tax_invoices", "invoice_no", "$3")}),
+latest_wb AS ({_latest_row("waybills", "waybill_no", "$4")}),
 src AS (
   SELECT f.finding_id, 'financing' AS document, x.src_sha256, x.src_pos FROM f JOIN latest_fin x USING (financing_id)
   UNION ALL SELECT f.finding_id, 'invoice', x.src_sha256, x.src_pos FROM f JOIN latest_inv x USING (invoice_no)
@@ -127,21 +150,21 @@ ORDER BY s.finding_id, s.document
 
 
 def _sources(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, tuple[SourceRef, ...]]:
+    named = [_named(con, f"SELECT {column} FROM findings WHERE business_date = $1", [business_date])
+             for column in ("financing_id", "invoice_no", "waybill_no")]
     found: dict[str, list[SourceRef]] = defaultdict(list)
-    for finding_id, document, rel_path, sha, pos in con.execute(_SOURCES, [business_date]).fetchall():
+    for finding_id, document, rel_path, sha, pos in con.execute(_SOURCES, [business_date, *named]).fetchall():
         found[finding_id].append(SourceRef(document, rel_path, sha, int(pos)))
     return {k: tuple(v) for k, v in found.items()}
-
-
-_FINDING_PARTIES = f"""SELECT unnest([v.applicant_uscc, v.debtor_uscc]) FROM findings f
-  JOIN ({verdicts_as_of_sql('$1')}) v ON v.financing_id = f.financing_id
-  WHERE f.business_date = $1"""
 
 
 def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, detailed: bool = True) -> list[FindingRow]:
     """The night's findings, gravest first, then by bank, check and financing; without the
     parties' names and the source records unless ``detailed`` (a summary's counts need neither)."""
-    create_party_names(con, business_date, _FINDING_PARTIES if detailed else "SELECT NULL")
+    financings = _named(con, "SELECT financing_id FROM findings WHERE business_date = $1", [business_date])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE finding_verdicts AS {_verdicts_of('$1', '$2')}", [business_date, financings])
+    create_party_names(con, business_date,
+                       "SELECT unnest([applicant_uscc, debtor_uscc]) FROM finding_verdicts" if detailed else "SELECT NULL")
     rows = con.execute(
         f"""SELECT {_FACTS_SQL}, f.finding_id, f.severity, coalesce(d.status, ''), coalesce(d.age_nights, 1),
                    coalesce(d.assignee, ''), coalesce(d.reason_code, ''), coalesce(d.comment, ''),
@@ -149,7 +172,7 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
                    coalesce(f.invoice_no, ''), coalesce(f.bill_ref, ''), coalesce(f.waybill_no, ''),
                    f.detail, coalesce(f.evidence, ''), f.first_seen_date
             FROM findings f
-            LEFT JOIN ({verdicts_as_of_sql('$1')}) v ON v.financing_id = f.financing_id
+            LEFT JOIN finding_verdicts v ON v.financing_id = f.financing_id
             LEFT JOIN finding_dispositions d ON d.business_date = f.business_date AND d.finding_id = f.finding_id
             {_PARTY_JOINS}
             WHERE f.business_date = $1
@@ -164,22 +187,31 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
 
 #: The financings the exception report lists (docs/WORKLIST.md, "What the reports list"): held
 #: tonight, named by a finding tonight, or whose verdict is not the one they had the night before.
-#: ``$1`` the night, ``$2`` the night before (or NULL), ``$3`` the held verdicts.
+#: ``$1`` the night, ``$2`` the night before (or NULL), ``$3`` the held verdicts, ``$4`` the
+#: :data:`_CANDIDATES`: only their verdicts of the two nights are read.
 _LISTED = f"""CREATE OR REPLACE TEMP TABLE listed_verdicts AS
 WITH counted AS (SELECT financing_id, count(*) AS findings FROM findings
                  WHERE business_date = $1 AND financing_id IS NOT NULL GROUP BY financing_id),
-     last_night AS (SELECT financing_id, verdict AS last_verdict FROM ({verdicts_as_of_sql('$2')}))
+     last_night AS (SELECT financing_id, verdict AS last_verdict FROM ({_verdicts_of('$2', '$4')}))
 SELECT v.*, coalesce(c.findings, 0) AS findings
-FROM ({verdicts_as_of_sql('$1')}) v LEFT JOIN counted c USING (financing_id) LEFT JOIN last_night l USING (financing_id)
+FROM ({_verdicts_of('$1', '$4')}) v LEFT JOIN counted c USING (financing_id) LEFT JOIN last_night l USING (financing_id)
 WHERE (list_contains($3, v.verdict) OR c.findings > 0 OR l.last_verdict <> v.verdict)"""
+
+#: Every financing :data:`_LISTED` could list (``$1``..``$3`` as there), read from the night's findings and
+#: the verdict rows' dates and verdicts alone: the verdicts are stored as changes (a financing's verdict as of a
+#: night is its latest row up to it), so one held tonight has a held row up to tonight, and one whose verdict is
+#: not last night's has a row after last night.
+_CANDIDATES = """SELECT financing_id FROM findings WHERE business_date = $1
+UNION ALL SELECT financing_id FROM financing_verdicts WHERE business_date <= $1 AND (business_date > $2 OR list_contains($3, verdict))"""
 
 
 def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before: dt.date | None) -> list[VerdictRow]:
     """The verdicts of the night the back office works, blocked first: the financings held tonight,
     named by a finding tonight, or whose verdict changed since the night ``before``.  The others
     (clean or closed as they were, no finding) are in ``financing_status.csv`` and counted by
-    :func:`verdict_counts`; two nights are read, not the history."""
-    con.execute(_LISTED, [business_date, before, [v.value for v in Verdict if v.held]])
+    :func:`verdict_counts`; two nights' verdicts are read of those financings only, not of the book."""
+    nights = [business_date, before, [v.value for v in Verdict if v.held]]
+    con.execute(_LISTED, [*nights, _named(con, _CANDIDATES, nights)])
     create_party_names(con, business_date, "SELECT unnest([applicant_uscc, debtor_uscc]) FROM listed_verdicts")
     rows = con.execute(
         f"""SELECT {_FACTS_SQL}, v.financing_id, v.verdict, v.check_ids, coalesce(v.status, ''), v.verdict_since,

@@ -174,10 +174,10 @@ def test_inline_script_is_valid_javascript(night, tmp_path):
     subprocess.run(["node", "--check", str(tmp_path / "report.js")], check=True)
 
 
-def _verdict(wh, day, financing_id, verdict, since=None):
+def _verdict(wh, day, financing_id, verdict, since=None, *, amount_fen=100, dropped=False):
     wh.con.execute("INSERT INTO financing_verdicts BY NAME SELECT ? AS business_date, ? AS financing_id, ? AS verdict, "
-                   "'' AS check_ids, 100 AS financed_amount_fen, ? AS verdict_since, false AS dropped",
-                   [day, financing_id, verdict, since or day])
+                   "'' AS check_ids, ? AS financed_amount_fen, ? AS verdict_since, ? AS dropped",
+                   [day, financing_id, verdict, amount_fen, since or day, dropped])
     wh.con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (FROM verdict_nights)", [day])  # as the store does
 
 
@@ -212,3 +212,38 @@ def test_reports_list_the_financings_held_named_or_changed_and_count_the_rest(tm
     parsed.feed(text)
     assert {i for i in parsed.ids if i.startswith("fin-")} == {"fin-B", "fin-C", "fin-D", "fin-E"}
     assert "其余 3 笔融资" in text and "The other 3 financings" in text
+
+
+def test_verdicts_stored_as_changes_are_listed_as_they_stand_tonight(tmp_path):
+    """A verdict row is written only the night it changes (reconciliation.changes): a financing held since an
+    earlier night is listed, one named by a finding shows its latest row's facts, one held last night and clean
+    tonight is listed as changed, one no longer named is neither listed nor counted, one as it was only counted."""
+    d0 = D1 - dt.timedelta(days=1)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        _verdict(wh, d0, "H", "blocked")  # held since d0
+        _verdict(wh, d0, "K", "clean", amount_fen=1_00)
+        _verdict(wh, D1, "K", "clean", amount_fen=12_345_67)  # its latest row: named by a finding tonight
+        _verdict(wh, d0, "X", "review")
+        _verdict(wh, D1, "X", "review", dropped=True)  # no longer named
+        _verdict(wh, d0, "Y", "review")
+        _verdict(wh, D2, "Y", "clean")  # changed tonight
+        _verdict(wh, d0, "Z", "clean")  # as it was
+        _finding(wh, D2, "K", "low")
+        page, book = write_exception_reports(wh.con, tmp_path / "home", D2)
+    workbook = load_workbook(book)
+    verdicts = workbook["Verdicts"]
+    assert [verdicts.cell(r, 1).value for r in range(2, verdicts.max_row + 1)] == ["H", "K", "Y"]
+    findings = workbook["Findings"]
+    row = {c.value: v.value for c, v in zip(findings[1], findings[2], strict=True)}
+    assert row["融资编号 Financing"] == "K" and row["融资金额 Amount"] == 12_345.67
+    summary = list(workbook["Summary"].iter_rows(values_only=True))
+    at = summary.index(("结论 Verdict", "融资笔数 Financings", "列于 Verdicts 表 Listed on Verdicts", None, None, None, None))
+    assert [r[:3] for r in summary[at + 1:at + 5]] == [("拦截 blocked", 1, 1), ("复核 review", 0, 0), ("通过 clean", 3, 2),
+                                                       ("已结清 closed", 0, 0)]
+    assert {i for i in _ids(page) if i.startswith("fin-")} == {"fin-H", "fin-K", "fin-Y"}
+
+
+def _ids(page):
+    parsed = _Page()
+    parsed.feed(page.read_text("utf-8"))
+    return parsed.ids
