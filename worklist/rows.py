@@ -200,9 +200,11 @@ WHERE (list_contains($3, v.verdict) OR c.findings > 0 OR l.last_verdict <> v.ver
 #: Every financing :data:`_LISTED` could list (``$1``..``$3`` as there), read from the night's findings and
 #: the verdict rows' dates and verdicts alone: the verdicts are stored as changes (a financing's verdict as of a
 #: night is its latest row up to it), so one held tonight has a held row up to tonight, and one whose verdict is
-#: not last night's has a row after last night.
+#: not last night's has a row up to last night (one new since has no verdict of last night) and one after it.
 _CANDIDATES = """SELECT financing_id FROM findings WHERE business_date = $1
-UNION ALL SELECT financing_id FROM financing_verdicts WHERE business_date <= $1 AND (business_date > $2 OR list_contains($3, verdict))"""
+UNION ALL SELECT financing_id FROM financing_verdicts WHERE business_date <= $1 AND list_contains($3, verdict)
+UNION ALL SELECT financing_id FROM financing_verdicts WHERE business_date <= $2
+  AND financing_id IN (SELECT financing_id FROM financing_verdicts WHERE business_date > $2 AND business_date <= $1)"""
 
 
 def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before: dt.date | None) -> list[VerdictRow]:
