@@ -104,32 +104,41 @@ class VerdictRow(FinancingFacts):
     findings: int
 
 
-def _named(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[object]) -> list[str]:
-    """The distinct values (nulls left out) of the one column ``query`` returns: a list passed to a
-    query as a parameter, for :func:`_only` (data never pasted into SQL)."""
-    row = con.execute(f"SELECT coalesce(list(DISTINCT v ORDER BY v), []) FROM ({query}) q(v) WHERE v IS NOT NULL",
+#: The most keys :func:`_named` lists.  A listed key costs ~3 µs in a query (a night's findings name ~3k
+#: financings; candidates of the listed verdicts ~4k), reading the whole book's verdicts 0.17 s at 955k
+#: financings (BENCHMARKS.md, "reports room"): beyond this many, the book is read instead.
+_LIST_MAX = 50_000
+
+
+def _named(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[object]) -> list[str] | None:
+    """The distinct values (nulls left out) of the one column ``query`` returns, as a list passed to a
+    query as a parameter for :func:`_only` (data never pasted into SQL); None, "every key", when there are
+    more than :data:`_LIST_MAX`."""
+    row = con.execute(f"SELECT list(DISTINCT v ORDER BY v), count(DISTINCT v) FROM ({query}) q(v) WHERE v IS NOT NULL",
                       params).fetchone()
-    return list(row[0]) if row else []
+    if row is None or not row[1]:
+        return []
+    return None if row[1] > _LIST_MAX else list(row[0])
 
 
 def _only(column: str, values: str) -> str:
-    """A condition: ``column`` is one of ``values`` (a list parameter, from :func:`_named`).  On the key of
-    an as-of reader's ranking it is applied below the ranking, as the scan's filter: only the rows of
+    """A condition: ``column`` is one of ``values`` (a list parameter from :func:`_named`; NULL: any).  On the
+    key of an as-of reader's ranking it is applied below the ranking, as the scan's filter: only the rows of
     those keys are read and ranked, not the book's (DuckDB pushes a constant list down, not a join)."""
-    return f"list_contains({values}, {column})"
+    return f"({values}::VARCHAR[] IS NULL OR list_contains({values}::VARCHAR[], {column}))"
 
 
 def _verdicts_of(as_of: str, financings: str) -> str:
     """The verdicts as of night ``as_of`` (:func:`warehouse.asof.verdicts_as_of_sql`) of the financings
-    in the list ``financings`` only."""
+    in the list ``financings`` only (:func:`_only`)."""
     return f"SELECT * FROM ({verdicts_as_of_sql(as_of)}) WHERE {_only('financing_id', financings)}"
 
 
 def _latest_row(table: str, column: str, values: str) -> str:
     """The file and position of the version of record as of night ``$1`` (:mod:`warehouse.asof`'s
-    delivery order) of each ``column`` value in the list ``values`` (those the night's findings name)."""
+    delivery order) of each ``column`` value the night's findings name (``f``; ``values``: the list of them)."""
     return (f"SELECT {column}, src_sha256, src_pos FROM {sequenced(table)} "
-            f"WHERE business_date <= $1 AND {_only(column, values)} "
+            f"WHERE business_date <= $1 AND {column} IN (SELECT {column} FROM f) AND {_only(column, values)} "
             f"QUALIFY row_number() OVER (PARTITION BY {column} ORDER BY {delivery_order(latest_first=True)}) = 1")
 
 
@@ -162,7 +171,9 @@ def load_findings(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, det
     """The night's findings, gravest first, then by bank, check and financing; without the
     parties' names and the source records unless ``detailed`` (a summary's counts need neither)."""
     financings = _named(con, "SELECT financing_id FROM findings WHERE business_date = $1", [business_date])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE finding_verdicts AS {_verdicts_of('$1', '$2')}", [business_date, financings])
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE finding_verdicts AS SELECT * FROM ({_verdicts_of('$1', '$2')})
+                    WHERE financing_id IN (SELECT financing_id FROM findings WHERE business_date = $1)""",
+                [business_date, financings])
     create_party_names(con, business_date,
                        "SELECT unnest([applicant_uscc, debtor_uscc]) FROM finding_verdicts" if detailed else "SELECT NULL")
     rows = con.execute(

@@ -18,6 +18,7 @@ from tests.factories import financing, insert, invoice
 from tests.trade_factories import make_uscc, run_trade_catalogue, tier1_trade
 from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
+from worklist import rows
 from worklist.exception_report import EXCEPTION_REPORT_FILES, write_exception_reports
 from worklist.workbook import ACTION_HEADER, FINDING_COLUMNS, ID_HEADER, MONEY
 
@@ -214,10 +215,13 @@ def test_reports_list_the_financings_held_named_or_changed_and_count_the_rest(tm
     assert "其余 3 笔融资" in text and "The other 3 financings" in text
 
 
-def test_verdicts_stored_as_changes_are_listed_as_they_stand_tonight(tmp_path):
+@pytest.mark.parametrize("list_max", [rows._LIST_MAX, 0], ids=["keys listed", "book read"])
+def test_verdicts_stored_as_changes_are_listed_as_they_stand_tonight(tmp_path, monkeypatch, list_max):
     """A verdict row is written only the night it changes (reconciliation.changes): a financing held since an
     earlier night is listed, one named by a finding shows its latest row's facts, one held last night and clean
-    tonight is listed as changed, one no longer named is neither listed nor counted, one as it was only counted."""
+    tonight is listed as changed, one no longer named is neither listed nor counted, one as it was only counted;
+    the same whether the financings read are passed as a list or too many to list (the whole book read)."""
+    monkeypatch.setattr(rows, "_LIST_MAX", list_max)
     d0 = D1 - dt.timedelta(days=1)
     with Warehouse(tmp_path / "w.duckdb") as wh:
         _verdict(wh, d0, "H", "blocked")  # held since d0
