@@ -21,7 +21,7 @@ FINDINGS_COLUMNS = ("finding_id", "business_date", "check_id", "category", "seve
 STATUS_COLUMNS = ("financing_id", "verdict", "check_ids", "bank_code", "product", "applicant_uscc", "debtor_uscc",
                   "financed_amount", "status", "verdict_since")
 _DATE_COLUMNS = frozenset({"business_date", "first_seen_date", "verdict_since"})
-_COMPUTED = {"financed_amount": "yuan(financed_amount_fen)"}  # exact yuan text from fen
+_YUAN = {"financed_amount": "financed_amount_fen"}  # a column written as exact yuan text from the fen column
 
 
 def night_report_dir(home: Path, business_date: dt.date) -> Path:
@@ -114,10 +114,13 @@ def spreadsheet_safe_sql(expr: str) -> str:
 
 
 def _select_list(columns: tuple[str, ...]) -> str:
-    """A report's select list: each text column made spreadsheet-safe, the dates as they are.  The
-    outputs keep the columns' names: a report orders by the table's columns (``t.``), not by them."""
+    """A report's select list: each text column made spreadsheet-safe, the dates as they are, an amount
+    as yuan text (``-?digits.digits``: a plain number, which :func:`spreadsheet_safe` leaves as it is, so it
+    is not tested row by row: 8 % of the CPU of a 955k-row financing_status.csv).  The outputs keep the
+    columns' names: a report orders by the table's columns (``t.``), not by them."""
     return ", ".join(
-        column if column in _DATE_COLUMNS else f"{spreadsheet_safe_sql(_COMPUTED.get(column, column))} AS {column}"
+        column if column in _DATE_COLUMNS else f"yuan({_YUAN[column]}) AS {column}" if column in _YUAN
+        else f"{spreadsheet_safe_sql(column)} AS {column}"
         for column in columns
     )
 
