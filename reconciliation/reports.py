@@ -116,7 +116,7 @@ def spreadsheet_safe_sql(expr: str) -> str:
 def _select_list(columns: tuple[str, ...]) -> str:
     """A report's select list: each text column made spreadsheet-safe, the dates as they are, an amount
     as yuan text (``-?digits.digits``: a plain number, which :func:`spreadsheet_safe` leaves as it is, so it
-    is not tested row by row: 8 % of the CPU of a 955k-row financing_status.csv).  The outputs keep the
+    is not tested row by row: ~10 % of the CPU of a 955k-row financing_status.csv).  The outputs keep the
     columns' names: a report orders by the table's columns (``t.``), not by them."""
     return ", ".join(
         column if column in _DATE_COLUMNS else f"yuan({_YUAN[column]}) AS {column}" if column in _YUAN
