@@ -1,8 +1,10 @@
 -- The cycles of TRADE_CIRCULAR over every invoice of the tax data as of the night (not only
 -- those financed: a ring closes through any invoice), one row per member invoice and cycle.
 -- Shared by the check and the night's scope (_scope.sql: a financing presenting a member is judged).
+-- blue is read twice, not materialized: the graph reads two columns of every invoice, and only the
+-- invoices of the cycles' steps are read whole (materializing every blue invoice cost twice the CPU).
 CREATE OR REPLACE TEMP TABLE circular_cycles AS
-WITH RECURSIVE blue AS (
+WITH RECURSIVE blue AS NOT MATERIALIZED (
   SELECT invoice_no, seller_uscc AS s, buyer_uscc AS b, issue_time::DATE AS issue_date
   FROM cur_tax_invoices
   WHERE NOT is_red AND seller_uscc IS NOT NULL AND buyer_uscc IS NOT NULL AND seller_uscc <> buyer_uscc
