@@ -220,10 +220,12 @@ static PyObject *codec_encode_content(PyObject *self, PyObject *const *args, Py_
     return pair;
 }
 
-/* frame(parts, first_seq, prev_leaf_hash, date_field) -> (entries, leaf hashes)
+/* frame(parts, first_seq, prev_leaf_hash, date_field) -> (entries, offsets, leaf hashes)
  * parts: (header, content, annex field) per entry, in order; each entry is
  * header ‖ lp(seq) ‖ lp(prev leaf hash) ‖ date_field ‖ lp(content) ‖ annex field,
- * and its leaf hash SHA-256(0x00 ‖ entry) is the next one's prev. */
+ * and its leaf hash SHA-256(0x00 ‖ entry) is the next one's prev.  The entries come back to back
+ * in one bytes object, entry i at [offsets[i], offsets[i + 1]) (offsets: n + 1 native int64, as
+ * an Arrow large-binary column's), so that no Python object is made per entry. */
 static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 4 || !PyList_Check(args[0]) || !PyBytes_Check(args[2]) || PyBytes_GET_SIZE(args[2]) != 32 ||
         !PyBytes_Check(args[3])) {
@@ -233,19 +235,24 @@ static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
     long long seq = PyLong_AsLongLong(args[1]);
     if (seq == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(args[0]);
-    PyObject *entries = PyList_New(n), *leaves = PyList_New(n);
-    if (!entries || !leaves) goto fail;
+    PyObject *leaves = PyList_New(n), *data = NULL, *offsets = NULL;
+    int64_t *at = PyMem_Malloc((size_t)(n + 1) * sizeof(int64_t));
+    Buf b = {NULL, 0, 0};
+    if (!leaves || !at) {
+        if (!at) PyErr_NoMemory();
+        goto fail;
+    }
     unsigned char prev[32];
     memcpy(prev, PyBytes_AS_STRING(args[2]), 32);
     const char *date = PyBytes_AS_STRING(args[3]);
     Py_ssize_t date_len = PyBytes_GET_SIZE(args[3]);
-    Buf b = {NULL, 0, 0};
+    static const unsigned char leaf_prefix = 0;
     for (Py_ssize_t i = 0; i < n; i++, seq++) {
         PyObject *item = PyList_GET_ITEM(args[0], i);
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3 || !PyBytes_Check(PyTuple_GET_ITEM(item, 0)) ||
             !PyBytes_Check(PyTuple_GET_ITEM(item, 1)) || !PyBytes_Check(PyTuple_GET_ITEM(item, 2))) {
             PyErr_SetString(PyExc_TypeError, "each part is (header, content, annex field), all bytes");
-            goto fail_buf;
+            goto fail;
         }
         PyObject *header = PyTuple_GET_ITEM(item, 0), *content = PyTuple_GET_ITEM(item, 1), *annex = PyTuple_GET_ITEM(item, 2);
         unsigned char fixed[12 + 4 + 32];
@@ -254,29 +261,31 @@ static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
         for (int k = 0; k < 8; k++) fixed[4 + k] = (unsigned char)(u >> (56 - 8 * k));
         put_u32_at((char *)fixed + 12, 32);
         memcpy(fixed + 16, prev, 32);
-        b.len = 0; /* byte 0: the leaf prefix 0x00, hashed with the entry */
-        if (put(&b, "", 1) < 0) goto fail_buf;
+        at[i] = (int64_t)b.len;
         if (put(&b, PyBytes_AS_STRING(header), PyBytes_GET_SIZE(header)) < 0 || put(&b, fixed, sizeof fixed) < 0 ||
             put(&b, date, date_len) < 0 || put_lp(&b, PyBytes_AS_STRING(content), PyBytes_GET_SIZE(content)) < 0 ||
             put(&b, PyBytes_AS_STRING(annex), PyBytes_GET_SIZE(annex)) < 0)
-            goto fail_buf;
-        if (sha256_parts(b.data, (size_t)b.len, NULL, 0, NULL, 0, prev) < 0) goto fail_buf;
-        PyObject *entry = PyBytes_FromStringAndSize(b.data + 1, b.len - 1);
+            goto fail;
+        if (sha256_parts(&leaf_prefix, 1, b.data + at[i], (size_t)(b.len - at[i]), NULL, 0, prev) < 0) goto fail;
         PyObject *leaf = PyBytes_FromStringAndSize((const char *)prev, 32);
-        if (!entry || !leaf) {
-            Py_XDECREF(entry);
-            Py_XDECREF(leaf);
-            goto fail_buf;
-        }
-        PyList_SET_ITEM(entries, i, entry);
+        if (!leaf) goto fail;
         PyList_SET_ITEM(leaves, i, leaf);
     }
+    at[n] = (int64_t)b.len;
+    data = PyBytes_FromStringAndSize(b.data, b.len);
+    offsets = PyBytes_FromStringAndSize((const char *)at, (Py_ssize_t)((size_t)(n + 1) * sizeof(int64_t)));
     PyMem_Free(b.data);
-    return Py_BuildValue("(NN)", entries, leaves);
-fail_buf:
-    PyMem_Free(b.data);
+    PyMem_Free(at);
+    if (!data || !offsets) {
+        Py_XDECREF(data);
+        Py_XDECREF(offsets);
+        Py_DECREF(leaves);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", data, offsets, leaves);
 fail:
-    Py_XDECREF(entries);
+    PyMem_Free(b.data);
+    PyMem_Free(at);
     Py_XDECREF(leaves);
     return NULL;
 }
@@ -583,7 +592,7 @@ static PyMethodDef methods[] = {
     {"encode_content", (PyCFunction)(void (*)(void))codec_encode_content, METH_FASTCALL,
      "(content, SHA-256(header + content)) of a record, or None: the Python encoder decides."},
     {"frame", (PyCFunction)(void (*)(void))codec_frame, METH_FASTCALL,
-     "Consecutive entries' bytes and their chained RFC 9162 leaf hashes."},
+     "Consecutive entries' bytes back to back, their offsets and their chained RFC 9162 leaf hashes."},
     {"records", (PyCFunction)(void (*)(void))codec_records, METH_FASTCALL,
      "Instances of a record class from a list of values per field."},
     {"node_hashes", codec_node_hashes, METH_O, "The RFC 9162 interior nodes over consecutive pairs of 32-byte hashes, or None."},
