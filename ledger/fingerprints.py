@@ -135,22 +135,30 @@ def record_fingerprints(
     con: duckdb.DuckDBPyConnection, appended: Sequence[AppendedEntry], business_date: dt.date
 ) -> int:
     """Write the fingerprints of newly appended financing entries; returns how many."""
-    owners: list[tuple[int, str]] = []  # (seq, financing id) of each fingerprint
-    prints: list[Fingerprint] = []
+    seqs: list[int] = []  # each fingerprint's entry, financing and fields, as columns
+    owners: list[str] = []
+    kinds: list[str] = []
+    digests: list[bytes] = []
+    amounts: list[int | None] = []
     for item in appended:
         if not isinstance(item.annex, FingerprintAnnex):
             continue
         assert isinstance(item.record, FinancingRecord)
-        owners.extend([(item.seq, item.record.financing_id)] * len(item.annex.fingerprints))
-        prints.extend(item.annex.fingerprints)
+        prints = item.annex.fingerprints
+        seqs += [item.seq] * len(prints)
+        owners += [item.record.financing_id] * len(prints)
+        for fp in prints:
+            kinds.append(fp.kind)
+            digests.append(fp.digest)
+            amounts.append(fp.amount_fen)
     table = pa.table(
         {
-            "seq": pa.array([seq for seq, _ in owners], pa.int64()),
-            "business_date": pa.array([business_date] * len(owners), pa.date32()),
-            "financing_id": pa.array([fid for _, fid in owners], pa.string()),
-            "kind": pa.array([fp.kind for fp in prints], pa.string()),
-            "digest": pa.array([fp.digest for fp in prints], pa.binary()),
-            "amount_fen": pa.array([fp.amount_fen for fp in prints], pa.int64()),
+            "seq": pa.array(seqs, pa.int64()),
+            "business_date": pa.array([business_date] * len(seqs), pa.date32()),
+            "financing_id": pa.array(owners, pa.string()),
+            "kind": pa.array(kinds, pa.string()),
+            "digest": pa.array(digests, pa.binary()),
+            "amount_fen": pa.array(amounts, pa.int64()),
         }
     )
     insert_arrow(con, "ledger_fingerprints", table)
