@@ -235,58 +235,63 @@ static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
     long long seq = PyLong_AsLongLong(args[1]);
     if (seq == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(args[0]);
-    PyObject *leaves = PyList_New(n), *data = NULL, *offsets = NULL;
-    int64_t *at = PyMem_Malloc((size_t)(n + 1) * sizeof(int64_t));
-    Buf b = {NULL, 0, 0};
-    if (!leaves || !at) {
-        if (!at) PyErr_NoMemory();
-        goto fail;
-    }
-    unsigned char prev[32];
-    memcpy(prev, PyBytes_AS_STRING(args[2]), 32);
     const char *date = PyBytes_AS_STRING(args[3]);
-    Py_ssize_t date_len = PyBytes_GET_SIZE(args[3]);
-    static const unsigned char leaf_prefix = 0;
-    for (Py_ssize_t i = 0; i < n; i++, seq++) {
+    Py_ssize_t date_len = PyBytes_GET_SIZE(args[3]), total = 0;
+    enum { FIXED = 12 + 4 + 32 }; /* lp(seq) ‖ lp(prev leaf hash) */
+    for (Py_ssize_t i = 0; i < n; i++) { /* checked and measured first: the entries are written once, in place */
         PyObject *item = PyList_GET_ITEM(args[0], i);
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3 || !PyBytes_Check(PyTuple_GET_ITEM(item, 0)) ||
             !PyBytes_Check(PyTuple_GET_ITEM(item, 1)) || !PyBytes_Check(PyTuple_GET_ITEM(item, 2))) {
             PyErr_SetString(PyExc_TypeError, "each part is (header, content, annex field), all bytes");
-            goto fail;
+            return NULL;
         }
+        if (PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 1)) >= (Py_ssize_t)0xFFFFFFFFu) {
+            PyErr_SetString(PyExc_ValueError, "field too long");
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 0)) + FIXED + date_len + 4 + PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 1)) +
+                 PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 2));
+    }
+    PyObject *leaves = PyList_New(n), *data = PyBytes_FromStringAndSize(NULL, total),
+             *offsets = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((size_t)(n + 1) * sizeof(int64_t)));
+    if (!leaves || !data || !offsets) goto fail;
+    char *out = PyBytes_AS_STRING(data);
+    int64_t *at = (int64_t *)PyBytes_AS_STRING(offsets);
+    unsigned char prev[32];
+    memcpy(prev, PyBytes_AS_STRING(args[2]), 32);
+    static const unsigned char leaf_prefix = 0;
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n; i++, seq++) {
+        PyObject *item = PyList_GET_ITEM(args[0], i);
         PyObject *header = PyTuple_GET_ITEM(item, 0), *content = PyTuple_GET_ITEM(item, 1), *annex = PyTuple_GET_ITEM(item, 2);
-        unsigned char fixed[12 + 4 + 32];
-        put_u32_at((char *)fixed, 8);
+        char *entry = out + len;
+        at[i] = (int64_t)len;
+        memcpy(out + len, PyBytes_AS_STRING(header), (size_t)PyBytes_GET_SIZE(header));
+        len += PyBytes_GET_SIZE(header);
+        put_u32_at(out + len, 8);
         uint64_t u = (uint64_t)seq;
-        for (int k = 0; k < 8; k++) fixed[4 + k] = (unsigned char)(u >> (56 - 8 * k));
-        put_u32_at((char *)fixed + 12, 32);
-        memcpy(fixed + 16, prev, 32);
-        at[i] = (int64_t)b.len;
-        if (put(&b, PyBytes_AS_STRING(header), PyBytes_GET_SIZE(header)) < 0 || put(&b, fixed, sizeof fixed) < 0 ||
-            put(&b, date, date_len) < 0 || put_lp(&b, PyBytes_AS_STRING(content), PyBytes_GET_SIZE(content)) < 0 ||
-            put(&b, PyBytes_AS_STRING(annex), PyBytes_GET_SIZE(annex)) < 0)
-            goto fail;
-        if (sha256_parts(&leaf_prefix, 1, b.data + at[i], (size_t)(b.len - at[i]), NULL, 0, prev) < 0) goto fail;
+        for (int k = 0; k < 8; k++) out[len + 4 + k] = (char)(u >> (56 - 8 * k));
+        put_u32_at(out + len + 12, 32);
+        memcpy(out + len + 16, prev, 32);
+        len += FIXED;
+        memcpy(out + len, date, (size_t)date_len);
+        len += date_len;
+        put_u32_at(out + len, (uint32_t)PyBytes_GET_SIZE(content));
+        memcpy(out + len + 4, PyBytes_AS_STRING(content), (size_t)PyBytes_GET_SIZE(content));
+        len += 4 + PyBytes_GET_SIZE(content);
+        memcpy(out + len, PyBytes_AS_STRING(annex), (size_t)PyBytes_GET_SIZE(annex));
+        len += PyBytes_GET_SIZE(annex);
+        if (sha256_parts(&leaf_prefix, 1, entry, (size_t)(out + len - entry), NULL, 0, prev) < 0) goto fail;
         PyObject *leaf = PyBytes_FromStringAndSize((const char *)prev, 32);
         if (!leaf) goto fail;
         PyList_SET_ITEM(leaves, i, leaf);
     }
-    at[n] = (int64_t)b.len;
-    data = PyBytes_FromStringAndSize(b.data, b.len);
-    offsets = PyBytes_FromStringAndSize((const char *)at, (Py_ssize_t)((size_t)(n + 1) * sizeof(int64_t)));
-    PyMem_Free(b.data);
-    PyMem_Free(at);
-    if (!data || !offsets) {
-        Py_XDECREF(data);
-        Py_XDECREF(offsets);
-        Py_DECREF(leaves);
-        return NULL;
-    }
+    at[n] = (int64_t)len;
     return Py_BuildValue("(NNN)", data, offsets, leaves);
 fail:
-    PyMem_Free(b.data);
-    PyMem_Free(at);
     Py_XDECREF(leaves);
+    Py_XDECREF(data);
+    Py_XDECREF(offsets);
     return NULL;
 }
 

@@ -66,12 +66,12 @@ def _invoices(page: pa.Table) -> list[tuple[InvoiceAmount, ...]]:
     flattened: no Python dict per invoice), or parsed from the delivered text if it has none."""
     column = page.column("invoices").combine_chunks()
     flat = column.flatten()
-    nos, fens = flat.field("no").to_pylist(), flat.field("fen").to_pylist()
+    pairs = list(zip(flat.field("no").to_pylist(), flat.field("fen").to_pylist(), strict=True))
     rows: list[Sequence[tuple[str | None, int | None]]] = []
     at = 0
     for n, delivered in zip(pc.fill_null(pc.list_value_length(column), 0).to_pylist(), _values(page, "invoice_nos"),
                             strict=True):
-        rows.append(list(zip(nos[at : at + n], fens[at : at + n], strict=True)) if n else _parsed(delivered))
+        rows.append(pairs[at : at + n] if n else _parsed(delivered))
         at += n
     return invoice_lists(rows)
 
