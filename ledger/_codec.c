@@ -220,10 +220,12 @@ static PyObject *codec_encode_content(PyObject *self, PyObject *const *args, Py_
     return pair;
 }
 
-/* frame(parts, first_seq, prev_leaf_hash, date_field) -> (entries, leaf hashes)
+/* frame(parts, first_seq, prev_leaf_hash, date_field) -> (entries, offsets, leaf hashes)
  * parts: (header, content, annex field) per entry, in order; each entry is
  * header ‖ lp(seq) ‖ lp(prev leaf hash) ‖ date_field ‖ lp(content) ‖ annex field,
- * and its leaf hash SHA-256(0x00 ‖ entry) is the next one's prev. */
+ * and its leaf hash SHA-256(0x00 ‖ entry) is the next one's prev.  The entries come back to back
+ * in one bytes object, entry i at [offsets[i], offsets[i + 1]) (offsets: n + 1 native int64, as
+ * an Arrow large-binary column's), so that no Python object is made per entry. */
 static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 4 || !PyList_Check(args[0]) || !PyBytes_Check(args[2]) || PyBytes_GET_SIZE(args[2]) != 32 ||
         !PyBytes_Check(args[3])) {
@@ -233,51 +235,63 @@ static PyObject *codec_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
     long long seq = PyLong_AsLongLong(args[1]);
     if (seq == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(args[0]);
-    PyObject *entries = PyList_New(n), *leaves = PyList_New(n);
-    if (!entries || !leaves) goto fail;
-    unsigned char prev[32];
-    memcpy(prev, PyBytes_AS_STRING(args[2]), 32);
     const char *date = PyBytes_AS_STRING(args[3]);
-    Py_ssize_t date_len = PyBytes_GET_SIZE(args[3]);
-    Buf b = {NULL, 0, 0};
-    for (Py_ssize_t i = 0; i < n; i++, seq++) {
+    Py_ssize_t date_len = PyBytes_GET_SIZE(args[3]), total = 0;
+    enum { FIXED = 12 + 4 + 32 }; /* lp(seq) ‖ lp(prev leaf hash) */
+    for (Py_ssize_t i = 0; i < n; i++) { /* checked and measured first: the entries are written once, in place */
         PyObject *item = PyList_GET_ITEM(args[0], i);
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3 || !PyBytes_Check(PyTuple_GET_ITEM(item, 0)) ||
             !PyBytes_Check(PyTuple_GET_ITEM(item, 1)) || !PyBytes_Check(PyTuple_GET_ITEM(item, 2))) {
             PyErr_SetString(PyExc_TypeError, "each part is (header, content, annex field), all bytes");
-            goto fail_buf;
+            return NULL;
         }
+        if (PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 1)) >= (Py_ssize_t)0xFFFFFFFFu) {
+            PyErr_SetString(PyExc_ValueError, "field too long");
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 0)) + FIXED + date_len + 4 + PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 1)) +
+                 PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 2));
+    }
+    PyObject *leaves = PyList_New(n), *data = PyBytes_FromStringAndSize(NULL, total),
+             *offsets = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((size_t)(n + 1) * sizeof(int64_t)));
+    if (!leaves || !data || !offsets) goto fail;
+    char *out = PyBytes_AS_STRING(data);
+    int64_t *at = (int64_t *)PyBytes_AS_STRING(offsets);
+    unsigned char prev[32];
+    memcpy(prev, PyBytes_AS_STRING(args[2]), 32);
+    static const unsigned char leaf_prefix = 0;
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n; i++, seq++) {
+        PyObject *item = PyList_GET_ITEM(args[0], i);
         PyObject *header = PyTuple_GET_ITEM(item, 0), *content = PyTuple_GET_ITEM(item, 1), *annex = PyTuple_GET_ITEM(item, 2);
-        unsigned char fixed[12 + 4 + 32];
-        put_u32_at((char *)fixed, 8);
+        char *entry = out + len;
+        at[i] = (int64_t)len;
+        memcpy(out + len, PyBytes_AS_STRING(header), (size_t)PyBytes_GET_SIZE(header));
+        len += PyBytes_GET_SIZE(header);
+        put_u32_at(out + len, 8);
         uint64_t u = (uint64_t)seq;
-        for (int k = 0; k < 8; k++) fixed[4 + k] = (unsigned char)(u >> (56 - 8 * k));
-        put_u32_at((char *)fixed + 12, 32);
-        memcpy(fixed + 16, prev, 32);
-        b.len = 0; /* byte 0: the leaf prefix 0x00, hashed with the entry */
-        if (put(&b, "", 1) < 0) goto fail_buf;
-        if (put(&b, PyBytes_AS_STRING(header), PyBytes_GET_SIZE(header)) < 0 || put(&b, fixed, sizeof fixed) < 0 ||
-            put(&b, date, date_len) < 0 || put_lp(&b, PyBytes_AS_STRING(content), PyBytes_GET_SIZE(content)) < 0 ||
-            put(&b, PyBytes_AS_STRING(annex), PyBytes_GET_SIZE(annex)) < 0)
-            goto fail_buf;
-        if (sha256_parts(b.data, (size_t)b.len, NULL, 0, NULL, 0, prev) < 0) goto fail_buf;
-        PyObject *entry = PyBytes_FromStringAndSize(b.data + 1, b.len - 1);
+        for (int k = 0; k < 8; k++) out[len + 4 + k] = (char)(u >> (56 - 8 * k));
+        put_u32_at(out + len + 12, 32);
+        memcpy(out + len + 16, prev, 32);
+        len += FIXED;
+        memcpy(out + len, date, (size_t)date_len);
+        len += date_len;
+        put_u32_at(out + len, (uint32_t)PyBytes_GET_SIZE(content));
+        memcpy(out + len + 4, PyBytes_AS_STRING(content), (size_t)PyBytes_GET_SIZE(content));
+        len += 4 + PyBytes_GET_SIZE(content);
+        memcpy(out + len, PyBytes_AS_STRING(annex), (size_t)PyBytes_GET_SIZE(annex));
+        len += PyBytes_GET_SIZE(annex);
+        if (sha256_parts(&leaf_prefix, 1, entry, (size_t)(out + len - entry), NULL, 0, prev) < 0) goto fail;
         PyObject *leaf = PyBytes_FromStringAndSize((const char *)prev, 32);
-        if (!entry || !leaf) {
-            Py_XDECREF(entry);
-            Py_XDECREF(leaf);
-            goto fail_buf;
-        }
-        PyList_SET_ITEM(entries, i, entry);
+        if (!leaf) goto fail;
         PyList_SET_ITEM(leaves, i, leaf);
     }
-    PyMem_Free(b.data);
-    return Py_BuildValue("(NN)", entries, leaves);
-fail_buf:
-    PyMem_Free(b.data);
+    at[n] = (int64_t)len;
+    return Py_BuildValue("(NNN)", data, offsets, leaves);
 fail:
-    Py_XDECREF(entries);
     Py_XDECREF(leaves);
+    Py_XDECREF(data);
+    Py_XDECREF(offsets);
     return NULL;
 }
 
@@ -321,6 +335,190 @@ fail:
     Py_XDECREF(empty);
     Py_XDECREF(out);
     return NULL;
+}
+
+/* ---- batched hashes (the tree's nodes, a page's leaves, keyed fingerprints) ------------- */
+
+/* node_hashes(hashes) -> [SHA-256(0x01 ‖ hashes[2i] ‖ hashes[2i+1]) ...] (RFC 9162 interior
+ * nodes of the level above; a trailing odd hash is left out), or None unless every item is
+ * 32 bytes (then the Python loop decides).  Hashed without the GIL. */
+static PyObject *codec_node_hashes(PyObject *self, PyObject *hashes) {
+    if (!PyList_Check(hashes)) {
+        PyErr_SetString(PyExc_TypeError, "node_hashes(hashes: list[bytes])");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(hashes), pairs = n / 2;
+    for (Py_ssize_t i = 0; i < 2 * pairs; i++) {
+        PyObject *h = PyList_GET_ITEM(hashes, i);
+        if (!PyBytes_Check(h) || PyBytes_GET_SIZE(h) != 32) Py_RETURN_NONE;
+    }
+    unsigned char *in = PyMem_Malloc((size_t)(pairs ? pairs : 1) * 64), *out = PyMem_Malloc((size_t)(pairs ? pairs : 1) * 32);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    PyObject *result = NULL;
+    if (!in || !out || !ctx) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < 2 * pairs; i++) memcpy(in + 32 * i, PyBytes_AS_STRING(PyList_GET_ITEM(hashes, i)), 32);
+    int ok = 1;
+    static const unsigned char node_prefix = 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < pairs && ok; i++)
+        ok = EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, &node_prefix, 1) == 1 &&
+             EVP_DigestUpdate(ctx, in + 64 * i, 64) == 1 && EVP_DigestFinal_ex(ctx, out + 32 * i, NULL) == 1;
+    Py_END_ALLOW_THREADS
+    if (!ok) {
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
+        goto done;
+    }
+    result = PyList_New(pairs);
+    for (Py_ssize_t i = 0; result && i < pairs; i++) {
+        PyObject *h = PyBytes_FromStringAndSize((const char *)out + 32 * i, 32);
+        if (!h) Py_CLEAR(result);
+        else PyList_SET_ITEM(result, i, h);
+    }
+done:
+    EVP_MD_CTX_free(ctx);
+    PyMem_Free(in);
+    PyMem_Free(out);
+    return result;
+}
+
+/* sha256_slices(data, bounds) -> [SHA-256(data[bounds[i]:bounds[i+1]]) ...]: data any buffer,
+ * bounds a list of non-decreasing offsets into it.  Hashed without the GIL. */
+static PyObject *codec_sha256_slices(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "sha256_slices(data: buffer, bounds: list[int])");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t m = PyList_GET_SIZE(args[1]), n = m > 0 ? m - 1 : 0;
+    Py_ssize_t *at = PyMem_Malloc((size_t)(m ? m : 1) * sizeof(Py_ssize_t));
+    unsigned char *out = PyMem_Malloc((size_t)(n ? n : 1) * 32);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    PyObject *result = NULL;
+    if (!at || !out || !ctx) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        at[i] = PyLong_AsSsize_t(PyList_GET_ITEM(args[1], i));
+        if (at[i] == -1 && PyErr_Occurred()) goto done;
+        if (at[i] < (i ? at[i - 1] : 0) || at[i] > view.len) {
+            PyErr_Format(PyExc_ValueError, "bound %zd (%zd) is outside the data or before the bound before it", i, at[i]);
+            goto done;
+        }
+    }
+    int ok = 1;
+    const unsigned char *data = view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n && ok; i++)
+        ok = EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, data + at[i], (size_t)(at[i + 1] - at[i])) == 1 &&
+             EVP_DigestFinal_ex(ctx, out + 32 * i, NULL) == 1;
+    Py_END_ALLOW_THREADS
+    if (!ok) {
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
+        goto done;
+    }
+    result = PyList_New(n);
+    for (Py_ssize_t i = 0; result && i < n; i++) {
+        PyObject *h = PyBytes_FromStringAndSize((const char *)out + 32 * i, 32);
+        if (!h) Py_CLEAR(result);
+        else PyList_SET_ITEM(result, i, h);
+    }
+done:
+    EVP_MD_CTX_free(ctx);
+    PyMem_Free(at);
+    PyMem_Free(out);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* The field kind of a loose value by its exact type (str, int, datetime.date, bytes; None is null
+ * in any), or -1: the Python encoder (ledger.entries.encode_values) decides. */
+static int value_kind(PyObject *v) {
+    if (v == Py_None || PyUnicode_CheckExact(v)) return K_STR;
+    if (PyLong_CheckExact(v)) return K_INT;
+    if (Py_TYPE(v) == PyDateTimeAPI->DateType) return K_DATE;
+    if (PyBytes_CheckExact(v)) return K_BYTES;
+    return -1;
+}
+
+/* hmac_values(key, messages) -> [HMAC-SHA256(key, encode_values(*message)) ...] or None: each
+ * message a tuple of loose values, encoded as ledger.entries.encode_values encodes them (None if
+ * a value is of another type, or beyond what encode_field takes: the Python path decides).
+ * HMAC as RFC 2104 (and Python's hmac): the key's pads are hashed once, each message continues copies. */
+static PyObject *codec_hmac_values(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "hmac_values(key: bytes, messages: list[tuple])");
+        return NULL;
+    }
+    unsigned char block[64] = {0}, pad[64];
+    const char *key = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t key_len = PyBytes_GET_SIZE(args[0]);
+    EVP_MD_CTX *inner = EVP_MD_CTX_new(), *outer = EVP_MD_CTX_new(), *ctx = EVP_MD_CTX_new();
+    Buf b = {NULL, 0, 0};
+    PyObject *result = NULL;
+    if (!inner || !outer || !ctx) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (key_len > 64) {
+        if (sha256_parts(key, (size_t)key_len, NULL, 0, NULL, 0, block) < 0) goto done;
+    } else {
+        memcpy(block, key, (size_t)key_len);
+    }
+    for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x36;
+    int ok = EVP_DigestInit_ex(inner, sha256_md, NULL) == 1 && EVP_DigestUpdate(inner, pad, 64) == 1;
+    for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(outer, sha256_md, NULL) == 1 && EVP_DigestUpdate(outer, pad, 64) == 1;
+    if (!ok) {
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
+        goto done;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(args[1]);
+    result = PyList_New(n);
+    if (!result) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *message = PyList_GET_ITEM(args[1], i);
+        if (!PyTuple_Check(message)) {
+            PyErr_SetString(PyExc_TypeError, "each message is a tuple of values");
+            goto fail;
+        }
+        b.len = 0;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(message); j++) {
+            PyObject *v = PyTuple_GET_ITEM(message, j);
+            int kind = value_kind(v);
+            int rc = kind < 0 ? UNHANDLED : encode_field(&b, kind, -1, v);
+            if (rc < 0) goto fail;
+            if (rc == UNHANDLED) {
+                Py_CLEAR(result);
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+        }
+        unsigned char digest[32];
+        ok = EVP_MD_CTX_copy_ex(ctx, inner) == 1 && (b.len == 0 || EVP_DigestUpdate(ctx, b.data, (size_t)b.len) == 1) &&
+             EVP_DigestFinal_ex(ctx, digest, NULL) == 1 && EVP_MD_CTX_copy_ex(ctx, outer) == 1 &&
+             EVP_DigestUpdate(ctx, digest, 32) == 1 && EVP_DigestFinal_ex(ctx, digest, NULL) == 1;
+        if (!ok) {
+            PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
+            goto fail;
+        }
+        PyObject *h = PyBytes_FromStringAndSize((const char *)digest, 32);
+        if (!h) goto fail;
+        PyList_SET_ITEM(result, i, h);
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    PyMem_Free(b.data);
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+    return result;
 }
 
 /* ---- the table ------------------------------------------------------------------------ */
@@ -399,9 +597,14 @@ static PyMethodDef methods[] = {
     {"encode_content", (PyCFunction)(void (*)(void))codec_encode_content, METH_FASTCALL,
      "(content, SHA-256(header + content)) of a record, or None: the Python encoder decides."},
     {"frame", (PyCFunction)(void (*)(void))codec_frame, METH_FASTCALL,
-     "Consecutive entries' bytes and their chained RFC 9162 leaf hashes."},
+     "Consecutive entries' bytes back to back, their offsets and their chained RFC 9162 leaf hashes."},
     {"records", (PyCFunction)(void (*)(void))codec_records, METH_FASTCALL,
      "Instances of a record class from a list of values per field."},
+    {"node_hashes", codec_node_hashes, METH_O, "The RFC 9162 interior nodes over consecutive pairs of 32-byte hashes, or None."},
+    {"sha256_slices", (PyCFunction)(void (*)(void))codec_sha256_slices, METH_FASTCALL,
+     "SHA-256 of each slice of a buffer between consecutive bounds."},
+    {"hmac_values", (PyCFunction)(void (*)(void))codec_hmac_values, METH_FASTCALL,
+     "HMAC-SHA256 under a key of each message's values, encoded as encode_values does, or None."},
     {NULL, NULL, 0, NULL},
 };
 

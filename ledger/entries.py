@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.compiled import load_codec
 
@@ -607,20 +608,31 @@ def encode_entry_with_hash(
     return data, chash
 
 
-def encode_entries_with_hash(
+class FramedEntries(NamedTuple):
+    """Consecutive entries framed (:func:`frame_entries`): their bytes back to back in ``data``, entry
+    ``i`` at ``[offsets[i], offsets[i + 1])`` (``offsets``: n + 1 native int64, an Arrow large-binary
+    column's offsets buffer), and each entry's record's content hash and leaf hash."""
+
+    data: bytes
+    offsets: bytes
+    content_hashes: list[bytes]
+    leaf_hashes: list[bytes]
+
+
+def frame_entries(
     items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
     *,
     first_seq: int,
     prev_leaf_hash: bytes,
     ledger_date: dt.date,
-) -> Iterator[tuple[bytes, bytes, bytes]]:
+) -> FramedEntries:
     """Consecutive entries from ``first_seq`` on, each linked to the leaf hash of the one before.
 
     For each ``(record, annex, content, content hash)`` — ``annex`` ``None`` for the entry type's
     empty one, ``content`` ``encode_record(record)`` and ``content hash`` its
-    :func:`content_hash`, if already known — yields the entry's canonical
-    bytes, its record's content hash and its RFC 9162 leaf hash.  What every entry of a batch
-    shares (the date, an empty annex) is encoded once.
+    :func:`content_hash`, if already known — the entry's canonical bytes, its record's content
+    hash and its RFC 9162 leaf hash.  What every entry of a batch shares (the date, an empty
+    annex) is encoded once.
     """
     if len(prev_leaf_hash) != HASH_SIZE:
         raise ValueError("previous leaf hash must be 32 bytes")
@@ -641,8 +653,23 @@ def encode_entries_with_hash(
         chashes.append(chash or _content_hash(entry_type, content))
     # header ‖ lp(seq) ‖ lp(previous leaf hash) ‖ lp(date) ‖ lp(content) ‖ annex field, and each
     # entry's leaf hash (ledger.merkle.leaf_hash), the next one's previous: compiled
-    datas, leaves = _CODEC.frame(parts, first_seq, prev_leaf_hash, _lp_date(ledger_date))
-    yield from zip(datas, chashes, leaves, strict=True)
+    data, offsets, leaves = _CODEC.frame(parts, first_seq, prev_leaf_hash, _lp_date(ledger_date))
+    return FramedEntries(data, offsets, chashes, leaves)
+
+
+def encode_entries_with_hash(
+    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
+    *,
+    first_seq: int,
+    prev_leaf_hash: bytes,
+    ledger_date: dt.date,
+) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """:func:`frame_entries`, an entry at a time: each entry's canonical bytes, its record's
+    content hash and its leaf hash."""
+    framed = frame_entries(items, first_seq=first_seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date)
+    bounds = memoryview(framed.offsets).cast("q").tolist()
+    entries = [framed.data[a:b] for a, b in itertools.pairwise(bounds)]
+    yield from zip(entries, framed.content_hashes, framed.leaf_hashes, strict=True)
 
 
 def encode_entry(
@@ -720,16 +747,24 @@ def none_if_empty(value: Any) -> Any:
     return value
 
 
-def sorted_invoices(pairs: Sequence[tuple[str | None, int | None]]) -> tuple[InvoiceAmount, ...]:
-    """Invoice citations in canonical order (by number, then amount), duplicates kept."""
-    if len(pairs) <= 1:  # most rows cite one invoice or none: nothing to order
-        return tuple(InvoiceAmount(none_if_empty(no), fen) for no, fen in pairs)
-    def key(p: tuple[str | None, int | None]) -> tuple[str, int]:
-        return (
-            p[0] or "",
-            p[1] if p[1] is not None else -(2**63),
-        )
-    return tuple(InvoiceAmount(none_if_empty(no), fen) for no, fen in sorted(pairs, key=key))
+def _invoice_order(pair: tuple[str | None, int | None]) -> tuple[str, int]:
+    return (pair[0] or "", pair[1] if pair[1] is not None else -(2**63))
+
+
+def invoice_lists(rows: Sequence[Sequence[tuple[str | None, int | None]]]) -> list[tuple[InvoiceAmount, ...]]:
+    """Each row's invoice citations (invoice no, amount) in canonical order (by number, then
+    amount), duplicates kept, empty numbers null; the records of every row made in one call."""
+    ordered = [pairs if len(pairs) <= 1 else sorted(pairs, key=_invoice_order) for pairs in rows]
+    flat = list(itertools.chain.from_iterable(ordered))
+    made = records_from_columns(
+        InvoiceAmount, {"invoice_no": [none_if_empty(no) for no, _ in flat], "amount_fen": [fen for _, fen in flat]}
+    )
+    out: list[tuple[InvoiceAmount, ...]] = []
+    at = 0
+    for pairs in ordered:
+        out.append(tuple(made[at : at + len(pairs)]))
+        at += len(pairs)
+    return out
 
 
 def encode_values(*values: str | int | dt.date | bytes | None) -> bytes:

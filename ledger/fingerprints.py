@@ -30,7 +30,8 @@ import duckdb
 import pyarrow as pa
 
 from foundation.errors import IntegrityError
-from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encode_values
+from ledger.compiled import load_codec
+from ledger.entries import FinancingRecord, Fingerprint, FingerprintAnnex, encode_values, records_from_columns
 from ledger.inputs import InvoiceFacts
 from ledger.store import AppendedEntry, insert_arrow
 
@@ -65,6 +66,11 @@ _KIND_PREFIX = {kind: encode_values(kind.value) for kind in FingerprintKind}
 """Each kind's encoding, the first part of what a fingerprint's digest hashes (:func:`_digests`)."""
 
 
+_hmac_values = load_codec().hmac_values
+"""HMAC-SHA256 of each message's values encoded as :func:`~ledger.entries.encode_values` does, in one call
+(``ledger/_codec.c``; ``None``: a value it leaves to ``encode_values``)."""
+
+
 @functools.lru_cache(maxsize=2)
 def _keyed(key: bytes) -> hmac.HMAC:
     """HMAC-SHA256 keyed with ``key`` over nothing yet: each digest continues a copy (the key's
@@ -79,12 +85,16 @@ def _digests(key: bytes, wanted: Sequence[tuple[FingerprintKind, int | None, tup
     if not wanted:
         return ()
     keyed = _keyed(key)
-    out = []
-    for kind, amount, parts in wanted:
-        mac = keyed.copy()
-        mac.update(_KIND_PREFIX[kind] + encode_values(*parts))
-        out.append(Fingerprint(kind.value, mac.digest(), amount))
-    return tuple(out)
+    kinds = [kind.value for kind, _, _ in wanted]
+    digests = _hmac_values(key, [(kind, *parts) for kind, (_, _, parts) in zip(kinds, wanted, strict=True)])
+    if digests is None:  # a value the compiled codec leaves to encode_values (which raises its error)
+        digests = []
+        for kind, _, parts in wanted:
+            mac = keyed.copy()
+            mac.update(_KIND_PREFIX[kind] + encode_values(*parts))
+            digests.append(mac.digest())
+    made = records_from_columns(Fingerprint, {"kind": kinds, "digest": digests, "amount_fen": [a for _, a, _ in wanted]})
+    return tuple(made)
 
 
 def financed_invoices(fin: FinancingRecord) -> dict[str, int | None]:
@@ -125,22 +135,30 @@ def record_fingerprints(
     con: duckdb.DuckDBPyConnection, appended: Sequence[AppendedEntry], business_date: dt.date
 ) -> int:
     """Write the fingerprints of newly appended financing entries; returns how many."""
-    owners: list[tuple[int, str]] = []  # (seq, financing id) of each fingerprint
-    prints: list[Fingerprint] = []
+    seqs: list[int] = []  # each fingerprint's entry, financing and fields, as columns
+    owners: list[str] = []
+    kinds: list[str] = []
+    digests: list[bytes] = []
+    amounts: list[int | None] = []
     for item in appended:
         if not isinstance(item.annex, FingerprintAnnex):
             continue
         assert isinstance(item.record, FinancingRecord)
-        owners.extend([(item.seq, item.record.financing_id)] * len(item.annex.fingerprints))
-        prints.extend(item.annex.fingerprints)
+        prints = item.annex.fingerprints
+        seqs += [item.seq] * len(prints)
+        owners += [item.record.financing_id] * len(prints)
+        for fp in prints:
+            kinds.append(fp.kind)
+            digests.append(fp.digest)
+            amounts.append(fp.amount_fen)
     table = pa.table(
         {
-            "seq": pa.array([seq for seq, _ in owners], pa.int64()),
-            "business_date": pa.array([business_date] * len(owners), pa.date32()),
-            "financing_id": pa.array([fid for _, fid in owners], pa.string()),
-            "kind": pa.array([fp.kind for fp in prints], pa.string()),
-            "digest": pa.array([fp.digest for fp in prints], pa.binary()),
-            "amount_fen": pa.array([fp.amount_fen for fp in prints], pa.int64()),
+            "seq": pa.array(seqs, pa.int64()),
+            "business_date": pa.array([business_date] * len(seqs), pa.date32()),
+            "financing_id": pa.array(owners, pa.string()),
+            "kind": pa.array(kinds, pa.string()),
+            "digest": pa.array(digests, pa.binary()),
+            "amount_fen": pa.array(amounts, pa.int64()),
         }
     )
     insert_arrow(con, "ledger_fingerprints", table)

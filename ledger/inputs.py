@@ -19,9 +19,10 @@ from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from foundation.values import parse_invoice_refs
-from ledger.entries import FinancingRecord, VoucherEvent, records_from_columns, sorted_invoices
+from ledger.entries import FinancingRecord, InvoiceAmount, VoucherEvent, invoice_lists, records_from_columns
 from ledger.invariants import FinancingTerms
 from ledger.store import fetch_one
 from warehouse.asof import delivery_order, sequenced
@@ -53,14 +54,26 @@ _FINANCING_COLUMNS = (
 )
 
 
-def _invoices(pairs: Any, delivered: str | None) -> tuple:
-    """Invoice citations from the child table, or parsed from the delivered text if absent."""
-    if pairs:
-        return sorted_invoices([(p["no"], p["fen"]) for p in pairs])
+def _parsed(delivered: str | None) -> Sequence[tuple[str | None, int | None]]:
     try:
-        return sorted_invoices(parse_invoice_refs(delivered))
+        return parse_invoice_refs(delivered)
     except ValueError:  # the loader quarantines such rows; keep what the table holds
-        return ()
+        return []
+
+
+def _invoices(page: pa.Table) -> list[tuple[InvoiceAmount, ...]]:
+    """Each row's invoice citations: its ``invoices`` (the child table's ``{no, fen}`` list, read
+    flattened: no Python dict per invoice), or parsed from the delivered text if it has none."""
+    column = page.column("invoices").combine_chunks()
+    flat = column.flatten()
+    pairs = list(zip(flat.field("no").to_pylist(), flat.field("fen").to_pylist(), strict=True))
+    rows: list[Sequence[tuple[str | None, int | None]]] = []
+    at = 0
+    for n, delivered in zip(pc.fill_null(pc.list_value_length(column), 0).to_pylist(), _values(page, "invoice_nos"),
+                            strict=True):
+        rows.append(pairs[at : at + n] if n else _parsed(delivered))
+        at += n
+    return invoice_lists(rows)
 
 
 def _values(page: pa.Table, name: str) -> list[Any]:
@@ -99,7 +112,7 @@ def events_from_page(page: pa.Table) -> list[VoucherEvent]:
     """The :class:`VoucherEvent` of each row of a page of ``voucher_events`` with its invoice pairs."""
     columns = {name: _text(page, name) for name in _EVENT_COLUMNS if name not in ("event_time_text", "invoice_nos")}
     columns["event_time"] = _event_times(page)
-    columns["invoices"] = list(map(_invoices, _values(page, "invoices"), _values(page, "invoice_nos")))
+    columns["invoices"] = _invoices(page)
     return records_from_columns(VoucherEvent, columns)
 
 
@@ -118,7 +131,7 @@ def financings_from_page(page: pa.Table) -> list[FinancingRecord]:
     rates = _values(page, "rate")
     micros = {rate: rate_micros(rate) for rate in set(rates)}  # a few distinct rates a night
     columns = {name: _text(page, name) for name in _FINANCING_COLUMNS if name not in ("rate", "invoice_nos")}
-    columns["invoices"] = list(map(_invoices, _values(page, "invoices"), _values(page, "invoice_nos")))
+    columns["invoices"] = _invoices(page)
     columns["rate_micros"] = [micros[rate] for rate in rates]
     return records_from_columns(FinancingRecord, columns)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from ledger.compiled import load_codec
 from ledger.proofcheck import EMPTY_ROOT, verify_consistency, verify_inclusion  # noqa: F401  (re-export)
 
 NodeId = tuple[int, int]
@@ -35,6 +36,7 @@ def collector(into: dict[NodeId, bytes]) -> Emit:
     return emit
 
 _sha256 = hashlib.sha256
+_node_hashes = load_codec().node_hashes  # a level's nodes in one call (ledger/_codec.c)
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -61,7 +63,8 @@ def reduce_perfect(hashes: list[bytes], first_index: int = 0, emit: Emit | None 
     sha = _sha256
     level, cur = 0, hashes
     while len(cur) > 1:
-        cur = [sha(b"\x01" + a + b).digest() for a, b in zip(cur[::2], cur[1::2], strict=False)]
+        found = _node_hashes(cur)  # None unless every hash is 32 bytes: then the loop below
+        cur = found if found is not None else [sha(b"\x01" + a + b).digest() for a, b in zip(cur[::2], cur[1::2], strict=False)]
         level += 1
         if emit is not None:
             emit(level, first_index >> level, cur)

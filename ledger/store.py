@@ -30,8 +30,8 @@ from ledger.entries import (
     Record,
     VoucherEvent,
     decode_entry,
-    encode_entries_with_hash,
     entry_type_of,
+    frame_entries,
 )
 from ledger.merkle import (
     CompactRange,
@@ -64,7 +64,7 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]
 
 class PendingEntry(NamedTuple):
     """A record accepted for appending, with what the ledger adds to it (the item
-    :func:`~ledger.entries.encode_entries_with_hash` takes)."""
+    :func:`~ledger.entries.frame_entries` takes)."""
 
     record: Record
     annex: FingerprintAnnex | EmptyAnnex | None = None
@@ -179,10 +179,9 @@ class LedgerStore:
             return []
         edge = head.edge.copy()
         records = [item.record for item in pending]
-        datas, chashes, leaves = zip(*encode_entries_with_hash(
-            pending, first_seq=head.size, prev_leaf_hash=head.last_leaf_hash, ledger_date=business_date
-        ), strict=True)
-        chashes = tuple(map(content_hash_column, records, chashes))
+        framed = frame_entries(pending, first_seq=head.size, prev_leaf_hash=head.last_leaf_hash, ledger_date=business_date)
+        leaves = framed.leaf_hashes
+        chashes = list(map(content_hash_column, records, framed.content_hashes))
         types, event_ids, financing_ids, voucher_ids, parents = zip(*map(row_keys, records), strict=True)
         seqs = list(range(head.size, head.size + len(pending)))
         appended = list(map(AppendedEntry, seqs, records, (item.annex for item in pending), leaves, chashes))
@@ -195,7 +194,7 @@ class LedgerStore:
             idxs.extend(range(first, first + len(found)))
             hashes.extend(found)
 
-        edge.extend(list(leaves), emit)
+        edge.extend(leaves, emit)
         entries = pa.table(
             {
                 "seq": pa.array(seqs, pa.int64()),
@@ -206,7 +205,9 @@ class LedgerStore:
                 "parent_voucher_id": pa.array(parents, pa.string()),
                 "business_date": pa.array([business_date] * len(pending), pa.date32()),
                 "content_hash": pa.array(chashes, pa.binary()),
-                "entry": pa.array(datas, pa.binary()),
+                "entry": pa.LargeBinaryArray.from_buffers(  # the framed bytes as they are: no object per entry
+                    pa.large_binary(), len(pending), [None, pa.py_buffer(framed.offsets), pa.py_buffer(framed.data)]
+                ),
                 "leaf_hash": pa.array(leaves, pa.binary()),
             }
         )

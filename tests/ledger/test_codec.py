@@ -7,18 +7,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import re
 import struct
 import sys
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foundation.compiled import BuildError
-from ledger import compiled, entries
+from ledger import compiled, entries, fingerprints, merkle
 from ledger.entries import (
     _KINDS,
     BYTES,
@@ -39,6 +41,7 @@ from ledger.entries import (
     entry_type_of,
     records_from_columns,
 )
+from ledger.inputs import InvoiceFacts
 
 _SCALARS: dict[str, st.SearchStrategy[Any]] = {
     STR: st.one_of(st.none(), st.just(""), st.text(st.characters(exclude_categories=["Cs"]), max_size=30)),
@@ -179,3 +182,65 @@ def test_records_are_built_only_for_classes_whose_constructor_only_sets_fields()
         records_from_columns(InvoiceAmount, {**columns, "amount_fen": [1, 2]})
     with pytest.raises(KeyError):
         records_from_columns(dict, {})
+
+
+# ---- batched hashes: the tree's nodes, a page's leaf hashes, the keyed fingerprints ----------
+
+_codec = compiled.load_codec()
+
+
+@settings(max_examples=60, deadline=None)
+@given(hashes=st.lists(st.binary(min_size=32, max_size=32), max_size=17))
+def test_a_levels_nodes_are_hashed_as_rfc_9162_says(hashes: list[bytes]) -> None:
+    pairs = zip(hashes[::2], hashes[1::2], strict=False)  # a trailing odd hash has no node
+    assert _codec.node_hashes(hashes) == [hashlib.sha256(b"\x01" + a + b).digest() for a, b in pairs]
+
+
+def test_nodes_over_hashes_of_another_length_are_left_to_python() -> None:
+    assert _codec.node_hashes([bytes(32), bytes(31)]) is None
+    assert _codec.node_hashes([bytes(32), bytearray(32)]) is None
+    hashes = [b"a", b"b", b"c", b"d"]  # reduce_perfect hashes them as it always did
+    assert merkle.reduce_perfect(hashes) == merkle.node_hash(merkle.node_hash(b"a", b"b"), merkle.node_hash(b"c", b"d"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=300), cuts=st.lists(st.integers(0, 300), max_size=12))
+def test_slices_of_a_buffer_are_hashed_each(data: bytes, cuts: list[int]) -> None:
+    bounds = sorted(min(c, len(data)) for c in cuts)
+    expected = [hashlib.sha256(data[a:b]).digest() for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert _codec.sha256_slices(memoryview(data), bounds) == expected
+
+
+def test_slice_bounds_outside_the_buffer_or_backwards_are_refused() -> None:
+    with pytest.raises(ValueError, match="bound 1"):
+        _codec.sha256_slices(b"abc", [0, 4])
+    with pytest.raises(ValueError, match="bound 2"):
+        _codec.sha256_slices(b"abc", [0, 2, 1])
+
+
+_VALUES = st.one_of(*_SCALARS.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=st.binary(min_size=16, max_size=100), messages=st.lists(st.lists(_VALUES, max_size=5).map(tuple), max_size=6))
+def test_keyed_hashes_of_values_are_pythons_hmac_of_their_encoding(key: bytes, messages: list[tuple]) -> None:
+    expected = [hmac.new(key, entries.encode_values(*m), hashlib.sha256).digest() for m in messages]
+    assert _codec.hmac_values(key, messages) == expected
+
+
+@pytest.mark.parametrize("value", [True, 2**63, 1.5, Decimal(1), dt.datetime(2026, 1, 1), bytearray(b"x"), "\ud800"])
+def test_values_the_codec_does_not_encode_leave_the_keyed_hashes_to_python(value: Any) -> None:
+    assert _codec.hmac_values(bytes(16), [("INVOICE_ID", "a"), ("INVOICE_ID", value)]) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(fin=records(FinancingRecord), data=st.data())
+def test_a_financings_fingerprints_are_those_the_python_encoder_makes(fin: FinancingRecord, data: st.DataObject) -> None:
+    nos = [n for n in [fin.asset_invoice_no, *(i.invoice_no for i in fin.invoices)] if n]
+    known = data.draw(st.lists(st.sampled_from(nos), max_size=3)) if nos else []
+    facts = {no: InvoiceFacts(no, data.draw(_SCALARS[STR]), data.draw(_SCALARS[STR]), data.draw(_SCALARS[INT]),
+                              data.draw(_SCALARS[DATE])) for no in known}
+    key = data.draw(st.binary(min_size=16, max_size=80))
+    compiled_prints = fingerprints.financing_fingerprints(fin, facts, key)
+    with mock.patch.object(fingerprints, "_hmac_values", lambda key, messages: None):  # the Python path
+        assert fingerprints.financing_fingerprints(fin, facts, key) == compiled_prints

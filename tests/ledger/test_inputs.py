@@ -66,3 +66,34 @@ def test_a_financing_page_reads_blank_text_as_null_and_the_rate_in_millionths() 
         assert fin.value_date == dt.date(2026, 11, 20)
         assert fin.maturity_date == (None if i == 0 else dt.date(2027, 1, i))
         assert fin.invoices == ((InvoiceAmount(None, 3),) if i == 1 else ())
+
+
+def test_invoice_lists_are_read_flattened_in_canonical_order_across_the_pages_chunks() -> None:
+    lists = [
+        [{"no": "B", "fen": 2}, {"no": "A", "fen": None}, {"no": "", "fen": 1}, {"no": None, "fen": 5}, {"no": "A", "fen": -3}],
+        None,  # no child rows: the delivered text
+        [],  # none either
+        [{"no": " ", "fen": 4}],
+        None,  # delivered text that does not parse: none
+        [{"no": "C", "fen": 1}, {"no": "C", "fen": 1}],  # duplicates kept
+    ]
+    texts = [None, "00000000000000000002:1.00;00000000000000000001:2.00", "00000000000000000003:0.01", None, "x:y", None]
+    n = len(lists)
+    page = pa.table({
+        **{k: [f"E{i}" for i in range(n)] for k in ("event_id", "event_time_text")},
+        **{k: [None] * n for k in ("event_type", "voucher_id", "parent_voucher_id", "issuer_uscc", "from_uscc",
+                                   "to_uscc", "ap_ref", "financing_id")},
+        "amount_fen": pa.array([None] * n, pa.int64()),
+        "maturity_date": pa.array([None] * n, pa.date32()),
+        "invoices": pa.array(lists, INVOICES),
+        "invoice_nos": texts,
+    })
+    page = pa.concat_tables([page.slice(0, 2), page.slice(2)])  # as DuckDB's pages come: in chunks
+    assert [e.invoices for e in events_from_page(page)] == [
+        (InvoiceAmount(None, 1), InvoiceAmount(None, 5), InvoiceAmount("A", None), InvoiceAmount("A", -3), InvoiceAmount("B", 2)),
+        (InvoiceAmount("00000000000000000001", 200), InvoiceAmount("00000000000000000002", 100)),
+        (InvoiceAmount("00000000000000000003", 1),),
+        (InvoiceAmount(None, 4),),
+        (),
+        (InvoiceAmount("C", 1), InvoiceAmount("C", 1)),
+    ]
