@@ -21,9 +21,10 @@ import datetime as dt
 import duckdb
 
 from dispositions.effective import waived_sql
+from reconciliation import standing
 from warehouse.asof import latest_rows_sql
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
+from warehouse.results import FINANCING_VERDICTS, STANDING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
 
 _MATCH_COLUMNS = ", ".join(c.name for c in TRADE_MATCHES.columns if c.name != "business_date")
 _VERDICT_COLUMNS = ", ".join(c.name for c in FINANCING_VERDICTS.columns if c.name != "business_date")
@@ -66,6 +67,8 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     create_table(con, VERDICT_NIGHTS)
     later = _next_night(con, business_date)
     narrowed = narrowed and later is None  # a re-run's pins read every financing's standing row
+    kept = standing.standing_night(con)
+    kept = kept if kept is not None and kept < business_date else None  # then what stands the night before
     if later is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE rerun_verdicts AS FROM financing_verdicts WHERE business_date = ?",
                     [business_date])
@@ -73,8 +76,11 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute("DELETE FROM trade_matches WHERE business_date = ?", [business_date])
     candidates = "financing_id IN (SELECT financing_id FROM verdict_candidates)" if narrowed else "true"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE previous_verdicts AS
-        {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1', where=candidates)}""", [business_date])
+    if kept:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE previous_verdicts AS FROM {STANDING_VERDICTS.name} WHERE {candidates}")
+    else:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE previous_verdicts AS
+            {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1', where=candidates)}""", [business_date])
     scoped = "true" if whole else "financing_id IN (SELECT financing_id FROM scope_kept)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE previous_matches AS {_standing_matches(scoped)}")  # what tonight's are compared with
     con.execute(
@@ -122,6 +128,7 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     if later is not None:
         _pin(con, business_date, later)
     con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (SELECT business_date FROM verdict_nights)", [business_date])
+    standing.keep(con, business_date, on=None if whole else kept)
     return verdicts, matches
 
 

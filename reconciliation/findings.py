@@ -38,7 +38,7 @@ from reconciliation.scope import (
 )
 from reconciliation.scope import record as record_scope
 from reconciliation.session import open_night
-from warehouse.asof import verdicts_as_of_sql
+from reconciliation.standing import verdicts_as_of
 from warehouse.asof_state import Refresh, asof_state_night
 from warehouse.registry import create_table
 from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS, TRADE_MATCHES, VERDICT_NIGHTS
@@ -148,7 +148,7 @@ def run_catalogue(
         ).fetchall()
     )
     run.verdicts = dict(  # every financing named: those not judged stand as stored
-        con.execute(f"SELECT verdict, count(*) FROM ({verdicts_as_of_sql()}) GROUP BY ALL ORDER BY 1", [business_date]).fetchall()
+        con.execute(f"SELECT verdict, count(*) FROM ({verdicts_as_of(con, business_date)}) GROUP BY ALL ORDER BY 1").fetchall()
     )
     return run
 

@@ -31,7 +31,7 @@ from foundation.errors import ScfError
 from reconciliation.catalogue import Catalogue
 from reconciliation.check import Check, Family
 from reconciliation.session import judge_every_financing, load_preludes, sql_script
-from warehouse.asof import matches_as_of_sql
+from reconciliation.standing import matches_as_of
 from warehouse.asof_state import Build, Refresh
 from warehouse.registry import create_table, insert_row
 from warehouse.results import JUDGED_NIGHTS
@@ -130,7 +130,8 @@ def narrow(con: duckdb.DuckDBPyConnection, scope: Scope, catalogue: Catalogue) -
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
     con.execute("SET VARIABLE scope_dated_checks = ?::VARCHAR[]", [dated_checks(catalogue)])
     con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
-    con.execute("CREATE OR REPLACE TEMP VIEW previous_trade_matches AS " + matches_as_of_sql("getvariable('scope_previous')"))
+    assert scope.previous is not None
+    con.execute("CREATE OR REPLACE TEMP VIEW previous_trade_matches AS " + matches_as_of(con, scope.previous))
     for name in SCRIPTS:
         con.execute(sql_script(name))
     _count(con, scope)

@@ -365,6 +365,27 @@ TRADE_MATCHES = Table(
     "rows of the night of its latest financing_verdicts row up to night D are its matches as of D "
     "(warehouse.asof.matches_as_of_sql).",
 )
+STANDING_VERDICTS = Table(
+    "standing_verdicts",
+    FINANCING_VERDICTS.columns,
+    "Each financing's latest financing_verdicts row (dated its own night, dropped ones too) as of the night of "
+    "standing_night, kept by each night's store (reconciliation.standing): what as of that night reads there.",
+)
+STANDING_MATCHES = Table(
+    "standing_matches",
+    TRADE_MATCHES.columns,
+    "The trade_matches rows of each standing_verdicts row that is not dropped: the matches as of standing_night.",
+)
+STANDING_NIGHT = Table(
+    "standing_night",
+    (
+        Column("business_date", DATE, False, "the last night whose verdicts are stored"),
+        Column("verdict_rows", BIGINT, False, "financing_verdicts' row count when the standing tables were made"),
+        Column("match_rows", BIGINT, False, "trade_matches' row count then"),
+    ),
+    "The night standing_verdicts and standing_matches are of, and what they were made from (one row, or none: "
+    "not kept yet; reconciliation.standing rebuilds them when the stored rows are not those counted).",
+)
 
 # ---- data quality (quality.registry, quality.validate) --------------------------------------
 DQ_SOURCE_ISSUES = Table(
@@ -483,7 +504,8 @@ NIGHT_ACTED = Table(
 
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
-    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
+    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, STANDING_VERDICTS, STANDING_MATCHES, STANDING_NIGHT,
+    DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
     FINDING_DISPOSITIONS, FINDING_AGES,
     ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip
