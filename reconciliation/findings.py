@@ -138,7 +138,8 @@ def run_catalogue(
     with transaction(con):
         _store_night(con, business_date, full=full, previous=scope.previous)
         run.stored = dict(zip(("financing_verdicts", "trade_matches"),
-                              store_changes(con, business_date, whole=scope.whole, narrowed=not scope.whole), strict=True))
+                              store_changes(con, business_date, whole=scope.whole, narrowed=not scope.whole, full=full),
+                              strict=True))
         record_scope(con, business_date, scope)
     run.seconds_by_check["store"] = time.perf_counter() - started
     run.findings_by_category = dict(
