@@ -63,13 +63,13 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     named, or with ``narrowed`` those of ``verdict_candidates`` (every other one stands), without
     ``verdict_since``) and matches (``night_trade_matches``: every financing's when ``whole``, else those
     of ``scope_kept``'s financings, the others' standing) as changes; return the verdict and match rows
-    written, and keep what stands (:mod:`reconciliation.standing`; ``full``: made again from every row).
+    written, and keep what stands (:mod:`reconciliation.standing`; ``full``: read and made again from every row).
     Runs inside the caller's transaction."""
     create_table(con, VERDICT_NIGHTS)
     later = _next_night(con, business_date)
     narrowed = narrowed and later is None  # a re-run's pins read every financing's standing row
     kept = standing.standing_night(con)
-    kept = kept if kept is not None and kept < business_date else None  # then what stands the night before
+    kept = kept if kept is not None and kept < business_date and not full else None  # what stands the night before
     fresh = standing.nothing_stored(con)
     if later is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE rerun_verdicts AS FROM financing_verdicts WHERE business_date = ?",
@@ -130,7 +130,7 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     if later is not None:
         _pin(con, business_date, later)
     con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (SELECT business_date FROM verdict_nights)", [business_date])
-    standing.keep(con, business_date, on=None if full else kept, fresh=fresh and not full)
+    standing.keep(con, business_date, on=kept, fresh=fresh and not full)
     return verdicts, matches
 
 
