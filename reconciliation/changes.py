@@ -20,29 +20,69 @@ import datetime as dt
 
 import duckdb
 
+from dispositions.effective import waived_sql
+from reconciliation import standing
 from warehouse.asof import latest_rows_sql
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
+from warehouse.results import FINANCING_VERDICTS, STANDING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
 
 _MATCH_COLUMNS = ", ".join(c.name for c in TRADE_MATCHES.columns if c.name != "business_date")
 _VERDICT_COLUMNS = ", ".join(c.name for c in FINANCING_VERDICTS.columns if c.name != "business_date")
 
 
-def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, whole: bool) -> tuple[int, int]:
+def verdict_candidates(con: duckdb.DuckDBPyConnection, business_date: dt.date, previous: dt.date) -> None:
+    """Create ``verdict_candidates``: the financings whose verdict row of night ``business_date``, judged on
+    top of night ``previous`` (``scope_kept`` its kept scope, its findings and their dispositions stored),
+    may differ from the row they stand at the night before.  A verdict is a function of the financing's
+    named row and of its findings that no waiver set aside; every other financing's were the same on
+    ``previous``, whose verdicts the as-of rows are (a night stores what it computed): the ones kept
+    tonight, those with a row delivered since ``previous``, those whose unwaived findings (check and
+    severity) differ between the two nights (the checks run whole, a waiver approved or withdrawn), and
+    those with a verdict row stored after ``previous`` (a night stored and no longer judged)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE verdict_candidates AS
+        WITH tonight AS ({_unwaived('$1')}), before AS ({_unwaived('$2')})
+        SELECT financing_id FROM scope_kept
+        UNION SELECT financing_id FROM ((FROM tonight EXCEPT FROM before) UNION ALL (FROM before EXCEPT FROM tonight))
+        UNION SELECT financing_id FROM financings WHERE business_date > $2
+        UNION SELECT financing_id FROM financing_rejects WHERE business_date > $2 AND financing_id IS NOT NULL
+        UNION SELECT financing_id FROM financing_verdicts WHERE business_date > $2 AND business_date < $1""",
+        [business_date, previous],
+    )
+
+
+def _unwaived(night: str) -> str:
+    """What a verdict reads of night ``night``'s findings: the check and severity of each financing's unwaived ones."""
+    return (f"SELECT financing_id, check_id, severity FROM findings WHERE business_date = {night} "
+            f"AND financing_id IS NOT NULL AND finding_id NOT IN ({waived_sql(night)})")
+
+
+def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, whole: bool,
+                  narrowed: bool = False, full: bool = False) -> tuple[int, int]:
     """Store night ``business_date``'s verdicts (the temp table ``night_verdicts``: every financing
-    named, without ``verdict_since``) and matches (``night_trade_matches``: every financing's when
-    ``whole``, else those of ``scope_kept``'s financings, the others' standing) as changes; return the
-    verdict and match rows written.  Runs inside the caller's transaction."""
+    named, or with ``narrowed`` those of ``verdict_candidates`` (every other one stands), without
+    ``verdict_since``) and matches (``night_trade_matches``: every financing's when ``whole``, else those
+    of ``scope_kept``'s financings, the others' standing) as changes; return the verdict and match rows
+    written, and keep what stands (:mod:`reconciliation.standing`; ``full``: read and made again from every row).
+    Runs inside the caller's transaction."""
     create_table(con, VERDICT_NIGHTS)
     later = _next_night(con, business_date)
+    narrowed = narrowed and later is None  # a re-run's pins read every financing's standing row
+    kept = standing.standing_night(con)
+    kept = kept if kept is not None and kept < business_date and not full else None  # what stands the night before
+    fresh = standing.nothing_stored(con)
     if later is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE rerun_verdicts AS FROM financing_verdicts WHERE business_date = ?",
                     [business_date])
         con.execute("CREATE OR REPLACE TEMP TABLE rerun_matches AS FROM trade_matches WHERE business_date = ?", [business_date])
     con.execute("DELETE FROM financing_verdicts WHERE business_date = ?", [business_date])
     con.execute("DELETE FROM trade_matches WHERE business_date = ?", [business_date])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE previous_verdicts AS {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1')}",
-                [business_date])
+    candidates = "financing_id IN (SELECT financing_id FROM verdict_candidates)" if narrowed else "true"
+    if kept:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE previous_verdicts AS FROM {STANDING_VERDICTS.name} WHERE {candidates}")
+    else:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE previous_verdicts AS
+            {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1', where=candidates)}""", [business_date])
     scoped = "true" if whole else "financing_id IN (SELECT financing_id FROM scope_kept)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE previous_matches AS {_standing_matches(scoped)}")  # what tonight's are compared with
     con.execute(
@@ -90,6 +130,7 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     if later is not None:
         _pin(con, business_date, later)
     con.execute("INSERT INTO verdict_nights SELECT $1 WHERE $1 NOT IN (SELECT business_date FROM verdict_nights)", [business_date])
+    standing.keep(con, business_date, on=kept, fresh=fresh and not full)
     return verdicts, matches
 
 

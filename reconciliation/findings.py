@@ -23,7 +23,7 @@ from dispositions.effective import store_night_dispositions, waived_sql
 from foundation.errors import ScfError
 from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
-from reconciliation.changes import store_changes
+from reconciliation.changes import store_changes, verdict_candidates
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches
 from reconciliation.scope import (
@@ -38,6 +38,7 @@ from reconciliation.scope import (
 )
 from reconciliation.scope import record as record_scope
 from reconciliation.session import open_night
+from reconciliation.standing import verdicts_as_of
 from warehouse.asof_state import Refresh, asof_state_night
 from warehouse.registry import create_table
 from warehouse.results import FINANCING_VERDICTS, FINDING_FIRST_SEEN, FINDINGS, NIGHT_FINDINGS, TRADE_MATCHES, VERDICT_NIGHTS
@@ -79,7 +80,7 @@ class CheckRun:
     """What one night's run of the catalogue produced."""
 
     business_date: dt.date
-    seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps, the as-of state, storing
+    seconds_by_check: dict[str, float] = field(default_factory=dict)  # and the match's steps, the as-of state, the scope, storing
     findings_by_category: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
     asof_build: str = ""  # how the as-of state was made, full or incremental, and why (warehouse.asof_state.Refresh)
@@ -135,8 +136,9 @@ def run_catalogue(
     scope = run.scope or Scope(None, "judged by another engine", settings_digest(catalogue, params, checks))
     started = time.perf_counter()
     with transaction(con):
-        _store_night(con, business_date, full=full)
-        run.stored = dict(zip(("financing_verdicts", "trade_matches"), store_changes(con, business_date, whole=scope.whole),
+        _store_night(con, business_date, full=full, previous=scope.previous)
+        run.stored = dict(zip(("financing_verdicts", "trade_matches"),
+                              store_changes(con, business_date, whole=scope.whole, narrowed=not scope.whole, full=full),
                               strict=True))
         record_scope(con, business_date, scope)
     run.seconds_by_check["store"] = time.perf_counter() - started
@@ -146,9 +148,8 @@ def run_catalogue(
             [business_date],
         ).fetchall()
     )
-    run.verdicts = dict(
-        con.execute(
-            "SELECT verdict, count(*) FROM night_verdicts GROUP BY ALL ORDER BY 1").fetchall()
+    run.verdicts = dict(  # every financing named: those not judged stand as stored
+        con.execute(f"SELECT verdict, count(*) FROM ({verdicts_as_of(con, business_date)}) GROUP BY ALL ORDER BY 1").fetchall()
     )
     return run
 
@@ -177,12 +178,14 @@ def judge_night(
     night_scope: list[Scope] = []
 
     def narrow_night(refresh: Refresh) -> None:
+        scoping = time.perf_counter()
         night_scope.append(decide(con, business_date, refresh, state_night, digest, in_force, full=full))
         narrow(con, night_scope[0], catalogue)
+        run.seconds_by_check["scope"] = time.perf_counter() - scoping
 
     run.asof_build = str(open_night(con, business_date, params, catalogue, full=full, narrow=narrow_night))
     run.scope = night_scope[0]
-    run.seconds_by_check["asof_state"] = time.perf_counter() - started
+    run.seconds_by_check["asof_state"] = time.perf_counter() - started - run.seconds_by_check["scope"]
     match_until_closed(con, run.scope, lambda: prepare_trade_matches(con, run.seconds_by_check))
     create_table(con, NIGHT_FINDINGS)
     for check in chosen:
@@ -222,7 +225,11 @@ def _refuse_unknown_severities(con: duckdb.DuckDBPyConnection) -> None:
         raise ScfError(f"check queries gave severities outside {', '.join(known)}: {found} (fix the check's SQL)")
 
 
-def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full: bool = False) -> None:
+def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full: bool = False,
+                 previous: dt.date | None = None) -> None:
+    """Store the night's findings and dispositions and make ``night_verdicts``: the verdict of every financing
+    named or, judged on top of night ``previous``, of those whose verdict may have changed since
+    (:func:`reconciliation.changes.verdict_candidates`)."""
     key = ", ".join(f"coalesce({c}, '')" for c in _DOCUMENT_COLUMNS)
     if full or _first_seen_unkept(con, business_date):
         _rebuild_first_seen(con, business_date)
@@ -244,12 +251,15 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full
     )
     _keep_first_seen(con, business_date)
     store_night_dispositions(con, business_date)
+    if previous is not None:
+        verdict_candidates(con, business_date, previous)
+    candidates = "true" if previous is None else "financing_id IN (SELECT financing_id FROM verdict_candidates)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE night_verdicts AS
         WITH worst AS (
           SELECT financing_id, min({_SEVERITY_RANK}) AS rank,
                  string_agg(DISTINCT check_id, ';' ORDER BY check_id) AS check_ids
-          FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL
+          FROM findings WHERE business_date = $1 AND financing_id IS NOT NULL AND {candidates}
             AND finding_id NOT IN ({waived_sql()})  -- an approved waiver (worklist) no longer counts
           GROUP BY financing_id
         ), named AS (  -- every financing named by a delivered row, readable or not
@@ -267,7 +277,7 @@ def _store_night(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, full
                     ELSE '{Verdict.CLEAN.value}' END AS verdict,
                coalesce(w.check_ids, '') AS check_ids, f.bank_code, f.product, f.applicant_uscc,
                f.debtor_uscc, f.financed_amount_fen, f.status
-        FROM named f LEFT JOIN worst w USING (financing_id)""",
+        FROM named f LEFT JOIN worst w USING (financing_id) WHERE {candidates}""",
         [business_date],
     )
 

@@ -31,7 +31,7 @@ from foundation.errors import ScfError
 from reconciliation.catalogue import Catalogue
 from reconciliation.check import Check, Family
 from reconciliation.session import judge_every_financing, load_preludes, sql_script
-from warehouse.asof import matches_as_of_sql
+from reconciliation.standing import matches_as_of
 from warehouse.asof_state import Build, Refresh
 from warehouse.registry import create_table, insert_row
 from warehouse.results import JUDGED_NIGHTS
@@ -43,6 +43,7 @@ SCOPE_PARAMS: tuple[str, ...] = ("evidence_window_days", "date_window_days", "re
                                   "amount_tolerance_ratio_ppm")
 #: The SQL the scope rests on: any change to it, the preludes or the match judges the next night whole.
 SCRIPTS: tuple[str, ...] = ("_scope.sql", "_scope_closure.sql")
+WIDEN = "_scope_widen.sql"  # the closure grown by the waybills the night's match linked (widen)
 MATCH_MACROS = "match_macros.sql"
 _MATCH_AND_PRELUDES: tuple[str, ...] = ("_prelude.sql", "_prelude_ledger.sql", "_prelude_circular.sql",
                                         "_prelude_trade.sql", MATCH_MACROS, "match_trades.sql")
@@ -82,7 +83,7 @@ def settings_digest(catalogue: Catalogue, params: Mapping[str, int | str] | None
     run = catalogue.checks if checks is None else checks
     parts = [repr(sorted(in_force.items())), repr([c.check_id for c in run])]
     parts += [f"{c.check_id}|{c.family}|{c.category}|{c.severity}|{sorted(c.params.items())}|{c.body}" for c in catalogue.checks]
-    parts += [sql_script(name) for name in (*_MATCH_AND_PRELUDES, *SCRIPTS)]
+    parts += [sql_script(name) for name in (*_MATCH_AND_PRELUDES, *SCRIPTS, WIDEN)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -130,7 +131,8 @@ def narrow(con: duckdb.DuckDBPyConnection, scope: Scope, catalogue: Catalogue) -
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
     con.execute("SET VARIABLE scope_dated_checks = ?::VARCHAR[]", [dated_checks(catalogue)])
     con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
-    con.execute("CREATE OR REPLACE TEMP VIEW previous_trade_matches AS " + matches_as_of_sql("getvariable('scope_previous')"))
+    assert scope.previous is not None
+    con.execute("CREATE OR REPLACE TEMP VIEW previous_trade_matches AS " + matches_as_of(con, scope.previous))
     for name in SCRIPTS:
         con.execute(sql_script(name))
     _count(con, scope)
@@ -142,21 +144,28 @@ def widen(con: duckdb.DuckDBPyConnection, scope: Scope) -> bool:
     the match must run again."""
     if scope.whole:
         return False
-    added = con.execute("""INSERT INTO scope_waybills
-        SELECT DISTINCT financing_id, unnest(waybill_nos) FROM night_trade_matches WHERE waybill_nos IS NOT NULL
-        EXCEPT SELECT financing_id, waybill_no FROM scope_waybills""").fetchone()
-    if not added or not added[0]:
+    con.execute("""CREATE OR REPLACE TEMP TABLE scope_waybills_added AS
+        SELECT DISTINCT financing_id, unnest(waybill_nos) AS waybill_no FROM night_trade_matches WHERE waybill_nos IS NOT NULL
+        EXCEPT SELECT financing_id, waybill_no FROM scope_waybills""")
+    if con.execute("SELECT EXISTS (FROM scope_waybills_added)").fetchone() != (True,):
         return False
-    con.execute("CREATE OR REPLACE TEMP TABLE scope_judged_before AS FROM judged_financings")
-    con.execute("CREATE OR REPLACE TEMP TABLE scope_kept_before AS FROM scope_kept")
-    con.execute(sql_script("_scope_closure.sql"))
-    con.execute("INSERT INTO judged_financings FROM scope_judged_before EXCEPT FROM judged_financings")
+    close_over_added(con)
     grew = con.execute("SELECT EXISTS (FROM judged_financings EXCEPT FROM scope_judged_before) "
                        "OR EXISTS (FROM scope_kept EXCEPT FROM scope_kept_before)").fetchone() == (True,)
     if grew:
         _count(con, scope)
         load_preludes(con)
     return grew
+
+
+def close_over_added(con: duckdb.DuckDBPyConnection) -> None:
+    """Add ``scope_waybills_added`` to ``scope_waybills`` and grow ``scope_kept`` and ``judged_financings`` to
+    what ``_scope_closure.sql`` gives over them (``_scope_widen.sql``: by the waybills added only), keeping
+    the sets before in ``scope_kept_before`` and ``scope_judged_before``."""
+    con.execute("INSERT INTO scope_waybills FROM scope_waybills_added")
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_judged_before AS FROM judged_financings")
+    con.execute("CREATE OR REPLACE TEMP TABLE scope_kept_before AS FROM scope_kept")
+    con.execute(sql_script(WIDEN))
 
 
 def match_until_closed(con: duckdb.DuckDBPyConnection, scope: Scope, match: Callable[[], object]) -> None:

@@ -89,11 +89,12 @@ def create_asof_views(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         con.execute(f"CREATE OR REPLACE TEMP VIEW cur_{child} AS {children_sql(child, f'cur_{parent}')}")
 
 
-def latest_rows_sql(table: str, key: str, as_of: str) -> str:
+def latest_rows_sql(table: str, key: str, as_of: str, *, where: str = "true") -> str:
     """Each ``key``'s latest row of ``table`` dated (``business_date``) up to ``as_of`` (an SQL date
     expression), with its own date: "as of night D" of the engine's tables that store a night's changes
-    only (a row for a key whose value changed that night; :func:`verdicts_as_of_sql`)."""
-    return (f"SELECT * FROM {table} WHERE business_date <= {as_of} "
+    only (a row for a key whose value changed that night; :func:`verdicts_as_of_sql`); ``where``, a
+    condition on the key alone, keeps only those keys."""
+    return (f"SELECT * FROM {table} WHERE business_date <= {as_of} AND ({where}) "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY business_date DESC) = 1")
 
 

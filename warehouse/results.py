@@ -365,6 +365,23 @@ TRADE_MATCHES = Table(
     "rows of the night of its latest financing_verdicts row up to night D are its matches as of D "
     "(warehouse.asof.matches_as_of_sql).",
 )
+STANDING_VERDICTS = Table(
+    "standing_verdicts",
+    FINANCING_VERDICTS.columns,
+    "Each financing's latest financing_verdicts row (dated its own night, dropped ones too) as of the night of "
+    "standing_night, kept by each night's store (reconciliation.standing): the verdicts as of that night, and "
+    "(its trade_matches rows of the row's night) the matches.",
+)
+STANDING_NIGHT = Table(
+    "standing_night",
+    (
+        Column("business_date", DATE, False, "the last night whose verdicts are stored"),
+        Column("verdict_rows", BIGINT, False, "financing_verdicts' row count when standing_verdicts was made"),
+        Column("match_rows", BIGINT, False, "trade_matches' row count then"),
+    ),
+    "The night standing_verdicts is of, and what it was made from (one row, or none: "
+    "not kept yet; reconciliation.standing makes it again when the stored rows are not those counted).",
+)
 
 # ---- data quality (quality.registry, quality.validate) --------------------------------------
 DQ_SOURCE_ISSUES = Table(
@@ -483,7 +500,8 @@ NIGHT_ACTED = Table(
 
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
-    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
+    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, STANDING_VERDICTS, STANDING_NIGHT,
+    DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
     FINDING_DISPOSITIONS, FINDING_AGES,
     ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,
 )  # fmt: skip

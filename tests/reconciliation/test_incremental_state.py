@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from reconciliation.findings import run_catalogue
 from reconciliation.session import KEPT
+from reconciliation.standing import matches_as_of, standing_night, verdicts_as_of
 from tests.factories import insert
-from warehouse.asof import create_asof_views, verdicts_as_of_sql
+from warehouse.asof import create_asof_views, matches_as_of_sql, verdicts_as_of_sql
 from warehouse.asof_state import Build, refresh_asof_state, state_table
 from warehouse.connection import Warehouse
 from warehouse.schemas import FILES, SCHEMAS
@@ -175,8 +176,20 @@ def _night_results(wh: Warehouse, night: dt.date) -> tuple[list[tuple], list[tup
     return findings, verdicts
 
 
+def standing_is_the_definition(wh: Warehouse) -> None:
+    """The standing verdicts and matches kept night by night are those of the last night stored, by the
+    window over every row (reconciliation.standing)."""
+    last = wh.con.execute("SELECT max(business_date) FROM verdict_nights").fetchone()[0]
+    assert standing_night(wh.con) == last
+    pairs = ((verdicts_as_of(wh.con, last), verdicts_as_of_sql()), (matches_as_of(wh.con, last), matches_as_of_sql()))
+    for kept_sql, window_sql in pairs:
+        kept = wh.con.execute(f"SELECT * FROM ({kept_sql}) ORDER BY ALL").fetchall()
+        assert kept == wh.con.execute(f"SELECT * FROM ({window_sql}) ORDER BY ALL", [last]).fetchall()
+
+
 def incremental_equals_full(root: Path, plan: list[tuple[str, int, list[list[Record]]]]) -> None:
-    """Play ``plan`` on an incremental and a full home: each night's findings and verdicts are equal."""
+    """Play ``plan`` on an incremental and a full home: each night's findings and verdicts are equal,
+    and so are the standing verdicts and matches kept with those of every row."""
     with Warehouse(root / "incremental.duckdb") as inc, Warehouse(root / "full.duckdb") as full:
         seq = 1
         for delivered, run, files in schedule(plan):
@@ -187,6 +200,8 @@ def incremental_equals_full(root: Path, plan: list[tuple[str, int, list[list[Rec
                 run_catalogue(inc.con, run)
                 run_catalogue(full.con, run, full=True)
                 assert _night_results(inc, run) == _night_results(full, run), run
+                standing_is_the_definition(inc)
+                standing_is_the_definition(full)
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
