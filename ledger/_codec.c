@@ -339,6 +339,17 @@ fail:
 
 /* ---- batched hashes (the tree's nodes, a page's leaves, keyed fingerprints) ------------- */
 
+/* The n 32-byte digests laid back to back at out, as a list of bytes (NULL with the error set). */
+static PyObject *digest_list(const unsigned char *out, Py_ssize_t n) {
+    PyObject *result = PyList_New(n);
+    for (Py_ssize_t i = 0; result && i < n; i++) {
+        PyObject *h = PyBytes_FromStringAndSize((const char *)out + 32 * i, 32);
+        if (!h) Py_CLEAR(result);
+        else PyList_SET_ITEM(result, i, h);
+    }
+    return result;
+}
+
 /* node_hashes(hashes) -> [SHA-256(0x01 ‖ hashes[2i] ‖ hashes[2i+1]) ...] (RFC 9162 interior
  * nodes of the level above; a trailing odd hash is left out), or None unless every item is
  * 32 bytes (then the Python loop decides).  Hashed without the GIL. */
@@ -371,12 +382,7 @@ static PyObject *codec_node_hashes(PyObject *self, PyObject *hashes) {
         PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
         goto done;
     }
-    result = PyList_New(pairs);
-    for (Py_ssize_t i = 0; result && i < pairs; i++) {
-        PyObject *h = PyBytes_FromStringAndSize((const char *)out + 32 * i, 32);
-        if (!h) Py_CLEAR(result);
-        else PyList_SET_ITEM(result, i, h);
-    }
+    result = digest_list(out, pairs);
 done:
     EVP_MD_CTX_free(ctx);
     PyMem_Free(in);
@@ -421,12 +427,7 @@ static PyObject *codec_sha256_slices(PyObject *self, PyObject *const *args, Py_s
         PyErr_SetString(PyExc_RuntimeError, "OpenSSL SHA-256 failed");
         goto done;
     }
-    result = PyList_New(n);
-    for (Py_ssize_t i = 0; result && i < n; i++) {
-        PyObject *h = PyBytes_FromStringAndSize((const char *)out + 32 * i, 32);
-        if (!h) Py_CLEAR(result);
-        else PyList_SET_ITEM(result, i, h);
-    }
+    result = digest_list(out, n);
 done:
     EVP_MD_CTX_free(ctx);
     PyMem_Free(at);
