@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from reconciliation import standing
 from reconciliation.check import severity_rank_sql
 from reconciliation.findings import verdict_rank_sql
-from warehouse.asof import verdicts_as_of_sql
 
 #: The columns of findings.csv and financing_status.csv (OUTPUTS.md), in their order.
 FINDINGS_COLUMNS = ("finding_id", "business_date", "check_id", "category", "severity", "financing_id", "voucher_id",
@@ -38,18 +38,25 @@ class CsvReport:
 
     file_name: str
     columns: tuple[str, ...]
-    source: str  # a FROM item: the table, or the as-of reader of one stored as changes
+    source: Callable[[duckdb.DuckDBPyConnection, dt.date], str]  # a FROM item of the night: a table, or an as-of reader
     order_by: str
 
-    def query(self) -> str:
-        """The night's rows (``$1`` the night), in the file's order."""
-        return f"SELECT {_select_list(self.columns)} FROM {self.source} t WHERE business_date = $1 ORDER BY {self.order_by}"
+    def query(self, con: duckdb.DuckDBPyConnection, business_date: dt.date) -> str:
+        """The rows of night ``business_date`` (``$1``), in the file's order."""
+        return (f"SELECT {_select_list(self.columns)} FROM {self.source(con, business_date)} t WHERE business_date = $1 "
+                f"ORDER BY {self.order_by}")
+
+
+def _verdicts_of_the_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> str:
+    """The verdicts as of the night (stored as changes): the standing table when it is of that night, as it is
+    once the night's findings are stored, else the window over every row (:func:`standing.verdicts_as_of`)."""
+    return f"({standing.verdicts_as_of(con, business_date)})"
 
 
 CSV_REPORTS: tuple[CsvReport, ...] = (
-    CsvReport("findings.csv", FINDINGS_COLUMNS, "findings",
+    CsvReport("findings.csv", FINDINGS_COLUMNS, lambda con, night: "findings",
               f"{severity_rank_sql('t.severity')}, t.check_id, t.financing_id NULLS LAST, t.finding_id"),
-    CsvReport("financing_status.csv", STATUS_COLUMNS, f"({verdicts_as_of_sql('$1')})", f"{verdict_rank_sql('t.verdict')}, t.financing_id"),
+    CsvReport("financing_status.csv", STATUS_COLUMNS, _verdicts_of_the_night, f"{verdict_rank_sql('t.verdict')}, t.financing_id"),
 )
 #: How many files :func:`write_csv_reports` writes: each report and its :func:`excel_variant`.
 CSV_REPORT_FILES = 2 * len(CSV_REPORTS)
@@ -67,7 +74,7 @@ def write_csv_reports(con: duckdb.DuckDBPyConnection, home: Path, business_date:
     paths = []
     for report in CSV_REPORTS:
         path = folder / report.file_name
-        _copy(con, report.query(), business_date, path)
+        _copy(con, report.query(con, business_date), business_date, path)
         written(path)
         paths.append(path)
     for path in list(paths):

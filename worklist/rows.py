@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 import duckdb
 
 from dispositions.effective import scalar
+from reconciliation import standing
 from reconciliation.check import Severity, severity_rank_sql
 from reconciliation.findings import Verdict, verdict_rank_sql
 from warehouse.asof import delivery_order, sequenced, verdicts_as_of_sql
@@ -237,9 +238,10 @@ def load_verdicts(con: duckdb.DuckDBPyConnection, business_date: dt.date, before
 
 
 def verdict_counts(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dict[str, int]:
-    """How many financings have each verdict tonight (all of them, listed or not), in verdict order."""
-    counts = dict(con.execute(f"SELECT verdict, count(*) FROM ({verdicts_as_of_sql('$1')}) GROUP BY verdict",
-                              [business_date]).fetchall())
+    """How many financings have each verdict tonight (all of them, listed or not), in verdict order: read from
+    the standing verdicts when they are of that night (:func:`reconciliation.standing.verdicts_as_of`)."""
+    counts = dict(con.execute(f"SELECT verdict, count(*) FROM ({standing.verdicts_as_of(con, business_date)}) GROUP BY verdict"
+                              ).fetchall())
     return {v.value: int(counts.get(v.value, 0)) for v in Verdict}
 
 
