@@ -21,6 +21,7 @@ import datetime as dt
 import duckdb
 
 from dispositions.effective import waived_sql
+from foundation.errors import ScfError
 from reconciliation import standing
 from warehouse.asof import latest_rows_sql
 from warehouse.registry import create_table
@@ -67,7 +68,8 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     Runs inside the caller's transaction."""
     create_table(con, VERDICT_NIGHTS)
     later = _next_night(con, business_date)
-    narrowed = narrowed and later is None  # a re-run's pins read every financing's standing row
+    if narrowed and later is not None:  # the caller's decision (may_narrow) was made on another store
+        raise ScfError(f"verdicts of {business_date} narrowed to the candidates although night {later} is stored after it")
     kept = standing.standing_night(con)
     kept = kept if kept is not None and kept < business_date and not full else None  # what stands the night before
     fresh = standing.nothing_stored(con)
@@ -138,6 +140,13 @@ def _standing_matches(which: str) -> str:
     """The matches as they stood before tonight of the financings ``which`` (a condition on ``previous_verdicts``)."""
     return (f"SELECT m.* FROM (SELECT * FROM previous_verdicts WHERE NOT dropped AND {which}) v "
             "JOIN trade_matches m USING (business_date, financing_id)")
+
+
+def may_narrow(con: duckdb.DuckDBPyConnection, business_date: dt.date, previous: dt.date | None) -> bool:
+    """Whether night ``business_date``, judged on top of night ``previous`` (None: judged whole), makes and
+    stores the verdicts of :func:`verdict_candidates` only: not when a later night is stored (a re-run or a
+    replay: its pins read every financing's row of the night, see :func:`store_changes`)."""
+    return previous is not None and _next_night(con, business_date) is None
 
 
 def _next_night(con: duckdb.DuckDBPyConnection, business_date: dt.date) -> dt.date | None:

@@ -23,7 +23,7 @@ from dispositions.effective import store_night_dispositions, waived_sql
 from foundation.errors import ScfError
 from foundation.vocabulary import CLOSED_STATUSES_SQL
 from reconciliation.catalogue import CATALOGUE, Catalogue
-from reconciliation.changes import store_changes, verdict_candidates
+from reconciliation.changes import may_narrow, store_changes, verdict_candidates
 from reconciliation.check import Category, Check, Severity, severity_rank_sql
 from reconciliation.matching import prepare_trade_matches
 from reconciliation.scope import (
@@ -136,9 +136,10 @@ def run_catalogue(
     scope = run.scope or Scope(None, "judged by another engine", settings_digest(catalogue, params, checks))
     started = time.perf_counter()
     with transaction(con):
-        _store_night(con, business_date, full=full, previous=scope.previous)
+        narrowed = may_narrow(con, business_date, scope.previous)
+        _store_night(con, business_date, full=full, previous=scope.previous if narrowed else None)
         run.stored = dict(zip(("financing_verdicts", "trade_matches"),
-                              store_changes(con, business_date, whole=scope.whole, narrowed=not scope.whole, full=full),
+                              store_changes(con, business_date, whole=scope.whole, narrowed=narrowed, full=full),
                               strict=True))
         record_scope(con, business_date, scope)
     run.seconds_by_check["store"] = time.perf_counter() - started
