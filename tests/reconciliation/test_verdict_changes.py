@@ -86,3 +86,18 @@ def test_a_night_rerun_after_later_nights_leaves_their_views_as_they_computed_th
     assert as_of(wh, D3) == before[D3]
     judge(wh, D3)
     assert as_of(wh, D3) == as_of(wh, D2)
+
+
+def test_nights_replayed_after_a_rerun_give_what_they_gave_in_order(wh):
+    """A replayed night is judged on top of the re-run one while later nights are still stored: its
+    verdicts are every financing's, not only those that may have changed (changes.may_narrow)."""
+    financing(wh, D1, "F1", "INVOICE", invoices={INV_A: 10_000_00})
+    invoice(wh, D1, INV_B, 20_000_00, issued=D1)
+    financing(wh, D1, "F2", "INVOICE", invoices={INV_B: 20_000_00})
+    for day in (D1, D2, D3):
+        judge(wh, day)
+    in_order = {day: as_of(wh, day) for day in (D1, D2, D3)}
+    for day in (D1, D2, D3):  # the first night re-run, the later ones replayed in order
+        judge(wh, day)
+        assert as_of(wh, day) == in_order[day], day
+    assert written(wh, D2) == written(wh, D3) == {}
