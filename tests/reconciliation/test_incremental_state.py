@@ -69,8 +69,9 @@ records = st.one_of(
     st.builds(Unreadable, st.sampled_from((*FINANCINGS, "FIN-C"))),
 )
 nights = st.lists(st.lists(records, min_size=1, max_size=4), min_size=1, max_size=3)  # files of a night
-# A step: run the next night, restate an earlier night (then run the next), re-run an earlier night, or skip one.
-steps = st.lists(st.tuples(st.sampled_from(("next", "next", "restate", "rerun", "skip")), st.integers(0, 5), nights),
+# A step: run the next night, restate an earlier night (then run the next), re-run an earlier night (alone, or
+# with the later nights replayed in order after it, as `scf run` does), or skip one.
+steps = st.lists(st.tuples(st.sampled_from(("next", "next", "restate", "rerun", "replay", "skip")), st.integers(0, 5), nights),
                  min_size=2, max_size=6)
 
 
@@ -111,9 +112,10 @@ def schedule(plan: list[tuple[str, int, list[list[Record]]]]) -> Iterator[tuple[
     """(night delivered or restated, night run, files) for each step of ``plan``; files None: deliver nothing."""
     last = FIRST - dt.timedelta(days=1)
     for kind, back, files in plan:
-        if kind == "rerun" and last >= FIRST:
+        if kind in ("rerun", "replay") and last >= FIRST:
             night = max(FIRST, last - dt.timedelta(days=back))
-            yield night, night, None
+            for replayed in range((last - night).days + 1 if kind == "replay" else 1):
+                yield night + dt.timedelta(days=replayed), night + dt.timedelta(days=replayed), None
             continue
         if kind == "restate" and last >= FIRST:
             yield max(FIRST, last - dt.timedelta(days=back)), last, files
