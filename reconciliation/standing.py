@@ -61,20 +61,19 @@ def keep(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, on: dt.date 
         con.execute(f"INSERT INTO {STANDING_NIGHT.name} SELECT $1, {_COUNTS}", [night])
 
 
+def _standing_rows(con: duckdb.DuckDBPyConnection, night: dt.date) -> str | None:
+    """A query of the latest verdict rows as of ``night`` from the standing table when it is of that night;
+    None (the as-of readers' window over every row) otherwise."""
+    return f"FROM {STANDING_VERDICTS.name}" if standing_night(con) == night else None
+
+
 def verdicts_as_of(con: duckdb.DuckDBPyConnection, night: dt.date) -> str:
     """A query of the verdicts as of ``night``, as :func:`warehouse.asof.verdicts_as_of_sql` gives them:
     from the standing table when it is of that night, else by the window over every row."""
-    as_of = f"DATE '{night.isoformat()}'"
-    if standing_night(con) != night:
-        return verdicts_as_of_sql(as_of)
-    return f"SELECT {as_of} AS business_date, * EXCLUDE (business_date, dropped) FROM {STANDING_VERDICTS.name} WHERE NOT dropped"
+    return verdicts_as_of_sql(f"DATE '{night.isoformat()}'", latest=_standing_rows(con, night))
 
 
 def matches_as_of(con: duckdb.DuckDBPyConnection, night: dt.date) -> str:
     """A query of the matches as of ``night``, as :func:`warehouse.asof.matches_as_of_sql` gives them (see
     :func:`verdicts_as_of`)."""
-    as_of = f"DATE '{night.isoformat()}'"
-    if standing_night(con) != night:
-        return matches_as_of_sql(as_of)
-    return (f"SELECT {as_of} AS business_date, m.* EXCLUDE (business_date) FROM {STANDING_VERDICTS.name} v "
-            "JOIN trade_matches m USING (business_date, financing_id) WHERE NOT v.dropped")
+    return matches_as_of_sql(f"DATE '{night.isoformat()}'", latest=_standing_rows(con, night))

@@ -98,18 +98,20 @@ def latest_rows_sql(table: str, key: str, as_of: str, *, where: str = "true") ->
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY business_date DESC) = 1")
 
 
-def verdicts_as_of_sql(as_of: str = "$1") -> str:
+def verdicts_as_of_sql(as_of: str = "$1", *, latest: str | None = None) -> str:
     """``financing_verdicts`` as of night ``as_of`` (an SQL date expression, by default the query's first
     parameter): each financing's latest row up to that night unless it says the financing is no longer
-    named (``dropped``), dated ``as_of``; the columns those of the table without ``dropped``."""
+    named (``dropped``), dated ``as_of``; the columns those of the table without ``dropped``.  ``latest``,
+    a query giving those latest rows already (the standing verdicts, :mod:`reconciliation.standing`),
+    replaces the window over every row."""
     return (f"SELECT {as_of}::DATE AS business_date, * EXCLUDE (business_date, dropped) "
-            f"FROM ({latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) WHERE NOT dropped")
+            f"FROM ({latest or latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) WHERE NOT dropped")
 
 
-def matches_as_of_sql(as_of: str = "$1") -> str:
-    """``trade_matches`` as of night ``as_of`` (as :func:`verdicts_as_of_sql`): a financing's matches are
-    its rows of the night of its latest verdict row up to ``as_of`` (a night writes a financing's verdict
-    row whenever its verdict or its matches change), none when that row says it is dropped."""
+def matches_as_of_sql(as_of: str = "$1", *, latest: str | None = None) -> str:
+    """``trade_matches`` as of night ``as_of`` (as :func:`verdicts_as_of_sql`, ``latest`` too): a financing's
+    matches are its rows of the night of its latest verdict row up to ``as_of`` (a night writes a financing's
+    verdict row whenever its verdict or its matches change), none when that row says it is dropped."""
     return (f"SELECT {as_of}::DATE AS business_date, m.* EXCLUDE (business_date) "
-            f"FROM ({latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) v "
+            f"FROM ({latest or latest_rows_sql('financing_verdicts', 'financing_id', as_of)}) v "
             "JOIN trade_matches m ON m.business_date = v.business_date AND m.financing_id = v.financing_id WHERE NOT v.dropped")
