@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import itertools
 import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any, NamedTuple
@@ -602,10 +602,9 @@ def encode_entry_with_hash(
 
     ``content`` may carry ``encode_record(record)`` when the caller already has it.
     """
-    data, chash, _ = next(encode_entries_with_hash(
-        [(record, annex, content, None)], first_seq=seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date
-    ))
-    return data, chash
+    framed = frame_entries([(record, annex, content, None)], first_seq=seq, prev_leaf_hash=prev_leaf_hash,
+                           ledger_date=ledger_date)
+    return framed.data, framed.content_hashes[0]
 
 
 class FramedEntries(NamedTuple):
@@ -655,21 +654,6 @@ def frame_entries(
     # entry's leaf hash (ledger.merkle.leaf_hash), the next one's previous: compiled
     data, offsets, leaves = _CODEC.frame(parts, first_seq, prev_leaf_hash, _lp_date(ledger_date))
     return FramedEntries(data, offsets, chashes, leaves)
-
-
-def encode_entries_with_hash(
-    items: Iterable[tuple[Record, FingerprintAnnex | EmptyAnnex | None, bytes | None, bytes | None]],
-    *,
-    first_seq: int,
-    prev_leaf_hash: bytes,
-    ledger_date: dt.date,
-) -> Iterator[tuple[bytes, bytes, bytes]]:
-    """:func:`frame_entries`, an entry at a time: each entry's canonical bytes, its record's
-    content hash and its leaf hash."""
-    framed = frame_entries(items, first_seq=first_seq, prev_leaf_hash=prev_leaf_hash, ledger_date=ledger_date)
-    bounds = memoryview(framed.offsets).cast("q").tolist()
-    entries = [framed.data[a:b] for a, b in itertools.pairwise(bounds)]
-    yield from zip(entries, framed.content_hashes, framed.leaf_hashes, strict=True)
 
 
 def encode_entry(

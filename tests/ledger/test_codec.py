@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import re
 import struct
 import sys
@@ -35,10 +36,10 @@ from ledger.entries import (
     VoucherEvent,
     decode_entry,
     encode_content,
-    encode_entries_with_hash,
     encode_record,
     encode_record_python,
     entry_type_of,
+    frame_entries,
     records_from_columns,
 )
 from ledger.inputs import InvoiceFacts
@@ -132,7 +133,10 @@ def _framed(entry_type: int, seq: int, prev: bytes, date: dt.date, content: byte
 )
 def test_entries_are_framed_and_chained_as_the_layout_says(chosen: list[Any], first_seq: int, prev: bytes, date: dt.date) -> None:
     items = [(r, FingerprintAnnex() if isinstance(r, FinancingRecord) else None, None, None) for r in chosen]
-    out = list(encode_entries_with_hash(items, first_seq=first_seq, prev_leaf_hash=prev, ledger_date=date))
+    framed = frame_entries(items, first_seq=first_seq, prev_leaf_hash=prev, ledger_date=date)
+    bounds = memoryview(framed.offsets).cast("q").tolist()
+    datas = [framed.data[a:b] for a, b in itertools.pairwise(bounds)]
+    out = list(zip(datas, framed.content_hashes, framed.leaf_hashes, strict=True))
     for seq, (record, (data, chash, leaf)) in enumerate(zip(chosen, out, strict=True), start=first_seq):
         content = encode_record_python(record)
         annex = encode_record_python(FingerprintAnnex() if isinstance(record, FinancingRecord) else entries.EmptyAnnex())
