@@ -13,6 +13,7 @@ A night deep in a history (``bench/bench_history.py`` leaves its home): copy the
 time ``findings`` (or ``nightly_reports``) of night N on fresh copies of it.
 
     .venv/bin/python bench/bench_stages.py copy /tmp/b1m/home /tmp/stages/home
+    .venv/bin/python bench/bench_stages.py copy --lean /tmp/h28/home /tmp/stages/h  # without reports/
     .venv/bin/python bench/bench_stages.py findings /tmp/stages/home
     .venv/bin/python bench/bench_stages.py landed_files /tmp/stages/fresh --inbox /tmp/b1m/simulated/inbox
     .venv/bin/python bench/bench_stages.py findings /tmp/h/pre29 --night 2026-10-29 --until --inbox /tmp/h30/simulated/inbox
@@ -35,8 +36,9 @@ STAGES = ("landed_files", "typed_tables", "data_quality", "voucher_ledger", "fin
           "pool_surveillance")  # integration.assets.STEPS, by name (not imported before the arguments are read)
 
 
-def copy_home(kept: Path, to: Path) -> None:
-    """``to`` becomes a copy of the home ``kept``: every file copied, the archive's objects hard-linked."""
+def copy_home(kept: Path, to: Path, *, lean: bool = False) -> None:
+    """``to`` becomes a copy of the home ``kept``: every file copied, the archive's objects hard-linked;
+    ``lean``: without the nights' reports (``reports/``, the bulk of a history's copy; no step reads them)."""
     shutil.rmtree(to, ignore_errors=True)
     objects = kept / "archive" / "objects"
 
@@ -46,7 +48,12 @@ def copy_home(kept: Path, to: Path) -> None:
             return dst
         return shutil.copy2(src, dst)
 
-    shutil.copytree(kept, to, copy_function=link_objects, ignore=shutil.ignore_patterns("night.lock", "*.wal"))
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        left = set(shutil.ignore_patterns("night.lock", "*.wal")(folder, names))
+        return left | {"reports"} if lean and Path(folder) == kept else left
+
+    shutil.copytree(kept, to, copy_function=link_objects, ignore=ignore)
+    (to / "reports").mkdir(exist_ok=True)
 
 
 def run_stage(name: str, home: Path, inbox: Path | None, night: dt.date) -> dict:
@@ -78,11 +85,12 @@ def main() -> None:
     parser.add_argument("to", type=Path, nargs="?", help="copy: where the copy goes")
     parser.add_argument("--inbox", type=Path, help="landed_files: the inbox the night is landed from")
     parser.add_argument("--night", type=dt.date.fromisoformat, default=NIGHT)
+    parser.add_argument("--lean", action="store_true", help="copy: leave out the nights' reports (reports/)")
     parser.add_argument("--until", action="store_true", help="run the night's steps before STAGE instead (not timed)")
     args = parser.parse_args()
     if args.stage == "copy":
         started = time.perf_counter()
-        copy_home(args.home, args.to)
+        copy_home(args.home, args.to, lean=args.lean)
         print(f"copied {args.home} to {args.to} in {time.perf_counter() - started:.1f} s")
         return
     if args.until:
