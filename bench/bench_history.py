@@ -63,6 +63,20 @@ def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
+#: What each night was made of, from its assets' metadata: (asset, metadata key) by the name recorded.
+SIZE_METADATA = {"records": ("typed_tables", "records"), "ledger_entries": ("voucher_ledger", "appended")}
+
+
+def night_size(result: object) -> dict[str, int]:
+    """The night's typed records, ledger entries appended and financings with a verdict (the book
+    named), read from the metadata of its run's materializations (``result``: the run's result)."""
+    metadata = {event.asset_key.to_user_string(): event.materialization.metadata
+                for event in result.get_asset_materialization_events()}  # type: ignore[attr-defined]
+    named = sum(int(v.value) for k, v in metadata["findings"].items() if k.startswith("verdicts."))
+    return {**{name: int(metadata[asset][key].value) for name, (asset, key) in SIZE_METADATA.items()},
+            "financings_named": named}
+
+
 def table(rows: list[dict]) -> str:
     """The markdown table: per stage night 1, night N, ratio, slope (s/night), extrapolated night 250."""
     stages = list(rows[0]["steps_s"])
@@ -76,6 +90,9 @@ def table(rows: list[dict]) -> str:
     _, growth = fit([float(r["night"]) for r in rows], mib)
     lines.append(f"\nwarehouse: {mib[0]:.0f} MiB after night 1, {mib[-1]:.0f} MiB after night {rows[-1]['night']} "
                  f"({growth:+.1f} MiB/night)")
+    if "size" in rows[0]:  # (recorded since 2026-12-01)
+        for row in (rows[0], rows[-1]):
+            lines.append(f"\nnight {row['night']}: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in row["size"].items()))
     return "\n".join(lines) + "\n"
 
 
@@ -209,7 +226,7 @@ def main() -> None:
         if not result.success:
             raise SystemExit("\n".join(failure_messages(result)))
         row = {"night": n, "date": night.isoformat(), "total_s": round(time.perf_counter() - started, 2),
-               "steps_s": {k: round(v, 2) for k, v in times.seconds.items()},
+               "steps_s": {k: round(v, 2) for k, v in times.seconds.items()}, "size": night_size(result),
                "warehouse_mib": round((home / "warehouse.duckdb").stat().st_size / 2**20, 1)}
         rows.append(row)
         print(json.dumps(row), flush=True)
