@@ -1,7 +1,8 @@
 """Benchmark of a home's history (not a test): does night N cost what night 1 did?
 
 Simulates ``--nights`` consecutive nights of ``--trades`` trades each (in a child process), runs
-them in order into ONE home with the nightly Dagster job, and records per night the seconds of
+them in order into ONE home with the nightly Dagster job, each night in a fresh process (as ``scf run``
+and the daemon's runs do: nothing an earlier night read is still in memory), and records per night the seconds of
 each stage (the ``scf.progress`` log) and the warehouse's size.  Writes ``history.json``, a table
 (``history.md``: per stage, night 1, night N, their ratio, the least-squares slope in seconds per
 night and the extrapolation to night 250) and a plot of seconds per stage by night
@@ -180,6 +181,24 @@ def compare_findings(home: Path, nights: int, scratch: Path) -> dict[str, object
     return seconds
 
 
+def run_one_night(home: Path, inbox: Path, night: dt.date, *, full: bool) -> dict:
+    """Run night ``night`` into ``home`` in this process (a fresh one per night, as a night runs in
+    production: nothing read by an earlier night is still in memory); its seconds, stages and size."""
+    from integration.runner import failure_messages, run_night
+
+    times = StepTimes()
+    progress = logging.getLogger("scf.progress")
+    progress.addHandler(times)
+    progress.setLevel(logging.INFO)
+    started = time.perf_counter()
+    result = run_night(night, home=home, inbox=inbox, full=full)
+    if not result.success:
+        raise SystemExit("\n".join(failure_messages(result)))
+    return {"date": night.isoformat(), "total_s": round(time.perf_counter() - started, 2),
+            "steps_s": {k: round(v, 2) for k, v in times.seconds.items()}, "size": night_size(result),
+            "warehouse_mib": round((home / "warehouse.duckdb").stat().st_size / 2**20, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nights", type=int, default=30)
@@ -190,10 +209,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse an existing simulation in --out")
     parser.add_argument("--compare-findings", action="store_true", help="only time the last night's findings three ways")
     parser.add_argument("--scratch", type=Path, help="where --compare-findings puts its copies of the warehouse (default: --out)")
+    parser.add_argument("--child-night", type=dt.date.fromisoformat, help=argparse.SUPPRESS)  # one night, this process
     parser.add_argument("--plot", action="store_true", help="only write the table and plots again from --out/history.json")
     args = parser.parse_args()
     if args.plot:
         write_outputs(args.out, json.loads((args.out / "history.json").read_text("utf-8")))
+        return
+    if args.child_night:
+        print(json.dumps(run_one_night(args.out / "home", args.out / "simulated" / "inbox", args.child_night, full=args.full)))
         return
     if args.compare_findings:
         scratch = args.scratch or args.out
@@ -208,26 +231,17 @@ def main() -> None:
         simulate(sim, args.nights, args.trades, args.seed)
         print(f"simulated {args.nights} nights of {args.trades} trades in {time.perf_counter() - started:.0f} s", flush=True)
     shutil.rmtree(home, ignore_errors=True)
-
     from integration.home import init_home
-    from integration.runner import failure_messages, run_night
 
-    times = StepTimes()
-    progress = logging.getLogger("scf.progress")
-    progress.addHandler(times)
-    progress.setLevel(logging.INFO)
     init_home(home)
     rows = []
     for n in range(1, args.nights + 1):
         night = START + dt.timedelta(days=n - 1)
-        times.seconds = {}
-        started = time.perf_counter()
-        result = run_night(night, home=home, inbox=sim / "inbox", full=args.full)
-        if not result.success:
-            raise SystemExit("\n".join(failure_messages(result)))
-        row = {"night": n, "date": night.isoformat(), "total_s": round(time.perf_counter() - started, 2),
-               "steps_s": {k: round(v, 2) for k, v in times.seconds.items()}, "size": night_size(result),
-               "warehouse_mib": round((home / "warehouse.duckdb").stat().st_size / 2**20, 1)}
+        child = [sys.executable, __file__, "--child-night", night.isoformat(), "--out", str(args.out)] + (["--full"] * args.full)
+        done = subprocess.run(child, check=False, stdout=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"night {night} failed (exit {done.returncode}): {done.stdout.strip()}")
+        row = {"night": n, **json.loads(done.stdout.splitlines()[-1])}
         rows.append(row)
         print(json.dumps(row), flush=True)
     write_outputs(args.out, rows)
