@@ -88,10 +88,11 @@ records = st.one_of(
 )
 # the files of a night, in delivery order (a file may hold no row: a night that touches nothing)
 nights = st.lists(st.lists(records, max_size=4), min_size=1, max_size=3)
-# A step: run the next night; restate an earlier night (then run the last again); re-run an earlier night
-# (alone, or with the later nights replayed in order after it, as `scf run` does); deliver a late file for an
-# earlier night (its files so far stay) and run it, replaying the later ones; or skip a night (delivered, not run).
-STEPS = ("next", "next", "restate", "rerun", "replay", "replay", "late", "skip")
+# A step: run the next night (or run it with --full: the incremental home too); restate an earlier night (then run
+# the last again); re-run an earlier night (alone, or with the later nights replayed in order after it, as `scf run`
+# does); deliver a late file for an earlier night (its files so far stay) and run it, replaying the later ones; or
+# skip a night (delivered, not run).
+STEPS = ("next", "next", "full", "restate", "rerun", "replay", "replay", "late", "skip")
 step = st.tuples(st.sampled_from(STEPS), st.integers(0, 5), nights)
 steps = st.lists(step, min_size=2, max_size=6)
 Numbered = list[tuple[int, list[Record]]]  # a night's files: (delivery order, rows)
@@ -159,9 +160,9 @@ def deliver_numbered(wh: Warehouse, night: dt.date, files: Numbered) -> None:
                 _financing(wh, night, lineage, record)
 
 
-def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Numbered | None]]:
-    """(night delivered or restated, night run, its files now) for each night ``plan`` delivers or runs, in
-    order; files None: deliver nothing.  Files are numbered in the order they are received."""
+def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Numbered | None, bool]]:
+    """(night delivered or restated, night run, its files now, run with --full) for each night ``plan`` delivers
+    or runs, in order; files None: deliver nothing.  Files are numbered in the order they are received."""
     last = FIRST - dt.timedelta(days=1)
     received: dict[dt.date, Numbered] = {}  # each night's files so far
     seq = 1
@@ -178,14 +179,14 @@ def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Numbered | None]]:
             first = receive(earlier, files, late=True) if kind == "late" else None
             for replayed in range((last - earlier).days + 1 if kind != "rerun" else 1):
                 night = earlier + dt.timedelta(days=replayed)
-                yield night, night, first if replayed == 0 else None
+                yield night, night, first if replayed == 0 else None, False
             continue
         if kind == "restate" and last >= FIRST:
-            yield earlier, last, receive(earlier, files)
+            yield earlier, last, receive(earlier, files), False
             continue
         last += dt.timedelta(days=1)
         # skip: delivered, not run (the last night runs again); the next night runs over the gap
-        yield last, last - dt.timedelta(days=1) if kind == "skip" else last, receive(last, files)
+        yield last, last - dt.timedelta(days=1) if kind == "skip" else last, receive(last, files), kind == "full"
 
 
 def state_rows(wh: Warehouse, relation: str) -> list[tuple]:
@@ -206,11 +207,11 @@ def assert_state_is_the_definition(wh: Warehouse, night: dt.date) -> None:
 def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     with Warehouse(tmp_path_factory.mktemp("asof") / "w.duckdb") as wh:
         builds = []
-        for delivered, run, files in schedule(plan):
+        for delivered, run, files, full in schedule(plan):
             if files is not None:
                 deliver_numbered(wh, delivered, files)
             if run >= FIRST:
-                builds.append(refresh_asof_state(wh.con, run, kept=KEPT).build)
+                builds.append(refresh_asof_state(wh.con, run, full=full, kept=KEPT).build)
                 assert_state_is_the_definition(wh, run)
         assert builds[0] is Build.FULL
 
@@ -250,15 +251,15 @@ def standing_is_the_definition(wh: Warehouse) -> None:
 
 
 def incremental_equals_full(root: Path, plan: Plan) -> None:
-    """Play ``plan`` on an incremental and a full home: each night's findings and verdicts are equal,
-    and so are the standing verdicts and matches kept with those of every row."""
+    """Play ``plan`` on an incremental home (but for its --full nights) and a full home: each night's findings and
+    verdicts are equal, and so are the standing verdicts and matches kept with those of every row."""
     with Warehouse(root / "incremental.duckdb") as inc, Warehouse(root / "full.duckdb") as full:
-        for delivered, run, files in schedule(plan):
+        for delivered, run, files, asked_full in schedule(plan):
             if files is not None:
                 deliver_numbered(inc, delivered, files)
                 deliver_numbered(full, delivered, files)
             if run >= FIRST:
-                run_catalogue(inc.con, run)
+                run_catalogue(inc.con, run, full=asked_full)
                 run_catalogue(full.con, run, full=True)
                 assert _night_results(inc, run) == _night_results(full, run), run
                 standing_is_the_definition(inc)
