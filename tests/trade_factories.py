@@ -244,9 +244,11 @@ def deep_trade(wh: Warehouse, night: dt.date, *, core: str, holder: str, seller:
 
 
 def run_trade_catalogue(wh: Warehouse, day: dt.date, params: Mapping[str, int | str] | None = None,
-                        checks: Sequence[Check] | None = None) -> CheckRun:
-    """Run the catalogue (the first and trade checks unless ``checks`` says otherwise) for one night."""
-    return run_catalogue(wh.con, day, params=params, checks=CATALOGUE.of(Family.FIRST, Family.TRADE) if checks is None else checks)
+                        checks: Sequence[Check] | None = None, *, full: bool = False) -> CheckRun:
+    """Run the catalogue (the first and trade checks unless ``checks`` says otherwise) for one night
+    (``full``: recomputed from every night, the oracle)."""
+    return run_catalogue(wh.con, day, params=params, checks=CATALOGUE.of(Family.FIRST, Family.TRADE) if checks is None else checks,
+                         full=full)
 
 
 def one_blocked_one_clean(wh: Warehouse, day: dt.date, core: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from dispositions.record import record_actions
 from dispositions.trail import TrailCorrupt, read_trail, trail_path
 from foundation.errors import IntegrityError
 from tests.factories import invoice
-from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue
+from tests.trade_factories import make_uscc, one_blocked_one_clean, run_trade_catalogue, tier1_trade
 from warehouse.asof import verdicts_as_of_sql
 from warehouse.connection import Warehouse
 
@@ -24,13 +25,13 @@ D1, D2, D3, D4 = (dt.date(2026, 11, d) for d in (20, 21, 22, 23))
 CORE = make_uscc("440305")
 
 
-def night(home: Path, day: dt.date, build=None) -> dict[str, str]:
+def night(home: Path, day: dt.date, build=None, *, full: bool = False) -> dict[str, str]:
     """Run the catalogue for ``day`` the way the nightly job does (trail first); return the verdicts."""
     with Warehouse(home / "warehouse.duckdb") as wh:
         if build:
             build(wh)
         sync_trail(wh.con, home)
-        run_trade_catalogue(wh, day)
+        run_trade_catalogue(wh, day, full=full)
         return dict(wh.con.execute(f"SELECT financing_id, verdict FROM ({verdicts_as_of_sql()})",
                                    [day]).fetchall())
 
@@ -102,6 +103,50 @@ def test_a_waived_finding_whose_evidence_changes_reopens(home):
     assert the_findings(home, D2, "FOVER") == [over, no_waybill]
     assert dispositions(home, D2)[over][0] == "reopened" and dispositions(home, D2)[no_waybill][0] == "waived"
     assert verdicts["FOVER"] == "blocked"
+
+
+def night_rows(home: Path, day: dt.date) -> tuple[list[tuple], list[tuple]]:
+    """Night ``day``'s findings and the verdicts as of it, every column."""
+    with Warehouse(home / "warehouse.duckdb") as wh:
+        return (wh.con.execute("SELECT * FROM findings WHERE business_date = ? ORDER BY ALL", [day]).fetchall(),
+                wh.con.execute(f"SELECT * FROM ({verdicts_as_of_sql()}) ORDER BY ALL", [day]).fetchall())
+
+
+def test_waivers_approved_rejected_and_reopened_between_nights_give_the_full_recomputation(tmp_path):
+    """Dispositions change verdicts without any row delivered: each night judged on top of the last
+    (only the financings whose evidence changed) equals the night recomputed from every night, in a
+    second home given the same deliveries and the same actions.  FWAIVED's findings (financed before its
+    invoice, the timeline broken) wait for no evidence: nothing but a disposition changes its verdict."""
+    homes = [tmp_path / "incremental", tmp_path / "full"]
+    found: list[str] = []
+
+    def act(*requests: Request) -> None:
+        for home in homes:
+            record_actions(home, list(requests))
+
+    def both(day: dt.date, build=None) -> dict[str, str]:
+        verdicts = [night(home, day, build, full=home.name == "full") for home in homes]
+        assert night_rows(homes[0], day) == night_rows(homes[1], day), day
+        found[:] = the_findings(homes[0], day, "FWAIVED")
+        return verdicts[0]
+
+    for home in homes:
+        home.mkdir()
+    with Warehouse(homes[0] / "warehouse.duckdb") as wh:  # the same rows in both (the factories number parties afresh)
+        one_blocked_one_clean(wh, D1, CORE)
+        tier1_trade(wh, D1, core=CORE, seller=make_uscc(), financing_id="FWAIVED", value_date=D1 - dt.timedelta(days=18))
+    shutil.copy(homes[0] / "warehouse.duckdb", homes[1] / "warehouse.duckdb")
+    assert both(D1)["FWAIVED"] == "blocked"
+    early, timeline = found
+    act(*(Request(f, Action.WAIVE, "alice", reason_code=ReasonCode.DOCUMENT_VERIFIED, comment="ok") for f in found))
+    act(Request(early, Action.APPROVE, "bob"), Request(timeline, Action.REJECT, "bob", comment="no"))
+    assert both(D2)["FWAIVED"] == "blocked"  # one finding waived, the other open again
+    act(Request(timeline, Action.WAIVE, "alice", reason_code=ReasonCode.TIMING, comment="late"),
+        Request(timeline, Action.APPROVE, "bob"))
+    assert both(D3)["FWAIVED"] == "clean"  # nothing delivered: the waivers alone change the verdict
+    act(Request(early, Action.CONFIRM, "carol", comment="fraud after all"))
+    assert both(D4)["FWAIVED"] == "blocked"  # a confirmed finding counts again
+    assert dispositions(homes[0], D4)[early][0] == "confirmed"
 
 
 def test_reject_and_confirm_and_unknown_findings(home):
