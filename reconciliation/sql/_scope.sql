@@ -4,8 +4,9 @@
 -- those of the previous night. Keys a record is found by are read in the current version and,
 -- for a record restated tonight, in what the previous night's match linked (its old version).
 
--- The previous night's match: what each financing's invoices linked to, by key.
-CREATE OR REPLACE TEMP TABLE scope_previous_matches AS
+-- The previous night's match: what each financing's invoices linked to, by key (a view: read in place,
+-- each rule scanning the columns it needs, not copied every night).
+CREATE OR REPLACE TEMP VIEW scope_previous_matches AS
 SELECT financing_id, invoice_no, voucher_id, seller_uscc, buyer_uscc, invoice_date, invoice_total_fen, po_core_uscc,
        coalesce(po_ebelns, []) AS po_ebelns, coalesce(ap_refs, []) AS ap_refs, coalesce(gr_docs, []) AS gr_docs,
        coalesce(order_refs, []) AS order_refs, coalesce(searched_orders, []) AS searched_orders,
@@ -25,7 +26,7 @@ claims AS (  -- every financing named by a delivered row, readable or not, with 
   UNION ALL
   SELECT financing_id, asset_voucher_id, asset_cd_no FROM cur_financing_rejects WHERE financing_id IS NOT NULL
 ),
-tm AS NOT MATERIALIZED (FROM scope_previous_matches),  -- a table already: not copied again
+tm AS NOT MATERIALIZED (FROM scope_previous_matches),  -- read in place by each rule, not copied
 tm_orders AS (  -- the orders each previous match searched or linked
   SELECT financing_id, buyer_uscc, po_core_uscc, unnest(list_concat(searched_orders, po_ebelns)) AS order_no FROM tm
 ),
