@@ -25,7 +25,7 @@ from foundation.errors import ScfError
 from reconciliation import standing
 from warehouse.asof import latest_rows_sql
 from warehouse.registry import create_table
-from warehouse.results import FINANCING_VERDICTS, STANDING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
+from warehouse.results import FINANCING_VERDICTS, STANDING_MATCHES, STANDING_VERDICTS, TRADE_MATCHES, VERDICT_NIGHTS
 
 _MATCH_COLUMNS = ", ".join(c.name for c in TRADE_MATCHES.columns if c.name != "business_date")
 _VERDICT_COLUMNS = ", ".join(c.name for c in FINANCING_VERDICTS.columns if c.name != "business_date")
@@ -86,7 +86,8 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
         con.execute(f"""CREATE OR REPLACE TEMP TABLE previous_verdicts AS
             {latest_rows_sql('financing_verdicts', 'financing_id', '$1 - 1', where=candidates)}""", [business_date])
     scoped = "true" if whole else "financing_id IN (SELECT financing_id FROM scope_kept)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE previous_matches AS {_standing_matches(scoped)}")  # what tonight's are compared with
+    stored = STANDING_MATCHES.name if kept else TRADE_MATCHES.name  # the standing rows' matches: kept with them, or every row
+    con.execute(f"CREATE OR REPLACE TEMP TABLE previous_matches AS {_standing_matches(scoped, stored)}")  # what tonight's are compared with
     con.execute(
         """CREATE OR REPLACE TEMP TABLE tonight_verdicts AS
         SELECT j.*, CASE WHEN p.verdict = j.verdict THEN p.verdict_since ELSE $1 END AS verdict_since, false AS dropped
@@ -126,7 +127,7 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     matches = _count(con, f"""INSERT INTO trade_matches BY NAME SELECT $1 AS business_date, {_MATCH_COLUMNS} FROM (
           SELECT {_MATCH_COLUMNS} FROM night_matches
           UNION ALL BY NAME  -- a financing not matched tonight whose verdict changed: its matches as they stand
-          SELECT {_MATCH_COLUMNS} FROM ({_standing_matches(unmatched)}))
+          SELECT {_MATCH_COLUMNS} FROM ({_standing_matches(unmatched, stored)}))
         WHERE financing_id IN (SELECT financing_id FROM tonight_verdicts WHERE NOT dropped
                                AND financing_id IN (SELECT financing_id FROM changed_financings))""", [business_date])
     if later is not None:
@@ -136,10 +137,11 @@ def store_changes(con: duckdb.DuckDBPyConnection, business_date: dt.date, *, who
     return verdicts, matches
 
 
-def _standing_matches(which: str) -> str:
-    """The matches as they stood before tonight of the financings ``which`` (a condition on ``previous_verdicts``)."""
+def _standing_matches(which: str, stored: str) -> str:
+    """The matches as they stood before tonight of the financings ``which`` (a condition on ``previous_verdicts``),
+    read from ``stored``: ``trade_matches``, or ``standing_matches`` when the previous verdicts are the standing ones."""
     return (f"SELECT m.* FROM (SELECT * FROM previous_verdicts WHERE NOT dropped AND {which}) v "
-            "JOIN trade_matches m USING (business_date, financing_id)")
+            f"JOIN {stored} m USING (business_date, financing_id)")
 
 
 def may_narrow(con: duckdb.DuckDBPyConnection, business_date: dt.date, previous: dt.date | None) -> bool:

@@ -372,6 +372,13 @@ STANDING_VERDICTS = Table(
     "standing_night, kept by each night's store (reconciliation.standing): the verdicts as of that night, and "
     "(its trade_matches rows of the row's night) the matches.",
 )
+STANDING_MATCHES = Table(
+    "standing_matches",
+    TRADE_MATCHES.columns,
+    "Each financing's trade_matches rows of the night of its standing_verdicts row (none when that row says it is "
+    "dropped), kept with standing_verdicts by each night's store (reconciliation.standing): the matches as of "
+    "standing_night, read by the night's scope instead of joining every stored match to the standing rows.",
+)
 STANDING_NIGHT = Table(
     "standing_night",
     (
@@ -379,7 +386,7 @@ STANDING_NIGHT = Table(
         Column("verdict_rows", BIGINT, False, "financing_verdicts' row count when standing_verdicts was made"),
         Column("match_rows", BIGINT, False, "trade_matches' row count then"),
     ),
-    "The night standing_verdicts is of, and what it was made from (one row, or none: "
+    "The night standing_verdicts and standing_matches are of, and what they were made from (one row, or none: "
     "not kept yet; reconciliation.standing makes it again when the stored rows are not those counted).",
 )
 
@@ -500,7 +507,7 @@ NIGHT_ACTED = Table(
 
 RESULT_TABLES: tuple[Table, ...] = (
     SCHEMA_VERSION, NIGHT_RUNS, *LEDGER_TABLES, FINDINGS, FINDING_FIRST_SEEN, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS,
-    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, STANDING_VERDICTS, STANDING_NIGHT,
+    FINANCING_VERDICTS, VERDICT_NIGHTS, TRADE_MATCHES, STANDING_VERDICTS, STANDING_MATCHES, STANDING_NIGHT,
     DQ_SOURCE_ISSUES, DQ_RESULTS, POOLS, POOL_ASSETS, DISPOSITION_LOG,
     FINDING_DISPOSITIONS, FINDING_AGES,
     ASOF_PROGRESS, JUDGED_NIGHTS, NIGHT_DIGESTS, LEDGER_AUDIT,

@@ -4,8 +4,9 @@
 -- those of the previous night. Keys a record is found by are read in the current version and,
 -- for a record restated tonight, in what the previous night's match linked (its old version).
 
--- The previous night's match: what each financing's invoices linked to, by key.
-CREATE OR REPLACE TEMP TABLE scope_previous_matches AS
+-- The previous night's match: what each financing's invoices linked to, by key (a view: read in place,
+-- each rule scanning the columns it needs, not copied every night).
+CREATE OR REPLACE TEMP VIEW scope_previous_matches AS
 SELECT financing_id, invoice_no, voucher_id, seller_uscc, buyer_uscc, invoice_date, invoice_total_fen, po_core_uscc,
        coalesce(po_ebelns, []) AS po_ebelns, coalesce(ap_refs, []) AS ap_refs, coalesce(gr_docs, []) AS gr_docs,
        coalesce(order_refs, []) AS order_refs, coalesce(searched_orders, []) AS searched_orders,
@@ -25,7 +26,7 @@ claims AS (  -- every financing named by a delivered row, readable or not, with 
   UNION ALL
   SELECT financing_id, asset_voucher_id, asset_cd_no FROM cur_financing_rejects WHERE financing_id IS NOT NULL
 ),
-tm AS NOT MATERIALIZED (FROM scope_previous_matches),  -- a table already: not copied again
+tm AS NOT MATERIALIZED (FROM scope_previous_matches),  -- read in place by each rule, not copied
 tm_orders AS (  -- the orders each previous match searched or linked
   SELECT financing_id, buyer_uscc, po_core_uscc, unnest(list_concat(searched_orders, po_ebelns)) AS order_no FROM tm
 ),
@@ -72,19 +73,30 @@ orders AS (  -- (core, order) whose order, goods receipts or vendor changed toni
   SELECT core_uscc, ebeln FROM cur_erp_goods_receipts  -- receipts naming a waybill delivered tonight
   WHERE delivery_note IN (SELECT waybill_no FROM tonight_waybills)
 ),
+order_keys AS (  -- the orders changed tonight (by core) and those cited by a waybill delivered tonight
+  SELECT ebeln AS order_no, core_uscc, false AS cited FROM orders
+  UNION ALL
+  SELECT po_no, NULL, true FROM tonight_waybills
+),
+core_candidates AS MATERIALIZED (  -- the cores with ERP rows tonight
+  SELECT core_uscc FROM cur_erp_po_items WHERE business_date = getvariable('business_date')
+  UNION SELECT core_uscc FROM cur_erp_ap_items WHERE business_date = getvariable('business_date')
+  UNION SELECT core_uscc FROM cur_erp_goods_receipts WHERE business_date = getvariable('business_date')
+  UNION SELECT core_uscc FROM tonight_vendors
+),
 new_cores AS (  -- buyers that became core enterprises tonight (their invoices' tier changes)
   SELECT key AS core_uscc FROM asof_first_voucher_issuer WHERE since > getvariable('scope_previous')
   UNION
-  SELECT core_uscc FROM (
-    SELECT core_uscc FROM cur_erp_po_items WHERE business_date = getvariable('business_date')
-    UNION SELECT core_uscc FROM cur_erp_ap_items WHERE business_date = getvariable('business_date')
-    UNION SELECT core_uscc FROM cur_erp_goods_receipts WHERE business_date = getvariable('business_date')
-    UNION SELECT core_uscc FROM tonight_vendors
-  ) c
-  WHERE NOT EXISTS (SELECT 1 FROM cur_erp_po_items x WHERE x.core_uscc = c.core_uscc AND x.business_date < getvariable('business_date'))
-    AND NOT EXISTS (SELECT 1 FROM cur_erp_ap_items x WHERE x.core_uscc = c.core_uscc AND x.business_date < getvariable('business_date'))
-    AND NOT EXISTS (SELECT 1 FROM cur_erp_goods_receipts x WHERE x.core_uscc = c.core_uscc AND x.business_date < getvariable('business_date'))
-    AND NOT EXISTS (SELECT 1 FROM cur_erp_vendors x WHERE x.core_uscc = c.core_uscc AND x.business_date < getvariable('business_date'))
+  (SELECT core_uscc FROM core_candidates
+   EXCEPT SELECT DISTINCT core_uscc FROM (  -- those with ERP rows of an earlier night (grouped to the few cores first)
+     SELECT core_uscc FROM cur_erp_po_items WHERE business_date < getvariable('business_date')
+       AND core_uscc IN (SELECT core_uscc FROM core_candidates)
+     UNION ALL SELECT core_uscc FROM cur_erp_ap_items WHERE business_date < getvariable('business_date')
+       AND core_uscc IN (SELECT core_uscc FROM core_candidates)
+     UNION ALL SELECT core_uscc FROM cur_erp_goods_receipts WHERE business_date < getvariable('business_date')
+       AND core_uscc IN (SELECT core_uscc FROM core_candidates)
+     UNION ALL SELECT core_uscc FROM cur_erp_vendors WHERE business_date < getvariable('business_date')
+       AND core_uscc IN (SELECT core_uscc FROM core_candidates)) AS earlier)
 ),
 refusals AS (  -- the ledger's refusals that differ from the previous night's, either way
   (SELECT * EXCLUDE (as_of) FROM ledger_rejections_as_of(getvariable('business_date'))
@@ -109,8 +121,8 @@ vouchers AS (  -- vouchers whose events, payables or refusals changed tonight
   UNION
   SELECT e.voucher_id FROM cur_voucher_events e WHERE e.event_id IN (SELECT event_id FROM refusals)
 ),
-splits AS MATERIALIZED (  -- once, not at every step of the recursion
-  SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
+splits AS MATERIALIZED (  -- once, not at every step of the recursion (not grouped: the recursion's UNION drops repeats)
+  SELECT voucher_id AS child, parent_voucher_id AS parent
   FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
 ),
 voucher_family(voucher_id) AS (  -- and every voucher split from them: a split voucher's financing reads its ancestors
@@ -151,11 +163,11 @@ touched(financing_id, rule) AS (
   UNION ALL
   SELECT financing_id, 'waybill' AS rule FROM scope_waybills WHERE waybill_no IN (SELECT waybill_no FROM tonight_waybills)
   -- an order (stated, searched or matched) whose order, receipts or vendor changed, or cited by a new waybill
+  -- (both read the orders' lists once: their keys in one relation)
   UNION ALL
-  SELECT t.financing_id, 'order' AS rule FROM tm_orders t JOIN orders o ON o.ebeln = t.order_no
-  WHERE o.core_uscc IN (t.buyer_uscc, t.po_core_uscc)
-  UNION ALL
-  SELECT t.financing_id, 'order_cited' AS rule FROM tm_orders t WHERE t.order_no IN (SELECT po_no FROM tonight_waybills)
+  SELECT t.financing_id, CASE WHEN k.cited THEN 'order_cited' ELSE 'order' END AS rule
+  FROM tm_orders t JOIN order_keys k ON k.order_no = t.order_no
+  WHERE k.cited OR k.core_uscc IN (t.buyer_uscc, t.po_core_uscc)
   -- an order of the seller's that the buyer placed or changed tonight, a candidate for an invoice stating
   -- no order (dated within the window before it, worth its amount), or a vendor of the buyer whose USCC
   -- is now the seller's
@@ -183,7 +195,8 @@ touched(financing_id, rule) AS (
   UNION ALL
   SELECT financing_id, 'voucher' AS rule FROM claims WHERE asset_voucher_id IN (SELECT voucher_id FROM voucher_family)
   UNION ALL
-  SELECT financing_id, 'event' AS rule FROM cur_voucher_events WHERE event_id IN (SELECT event_id FROM tonight_events)
+  SELECT financing_id, 'event' AS rule FROM cur_voucher_events  -- tonight's events: the state's rows of tonight's keys
+  WHERE business_date = getvariable('business_date') AND event_id IS NOT NULL
   UNION ALL
   SELECT financing_id, 'refusal' AS rule FROM refusals
   UNION ALL

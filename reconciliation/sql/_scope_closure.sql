@@ -50,7 +50,13 @@ SELECT financing_id FROM scope_touched
 UNION
 SELECT financing_id FROM scope_neighbours('scope_touched') WHERE financing_id IS NOT NULL;
 
+-- The neighbours of a set are the union of its members' (each rule asks for a key shared with any one), and
+-- those of the touched ones are kept already: the judged ones are the kept and the neighbours of those kept
+-- beyond the touched ones.
+CREATE OR REPLACE TEMP TABLE scope_kept_beyond AS
+SELECT financing_id FROM scope_kept EXCEPT SELECT financing_id FROM scope_touched;
+
 CREATE OR REPLACE TEMP TABLE judged_financings AS
 SELECT financing_id FROM scope_kept
 UNION
-SELECT financing_id FROM scope_neighbours('scope_kept') WHERE financing_id IS NOT NULL;
+SELECT financing_id FROM scope_neighbours('scope_kept_beyond') WHERE financing_id IS NOT NULL;
