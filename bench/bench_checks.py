@@ -5,7 +5,7 @@ Opens the night's session on a copy of a home whose night ran up to findings (``
 the settings digest says, so that two versions of the SQL are timed on the same financings), matches, and
 then runs every statement of the preludes and the match and every check but the pool's ``--rounds`` times, printing each
 one's CPU seconds (``process_time``: every thread of this process) and wall seconds, the least and the
-median, and a fingerprint of each check's rows (their count and a sum of their hashes) to compare two
+median, and a fingerprint of the match's rows and of each check's (their count and a sum of their hashes) to compare two
 versions of the SQL.  Nothing is stored: the session's tables are temporary.
 
 The first run on a copy brings its as-of state to the night (as the findings stage would); later runs on
@@ -107,9 +107,11 @@ def main() -> None:
         started = time.process_time()
         session.open_night(con, args.night, params, narrow=lambda _: narrow(con, scope, CATALOGUE))
         match_until_closed(con, scope, lambda: prepare_trade_matches(con))
+        matches = con.execute("SELECT count(*), coalesce(sum(hash(m)::HUGEINT), 0)::VARCHAR FROM night_trade_matches m").fetchone()
         result: dict[str, object] = {"night": str(args.night), "previous": str(previous),
                                      "open_and_match_cpu_s": round(time.process_time() - started, 2),
-                                     "judged": con.execute("SELECT count(*) FROM judged_financings").fetchone()[0]}
+                                     "judged": con.execute("SELECT count(*) FROM judged_financings").fetchone()[0],
+                                     "matches": list(matches)}
         statements: dict[str, dict[str, float]] = {}
         for name in SCRIPTS:
             for number, statement in enumerate(con.extract_statements(session.sql_script(name)), 1):

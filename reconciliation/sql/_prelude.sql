@@ -25,6 +25,22 @@ WHERE f.product = {{Product.INVOICE}} AND f.asset_invoice_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM cur_financing_invoices fi
                   WHERE fi.financing_id = f.financing_id AND fi.invoice_no = f.asset_invoice_no);
 
+-- Each voucher split from another and its parent (every SPLIT event of the book, read once a night:
+-- RECEIVABLE_ALREADY_PAID, the ledger's implications and the match walk a voucher's family on them; not
+-- DISTINCT: the walks' UNION drops repeats, and grouping every split of the book cost more than the walks).
+CREATE OR REPLACE TEMP TABLE voucher_splits AS
+SELECT voucher_id AS child, parent_voucher_id AS parent
+FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL;
+
+-- The tax data of the invoices presented: every invoice numbered as one (blue or red) and every
+-- red-letter invoice reversing one, read once a night from the invoices of the book.
+CREATE OR REPLACE TEMP TABLE presented_tax_invoices AS
+WITH presented AS (
+  SELECT DISTINCT invoice_no FROM presented_invoices
+)
+SELECT * FROM cur_tax_invoices
+WHERE invoice_no IN (SELECT invoice_no FROM presented) OR original_invoice_no IN (SELECT invoice_no FROM presented);
+
 -- The value of every blue invoice presented and how much of it has been red-flushed: the larger of
 -- the status feed's running total (hcje) and the red-letter invoices reversing it.
 CREATE OR REPLACE TEMP TABLE invoice_value AS
@@ -32,7 +48,7 @@ WITH presented AS (
   SELECT DISTINCT invoice_no FROM presented_invoices
 ), red AS (
   SELECT original_invoice_no AS invoice_no, -sum(total_fen) AS red_fen, count(*) AS red_count
-  FROM cur_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented)
+  FROM presented_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented)
   GROUP BY original_invoice_no
 )
 SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
@@ -42,7 +58,7 @@ SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
        coalesce(red.red_count, 0) AS red_count,
        greatest(coalesce(s.red_flushed_fen, 0), coalesce(red.red_fen, 0)) AS red_flushed_fen,
        t.total_fen - greatest(coalesce(s.red_flushed_fen, 0), coalesce(red.red_fen, 0)) AS remaining_fen
-FROM cur_tax_invoices t
+FROM presented_tax_invoices t
 LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
 WHERE NOT t.is_red AND t.invoice_no IN (SELECT invoice_no FROM presented);
