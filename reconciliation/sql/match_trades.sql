@@ -238,7 +238,7 @@ WITH RECURSIVE lineage(financing_id, voucher_id, depth) AS (
   FROM lineage l JOIN voucher_splits s ON s.child = l.voucher_id
   WHERE l.depth < 64
 )
-FROM lineage;
+SELECT * FROM lineage;
 
 -- The voucher step (ISSUE or TRANSFER on the financed voucher or any voucher it was split
 -- from) or the bill record presenting the invoice.
