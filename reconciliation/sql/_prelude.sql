@@ -33,12 +33,16 @@ SELECT voucher_id AS child, parent_voucher_id AS parent
 FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL;
 
 -- The tax data of the invoices presented: every invoice numbered as one (blue or red) and every
--- red-letter invoice reversing one, read once a night from the invoices of the book.
+-- red-letter invoice reversing one, read once a night from the invoices of the book (the columns the
+-- checks and the match read: the source's digest and position are not kept in memory).
 CREATE OR REPLACE TEMP TABLE presented_tax_invoices AS
 WITH presented AS (
   SELECT DISTINCT invoice_no FROM presented_invoices
 )
-SELECT * FROM cur_tax_invoices
+SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen,
+       total_fen, issue_time, remark, line_count, lines_amount_fen, lines_tax_fen, lines_quantity, max_line_tax_gap_fen,
+       business_date
+FROM cur_tax_invoices
 WHERE invoice_no IN (SELECT invoice_no FROM presented) OR original_invoice_no IN (SELECT invoice_no FROM presented);
 
 -- The value of every blue invoice presented and how much of it has been red-flushed: the larger of

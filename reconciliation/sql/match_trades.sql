@@ -12,12 +12,13 @@ SELECT p.financing_id, p.invoice_no, p.amount_fen, p.bank_code, p.product, p.val
        f.business_date AS financing_night
 FROM presented_invoices p JOIN live_financings f USING (financing_id);
 
-CREATE OR REPLACE TEMP TABLE mt_tax_invoices AS
+-- (a view: presented_tax_invoices of _prelude.sql holds the presented invoices and the red-letter ones
+-- reversing them, those of mt_presented)
+CREATE OR REPLACE TEMP VIEW mt_tax_invoices AS
 SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen, total_fen,
        issue_time, issue_time::DATE AS issue_date, remark, line_count, lines_amount_fen, lines_tax_fen,
        lines_quantity, max_line_tax_gap_fen, business_date AS arrived
-FROM presented_tax_invoices  -- the presented invoices and the red-letter ones reversing them (_prelude.sql)
-WHERE invoice_no IN (SELECT invoice_no FROM mt_presented) OR original_invoice_no IN (SELECT invoice_no FROM mt_presented);
+FROM presented_tax_invoices;
 
 -- Core enterprises: every USCC that has delivered ERP files up to the night, or issued a voucher
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
