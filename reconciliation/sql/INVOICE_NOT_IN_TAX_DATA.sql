@@ -17,7 +17,7 @@ WITH missing AS (
          json_object('presented', yuan(p.amount_fen), 'tax_data_until', getvariable('business_date')) AS evidence,
          evidence_pending(['tax/*.xml'], [p.invoice_no], s.since) AS pending
   FROM presented_invoices p JOIN financing_first_night s USING (financing_id)
-  WHERE NOT EXISTS (SELECT 1 FROM cur_tax_invoices t WHERE t.invoice_no = p.invoice_no)
+  WHERE NOT EXISTS (SELECT 1 FROM presented_tax_invoices t WHERE t.invoice_no = p.invoice_no)
 )
 SELECT financing_id, NULL AS voucher_id, invoice_no, NULL AS bill_ref, NULL AS waybill_no,
        pending_severity(pending) AS severity, pending_detail(pending, detail) AS detail,

@@ -19,13 +19,10 @@ WITH RECURSIVE cleared AS (
   SELECT e.voucher_id, e.event_id, e.ap_ref, e.issuer_uscc, e.event_time::DATE AS issued_on, c.clearing_date, c.clearing_doc
   FROM cur_voucher_events e JOIN cleared c ON c.core_uscc = e.issuer_uscc AND c.ap_ref = e.ap_ref
   WHERE e.event_type = {{EventType.ISSUE}}
-), splits AS (
-  SELECT DISTINCT voucher_id AS child, parent_voucher_id AS parent
-  FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
 ), family(voucher_id, issued_voucher) AS (  -- each voucher issued on a paid payable and its split descendants
   SELECT voucher_id, voucher_id FROM issues
   UNION
-  SELECT s.child, f.issued_voucher FROM family f JOIN splits s ON s.parent = f.voucher_id
+  SELECT s.child, f.issued_voucher FROM family f JOIN voucher_splits s ON s.parent = f.voucher_id
 ), invoice_payables AS (
   SELECT a.core_uscc, a.invoice_no, count(*) AS items, count(a.clearing_date) AS cleared_items,
          max(a.clearing_date) AS cleared_on,

@@ -5,15 +5,17 @@
 -- Financings that still stand: a cancelled financing implicates nothing. The live financings are
 -- those of them the night judges (judged_financings: every one, or the night's scope, see
 -- reconciliation/scope.py); what a ledger refusal implicates is read of every standing one.
+-- live_financings, presented_invoices and invoice_value are tables, made once a night: most checks
+-- read them, and as views each reader scanned every financing, invoice list and invoice of the book.
 CREATE OR REPLACE TEMP VIEW standing_financings AS
 SELECT * FROM cur_financings WHERE status <> {{FinancingStatus.CANCELLED}};
-CREATE OR REPLACE TEMP VIEW live_financings AS
+CREATE OR REPLACE TEMP TABLE live_financings AS
 SELECT * FROM standing_financings WHERE financing_id IN (SELECT financing_id FROM judged_financings);
 
 -- Every invoice presented as trade background by a live financing, with the amount
 -- presented. An invoice-factoring financing whose asset invoice is missing from its
 -- invoice list presents that invoice for its face amount.
-CREATE OR REPLACE TEMP VIEW presented_invoices AS
+CREATE OR REPLACE TEMP TABLE presented_invoices AS
 SELECT f.financing_id, fi.invoice_no, fi.amount_fen, f.bank_code, f.product, f.value_date
 FROM cur_financing_invoices fi JOIN live_financings f USING (financing_id)
 UNION ALL
@@ -23,12 +25,34 @@ WHERE f.product = {{Product.INVOICE}} AND f.asset_invoice_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM cur_financing_invoices fi
                   WHERE fi.financing_id = f.financing_id AND fi.invoice_no = f.asset_invoice_no);
 
--- The value of every blue invoice and how much of it has been red-flushed: the larger of
+-- Each voucher split from another and its parent (every SPLIT event of the book, read once a night:
+-- RECEIVABLE_ALREADY_PAID, the ledger's implications and the match walk a voucher's family on them; not
+-- DISTINCT: the walks' UNION drops repeats, and grouping every split of the book cost more than the walks).
+CREATE OR REPLACE TEMP TABLE voucher_splits AS
+SELECT voucher_id AS child, parent_voucher_id AS parent
+FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL;
+
+-- The tax data of the invoices presented: every invoice numbered as one (blue or red) and every
+-- red-letter invoice reversing one, read once a night from the invoices of the book (the columns the
+-- checks and the match read: the source's digest and position are not kept in memory).
+CREATE OR REPLACE TEMP TABLE presented_tax_invoices AS
+WITH presented AS (
+  SELECT DISTINCT invoice_no FROM presented_invoices
+)
+SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen,
+       total_fen, issue_time, remark, line_count, lines_amount_fen, lines_tax_fen, lines_quantity, max_line_tax_gap_fen,
+       business_date
+FROM cur_tax_invoices
+WHERE invoice_no IN (SELECT invoice_no FROM presented) OR original_invoice_no IN (SELECT invoice_no FROM presented);
+
+-- The value of every blue invoice presented and how much of it has been red-flushed: the larger of
 -- the status feed's running total (hcje) and the red-letter invoices reversing it.
-CREATE OR REPLACE TEMP VIEW invoice_value AS
-WITH red AS (
+CREATE OR REPLACE TEMP TABLE invoice_value AS
+WITH presented AS (
+  SELECT DISTINCT invoice_no FROM presented_invoices
+), red AS (
   SELECT original_invoice_no AS invoice_no, -sum(total_fen) AS red_fen, count(*) AS red_count
-  FROM cur_tax_invoices WHERE is_red AND original_invoice_no IS NOT NULL
+  FROM presented_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented)
   GROUP BY original_invoice_no
 )
 SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
@@ -38,10 +62,10 @@ SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
        coalesce(red.red_count, 0) AS red_count,
        greatest(coalesce(s.red_flushed_fen, 0), coalesce(red.red_fen, 0)) AS red_flushed_fen,
        t.total_fen - greatest(coalesce(s.red_flushed_fen, 0), coalesce(red.red_fen, 0)) AS remaining_fen
-FROM cur_tax_invoices t
+FROM presented_tax_invoices t
 LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
-WHERE NOT t.is_red;
+WHERE NOT t.is_red AND t.invoice_no IN (SELECT invoice_no FROM presented);
 
 -- The night each financing was first delivered, its row readable or not (kept with the as-of
 -- state: reconciliation.session.KEPT).

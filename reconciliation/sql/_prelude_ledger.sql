@@ -11,15 +11,10 @@ refused AS (
          r.*, e.event_type IN ({{EventType.ISSUE}}, {{EventType.SPLIT}}) AND r.check_id <> 'LEDGER_EVENT_CONFLICT' AS creates_voucher
   FROM ledger_rejections_as_of(getvariable('business_date')) r LEFT JOIN cur_voucher_events e USING (event_id)
 ),
--- (not DISTINCT: family's UNION drops repeats, and grouping every split of the book cost more than the walk)
-splits AS (
-  SELECT voucher_id AS child, parent_voucher_id AS parent
-  FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
-),
 family(rid, voucher_id) AS (
   SELECT rid, voucher_id FROM refused WHERE creates_voucher AND voucher_id IS NOT NULL
   UNION
-  SELECT f.rid, s.child FROM family f JOIN splits s ON s.parent = f.voucher_id
+  SELECT f.rid, s.child FROM family f JOIN voucher_splits s ON s.parent = f.voucher_id
 ),
 implicated AS (
   SELECT rid, financing_id, NULL::VARCHAR AS via_voucher_id FROM refused WHERE financing_id IS NOT NULL

@@ -12,12 +12,13 @@ SELECT p.financing_id, p.invoice_no, p.amount_fen, p.bank_code, p.product, p.val
        f.business_date AS financing_night
 FROM presented_invoices p JOIN live_financings f USING (financing_id);
 
-CREATE OR REPLACE TEMP TABLE mt_tax_invoices AS
+-- (a view: presented_tax_invoices of _prelude.sql holds the presented invoices and the red-letter ones
+-- reversing them, those of mt_presented)
+CREATE OR REPLACE TEMP VIEW mt_tax_invoices AS
 SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen, total_fen,
        issue_time, issue_time::DATE AS issue_date, remark, line_count, lines_amount_fen, lines_tax_fen,
        lines_quantity, max_line_tax_gap_fen, business_date AS arrived
-FROM cur_tax_invoices  -- the presented invoices and the red-letter ones reversing them
-WHERE invoice_no IN (SELECT invoice_no FROM mt_presented) OR original_invoice_no IN (SELECT invoice_no FROM mt_presented);
+FROM presented_tax_invoices;
 
 -- Core enterprises: every USCC that has delivered ERP files up to the night, or issued a voucher
 -- on the platform (a core whose ERP has not arrived yet, or never does, is still a core: its
@@ -65,30 +66,44 @@ SELECT i.invoice_no, a.core_uscc, a.ap_ref, a.ebeln, a.document_type, a.debit_cr
 FROM mt_invoices i JOIN cur_erp_ap_items a ON a.invoice_no = i.invoice_no AND a.core_uscc = i.buyer_uscc
 WHERE i.tier = 1;
 
--- Purchase orders (header level) of the cores buying on presented invoices.
-CREATE OR REPLACE TEMP TABLE mt_po_headers AS
-SELECT p.core_uscc, p.ebeln, min(p.po_date) AS po_date, sum(p.quantity) AS quantity,
-       sum(p.net_value_fen) AS net_value_fen, min(v.vendor_uscc) AS vendor_uscc,
-       max(p.business_date) AS arrived
-FROM cur_erp_po_items p
-LEFT JOIN cur_erp_vendors v ON v.core_uscc = p.core_uscc AND v.lifnr = p.lifnr
-WHERE p.core_uscc IN (SELECT buyer_uscc FROM mt_invoices WHERE tier = 1)
-GROUP BY p.core_uscc, p.ebeln;
-
 -- Order numbers stated for an invoice: in its remark, or by the payables citing it.
 CREATE OR REPLACE TEMP TABLE mt_stated_orders AS
 SELECT invoice_no, unnest(order_refs) AS order_no FROM mt_invoices WHERE known
 UNION
 SELECT invoice_no, ebeln FROM mt_ap_links WHERE ebeln IS NOT NULL AND ebeln <> '';
 
+-- The tier-1 invoices stating no order number: their orders are inferred (mt_po_links).
+CREATE OR REPLACE TEMP TABLE mt_unstated_invoices AS
+SELECT i.* FROM mt_invoices i
+WHERE i.tier = 1 AND i.invoice_no NOT IN (SELECT invoice_no FROM mt_stated_orders);
+
+-- Purchase orders (header level) a tier-1 invoice may match (below): those it states, and, for an
+-- invoice stating none, those with an item from its seller to its buyer (a header's vendor is one of
+-- its items'); every item of each. Not every order of the cores: grouping all of them each night
+-- was the match's largest part growing with the book.
+CREATE OR REPLACE TEMP TABLE mt_po_headers AS
+WITH items AS (
+  SELECT p.core_uscc, p.ebeln, p.po_date, p.quantity, p.net_value_fen, v.vendor_uscc, p.business_date
+  FROM cur_erp_po_items p
+  LEFT JOIN cur_erp_vendors v ON v.core_uscc = p.core_uscc AND v.lifnr = p.lifnr
+  WHERE p.core_uscc IN (SELECT buyer_uscc FROM mt_invoices WHERE tier = 1)
+), candidates AS (
+  SELECT i.buyer_uscc AS core_uscc, s.order_no AS ebeln
+  FROM mt_stated_orders s JOIN mt_invoices i USING (invoice_no) WHERE i.tier = 1
+  UNION
+  SELECT t.core_uscc, t.ebeln FROM items t
+  WHERE EXISTS (SELECT 1 FROM mt_unstated_invoices i WHERE i.buyer_uscc = t.core_uscc AND i.seller_uscc = t.vendor_uscc)
+)
+SELECT t.core_uscc, t.ebeln, min(t.po_date) AS po_date, sum(t.quantity) AS quantity,
+       sum(t.net_value_fen) AS net_value_fen, min(t.vendor_uscc) AS vendor_uscc, max(t.business_date) AS arrived
+FROM items t
+WHERE EXISTS (SELECT 1 FROM candidates c WHERE c.core_uscc = t.core_uscc AND c.ebeln = t.ebeln)
+GROUP BY t.core_uscc, t.ebeln;
+
 -- Purchase-order candidates (tier 1): the orders stated; without any stated order number,
 -- the buyer's orders from the seller worth the invoice's amount without tax (within
 -- tolerance), dated up to date_window_days before its issue.
 CREATE OR REPLACE TEMP TABLE mt_po_links AS
-WITH unstated AS MATERIALIZED (
-  SELECT i.* FROM mt_invoices i
-  WHERE i.tier = 1 AND i.invoice_no NOT IN (SELECT invoice_no FROM mt_stated_orders)
-)
 SELECT s.invoice_no, h.core_uscc, h.ebeln, h.po_date, h.quantity, h.net_value_fen, h.vendor_uscc,
        true AS stated, h.arrived
 FROM mt_stated_orders s
@@ -98,7 +113,7 @@ WHERE i.tier = 1
 UNION ALL
 SELECT i.invoice_no, h.core_uscc, h.ebeln, h.po_date, h.quantity, h.net_value_fen, h.vendor_uscc,
        false AS stated, h.arrived
-FROM unstated i
+FROM mt_unstated_invoices i
 JOIN mt_po_headers h ON h.core_uscc = i.buyer_uscc AND h.vendor_uscc = i.seller_uscc
 WHERE amounts_agree(h.net_value_fen, i.amount_fen)
   AND h.po_date BETWEEN i.issue_date - getvariable('date_window_days') AND i.issue_date;
@@ -213,27 +228,28 @@ SELECT invoice_no, any_value(method) AS method, count(DISTINCT delivery) AS cand
        link_outcome(true, count(DISTINCT delivery), any_value(method) = 'order') AS outcome
 FROM mt_waybill_links GROUP BY invoice_no;
 
--- The voucher step (ISSUE or TRANSFER on the financed voucher or any voucher it was split
--- from) or the bill record presenting the invoice.
-CREATE OR REPLACE TEMP TABLE mt_instrument_links AS
-WITH RECURSIVE events AS MATERIALIZED (
-  SELECT event_id, event_type, voucher_id, parent_voucher_id, from_uscc, to_uscc, business_date
-  FROM cur_voucher_events WHERE event_type IN ({{EventType.ISSUE}}, {{EventType.TRANSFER}}, {{EventType.SPLIT}})
-), lineage(financing_id, voucher_id, depth) AS (
+-- The financed voucher of each voucher financing presenting an invoice and every voucher it was
+-- split from (a table: the events below are found from it, not it from every event of the book).
+CREATE OR REPLACE TEMP TABLE mt_voucher_lineage AS
+WITH RECURSIVE lineage(financing_id, voucher_id, depth) AS (
   SELECT DISTINCT financing_id, asset_voucher_id, 0 FROM mt_presented
   WHERE product = {{Product.VOUCHER}} AND asset_voucher_id IS NOT NULL
   UNION ALL
-  SELECT l.financing_id, s.parent_voucher_id, l.depth + 1
-  FROM lineage l
-  JOIN events s ON s.voucher_id = l.voucher_id AND s.event_type = {{EventType.SPLIT}} AND s.parent_voucher_id IS NOT NULL
+  SELECT l.financing_id, s.parent, l.depth + 1
+  FROM lineage l JOIN voucher_splits s ON s.child = l.voucher_id
   WHERE l.depth < 64
 )
+SELECT * FROM lineage;
+
+-- The voucher step (ISSUE or TRANSFER on the financed voucher or any voucher it was split
+-- from) or the bill record presenting the invoice.
+CREATE OR REPLACE TEMP TABLE mt_instrument_links AS
 SELECT p.financing_id, p.invoice_no, 'voucher_step' AS kind,
        e.event_type || ' ' || e.event_id || ' of ' || e.voucher_id AS ref,
        e.from_uscc, e.to_uscc, e.business_date AS arrived
 FROM mt_presented p
-JOIN lineage l ON l.financing_id = p.financing_id
-JOIN events e ON e.voucher_id = l.voucher_id AND e.event_type IN ({{EventType.ISSUE}}, {{EventType.TRANSFER}})
+JOIN mt_voucher_lineage l ON l.financing_id = p.financing_id
+JOIN cur_voucher_events e ON e.voucher_id = l.voucher_id AND e.event_type IN ({{EventType.ISSUE}}, {{EventType.TRANSFER}})
 JOIN cur_voucher_event_invoices ei ON ei.event_id = e.event_id AND ei.invoice_no = p.invoice_no
 UNION ALL
 SELECT p.financing_id, p.invoice_no, 'bill', b.cd_no || ':' || b.range_start || '-' || b.range_end,
