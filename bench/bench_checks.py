@@ -97,10 +97,10 @@ def main() -> None:
         previous = con.execute("SELECT max(business_date) FROM judged_nights WHERE business_date < ?",
                                [args.night]).fetchone()[0]
 
-        def refresh(con_: object, as_of: dt.date, **kwargs: object) -> Refresh:
+        def refresh(con_: duckdb.DuckDBPyConnection, as_of: dt.date, **kwargs: object) -> Refresh:
             if state_night == args.night:  # a later run on the copy: the state is already the night's
                 return Refresh(Build.INCREMENTAL, "kept by an earlier run of this bench")
-            return refresh_asof_state(con, as_of, **kwargs)  # type: ignore[arg-type]
+            return refresh_asof_state(con_, as_of, **kwargs)  # type: ignore[arg-type]
 
         session.refresh_asof_state = refresh  # type: ignore[assignment]
         scope = Scope(previous, "", settings_digest(CATALOGUE, params, None))
