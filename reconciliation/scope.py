@@ -45,7 +45,7 @@ SCOPE_PARAMS: tuple[str, ...] = ("evidence_window_days", "date_window_days", "re
 SCRIPTS: tuple[str, ...] = ("_scope.sql", "_scope_closure.sql")
 WIDEN = "_scope_widen.sql"  # the closure grown by the waybills the night's match linked (widen)
 MATCH_MACROS = "match_macros.sql"
-_MATCH_AND_PRELUDES: tuple[str, ...] = ("_prelude.sql", "_prelude_ledger.sql", "_prelude_circular.sql",
+_MATCH_AND_PRELUDES: tuple[str, ...] = ("_prelude.sql", "_prelude_ledger.sql", "_prelude_circular.sql", "_prelude_splits.sql",
                                         "_prelude_trade.sql", MATCH_MACROS, "match_trades.sql")
 _MAX_WIDENINGS = 8
 

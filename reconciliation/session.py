@@ -27,6 +27,7 @@ from warehouse.registry import create_table
 from warehouse.results import DQ_SOURCE_ISSUES, FIRST_FINANCING_NIGHTS, FIRST_VOUCHER_ISSUERS, POOL_ASSETS, POOLS
 
 CYCLES = "_prelude_circular.sql"
+SPLITS = "_prelude_splits.sql"  # voucher_splits: read by the scope and the preludes, made once before both
 PRELUDES = ("_prelude.sql", "_prelude_ledger.sql")
 
 #: What the checks read of all history, kept night by night with the as-of state: the night each
@@ -81,6 +82,7 @@ def open_night(
     set_check_variables(con, business_date, {**defaults, **(params or {})})
     con.execute(severity_macros_sql())
     con.execute(sql_script(CYCLES))
+    con.execute(sql_script(SPLITS))
     if narrow is None:
         judge_every_financing(con)
     else:

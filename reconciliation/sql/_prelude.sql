@@ -25,13 +25,6 @@ WHERE f.product = {{Product.INVOICE}} AND f.asset_invoice_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM cur_financing_invoices fi
                   WHERE fi.financing_id = f.financing_id AND fi.invoice_no = f.asset_invoice_no);
 
--- Each voucher split from another and its parent (every SPLIT event of the book, read once a night:
--- RECEIVABLE_ALREADY_PAID, the ledger's implications and the match walk a voucher's family on them; not
--- DISTINCT: the walks' UNION drops repeats, and grouping every split of the book cost more than the walks).
-CREATE OR REPLACE TEMP TABLE voucher_splits AS
-SELECT voucher_id AS child, parent_voucher_id AS parent
-FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL;
-
 -- The tax data of the invoices presented: every invoice numbered as one (blue or red) and every
 -- red-letter invoice reversing one, read once a night from the invoices of the book (the columns the
 -- checks and the match read: the source's digest and position are not kept in memory).

@@ -121,14 +121,10 @@ vouchers AS (  -- vouchers whose events, payables or refusals changed tonight
   UNION
   SELECT e.voucher_id FROM cur_voucher_events e WHERE e.event_id IN (SELECT event_id FROM refusals)
 ),
-splits AS MATERIALIZED (  -- once, not at every step of the recursion (not grouped: the recursion's UNION drops repeats)
-  SELECT voucher_id AS child, parent_voucher_id AS parent
-  FROM cur_voucher_events WHERE event_type = {{EventType.SPLIT}} AND parent_voucher_id IS NOT NULL
-),
 voucher_family(voucher_id) AS (  -- and every voucher split from them: a split voucher's financing reads its ancestors
   SELECT voucher_id FROM vouchers WHERE voucher_id IS NOT NULL
   UNION
-  SELECT s.child FROM voucher_family f JOIN splits s ON s.parent = f.voucher_id
+  SELECT s.child FROM voucher_family f JOIN voucher_splits s ON s.parent = f.voucher_id
 ),
 touched(financing_id, rule) AS (
   -- the financing delivered (new, restated, its status changed) or unreadable tonight
