@@ -253,7 +253,15 @@ _NAMING_TONIGHTS = ("business_date <= $day AND event_id IN (SELECT event_id FROM
 _KNOWN_VOUCHERS = (  # vouchers an ISSUE or SPLIT names in its version of record, among the events naming tonight's
     f"SELECT DISTINCT voucher_id FROM ({latest_versions_sql('voucher_events', _NAMING_TONIGHTS)}) "
     f"WHERE event_type IN ('{EventType.ISSUE}', '{EventType.SPLIT}')")
-_KNOWN_PO_ITEMS = "SELECT DISTINCT core_uscc, ebeln, ebelp FROM erp_po_items WHERE business_date <= $day"
+_PO_ITEMS_UP_TO_TONIGHT = "FROM erp_po_items WHERE business_date <= $day"
+
+
+def _known_orders(columns: str, named_tonight: str) -> str:
+    """The distinct ``columns`` of the order items delivered up to tonight whose order number tonight's
+    rows name (``named_tonight``: a query of those numbers): the book's items grouped only where tonight
+    looks (every item of history grouped cost O(book) a night: BENCHMARKS.md)."""
+    return f"SELECT DISTINCT {columns} {_PO_ITEMS_UP_TO_TONIGHT} AND ebeln IN ({named_tonight})"
+
 
 CONSISTENCY: tuple[tuple[Frame, str], ...] = (
     (Frame("consistency", "financing_invoices",
@@ -267,13 +275,14 @@ CONSISTENCY: tuple[tuple[Frame, str], ...] = (
      "known_voucher_id"),
     (Frame("consistency", "erp_goods_receipts",
            "SELECT g.ebeln || '/' || g.ebelp AS po_line, p.ebeln AS known_po, g.src_sha256, g.src_pos FROM erp_goods_receipts g "
-           f"LEFT JOIN ({_KNOWN_PO_ITEMS}) p USING (core_uscc, ebeln, ebelp) "
+           f"LEFT JOIN ({_known_orders('core_uscc, ebeln, ebelp', 'SELECT ebeln FROM erp_goods_receipts WHERE business_date = $day')}) p "
+           "USING (core_uscc, ebeln, ebelp) "
            "WHERE g.business_date = $day ORDER BY g.src_sha256, g.src_pos"), "known_po"),
     (Frame("consistency", "waybills",
            "SELECT w.po_no, p.ebeln AS known_po, w.src_sha256, w.src_pos FROM waybills w "
-           "LEFT JOIN (SELECT DISTINCT ebeln FROM erp_po_items WHERE business_date <= $day) p ON p.ebeln = w.po_no "
+           f"LEFT JOIN ({_known_orders('ebeln', 'SELECT po_no FROM waybills WHERE business_date = $day')}) p ON p.ebeln = w.po_no "
            "WHERE w.business_date = $day AND w.po_no IS NOT NULL "
-           "AND w.consignee_uscc IN (SELECT core_uscc FROM erp_po_items WHERE business_date <= $day) "
+           f"AND w.consignee_uscc IN (SELECT DISTINCT core_uscc {_PO_ITEMS_UP_TO_TONIGHT}) "
            "ORDER BY w.src_sha256, w.src_pos"),
      "known_po"),
 )

@@ -21,7 +21,7 @@ def _with_views(frame_sql: str) -> str:
     return (frame_sql
             .replace("FROM tax_invoices WHERE business_date <= $day AND invoice_no IN "
                      "(SELECT invoice_no FROM financing_invoices WHERE business_date = $day)", "FROM cur_tax_invoices")
-            .replace("FROM erp_po_items WHERE business_date <= $day", "FROM cur_erp_po_items"))
+            .replace("FROM erp_po_items WHERE business_date <= $day", "FROM cur_erp_po_items WHERE true"))
 
 
 KNOWN_VOUCHERS_BY_VIEW = ("SELECT e.voucher_id, v.voucher_id AS known_voucher_id, e.src_sha256, e.src_pos FROM voucher_events e "
