@@ -34,10 +34,10 @@ UNION SELECT core_uscc FROM cur_erp_vendors;
 
 -- Every invoice presented by a live financing, with what the match needs. The net quantity
 -- deducts the quantities of red-letter invoices reversing it; status and remaining value are
--- those of invoice_value (_prelude.sql).
+-- those of invoice_value (_prelude.sql); the invoices are presented_invoice_nos (those of mt_presented).
 CREATE OR REPLACE TEMP TABLE mt_invoices AS
 WITH presented AS (
-  SELECT DISTINCT invoice_no FROM mt_presented
+  FROM presented_invoice_nos
 ), red AS (
   SELECT original_invoice_no AS invoice_no, sum(abs(lines_quantity)) AS red_quantity
   FROM mt_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented) GROUP BY ALL
