@@ -59,6 +59,34 @@ def profiled(con: duckdb.DuckDBPyConnection, query: str) -> None:
         walk(node, 0)
 
 
+class StatementTimer:
+    """A connection whose ``execute`` runs a script statement by statement, each timed (CPU and wall seconds,
+    summed by its first words), for the scope's statements (``reconciliation.scope.narrow``); the rest delegated."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, profile: bool) -> None:
+        self.con, self.profile = con, profile
+        self.seconds: dict[str, list[float]] = {}
+
+    def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
+        if parameters is not None:  # (one statement with parameters: the scope's variables and small reads)
+            return self.con.execute(query, parameters)
+        result = self.con
+        for statement in self.con.extract_statements(query):
+            text = statement.query.strip()
+            label = " ".join(text.split()[:7])
+            if self.profile and "TEMP TABLE" in text:  # (run once more, profiled)
+                profiled(self.con, text)
+            c, w = time.process_time(), time.perf_counter()
+            result = self.con.execute(text)
+            spent = self.seconds.setdefault(label, [0.0, 0.0])
+            spent[0] += time.process_time() - c
+            spent[1] += time.perf_counter() - w
+        return result
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.con, name)
+
+
 def timed(rounds: int, run: Callable[[], object]) -> dict[str, float]:
     """Run ``run`` ``rounds`` times; the least and median CPU and wall seconds."""
     cpu, wall = [], []
@@ -78,6 +106,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated statement names or check ids (default: all)")
     parser.add_argument("--profile", action="store_true", help="print the plan of each statement run, with its timings")
+    parser.add_argument("--scope", action="store_true",
+                        help="also time the scope's statements (narrow, run --rounds times before the match; CPU and wall summed)")
     args = parser.parse_args()
     only = {name for name in args.only.split(",") if name}
 
@@ -104,8 +134,14 @@ def main() -> None:
 
         session.refresh_asof_state = refresh  # type: ignore[assignment]
         scope = Scope(previous, "", settings_digest(CATALOGUE, params, None))
+        timer = StatementTimer(con, args.profile)
+
+        def narrow_timed(_: Refresh) -> None:
+            for _round in range(args.rounds if args.scope else 1):
+                narrow(timer if args.scope else con, scope, CATALOGUE)  # type: ignore[arg-type]
+
         started = time.process_time()
-        session.open_night(con, args.night, params, narrow=lambda _: narrow(con, scope, CATALOGUE))
+        session.open_night(con, args.night, params, narrow=narrow_timed)
         match_until_closed(con, scope, lambda: prepare_trade_matches(con))
         matches = con.execute("SELECT count(*), coalesce(sum(hash(m)::HUGEINT), 0)::VARCHAR FROM night_trade_matches m").fetchone()
         result: dict[str, object] = {"night": str(args.night), "previous": str(previous),
@@ -136,8 +172,9 @@ def main() -> None:
                 "SELECT count(*), coalesce(sum(hash(financing_id, voucher_id, invoice_no, bill_ref, waybill_no, severity, "
                 "detail, evidence::VARCHAR)::HUGEINT), 0)::VARCHAR FROM bench_rows").fetchone()
             checks[check.check_id] = {**times, "rows": rows, "fingerprint": fingerprint}
-        result |= {"load_average_1_5_15": [round(x, 1) for x in os.getloadavg()], "statements": statements,
-                   "checks": checks}
+        scope_statements = {label: {"cpu_s": round(cpu, 4), "wall_s": round(wall, 4)} for label, (cpu, wall) in timer.seconds.items()}
+        result |= {"load_average_1_5_15": [round(x, 1) for x in os.getloadavg()], "scope": str(scope),
+                   "scope_statements": scope_statements, "statements": statements, "checks": checks}
     print(json.dumps(result, indent=1))
 
 

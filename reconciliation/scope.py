@@ -31,7 +31,7 @@ from foundation.errors import ScfError
 from reconciliation.catalogue import Catalogue
 from reconciliation.check import Check, Family
 from reconciliation.session import judge_every_financing, load_preludes, sql_script
-from reconciliation.standing import matches_as_of, standing_night
+from reconciliation.standing import matches_as_of
 from warehouse.asof_state import Build, Refresh
 from warehouse.registry import create_table, insert_row
 from warehouse.results import JUDGED_NIGHTS
@@ -125,17 +125,13 @@ def dated_checks(catalogue: Catalogue) -> list[str]:
 def narrow(con: duckdb.DuckDBPyConnection, scope: Scope, catalogue: Catalogue) -> None:
     """Create ``judged_financings``, the financings the night's checks read: every one, or the
     night's scope (and ``scope_kept``, the financings whose findings are tonight's)."""
-    if scope.whole:
+    if scope.previous is None:  # whole (the check narrows the type: no assert, which -O would drop)
         judge_every_financing(con)
         return
     con.execute(f"SET VARIABLE scope_previous = DATE '{scope.previous}'")
     con.execute("SET VARIABLE scope_dated_checks = ?::VARCHAR[]", [dated_checks(catalogue)])
     con.execute(sql_script(MATCH_MACROS))  # amounts_agree: whether an order may be an invoice's candidate
-    assert scope.previous is not None
-    previous = matches_as_of(con, scope.previous)
-    if standing_night(con) != scope.previous:  # not the standing matches, read in place: the window over every row, once
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scope_window_matches AS {previous}")
-        previous = "FROM scope_window_matches"
+    previous = matches_as_of(con, scope.previous, window_into="scope_window_matches")  # the standing ones read in place
     con.execute(f"CREATE OR REPLACE TEMP VIEW previous_trade_matches AS {previous}")
     for name in SCRIPTS:
         con.execute(sql_script(name))

@@ -81,9 +81,14 @@ def verdicts_as_of(con: duckdb.DuckDBPyConnection, night: dt.date) -> str:
     return verdicts_as_of_sql(f"DATE '{night.isoformat()}'", latest=_standing_rows(con, night))
 
 
-def matches_as_of(con: duckdb.DuckDBPyConnection, night: dt.date) -> str:
+def matches_as_of(con: duckdb.DuckDBPyConnection, night: dt.date, *, window_into: str | None = None) -> str:
     """A query of the matches as of ``night``, as :func:`warehouse.asof.matches_as_of_sql` gives them: the standing
-    matches when they are of that night, else by the window over every row."""
+    matches when they are of that night, else by the window over every row (computed once into temp table
+    ``window_into``, when given, for a caller that reads the matches many times)."""
+    as_of = f"DATE '{night.isoformat()}'"
     if standing_night(con) == night:
-        return f"SELECT DATE '{night.isoformat()}' AS business_date, * EXCLUDE (business_date) FROM {STANDING_MATCHES.name}"
-    return matches_as_of_sql(f"DATE '{night.isoformat()}'")
+        return f"SELECT {as_of} AS business_date, * EXCLUDE (business_date) FROM {STANDING_MATCHES.name}"
+    if window_into is None:
+        return matches_as_of_sql(as_of)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {window_into} AS {matches_as_of_sql(as_of)}")
+    return f"FROM {window_into}"

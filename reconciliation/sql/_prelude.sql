@@ -25,27 +25,27 @@ WHERE f.product = {{Product.INVOICE}} AND f.asset_invoice_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM cur_financing_invoices fi
                   WHERE fi.financing_id = f.financing_id AND fi.invoice_no = f.asset_invoice_no);
 
+-- The invoice numbers presented, each once (what the tax data of the night is read for).
+CREATE OR REPLACE TEMP TABLE presented_invoice_nos AS
+SELECT DISTINCT invoice_no FROM presented_invoices;
+
 -- The tax data of the invoices presented: every invoice numbered as one (blue or red) and every
 -- red-letter invoice reversing one, read once a night from the invoices of the book (the columns the
 -- checks and the match read: the source's digest and position are not kept in memory).
 CREATE OR REPLACE TEMP TABLE presented_tax_invoices AS
-WITH presented AS (
-  SELECT DISTINCT invoice_no FROM presented_invoices
-)
 SELECT invoice_no, is_red, original_invoice_no, seller_uscc, seller_name, buyer_uscc, buyer_name, amount_fen, tax_fen,
        total_fen, issue_time, remark, line_count, lines_amount_fen, lines_tax_fen, lines_quantity, max_line_tax_gap_fen,
        business_date
 FROM cur_tax_invoices
-WHERE invoice_no IN (SELECT invoice_no FROM presented) OR original_invoice_no IN (SELECT invoice_no FROM presented);
+WHERE invoice_no IN (SELECT invoice_no FROM presented_invoice_nos)
+   OR original_invoice_no IN (SELECT invoice_no FROM presented_invoice_nos);
 
 -- The value of every blue invoice presented and how much of it has been red-flushed: the larger of
 -- the status feed's running total (hcje) and the red-letter invoices reversing it.
 CREATE OR REPLACE TEMP TABLE invoice_value AS
-WITH presented AS (
-  SELECT DISTINCT invoice_no FROM presented_invoices
-), red AS (
+WITH red AS (
   SELECT original_invoice_no AS invoice_no, -sum(total_fen) AS red_fen, count(*) AS red_count
-  FROM presented_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented)
+  FROM presented_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented_invoice_nos)
   GROUP BY original_invoice_no
 )
 SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
@@ -58,7 +58,7 @@ SELECT t.invoice_no, t.seller_uscc, t.buyer_uscc, t.total_fen, t.issue_time,
 FROM presented_tax_invoices t
 LEFT JOIN cur_tax_invoice_status s USING (invoice_no)
 LEFT JOIN red USING (invoice_no)
-WHERE NOT t.is_red AND t.invoice_no IN (SELECT invoice_no FROM presented);
+WHERE NOT t.is_red AND t.invoice_no IN (SELECT invoice_no FROM presented_invoice_nos);
 
 -- The night each financing was first delivered, its row readable or not (kept with the as-of
 -- state: reconciliation.session.KEPT).

@@ -14,9 +14,10 @@ SELECT financing_id, invoice_no, voucher_id, seller_uscc, buyer_uscc, invoice_da
 FROM previous_trade_matches;
 
 -- The waybills each financing's invoices link to (the previous night's; the night's own are
--- added once matched, reconciliation.scope.widen).
+-- added once matched, reconciliation.scope.widen). Not DISTINCT: every reader asks for a set of
+-- financings or waybills, and grouping the links of every standing match cost more than the repeats.
 CREATE OR REPLACE TEMP TABLE scope_waybills AS
-SELECT DISTINCT financing_id, unnest(waybill_nos) AS waybill_no FROM scope_previous_matches;
+SELECT financing_id, unnest(waybill_nos) AS waybill_no FROM scope_previous_matches;
 
 -- The financings touched tonight, each once.
 CREATE OR REPLACE TEMP TABLE scope_touched AS
@@ -109,9 +110,8 @@ tonight_events AS (
   SELECT event_id FROM cur_voucher_events WHERE business_date = getvariable('business_date')
 ),
 vouchers AS (  -- vouchers whose events, payables or refusals changed tonight
-  SELECT voucher_id FROM voucher_events WHERE event_id IN (SELECT event_id FROM tonight_events)  -- every version
-  UNION
-  SELECT parent_voucher_id FROM voucher_events WHERE event_id IN (SELECT event_id FROM tonight_events)
+  SELECT unnest([voucher_id, parent_voucher_id]) AS voucher_id FROM voucher_events  -- every version (its voucher and parent: one scan)
+  WHERE event_id IN (SELECT event_id FROM tonight_events)
   UNION
   SELECT e.voucher_id FROM cur_voucher_events e
   JOIN cur_erp_ap_items a ON a.core_uscc = e.issuer_uscc AND a.ap_ref = e.ap_ref

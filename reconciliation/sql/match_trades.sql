@@ -34,10 +34,10 @@ UNION SELECT core_uscc FROM cur_erp_vendors;
 
 -- Every invoice presented by a live financing, with what the match needs. The net quantity
 -- deducts the quantities of red-letter invoices reversing it; status and remaining value are
--- those of invoice_value (_prelude.sql).
+-- those of invoice_value (_prelude.sql); the invoices are presented_invoice_nos (those of mt_presented).
 CREATE OR REPLACE TEMP TABLE mt_invoices AS
 WITH presented AS (
-  SELECT DISTINCT invoice_no FROM mt_presented
+  FROM presented_invoice_nos
 ), red AS (
   SELECT original_invoice_no AS invoice_no, sum(abs(lines_quantity)) AS red_quantity
   FROM mt_tax_invoices WHERE is_red AND original_invoice_no IN (SELECT invoice_no FROM presented) GROUP BY ALL
@@ -162,15 +162,15 @@ FROM cur_waybills;
 -- matched on parties and dates alone), else the single waybills whose quantity does.
 -- Parties agree by USCC, or by name and region where the waybill names no USCC (party_agrees).
 CREATE OR REPLACE TEMP TABLE mt_waybill_links AS
-WITH keyed AS (
-  SELECT k.invoice_no, w.carrier_uscc, w.waybill_no
+WITH keyed AS (  -- (each link carries its waybill's columns: joining the links to the waybills again read every waybill)
+  SELECT k.invoice_no, w.*
   FROM mt_order_keys k
   JOIN mt_invoices i USING (invoice_no)
   JOIN mt_waybills w ON w.po_no = k.order_no
   WHERE coalesce(party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name), false)
      OR coalesce(party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, i.buyer_uscc, i.buyer_name), false)
   UNION
-  SELECT g.invoice_no, w.carrier_uscc, w.waybill_no
+  SELECT g.invoice_no, w.*
   FROM mt_gr_links g
   JOIN mt_po_outcomes o ON o.invoice_no = g.invoice_no AND o.outcome = {{LinkOutcome.MATCHED}}
   JOIN mt_invoices i ON i.invoice_no = g.invoice_no
@@ -192,9 +192,8 @@ WITH keyed AS (
   WHERE (w.consignor_uscc IS NULL OR w.consignee_uscc IS NULL)
     AND party_agrees(w.consignor_uscc, w.consignor_name, w.origin_region, i.seller_uscc, i.seller_name)
     AND party_agrees(w.consignee_uscc, w.consignee_name, w.dest_region, i.buyer_uscc, i.buyer_name)
-), windowed AS (
-  SELECT invoice_no, invoice_quantity, carrier_uscc, waybill_no, quantity,
-         coalesce(po_no, carrier_uscc || '/' || waybill_no) AS delivery
+), windowed AS (  -- (delivery last: inferred replaces it by position)
+  SELECT * EXCLUDE (issue_date), coalesce(po_no, carrier_uscc || '/' || waybill_no) AS delivery
   FROM between_parties
   WHERE shipped BETWEEN issue_date - getvariable('date_window_days') AND issue_date + getvariable('date_window_days')
 ), deliveries AS (
@@ -205,23 +204,22 @@ WITH keyed AS (
   SELECT invoice_no, delivery FROM deliveries
   WHERE invoice_quantity IS NULL OR quantity IS NULL OR quantities_agree(quantity, invoice_quantity)
 ), inferred AS (
-  SELECT w.invoice_no, w.carrier_uscc, w.waybill_no, w.delivery
-  FROM windowed w JOIN qualifying_deliveries USING (invoice_no, delivery)
+  SELECT w.* FROM windowed w JOIN qualifying_deliveries q ON q.invoice_no = w.invoice_no AND q.delivery = w.delivery
   UNION ALL
-  SELECT w.invoice_no, w.carrier_uscc, w.waybill_no, w.carrier_uscc || '/' || w.waybill_no
+  SELECT w.* EXCLUDE (delivery), w.carrier_uscc || '/' || w.waybill_no
   FROM windowed w
   WHERE quantities_agree(w.quantity, w.invoice_quantity)
     AND w.invoice_no NOT IN (SELECT invoice_no FROM qualifying_deliveries)
 ), links AS (
-  SELECT invoice_no, carrier_uscc, waybill_no, 'order' AS method, 'stated' AS delivery FROM keyed
+  SELECT 'order' AS method, 'stated' AS delivery, * FROM keyed
   UNION ALL
-  SELECT invoice_no, carrier_uscc, waybill_no, 'parties', delivery FROM inferred
+  SELECT 'parties', delivery, * EXCLUDE (invoice_quantity, delivery) FROM inferred
 )
-SELECT l.invoice_no, l.method, l.delivery,
-       w.carrier_uscc, w.waybill_no, w.po_no, w.consignor_uscc, w.consignee_uscc, w.consignor_name, w.consignee_name,
-       w.origin_region, w.dest_region, w.layout, w.quantity, w.status,
-       w.consignment_time, w.despatch_time, w.receipt_time, w.shipped, w.arrived
-FROM links l JOIN mt_waybills w USING (carrier_uscc, waybill_no);
+SELECT invoice_no, method, delivery,
+       carrier_uscc, waybill_no, po_no, consignor_uscc, consignee_uscc, consignor_name, consignee_name,
+       origin_region, dest_region, layout, quantity, status,
+       consignment_time, despatch_time, receipt_time, shipped, arrived
+FROM links;
 
 CREATE OR REPLACE TEMP TABLE mt_waybill_outcomes AS
 SELECT invoice_no, any_value(method) AS method, count(DISTINCT delivery) AS candidates,

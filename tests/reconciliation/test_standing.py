@@ -30,3 +30,9 @@ def test_a_home_of_the_previous_release_makes_its_standing_matches_again(tmp_pat
         window = wh.con.execute(f"SELECT * FROM ({matches_as_of_sql()})", [NIGHT]).fetchall()
         assert [row[1] for row in window] == ["F1"]
         assert wh.con.execute(f"SELECT * FROM ({matches_as_of(wh.con, NIGHT)})").fetchall() == window
+        assert matches_as_of(wh.con, NIGHT, window_into="window_once") == "FROM window_once"  # the window computed once
+        assert wh.con.execute("FROM window_once").fetchall() == window
+        wh.con.execute("INSERT INTO standing_matches BY NAME FROM trade_matches")
+        wh.con.execute("INSERT INTO standing_night SELECT ?, 1, 1", [NIGHT])
+        assert "standing_matches" in matches_as_of(wh.con, NIGHT, window_into="not_made")  # the standing ones read in place
+        assert wh.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'not_made'").fetchone() == (0,)
