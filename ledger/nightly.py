@@ -110,16 +110,22 @@ def _fail(con: duckdb.DuckDBPyConnection, business_date: dt.date, seq: int | Non
     )
 
 
-def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, manifest: ArchiveManifest) -> bool:
-    """Append the manifest head unless it is the last one recorded (a re-run appends nothing)."""
+def _append_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, manifest: ArchiveManifest) -> bool:
+    """:func:`record_manifest` in the caller's open transaction (DuckDB aborts a transaction in
+    which another is begun)."""
     row = fetch_one(
         con, "SELECT entry FROM ledger_entries WHERE entry_type = ? ORDER BY seq DESC LIMIT 1", [ARCHIVE_MANIFEST]
     )
     if row is not None and decode_entry(bytes(row[0])).record == manifest:
         return False
-    with transaction(con):
-        LedgerStore(con).append([PendingEntry(manifest)], business_date)
+    LedgerStore(con).append([PendingEntry(manifest)], business_date)
     return True
+
+
+def record_manifest(con: duckdb.DuckDBPyConnection, business_date: dt.date, manifest: ArchiveManifest) -> bool:
+    """Append the manifest head unless it is the last one recorded (a re-run appends nothing)."""
+    with transaction(con):
+        return _append_manifest(con, business_date, manifest)
 
 
 def ingest_night(
@@ -128,10 +134,17 @@ def ingest_night(
     *,
     fingerprint_key: bytes,
     evidence_window_days: int,
+    manifest: ArchiveManifest | None = None,
     on_appended: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Decide the ledger as of the night and append what changed, in one transaction (no
-    verification, no signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
+    """Decide the ledger as of the night and append what changed, then the archive manifest's
+    head ``manifest`` (:func:`record_manifest`), in one transaction (no verification, no
+    signing), a batch of :data:`ledger.inputs.BATCH_ROWS` records at a time.
+
+    One transaction, one commit: a manifest entry committed alone left a one-row row group
+    behind the night's entries, and DuckDB's checkpoint at the next night's commit merged it
+    with the row groups around it, re-compressing up to four row groups of entries every night
+    (BENCHMARKS.md, ninth session of the voucher_ledger stage against history).
 
     Returns the counts ``appended``, ``redelivered``, ``rejected`` (refusals of records
     delivered tonight, or voided tonight), ``fingerprints`` and ``replayed_events`` (the
@@ -147,6 +160,8 @@ def ingest_night(
             )
             night.run()
             night.store_decisions()
+            if manifest is not None:
+                _append_manifest(con, business_date, manifest)
         if night.touched is not None:
             log.info("ledger %s: built on %s, replayed %d events and %d financings of %d vouchers", business_date,
                      night.base, night.touched.events, night.touched.financings, night.touched.vouchers)
@@ -203,10 +218,8 @@ def append_night(
 
     counts = ingest_night(
         con, business_date, fingerprint_key=fingerprint_key, evidence_window_days=evidence_window_days,
-        on_appended=on_appended,
+        manifest=manifest, on_appended=on_appended,
     )
-    if manifest is not None:
-        record_manifest(con, business_date, manifest)
     after: VerifyReport = verify_ledger(con, since=since, on_entries=on_verified)
     if not after.ok:
         raise _fail(con, business_date, after.first_bad_seq, str(after.problem))

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from ledger import inputs as ledger_inputs
+from ledger import nightly
 from ledger.checkpoint import open_checkpoint
+from ledger.entries import ArchiveManifest
 from ledger.verify import verify_ledger
 from tests.ledger_nights import (
     BANK,
@@ -67,6 +69,26 @@ def test_sample_night_is_appended_verified_and_signed(ledger: Harness) -> None:
     states = dict(ledger.con.execute("SELECT voucher_id, remaining_fen FROM ledger_voucher_state").fetchall())
     assert states == {V0: 8_300_000, V1: 3_000_000}
     assert implications(ledger.con, D1) == []
+
+
+def test_the_manifest_head_is_committed_with_the_nights_records(ledger: Harness, monkeypatch) -> None:
+    """The archive manifest's head is the night's last entry, in the night's one transaction: a
+    failure appending it leaves none of the night's records (one commit a night, no one-row
+    append of its own for DuckDB's checkpoint to merge with the entries before it)."""
+    sample_night().load(ledger.con)
+    head = ArchiveManifest(3, b"\x05" * 32)
+
+    def failing(*_: object) -> bool:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly, "_append_manifest", failing)
+        with pytest.raises(OSError):
+            nightly.ingest_night(ledger.con, D1, fingerprint_key=ledger.fingerprint_key, evidence_window_days=7,
+                                 manifest=head)
+    assert entry_types(ledger) == []
+    nightly.ingest_night(ledger.con, D1, fingerprint_key=ledger.fingerprint_key, evidence_window_days=7, manifest=head)
+    assert entry_types(ledger) == ["ISSUE", "SPLIT", "TRANSFER", "FINANCE", "FINANCING", "ARCHIVE_MANIFEST"]
 
 
 def test_rerun_is_a_no_op_with_the_same_checkpoint(ledger: Harness) -> None:
