@@ -4,11 +4,13 @@ Random multi-night histories (records restated on later nights, several files a 
 in any order, a file superseded by a later version the same night, an earlier night restated or
 re-run, the later nights replayed after it, a late file for an earlier night, a new version of an
 earlier night's file delivered with the next night, a night skipped, the checks' parameters changed
-between nights and back) are run night by night: the incremental ``asof_*`` state must equal the
-full definition (``cur_*`` views over all history), and the findings and verdicts of an incremental
-home equal those of a home run with ``full`` on the same parameters.  Some financings are delivered
-with their invoice and nothing else ever names them (:class:`Settled`): untouched, they are carried
-night after night, across re-runs and replays.
+between nights and back, findings waived and approved or confirmed between nights) are run night
+by night: the incremental ``asof_*`` state must equal the full definition (``cur_*`` views over all
+history) and the versions of record worked out from the deliveries, and the findings, their
+dispositions and the verdicts of an incremental home equal those of a home run with ``full`` on the
+same parameters and the same dispositions trail.  Some financings are delivered with their invoice
+and nothing else ever names them (:class:`Settled`): untouched, they are carried night after night,
+across re-runs and replays.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from dispositions.actions import Action, ReasonCode, Request
+from dispositions.effective import fold, sync_trail
+from dispositions.record import record_actions
+from dispositions.trail import read_trail, trail_path
 from reconciliation.findings import run_catalogue
 from reconciliation.session import KEPT
 from reconciliation.standing import matches_as_of, standing_night, verdicts_as_of
@@ -103,8 +110,11 @@ settings_of = st.sampled_from(range(len(SETTINGS)))
 # re-run an earlier night (alone, or with the later nights replayed in order after it, as `scf run` does); deliver a
 # late file for an earlier night (its files so far stay) and run it, replaying the later ones; deliver a new version
 # of an earlier night's first file with the next night and run the next night only (the earlier night's results
-# stand as they were judged); or skip a night (delivered, not run).  Every night a step runs is run on its settings.
-STEPS = ("next", "next", "full", "supersede", "restate", "rerun", "replay", "replay", "late", "restate_file", "skip")
+# stand as they were judged); skip a night (delivered, not run); or, between nights, waive (and approve) every
+# finding of one financing of the latest night, or confirm them when they are waived already (:func:`waive`).
+# Every night a step runs is run on its settings.
+STEPS = ("next", "next", "full", "supersede", "restate", "rerun", "replay", "replay", "late", "restate_file", "skip",
+         "waive")
 step = st.tuples(st.sampled_from(STEPS), st.integers(0, 5), nights, settings_of)
 steps = st.lists(step, min_size=2, max_size=6)
 Delivered = list[tuple[int, str, list[Record]]]  # a night's files in the order received: (delivery number, path, rows)
@@ -187,10 +197,10 @@ def deliver_numbered(wh: Warehouse, night: dt.date, files: Delivered) -> None:
                 _financing(wh, night, lineage, record)
 
 
-def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Delivered | None, bool, Mapping[str, int]]]:
-    """(night delivered or restated, night run, its files now, run with --full, the checks' parameters) for each
-    night ``plan`` delivers or runs, in order; files None: deliver nothing.  Files are numbered in the order they
-    are received."""
+def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Delivered | None, bool, Mapping[str, int], int | None]]:
+    """(night delivered or restated, night run, its files now, run with --full, the checks' parameters, the financing
+    whose findings are waived before, by its place: see :func:`waive`) for each night ``plan`` delivers or runs and
+    each waiver, in order; files None: deliver nothing.  Files are numbered in the order they are received."""
     last = FIRST - dt.timedelta(days=1)
     received: dict[dt.date, Delivered] = {}  # each night's files so far
     seq = 1
@@ -214,18 +224,21 @@ def schedule(plan: Plan) -> Iterator[tuple[dt.date, dt.date, Delivered | None, b
             first = receive(earlier, files, late=True) if kind == "late" else None
             for replayed in range((last - earlier).days + 1 if kind != "rerun" else 1):
                 night = earlier + dt.timedelta(days=replayed)
-                yield night, night, first if replayed == 0 else None, False, params
+                yield night, night, first if replayed == 0 else None, False, params, None
             continue
         if kind == "restate" and last >= FIRST:
-            yield earlier, last, receive(earlier, files), False, params
+            yield earlier, last, receive(earlier, files), False, params, None
+            continue
+        if kind == "waive" and last >= FIRST:
+            yield last, FIRST - dt.timedelta(days=1), None, False, params, back
             continue
         if kind == "restate_file" and last >= FIRST:  # the earlier night's results stand as judged: not run again
-            yield earlier, FIRST - dt.timedelta(days=1), receive(earlier, files[:1], late=True, supersede=0), False, params
+            yield earlier, FIRST - dt.timedelta(days=1), receive(earlier, files[:1], late=True, supersede=0), False, params, None
             files = files[1:] or [[]]
         last += dt.timedelta(days=1)
         # skip: delivered, not run (the last night runs again); the next night runs over the gap
         yield (last, last - dt.timedelta(days=1) if kind == "skip" else last,
-               receive(last, files, supersede=back if kind == "supersede" else None), kind == "full", params)
+               receive(last, files, supersede=back if kind == "supersede" else None), kind == "full", params, None)
 
 
 # A settled financing, then nothing for two nights; the first night re-run and the later two replayed: the second,
@@ -252,6 +265,12 @@ RESENT_WITH_THE_NEXT_NIGHT = _opened(
      ([[Financing(FINANCINGS[0], INVOICES[0], 113_00, "REPAID")], [Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]], 0),
      ([[]], 0)],
     [("restate_file", 1, [[Financing(FINANCINGS[0], INVOICES[0], 113_00, "REPAID")], []], 0)])
+
+# The book's financing, above the ceiling of the nights' settings (a finding that waits for no evidence: carried,
+# untouched) and FIN-B, judged every night (its evidence pending); the book's finding is waived and approved after
+# the first night (clean), then confirmed after the second (in review again): nothing delivered changes its verdict.
+WAIVED_AND_CONFIRMED: Plan = [("next", 0, [[Settled(BOOK, 226_00)], MISSING_INVOICE], 1), ("waive", 1, [], 1),
+                              ("next", 0, [[]], 1), ("waive", 1, [], 1), ("next", 0, [[]], 1)]
 
 
 def state_rows(wh: Warehouse, relation: str) -> list[tuple]:
@@ -307,7 +326,7 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
     with Warehouse(tmp_path_factory.mktemp("asof") / "w.duckdb") as wh:
         builds = []
         received: dict[dt.date, Delivered] = {}
-        for delivered, run, files, full, _ in schedule(plan):
+        for delivered, run, files, full, _, _ in schedule(plan):
             if files is not None:
                 deliver_numbered(wh, delivered, files)
                 received[delivered] = list(files)
@@ -352,18 +371,55 @@ def standing_is_the_definition(wh: Warehouse) -> None:
         assert kept == wh.con.execute(f"SELECT * FROM ({window_sql}) ORDER BY ALL", [last]).fetchall()
 
 
+def waive(homes: tuple[Path, ...], place: int) -> None:
+    """In each home, as a clerk does between nights (``scf`` dispositions): waive (alice) and approve (bob) every
+    finding of the financing at ``place`` (cyclically) among those with findings on the latest night, or confirm
+    them (the waiver withdrawn: they count again) when all are waived already."""
+    with Warehouse(homes[0] / "warehouse.duckdb") as wh:
+        named = wh.con.execute("SELECT financing_id, list(finding_id ORDER BY finding_id) FROM findings WHERE business_date = "
+                               "(SELECT max(business_date) FROM findings) AND financing_id IS NOT NULL GROUP BY ALL ORDER BY 1").fetchall()
+    if not named:
+        return
+    found = named[place % len(named)][1]
+    states = fold(read_trail(trail_path(homes[0])).records)
+    if all(fid in states and states[fid].approved_by is not None for fid in found):
+        requests = [Request(fid, Action.CONFIRM, "carol", comment="counts again") for fid in found]
+    else:
+        requests = [Request(fid, Action.WAIVE, "alice", reason_code=ReasonCode.DOCUMENT_VERIFIED, comment="checked")
+                    for fid in found] + [Request(fid, Action.APPROVE, "bob") for fid in found]
+    for home in homes:
+        record_actions(home, requests, now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+
+
+def _night_dispositions(wh: Warehouse, night: dt.date) -> list[tuple]:
+    return wh.con.execute("SELECT * FROM finding_dispositions WHERE business_date = ? ORDER BY finding_id", [night]).fetchall()
+
+
 def incremental_equals_full(root: Path, plan: Plan) -> None:
-    """Play ``plan`` on an incremental home (but for its --full nights) and a full home: each night's findings and
-    verdicts are equal, and so are the standing verdicts and matches kept with those of every row."""
-    with Warehouse(root / "incremental.duckdb") as inc, Warehouse(root / "full.duckdb") as full:
-        for delivered, run, files, asked_full, params in schedule(plan):
+    """Play ``plan`` on an incremental home (but for its --full nights) and a full home, each night after the
+    dispositions trail is read as the nightly job does: each night's findings, their dispositions and the verdicts
+    are equal, and so are the standing verdicts and matches kept with those of every row."""
+    homes = (root / "incremental", root / "full")
+    for home in homes:
+        home.mkdir()
+    with ExitStack() as opened:
+        inc, full = (opened.enter_context(Warehouse(home / "warehouse.duckdb")) for home in homes)
+        for delivered, run, files, asked_full, params, waived in schedule(plan):
+            if waived is not None:  # between nights: a clerk's command opens the warehouses itself
+                opened.close()
+                waive(homes, waived)
+                inc, full = (opened.enter_context(Warehouse(home / "warehouse.duckdb")) for home in homes)
+                continue
             if files is not None:
                 deliver_numbered(inc, delivered, files)
                 deliver_numbered(full, delivered, files)
             if run >= FIRST:
+                for home, wh in zip(homes, (inc, full), strict=True):
+                    sync_trail(wh.con, home)
                 run_catalogue(inc.con, run, params=params, full=asked_full)
                 run_catalogue(full.con, run, params=params, full=True)
                 assert _night_results(inc, run) == _night_results(full, run), run
+                assert _night_dispositions(inc, run) == _night_dispositions(full, run), run
                 standing_is_the_definition(inc)
                 standing_is_the_definition(full)
 
@@ -374,6 +430,7 @@ def incremental_equals_full(root: Path, plan: Plan) -> None:
 @example(plan=SETTINGS_CHANGED_AND_BACK)
 @example(plan=SUPERSEDED_THE_SAME_NIGHT)
 @example(plan=RESENT_WITH_THE_NEXT_NIGHT)
+@example(plan=WAIVED_AND_CONFIRMED)
 def test_incremental_findings_equal_full(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     incremental_equals_full(tmp_path_factory.mktemp("modes"), plan)
 
