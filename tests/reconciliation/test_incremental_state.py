@@ -334,7 +334,7 @@ def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.T
                 builds.append(refresh_asof_state(wh.con, run, full=full, kept=KEPT).build)
                 assert_state_is_the_definition(wh, run)
                 assert_state_is_of_record(wh, received, run)
-        assert builds[0] is Build.FULL
+        assert builds[:1] in ([], [Build.FULL])  # (a plan may run no night: one skipped, then waivers)
 
 
 def test_a_night_on_top_of_the_last_is_incremental_and_doubt_rebuilds(wh: Warehouse) -> None:
