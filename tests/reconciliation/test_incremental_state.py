@@ -3,7 +3,7 @@
 Random multi-night histories (records restated on later nights, several files a night delivered
 in any order, a file superseded by a later version the same night, an earlier night restated or
 re-run, the later nights replayed after it, a late file for an earlier night, a new version of an
-earlier night's file delivered with the next night, a night skipped, the checks' parameters changed
+earlier night's file loaded before the next night runs, a night skipped, the checks' parameters changed
 between nights and back, findings waived and approved or confirmed between nights) are run night
 by night: the incremental ``asof_*`` state must equal the full definition (``cur_*`` views over all
 history) and the versions of record worked out from the deliveries, and the findings, their
@@ -106,13 +106,14 @@ nights = st.lists(st.lists(records, max_size=4), min_size=1, max_size=3)
 SETTINGS: tuple[Mapping[str, int], ...] = ({}, {"financing_amount_ceiling_fen": 200_00}, {"evidence_window_days": 1})
 settings_of = st.sampled_from(range(len(SETTINGS)))
 # A step: run the next night (or run it with --full: the incremental home too; or deliver its last file as a new
-# version of an earlier one of its files, superseded the same night); restate an earlier night (then run the last again);
-# re-run an earlier night (alone, or with the later nights replayed in order after it, as `scf run` does); deliver a
-# late file for an earlier night (its files so far stay) and run it, replaying the later ones; deliver a new version
-# of an earlier night's first file with the next night and run the next night only (the earlier night's results
-# stand as they were judged); skip a night (delivered, not run); or, between nights, waive (and approve) every
-# finding of one financing of the latest night, or confirm them when they are waived already (:func:`waive`).
-# Every night a step runs is run on its settings.
+# version of an earlier one of its files, superseded the same night); restate an earlier night (then run the last
+# again); re-run an earlier night (alone, or with the later nights replayed in order after it, as `scf run` does);
+# deliver a late file for an earlier night (its files so far stay) and run it, replaying the later ones; load an
+# earlier night again with a new version of its first file but judge only the next night (the earlier night's
+# results stand as judged: a re-run stopped after the load, or rows loaded some other way; the state's digests
+# must see it); skip a night (delivered, not run); or, between nights, waive (and approve) every finding of one
+# financing of the latest night, or confirm them when they are waived already (:func:`waive`).  Every night a
+# step runs is run on its settings.
 STEPS = ("next", "next", "full", "supersede", "restate", "rerun", "replay", "replay", "late", "restate_file", "skip",
          "waive")
 step = st.tuples(st.sampled_from(STEPS), st.integers(0, 5), nights, settings_of)
@@ -257,9 +258,9 @@ SUPERSEDED_THE_SAME_NIGHT: Plan = [
     ("supersede", 1, [[Settled(BOOK, 113_00)], [Invoice(INVOICES[1], 113_00)], MISSING_INVOICE, []], 0),
     ("supersede", 0, [[Invoice(INVOICES[0], 226_00)], [Invoice(INVOICES[0], 339_00)], [Invoice(INVOICES[0], 113_00)]], 0)]
 # The second night's files give FIN-A two statuses (the later file's stands: active); its first file is delivered
-# again, the same bytes, with the fourth night, which alone runs: that file is now the later one, FIN-A is repaid
-# (closed) again, and the state the third night left is stale.
-RESENT_WITH_THE_NEXT_NIGHT = _opened(
+# again, the same bytes, and loaded before the fourth night, which alone is judged: that file is now the later one,
+# FIN-A is repaid (closed) again, and the state the third night left is stale.
+RESENT_BEFORE_THE_NEXT_NIGHT = _opened(
     Settled(BOOK, 113_00),
     [([[Invoice(INVOICES[0], 113_00)]], 0),
      ([[Financing(FINANCINGS[0], INVOICES[0], 113_00, "REPAID")], [Financing(FINANCINGS[0], INVOICES[0], 113_00, "ACTIVE")]], 0),
@@ -321,7 +322,7 @@ def assert_state_is_of_record(wh: Warehouse, received: Mapping[dt.date, Delivere
 @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=steps)
 @example(plan=SUPERSEDED_THE_SAME_NIGHT)
-@example(plan=RESENT_WITH_THE_NEXT_NIGHT)
+@example(plan=RESENT_BEFORE_THE_NEXT_NIGHT)
 def test_incremental_state_equals_the_full_definition(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     with Warehouse(tmp_path_factory.mktemp("asof") / "w.duckdb") as wh:
         builds = []
@@ -429,7 +430,7 @@ def incremental_equals_full(root: Path, plan: Plan) -> None:
 @example(plan=CARRIED_ACROSS_A_REPLAY)
 @example(plan=SETTINGS_CHANGED_AND_BACK)
 @example(plan=SUPERSEDED_THE_SAME_NIGHT)
-@example(plan=RESENT_WITH_THE_NEXT_NIGHT)
+@example(plan=RESENT_BEFORE_THE_NEXT_NIGHT)
 @example(plan=WAIVED_AND_CONFIRMED)
 def test_incremental_findings_equal_full(tmp_path_factory: pytest.TempPathFactory, plan) -> None:  # noqa: ANN001
     incremental_equals_full(tmp_path_factory.mktemp("modes"), plan)
